@@ -1,0 +1,183 @@
+//! How the refresh sweep scales. Seeds N accounts (a chosen number of them due) into SQLite or
+//! PostgreSQL, runs the real sweep against the fake LinkedIn in a separate process, and reports
+//! the sweep's numbers next to ceilings measured in the same run. See BENCHMARKS.md.
+
+mod ceilings;
+mod fake_process;
+mod memory;
+mod seed;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use clap::{Parser, ValueEnum};
+use std::sync::Arc;
+use std::time::Instant;
+use tokenkeeper::config::Config;
+use tokenkeeper::domain::SystemClock;
+use tokenkeeper::linkedin::LinkedInClient;
+use tokenkeeper::refresh::{RefreshEngine, SweepOptions};
+use tokenkeeper::store::testing::{Backend, TestDatabase};
+use tokenkeeper::store::{self, Lease};
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum BackendArg {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmark of tokenkeeper's refresh sweep")]
+struct Args {
+    /// Run the fake LinkedIn (used internally: the benchmark starts itself in this mode).
+    #[arg(long, hide = true)]
+    fake: bool,
+    #[arg(long, value_enum, default_value = "both")]
+    backend: BackendArg,
+    /// Table sizes to run, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    accounts: Vec<usize>,
+    /// How many of them are due.
+    #[arg(long, default_value_t = 1000)]
+    due: usize,
+    /// Latency the fake LinkedIn adds to each token call.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Refreshes in flight (refresh.concurrency).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 500)]
+    batch_size: usize,
+    /// Tiny sizes, a few seconds: keeps the benchmark from rotting in CI.
+    #[arg(long)]
+    smoke: bool,
+}
+
+fn as_of() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = Args::parse();
+    if args.fake {
+        return fake_process::serve(args.latency_ms).await;
+    }
+    if args.smoke {
+        args.accounts = vec![300];
+        args.due = 100;
+        args.concurrency = args.concurrency.min(8);
+    }
+    let backends = match args.backend {
+        BackendArg::Sqlite => vec![Backend::Sqlite],
+        BackendArg::Postgres => vec![Backend::Postgres],
+        BackendArg::Both => vec![Backend::Sqlite, Backend::Postgres],
+    };
+    let fake = fake_process::FakeProcess::start(args.latency_ms).await?;
+    println!(
+        "fake LinkedIn (separate process) at {}, latency {} ms, concurrency {}, batch {}",
+        fake.base_url, args.latency_ms, args.concurrency, args.batch_size
+    );
+    println!(
+        "| backend | accounts | due | claim 1000 (ms) | sweep (s) | refreshes/s | fake ceiling/s | db write ceiling/s | achieved / min ceiling | C/L ceiling/s | achieved / (C/L) | peak RSS during sweep (MB) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for backend in backends {
+        for &n in &args.accounts {
+            let row = run_one(&args, backend, n, &fake.base_url).await?;
+            println!("{row}");
+        }
+    }
+    Ok(())
+}
+
+async fn run_one(args: &Args, backend: Backend, n: usize, fake_url: &str) -> anyhow::Result<String> {
+    let Some(db) = TestDatabase::create(backend).await else {
+        return Ok(format!("| {backend:?} | {n} | skipped: no server |"));
+    };
+    let config = config_for(&db.url, fake_url, args)?;
+    let store = store::connect(&db.url).await?;
+    store.migrate().await?;
+    let due = args.due.min(n);
+    seed::accounts(&db.url, n, due, as_of()).await.context("seeding")?;
+
+    // 1. Claiming: the cost must follow the number of due accounts, not the table size.
+    let claim_ms = {
+        let mut samples = Vec::new();
+        for _ in 0..3 {
+            let lease = Lease {
+                holder: "bench".into(),
+                now: Utc::now(),
+                until: Utc::now() + Duration::minutes(5),
+            };
+            let started = Instant::now();
+            let claimed = store.claim_due(as_of(), &lease, 1000).await?;
+            samples.push(started.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(claimed.len() == due.min(1000), "claimed {}", claimed.len());
+            seed::release_claims(&db.url).await?;
+        }
+        samples.sort_by(f64::total_cmp);
+        samples[1]
+    };
+
+    // 2. The sweep, end to end, on its own memory peak.
+    let engine = RefreshEngine::new(
+        store.clone(),
+        LinkedInClient::new(config.linkedin.clone())?,
+        Arc::new(SystemClock),
+        config.refresh.clone(),
+        config.notify.clone(),
+    );
+    memory::reset_peak();
+    let started = Instant::now();
+    let report = engine
+        .sweep(SweepOptions {
+            as_of: Some(as_of()),
+            ..SweepOptions::default()
+        })
+        .await?;
+    let sweep_secs = started.elapsed().as_secs_f64();
+    let peak_mb = memory::peak_rss_mb();
+    anyhow::ensure!(
+        report.counts.refreshed == due as i64,
+        "the sweep refreshed {} of {due}: {report:?}",
+        report.counts.refreshed
+    );
+    let achieved = due as f64 / sweep_secs;
+
+    // 3. Ceilings, measured now on the same machine: the fake's token endpoint alone, and the
+    //    database's write-back statement alone, each at the same concurrency.
+    let calls = (due * 2).clamp(200, 20_000);
+    let fake_ceiling = ceilings::token_endpoint(&config, args.concurrency, calls).await?;
+    let db_ceiling =
+        ceilings::write_back(store.clone(), &config, args.concurrency, due.min(5000)).await?;
+    let lower = fake_ceiling.min(db_ceiling);
+    let latency_ceiling = if args.latency_ms > 0 {
+        Some(args.concurrency as f64 / (args.latency_ms as f64 / 1000.0))
+    } else {
+        None
+    };
+    Ok(format!(
+        "| {backend:?} | {n} | {due} | {claim_ms:.1} | {sweep_secs:.2} | {achieved:.0} | {fake_ceiling:.0} | {db_ceiling:.0} | {:.2} | {} | {} | {peak_mb:.1} |",
+        achieved / lower,
+        latency_ceiling.map_or("-".into(), |c| format!("{c:.0}")),
+        latency_ceiling.map_or("-".into(), |c| format!("{:.2}", achieved / c)),
+    ))
+}
+
+fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result<Config> {
+    let defaults = fake_linkedin::FakeConfig::default();
+    let vars = [
+        ("DATABASE_URL", database_url.to_owned()),
+        ("LINKEDIN__CLIENT_ID", defaults.client_id),
+        ("LINKEDIN__CLIENT_SECRET", defaults.client_secret),
+        ("LINKEDIN__TOKEN_URL", format!("{fake_url}/oauth/v2/accessToken")),
+        ("CONNECT__SIGNING_KEY", "bench-signing-key-0123456789abcdef0123".into()),
+        ("REFRESH__CONCURRENCY", args.concurrency.to_string()),
+        ("REFRESH__BATCH_SIZE", args.batch_size.to_string()),
+        ("REFRESH__RATE_PER_SECOND", "100000".into()),
+        ("REFRESH__BREAKER_WINDOW", "1000".into()),
+    ]
+    .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v));
+    Ok(Config::load_from(None, vars)?)
+}

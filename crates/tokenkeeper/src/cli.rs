@@ -1,0 +1,210 @@
+//! The command line: one binary, one subcommand per job.
+
+use crate::app::{shutdown_signal, Application};
+use crate::config::Config;
+use crate::domain::{Account, EmailAddress, SystemClock, UserId};
+use crate::http::connect_link::ConnectLinks;
+use crate::store;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(name = "tokenkeeper", version, about = "Keeps the LinkedIn connections of your users alive")]
+pub struct Cli {
+    /// A TOML configuration file; TOKENKEEPER_* environment variables override it.
+    #[arg(long, global = true, env = "TOKENKEEPER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: connect flow, API and health endpoints.
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// Print a signed connect link for one user of the host app.
+    ConnectLink {
+        #[arg(long)]
+        user_id: String,
+        /// Where reconnect emails for this user go.
+        #[arg(long)]
+        email: String,
+        /// Where to send the browser after connecting; must be on an allowed origin.
+        #[arg(long)]
+        return_to: Option<String>,
+    },
+    /// Refresh every account that is due now (what the scheduler runs at each slot).
+    Sweep {
+        /// Take this RFC 3339 instant as "now" for the whole run.
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// List what would be refreshed and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored accounts.
+    Accounts {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Run the whole story locally against the built-in fake LinkedIn. Needs no configuration.
+    Demo {
+        /// Folder for the demo's database (recreated on each run).
+        #[arg(long, default_value = "demo")]
+        dir: PathBuf,
+    },
+    // TEMP Run the fake LinkedIn, to build against it without partner approval.
+    // TEMP FakeLinkedin(fake_linkedin::cli::FakeArgs),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let load = || Config::load(cli.config.as_deref()).context("invalid configuration");
+    match cli.command {
+        Command::Serve => {
+            let config = load()?;
+            crate::telemetry::init(&config.log);
+            let app = Application::build(config, Arc::new(SystemClock)).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let config = load()?;
+            let store = store::connect(&config.database_url).await?;
+            store.migrate().await?;
+            println!("migrations applied to {}", config.database_url);
+            Ok(())
+        }
+        Command::Config => {
+            print!("{}", load()?.redacted_toml());
+            Ok(())
+        }
+        Command::ConnectLink {
+            user_id,
+            email,
+            return_to,
+        } => {
+            let config = load()?;
+            let user_id = UserId::parse(&user_id).context("--user-id")?;
+            let email = EmailAddress::parse(&email).context("--email")?;
+            let base = match &config.http.public_url {
+                Some(url) => url.clone(),
+                None => Url::parse(&format!("http://{}/", config.http.bind))?,
+            };
+            let links = ConnectLinks::new(
+                config.connect.signing_key.clone(),
+                base,
+                config.connect.allowed_return_origins.clone(),
+            );
+            let return_to = return_to
+                .map(|r| {
+                    links.check_return_to(&r).with_context(|| {
+                        format!("--return-to {r:?} is not on an allowed origin (connect.allowed_return_origins)")
+                    })
+                })
+                .transpose()?;
+            let expires_at = chrono::Utc::now() + config.connect.link_ttl;
+            let url = links.issue(&user_id, &email, return_to.as_ref(), expires_at);
+            println!("{url}");
+            eprintln!("valid until {}", expires_at.to_rfc3339());
+            Ok(())
+        }
+        Command::Sweep {
+            as_of,
+            dry_run,
+            json,
+        } => {
+            let config = load()?;
+            crate::telemetry::init(&config.log);
+            sweep(config, as_of.map(|t| t.with_timezone(&chrono::Utc)), dry_run, json).await
+        }
+        Command::Accounts { limit } => {
+            let config = load()?;
+            let store = store::connect(&config.database_url).await?;
+            store.migrate().await?;
+            let accounts = store.list_accounts(0, limit).await?;
+            print!("{}", accounts_table(&accounts));
+            Ok(())
+        }
+        Command::Demo { dir } => todo_demo(&dir),
+        // TEMP Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,
+    }
+}
+
+async fn sweep(
+    config: Config,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = store::connect(&config.database_url)
+        .await
+        .context("cannot open the database named by database_url")?;
+    store.migrate().await.context("cannot apply the database migrations")?;
+    let linkedin = crate::linkedin::LinkedInClient::new(config.linkedin.clone())?;
+    let engine = crate::refresh::RefreshEngine::new(
+        store,
+        linkedin,
+        Arc::new(SystemClock),
+        config.refresh.clone(),
+        config.notify.clone(),
+    );
+    let report = engine
+        .sweep(crate::refresh::SweepOptions {
+            as_of,
+            dry_run,
+            slot: None,
+        })
+        .await
+        .context("the sweep could not run")?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::refresh::render_report(&report));
+    }
+    if report.outcome == crate::refresh::SweepOutcome::Failed {
+        anyhow::bail!(
+            "the sweep failed: {}",
+            report.error.as_deref().unwrap_or("see the log")
+        );
+    }
+    Ok(())
+}
+
+/// A plain-text table of accounts, as the `accounts` command and the demo print it.
+pub fn accounts_table(accounts: &[Account]) -> String {
+    let mut out = format!(
+        "{:<12} {:<14} {:<16} {:<25} {:<25} {}\n",
+        "user", "member", "status", "expiration (UTC)", "token expires (UTC)", "refresh token"
+    );
+    for a in accounts {
+        let refresh = match a.refresh_token_expires_at {
+            Some(until) if a.has_refresh_token() => format!("yes, until {}", until.format("%Y-%m-%d")),
+            _ if a.has_refresh_token() => "yes".to_owned(),
+            _ => "no".to_owned(),
+        };
+        out.push_str(&format!(
+            "{:<12} {:<14} {:<16} {:<25} {:<25} {}\n",
+            a.user_id.as_str(),
+            a.member_id.as_str(),
+            a.status.as_str(),
+            a.expiration.format("%Y-%m-%d %H:%M:%S"),
+            a.token_expires_at.format("%Y-%m-%d %H:%M:%S"),
+            refresh
+        ));
+    }
+    if accounts.is_empty() {
+        out.push_str("(no accounts)\n");
+    }
+    out
+}
+
+fn todo_demo(_: &std::path::Path) -> anyhow::Result<()> { anyhow::bail!("TEMP") }

@@ -1,0 +1,142 @@
+use super::*;
+use std::io::Write;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn minimal() -> Vec<(String, String)> {
+    env(&[
+        ("TOKENKEEPER_LINKEDIN__CLIENT_ID", "86abc"),
+        ("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "s3cr3t-value"),
+        (
+            "TOKENKEEPER_CONNECT__SIGNING_KEY",
+            "0123456789abcdef0123456789abcdef",
+        ),
+    ])
+}
+
+fn key_of(err: ConfigError) -> String {
+    match err {
+        ConfigError::Invalid { key, .. } => key,
+        other => panic!("expected an invalid key, got {other}"),
+    }
+}
+
+#[test]
+fn defaults_need_linkedin_credentials_and_name_the_key() {
+    let err = Config::load_from(None, env(&[])).unwrap_err();
+    assert_eq!(key_of(err), "linkedin.client_id");
+}
+
+#[test]
+fn environment_overrides_defaults_with_typed_values() {
+    let mut vars = minimal();
+    vars.extend(env(&[
+        ("TOKENKEEPER_REFRESH__REFRESH_AFTER_DAYS", "40"),
+        ("TOKENKEEPER_DATABASE_URL", "postgres://u@db/tk"),
+        (
+            "TOKENKEEPER_CONNECT__ALLOWED_RETURN_ORIGINS",
+            "https://app.example.com, http://localhost:3000",
+        ),
+        ("TOKENKEEPER_CONFIG", "ignored: read by the command line"),
+    ]));
+    let config = Config::load_from(None, vars).unwrap();
+    assert_eq!(config.refresh.expiry.refresh_after, Duration::days(40));
+    assert_eq!(config.database_url, "postgres://u@db/tk");
+    assert_eq!(config.connect.allowed_return_origins.len(), 2);
+    assert_eq!(config.linkedin.scope, "openid profile email w_member_social");
+}
+
+#[test]
+fn a_non_number_in_the_environment_names_the_key() {
+    let mut vars = minimal();
+    vars.extend(env(&[("TOKENKEEPER_REFRESH__REFRESH_AFTER_DAYS", "fifty")]));
+    let err = Config::load_from(None, vars).unwrap_err();
+    assert!(err.to_string().contains("refresh.refresh_after_days"), "{err}");
+}
+
+#[test]
+fn an_unknown_variable_is_refused() {
+    let mut vars = minimal();
+    vars.extend(env(&[("TOKENKEEPER_LINKEDIN__CLIENTID", "x")]));
+    let err = Config::load_from(None, vars).unwrap_err();
+    assert!(matches!(err, ConfigError::UnknownVariable { .. }), "{err}");
+}
+
+#[test]
+fn file_values_are_layered_and_checked() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        file,
+        "[linkedin]\nclient_id = \"from-file\"\n[schedule]\ntimezone = \"Europe/Paris\""
+    )
+    .unwrap();
+    let config = Config::load_from(Some(file.path()), minimal()).unwrap();
+    // The environment wins over the file.
+    assert_eq!(config.linkedin.client_id, "86abc");
+    assert_eq!(config.schedule.timezone, chrono_tz::Europe::Paris);
+
+    let mut bad = tempfile::NamedTempFile::new().unwrap();
+    writeln!(bad, "[refresh]\nrefresh_after_days = \"50\"").unwrap();
+    let err = Config::load_from(Some(bad.path()), minimal()).unwrap_err();
+    assert_eq!(key_of(err), "refresh.refresh_after_days");
+
+    let mut unknown = tempfile::NamedTempFile::new().unwrap();
+    writeln!(unknown, "[linkedin]\nsecret = \"x\"").unwrap();
+    let err = Config::load_from(Some(unknown.path()), minimal()).unwrap_err();
+    assert_eq!(key_of(err), "linkedin.secret");
+}
+
+#[test]
+fn wrong_values_name_their_key() {
+    for (var, value, key) in [
+        ("TOKENKEEPER_HTTP__BIND", "localhost", "http.bind"),
+        ("TOKENKEEPER_LINKEDIN__TOKEN_URL", "ftp://x", "linkedin.token_url"),
+        ("TOKENKEEPER_SCHEDULE__TIMEZONE", "Mars/Base", "schedule.timezone"),
+        ("TOKENKEEPER_CONNECT__SIGNING_KEY", "short", "connect.signing_key"),
+        ("TOKENKEEPER_LOG__FORMAT", "xml", "log.format"),
+        ("TOKENKEEPER_DATABASE_URL", "mysql://x", "database_url"),
+        (
+            "TOKENKEEPER_CONNECT__ALLOWED_RETURN_ORIGINS",
+            "https://app.example.com/path",
+            "connect.allowed_return_origins",
+        ),
+    ] {
+        let mut vars = minimal();
+        vars.push((var.to_string(), value.to_string()));
+        let err = Config::load_from(None, vars).unwrap_err();
+        assert_eq!(key_of(err), key, "{var}={value}");
+    }
+}
+
+#[test]
+fn printed_configuration_hides_secrets() {
+    let mut vars = minimal();
+    vars.extend(env(&[
+        ("TOKENKEEPER_API__API_KEY", "api-key-0123456789"),
+        ("TOKENKEEPER_DATABASE_URL", "postgres://u:dbpass@db/tk"),
+    ]));
+    let config = Config::load_from(None, vars).unwrap();
+    let shown = config.redacted_toml();
+    for secret in [
+        "s3cr3t-value",
+        "0123456789abcdef0123456789abcdef",
+        "api-key-0123456789",
+        "dbpass",
+    ] {
+        assert!(!shown.contains(secret), "{secret} printed:\n{shown}");
+    }
+    assert!(shown.contains("client_id = \"86abc\""));
+    assert!(!format!("{config:?}").contains("s3cr3t-value"));
+}
+
+#[test]
+fn a_bad_cron_expression_names_its_key() {
+    let mut vars = minimal();
+    vars.push(("TOKENKEEPER_SCHEDULE__CRON".into(), "at noon".into()));
+    assert_eq!(key_of(Config::load_from(None, vars).unwrap_err()), "schedule.cron");
+}

@@ -1,0 +1,160 @@
+//! `tokenkeeper demo`: the whole story on one machine with nothing configured. It starts the
+//! fake LinkedIn and the real service on free ports, with SQLite in a demo folder, and links
+//! demo users through the real HTTP connect flow, following redirects as a browser would.
+
+use crate::app::Application;
+use crate::cli::accounts_table;
+use crate::config::Config;
+use crate::domain::SystemClock;
+use crate::refresh::{render_report, SweepOptions};
+use anyhow::{bail, Context};
+use fake_linkedin::{FakeConfig, FakeLinkedIn};
+use rand::distributions::{Alphanumeric, DistString};
+use std::path::Path;
+use std::sync::Arc;
+
+struct DemoUser {
+    user_id: &'static str,
+    email: &'static str,
+    /// Whether the LinkedIn app has partner access (and so gets refresh tokens).
+    partner: bool,
+}
+
+const USERS: &[DemoUser] = &[
+    DemoUser {
+        user_id: "ada",
+        email: "ada@example.com",
+        partner: true,
+    },
+    DemoUser {
+        user_id: "grace",
+        email: "grace@example.com",
+        partner: true,
+    },
+    DemoUser {
+        user_id: "linus",
+        email: "linus@example.com",
+        partner: false,
+    },
+];
+
+pub async fn run(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
+    let db_path = dir.join("tokenkeeper.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
+    }
+
+    let fake = FakeLinkedIn::start(FakeConfig::default())
+        .await
+        .context("cannot start the fake LinkedIn")?;
+    println!("fake LinkedIn listening on {}", fake.base_url());
+
+    let api_key = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+    let vars = [
+        ("DATABASE_URL", format!("sqlite://{}", db_path.display())),
+        ("HTTP__BIND", "127.0.0.1:0".to_owned()),
+        // The demo runs its sweep itself, at day 50.
+        ("SCHEDULE__ENABLED", "false".to_owned()),
+        ("API__API_KEY", api_key.clone()),
+        (
+            "CONNECT__SIGNING_KEY",
+            Alphanumeric.sample_string(&mut rand::thread_rng(), 48),
+        ),
+        ("LINKEDIN__CLIENT_ID", FakeConfig::default().client_id),
+        ("LINKEDIN__CLIENT_SECRET", FakeConfig::default().client_secret),
+        ("LINKEDIN__AUTHORIZE_URL", fake.authorize_url()),
+        ("LINKEDIN__TOKEN_URL", fake.token_url()),
+        ("LINKEDIN__INTROSPECT_URL", fake.introspect_url()),
+        ("LINKEDIN__USERINFO_URL", fake.userinfo_url()),
+    ]
+    .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v));
+    let config = Config::load_from(None, vars).context("demo configuration")?;
+    let app = Application::build(config, Arc::new(SystemClock)).await?;
+    let base = app.public_url().clone();
+    let store = app.state().store.clone();
+    let engine = app.engine().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    println!("tokenkeeper listening on {base}");
+    println!("database: {}\n", db_path.display());
+
+    let browser = reqwest::Client::new();
+    for user in USERS {
+        fake.controls().set_partner(user.partner);
+        let link: serde_json::Value = browser
+            .post(base.join("/api/v1/connect-links")?)
+            .bearer_auth(&api_key)
+            .json(&serde_json::json!({"user_id": user.user_id, "email": user.email}))
+            .send()
+            .await?
+            .error_for_status()
+            .context("asking for a connect link")?
+            .json()
+            .await?;
+        let url = link["url"].as_str().context("connect link without url")?;
+        // reqwest follows the redirects: our link -> LinkedIn's consent -> our callback.
+        let page = browser.get(url).send().await?;
+        if !page.status().is_success() {
+            bail!(
+                "connecting {} failed with {}: {}",
+                user.user_id,
+                page.status(),
+                page.text().await.unwrap_or_default()
+            );
+        }
+        println!(
+            "linked {:<6} through the connect flow ({})",
+            user.user_id,
+            if user.partner {
+                "partner app: refresh token"
+            } else {
+                "open product: no refresh token"
+            }
+        );
+    }
+
+    println!("\nStored accounts:");
+    let accounts = store.list_accounts(0, 100).await?;
+    print!("{}", accounts_table(&accounts));
+
+    // Day 50: the accounts fall due. One member revoked the app at LinkedIn meanwhile.
+    let revoked = accounts
+        .iter()
+        .find(|a| a.user_id.as_str() == "grace")
+        .context("the demo user grace is linked")?;
+    fake.controls().revoke_member(revoked.member_id.as_str());
+    let day50 = accounts
+        .iter()
+        .map(|a| a.expiration)
+        .max()
+        .context("demo accounts exist")?;
+    fake.controls().set_now(day50);
+    println!(
+        "\nMoving the clock to day 50 ({}); grace revoked the app on LinkedIn.",
+        day50.format("%Y-%m-%d %H:%M")
+    );
+    println!("$ tokenkeeper sweep --as-of {}", day50.to_rfc3339());
+    let report = engine
+        .sweep(SweepOptions {
+            as_of: Some(day50),
+            ..SweepOptions::default()
+        })
+        .await?;
+    print!("{}", render_report(&report));
+    println!("\nAfter the sweep:");
+    print!("{}", accounts_table(&store.list_accounts(0, 100).await?));
+    println!(
+        "\nada was refreshed: new token, next refresh 50 days on. grace revoked the app and linus's\n\
+         app has no partner access (no refresh token): both need to reconnect, and a reconnect\n\
+         email for each is waiting in the outbox."
+    );
+
+    let _ = stop.send(());
+    server.await??;
+    fake.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+use chrono::{DateTime, Duration, Utc};
+
+/// When an account's next refresh is due.
+///
+/// LinkedIn access tokens live about 60 days. We refresh well before that (50 days by default)
+/// so a failing refresh still leaves days to retry and to warn the member while the current
+/// token works, which is also when reconnecting takes a single click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryPolicy {
+    /// How long after linking or refreshing the next refresh is due.
+    pub refresh_after: Duration,
+    /// How long before the access token's own expiry the refresh must happen at the latest.
+    pub safety_margin: Duration,
+}
+
+impl Default for ExpiryPolicy {
+    fn default() -> Self {
+        Self {
+            refresh_after: Duration::days(50),
+            safety_margin: Duration::days(3),
+        }
+    }
+}
+
+impl ExpiryPolicy {
+    /// `now + refresh_after`, but never later than the access token's expiry minus the safety
+    /// margin, nor later than the refresh token's expiry (a refresh never extends the refresh
+    /// token's fixed 365-day life, so it bounds everything after it). Never earlier than `now`.
+    pub fn next_refresh_due(
+        &self,
+        now: DateTime<Utc>,
+        token_expires_at: DateTime<Utc>,
+        refresh_token_expires_at: Option<DateTime<Utc>>,
+    ) -> DateTime<Utc> {
+        let due = (now + self.refresh_after).min(token_expires_at - self.safety_margin);
+        let due = match refresh_token_expires_at {
+            // Once the access token lives to (nearly) the refresh token's end, refreshing again
+            // gains nothing: LinkedIn caps every new token at that end. The next event is the
+            // end itself, when only reconnecting helps (the member is reminded before it).
+            Some(horizon) if horizon - token_expires_at < self.safety_margin => horizon,
+            Some(horizon) => due.min(horizon),
+            None => due,
+        };
+        due.max(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 10, 9, 30, 0).unwrap()
+    }
+
+    #[test]
+    fn fifty_days_after_linking_by_default() {
+        let policy = ExpiryPolicy::default();
+        let due = policy.next_refresh_due(t0(), t0() + Duration::days(60), None);
+        assert_eq!(due, t0() + Duration::days(50));
+    }
+
+    #[test]
+    fn capped_by_a_short_access_token_minus_margin() {
+        let policy = ExpiryPolicy::default();
+        let due = policy.next_refresh_due(t0(), t0() + Duration::days(20), None);
+        assert_eq!(due, t0() + Duration::days(17));
+    }
+
+    #[test]
+    fn capped_by_the_refresh_token_horizon() {
+        let policy = ExpiryPolicy::default();
+        let horizon = t0() + Duration::days(30);
+        let due = policy.next_refresh_due(t0(), t0() + Duration::days(60), Some(horizon));
+        assert_eq!(due, horizon);
+    }
+
+    #[test]
+    fn at_the_end_of_the_refresh_tokens_life_the_end_is_due() {
+        let policy = ExpiryPolicy::default();
+        let horizon = t0() + Duration::days(15);
+        // LinkedIn capped the new access token at the refresh token's end.
+        let due = policy.next_refresh_due(t0(), horizon, Some(horizon));
+        assert_eq!(due, horizon);
+    }
+
+    #[test]
+    fn non_partner_accounts_are_due_at_day_fifty_like_the_others() {
+        // No refresh token: `expiration` is when the member must be asked to reconnect.
+        let policy = ExpiryPolicy::default();
+        assert_eq!(
+            policy.next_refresh_due(t0(), t0() + Duration::seconds(5_183_999), None),
+            t0() + Duration::days(50)
+        );
+    }
+
+    #[test]
+    fn never_in_the_past_even_for_an_almost_dead_token() {
+        let policy = ExpiryPolicy::default();
+        let due = policy.next_refresh_due(t0(), t0() + Duration::hours(1), None);
+        assert_eq!(due, t0());
+    }
+
+    #[test]
+    fn configurable_refresh_after() {
+        let policy = ExpiryPolicy {
+            refresh_after: Duration::days(10),
+            safety_margin: Duration::days(1),
+        };
+        let due = policy.next_refresh_due(t0(), t0() + Duration::days(60), None);
+        assert_eq!(due, t0() + Duration::days(10));
+    }
+}

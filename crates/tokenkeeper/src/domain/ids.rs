@@ -1,0 +1,85 @@
+use super::InvalidInput;
+use std::fmt;
+
+/// The host application's identifier for its user. Opaque to us; kept printable and bounded
+/// so it can travel in signed links and log lines.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(String);
+
+impl UserId {
+    pub const MAX_LEN: usize = 255;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidInput("user_id must not be empty".into()));
+        }
+        if trimmed.len() > Self::MAX_LEN {
+            return Err(InvalidInput(format!(
+                "user_id must be at most {} bytes",
+                Self::MAX_LEN
+            )));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(InvalidInput(
+                "user_id must not contain control characters".into(),
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// LinkedIn's member identifier: the OpenID Connect `sub` claim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MemberId(String);
+
+impl MemberId {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.len() > 255 || trimmed.chars().any(char::is_control) {
+            return Err(InvalidInput(
+                "LinkedIn member id (sub) must be 1 to 255 printable characters".into(),
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_id_rejects_empty_long_and_control_characters() {
+        assert!(UserId::parse("  ").is_err());
+        assert!(UserId::parse(&"x".repeat(256)).is_err());
+        assert!(UserId::parse("a\nb").is_err());
+        assert_eq!(UserId::parse(" u-42 ").unwrap().as_str(), "u-42");
+    }
+
+    #[test]
+    fn member_id_must_be_printable() {
+        assert!(MemberId::parse("").is_err());
+        assert_eq!(MemberId::parse("782bbtaQ").unwrap().as_str(), "782bbtaQ");
+    }
+}

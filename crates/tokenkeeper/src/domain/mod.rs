@@ -1,0 +1,26 @@
+//! Pure rules of the product: identities, accounts and their states, token sets and the
+//! expiry policy. Nothing here does I/O; every other module calls in, this one calls none.
+
+mod account;
+mod clock;
+mod email;
+mod expiry;
+mod ids;
+mod notification;
+mod notification_policy;
+mod secrets;
+
+pub use account::{Account, AccountStatus, LinkedAccount, Network, TokenSet};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use email::EmailAddress;
+pub use expiry::ExpiryPolicy;
+pub use ids::{MemberId, UserId};
+pub use notification::{NewNotification, NotificationKind};
+pub use notification_policy::NotificationPolicy;
+pub use secrets::{AccessToken, RefreshToken};
+
+/// A value that failed validation at the edge of the system. The message says what was
+/// expected; it never contains the rejected secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);

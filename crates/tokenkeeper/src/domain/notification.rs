@@ -1,0 +1,86 @@
+use super::InvalidInput;
+use chrono::{DateTime, Utc};
+use std::fmt;
+
+/// Why a member is being written to. Each kind is sent at most once per episode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationKind {
+    /// Refresh failed for good (revoked, invalid grant): reconnect now.
+    ReconnectRequired,
+    /// The app has no refresh token and the account is due: reconnecting now still takes one
+    /// click because the current token is valid.
+    ReconnectDue,
+    /// Refresh keeps failing for a passing reason and the token dies soon.
+    RefreshFailing,
+    /// A last reminder shortly before the access token dies, if the member has not reconnected.
+    ExpiryReminder,
+    /// The refresh token's fixed 365-day life ends in 30, 7 or 1 days.
+    RefreshTokenEnding30,
+    RefreshTokenEnding7,
+    RefreshTokenEnding1,
+}
+
+impl NotificationKind {
+    pub const ALL: [NotificationKind; 7] = [
+        NotificationKind::ReconnectRequired,
+        NotificationKind::ReconnectDue,
+        NotificationKind::RefreshFailing,
+        NotificationKind::ExpiryReminder,
+        NotificationKind::RefreshTokenEnding30,
+        NotificationKind::RefreshTokenEnding7,
+        NotificationKind::RefreshTokenEnding1,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::ReconnectRequired => "reconnect_required",
+            NotificationKind::ReconnectDue => "reconnect_due",
+            NotificationKind::RefreshFailing => "refresh_failing",
+            NotificationKind::ExpiryReminder => "expiry_reminder",
+            NotificationKind::RefreshTokenEnding30 => "refresh_token_ending_30",
+            NotificationKind::RefreshTokenEnding7 => "refresh_token_ending_7",
+            NotificationKind::RefreshTokenEnding1 => "refresh_token_ending_1",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+            .ok_or_else(|| InvalidInput(format!("unknown notification kind {raw:?}")))
+    }
+}
+
+impl fmt::Display for NotificationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A notification to write to the outbox, in the same transaction as the state change that
+/// causes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotification {
+    pub account_id: i64,
+    pub kind: NotificationKind,
+    /// One episode per linking of the account: reconnecting starts a new one, so the same kind
+    /// can be sent again for a later problem, but never twice for the same one.
+    pub episode: String,
+    /// Not sent before this instant (reminders are written ahead of time).
+    pub send_after: DateTime<Utc>,
+    /// When the connection dies if the member does nothing; shown in the email.
+    pub deadline: DateTime<Utc>,
+}
+
+impl NewNotification {
+    /// The episode of an account linked at `linked_at`.
+    pub fn episode_of(linked_at: DateTime<Utc>) -> String {
+        linked_at.timestamp_micros().to_string()
+    }
+
+    /// What makes a notification unique: one per account, episode and kind, however many
+    /// processes try to write it.
+    pub fn dedupe_key(&self) -> String {
+        format!("{}:{}:{}", self.account_id, self.episode, self.kind)
+    }
+}

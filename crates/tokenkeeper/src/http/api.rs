@@ -1,0 +1,126 @@
+//! The host app's API: issue connect links, read an account's tokens. Bearer API key.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::{Account, EmailAddress, UserId};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+fn authorize(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let expected = app.config.api.api_key.as_ref().ok_or(ApiError::Disabled)?;
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?;
+    // Comparing digests keeps the comparison's timing independent of the key's content.
+    if Sha256::digest(presented.trim().as_bytes())
+        == Sha256::digest(expected.expose_secret().as_bytes())
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConnectLinkRequest {
+    user_id: String,
+    email: String,
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConnectLinkResponse {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/connect-links`
+pub async fn create_connect_link(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<ConnectLinkRequest>,
+) -> Result<Json<ConnectLinkResponse>, ApiError> {
+    authorize(&app, &headers)?;
+    let user_id = UserId::parse(&body.user_id).map_err(|e| ApiError::Invalid(e.0))?;
+    let email = EmailAddress::parse(&body.email).map_err(|e| ApiError::Invalid(e.0))?;
+    let return_to = body
+        .return_to
+        .as_deref()
+        .map(|r| {
+            app.links.check_return_to(r).map_err(|_| {
+                ApiError::Invalid(format!(
+                    "return_to {r:?} is not on an allowed origin (connect.allowed_return_origins)"
+                ))
+            })
+        })
+        .transpose()?;
+    let expires_at = app.clock.now() + app.config.connect.link_ttl;
+    let url = app
+        .links
+        .issue(&user_id, &email, return_to.as_ref(), expires_at);
+    Ok(Json(ConnectLinkResponse {
+        url: url.into(),
+        expires_at,
+    }))
+}
+
+/// An account as the host app sees it, tokens included: the API is the host app's way to
+/// read them without touching our tables.
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    user_id: String,
+    member_id: String,
+    email: String,
+    status: &'static str,
+    access_token: String,
+    token_expires_at: DateTime<Utc>,
+    has_refresh_token: bool,
+    refresh_token_expires_at: Option<DateTime<Utc>>,
+    expiration: DateTime<Utc>,
+    scope: String,
+    linked_at: DateTime<Utc>,
+    last_refreshed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Account> for AccountView {
+    fn from(a: Account) -> Self {
+        Self {
+            user_id: a.user_id.to_string(),
+            member_id: a.member_id.to_string(),
+            email: a.email.to_string(),
+            status: a.status.as_str(),
+            access_token: a.token.expose().to_owned(),
+            token_expires_at: a.token_expires_at,
+            has_refresh_token: a.refresh_token.is_some(),
+            refresh_token_expires_at: a.refresh_token_expires_at,
+            expiration: a.expiration,
+            scope: a.scope,
+            linked_at: a.linked_at,
+            last_refreshed_at: a.last_refreshed_at,
+        }
+    }
+}
+
+/// `GET /api/v1/accounts/{user_id}`
+pub async fn account(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    authorize(&app, &headers)?;
+    let user_id = UserId::parse(&user_id).map_err(|e| ApiError::Invalid(e.0))?;
+    let account = app
+        .store
+        .account_by_user(&user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(account.into()))
+}

@@ -1,0 +1,130 @@
+//! Where errors become responses. Browser-facing errors are HTML pages that say what happened
+//! and what to do; API errors are JSON. Internal details are logged once, never shown.
+
+use super::connect_link::LinkError;
+use super::pages::page;
+use crate::linkedin::LinkedInError;
+use crate::store::StoreError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use crate::telemetry::error_chain;
+use serde_json::json;
+
+/// Errors of the browser-facing connect flow.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("bad connect link: {0}")]
+    Link(#[from] LinkError),
+    #[error("the sign-in attempt is unknown, expired or already used")]
+    UnknownState,
+    #[error("the callback is missing {0}")]
+    MissingParameter(&'static str),
+    #[error("LinkedIn returned an error to the callback: {0}")]
+    LinkedInRefused(String),
+    #[error("LinkedIn failed during {step}")]
+    LinkedIn {
+        step: &'static str,
+        #[source]
+        source: LinkedInError,
+    },
+    #[error("LinkedIn's answer is unusable: {0}")]
+    UnusableProfile(String),
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match &self {
+            PageError::Link(LinkError::Expired) => page(
+                StatusCode::GONE,
+                "This link has expired",
+                "Connect links are only valid for a short time. Go back to the application and start connecting LinkedIn again.",
+            ),
+            PageError::Link(LinkError::ReturnNotAllowed) => page(
+                StatusCode::BAD_REQUEST,
+                "This link is not valid",
+                "The link points back to a site this service does not trust. Nothing was changed.",
+            ),
+            PageError::Link(_) => page(
+                StatusCode::BAD_REQUEST,
+                "This link is not valid",
+                "The link was damaged or altered. Go back to the application and use the connect button again. Nothing was changed.",
+            ),
+            PageError::UnknownState | PageError::MissingParameter(_) => page(
+                StatusCode::BAD_REQUEST,
+                "This sign-in cannot be completed",
+                "The sign-in attempt is unknown, has expired or was already used. Start connecting LinkedIn again from the application. Nothing was changed.",
+            ),
+            PageError::LinkedInRefused(_) => page(
+                StatusCode::BAD_REQUEST,
+                "LinkedIn did not allow the connection",
+                "LinkedIn reported a problem with this request. Try again later; if it keeps happening, contact the application's support. Nothing was changed.",
+            ),
+            PageError::LinkedIn { .. } | PageError::UnusableProfile(_) => {
+                tracing::warn!(error = %error_chain(&self), "connect flow failed at LinkedIn");
+                page(
+                    StatusCode::BAD_GATEWAY,
+                    "LinkedIn is not answering properly",
+                    "We could not complete the connection with LinkedIn. Nothing was changed: try again in a few minutes.",
+                )
+            }
+            PageError::Store(_) => {
+                tracing::error!(error = %error_chain(&self), "connect flow failed");
+                page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "We could not save the connection. Try again in a few minutes.",
+                )
+            }
+        }
+    }
+}
+
+/// Errors of the host app's API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or wrong API key")]
+    Unauthorized,
+    #[error("the API is disabled: no api.api_key is configured")]
+    Disabled,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not found")]
+    NotFound,
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Disabled => (StatusCode::SERVICE_UNAVAILABLE, "api_disabled"),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Store(_) => {
+                tracing::error!(error = %error_chain(&self), "API request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            }
+        };
+        let mut response = (status, Json(json!({"error": code, "message": self.to_string()})))
+            .into_response();
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+pub async fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing at this address.",
+    )
+}

@@ -1,0 +1,15 @@
+//! tokenkeeper keeps the LinkedIn connections of an application's users alive: it stores the
+//! tokens from a connect flow, refreshes them before they expire, and emails a one-click
+//! reconnect link when LinkedIn leaves no other way.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+// TEMP pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod linkedin;
+pub mod refresh;
+pub mod schedule;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,192 @@
+use super::error::{classify_token_error, FailureClass, LinkedInError};
+use super::responses::{ApiErrorBody, OAuthErrorBody, TokenResponse, UserInfoResponse};
+use crate::config::LinkedInSettings;
+use crate::domain::{AccessToken, RefreshToken, TokenSet};
+use chrono::{DateTime, Utc};
+use reqwest::header::RETRY_AFTER;
+use secrecy::ExposeSecret;
+use std::time::Duration;
+use url::Url;
+
+/// What userinfo tells us about the member who just consented.
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub sub: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Talks to LinkedIn's OAuth endpoints (or the fake, when the URLs point at it).
+#[derive(Clone)]
+pub struct LinkedInClient {
+    http: reqwest::Client,
+    settings: LinkedInSettings,
+}
+
+impl LinkedInClient {
+    pub fn new(settings: LinkedInSettings) -> Result<Self, LinkedInError> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("tokenkeeper/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(LinkedInError::from_reqwest)?;
+        Ok(Self { http, settings })
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.settings.client_id
+    }
+
+    /// The URL of LinkedIn's consent page for one connect attempt.
+    pub fn authorize_url(&self, state: &str, redirect_uri: &Url) -> Url {
+        let mut url = self.settings.authorize_url.clone();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("redirect_uri", redirect_uri.as_str())
+            .append_pair("scope", &self.settings.scope)
+            .append_pair("state", state);
+        url
+    }
+
+    /// Trades the authorization code from the callback for tokens.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &Url,
+        now: DateTime<Utc>,
+    ) -> Result<TokenSet, LinkedInError> {
+        self.token_request(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri.as_str()),
+            ],
+            now,
+        )
+        .await
+    }
+
+    /// Uses a refresh token (partner apps only) for a new access token.
+    pub async fn refresh(
+        &self,
+        refresh_token: &RefreshToken,
+        now: DateTime<Utc>,
+    ) -> Result<TokenSet, LinkedInError> {
+        self.token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+            ],
+            now,
+        )
+        .await
+    }
+
+    async fn token_request(
+        &self,
+        params: &[(&str, &str)],
+        now: DateTime<Utc>,
+    ) -> Result<TokenSet, LinkedInError> {
+        // LinkedIn rejects HTTP Basic client authentication: credentials go in the form body.
+        let mut form: Vec<(&str, &str)> = params.to_vec();
+        form.push(("client_id", &self.settings.client_id));
+        form.push(("client_secret", self.settings.client_secret.expose_secret()));
+        let response = self
+            .http
+            .post(self.settings.token_url.clone())
+            .form(&form)
+            .send()
+            .await
+            .map_err(LinkedInError::from_reqwest)?;
+        let status = response.status().as_u16();
+        if status == 429 {
+            return Err(rate_limited(&response));
+        }
+        if response.status().is_success() {
+            let body: TokenResponse = response
+                .json()
+                .await
+                .map_err(|e| LinkedInError::Malformed(e.to_string()))?;
+            return Ok(body.into_token_set(now));
+        }
+        let text = response.text().await.unwrap_or_default();
+        let body: OAuthErrorBody = serde_json::from_str(&text).unwrap_or_default();
+        let class = classify_token_error(status, &body.error, &body.error_description);
+        Err(LinkedInError::Status {
+            status,
+            code: (!body.error.is_empty()).then(|| body.error.clone()),
+            message: describe(&body.error_description, &text),
+            class,
+        })
+    }
+
+    /// Reads the member's id (`sub`), name and email with a fresh access token.
+    pub async fn userinfo(&self, token: &AccessToken) -> Result<UserInfo, LinkedInError> {
+        let response = self
+            .http
+            .get(self.settings.userinfo_url.clone())
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .map_err(LinkedInError::from_reqwest)?;
+        let status = response.status().as_u16();
+        if status == 429 {
+            return Err(rate_limited(&response));
+        }
+        if response.status().is_success() {
+            let body: UserInfoResponse = response
+                .json()
+                .await
+                .map_err(|e| LinkedInError::Malformed(e.to_string()))?;
+            return Ok(UserInfo {
+                sub: body.sub,
+                name: body.name,
+                email: body.email,
+            });
+        }
+        let text = response.text().await.unwrap_or_default();
+        let body: ApiErrorBody = serde_json::from_str(&text).unwrap_or_default();
+        // A 401 means the token is not (or no longer) good: the member must connect again.
+        // Decide on the status, not on the sub-code: a brand-new token sometimes answers
+        // "revoked" for a few seconds.
+        let class = match status {
+            401 => FailureClass::Permanent,
+            500..=599 | 408 => FailureClass::Transient,
+            _ => FailureClass::Misconfiguration,
+        };
+        Err(LinkedInError::Status {
+            status,
+            code: body.service_error_code.map(|c| c.to_string()),
+            message: describe(&body.message, &text),
+            class,
+        })
+    }
+}
+
+fn rate_limited(response: &reqwest::Response) -> LinkedInError {
+    // Retry-After is undocumented at LinkedIn and often absent; when present it is seconds.
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    LinkedInError::RateLimited { retry_after }
+}
+
+/// A short, loggable description of an error answer. Error bodies never echo our credentials,
+/// but we still cut them short so a misbehaving proxy cannot flood the logs.
+fn describe(description: &str, raw_body: &str) -> String {
+    let text = if description.is_empty() {
+        raw_body
+    } else {
+        description
+    };
+    let mut short: String = text.chars().take(300).collect();
+    if short.is_empty() {
+        short.push_str("(empty body)");
+    }
+    short
+}

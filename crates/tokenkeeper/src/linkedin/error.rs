@@ -1,0 +1,138 @@
+use std::time::Duration;
+
+/// What a failure means for the account, decided here once so that nobody else parses
+/// LinkedIn's error bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// May pass by itself: network trouble, timeouts, 5xx, 429. Retry later.
+    Transient,
+    /// Only the member can fix it by connecting again: the grant or refresh token is invalid,
+    /// expired or revoked.
+    Permanent,
+    /// Our own fault (bad client credentials, a missing parameter): never the member's, so
+    /// nobody is emailed; the operator must act.
+    Misconfiguration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkedInError {
+    #[error("LinkedIn did not answer in time")]
+    Timeout,
+    #[error("could not reach LinkedIn: {0}")]
+    Connect(String),
+    #[error("LinkedIn is rate limiting us (429)")]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("LinkedIn answered {status}: {message}")]
+    Status {
+        status: u16,
+        /// The OAuth `error` code or the API's serviceErrorCode, when the body had one.
+        code: Option<String>,
+        message: String,
+        class: FailureClass,
+    },
+    #[error("LinkedIn sent a response we cannot read: {0}")]
+    Malformed(String),
+}
+
+impl LinkedInError {
+    pub fn class(&self) -> FailureClass {
+        match self {
+            LinkedInError::Timeout
+            | LinkedInError::Connect(_)
+            | LinkedInError::RateLimited { .. } => FailureClass::Transient,
+            LinkedInError::Status { class, .. } => *class,
+            // A 200 with a body we cannot parse is LinkedIn changing under us or a proxy in
+            // the way: retrying later is the sensible default.
+            LinkedInError::Malformed(_) => FailureClass::Transient,
+        }
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            LinkedInError::Status { status, .. } => Some(*status),
+            LinkedInError::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            LinkedInError::Status { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            LinkedInError::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub(super) fn from_reqwest(err: reqwest::Error) -> Self {
+        if err.is_timeout() {
+            LinkedInError::Timeout
+        } else if err.is_decode() {
+            LinkedInError::Malformed(err.to_string())
+        } else {
+            // reqwest errors carry the URL, never the form body, so they are safe to log.
+            LinkedInError::Connect(crate::telemetry::error_chain(&err))
+        }
+    }
+}
+
+/// Classifies an error answer of the token endpoint (code exchange or refresh).
+pub(super) fn classify_token_error(status: u16, error: &str, description: &str) -> FailureClass {
+    let described = description.to_ascii_lowercase();
+    match (status, error) {
+        (429, _) | (500..=599, _) | (408, _) => FailureClass::Transient,
+        (_, "invalid_grant") => FailureClass::Permanent,
+        // LinkedIn documents a dead refresh token as invalid_request "The provided
+        // authorization grant or refresh token is invalid, expired or revoked", but the same
+        // error code also means "A required parameter is missing", which is our bug.
+        (_, "invalid_request")
+            if !described.contains("missing")
+                && (described.contains("grant") || described.contains("refresh token")) =>
+        {
+            FailureClass::Permanent
+        }
+        _ => FailureClass::Misconfiguration,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_linkedins_documented_failures() {
+        use FailureClass::*;
+        let cases = [
+            (400, "invalid_grant", "Token has been expired or revoked.", Permanent),
+            (
+                400,
+                "invalid_request",
+                "The provided authorization grant or refresh token is invalid, expired or revoked",
+                Permanent,
+            ),
+            (
+                400,
+                "invalid_request",
+                "A required parameter \"client_id\" is missing",
+                Misconfiguration,
+            ),
+            (401, "invalid_client", "Client authentication failed", Misconfiguration),
+            (500, "", "", Transient),
+            (503, "", "", Transient),
+            (429, "", "", Transient),
+            (404, "", "", Misconfiguration),
+        ];
+        for (status, error, description, expected) in cases {
+            assert_eq!(
+                classify_token_error(status, error, description),
+                expected,
+                "{status} {error} {description}"
+            );
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! LinkedIn's OAuth endpoints, and the one place that knows LinkedIn's quirks: no
+//! `token_type` in token responses, client credentials in the form body, scopes separated by
+//! commas or spaces, and errors that must be classified before anyone acts on them.
+
+mod client;
+mod error;
+mod responses;
+
+pub use client::{LinkedInClient, UserInfo};
+pub use error::{FailureClass, LinkedInError};

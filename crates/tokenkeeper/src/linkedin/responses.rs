@@ -1,0 +1,105 @@
+//! LinkedIn's JSON bodies, typed. Our own types rather than a generic OAuth client's, because
+//! LinkedIn omits the `token_type` field those require.
+
+use crate::domain::{AccessToken, RefreshToken, TokenSet};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub(super) struct TokenResponse {
+    access_token: String,
+    expires_in: i64,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    refresh_token_expires_in: Option<i64>,
+}
+
+impl TokenResponse {
+    /// Turns relative lifetimes into instants, measured from `now` (when we received them).
+    pub(super) fn into_token_set(self, now: DateTime<Utc>) -> TokenSet {
+        let refresh_token = self.refresh_token.filter(|t| !t.is_empty());
+        let refresh_token_expires_at = match (&refresh_token, self.refresh_token_expires_in) {
+            (Some(_), Some(secs)) => Some(now + Duration::seconds(secs)),
+            _ => None,
+        };
+        TokenSet {
+            access_token: AccessToken::new(self.access_token),
+            token_expires_at: now + Duration::seconds(self.expires_in),
+            refresh_token: refresh_token.map(RefreshToken::new),
+            refresh_token_expires_at,
+            scope: normalize_scope(self.scope.as_deref().unwrap_or_default()),
+        }
+    }
+}
+
+/// LinkedIn returns granted scopes separated by commas or by spaces; we store spaces.
+pub(super) fn normalize_scope(raw: &str) -> String {
+    raw.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The OAuth error body of the token endpoints.
+#[derive(Deserialize, Default)]
+pub(super) struct OAuthErrorBody {
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub error_description: String,
+}
+
+/// The error body of LinkedIn's REST API (userinfo).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ApiErrorBody {
+    #[serde(default)]
+    pub service_error_code: Option<i64>,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct UserInfoResponse {
+    pub sub: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_response_without_token_type_and_with_comma_scopes() {
+        let json = r#"{"access_token":"AQV","expires_in":5183999,"scope":"openid,profile,w_member_social","refresh_token":"AQX","refresh_token_expires_in":31536059}"#;
+        let now = Utc::now();
+        let set = serde_json::from_str::<TokenResponse>(json)
+            .unwrap()
+            .into_token_set(now);
+        assert_eq!(set.scope, "openid profile w_member_social");
+        assert_eq!(set.token_expires_at, now + Duration::seconds(5_183_999));
+        assert_eq!(
+            set.refresh_token_expires_at,
+            Some(now + Duration::seconds(31_536_059))
+        );
+        assert_eq!(set.refresh_token.unwrap().expose(), "AQX");
+    }
+
+    #[test]
+    fn non_partner_response_has_no_refresh_token() {
+        let json = r#"{"access_token":"AQV","expires_in":5184000,"scope":"openid profile email"}"#;
+        let set = serde_json::from_str::<TokenResponse>(json)
+            .unwrap()
+            .into_token_set(Utc::now());
+        assert!(set.refresh_token.is_none());
+        assert!(set.refresh_token_expires_at.is_none());
+        assert_eq!(set.scope, "openid profile email");
+    }
+}

@@ -1,0 +1,185 @@
+//! One account's refresh: decide, call LinkedIn (retrying what may pass), and say what must be
+//! written back. Nothing here writes; the sweep does, under the claim's version.
+
+use super::sweep::Shared;
+use crate::domain::{Account, TokenSet};
+use crate::linkedin::{FailureClass, LinkedInError};
+use crate::store::{RefreshLogEntry, RefreshWrite};
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, Utc};
+use std::time::Instant;
+
+/// What became of one account, for the sweep's counts and write-back.
+pub enum Verdict {
+    Write(RefreshWrite),
+    /// The sweep must stop: LinkedIn is failing for everyone, or our credentials are wrong.
+    /// The account is left as it was.
+    StopSweep { misconfigured: Option<String> },
+}
+
+pub async fn refresh_account(
+    shared: &Shared,
+    account: &Account,
+    now: DateTime<Utc>,
+    run_id: Option<i64>,
+) -> (Verdict, Vec<RefreshLogEntry>) {
+    let mut log = Vec::new();
+    let entry = |attempt: i32, started: Instant, outcome: &str, err: Option<&LinkedInError>| {
+        RefreshLogEntry {
+            account_id: account.id,
+            run_id,
+            attempted_at: now,
+            duration_ms: started.elapsed().as_millis() as i64,
+            outcome: outcome.to_owned(),
+            http_status: err.and_then(LinkedInError::http_status).map(i32::from),
+            error_code: err.and_then(|e| e.code().map(str::to_owned)),
+            attempt,
+        }
+    };
+
+    // Without a live refresh token there is nothing to call: the member must reconnect.
+    let refresh_token = match (&account.refresh_token, account.refresh_token_expires_at) {
+        (Some(token), horizon) if horizon.is_none_or(|end| end > now) => token,
+        (token, _) => {
+            let reason = if token.is_some() {
+                "the refresh token has reached the end of its 365-day life"
+            } else {
+                "LinkedIn gave this app no refresh token (no partner access)"
+            };
+            log.push(entry(0, Instant::now(), "no_refresh_token", None));
+            let notifications = shared.notify.on_no_refresh_token(account, now);
+            return (
+                Verdict::Write(RefreshWrite::NeedsReconnect {
+                    error: reason.to_owned(),
+                    at: now,
+                    notifications,
+                }),
+                log,
+            );
+        }
+    };
+
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(shared.settings.retry_initial)
+        .with_max_delay(shared.settings.retry_max_total)
+        .with_jitter()
+        .with_max_times(shared.settings.max_attempts.saturating_sub(1) as usize)
+        .build();
+    let retrying_since = Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        shared.pacing.ready().await;
+        let started = Instant::now();
+        let result = shared.linkedin.refresh(refresh_token, now).await;
+        metrics::histogram!("tokenkeeper_refresh_call_seconds")
+            .record(started.elapsed().as_secs_f64());
+        let error = match result {
+            Ok(tokens) => {
+                shared.breaker.record(false);
+                log.push(entry(attempt, started, "refreshed", None));
+                metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => "refreshed")
+                    .increment(1);
+                return (Verdict::Write(refreshed(shared, account, tokens, now)), log);
+            }
+            Err(error) => error,
+        };
+        let class = error.class();
+        let outcome = match class {
+            FailureClass::Transient => "transient",
+            FailureClass::Permanent => "permanent",
+            FailureClass::Misconfiguration => "misconfiguration",
+        };
+        metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => outcome).increment(1);
+        log.push(entry(attempt, started, outcome, Some(&error)));
+        tracing::warn!(
+            account_id = account.id,
+            attempt,
+            class = outcome,
+            error = %error,
+            "refresh call failed"
+        );
+        match class {
+            FailureClass::Permanent => {
+                shared.breaker.record(false);
+                let notifications = shared.notify.on_permanent_failure(account, now);
+                return (
+                    Verdict::Write(RefreshWrite::NeedsReconnect {
+                        error: error.to_string(),
+                        at: now,
+                        notifications,
+                    }),
+                    log,
+                );
+            }
+            FailureClass::Misconfiguration => {
+                return (
+                    Verdict::StopSweep {
+                        misconfigured: Some(error.to_string()),
+                    },
+                    log,
+                );
+            }
+            FailureClass::Transient => {
+                if shared.breaker.record(true) {
+                    return (Verdict::StopSweep { misconfigured: None }, log);
+                }
+                let next = delays.next().map(|backoff| {
+                    // Honour LinkedIn's Retry-After when it sends one; it is undocumented and
+                    // often absent, so our own backoff is the fallback.
+                    error.retry_after().map_or(backoff, |asked| asked.max(backoff))
+                });
+                if let LinkedInError::RateLimited { .. } = error {
+                    shared
+                        .pacing
+                        .slow_down(next.unwrap_or(shared.settings.retry_initial));
+                }
+                match next {
+                    Some(delay)
+                        if retrying_since.elapsed() + delay <= shared.settings.retry_max_total
+                            && !shared.stopping() =>
+                    {
+                        tokio::time::sleep(delay).await;
+                    }
+                    _ => {
+                        let notifications = shared.notify.on_transient_failure(account, now);
+                        return (
+                            Verdict::Write(RefreshWrite::Failing {
+                                error: error.to_string(),
+                                at: now,
+                                notifications,
+                            }),
+                            log,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// New tokens from a refresh. LinkedIn may or may not send the refresh token back; when it
+/// does not, the one we have stays, with its original (never extended) end of life.
+fn refreshed(
+    shared: &Shared,
+    account: &Account,
+    mut tokens: TokenSet,
+    now: DateTime<Utc>,
+) -> RefreshWrite {
+    if tokens.refresh_token.is_none() {
+        tokens.refresh_token = account.refresh_token.clone();
+        tokens.refresh_token_expires_at = account.refresh_token_expires_at;
+    } else if tokens.refresh_token_expires_at.is_none() {
+        tokens.refresh_token_expires_at = account.refresh_token_expires_at;
+    }
+    let expiration = shared.settings.expiry.next_refresh_due(
+        now,
+        tokens.token_expires_at,
+        tokens.refresh_token_expires_at,
+    );
+    RefreshWrite::Refreshed {
+        tokens,
+        expiration,
+        at: now,
+    }
+}

@@ -1,0 +1,13 @@
+//! The refresh engine: claim due accounts -> refresh each at LinkedIn -> write back the new
+//! tokens (or the failure, with its outbox rows) -> audit. One sweep is one pass over
+//! everything due; the scheduler runs a sweep per slot, `tokenkeeper sweep` runs one by hand.
+
+mod account;
+mod breaker;
+mod pacing;
+mod sweep;
+
+mod report;
+
+pub use report::render_report;
+pub use sweep::{DueAccount, RefreshEngine, SweepOptions, SweepOutcome, SweepReport};

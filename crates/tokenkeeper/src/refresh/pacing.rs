@@ -1,0 +1,44 @@
+//! How fast we may call LinkedIn: a steady rate for everyone, and after a 429 a pause that
+//! every worker observes, not only the one that was told to slow down.
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub struct Pacing {
+    limiter: DefaultDirectRateLimiter,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl Pacing {
+    pub fn new(rate_per_second: u32) -> Self {
+        let rate = NonZeroU32::new(rate_per_second).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: RateLimiter::direct(Quota::per_second(rate)),
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// Waits until this worker may make its next call.
+    pub async fn ready(&self) {
+        loop {
+            let pause = *self.paused_until.lock().expect("pacing lock");
+            match pause {
+                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
+                _ => break,
+            }
+        }
+        self.limiter.until_ready().await;
+    }
+
+    /// LinkedIn said 429: nobody calls again before `for_at_least` has passed.
+    pub fn slow_down(&self, for_at_least: Duration) {
+        let until = Instant::now() + for_at_least;
+        let mut paused = self.paused_until.lock().expect("pacing lock");
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+    }
+}

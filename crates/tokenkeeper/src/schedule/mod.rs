@@ -1,0 +1,137 @@
+//! When sweeps run: cron slots (00:00 and 12:00 by default) in a configurable time zone, a
+//! catch-up of the latest missed slot at start-up, and one instance per slot (the run record
+//! is unique per slot, so only the first instance to start a slot runs it).
+
+use crate::domain::Clock;
+use crate::refresh::{RefreshEngine, SweepOptions};
+use crate::store::Store;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    cron: Cron,
+    timezone: Tz,
+}
+
+impl Schedule {
+    pub fn parse(expression: &str, timezone: Tz) -> Result<Self, String> {
+        let cron = Cron::new(expression)
+            .parse()
+            .map_err(|e| format!("{expression:?} is not a cron expression ({e}); expected five fields like \"0 0,12 * * *\""))?;
+        Ok(Self { cron, timezone })
+    }
+
+    /// The first slot strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let local = t.with_timezone(&self.timezone);
+        self.cron
+            .find_next_occurrence(&local, false)
+            .ok()
+            .map(|slot| slot.with_timezone(&Utc))
+    }
+
+    /// The latest slot at or before `t`: the one a process that was down should catch up.
+    pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // Cron has no "previous", so walk forward from far enough back; the windows grow for
+        // sparse schedules (monthly, yearly).
+        for window in [Duration::days(2), Duration::days(40), Duration::days(400)] {
+            let mut cursor = t - window;
+            let mut latest = None;
+            while let Some(slot) = self.next_after(cursor) {
+                if slot > t {
+                    break;
+                }
+                latest = Some(slot);
+                cursor = slot;
+            }
+            if latest.is_some() {
+                return latest;
+            }
+        }
+        None
+    }
+}
+
+/// Runs the sweep at every slot until shut down.
+pub struct Scheduler {
+    pub schedule: Schedule,
+    pub engine: RefreshEngine,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// How often the clock is looked at while waiting for a slot. The wait is not one long
+    /// sleep so that a clock that jumps (tests, a suspended laptop) is noticed promptly.
+    pub tick: StdDuration,
+}
+
+impl Scheduler {
+    pub async fn run(self) {
+        let mut handled = match self.catch_up().await {
+            Ok(handled) => handled,
+            Err(e) => {
+                tracing::error!(error = %crate::telemetry::error_chain(&e), "cannot read the sweep history; scheduling from now");
+                self.clock.now()
+            }
+        };
+        loop {
+            let Some(next) = self.schedule.next_after(handled) else {
+                tracing::warn!("the schedule has no future slot; the scheduler stops");
+                return;
+            };
+            tracing::info!(next_slot = %next, "next sweep scheduled");
+            self.wait_until(next).await;
+            // After a long pause (a suspended machine, a clock that jumped) several slots may
+            // have passed: one sweep catches up everything due, so only the latest runs.
+            let slot = self
+                .schedule
+                .latest_at_or_before(self.clock.now())
+                .map_or(next, |latest| latest.max(next));
+            self.run_slot(slot).await;
+            handled = slot;
+        }
+    }
+
+    /// Runs the latest slot now if no instance has run it (the process was down at the time).
+    /// Returns the slot from which to schedule on.
+    async fn catch_up(&self) -> Result<DateTime<Utc>, crate::store::StoreError> {
+        let now = self.clock.now();
+        let Some(latest) = self.schedule.latest_at_or_before(now) else {
+            return Ok(now);
+        };
+        let last_run = self.store.latest_slot().await?;
+        if last_run.is_none_or(|ran| ran < latest) {
+            tracing::info!(slot = %latest, last_run = ?last_run, "catching up a missed slot");
+            self.run_slot(latest).await;
+        }
+        Ok(latest)
+    }
+
+    async fn wait_until(&self, slot: DateTime<Utc>) {
+        loop {
+            let left = slot - self.clock.now();
+            if left <= Duration::zero() {
+                return;
+            }
+            let nap = left.to_std().unwrap_or(self.tick).min(self.tick);
+            tokio::time::sleep(nap).await;
+        }
+    }
+
+    async fn run_slot(&self, slot: DateTime<Utc>) {
+        let options = SweepOptions {
+            as_of: None,
+            dry_run: false,
+            slot: Some(slot),
+        };
+        match self.engine.sweep(options).await {
+            Ok(report) => tracing::debug!(slot = %slot, outcome = report.outcome.as_str(), "slot done"),
+            Err(e) => tracing::error!(slot = %slot, error = %crate::telemetry::error_chain(&e), "the sweep could not run"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

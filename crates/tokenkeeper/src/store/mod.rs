@@ -1,0 +1,93 @@
+//! Storage behind one trait. The backend is chosen once, from the database URL; the rest of
+//! the program sees only [`Store`]. Only this module writes SQL.
+
+mod postgres;
+mod refresh;
+mod rows;
+mod runs;
+mod sql;
+mod sqlite;
+pub mod testing;
+
+pub use postgres::PostgresStore;
+pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
+pub use runs::{RunStore, SweepCounts, SweepRun};
+pub use sqlite::SqliteStore;
+
+use crate::domain::{Account, EmailAddress, LinkedAccount, UserId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database URL {0:?} is not supported: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("migrating the database failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored row no longer satisfies the domain rules (edited by hand, say).
+    #[error("row {table}.{id} is invalid: {reason}")]
+    Corrupt {
+        table: &'static str,
+        id: i64,
+        reason: String,
+    },
+}
+
+/// One pass through LinkedIn's authorize page, from the connect link to the callback. The
+/// `state` LinkedIn echoes back is only stored hashed: a copy of the database cannot be used to
+/// complete somebody else's attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectAttempt {
+    pub state_hash: String,
+    pub user_id: UserId,
+    pub email: EmailAddress,
+    pub return_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: RefreshStore + RunStore + Send + Sync + 'static {
+    /// Applies this backend's migrations. Idempotent.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Stores a freshly linked account. One LinkedIn account per host user: linking again
+    /// replaces the tokens of the existing row (and resets its state) instead of adding one.
+    async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError>;
+
+    async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError>;
+
+    async fn account_by_id(&self, id: i64) -> Result<Option<Account>, StoreError>;
+
+    /// Accounts ordered by id, at most `limit`, starting after `after_id`.
+    async fn list_accounts(&self, after_id: i64, limit: i64) -> Result<Vec<Account>, StoreError>;
+
+    async fn count_accounts(&self) -> Result<i64, StoreError>;
+
+    async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<(), StoreError>;
+
+    /// Removes and returns the attempt with this state hash if it has not expired at `now`.
+    /// Removing is what makes a state single-use: a replayed callback finds nothing.
+    async fn take_connect_attempt(
+        &self,
+        state_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConnectAttempt>, StoreError>;
+
+    async fn count_connect_attempts(&self) -> Result<i64, StoreError>;
+}
+
+/// Opens the store the URL names: `sqlite://path` (created on first use) or `postgres://...`.
+pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(database_url).await?))
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+    {
+        Ok(Arc::new(PostgresStore::connect(database_url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(database_url.to_owned()))
+    }
+}

@@ -1,0 +1,46 @@
+//! PostgreSQL, for production and for several instances sharing the work.
+
+use super::sql::impl_store;
+use super::StoreError;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+/// Rows another sweep holds are skipped, not waited for; the CTE is evaluated once, so the
+/// LIMIT holds.
+const CLAIM_DUE: &str = "
+WITH due AS (
+    SELECT id FROM social_network
+    WHERE status IN ('active', 'refresh_failing') AND expiration <= $1
+      AND (claimed_until IS NULL OR claimed_until < $4)
+    ORDER BY expiration, id
+    LIMIT $5
+    FOR UPDATE SKIP LOCKED)
+UPDATE social_network s SET claimed_until = $2, claimed_by = $3, version = s.version + 1
+FROM due WHERE s.id = due.id
+RETURNING s.*";
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn run_migrations(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+impl_store!(PostgresStore, CLAIM_DUE);

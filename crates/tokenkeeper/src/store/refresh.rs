@@ -1,0 +1,115 @@
+//! What the refresh engine needs from storage: claiming due accounts under a lease, writing
+//! outcomes back under a version check (with their outbox rows, in one transaction), and the
+//! audit trail.
+
+use super::StoreError;
+use crate::domain::{Account, NewNotification, TokenSet};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// A claim on due accounts: who holds it and until when (on the wall clock, whatever "now"
+/// the sweep plans with, so a crashed process's claims expire in real time).
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub holder: String,
+    pub now: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// The result of one account's refresh, as it must be written back.
+#[derive(Debug, Clone)]
+pub enum RefreshWrite {
+    /// New tokens: status back to active, attempts reset, a new `expiration`.
+    Refreshed {
+        tokens: TokenSet,
+        expiration: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// A passing failure: status refresh_failing, attempts + 1, `expiration` unchanged so the
+    /// next slot tries again.
+    Failing {
+        error: String,
+        at: DateTime<Utc>,
+        notifications: Vec<NewNotification>,
+    },
+    /// Only the member can fix it: status needs_reconnect.
+    NeedsReconnect {
+        error: String,
+        at: DateTime<Utc>,
+        notifications: Vec<NewNotification>,
+    },
+    /// Nothing happened to the account (the sweep stopped early): only the claim is dropped.
+    Release,
+}
+
+/// One row of the append-only `refresh_log`: one attempt at LinkedIn's token endpoint, or one
+/// decision taken without calling it (no refresh token).
+#[derive(Debug, Clone)]
+pub struct RefreshLogEntry {
+    pub account_id: i64,
+    pub run_id: Option<i64>,
+    pub attempted_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub outcome: String,
+    pub http_status: Option<i32>,
+    pub error_code: Option<String>,
+    pub attempt: i32,
+}
+
+/// A stored outbox row, as tests and the mail worker read it.
+#[derive(Debug, Clone)]
+pub struct StoredNotification {
+    pub id: i64,
+    pub account_id: i64,
+    pub kind: String,
+    pub episode: String,
+    pub dedupe_key: String,
+    pub status: String,
+    pub send_after: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync {
+    /// Claims up to `limit` accounts due at `due_at` (`expiration <= due_at`, status active or
+    /// refresh_failing, not under someone else's live lease), oldest `expiration` first.
+    /// Claiming bumps `version`: the returned accounts carry the claimed version, which the
+    /// write-back must present.
+    async fn claim_due(
+        &self,
+        due_at: DateTime<Utc>,
+        lease: &Lease,
+        limit: i64,
+    ) -> Result<Vec<Account>, StoreError>;
+
+    /// The accounts `claim_due` would take, without claiming: for `--dry-run`. Pages by
+    /// (`expiration`, `id`) after `after`.
+    async fn list_due(
+        &self,
+        due_at: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: i64,
+    ) -> Result<Vec<Account>, StoreError>;
+
+    /// Writes an outcome if the account is still at `claimed_version`; `false` means another
+    /// process took the account over and nothing was written.
+    async fn complete_refresh(
+        &self,
+        account_id: i64,
+        claimed_version: i64,
+        write: &RefreshWrite,
+    ) -> Result<bool, StoreError>;
+
+    async fn append_refresh_log(&self, entries: &[RefreshLogEntry]) -> Result<(), StoreError>;
+
+    /// Deletes audit rows older than `before`; returns how many.
+    async fn prune_refresh_log(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    async fn refresh_log_for(&self, account_id: i64) -> Result<Vec<RefreshLogEntry>, StoreError>;
+
+    async fn notifications_for(
+        &self,
+        account_id: i64,
+    ) -> Result<Vec<StoredNotification>, StoreError>;
+}

@@ -1,0 +1,193 @@
+//! Rows as both backends return them, and their checked conversion into domain types. A row
+//! that no longer satisfies the domain rules (edited by hand, say) is reported, not trusted.
+
+use super::{ConnectAttempt, RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun};
+use crate::domain::{
+    AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, RefreshToken, UserId,
+};
+use chrono::{DateTime, Utc};
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AccountRow {
+    id: i64,
+    user_id: String,
+    network: String,
+    member_id: String,
+    email: String,
+    name: Option<String>,
+    token: String,
+    token_expires_at: DateTime<Utc>,
+    refresh_token: Option<String>,
+    refresh_token_expires_at: Option<DateTime<Utc>>,
+    scope: String,
+    expiration: DateTime<Utc>,
+    status: String,
+    linked_at: DateTime<Utc>,
+    last_refreshed_at: Option<DateTime<Utc>>,
+    refresh_attempts: i32,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+
+    fn try_from(row: AccountRow) -> Result<Self, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "social_network",
+            id: row.id,
+            reason,
+        };
+        Ok(Account {
+            id: row.id,
+            user_id: UserId::parse(&row.user_id).map_err(|e| corrupt(e.0))?,
+            network: Network::parse(&row.network).map_err(|e| corrupt(e.0))?,
+            member_id: MemberId::parse(&row.member_id).map_err(|e| corrupt(e.0))?,
+            email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
+            name: row.name,
+            token: AccessToken::new(row.token),
+            token_expires_at: row.token_expires_at,
+            refresh_token: row.refresh_token.map(RefreshToken::new),
+            refresh_token_expires_at: row.refresh_token_expires_at,
+            scope: row.scope,
+            expiration: row.expiration,
+            status: AccountStatus::parse(&row.status).map_err(|e| corrupt(e.0))?,
+            linked_at: row.linked_at,
+            last_refreshed_at: row.last_refreshed_at,
+            refresh_attempts: row.refresh_attempts,
+            last_error: row.last_error,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        })
+    }
+}
+
+pub(super) fn accounts(rows: Vec<AccountRow>) -> Result<Vec<Account>, StoreError> {
+    rows.into_iter().map(Account::try_from).collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ConnectAttemptRow {
+    state_hash: String,
+    user_id: String,
+    email: String,
+    return_to: Option<String>,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl TryFrom<ConnectAttemptRow> for ConnectAttempt {
+    type Error = StoreError;
+
+    fn try_from(row: ConnectAttemptRow) -> Result<Self, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "connect_attempts",
+            id: 0,
+            reason,
+        };
+        Ok(ConnectAttempt {
+            user_id: UserId::parse(&row.user_id).map_err(|e| corrupt(e.0))?,
+            email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
+            state_hash: row.state_hash,
+            return_to: row.return_to,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RefreshLogRow {
+    account_id: i64,
+    run_id: Option<i64>,
+    attempted_at: DateTime<Utc>,
+    duration_ms: i64,
+    outcome: String,
+    http_status: Option<i32>,
+    error_code: Option<String>,
+    attempt: i32,
+}
+
+impl From<RefreshLogRow> for RefreshLogEntry {
+    fn from(r: RefreshLogRow) -> Self {
+        RefreshLogEntry {
+            account_id: r.account_id,
+            run_id: r.run_id,
+            attempted_at: r.attempted_at,
+            duration_ms: r.duration_ms,
+            outcome: r.outcome,
+            http_status: r.http_status,
+            error_code: r.error_code,
+            attempt: r.attempt,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct NotificationRow {
+    id: i64,
+    account_id: i64,
+    kind: String,
+    episode: String,
+    dedupe_key: String,
+    status: String,
+    send_after: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<NotificationRow> for StoredNotification {
+    fn from(r: NotificationRow) -> Self {
+        StoredNotification {
+            id: r.id,
+            account_id: r.account_id,
+            kind: r.kind,
+            episode: r.episode,
+            dedupe_key: r.dedupe_key,
+            status: r.status,
+            send_after: r.send_after,
+            deadline: r.deadline,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SweepRunRow {
+    id: i64,
+    slot: Option<DateTime<Utc>>,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    as_of: DateTime<Utc>,
+    due: i64,
+    refreshed: i64,
+    failing: i64,
+    needs_reconnect: i64,
+    skipped: i64,
+    outcome: String,
+    error: Option<String>,
+}
+
+impl From<SweepRunRow> for SweepRun {
+    fn from(r: SweepRunRow) -> Self {
+        SweepRun {
+            id: r.id,
+            slot: r.slot,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            as_of: r.as_of,
+            counts: SweepCounts {
+                due: r.due,
+                refreshed: r.refreshed,
+                failing: r.failing,
+                needs_reconnect: r.needs_reconnect,
+                skipped: r.skipped,
+            },
+            outcome: r.outcome,
+            error: r.error,
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! SQLite, the embedded default: one file, created on first use.
+
+use super::sql::impl_store;
+use super::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::SqlitePool;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Claims in one statement: SQLite runs one writer at a time, so two sweeps can never take
+/// the same row.
+const CLAIM_DUE: &str = "
+UPDATE social_network SET claimed_until = $2, claimed_by = $3, version = version + 1
+WHERE id IN (
+    SELECT id FROM social_network
+    WHERE status IN ('active', 'refresh_failing') AND expiration <= $1
+      AND (claimed_until IS NULL OR claimed_until < $4)
+    ORDER BY expiration, id
+    LIMIT $5)
+RETURNING *";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            // Readers do not block the writer, and a busy writer is waited for, not failed.
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn run_migrations(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+impl_store!(SqliteStore, CLAIM_DUE);

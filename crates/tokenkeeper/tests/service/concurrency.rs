@@ -1,0 +1,185 @@
+//! Several sweeps over one database: no account refreshed twice, no update lost, and a
+//! process killed mid-sweep leaves nothing stuck beyond its lease.
+
+use crate::backend_tests;
+use crate::support::{spawn, t0, Setup, TestApp};
+use chrono::Duration;
+use fake_linkedin::{Endpoint, Fault, FakeConfig};
+use std::sync::Arc;
+use tokenkeeper::domain::{AccountStatus, SystemClock};
+use tokenkeeper::linkedin::LinkedInClient;
+use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
+use tokenkeeper::store::testing::Backend;
+
+backend_tests!(
+    three_concurrent_sweeps_refresh_every_account_exactly_once,
+    a_killed_sweep_leaves_nothing_stuck_beyond_its_lease,
+);
+
+fn lenient_fake() -> FakeConfig {
+    FakeConfig {
+        start_time: t0(),
+        accept_unknown_refresh_tokens: true,
+        ..FakeConfig::default()
+    }
+}
+
+/// An engine with a database pool and an identity of its own, as another process would have,
+/// on the wall clock (leases are wall-clock time).
+async fn other_process(app: &TestApp) -> RefreshEngine {
+    let store = tokenkeeper::store::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    RefreshEngine::new(
+        store,
+        LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
+        Arc::new(SystemClock),
+        app.config.refresh.clone(),
+        app.config.notify.clone(),
+    )
+}
+
+async fn three_concurrent_sweeps_refresh_every_account_exactly_once(backend: Backend) {
+    let Some(app) = spawn(
+        backend,
+        Setup {
+            fake: lenient_fake(),
+            ..Setup::default()
+        }
+        .var("REFRESH__BATCH_SIZE", 25)
+        .var("REFRESH__CONCURRENCY", 8),
+    )
+    .await
+    else {
+        return;
+    };
+    let seeded = app.seed(500, t0()).await;
+    let day50 = t0() + Duration::days(50);
+    app.fake.controls().set_now(day50);
+    let engines = [
+        other_process(&app).await,
+        other_process(&app).await,
+        other_process(&app).await,
+    ];
+    let options = || SweepOptions {
+        as_of: Some(day50),
+        ..SweepOptions::default()
+    };
+    let (a, b, c) = tokio::join!(
+        engines[0].sweep(options()),
+        engines[1].sweep(options()),
+        engines[2].sweep(options())
+    );
+    let reports = [a.unwrap(), b.unwrap(), c.unwrap()];
+    let refreshed: i64 = reports.iter().map(|r| r.counts.refreshed).sum();
+    assert_eq!(refreshed, 500, "{reports:?}");
+    // The work was shared, not done by one sweep while the others idled.
+    assert!(
+        reports.iter().filter(|r| r.counts.refreshed > 0).count() >= 2,
+        "{reports:?}"
+    );
+
+    // LinkedIn's own counters: every refresh token was used exactly once.
+    let per_token = app.fake.controls().refresh_token_calls_by_token();
+    assert_eq!(per_token.len(), 500);
+    assert!(per_token.values().all(|n| *n == 1), "a token was refreshed twice");
+    assert_eq!(app.fake.controls().refresh_grants(), 500);
+
+    // And every write landed: each account holds the token LinkedIn issued last.
+    for account in &seeded {
+        let now = app.store.account_by_id(account.id).await.unwrap().unwrap();
+        assert_eq!(now.status, AccountStatus::Active);
+        assert_eq!(now.last_refreshed_at, Some(day50));
+        assert!(app
+            .fake
+            .controls()
+            .member_of_access_token(now.token.expose())
+            .is_some());
+        assert_eq!(now.expiration, day50 + Duration::days(50));
+    }
+}
+
+async fn a_killed_sweep_leaves_nothing_stuck_beyond_its_lease(backend: Backend) {
+    let Some(app) = spawn(
+        backend,
+        Setup {
+            fake: lenient_fake(),
+            ..Setup::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    app.seed(30, t0()).await;
+    let day50 = t0() + Duration::days(50);
+    app.fake.controls().set_now(day50);
+    // Slow LinkedIn, so the process is surely mid-sweep when it dies.
+    app.fake.controls().inject_fault(
+        Endpoint::Token,
+        Fault::Latency(std::time::Duration::from_millis(300)),
+        None,
+    );
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"))
+        .args(["sweep", "--as-of", &day50.to_rfc3339()])
+        .env_clear()
+        .envs(process_env(&app))
+        .env("TOKENKEEPER_REFRESH__CONCURRENCY", "2")
+        .env("TOKENKEEPER_REFRESH__BATCH_SIZE", "10")
+        .env("TOKENKEEPER_REFRESH__LEASE_SECONDS", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the tokenkeeper binary starts");
+    let mut waited = 0;
+    while app.fake.controls().calls(Endpoint::Token) < 4 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 500, "the child never called LinkedIn");
+    }
+    child.start_kill().unwrap(); // SIGKILL: no clean-up of any kind
+    child.wait().await.unwrap();
+    app.fake.controls().clear_faults();
+
+    let survivor = other_process(&app).await;
+    let options = || SweepOptions {
+        as_of: Some(day50),
+        ..SweepOptions::default()
+    };
+    // Right away, the dead process's claims still hold: those accounts are left alone.
+    let first = survivor.sweep(options()).await.unwrap();
+    assert_eq!(first.outcome, SweepOutcome::Completed);
+    let done_early = first.counts.refreshed;
+    assert!(done_early < 30, "nothing was held by the dead process");
+    // Once the lease has run out, nothing is stuck.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let second = survivor.sweep(options()).await.unwrap();
+    let all = app.store.list_accounts(0, 100).await.unwrap();
+    assert!(
+        all.iter()
+            .all(|a| a.status == AccountStatus::Active && a.expiration > day50),
+        "after the lease every account is refreshed: {first:?} {second:?}"
+    );
+    assert!(second.counts.refreshed > 0);
+}
+
+/// The configuration of `app`, as environment variables for a separate process.
+fn process_env(app: &TestApp) -> Vec<(String, String)> {
+    use secrecy::ExposeSecret;
+    let c = &app.config;
+    vec![
+        ("TOKENKEEPER_DATABASE_URL".into(), c.database_url.clone()),
+        ("TOKENKEEPER_LINKEDIN__CLIENT_ID".into(), c.linkedin.client_id.clone()),
+        (
+            "TOKENKEEPER_LINKEDIN__CLIENT_SECRET".into(),
+            c.linkedin.client_secret.expose_secret().to_owned(),
+        ),
+        ("TOKENKEEPER_LINKEDIN__TOKEN_URL".into(), c.linkedin.token_url.to_string()),
+        (
+            "TOKENKEEPER_CONNECT__SIGNING_KEY".into(),
+            c.connect.signing_key.expose_secret().to_owned(),
+        ),
+        ("TOKENKEEPER_REFRESH__RATE_PER_SECOND".into(), "1000".into()),
+    ]
+}

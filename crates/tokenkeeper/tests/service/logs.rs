@@ -1,0 +1,69 @@
+//! Tokens and secrets never reach the logs, whatever happens.
+
+use crate::backend_tests;
+use crate::support::{spawn_app, t0, API_KEY};
+use chrono::Duration;
+use fake_linkedin::{Endpoint, Fault};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tokenkeeper::store::testing::Backend;
+
+backend_tests!(tokens_never_reach_the_logs);
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn tokens_never_reach_the_logs(backend: Backend) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("debug,fake_linkedin=off")
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    // Tests run on a current-thread runtime, so every task of this test logs here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let Some(app) = spawn_app(backend).await else { return };
+    let first = app.linked("ada").await;
+    app.linked("bo").await;
+    let bo = app.account("bo").await;
+    app.fake.controls().revoke_member(bo.member_id.as_str());
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Token, Fault::Status(500), Some(1));
+    app.sweep_at(t0() + Duration::days(50)).await;
+    let refreshed = app.account("ada").await;
+    // A failing code exchange logs LinkedIn's answer.
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Token, Fault::Status(503), Some(1));
+    app.connect("cy", "cy@example.com").await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("token refreshed"), "the refresh was logged");
+    assert!(logs.contains("member must reconnect"));
+    let mut secrets = vec![
+        first.token.expose().to_owned(),
+        first.refresh_token.as_ref().unwrap().expose().to_owned(),
+        refreshed.token.expose().to_owned(),
+        bo.token.expose().to_owned(),
+        API_KEY.to_owned(),
+        fake_linkedin::FakeConfig::default().client_secret,
+    ];
+    use secrecy::ExposeSecret;
+    secrets.push(app.config.connect.signing_key.expose_secret().to_owned());
+    for secret in secrets {
+        assert!(!logs.contains(&secret), "a secret reached the logs");
+    }
+}

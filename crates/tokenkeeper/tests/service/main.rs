@@ -1,0 +1,10 @@
+//! The service tested from outside: real sockets, the fake LinkedIn over HTTP, and every test
+//! on SQLite and on PostgreSQL, each with a database of its own.
+
+mod support;
+
+mod connect_flow;
+mod refresh;
+mod concurrency;
+mod scheduling;
+mod logs;

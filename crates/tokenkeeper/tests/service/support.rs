@@ -1,0 +1,270 @@
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use tokenkeeper::domain::{
+    AccessToken, Account, EmailAddress, LinkedAccount, MemberId, RefreshToken, UserId,
+};
+use tokenkeeper::refresh::{SweepOptions, SweepReport};
+use fake_linkedin::{FakeConfig, FakeLinkedIn};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use std::sync::Arc;
+use tokenkeeper::app::Application;
+use tokenkeeper::config::Config;
+use tokenkeeper::domain::{ManualClock, TokenSet};
+use tokenkeeper::refresh::RefreshEngine;
+use tokenkeeper::store::testing::{Backend, TestDatabase};
+use tokenkeeper::store::{self, Store};
+use url::Url;
+
+/// Runs one async test body on each backend: `backend_tests!(name, ...)` expects
+/// `async fn name(backend: Backend)` in the same module.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(tokenkeeper::store::testing::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(tokenkeeper::store::testing::Backend::Postgres).await })*
+        }
+    };
+}
+
+pub const API_KEY: &str = "test-api-key-0123456789";
+pub const RETURN_ORIGIN: &str = "https://app.example.com";
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
+}
+
+pub struct TestApp {
+    pub base: Url,
+    pub engine: RefreshEngine,
+    pub store: Arc<dyn Store>,
+    pub fake: FakeLinkedIn,
+    pub clock: Arc<ManualClock>,
+    /// A browser that does not follow redirects, so each hop can be checked.
+    pub browser: reqwest::Client,
+    pub config: Config,
+    _db: TestDatabase,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+/// How a test wants its service: extra configuration (keys without the TOKENKEEPER_ prefix)
+/// and the fake LinkedIn's settings.
+pub struct Setup {
+    pub vars: Vec<(&'static str, String)>,
+    pub fake: FakeConfig,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            vars: Vec::new(),
+            fake: FakeConfig {
+                start_time: t0(),
+                ..FakeConfig::default()
+            },
+        }
+    }
+}
+
+impl Setup {
+    pub fn var(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.vars.push((key, value.to_string()));
+        self
+    }
+}
+
+/// Starts the fake LinkedIn and the service on free ports over a fresh database; `None` when
+/// the backend is not available here (PostgreSQL outside CI).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn(backend, Setup::default()).await
+}
+
+pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
+    let db = TestDatabase::create(backend).await?;
+    let fake = FakeLinkedIn::start(setup.fake)
+        .await
+        .expect("fake LinkedIn starts");
+    let defaults = FakeConfig::default();
+    let mut vars: Vec<(String, String)> = [
+        ("DATABASE_URL", db.url.clone()),
+        ("HTTP__BIND", "127.0.0.1:0".to_owned()),
+        ("API__API_KEY", API_KEY.to_owned()),
+        ("CONNECT__SIGNING_KEY", "test-signing-key-0123456789abcdef0123".to_owned()),
+        ("CONNECT__ALLOWED_RETURN_ORIGINS", RETURN_ORIGIN.to_owned()),
+        ("LINKEDIN__CLIENT_ID", defaults.client_id.clone()),
+        ("LINKEDIN__CLIENT_SECRET", defaults.client_secret.clone()),
+        ("LINKEDIN__AUTHORIZE_URL", fake.authorize_url()),
+        ("LINKEDIN__TOKEN_URL", fake.token_url()),
+        ("LINKEDIN__INTROSPECT_URL", fake.introspect_url()),
+        ("LINKEDIN__USERINFO_URL", fake.userinfo_url()),
+        ("LINKEDIN__TIMEOUT_SECONDS", "2".to_owned()),
+        // Tests run sweeps themselves, unless they test the scheduler.
+        ("SCHEDULE__ENABLED", "false".to_owned()),
+        ("REFRESH__RETRY_INITIAL_MS", "20".to_owned()),
+        ("REFRESH__RETRY_MAX_TOTAL_SECONDS", "5".to_owned()),
+        ("REFRESH__RATE_PER_SECOND", "10000".to_owned()),
+    ]
+    .into_iter()
+    .chain(setup.vars)
+    .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v))
+    .collect();
+    let config = Config::load_from(None, vars).expect("test configuration is valid");
+    let store = store::connect(&db.url).await.expect("database opens");
+    store.migrate().await.expect("migrations apply");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let app = Application::build_with_store(config.clone(), store.clone(), clock.clone())
+        .await
+        .expect("application builds");
+    let base = app.public_url().clone();
+    let engine = app.engine().clone();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(std::future::pending())
+            .await
+            .expect("server runs")
+    });
+    let browser = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    Some(TestApp {
+        base,
+        engine,
+        store,
+        fake,
+        clock,
+        browser,
+        config,
+        _db: db,
+        _server: server,
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> Url {
+        self.base.join(path).unwrap()
+    }
+
+    /// Asks the API for a connect link, as the host app does.
+    pub async fn connect_link(&self, user_id: &str, email: &str, return_to: Option<&str>) -> Url {
+        let response = self.request_connect_link(user_id, email, return_to).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: serde_json::Value = response.json().await.unwrap();
+        Url::parse(body["url"].as_str().unwrap()).unwrap()
+    }
+
+    pub async fn request_connect_link(
+        &self,
+        user_id: &str,
+        email: &str,
+        return_to: Option<&str>,
+    ) -> reqwest::Response {
+        let mut body = serde_json::json!({"user_id": user_id, "email": email});
+        if let Some(r) = return_to {
+            body["return_to"] = r.into();
+        }
+        self.browser
+            .post(self.url("/api/v1/connect-links"))
+            .bearer_auth(API_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Follows a connect link up to LinkedIn's redirect back to us, and returns the callback
+    /// URL LinkedIn (the fake) sent the browser to.
+    pub async fn consent(&self, link: &Url) -> Url {
+        let to_linkedin = self.browser.get(link.clone()).send().await.unwrap();
+        assert!(
+            to_linkedin.status().is_redirection(),
+            "connect link answered {}",
+            to_linkedin.status()
+        );
+        let authorize = location(&to_linkedin);
+        assert!(authorize.as_str().starts_with(&self.fake.authorize_url()));
+        let back = self.browser.get(authorize).send().await.unwrap();
+        assert!(back.status().is_redirection(), "fake authorize answered {}", back.status());
+        location(&back)
+    }
+
+    /// The whole flow for one user; returns the callback's response.
+    pub async fn connect(&self, user_id: &str, email: &str) -> reqwest::Response {
+        let link = self.connect_link(user_id, email, None).await;
+        let callback = self.consent(&link).await;
+        self.browser.get(callback).send().await.unwrap()
+    }
+
+    pub async fn account_count(&self) -> i64 {
+        self.store.count_accounts().await.unwrap()
+    }
+
+    /// Moves both clocks, ours and the fake LinkedIn's, to `t`.
+    pub fn at(&self, t: DateTime<Utc>) {
+        self.clock.set(t);
+        self.fake.controls().set_now(t);
+    }
+
+    /// Links a user through the real connect flow and returns the stored account.
+    pub async fn linked(&self, user_id: &str) -> Account {
+        let email = format!("{user_id}@example.com");
+        let response = self.connect(user_id, &email).await;
+        assert_eq!(response.status(), StatusCode::OK, "linking {user_id}");
+        self.account(user_id).await
+    }
+
+    pub async fn account(&self, user_id: &str) -> Account {
+        self.store
+            .account_by_user(&UserId::parse(user_id).unwrap())
+            .await
+            .unwrap()
+            .expect("account exists")
+    }
+
+    /// Stores `count` accounts directly, as a host app's existing table would hold them, with
+    /// refresh tokens the fake accepts only in `accept_unknown_refresh_tokens` mode.
+    pub async fn seed(&self, count: usize, linked_at: DateTime<Utc>) -> Vec<Account> {
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            let tokens = TokenSet {
+                access_token: AccessToken::new(format!("seed-access-{i}")),
+                token_expires_at: linked_at + Duration::days(60),
+                refresh_token: Some(RefreshToken::new(format!("seed-refresh-{i}"))),
+                refresh_token_expires_at: Some(linked_at + Duration::days(365)),
+                scope: "openid profile email w_member_social".into(),
+            };
+            let account = LinkedAccount::new(
+                UserId::parse(&format!("seed-{i}")).unwrap(),
+                MemberId::parse(&format!("member-{i}")).unwrap(),
+                EmailAddress::parse(&format!("seed-{i}@example.com")).unwrap(),
+                Some(format!("Seed {i}")),
+                tokens,
+                linked_at,
+                &self.config.refresh.expiry,
+            );
+            out.push(self.store.save_linked_account(&account).await.unwrap());
+        }
+        out
+    }
+
+    pub async fn sweep_at(&self, t: DateTime<Utc>) -> SweepReport {
+        self.at(t);
+        self.engine
+            .sweep(SweepOptions::default())
+            .await
+            .expect("the sweep runs")
+    }
+}
+
+pub fn location(response: &reqwest::Response) -> Url {
+    let raw = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .expect("a redirect has a Location")
+        .to_str()
+        .unwrap();
+    Url::parse(raw)
+        .or_else(|_| response.url().join(raw))
+        .unwrap()
+}
