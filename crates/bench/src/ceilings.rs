@@ -65,8 +65,12 @@ pub async fn write_back(
     let written = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     for _ in 0..concurrency {
-        let (store, queue, tokens, written) =
-            (store.clone(), queue.clone(), tokens.clone(), written.clone());
+        let (store, queue, tokens, written) = (
+            store.clone(),
+            queue.clone(),
+            tokens.clone(),
+            written.clone(),
+        );
         tasks.spawn(async move {
             loop {
                 let Some(account) = queue.lock().unwrap().pop() else {

@@ -91,7 +91,12 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_one(args: &Args, backend: Backend, n: usize, fake_url: &str) -> anyhow::Result<String> {
+async fn run_one(
+    args: &Args,
+    backend: Backend,
+    n: usize,
+    fake_url: &str,
+) -> anyhow::Result<String> {
     let Some(db) = TestDatabase::create(backend).await else {
         return Ok(format!("| {backend:?} | {n} | skipped: no server |"));
     };
@@ -99,7 +104,9 @@ async fn run_one(args: &Args, backend: Backend, n: usize, fake_url: &str) -> any
     let store = store::connect(&db.url).await?;
     store.migrate().await?;
     let due = args.due.min(n);
-    seed::accounts(&db.url, n, due, as_of()).await.context("seeding")?;
+    seed::accounts(&db.url, n, due, as_of())
+        .await
+        .context("seeding")?;
 
     // 1. Claiming: the cost must follow the number of due accounts, not the table size.
     let claim_ms = {
@@ -171,8 +178,14 @@ fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result
         ("DATABASE_URL", database_url.to_owned()),
         ("LINKEDIN__CLIENT_ID", defaults.client_id),
         ("LINKEDIN__CLIENT_SECRET", defaults.client_secret),
-        ("LINKEDIN__TOKEN_URL", format!("{fake_url}/oauth/v2/accessToken")),
-        ("CONNECT__SIGNING_KEY", "bench-signing-key-0123456789abcdef0123".into()),
+        (
+            "LINKEDIN__TOKEN_URL",
+            format!("{fake_url}/oauth/v2/accessToken"),
+        ),
+        (
+            "CONNECT__SIGNING_KEY",
+            "bench-signing-key-0123456789abcdef0123".into(),
+        ),
         ("REFRESH__CONCURRENCY", args.concurrency.to_string()),
         ("REFRESH__BATCH_SIZE", args.batch_size.to_string()),
         ("REFRESH__RATE_PER_SECOND", "100000".into()),

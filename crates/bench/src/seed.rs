@@ -3,7 +3,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgPool, QueryBuilder, SqlitePool};
 
-const COLUMNS: &str = "INSERT INTO social_network (user_id, network, member_id, email, name, token, \
+const COLUMNS: &str =
+    "INSERT INTO social_network (user_id, network, member_id, email, name, token, \
     token_expires_at, refresh_token, refresh_token_expires_at, scope, expiration, status, \
     linked_at, created_at, updated_at) ";
 

@@ -12,7 +12,11 @@ use std::sync::Arc;
 use url::Url;
 
 #[derive(Debug, Parser)]
-#[command(name = "tokenkeeper", version, about = "Keeps the LinkedIn connections of your users alive")]
+#[command(
+    name = "tokenkeeper",
+    version,
+    about = "Keeps the LinkedIn connections of your users alive"
+)]
 pub struct Cli {
     /// A TOML configuration file; TOKENKEEPER_* environment variables override it.
     #[arg(long, global = true, env = "TOKENKEEPER_CONFIG", value_name = "FILE")]
@@ -63,8 +67,8 @@ pub enum Command {
         #[arg(long, default_value = "demo")]
         dir: PathBuf,
     },
-    // TEMP Run the fake LinkedIn, to build against it without partner approval.
-    // TEMP FakeLinkedin(fake_linkedin::cli::FakeArgs),
+    /// Run the fake LinkedIn, to build against it without partner approval.
+    FakeLinkedin(fake_linkedin::cli::FakeArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -124,7 +128,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let config = load()?;
             crate::telemetry::init(&config.log);
-            sweep(config, as_of.map(|t| t.with_timezone(&chrono::Utc)), dry_run, json).await
+            sweep(
+                config,
+                as_of.map(|t| t.with_timezone(&chrono::Utc)),
+                dry_run,
+                json,
+            )
+            .await
         }
         Command::Accounts { limit } => {
             let config = load()?;
@@ -134,8 +144,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", accounts_table(&accounts));
             Ok(())
         }
-        Command::Demo { dir } => todo_demo(&dir),
-        // TEMP Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,
+        Command::Demo { dir } => crate::demo::run(&dir).await,
+        Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,
     }
 }
 
@@ -148,7 +158,10 @@ async fn sweep(
     let store = store::connect(&config.database_url)
         .await
         .context("cannot open the database named by database_url")?;
-    store.migrate().await.context("cannot apply the database migrations")?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply the database migrations")?;
     let linkedin = crate::linkedin::LinkedInClient::new(config.linkedin.clone())?;
     let engine = crate::refresh::RefreshEngine::new(
         store,
@@ -187,7 +200,9 @@ pub fn accounts_table(accounts: &[Account]) -> String {
     );
     for a in accounts {
         let refresh = match a.refresh_token_expires_at {
-            Some(until) if a.has_refresh_token() => format!("yes, until {}", until.format("%Y-%m-%d")),
+            Some(until) if a.has_refresh_token() => {
+                format!("yes, until {}", until.format("%Y-%m-%d"))
+            }
             _ if a.has_refresh_token() => "yes".to_owned(),
             _ => "no".to_owned(),
         };
@@ -206,5 +221,3 @@ pub fn accounts_table(accounts: &[Account]) -> String {
     }
     out
 }
-
-fn todo_demo(_: &std::path::Path) -> anyhow::Result<()> { anyhow::bail!("TEMP") }

@@ -63,7 +63,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
             Alphanumeric.sample_string(&mut rand::thread_rng(), 48),
         ),
         ("LINKEDIN__CLIENT_ID", FakeConfig::default().client_id),
-        ("LINKEDIN__CLIENT_SECRET", FakeConfig::default().client_secret),
+        (
+            "LINKEDIN__CLIENT_SECRET",
+            FakeConfig::default().client_secret,
+        ),
         ("LINKEDIN__AUTHORIZE_URL", fake.authorize_url()),
         ("LINKEDIN__TOKEN_URL", fake.token_url()),
         ("LINKEDIN__INTROSPECT_URL", fake.introspect_url()),
@@ -117,6 +120,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         );
     }
 
+    // One LinkedIn app is either a partner or not; linus stands for the users of an app
+    // without partner access, and the fake goes back to partner mode for the others.
+    fake.controls().set_partner(true);
+
     println!("\nStored accounts:");
     let accounts = store.list_accounts(0, 100).await?;
     print!("{}", accounts_table(&accounts));
@@ -137,7 +144,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         "\nMoving the clock to day 50 ({}); grace revoked the app on LinkedIn.",
         day50.format("%Y-%m-%d %H:%M")
     );
-    println!("$ tokenkeeper sweep --as-of {}", day50.to_rfc3339());
+    println!(
+        "$ tokenkeeper sweep --as-of {}",
+        day50.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
     let report = engine
         .sweep(SweepOptions {
             as_of: Some(day50),

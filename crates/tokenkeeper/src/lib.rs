@@ -5,7 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
-// TEMP pub mod demo;
+pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod linkedin;

@@ -168,10 +168,13 @@ impl Config {
         for (var, value) in vars {
             raw::apply_env(&mut layered, &var, &value, ENV_PREFIX)?;
         }
-        let raw: RawConfig = layered.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
-            key: "(configuration)".into(),
-            message: e.message().to_owned(),
-        })?;
+        let raw: RawConfig =
+            layered
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    key: "(configuration)".into(),
+                    message: e.message().to_owned(),
+                })?;
         Self::from_raw(raw)
     }
 
@@ -247,7 +250,9 @@ impl Config {
             if url.path() != "/" || url.query().is_some() {
                 return Err(invalid(
                     "connect.allowed_return_origins",
-                    format!("{origin:?} must be an origin like https://app.example.com, without a path"),
+                    format!(
+                        "{origin:?} must be an origin like https://app.example.com, without a path"
+                    ),
                 ));
             }
             allowed_return_origins.push(url.origin());
@@ -292,15 +297,15 @@ impl Config {
                 r.retry_max_total_seconds,
                 3600,
             )?),
-            lease: Duration::seconds(positive("refresh.lease_seconds", r.lease_seconds, 86_400)?
-                as i64),
+            lease: Duration::seconds(
+                positive("refresh.lease_seconds", r.lease_seconds, 86_400)? as i64
+            ),
             log_retention: Duration::days(positive(
                 "refresh.log_retention_days",
                 r.log_retention_days,
                 36_500,
             )? as i64),
-            breaker_window: positive("refresh.breaker_window", r.breaker_window, 10_000)?
-                as usize,
+            breaker_window: positive("refresh.breaker_window", r.breaker_window, 10_000)? as usize,
             breaker_failure_ratio: positive(
                 "refresh.breaker_failure_percent",
                 r.breaker_failure_percent,
@@ -487,8 +492,12 @@ impl Config {
 }
 
 fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(text)
-        .map_err(|e| invalid(key, format!("{text:?} is not a URL ({e}); expected http(s)://...")))?;
+    let url = Url::parse(text).map_err(|e| {
+        invalid(
+            key,
+            format!("{text:?} is not a URL ({e}); expected http(s)://..."),
+        )
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(invalid(key, format!("{text:?}: expected an http(s) URL")));
     }

@@ -215,11 +215,7 @@ pub(super) fn merge(base: &mut Value, overlay: Value, path: &str) -> Result<(), 
             (expected, got) if !same_type(expected, got) => {
                 return Err(invalid(
                     &full,
-                    format!(
-                        "expected {}, found {}",
-                        type_name(expected),
-                        type_name(got)
-                    ),
+                    format!("expected {}, found {}", type_name(expected), type_name(got)),
                 ))
             }
             _ => *slot = value,
@@ -252,7 +248,9 @@ pub(super) fn apply_env(
     *slot = match slot {
         Value::String(_) => Value::String(text.to_owned()),
         Value::Integer(_) => Value::Integer(text.trim().parse().map_err(|_| about("an integer"))?),
-        Value::Boolean(_) => Value::Boolean(text.trim().parse().map_err(|_| about("true or false"))?),
+        Value::Boolean(_) => {
+            Value::Boolean(text.trim().parse().map_err(|_| about("true or false"))?)
+        }
         Value::Float(_) => Value::Float(text.trim().parse().map_err(|_| about("a number"))?),
         Value::Array(items) => {
             let integers = matches!(items.first(), Some(Value::Integer(_)));

@@ -48,7 +48,10 @@ fn environment_overrides_defaults_with_typed_values() {
     assert_eq!(config.refresh.expiry.refresh_after, Duration::days(40));
     assert_eq!(config.database_url, "postgres://u@db/tk");
     assert_eq!(config.connect.allowed_return_origins.len(), 2);
-    assert_eq!(config.linkedin.scope, "openid profile email w_member_social");
+    assert_eq!(
+        config.linkedin.scope,
+        "openid profile email w_member_social"
+    );
 }
 
 #[test]
@@ -56,7 +59,10 @@ fn a_non_number_in_the_environment_names_the_key() {
     let mut vars = minimal();
     vars.extend(env(&[("TOKENKEEPER_REFRESH__REFRESH_AFTER_DAYS", "fifty")]));
     let err = Config::load_from(None, vars).unwrap_err();
-    assert!(err.to_string().contains("refresh.refresh_after_days"), "{err}");
+    assert!(
+        err.to_string().contains("refresh.refresh_after_days"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -95,9 +101,21 @@ fn file_values_are_layered_and_checked() {
 fn wrong_values_name_their_key() {
     for (var, value, key) in [
         ("TOKENKEEPER_HTTP__BIND", "localhost", "http.bind"),
-        ("TOKENKEEPER_LINKEDIN__TOKEN_URL", "ftp://x", "linkedin.token_url"),
-        ("TOKENKEEPER_SCHEDULE__TIMEZONE", "Mars/Base", "schedule.timezone"),
-        ("TOKENKEEPER_CONNECT__SIGNING_KEY", "short", "connect.signing_key"),
+        (
+            "TOKENKEEPER_LINKEDIN__TOKEN_URL",
+            "ftp://x",
+            "linkedin.token_url",
+        ),
+        (
+            "TOKENKEEPER_SCHEDULE__TIMEZONE",
+            "Mars/Base",
+            "schedule.timezone",
+        ),
+        (
+            "TOKENKEEPER_CONNECT__SIGNING_KEY",
+            "short",
+            "connect.signing_key",
+        ),
         ("TOKENKEEPER_LOG__FORMAT", "xml", "log.format"),
         ("TOKENKEEPER_DATABASE_URL", "mysql://x", "database_url"),
         (
@@ -138,5 +156,8 @@ fn printed_configuration_hides_secrets() {
 fn a_bad_cron_expression_names_its_key() {
     let mut vars = minimal();
     vars.push(("TOKENKEEPER_SCHEDULE__CRON".into(), "at noon".into()));
-    assert_eq!(key_of(Config::load_from(None, vars).unwrap_err()), "schedule.cron");
+    assert_eq!(
+        key_of(Config::load_from(None, vars).unwrap_err()),
+        "schedule.cron"
+    );
 }

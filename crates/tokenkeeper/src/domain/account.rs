@@ -1,4 +1,6 @@
-use super::{AccessToken, EmailAddress, ExpiryPolicy, InvalidInput, MemberId, RefreshToken, UserId};
+use super::{
+    AccessToken, EmailAddress, ExpiryPolicy, InvalidInput, MemberId, RefreshToken, UserId,
+};
 use chrono::{DateTime, Utc};
 use std::fmt;
 

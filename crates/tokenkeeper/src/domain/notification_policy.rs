@@ -26,14 +26,22 @@ impl Default for NotificationPolicy {
 
 impl NotificationPolicy {
     /// Refresh failed for good: one email now, one reminder before the token dies.
-    pub fn on_permanent_failure(&self, account: &Account, now: DateTime<Utc>) -> Vec<NewNotification> {
+    pub fn on_permanent_failure(
+        &self,
+        account: &Account,
+        now: DateTime<Utc>,
+    ) -> Vec<NewNotification> {
         self.now_and_reminder(account, now, NotificationKind::ReconnectRequired)
     }
 
     /// No refresh token (an app without partner access) and the account is due: one email now,
     /// while the current token still makes reconnecting a single click, one reminder before it
     /// dies.
-    pub fn on_no_refresh_token(&self, account: &Account, now: DateTime<Utc>) -> Vec<NewNotification> {
+    pub fn on_no_refresh_token(
+        &self,
+        account: &Account,
+        now: DateTime<Utc>,
+    ) -> Vec<NewNotification> {
         self.now_and_reminder(account, now, NotificationKind::ReconnectDue)
     }
 

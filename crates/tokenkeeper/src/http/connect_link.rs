@@ -112,9 +112,7 @@ impl ConnectLinks {
         ) else {
             return Err(LinkError::Malformed);
         };
-        let given = URL_SAFE_NO_PAD
-            .decode(sig)
-            .map_err(|_| LinkError::Forged)?;
+        let given = URL_SAFE_NO_PAD.decode(sig).map_err(|_| LinkError::Forged)?;
         self.mac(user_id, email, params.return_to.as_deref(), expires)
             .verify_slice(&given)
             .map_err(|_| LinkError::Forged)?;
@@ -250,7 +248,11 @@ mod tests {
             "javascript:alert(1)",
             "/relative",
         ] {
-            assert_eq!(l.check_return_to(bad), Err(LinkError::ReturnNotAllowed), "{bad}");
+            assert_eq!(
+                l.check_return_to(bad),
+                Err(LinkError::ReturnNotAllowed),
+                "{bad}"
+            );
         }
     }
 }

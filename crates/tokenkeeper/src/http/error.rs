@@ -5,10 +5,10 @@ use super::connect_link::LinkError;
 use super::pages::page;
 use crate::linkedin::LinkedInError;
 use crate::store::StoreError;
+use crate::telemetry::error_chain;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use crate::telemetry::error_chain;
 use serde_json::json;
 
 /// Errors of the browser-facing connect flow.
@@ -109,7 +109,10 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }
         };
-        let mut response = (status, Json(json!({"error": code, "message": self.to_string()})))
+        let mut response = (
+            status,
+            Json(json!({"error": code, "message": self.to_string()})),
+        )
             .into_response();
         if matches!(self, ApiError::Unauthorized) {
             response.headers_mut().insert(

@@ -108,7 +108,12 @@ mod tests {
     fn classifies_linkedins_documented_failures() {
         use FailureClass::*;
         let cases = [
-            (400, "invalid_grant", "Token has been expired or revoked.", Permanent),
+            (
+                400,
+                "invalid_grant",
+                "Token has been expired or revoked.",
+                Permanent,
+            ),
             (
                 400,
                 "invalid_request",
@@ -121,7 +126,12 @@ mod tests {
                 "A required parameter \"client_id\" is missing",
                 Misconfiguration,
             ),
-            (401, "invalid_client", "Client authentication failed", Misconfiguration),
+            (
+                401,
+                "invalid_client",
+                "Client authentication failed",
+                Misconfiguration,
+            ),
             (500, "", "", Transient),
             (503, "", "", Transient),
             (429, "", "", Transient),

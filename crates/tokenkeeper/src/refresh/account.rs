@@ -14,7 +14,9 @@ pub enum Verdict {
     Write(RefreshWrite),
     /// The sweep must stop: LinkedIn is failing for everyone, or our credentials are wrong.
     /// The account is left as it was.
-    StopSweep { misconfigured: Option<String> },
+    StopSweep {
+        misconfigured: Option<String>,
+    },
 }
 
 pub async fn refresh_account(
@@ -122,12 +124,19 @@ pub async fn refresh_account(
             }
             FailureClass::Transient => {
                 if shared.breaker.record(true) {
-                    return (Verdict::StopSweep { misconfigured: None }, log);
+                    return (
+                        Verdict::StopSweep {
+                            misconfigured: None,
+                        },
+                        log,
+                    );
                 }
                 let next = delays.next().map(|backoff| {
                     // Honour LinkedIn's Retry-After when it sends one; it is undocumented and
                     // often absent, so our own backoff is the fallback.
-                    error.retry_after().map_or(backoff, |asked| asked.max(backoff))
+                    error
+                        .retry_after()
+                        .map_or(backoff, |asked| asked.max(backoff))
                 });
                 if let LinkedInError::RateLimited { .. } = error {
                     shared

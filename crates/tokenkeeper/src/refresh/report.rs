@@ -6,7 +6,9 @@ pub fn render_report(report: &SweepReport) -> String {
     if report.outcome == SweepOutcome::DryRun {
         out.push_str(&format!(
             "dry run as of {}: {} account(s) due, nothing changed\n",
-            report.as_of.to_rfc3339(),
+            report
+                .as_of
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             report.counts.due
         ));
         for a in &report.would_refresh {
@@ -27,7 +29,9 @@ pub fn render_report(report: &SweepReport) -> String {
     let c = &report.counts;
     out.push_str(&format!(
         "sweep as of {}: {}\n  due {}  refreshed {}  failing {}  needs reconnect {}  skipped {}\n",
-        report.as_of.to_rfc3339(),
+        report
+            .as_of
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         report.outcome.as_str(),
         c.due,
         c.refreshed,

@@ -118,7 +118,11 @@ impl RefreshEngine {
         let instance = format!(
             "{}-{}",
             std::process::id(),
-            uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap_or("0")
+            uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .get(..8)
+                .unwrap_or("0")
         );
         Self {
             store,
@@ -157,7 +161,13 @@ impl RefreshEngine {
 
         let finished = self.clock.now();
         self.store
-            .finish_run(run_id, finished, &counts, outcome.as_str(), error.as_deref())
+            .finish_run(
+                run_id,
+                finished,
+                &counts,
+                outcome.as_str(),
+                error.as_deref(),
+            )
             .await?;
         match self
             .store
@@ -166,7 +176,9 @@ impl RefreshEngine {
         {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "old refresh log rows removed"),
-            Err(e) => tracing::warn!(error = %crate::telemetry::error_chain(&e), "pruning the refresh log failed"),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "pruning the refresh log failed")
+            }
         }
         metrics::counter!("tokenkeeper_sweep_runs_total", "outcome" => outcome.as_str())
             .increment(1);

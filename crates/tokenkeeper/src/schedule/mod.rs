@@ -127,8 +127,12 @@ impl Scheduler {
             slot: Some(slot),
         };
         match self.engine.sweep(options).await {
-            Ok(report) => tracing::debug!(slot = %slot, outcome = report.outcome.as_str(), "slot done"),
-            Err(e) => tracing::error!(slot = %slot, error = %crate::telemetry::error_chain(&e), "the sweep could not run"),
+            Ok(report) => {
+                tracing::debug!(slot = %slot, outcome = report.outcome.as_str(), "slot done")
+            }
+            Err(e) => {
+                tracing::error!(slot = %slot, error = %crate::telemetry::error_chain(&e), "the sweep could not run")
+            }
         }
     }
 }

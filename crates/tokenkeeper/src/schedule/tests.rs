@@ -26,8 +26,14 @@ fn slots(schedule: &Schedule, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Dat
 #[test]
 fn noon_and_midnight_in_utc() {
     let s = noon_and_midnight(Tz::UTC);
-    assert_eq!(s.next_after(utc(2026, 5, 1, 9, 0)), Some(utc(2026, 5, 1, 12, 0)));
-    assert_eq!(s.next_after(utc(2026, 5, 1, 12, 0)), Some(utc(2026, 5, 2, 0, 0)));
+    assert_eq!(
+        s.next_after(utc(2026, 5, 1, 9, 0)),
+        Some(utc(2026, 5, 1, 12, 0))
+    );
+    assert_eq!(
+        s.next_after(utc(2026, 5, 1, 12, 0)),
+        Some(utc(2026, 5, 2, 0, 0))
+    );
     assert_eq!(
         s.latest_at_or_before(utc(2026, 5, 1, 11, 59)),
         Some(utc(2026, 5, 1, 0, 0))
@@ -42,22 +48,47 @@ fn noon_and_midnight_in_utc() {
 fn local_noon_in_other_time_zones() {
     let paris = noon_and_midnight(chrono_tz::Europe::Paris);
     // Summer time in Paris is UTC+2.
-    assert_eq!(paris.next_after(utc(2026, 7, 1, 0, 0)), Some(utc(2026, 7, 1, 10, 0)));
+    assert_eq!(
+        paris.next_after(utc(2026, 7, 1, 0, 0)),
+        Some(utc(2026, 7, 1, 10, 0))
+    );
     let tokyo = noon_and_midnight(chrono_tz::Asia::Tokyo);
-    assert_eq!(tokyo.next_after(utc(2026, 7, 1, 0, 0)), Some(utc(2026, 7, 1, 3, 0)));
+    assert_eq!(
+        tokyo.next_after(utc(2026, 7, 1, 0, 0)),
+        Some(utc(2026, 7, 1, 3, 0))
+    );
     let new_york = noon_and_midnight(chrono_tz::America::New_York);
-    assert_eq!(new_york.next_after(utc(2026, 1, 10, 12, 0)), Some(utc(2026, 1, 10, 17, 0)));
+    assert_eq!(
+        new_york.next_after(utc(2026, 1, 10, 12, 0)),
+        Some(utc(2026, 1, 10, 17, 0))
+    );
 }
 
 #[test]
 fn daylight_saving_days_keep_exactly_two_slots() {
     for (tz, day_start, day_end) in [
         // Europe springs forward on 29 March 2026 and falls back on 25 October 2026.
-        (chrono_tz::Europe::Paris, utc(2026, 3, 28, 23, 0), utc(2026, 3, 29, 22, 0)),
-        (chrono_tz::Europe::Paris, utc(2026, 10, 24, 22, 0), utc(2026, 10, 25, 23, 0)),
+        (
+            chrono_tz::Europe::Paris,
+            utc(2026, 3, 28, 23, 0),
+            utc(2026, 3, 29, 22, 0),
+        ),
+        (
+            chrono_tz::Europe::Paris,
+            utc(2026, 10, 24, 22, 0),
+            utc(2026, 10, 25, 23, 0),
+        ),
         // The US: 8 March and 1 November 2026.
-        (chrono_tz::America::New_York, utc(2026, 3, 8, 5, 0), utc(2026, 3, 9, 4, 0)),
-        (chrono_tz::America::New_York, utc(2026, 11, 1, 4, 0), utc(2026, 11, 2, 5, 0)),
+        (
+            chrono_tz::America::New_York,
+            utc(2026, 3, 8, 5, 0),
+            utc(2026, 3, 9, 4, 0),
+        ),
+        (
+            chrono_tz::America::New_York,
+            utc(2026, 11, 1, 4, 0),
+            utc(2026, 11, 2, 5, 0),
+        ),
     ] {
         let s = noon_and_midnight(tz);
         let found = slots(&s, day_start, day_end);

@@ -84,8 +84,7 @@ pub trait Store: RefreshStore + RunStore + Send + Sync + 'static {
 pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(database_url).await?))
-    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
-    {
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::connect(database_url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(database_url.to_owned()))

@@ -1,7 +1,9 @@
 //! Rows as both backends return them, and their checked conversion into domain types. A row
 //! that no longer satisfies the domain rules (edited by hand, say) is reported, not trusted.
 
-use super::{ConnectAttempt, RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun};
+use super::{
+    ConnectAttempt, RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun,
+};
 use crate::domain::{
     AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, RefreshToken, UserId,
 };

@@ -23,8 +23,7 @@ RETURNING *";
 pub(super) const CANCEL_PENDING_NOTIFICATIONS: &str =
     "UPDATE notifications SET status = 'cancelled' WHERE account_id = $1 AND status = 'pending'";
 
-pub(super) const DUE_FILTER: &str =
-    "status IN ('active', 'refresh_failing') AND expiration <= $1";
+pub(super) const DUE_FILTER: &str = "status IN ('active', 'refresh_failing') AND expiration <= $1";
 
 pub(super) const WRITE_REFRESHED: &str = "
 UPDATE social_network SET token = $1, token_expires_at = $2, refresh_token = $3,

@@ -4,7 +4,7 @@
 use crate::backend_tests;
 use crate::support::{spawn, t0, Setup, TestApp};
 use chrono::Duration;
-use fake_linkedin::{Endpoint, Fault, FakeConfig};
+use fake_linkedin::{Endpoint, FakeConfig, Fault};
 use std::sync::Arc;
 use tokenkeeper::domain::{AccountStatus, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
@@ -82,7 +82,10 @@ async fn three_concurrent_sweeps_refresh_every_account_exactly_once(backend: Bac
     // LinkedIn's own counters: every refresh token was used exactly once.
     let per_token = app.fake.controls().refresh_token_calls_by_token();
     assert_eq!(per_token.len(), 500);
-    assert!(per_token.values().all(|n| *n == 1), "a token was refreshed twice");
+    assert!(
+        per_token.values().all(|n| *n == 1),
+        "a token was refreshed twice"
+    );
     assert_eq!(app.fake.controls().refresh_grants(), 500);
 
     // And every write landed: each account holds the token LinkedIn issued last.
@@ -170,12 +173,18 @@ fn process_env(app: &TestApp) -> Vec<(String, String)> {
     let c = &app.config;
     vec![
         ("TOKENKEEPER_DATABASE_URL".into(), c.database_url.clone()),
-        ("TOKENKEEPER_LINKEDIN__CLIENT_ID".into(), c.linkedin.client_id.clone()),
+        (
+            "TOKENKEEPER_LINKEDIN__CLIENT_ID".into(),
+            c.linkedin.client_id.clone(),
+        ),
         (
             "TOKENKEEPER_LINKEDIN__CLIENT_SECRET".into(),
             c.linkedin.client_secret.expose_secret().to_owned(),
         ),
-        ("TOKENKEEPER_LINKEDIN__TOKEN_URL".into(), c.linkedin.token_url.to_string()),
+        (
+            "TOKENKEEPER_LINKEDIN__TOKEN_URL".into(),
+            c.linkedin.token_url.to_string(),
+        ),
         (
             "TOKENKEEPER_CONNECT__SIGNING_KEY".into(),
             c.connect.signing_key.expose_secret().to_owned(),

@@ -32,17 +32,27 @@ fn user(id: &str) -> UserId {
 }
 
 async fn partner_app_stores_tokens_with_expiration(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let done = app.connect("u-1", "ada@example.com").await;
     assert_eq!(done.status(), StatusCode::OK);
     assert!(done.text().await.unwrap().contains("LinkedIn is connected"));
 
-    let account = app.store.account_by_user(&user("u-1")).await.unwrap().unwrap();
+    let account = app
+        .store
+        .account_by_user(&user("u-1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(account.email.as_str(), "ada@example.com");
     assert_eq!(account.status, AccountStatus::Active);
     assert_eq!(account.linked_at, t0());
     assert_eq!(account.expiration, t0() + Duration::days(50));
-    assert_eq!(account.token_expires_at, t0() + Duration::seconds(5_183_999));
+    assert_eq!(
+        account.token_expires_at,
+        t0() + Duration::seconds(5_183_999)
+    );
     assert!(account.refresh_token.is_some());
     assert_eq!(
         account.refresh_token_expires_at,
@@ -54,7 +64,9 @@ async fn partner_app_stores_tokens_with_expiration(backend: Backend) {
     assert_eq!(account.member_id.as_str(), members[0].sub);
     assert_eq!(account.name.as_deref(), Some(members[0].name.as_str()));
     assert_eq!(
-        app.fake.controls().member_of_access_token(account.token.expose()),
+        app.fake
+            .controls()
+            .member_of_access_token(account.token.expose()),
         Some(members[0].sub.clone())
     );
     // The attempt was consumed.
@@ -62,10 +74,20 @@ async fn partner_app_stores_tokens_with_expiration(backend: Backend) {
 }
 
 async fn non_partner_app_stores_no_refresh_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.fake.controls().set_partner(false);
-    assert_eq!(app.connect("u-2", "bo@example.com").await.status(), StatusCode::OK);
-    let account = app.store.account_by_user(&user("u-2")).await.unwrap().unwrap();
+    assert_eq!(
+        app.connect("u-2", "bo@example.com").await.status(),
+        StatusCode::OK
+    );
+    let account = app
+        .store
+        .account_by_user(&user("u-2"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(account.refresh_token.is_none());
     assert!(account.refresh_token_expires_at.is_none());
     // Still due at day 50: that is when the reconnect email must go out.
@@ -73,7 +95,9 @@ async fn non_partner_app_stores_no_refresh_token(backend: Backend) {
 }
 
 async fn returns_to_the_host_app_after_connecting(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let back = format!("{RETURN_ORIGIN}/settings/linkedin?tab=1");
     let link = app.connect_link("u-3", "cy@example.com", Some(&back)).await;
     let callback = app.consent(&link).await;
@@ -84,12 +108,30 @@ async fn returns_to_the_host_app_after_connecting(backend: Backend) {
 }
 
 async fn reconnecting_replaces_the_tokens_of_the_same_row(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    assert_eq!(app.connect("u-4", "old@example.com").await.status(), StatusCode::OK);
-    let first = app.store.account_by_user(&user("u-4")).await.unwrap().unwrap();
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    assert_eq!(
+        app.connect("u-4", "old@example.com").await.status(),
+        StatusCode::OK
+    );
+    let first = app
+        .store
+        .account_by_user(&user("u-4"))
+        .await
+        .unwrap()
+        .unwrap();
     app.clock.advance(Duration::days(10));
-    assert_eq!(app.connect("u-4", "new@example.com").await.status(), StatusCode::OK);
-    let second = app.store.account_by_user(&user("u-4")).await.unwrap().unwrap();
+    assert_eq!(
+        app.connect("u-4", "new@example.com").await.status(),
+        StatusCode::OK
+    );
+    let second = app
+        .store
+        .account_by_user(&user("u-4"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(app.account_count().await, 1);
     assert_eq!(second.id, first.id);
     assert_ne!(second.token.expose(), first.token.expose());
@@ -99,7 +141,9 @@ async fn reconnecting_replaces_the_tokens_of_the_same_row(backend: Backend) {
 }
 
 async fn forged_link_is_refused_and_stores_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let link = app.connect_link("u-5", "eve@example.com", None).await;
     let forged_user = link.as_str().replace("user_id=u-5", "user_id=admin");
     let no_signature = link.as_str().split("&sig=").next().unwrap().to_owned();
@@ -107,7 +151,11 @@ async fn forged_link_is_refused_and_stores_nothing(backend: Backend) {
     for forged in [forged_user, no_signature, bad_signature] {
         let response = app.browser.get(&forged).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{forged}");
-        assert!(response.text().await.unwrap().contains("This link is not valid"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("This link is not valid"));
     }
     assert_eq!(app.store.count_connect_attempts().await.unwrap(), 0);
     assert_eq!(app.account_count().await, 0);
@@ -115,7 +163,9 @@ async fn forged_link_is_refused_and_stores_nothing(backend: Backend) {
 }
 
 async fn expired_link_is_refused_and_stores_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let link = app.connect_link("u-6", "late@example.com", None).await;
     app.clock.advance(Duration::minutes(16));
     let response = app.browser.get(link).send().await.unwrap();
@@ -126,9 +176,17 @@ async fn expired_link_is_refused_and_stores_nothing(backend: Backend) {
 }
 
 async fn return_to_outside_the_allow_list_is_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    for bad in ["https://evil.example.com/", "https://app.example.com.evil.com/x", "not a url"] {
-        let response = app.request_connect_link("u-7", "x@example.com", Some(bad)).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for bad in [
+        "https://evil.example.com/",
+        "https://app.example.com.evil.com/x",
+        "not a url",
+    ] {
+        let response = app
+            .request_connect_link("u-7", "x@example.com", Some(bad))
+            .await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         let body: serde_json::Value = response.json().await.unwrap();
         assert!(body["message"].as_str().unwrap().contains("return_to"));
@@ -149,7 +207,9 @@ async fn return_to_outside_the_allow_list_is_refused(backend: Backend) {
 }
 
 async fn api_requires_the_api_key(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let body = serde_json::json!({"user_id": "u-8", "email": "x@example.com"});
     let missing = app
         .browser
@@ -168,7 +228,12 @@ async fn api_requires_the_api_key(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let read = app.browser.get(app.url("/api/v1/accounts/u-8")).send().await.unwrap();
+    let read = app
+        .browser
+        .get(app.url("/api/v1/accounts/u-8"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), StatusCode::UNAUTHORIZED);
     let bad_email = app.request_connect_link("u-8", "not-an-email", None).await;
     assert_eq!(bad_email.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -176,8 +241,14 @@ async fn api_requires_the_api_key(backend: Backend) {
 }
 
 async fn unknown_missing_and_replayed_state_are_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    for query in ["?code=abc", "?code=abc&state=", "?code=abc&state=made-up-state"] {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for query in [
+        "?code=abc",
+        "?code=abc&state=",
+        "?code=abc&state=made-up-state",
+    ] {
         let response = app
             .browser
             .get(app.url(&format!("/oauth/linkedin/callback{query}")))
@@ -188,7 +259,15 @@ async fn unknown_missing_and_replayed_state_are_refused(backend: Backend) {
     }
     let link = app.connect_link("u-9", "x@example.com", None).await;
     let callback = app.consent(&link).await;
-    assert_eq!(app.browser.get(callback.clone()).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        app.browser
+            .get(callback.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
     let replay = app.browser.get(callback).send().await.unwrap();
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
     assert!(replay.text().await.unwrap().contains("already used"));
@@ -202,15 +281,35 @@ async fn unknown_missing_and_replayed_state_are_refused(backend: Backend) {
         app.browser.get(callback).send().await.unwrap().status(),
         StatusCode::BAD_REQUEST
     );
-    assert!(app.store.account_by_user(&user("u-10")).await.unwrap().is_none());
+    assert!(app
+        .store
+        .account_by_user(&user("u-10"))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn replayed_code_is_refused_and_changes_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let link = app.connect_link("u-11", "x@example.com", None).await;
     let first_callback = app.consent(&link).await;
-    assert_eq!(app.browser.get(first_callback.clone()).send().await.unwrap().status(), StatusCode::OK);
-    let before = app.store.account_by_user(&user("u-11")).await.unwrap().unwrap();
+    assert_eq!(
+        app.browser
+            .get(first_callback.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let before = app
+        .store
+        .account_by_user(&user("u-11"))
+        .await
+        .unwrap()
+        .unwrap();
     let old_code = first_callback
         .query_pairs()
         .find(|(k, _)| k == "code")
@@ -234,13 +333,20 @@ async fn replayed_code_is_refused_and_changes_nothing(backend: Backend) {
         .append_pair("state", &state);
     let response = app.browser.get(second_callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    let after = app.store.account_by_user(&user("u-11")).await.unwrap().unwrap();
+    let after = app
+        .store
+        .account_by_user(&user("u-11"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(after.token.expose(), before.token.expose());
     assert_eq!(after.version, before.version);
 }
 
 async fn cancelled_consent_changes_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     for consent in [Consent::CancelLogin, Consent::CancelAuthorize] {
         app.fake.controls().set_consent(consent);
         let link = app.connect_link("u-12", "x@example.com", None).await;
@@ -248,30 +354,48 @@ async fn cancelled_consent_changes_nothing(backend: Backend) {
         assert!(callback.query().unwrap().contains("error=user_cancelled_"));
         let response = app.browser.get(callback).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        assert!(response.text().await.unwrap().contains("nothing was changed"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("nothing was changed"));
     }
     assert_eq!(app.account_count().await, 0);
     assert_eq!(app.fake.controls().calls(Endpoint::Token), 0);
 }
 
 async fn linkedin_failure_on_code_exchange_stores_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     for fault in [
         Fault::Status(500),
         Fault::Status(503),
-        Fault::TooManyRequests { retry_after: Some(30) },
+        Fault::TooManyRequests {
+            retry_after: Some(30),
+        },
     ] {
-        app.fake.controls().inject_fault(Endpoint::Token, fault, Some(1));
+        app.fake
+            .controls()
+            .inject_fault(Endpoint::Token, fault, Some(1));
         let response = app.connect("u-13", "x@example.com").await;
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-        assert!(response.text().await.unwrap().contains("Nothing was changed"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("Nothing was changed"));
     }
     assert_eq!(app.account_count().await, 0);
 }
 
 async fn linkedin_timeout_on_code_exchange_stores_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    app.fake.controls().inject_fault(Endpoint::Token, Fault::Hang, Some(1));
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Token, Fault::Hang, Some(1));
     let started = std::time::Instant::now();
     let response = app.connect("u-14", "x@example.com").await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
@@ -281,16 +405,25 @@ async fn linkedin_timeout_on_code_exchange_stores_nothing(backend: Backend) {
 }
 
 async fn linkedin_failure_on_userinfo_stores_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    app.fake.controls().inject_fault(Endpoint::Userinfo, Fault::Status(502), Some(1));
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Userinfo, Fault::Status(502), Some(1));
     let response = app.connect("u-15", "x@example.com").await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(app.account_count().await, 0);
 }
 
 async fn api_returns_the_stored_account(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    assert_eq!(app.connect("u-16", "x@example.com").await.status(), StatusCode::OK);
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    assert_eq!(
+        app.connect("u-16", "x@example.com").await.status(),
+        StatusCode::OK
+    );
     let response = app
         .browser
         .get(app.url("/api/v1/accounts/u-16"))
@@ -300,7 +433,12 @@ async fn api_returns_the_stored_account(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body: serde_json::Value = response.json().await.unwrap();
-    let stored = app.store.account_by_user(&user("u-16")).await.unwrap().unwrap();
+    let stored = app
+        .store
+        .account_by_user(&user("u-16"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(body["access_token"], stored.token.expose());
     assert_eq!(body["status"], "active");
     assert_eq!(body["has_refresh_token"], true);

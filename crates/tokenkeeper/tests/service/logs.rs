@@ -34,7 +34,9 @@ async fn tokens_never_reach_the_logs(backend: Backend) {
     // Tests run on a current-thread runtime, so every task of this test logs here.
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let first = app.linked("ada").await;
     app.linked("bo").await;
     let bo = app.account("bo").await;

@@ -3,8 +3,9 @@
 
 mod support;
 
-mod connect_flow;
-mod refresh;
 mod concurrency;
-mod scheduling;
+mod connect_flow;
 mod logs;
+mod refresh;
+mod scheduling;
+mod storage;

@@ -4,7 +4,7 @@
 use crate::backend_tests;
 use crate::support::{spawn, spawn_app, t0, Setup};
 use chrono::Duration;
-use fake_linkedin::{Endpoint, Fault, FakeConfig, InvalidRefreshStyle};
+use fake_linkedin::{Endpoint, FakeConfig, Fault, InvalidRefreshStyle};
 use tokenkeeper::domain::AccountStatus;
 use tokenkeeper::refresh::{SweepOptions, SweepOutcome};
 use tokenkeeper::store::testing::Backend;
@@ -29,7 +29,9 @@ backend_tests!(
 );
 
 async fn due_accounts_are_refreshed_at_day_fifty(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let before = app.linked("ada").await;
     let day50 = t0() + Duration::days(50);
     let report = app.sweep_at(day50).await;
@@ -53,7 +55,9 @@ async fn due_accounts_are_refreshed_at_day_fifty(backend: Backend) {
 }
 
 async fn nothing_is_due_before_expiration(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.linked("ada").await;
     let report = app.sweep_at(t0() + Duration::days(49)).await;
     assert_eq!(report.counts.due, 0);
@@ -61,7 +65,9 @@ async fn nothing_is_due_before_expiration(backend: Backend) {
 }
 
 async fn missed_slots_are_caught_up(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.linked("ada").await;
     // Nobody ran a sweep for a week after the account fell due.
     let report = app.sweep_at(t0() + Duration::days(57)).await;
@@ -70,7 +76,9 @@ async fn missed_slots_are_caught_up(backend: Backend) {
 }
 
 async fn refresh_never_extends_the_refresh_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let linked = app.linked("ada").await;
     let horizon = linked.refresh_token_expires_at.unwrap();
     // Refresh every time it is due, for a year: days 50, 100, ... 350.
@@ -96,9 +104,13 @@ async fn refresh_never_extends_the_refresh_token(backend: Backend) {
 }
 
 async fn revoked_member_needs_reconnect_with_notifications(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let account = app.linked("ada").await;
-    app.fake.controls().revoke_member(account.member_id.as_str());
+    app.fake
+        .controls()
+        .revoke_member(account.member_id.as_str());
     let day50 = t0() + Duration::days(50);
     let report = app.sweep_at(day50).await;
     assert_eq!(report.counts.needs_reconnect, 1);
@@ -114,27 +126,40 @@ async fn revoked_member_needs_reconnect_with_notifications(backend: Backend) {
 }
 
 async fn invalid_request_style_is_permanent_too(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.fake
         .controls()
         .set_invalid_refresh_style(InvalidRefreshStyle::InvalidRequest);
     let account = app.linked("ada").await;
-    app.fake.controls().revoke_member(account.member_id.as_str());
+    app.fake
+        .controls()
+        .revoke_member(account.member_id.as_str());
     app.sweep_at(t0() + Duration::days(50)).await;
-    assert_eq!(app.account("ada").await.status, AccountStatus::NeedsReconnect);
+    assert_eq!(
+        app.account("ada").await.status,
+        AccountStatus::NeedsReconnect
+    );
 }
 
-async fn account_without_refresh_token_needs_reconnect_without_calling_linkedin(
-    backend: Backend,
-) {
-    let Some(app) = spawn_app(backend).await else { return };
+async fn account_without_refresh_token_needs_reconnect_without_calling_linkedin(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.fake.controls().set_partner(false);
     let account = app.linked("bo").await;
     let calls_after_linking = app.fake.controls().calls(Endpoint::Token);
     let report = app.sweep_at(t0() + Duration::days(50)).await;
     assert_eq!(report.counts.needs_reconnect, 1);
-    assert_eq!(app.fake.controls().calls(Endpoint::Token), calls_after_linking);
-    assert_eq!(app.account("bo").await.status, AccountStatus::NeedsReconnect);
+    assert_eq!(
+        app.fake.controls().calls(Endpoint::Token),
+        calls_after_linking
+    );
+    assert_eq!(
+        app.account("bo").await.status,
+        AccountStatus::NeedsReconnect
+    );
     assert_eq!(
         notification_kinds(&app, account.id).await,
         ["reconnect_due", "expiry_reminder"]
@@ -142,7 +167,9 @@ async fn account_without_refresh_token_needs_reconnect_without_calling_linkedin(
 }
 
 async fn transient_failure_is_retried_within_the_run(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.linked("ada").await;
     app.fake
         .controls()
@@ -153,12 +180,7 @@ async fn transient_failure_is_retried_within_the_run(backend: Backend) {
 }
 
 async fn persistent_transient_failure_marks_failing_and_retries_next_slot(backend: Backend) {
-    let Some(app) = spawn(
-        backend,
-        Setup::default().var("REFRESH__MAX_ATTEMPTS", 3),
-    )
-    .await
-    else {
+    let Some(app) = spawn(backend, Setup::default().var("REFRESH__MAX_ATTEMPTS", 3)).await else {
         return;
     };
     let before = app.linked("ada").await;
@@ -186,12 +208,7 @@ async fn persistent_transient_failure_marks_failing_and_retries_next_slot(backen
 }
 
 async fn transient_failure_near_expiry_notifies(backend: Backend) {
-    let Some(app) = spawn(
-        backend,
-        Setup::default().var("REFRESH__MAX_ATTEMPTS", 1),
-    )
-    .await
-    else {
+    let Some(app) = spawn(backend, Setup::default().var("REFRESH__MAX_ATTEMPTS", 1)).await else {
         return;
     };
     let account = app.linked("ada").await;
@@ -202,14 +219,22 @@ async fn transient_failure_near_expiry_notifies(backend: Backend) {
     let late = account.token_expires_at - Duration::days(2);
     let report = app.sweep_at(late).await;
     assert_eq!(report.counts.failing, 1);
-    assert_eq!(notification_kinds(&app, account.id).await, ["refresh_failing"]);
+    assert_eq!(
+        notification_kinds(&app, account.id).await,
+        ["refresh_failing"]
+    );
     // Failing again the next slot does not write a second one.
     app.sweep_at(late + Duration::hours(12)).await;
-    assert_eq!(notification_kinds(&app, account.id).await, ["refresh_failing"]);
+    assert_eq!(
+        notification_kinds(&app, account.id).await,
+        ["refresh_failing"]
+    );
 }
 
 async fn rate_limit_with_retry_after_is_honoured(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.linked("ada").await;
     app.fake.controls().inject_fault(
         Endpoint::Token,
@@ -229,7 +254,9 @@ async fn rate_limit_with_retry_after_is_honoured(backend: Backend) {
 }
 
 async fn rate_limit_without_retry_after_backs_off(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.linked("ada").await;
     app.linked("bo").await;
     app.fake.controls().inject_fault(
@@ -258,7 +285,9 @@ async fn rate_limit_without_retry_after_backs_off(backend: Backend) {
 }
 
 async fn misconfiguration_fails_the_run_and_notifies_nobody(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let account = app.linked("ada").await;
     // An engine whose client secret LinkedIn does not accept.
     let mut config = app.config.clone();
@@ -280,7 +309,10 @@ async fn misconfiguration_fails_the_run_and_notifies_nobody(backend: Backend) {
     assert!(notification_kinds(&app, account.id).await.is_empty());
     // Its claim was released: a corrected run refreshes it at once.
     assert_eq!(
-        app.sweep_at(t0() + Duration::days(50)).await.counts.refreshed,
+        app.sweep_at(t0() + Duration::days(50))
+            .await
+            .counts
+            .refreshed,
         1
     );
 }
@@ -327,13 +359,17 @@ async fn circuit_breaker_ends_the_sweep_without_marking_accounts(backend: Backen
     assert!(active >= 30, "only {active} left untouched");
     assert!(failing as u64 <= calls);
     app.fake.controls().clear_faults();
-    let report = app.sweep_at(t0() + Duration::days(50) + Duration::hours(12)).await;
+    let report = app
+        .sweep_at(t0() + Duration::days(50) + Duration::hours(12))
+        .await;
     assert_eq!(report.outcome, SweepOutcome::Completed);
     assert_eq!(report.counts.refreshed, 60);
 }
 
 async fn dry_run_changes_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let a = app.linked("ada").await;
     app.fake.controls().set_partner(false);
     app.linked("bo").await;
@@ -357,7 +393,9 @@ async fn dry_run_changes_nothing(backend: Backend) {
 }
 
 async fn every_attempt_is_audited(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let account = app.linked("ada").await;
     app.fake
         .controls()

@@ -1,16 +1,16 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use tokenkeeper::domain::{
-    AccessToken, Account, EmailAddress, LinkedAccount, MemberId, RefreshToken, UserId,
-};
-use tokenkeeper::refresh::{SweepOptions, SweepReport};
 use fake_linkedin::{FakeConfig, FakeLinkedIn};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use std::sync::Arc;
 use tokenkeeper::app::Application;
 use tokenkeeper::config::Config;
+use tokenkeeper::domain::{
+    AccessToken, Account, EmailAddress, LinkedAccount, MemberId, RefreshToken, UserId,
+};
 use tokenkeeper::domain::{ManualClock, TokenSet};
 use tokenkeeper::refresh::RefreshEngine;
+use tokenkeeper::refresh::{SweepOptions, SweepReport};
 use tokenkeeper::store::testing::{Backend, TestDatabase};
 use tokenkeeper::store::{self, Store};
 use url::Url;
@@ -87,11 +87,14 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         .await
         .expect("fake LinkedIn starts");
     let defaults = FakeConfig::default();
-    let mut vars: Vec<(String, String)> = [
+    let vars: Vec<(String, String)> = [
         ("DATABASE_URL", db.url.clone()),
         ("HTTP__BIND", "127.0.0.1:0".to_owned()),
         ("API__API_KEY", API_KEY.to_owned()),
-        ("CONNECT__SIGNING_KEY", "test-signing-key-0123456789abcdef0123".to_owned()),
+        (
+            "CONNECT__SIGNING_KEY",
+            "test-signing-key-0123456789abcdef0123".to_owned(),
+        ),
         ("CONNECT__ALLOWED_RETURN_ORIGINS", RETURN_ORIGIN.to_owned()),
         ("LINKEDIN__CLIENT_ID", defaults.client_id.clone()),
         ("LINKEDIN__CLIENT_SECRET", defaults.client_secret.clone()),
@@ -185,7 +188,11 @@ impl TestApp {
         let authorize = location(&to_linkedin);
         assert!(authorize.as_str().starts_with(&self.fake.authorize_url()));
         let back = self.browser.get(authorize).send().await.unwrap();
-        assert!(back.status().is_redirection(), "fake authorize answered {}", back.status());
+        assert!(
+            back.status().is_redirection(),
+            "fake authorize answered {}",
+            back.status()
+        );
         location(&back)
     }
 

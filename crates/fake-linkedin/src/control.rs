@@ -1,0 +1,85 @@
+//! What tests (and, over HTTP under `/_fake/`, other processes) can do to the fake.
+
+use crate::state::{Consent, Endpoint, Fault, InvalidRefreshStyle, Member, State};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A cheap handle on a running fake's state.
+#[derive(Clone)]
+pub struct Controls(pub(crate) Arc<Mutex<State>>);
+
+impl Controls {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().expect("fake LinkedIn state")
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.state().now()
+    }
+    pub fn set_now(&self, t: DateTime<Utc>) {
+        self.state().set_now(t);
+    }
+    pub fn advance(&self, d: Duration) {
+        let mut state = self.state();
+        let now = state.now();
+        state.set_now(now + d);
+    }
+    pub fn set_partner(&self, partner: bool) {
+        self.state().config.partner = partner;
+    }
+    pub fn set_invalid_refresh_style(&self, style: InvalidRefreshStyle) {
+        self.state().config.invalid_refresh_style = style;
+    }
+    pub fn set_consent(&self, consent: Consent) {
+        self.state().consent = consent;
+    }
+    pub fn login_as(&self, member: Option<Member>) {
+        self.state().logged_in = member;
+    }
+    pub fn revoke_member(&self, sub: &str) {
+        self.state().revoked.insert(sub.to_owned());
+    }
+    pub fn inject_fault(&self, endpoint: Endpoint, fault: Fault, times: Option<u32>) {
+        if times == Some(0) {
+            return;
+        }
+        self.state()
+            .faults
+            .entry(endpoint)
+            .or_default()
+            .push_back((fault, times));
+    }
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+    pub fn calls(&self, endpoint: Endpoint) -> u64 {
+        self.state().calls.get(&endpoint).copied().unwrap_or(0)
+    }
+    pub fn refresh_grants(&self) -> u64 {
+        self.state().refresh_grants
+    }
+    pub fn refresh_grants_for(&self, sub: &str) -> u64 {
+        self.state()
+            .refresh_by_member
+            .get(sub)
+            .copied()
+            .unwrap_or(0)
+    }
+    pub fn refresh_token_calls_by_token(&self) -> HashMap<String, u64> {
+        self.state().refresh_by_token.clone()
+    }
+    pub fn members(&self) -> Vec<Member> {
+        self.state().members.clone()
+    }
+    pub fn member_of_access_token(&self, token: &str) -> Option<String> {
+        self.state().access.get(token).map(|g| g.member.clone())
+    }
+    pub fn reset_counters(&self) {
+        let mut state = self.state();
+        state.calls.clear();
+        state.refresh_grants = 0;
+        state.refresh_by_member.clear();
+        state.refresh_by_token.clear();
+    }
+}

@@ -1,0 +1,543 @@
+//! LinkedIn's endpoints, as LinkedIn answers them.
+
+use crate::control::Controls;
+use crate::state::{
+    random, AccessGrant, Code, Consent, Endpoint, Fault, InvalidRefreshStyle, RefreshGrant,
+};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{delete, get, post};
+use axum::{Form, Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+pub fn router(controls: Controls) -> Router {
+    Router::new()
+        .route("/oauth/v2/authorization", get(authorize))
+        .route("/oauth/v2/accessToken", post(token))
+        .route("/oauth/v2/introspectToken", post(introspect))
+        .route("/v2/userinfo", get(userinfo))
+        .route("/_fake/clock", post(set_clock))
+        .route("/_fake/revoke", post(revoke))
+        .route("/_fake/faults", post(add_fault))
+        .route("/_fake/faults", delete(clear_faults))
+        .route("/_fake/stats", get(stats))
+        .with_state(controls)
+}
+
+/// Applies the next injected fault for `endpoint`, if any: `Some` is the response to send.
+async fn fault(controls: &Controls, endpoint: Endpoint) -> Option<Response> {
+    let (fault, latency) = {
+        let mut state = controls.state();
+        let latency = match endpoint {
+            Endpoint::Token => state.config.token_latency,
+            _ => std::time::Duration::ZERO,
+        };
+        (state.take_fault(endpoint), latency)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match fault? {
+        Fault::Latency(d) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+        Fault::Hang => {
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            None
+        }
+        Fault::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Some(
+                (
+                    status,
+                    Json(json!({"message": "Internal Server Error", "status": code})),
+                )
+                    .into_response(),
+            )
+        }
+        Fault::TooManyRequests { retry_after } => {
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({
+                    "message": "Resource level throttle limit for calls to this resource is reached.",
+                    "status": 429
+                })),
+            )
+                .into_response();
+            if let Some(secs) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, secs.to_string().parse().unwrap());
+            }
+            Some(response)
+        }
+    }
+}
+
+fn error_page(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Html(format!(
+            "<html><body><h1>LinkedIn</h1><p>{message}</p></body></html>"
+        )),
+    )
+        .into_response()
+}
+
+async fn authorize(
+    State(controls): State<Controls>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = fault(&controls, Endpoint::Authorize).await {
+        return r;
+    }
+    let mut state = controls.state();
+    // LinkedIn shows these problems on its own page and never sends the browser back.
+    if q.get("response_type").map(String::as_str) != Some("code") {
+        return error_page("response_type must be code");
+    }
+    if q.get("client_id") != Some(&state.config.client_id) {
+        return error_page("The application is not known (client_id).");
+    }
+    let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
+        return error_page("redirect_uri is missing");
+    };
+    let redirect_ok = url::Url::parse(&redirect_uri)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        && (state.config.redirect_uris.is_empty()
+            || state.config.redirect_uris.contains(&redirect_uri));
+    if !redirect_ok {
+        return error_page("The redirect_uri does not match the registered value");
+    }
+    let scope: Vec<String> = q
+        .get("scope")
+        .map(|s| {
+            s.split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if scope.is_empty() {
+        return error_page("scope is missing");
+    }
+    let mut back = url::Url::parse(&redirect_uri).expect("checked above");
+    {
+        let mut pairs = back.query_pairs_mut();
+        match state.consent {
+            Consent::Approve => {
+                let member = state.consenting_member();
+                let code = random(64);
+                let expires_at = state.now() + state.config.code_ttl;
+                state.codes.insert(
+                    code.clone(),
+                    Code {
+                        member,
+                        redirect_uri: redirect_uri.clone(),
+                        scope,
+                        expires_at,
+                    },
+                );
+                pairs.append_pair("code", &code);
+            }
+            Consent::CancelLogin => {
+                pairs
+                    .append_pair("error", "user_cancelled_login")
+                    .append_pair("error_description", "The user cancelled LinkedIn login");
+            }
+            Consent::CancelAuthorize => {
+                pairs
+                    .append_pair("error", "user_cancelled_authorize")
+                    .append_pair("error_description", "The user cancelled the authorization");
+            }
+        }
+        if let Some(s) = q.get("state") {
+            pairs.append_pair("state", s);
+        }
+    }
+    Redirect::to(back.as_str()).into_response()
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn missing(parameter: &str) -> Response {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        &format!("A required parameter \"{parameter}\" is missing"),
+    )
+}
+
+const INVALID_GRANT_REQUEST: &str =
+    "The provided authorization grant or refresh token is invalid, expired or revoked";
+
+async fn token(
+    State(controls): State<Controls>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = fault(&controls, Endpoint::Token).await {
+        return r;
+    }
+    let mut state = controls.state();
+    // HTTP Basic is ignored, as at LinkedIn: without client_id in the body, it is missing.
+    let Some(client_id) = form.get("client_id") else {
+        return missing("client_id");
+    };
+    let Some(secret) = form.get("client_secret") else {
+        return missing("client_secret");
+    };
+    if *client_id != state.config.client_id || *secret != state.config.client_secret {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    let now = state.now();
+    match form.get("grant_type").map(String::as_str) {
+        None => missing("grant_type"),
+        Some("authorization_code") => {
+            let Some(code) = form.get("code") else {
+                return missing("code");
+            };
+            let Some(redirect_uri) = form.get("redirect_uri") else {
+                return missing("redirect_uri");
+            };
+            // A code is single use: it is gone whatever happens next.
+            let grant = match state.codes.remove(code) {
+                Some(c) if c.expires_at > now && c.redirect_uri == *redirect_uri => c,
+                _ => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        INVALID_GRANT_REQUEST,
+                    )
+                }
+            };
+            let refresh = state.config.partner.then(|| {
+                let token = random(300);
+                let expires_at = now + state.config.refresh_token_ttl;
+                state.refresh.insert(
+                    token.clone(),
+                    RefreshGrant {
+                        member: grant.member.clone(),
+                        scope: grant.scope.clone(),
+                        expires_at,
+                    },
+                );
+                (token, expires_at)
+            });
+            let ttl = state.config.access_token_ttl;
+            issue(
+                &mut state,
+                &grant.member,
+                &grant.scope,
+                now,
+                now + ttl,
+                refresh,
+            )
+        }
+        Some("refresh_token") => {
+            let Some(refresh_token) = form.get("refresh_token") else {
+                return missing("refresh_token");
+            };
+            if !state.config.partner {
+                // Apps without programmatic refresh are refused the grant.
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "unauthorized_client",
+                    "The client is not authorized to use the refresh_token grant type",
+                );
+            }
+            if !state.refresh.contains_key(refresh_token)
+                && state.config.accept_unknown_refresh_tokens
+            {
+                let member = format!("bench-{}", random(8));
+                let expires_at = now + state.config.refresh_token_ttl;
+                state.refresh.insert(
+                    refresh_token.clone(),
+                    RefreshGrant {
+                        member,
+                        scope: vec!["openid".into(), "profile".into(), "w_member_social".into()],
+                        expires_at,
+                    },
+                );
+            }
+            let valid = state
+                .refresh
+                .get(refresh_token)
+                .filter(|g| g.expires_at > now && !state.revoked.contains(&g.member))
+                .map(|g| (g.member.clone(), g.scope.clone(), g.expires_at));
+            let Some((member, scope, horizon)) = valid else {
+                return match state.config.invalid_refresh_style {
+                    InvalidRefreshStyle::InvalidGrant => oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "Token has been expired or revoked.",
+                    ),
+                    InvalidRefreshStyle::InvalidRequest => oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        INVALID_GRANT_REQUEST,
+                    ),
+                };
+            };
+            state.refresh_grants += 1;
+            *state.refresh_by_member.entry(member.clone()).or_default() += 1;
+            *state
+                .refresh_by_token
+                .entry(refresh_token.clone())
+                .or_default() += 1;
+            // A refresh never extends the refresh token: the new access token ends no later.
+            let expires_at = (now + state.config.access_token_ttl).min(horizon);
+            issue(
+                &mut state,
+                &member,
+                &scope,
+                now,
+                expires_at,
+                Some((refresh_token.clone(), horizon)),
+            )
+        }
+        Some(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type is not supported",
+        ),
+    }
+}
+
+fn issue(
+    state: &mut crate::state::State,
+    member: &str,
+    scope: &[String],
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    refresh: Option<(String, DateTime<Utc>)>,
+) -> Response {
+    let access_token = format!("AQ{}", random(498));
+    state.access.insert(
+        access_token.clone(),
+        AccessGrant {
+            member: member.to_owned(),
+            scope: scope.to_vec(),
+            created_at: now,
+            expires_at,
+        },
+    );
+    // No token_type: LinkedIn does not send one.
+    let mut body = json!({
+        "access_token": access_token,
+        "expires_in": (expires_at - now).num_seconds(),
+        "scope": state.join_scope(scope),
+    });
+    if let Some((token, horizon)) = refresh {
+        body["refresh_token"] = token.into();
+        body["refresh_token_expires_in"] = (horizon - now).num_seconds().into();
+    }
+    if scope.iter().any(|s| s == "openid") {
+        body["id_token"] = format!("fake.{}.id", random(40)).into();
+    }
+    Json(body).into_response()
+}
+
+async fn introspect(
+    State(controls): State<Controls>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = fault(&controls, Endpoint::Introspect).await {
+        return r;
+    }
+    let state = controls.state();
+    let (Some(client_id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
+        return missing("client_id");
+    };
+    if *client_id != state.config.client_id {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid client id",
+        );
+    }
+    if *secret != state.config.client_secret {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    let Some(token) = form.get("token") else {
+        return missing("token");
+    };
+    let Some(grant) = state.access.get(token) else {
+        return Json(json!({"active": false})).into_response();
+    };
+    let now = state.now();
+    let status = if state.revoked.contains(&grant.member) {
+        "revoked"
+    } else if grant.expires_at <= now {
+        "expired"
+    } else {
+        "active"
+    };
+    Json(json!({
+        "active": status == "active",
+        "status": status,
+        "scope": grant.scope.join(","),
+        "client_id": state.config.client_id,
+        "created_at": grant.created_at.timestamp(),
+        "authorized_at": grant.created_at.timestamp(),
+        "expires_at": grant.expires_at.timestamp(),
+        "auth_type": "3L",
+    }))
+    .into_response()
+}
+
+fn unauthorized(code: i64, message: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"serviceErrorCode": code, "message": message, "status": 401})),
+    )
+        .into_response()
+}
+
+async fn userinfo(State(controls): State<Controls>, headers: HeaderMap) -> Response {
+    if let Some(r) = fault(&controls, Endpoint::Userinfo).await {
+        return r;
+    }
+    let state = controls.state();
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(grant) = token.and_then(|t| state.access.get(t)) else {
+        return unauthorized(65600, "Invalid access token");
+    };
+    if state.revoked.contains(&grant.member) {
+        return unauthorized(
+            65601,
+            "The token used in the request has been revoked by the user",
+        );
+    }
+    if grant.expires_at <= state.now() {
+        return unauthorized(65602, "The token used in the request has expired");
+    }
+    let member = state
+        .members
+        .iter()
+        .find(|m| m.sub == grant.member)
+        .cloned()
+        .unwrap_or_else(|| crate::Member {
+            sub: grant.member.clone(),
+            name: "Bench Member".into(),
+            given_name: "Bench".into(),
+            family_name: "Member".into(),
+            email: None,
+        });
+    let mut body = json!({
+        "sub": member.sub,
+        "name": member.name,
+        "given_name": member.given_name,
+        "family_name": member.family_name,
+        "picture": "https://media.example.com/p.jpg",
+        "locale": {"country": "US", "language": "en"},
+    });
+    if let Some(email) = member.email {
+        body["email"] = email.into();
+        body["email_verified"] = true.into();
+    }
+    Json(body).into_response()
+}
+
+#[derive(Deserialize)]
+struct ClockChange {
+    now: Option<DateTime<Utc>>,
+    advance_seconds: Option<i64>,
+}
+
+async fn set_clock(State(controls): State<Controls>, Json(change): Json<ClockChange>) -> Response {
+    if let Some(now) = change.now {
+        controls.set_now(now);
+    }
+    if let Some(secs) = change.advance_seconds {
+        controls.advance(chrono::Duration::seconds(secs));
+    }
+    Json(json!({"now": controls.now()})).into_response()
+}
+
+#[derive(Deserialize)]
+struct Revoke {
+    sub: String,
+}
+
+async fn revoke(State(controls): State<Controls>, Json(r): Json<Revoke>) -> StatusCode {
+    controls.revoke_member(&r.sub);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct FaultRequest {
+    endpoint: String,
+    /// {"status": 503} | {"too_many_requests": {"retry_after": 5}} | {"latency_ms": 200} | {"hang": true}
+    fault: serde_json::Value,
+    times: Option<u32>,
+}
+
+async fn add_fault(State(controls): State<Controls>, Json(req): Json<FaultRequest>) -> Response {
+    let endpoint = match req.endpoint.as_str() {
+        "authorize" => Endpoint::Authorize,
+        "token" => Endpoint::Token,
+        "introspect" => Endpoint::Introspect,
+        "userinfo" => Endpoint::Userinfo,
+        other => {
+            return (StatusCode::BAD_REQUEST, format!("unknown endpoint {other}")).into_response()
+        }
+    };
+    let f = &req.fault;
+    let fault = if let Some(code) = f.get("status").and_then(|v| v.as_u64()) {
+        Fault::Status(code as u16)
+    } else if let Some(t) = f.get("too_many_requests") {
+        Fault::TooManyRequests {
+            retry_after: t.get("retry_after").and_then(|v| v.as_u64()),
+        }
+    } else if let Some(ms) = f.get("latency_ms").and_then(|v| v.as_u64()) {
+        Fault::Latency(std::time::Duration::from_millis(ms))
+    } else if f.get("hang").is_some() {
+        Fault::Hang
+    } else {
+        return (StatusCode::BAD_REQUEST, "unknown fault").into_response();
+    };
+    controls.inject_fault(endpoint, fault, req.times);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn clear_faults(State(controls): State<Controls>) -> StatusCode {
+    controls.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn stats(State(controls): State<Controls>) -> Response {
+    let calls = |e| controls.calls(e);
+    Json(json!({
+        "calls": {
+            "authorize": calls(Endpoint::Authorize),
+            "token": calls(Endpoint::Token),
+            "introspect": calls(Endpoint::Introspect),
+            "userinfo": calls(Endpoint::Userinfo),
+        },
+        "refresh_grants": controls.refresh_grants(),
+        "now": controls.now(),
+    }))
+    .into_response()
+}

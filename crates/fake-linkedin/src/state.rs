@@ -1,0 +1,212 @@
+//! The fake's world: members, codes, tokens, the clock, faults and counters.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::distributions::{Alphanumeric, DistString};
+use std::collections::{HashMap, VecDeque};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeSeparator {
+    Comma,
+    Space,
+}
+
+/// The two failure bodies LinkedIn is documented or observed to send for a dead refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidRefreshStyle {
+    InvalidGrant,
+    InvalidRequest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    Approve,
+    CancelLogin,
+    CancelAuthorize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Authorize,
+    Token,
+    Introspect,
+    Userinfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answers with this status and a LinkedIn-like JSON body.
+    Status(u16),
+    /// 429, with a Retry-After header only when given.
+    TooManyRequests { retry_after: Option<u64> },
+    /// Waits, then answers normally.
+    Latency(std::time::Duration),
+    /// Never answers, so clients time out.
+    Hang,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub sub: String,
+    pub name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    pub partner: bool,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub code_ttl: Duration,
+    pub scope_separator: ScopeSeparator,
+    pub invalid_refresh_style: InvalidRefreshStyle,
+    /// Benchmark mode: a refresh token never issued here is taken as a new member's, its
+    /// 365-day clock starting when first seen.
+    pub accept_unknown_refresh_tokens: bool,
+    /// Registered redirect URIs; empty accepts any http(s) URI.
+    pub redirect_uris: Vec<String>,
+    pub start_time: DateTime<Utc>,
+    /// Latency added to every token call (benchmarks model LinkedIn's with it).
+    pub token_latency: std::time::Duration,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "fake-client-id".into(),
+            client_secret: "fake-client-secret".into(),
+            partner: true,
+            access_token_ttl: Duration::seconds(5_183_999),
+            refresh_token_ttl: Duration::seconds(31_536_059),
+            code_ttl: Duration::minutes(30),
+            scope_separator: ScopeSeparator::Comma,
+            invalid_refresh_style: InvalidRefreshStyle::InvalidGrant,
+            accept_unknown_refresh_tokens: false,
+            redirect_uris: Vec::new(),
+            start_time: Utc::now(),
+            token_latency: std::time::Duration::ZERO,
+        }
+    }
+}
+
+pub(crate) struct Code {
+    pub member: String,
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub(crate) struct AccessGrant {
+    pub member: String,
+    pub scope: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub(crate) struct RefreshGrant {
+    pub member: String,
+    pub scope: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub(crate) struct State {
+    pub config: FakeConfig,
+    /// The fake clock is `config.start_time + (real time elapsed) + offset`: it runs, and tests
+    /// can jump it.
+    pub clock_base: DateTime<Utc>,
+    pub clock_started: std::time::Instant,
+    pub consent: Consent,
+    pub logged_in: Option<Member>,
+    pub members: Vec<Member>,
+    pub revoked: std::collections::HashSet<String>,
+    pub codes: HashMap<String, Code>,
+    pub access: HashMap<String, AccessGrant>,
+    pub refresh: HashMap<String, RefreshGrant>,
+    pub faults: HashMap<Endpoint, VecDeque<(Fault, Option<u32>)>>,
+    pub calls: HashMap<Endpoint, u64>,
+    pub refresh_grants: u64,
+    pub refresh_by_member: HashMap<String, u64>,
+    pub refresh_by_token: HashMap<String, u64>,
+}
+
+impl State {
+    pub fn new(config: FakeConfig) -> Self {
+        Self {
+            clock_base: config.start_time,
+            clock_started: std::time::Instant::now(),
+            config,
+            consent: Consent::Approve,
+            logged_in: None,
+            members: Vec::new(),
+            revoked: Default::default(),
+            codes: HashMap::new(),
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            faults: HashMap::new(),
+            calls: HashMap::new(),
+            refresh_grants: 0,
+            refresh_by_member: HashMap::new(),
+            refresh_by_token: HashMap::new(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock_base
+            + Duration::from_std(self.clock_started.elapsed()).unwrap_or_else(|_| Duration::zero())
+    }
+
+    pub fn set_now(&mut self, t: DateTime<Utc>) {
+        self.clock_base = t;
+        self.clock_started = std::time::Instant::now();
+    }
+
+    /// The member consenting now: the logged-in one, or a new one per authorization.
+    pub fn consenting_member(&mut self) -> String {
+        let member = match self.logged_in.clone() {
+            Some(m) => m,
+            None => {
+                let n = self.members.len() + 1;
+                Member {
+                    sub: random(10),
+                    name: format!("Member {n}"),
+                    given_name: "Member".into(),
+                    family_name: n.to_string(),
+                    email: Some(format!("member{n}@example.com")),
+                }
+            }
+        };
+        if !self.members.iter().any(|m| m.sub == member.sub) {
+            self.members.push(member.clone());
+        }
+        member.sub
+    }
+
+    /// Records a call and returns the fault to apply to it, if any.
+    pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
+        *self.calls.entry(endpoint).or_default() += 1;
+        let queue = self.faults.get_mut(&endpoint)?;
+        let (fault, times) = queue.front_mut()?;
+        let fault = fault.clone();
+        if let Some(left) = times {
+            *left -= 1;
+            if *left == 0 {
+                queue.pop_front();
+            }
+        }
+        Some(fault)
+    }
+
+    pub fn join_scope(&self, scope: &[String]) -> String {
+        match self.config.scope_separator {
+            ScopeSeparator::Comma => scope.join(","),
+            ScopeSeparator::Space => scope.join(" "),
+        }
+    }
+}
+
+pub(crate) fn random(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), len)
+}
