@@ -2,10 +2,11 @@
 //! `build` binds the port (0 picks a free one, as tests do) so callers learn it before serving.
 
 use crate::config::Config;
+use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
-use crate::http::connect_link::ConnectLinks;
 use crate::http::{self, AppState};
 use crate::linkedin::LinkedInClient;
+use crate::notify::{Delivery, Renderer, Transport};
 use crate::refresh::RefreshEngine;
 use crate::schedule::{Schedule, Scheduler};
 use crate::store::{self, Store};
@@ -19,6 +20,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     engine: RefreshEngine,
+    /// `None` when no SMTP server is configured: emails wait in the outbox.
+    delivery: Option<Delivery>,
 }
 
 impl Application {
@@ -61,6 +64,17 @@ impl Application {
             config.refresh.clone(),
             config.notify.clone(),
         );
+        let renderer = Renderer::new(&config.email).context("cannot read the email templates")?;
+        let delivery = Transport::smtp(&config.smtp)
+            .context("invalid SMTP settings")?
+            .map(|transport| Delivery {
+                store: store.clone(),
+                transport,
+                renderer,
+                links: links.clone(),
+                clock: clock.clone(),
+                smtp: config.smtp.clone(),
+            });
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -74,6 +88,7 @@ impl Application {
             listener,
             state,
             engine,
+            delivery,
         })
     }
 
@@ -94,6 +109,25 @@ impl Application {
 
     pub fn engine(&self) -> &RefreshEngine {
         &self.engine
+    }
+
+    /// The mail worker, if it has a transport.
+    pub fn delivery(&self) -> Option<&Delivery> {
+        self.delivery.as_ref()
+    }
+
+    /// Sends email through `transport` instead of the configured SMTP server.
+    pub fn set_mail_transport(&mut self, transport: Transport) -> anyhow::Result<()> {
+        let config = &self.state.config;
+        self.delivery = Some(Delivery {
+            store: self.state.store.clone(),
+            transport,
+            renderer: Renderer::new(&config.email).context("cannot read the email templates")?,
+            links: self.state.links.clone(),
+            clock: self.state.clock.clone(),
+            smtp: config.smtp.clone(),
+        });
+        Ok(())
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
@@ -118,6 +152,15 @@ impl Application {
         } else {
             None
         };
+        let mailer = match self.delivery {
+            Some(delivery) => Some(tokio::spawn(delivery.run())),
+            None => {
+                tracing::warn!(
+                    "no SMTP server configured (smtp.host): reconnect emails wait in the outbox"
+                );
+                None
+            }
+        };
         let served = axum::serve(self.listener, http::router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
@@ -126,6 +169,10 @@ impl Application {
         // are picked up by the next slot.
         if let Some(scheduler) = scheduler {
             scheduler.abort();
+        }
+        // An email cut short is sent again at the next start, with the same Message-ID.
+        if let Some(mailer) = mailer {
+            mailer.abort();
         }
         served
     }

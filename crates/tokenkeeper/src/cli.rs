@@ -2,14 +2,13 @@
 
 use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
+use crate::connect_link::ConnectLinks;
 use crate::domain::{Account, EmailAddress, SystemClock, UserId};
-use crate::http::connect_link::ConnectLinks;
 use crate::store;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
-use url::Url;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +55,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reconnect emails: deliver what is due, or check the SMTP settings.
+    Notify {
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
     /// List the stored accounts.
     Accounts {
         #[arg(long, default_value_t = 100)]
@@ -69,6 +73,25 @@ pub enum Command {
     },
     /// Run the fake LinkedIn, to build against it without partner approval.
     FakeLinkedin(fake_linkedin::cli::FakeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Deliver every email that is due now, once (for cron users; `serve` does it by itself).
+    SendPending,
+    /// Send a test email to check the SMTP settings.
+    Test {
+        #[arg(long)]
+        to: String,
+    },
+}
+
+fn connect_links(config: &Config) -> ConnectLinks {
+    ConnectLinks::new(
+        config.connect.signing_key.clone(),
+        config.public_base_url(),
+        config.connect.allowed_return_origins.clone(),
+    )
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -99,15 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load()?;
             let user_id = UserId::parse(&user_id).context("--user-id")?;
             let email = EmailAddress::parse(&email).context("--email")?;
-            let base = match &config.http.public_url {
-                Some(url) => url.clone(),
-                None => Url::parse(&format!("http://{}/", config.http.bind))?,
-            };
-            let links = ConnectLinks::new(
-                config.connect.signing_key.clone(),
-                base,
-                config.connect.allowed_return_origins.clone(),
-            );
+            let links = connect_links(&config);
             let return_to = return_to
                 .map(|r| {
                     links.check_return_to(&r).with_context(|| {
@@ -136,6 +151,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Notify { command } => {
+            let config = load()?;
+            crate::telemetry::init(&config.log);
+            notify(config, command).await
+        }
         Command::Accounts { limit } => {
             let config = load()?;
             let store = store::connect(&config.database_url).await?;
@@ -146,6 +166,57 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { dir } => crate::demo::run(&dir).await,
         Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,
+    }
+}
+
+async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
+    use crate::notify::{Delivery, Renderer, Transport};
+    let transport = Transport::smtp(&config.smtp)
+        .context("invalid SMTP settings")?
+        .context("no SMTP server configured: set smtp.host (TOKENKEEPER_SMTP__HOST)")?;
+    match command {
+        NotifyCommand::Test { to } => {
+            let to: lettre::message::Mailbox = to
+                .parse()
+                .with_context(|| format!("--to {to:?} is not an email address"))?;
+            let message = lettre::Message::builder()
+                .from(config.smtp.from.clone())
+                .to(to.clone())
+                .subject("tokenkeeper: test email")
+                .body(format!(
+                    "This is a test email from tokenkeeper, sent through {}:{}.\nIf you read this, reconnect emails will arrive too.\n",
+                    config.smtp.host, config.smtp.port
+                ))?;
+            let answer = transport.send(&message, "test").await.with_context(|| {
+                format!(
+                    "sending to {to} through {}:{} failed",
+                    config.smtp.host, config.smtp.port
+                )
+            })?;
+            println!("sent to {to}; the server answered: {answer}");
+            Ok(())
+        }
+        NotifyCommand::SendPending => {
+            let store = store::connect(&config.database_url)
+                .await
+                .context("cannot open the database named by database_url")?;
+            store.migrate().await?;
+            let delivery = Delivery {
+                store,
+                transport,
+                renderer: Renderer::new(&config.email)
+                    .context("cannot read the email templates")?,
+                links: connect_links(&config),
+                clock: Arc::new(SystemClock),
+                smtp: config.smtp.clone(),
+            };
+            let report = delivery.send_pending().await?;
+            println!(
+                "sent {}, retrying later {}, failed {}, cancelled {}",
+                report.sent, report.retrying, report.failed, report.cancelled
+            );
+            Ok(())
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 use crate::app::Application;
 use crate::cli::accounts_table;
 use crate::config::Config;
-use crate::domain::SystemClock;
+use crate::domain::{ManualClock, SystemClock};
+use crate::notify::{Delivery, Renderer, Transport};
 use crate::refresh::{render_report, SweepOptions};
 use anyhow::{bail, Context};
 use fake_linkedin::{FakeConfig, FakeLinkedIn};
@@ -78,6 +79,19 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let base = app.public_url().clone();
     let store = app.state().store.clone();
     let engine = app.engine().clone();
+    let emails_dir = dir.join("emails");
+    let _ = std::fs::remove_dir_all(&emails_dir);
+    // The demo's mail goes to .eml files instead of an SMTP server.
+    // Its clock is moved with the story (day 50, then the reminders' day).
+    let mail_clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mailer = Delivery {
+        store: store.clone(),
+        transport: Transport::Files(emails_dir.clone()),
+        renderer: Renderer::new(&app.state().config.email)?,
+        links: app.state().links.clone(),
+        clock: mail_clock.clone(),
+        smtp: app.state().config.smtp.clone(),
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -159,12 +173,56 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     print!("{}", accounts_table(&store.list_accounts(0, 100).await?));
     println!(
         "\nada was refreshed: new token, next refresh 50 days on. grace revoked the app and linus's\n\
-         app has no partner access (no refresh token): both need to reconnect, and a reconnect\n\
-         email for each is waiting in the outbox."
+         app has no partner access (no refresh token): both need to reconnect."
     );
+
+    mail_clock.set(day50);
+    let sent = mailer.send_pending().await?;
+    println!(
+        "\nDay 50: reconnect emails delivered from the outbox: {} (as .eml files in {})",
+        sent.sent,
+        emails_dir.display()
+    );
+    let reminder_day = day50 + chrono::Duration::days(7);
+    mail_clock.set(reminder_day);
+    let reminded = mailer.send_pending().await?;
+    println!(
+        "Day 57, three days before their tokens die, nobody has reconnected: {} reminder(s)",
+        reminded.sent
+    );
+    print_subjects(&emails_dir)?;
 
     let _ = stop.send(());
     server.await??;
     fake.shutdown().await;
+    Ok(())
+}
+
+/// Prints who each .eml file is for and its subject, as a mail client's list would.
+fn print_subjects(dir: &Path) -> anyhow::Result<()> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path)?;
+        let header = |name: &str| {
+            let mut value = String::new();
+            let mut inside = false;
+            for line in text.lines().take_while(|l| !l.is_empty()) {
+                if line.starts_with([' ', '\t']) && inside {
+                    value.push_str(line);
+                } else {
+                    inside = line.starts_with(name);
+                    if inside {
+                        value = line[name.len()..].trim().to_owned();
+                    }
+                }
+            }
+            value
+        };
+        println!("  to {:<22} {}", header("To:"), header("Subject:"));
+    }
     Ok(())
 }

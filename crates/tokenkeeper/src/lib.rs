@@ -5,10 +5,12 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod connect_link;
 pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod linkedin;
+pub mod notify;
 pub mod refresh;
 pub mod schedule;
 pub mod store;

@@ -5,8 +5,10 @@
 //! Environment variables name keys with the section and key joined by a double underscore:
 //! `TOKENKEEPER_DATABASE_URL`, `TOKENKEEPER_LINKEDIN__CLIENT_SECRET`.
 
+mod email;
 mod raw;
 
+pub use email::{EmailSettings, SmtpSecurity, SmtpSettings};
 pub use raw::RawConfig;
 
 use crate::domain::{ExpiryPolicy, NotificationPolicy};
@@ -52,6 +54,8 @@ pub struct Config {
     pub connect: ConnectSettings,
     pub refresh: RefreshSettings,
     pub notify: NotificationPolicy,
+    pub smtp: SmtpSettings,
+    pub email: EmailSettings,
     pub schedule: ScheduleSettings,
     pub log: LogSettings,
 }
@@ -397,11 +401,21 @@ impl Config {
             connect,
             refresh,
             notify,
+            smtp: email::smtp_from_raw(raw.smtp)?,
+            email: email::email_from_raw(raw.email)?,
             schedule,
             log: LogSettings {
                 format,
                 level: raw.log.level,
             },
+        })
+    }
+
+    /// Where users' browsers reach the service, when not yet bound: `http.public_url`, or
+    /// the bind address.
+    pub fn public_base_url(&self) -> Url {
+        self.http.public_url.clone().unwrap_or_else(|| {
+            Url::parse(&format!("http://{}/", self.http.bind)).expect("an address makes a URL")
         })
     }
 
@@ -473,6 +487,8 @@ impl Config {
                     .map(|d| *d as u64)
                     .collect(),
             },
+            smtp: email::smtp_to_raw(&self.smtp),
+            email: email::email_to_raw(&self.email),
             schedule: raw::RawSchedule {
                 enabled: self.schedule.enabled,
                 cron: self.schedule.cron.clone(),

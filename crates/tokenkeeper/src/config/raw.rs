@@ -16,6 +16,8 @@ pub struct RawConfig {
     pub connect: RawConnect,
     pub refresh: RawRefresh,
     pub notify: RawNotify,
+    pub smtp: super::email::RawSmtp,
+    pub email: super::email::RawEmail,
     pub schedule: RawSchedule,
     pub log: RawLog,
 }
@@ -30,6 +32,8 @@ impl Default for RawConfig {
             connect: RawConnect::default(),
             refresh: RawRefresh::default(),
             notify: RawNotify::default(),
+            smtp: Default::default(),
+            email: Default::default(),
             schedule: RawSchedule::default(),
             log: RawLog::default(),
         }

@@ -1,10 +1,10 @@
 //! The connect flow: a signed link -> LinkedIn's consent page -> the callback that stores the
 //! account. Every failure path leaves the database as it was.
 
-use super::connect_link::LinkParams;
 use super::error::PageError;
 use super::pages::page;
 use super::AppState;
+use crate::connect_link::LinkParams;
 use crate::domain::{LinkedAccount, MemberId};
 use crate::store::ConnectAttempt;
 use axum::extract::{Query, State};

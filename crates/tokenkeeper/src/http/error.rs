@@ -1,8 +1,8 @@
 //! Where errors become responses. Browser-facing errors are HTML pages that say what happened
 //! and what to do; API errors are JSON. Internal details are logged once, never shown.
 
-use super::connect_link::LinkError;
 use super::pages::page;
+use crate::connect_link::LinkError;
 use crate::linkedin::LinkedInError;
 use crate::store::StoreError;
 use crate::telemetry::error_chain;

@@ -3,17 +3,18 @@
 
 mod api;
 mod connect;
-pub mod connect_link;
 mod error;
 mod pages;
 
+pub use pages::escape as escape_html;
+
 use crate::config::Config;
+use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
 use crate::linkedin::LinkedInClient;
 use crate::store::Store;
 use axum::routing::{get, post};
 use axum::Router;
-use connect_link::ConnectLinks;
 use std::sync::Arc;
 use url::Url;
 
@@ -42,7 +43,7 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(connect_link::CONNECT_PATH, get(connect::start))
+        .route(crate::connect_link::CONNECT_PATH, get(connect::start))
         .route(CALLBACK_PATH, get(connect::callback))
         .route("/api/v1/connect-links", post(api::create_connect_link))
         .route("/api/v1/accounts/{user_id}", get(api::account))

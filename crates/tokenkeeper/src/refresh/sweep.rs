@@ -159,6 +159,15 @@ impl RefreshEngine {
         let (counts, outcome, error) = self.run(run_id, as_of).await;
         drop(_entered);
 
+        // Reminders before refresh tokens reach their fixed end are planned at every sweep;
+        // their dedupe keys make repeated planning harmless.
+        match crate::notify::plan_reminders(self.store.as_ref(), &self.notify, as_of).await {
+            Ok(0) => {}
+            Ok(planned) => tracing::info!(planned, "refresh-token reminders queued"),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "planning reminders failed")
+            }
+        }
         let finished = self.clock.now();
         self.store
             .finish_run(

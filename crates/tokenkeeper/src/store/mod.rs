@@ -1,6 +1,7 @@
 //! Storage behind one trait. The backend is chosen once, from the database URL; the rest of
 //! the program sees only [`Store`]. Only this module writes SQL.
 
+mod outbox;
 mod postgres;
 mod refresh;
 mod rows;
@@ -9,6 +10,7 @@ mod sql;
 mod sqlite;
 pub mod testing;
 
+pub use outbox::{OutboxStore, PendingEmail};
 pub use postgres::PostgresStore;
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use runs::{RunStore, SweepCounts, SweepRun};
@@ -50,7 +52,7 @@ pub struct ConnectAttempt {
 }
 
 #[async_trait]
-pub trait Store: RefreshStore + RunStore + Send + Sync + 'static {
+pub trait Store: RefreshStore + RunStore + OutboxStore + Send + Sync + 'static {
     /// Applies this backend's migrations. Idempotent.
     async fn migrate(&self) -> Result<(), StoreError>;
 

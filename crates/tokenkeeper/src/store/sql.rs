@@ -57,7 +57,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 /// Implements `Store`, `RefreshStore` and `RunStore` for a backend whose struct has a
 /// `pool` field, given its claim statement.
 macro_rules! impl_store {
-    ($store:ty, $claim_sql:expr) => {
+    ($store:ty, $claim_sql:expr, $claim_notifications_sql:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             async fn migrate(&self) -> Result<(), $crate::store::StoreError> {
@@ -446,6 +446,142 @@ macro_rules! impl_store {
                         .fetch_all(&self.pool)
                         .await?;
                 Ok(rows.into_iter().map(Into::into).collect())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::OutboxStore for $store {
+            async fn claim_notifications(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::PendingEmail>, $crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let claimed: Vec<(i64, i64, String, String, chrono::DateTime<chrono::Utc>, i32)> =
+                    sqlx::query_as($claim_notifications_sql)
+                        .bind(now)
+                        .bind(lease_until)
+                        .bind(limit)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let mut out = Vec::with_capacity(claimed.len());
+                for (id, account_id, kind, dedupe_key, deadline, attempts) in claimed {
+                    let row: $crate::store::rows::AccountRow =
+                        sqlx::query_as("SELECT * FROM social_network WHERE id = $1")
+                            .bind(account_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    out.push($crate::store::PendingEmail {
+                        id,
+                        kind,
+                        dedupe_key,
+                        deadline,
+                        attempts,
+                        account: $crate::domain::Account::try_from(row)?,
+                    });
+                }
+                tx.commit().await?;
+                out.sort_by_key(|p| p.id);
+                Ok(out)
+            }
+
+            async fn mark_sent(
+                &self,
+                id: i64,
+                message_id: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("UPDATE notifications SET status = 'sent', message_id = $1, sent_at = $2, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $3")
+                    .bind(message_id)
+                    .bind(at)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn mark_retry(
+                &self,
+                id: i64,
+                error: &str,
+                next_attempt_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("UPDATE notifications SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL WHERE id = $3")
+                    .bind(error)
+                    .bind(next_attempt_at)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn mark_failed(
+                &self,
+                id: i64,
+                error: &str,
+                status: &str,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("UPDATE notifications SET status = $1, attempts = attempts + 1, last_error = $2, claimed_until = NULL WHERE id = $3")
+                    .bind(status)
+                    .bind(error)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn add_notifications(
+                &self,
+                notifications: &[$crate::domain::NewNotification],
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let mut added = 0;
+                let mut tx = self.pool.begin().await?;
+                for n in notifications {
+                    added += sqlx::query($crate::store::sql::INSERT_NOTIFICATION)
+                        .bind(n.account_id)
+                        .bind(n.kind.as_str())
+                        .bind(n.episode.as_str())
+                        .bind(n.dedupe_key())
+                        .bind(n.send_after)
+                        .bind(n.deadline)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(added)
+            }
+
+            async fn refresh_tokens_ending(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                until: chrono::DateTime<chrono::Utc>,
+                after_id: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::domain::Account>, $crate::store::StoreError> {
+                let rows = sqlx::query_as(
+                    "SELECT * FROM social_network WHERE status IN ('active', 'refresh_failing') AND refresh_token IS NOT NULL AND refresh_token_expires_at > $1 AND refresh_token_expires_at <= $2 AND id > $3 ORDER BY id LIMIT $4",
+                )
+                .bind(now)
+                .bind(until)
+                .bind(after_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                $crate::store::rows::accounts(rows)
+            }
+
+            async fn notification_counts(
+                &self,
+            ) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT status, COUNT(*) FROM notifications GROUP BY status ORDER BY status",
+                )
+                .fetch_all(&self.pool)
+                .await?)
             }
         }
     };

@@ -6,6 +6,8 @@ mod support;
 mod concurrency;
 mod connect_flow;
 mod logs;
+mod notify;
 mod refresh;
 mod scheduling;
+mod smtp;
 mod storage;

@@ -37,6 +37,7 @@ pub fn t0() -> DateTime<Utc> {
 }
 
 pub struct TestApp {
+    pub links: tokenkeeper::connect_link::ConnectLinks,
     pub base: Url,
     pub engine: RefreshEngine,
     pub store: Arc<dyn Store>,
@@ -122,6 +123,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         .expect("application builds");
     let base = app.public_url().clone();
     let engine = app.engine().clone();
+    let links = app.state().links.clone();
     let server = tokio::spawn(async move {
         app.run_until_stopped(std::future::pending())
             .await
@@ -132,6 +134,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         .build()
         .unwrap();
     Some(TestApp {
+        links,
         base,
         engine,
         store,
@@ -207,6 +210,11 @@ impl TestApp {
         self.store.count_accounts().await.unwrap()
     }
 
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use tokenkeeper::domain::Clock;
+        self.clock.now()
+    }
+
     /// Moves both clocks, ours and the fake LinkedIn's, to `t`.
     pub fn at(&self, t: DateTime<Utc>) {
         self.clock.set(t);
@@ -253,6 +261,26 @@ impl TestApp {
             out.push(self.store.save_linked_account(&account).await.unwrap());
         }
         out
+    }
+
+    /// A mail worker sending to the test SMTP server on `port`.
+    pub fn delivery(&self, port: u16) -> tokenkeeper::notify::Delivery {
+        let mut smtp = self.config.smtp.clone();
+        smtp.host = "127.0.0.1".into();
+        smtp.port = port;
+        smtp.security = tokenkeeper::config::SmtpSecurity::None;
+        smtp.timeout = std::time::Duration::from_secs(5);
+        let transport = tokenkeeper::notify::Transport::smtp(&smtp)
+            .unwrap()
+            .expect("an SMTP host is set");
+        tokenkeeper::notify::Delivery {
+            store: self.store.clone(),
+            transport,
+            renderer: tokenkeeper::notify::Renderer::new(&self.config.email).unwrap(),
+            links: self.links.clone(),
+            clock: self.clock.clone(),
+            smtp,
+        }
     }
 
     pub async fn sweep_at(&self, t: DateTime<Utc>) -> SweepReport {

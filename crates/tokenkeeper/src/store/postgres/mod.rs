@@ -19,6 +19,19 @@ UPDATE social_network s SET claimed_until = $2, claimed_by = $3, version = s.ver
 FROM due WHERE s.id = due.id
 RETURNING s.*";
 
+/// Notifications due for delivery; rows another worker holds are skipped.
+const CLAIM_NOTIFICATIONS: &str = "
+WITH due AS (
+    SELECT id FROM notifications
+    WHERE status = 'pending' AND send_after <= $1 AND next_attempt_at <= $1
+      AND (claimed_until IS NULL OR claimed_until < $1)
+    ORDER BY id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED)
+UPDATE notifications n SET claimed_until = $2
+FROM due WHERE n.id = due.id
+RETURNING n.id, n.account_id, n.kind, n.dedupe_key, n.deadline, n.attempts";
+
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -45,4 +58,4 @@ impl PostgresStore {
     }
 }
 
-impl_store!(PostgresStore, CLAIM_DUE);
+impl_store!(PostgresStore, CLAIM_DUE, CLAIM_NOTIFICATIONS);

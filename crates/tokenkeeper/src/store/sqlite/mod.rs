@@ -19,6 +19,17 @@ WHERE id IN (
     LIMIT $5)
 RETURNING *";
 
+/// Notifications due for delivery, claimed in one statement like accounts.
+const CLAIM_NOTIFICATIONS: &str = "
+UPDATE notifications SET claimed_until = $2
+WHERE id IN (
+    SELECT id FROM notifications
+    WHERE status = 'pending' AND send_after <= $1 AND next_attempt_at <= $1
+      AND (claimed_until IS NULL OR claimed_until < $1)
+    ORDER BY id
+    LIMIT $3)
+RETURNING id, account_id, kind, dedupe_key, deadline, attempts";
+
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -51,4 +62,4 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, CLAIM_DUE);
+impl_store!(SqliteStore, CLAIM_DUE, CLAIM_NOTIFICATIONS);

@@ -1,0 +1,128 @@
+//! A small SMTP server on a real socket, enough of RFC 5321 for lettre: EHLO/HELO, MAIL,
+//! RCPT, DATA (with dot-unstuffing), RSET, NOOP, QUIT. It records what it accepts and can be
+//! told to refuse service, as a server in an outage does.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+impl Received {
+    /// A header's value, with folded continuation lines joined.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        let mut unfolded: Vec<String> = Vec::new();
+        for line in self.data.lines().take_while(|l| !l.is_empty()) {
+            match (line.starts_with([' ', '\t']), unfolded.last_mut()) {
+                (true, Some(last)) => last.push_str(line),
+                _ => unfolded.push(line.to_owned()),
+            }
+        }
+        unfolded
+            .into_iter()
+            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
+    }
+}
+
+#[derive(Clone)]
+pub struct SmtpServer {
+    pub port: u16,
+    received: Arc<Mutex<Vec<Received>>>,
+    down: Arc<AtomicBool>,
+}
+
+impl SmtpServer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = SmtpServer {
+            port,
+            received: Arc::default(),
+            down: Arc::default(),
+        };
+        let shared = server.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let _ = shared.session(socket).await;
+                });
+            }
+        });
+        server
+    }
+
+    /// While down, every connection is greeted with 421 and closed.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    async fn session(&self, socket: tokio::net::TcpStream) -> std::io::Result<()> {
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        if self.down.load(Ordering::SeqCst) {
+            write
+                .write_all(b"421 test.smtp Service not available, closing channel\r\n")
+                .await?;
+            return Ok(());
+        }
+        write.write_all(b"220 test.smtp ESMTP ready\r\n").await?;
+        let mut from = String::new();
+        let mut to = Vec::new();
+        while let Some(line) = lines.next_line().await? {
+            let upper = line.to_ascii_uppercase();
+            let reply: &[u8] = if upper.starts_with("EHLO") {
+                b"250-test.smtp\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+            } else if upper.starts_with("HELO") {
+                b"250 test.smtp\r\n"
+            } else if upper.starts_with("MAIL FROM:") {
+                from = line[10..].trim().to_owned();
+                to.clear();
+                b"250 OK\r\n"
+            } else if upper.starts_with("RCPT TO:") {
+                to.push(line[8..].trim().to_owned());
+                b"250 OK\r\n"
+            } else if upper == "DATA" {
+                write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
+                let mut data = String::new();
+                while let Some(line) = lines.next_line().await? {
+                    if line == "." {
+                        break;
+                    }
+                    let line = line.strip_prefix('.').unwrap_or(&line);
+                    data.push_str(line);
+                    data.push('\n');
+                }
+                self.received.lock().unwrap().push(Received {
+                    from: from.clone(),
+                    to: to.clone(),
+                    data,
+                });
+                b"250 OK queued as test\r\n"
+            } else if upper == "RSET" || upper == "NOOP" {
+                b"250 OK\r\n"
+            } else if upper == "QUIT" {
+                write.write_all(b"221 Bye\r\n").await?;
+                return Ok(());
+            } else {
+                b"502 Command not implemented\r\n"
+            };
+            write.write_all(reply).await?;
+        }
+        Ok(())
+    }
+}
