@@ -82,7 +82,7 @@ pub async fn write_back(
                     at: later,
                 };
                 if store
-                    .complete_refresh(account.id, account.version, &write)
+                    .complete_refresh(account.id, account.version, &write, &[])
                     .await?
                 {
                     written.fetch_add(1, Ordering::Relaxed);

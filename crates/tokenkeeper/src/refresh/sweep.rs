@@ -159,6 +159,16 @@ impl RefreshEngine {
         let (counts, outcome, error) = self.run(run_id, as_of).await;
         drop(_entered);
 
+        match self.store.expire_dead_accounts(as_of).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(
+                expired,
+                "accounts whose token died before their member reconnected are now expired"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "marking expired accounts failed")
+            }
+        }
         // Reminders before refresh tokens reach their fixed end are planned at every sweep;
         // their dedupe keys make repeated planning harmless.
         match crate::notify::plan_reminders(self.store.as_ref(), &self.notify, as_of).await {
@@ -394,20 +404,17 @@ impl Worker {
     async fn handle(&self, account: Account) {
         self.count(|c| c.due += 1);
         if self.shared.stopping() {
-            self.release(&account).await;
+            self.release(&account, &[]).await;
             return;
         }
         let started = std::time::Instant::now();
         let (verdict, log) =
             refresh_account(&self.shared, &account, self.as_of, Some(self.run_id)).await;
-        if let Err(e) = self.store.append_refresh_log(&log).await {
-            tracing::warn!(account_id = account.id, error = %crate::telemetry::error_chain(&e), "could not write the refresh log");
-        }
         let write = match verdict {
             Verdict::Write(write) => write,
             Verdict::StopSweep { misconfigured } => {
                 self.shared.stop(misconfigured);
-                self.release(&account).await;
+                self.release(&account, &log).await;
                 return;
             }
         };
@@ -419,7 +426,7 @@ impl Worker {
         };
         match self
             .store
-            .complete_refresh(account.id, account.version, &write)
+            .complete_refresh(account.id, account.version, &write, &log)
             .await
         {
             Ok(true) => {
@@ -455,11 +462,11 @@ impl Worker {
         }
     }
 
-    async fn release(&self, account: &Account) {
+    async fn release(&self, account: &Account, log: &[crate::store::RefreshLogEntry]) {
         self.count(|c| c.skipped += 1);
         if let Err(e) = self
             .store
-            .complete_refresh(account.id, account.version, &RefreshWrite::Release)
+            .complete_refresh(account.id, account.version, &RefreshWrite::Release, log)
             .await
         {
             // The lease runs out by itself; the account is only delayed.

@@ -93,15 +93,19 @@ pub trait RefreshStore: Send + Sync {
     ) -> Result<Vec<Account>, StoreError>;
 
     /// Writes an outcome if the account is still at `claimed_version`; `false` means another
-    /// process took the account over and nothing was written.
+    /// process took the account over and the outcome was discarded. The audit entries are
+    /// written either way, in the same transaction (one round trip per account).
     async fn complete_refresh(
         &self,
         account_id: i64,
         claimed_version: i64,
         write: &RefreshWrite,
+        log: &[RefreshLogEntry],
     ) -> Result<bool, StoreError>;
 
-    async fn append_refresh_log(&self, entries: &[RefreshLogEntry]) -> Result<(), StoreError>;
+    /// Accounts waiting for their member to reconnect whose access token has died by `now`
+    /// become `expired`; returns how many.
+    async fn expire_dead_accounts(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Deletes audit rows older than `before`; returns how many.
     async fn prune_refresh_log(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;

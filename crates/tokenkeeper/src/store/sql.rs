@@ -242,6 +242,7 @@ macro_rules! impl_store {
                 account_id: i64,
                 claimed_version: i64,
                 write: &$crate::store::RefreshWrite,
+                log: &[$crate::store::RefreshLogEntry],
             ) -> Result<bool, $crate::store::StoreError> {
                 use $crate::store::sql::*;
                 use $crate::store::RefreshWrite;
@@ -300,8 +301,21 @@ macro_rules! impl_store {
                         (done.rows_affected(), &[][..], chrono::Utc::now())
                     }
                 };
+                for e in log {
+                    sqlx::query(INSERT_REFRESH_LOG)
+                        .bind(e.account_id)
+                        .bind(e.run_id)
+                        .bind(e.attempted_at)
+                        .bind(e.duration_ms)
+                        .bind(e.outcome.as_str())
+                        .bind(e.http_status)
+                        .bind(e.error_code.as_deref())
+                        .bind(e.attempt)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 if updated == 0 {
-                    tx.rollback().await?;
+                    tx.commit().await?;
                     return Ok(false);
                 }
                 for n in notifications {
@@ -320,29 +334,15 @@ macro_rules! impl_store {
                 Ok(true)
             }
 
-            async fn append_refresh_log(
+            async fn expire_dead_accounts(
                 &self,
-                entries: &[$crate::store::RefreshLogEntry],
-            ) -> Result<(), $crate::store::StoreError> {
-                if entries.is_empty() {
-                    return Ok(());
-                }
-                let mut tx = self.pool.begin().await?;
-                for e in entries {
-                    sqlx::query($crate::store::sql::INSERT_REFRESH_LOG)
-                        .bind(e.account_id)
-                        .bind(e.run_id)
-                        .bind(e.attempted_at)
-                        .bind(e.duration_ms)
-                        .bind(e.outcome.as_str())
-                        .bind(e.http_status)
-                        .bind(e.error_code.as_deref())
-                        .bind(e.attempt)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, $crate::store::StoreError> {
+                Ok(sqlx::query("UPDATE social_network SET status = 'expired', updated_at = $1, version = version + 1 WHERE status = 'needs_reconnect' AND token_expires_at <= $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
             }
 
             async fn prune_refresh_log(

@@ -123,6 +123,9 @@ async fn revoked_member_needs_reconnect_with_notifications(backend: Backend) {
     assert_eq!(app.fake.controls().calls(Endpoint::Token), 2);
     // And no longer due.
     assert_eq!(app.sweep_at(day50 + Duration::days(1)).await.counts.due, 0);
+    // Once its access token has died without a reconnect, it is expired.
+    app.sweep_at(after.token_expires_at).await;
+    assert_eq!(app.account("ada").await.status, AccountStatus::Expired);
 }
 
 async fn invalid_request_style_is_permanent_too(backend: Backend) {
@@ -414,6 +417,21 @@ async fn every_attempt_is_audited(backend: Backend) {
     assert_eq!(runs[0].outcome, "completed");
     assert_eq!(runs[0].counts.refreshed, 1);
     assert!(runs[0].finished_at.is_some());
+    // Operators see it in the metrics too.
+    let metrics = app
+        .browser
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tokenkeeper_refresh_results_total"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tokenkeeper_refresh_calls_total"));
 }
 
 async fn notification_kinds(app: &crate::support::TestApp, account_id: i64) -> Vec<String> {

@@ -271,11 +271,11 @@ async fn a_stale_claim_cannot_overwrite_newer_tokens(backend: Backend) {
         at: due_at,
     };
     assert!(store
-        .complete_refresh(fresh.id, fresh.version, &write("newer"))
+        .complete_refresh(fresh.id, fresh.version, &write("newer"), &[])
         .await
         .unwrap());
     assert!(!store
-        .complete_refresh(stale.id, stale.version, &write("older"))
+        .complete_refresh(stale.id, stale.version, &write("older"), &[])
         .await
         .unwrap());
     let now_stored = store.account_by_id(fresh.id).await.unwrap().unwrap();
