@@ -93,25 +93,11 @@ impl LinkedInClient {
         let mut form: Vec<(&str, &str)> = params.to_vec();
         form.push(("client_id", &self.settings.client_id));
         form.push(("client_secret", self.settings.client_secret.expose_secret()));
-        let response = self
-            .http
-            .post(self.settings.token_url.clone())
-            .form(&form)
-            .send()
-            .await
-            .map_err(LinkedInError::from_reqwest)?;
-        let status = response.status().as_u16();
-        if status == 429 {
-            return Err(rate_limited(&response));
-        }
-        if response.status().is_success() {
-            let body: TokenResponse = response
-                .json()
-                .await
-                .map_err(|e| LinkedInError::Malformed(e.to_string()))?;
-            return Ok(body.into_token_set(now));
-        }
-        let text = response.text().await.unwrap_or_default();
+        let request = self.http.post(self.settings.token_url.clone()).form(&form);
+        let (status, text) = match call::<TokenResponse>(request).await? {
+            Ok(body) => return Ok(body.into_token_set(now)),
+            Err(answer) => answer,
+        };
         let body: OAuthErrorBody = serde_json::from_str(&text).unwrap_or_default();
         let class = classify_token_error(status, &body.error, &body.error_description);
         Err(LinkedInError::Status {
@@ -124,29 +110,20 @@ impl LinkedInClient {
 
     /// Reads the member's id (`sub`), name and email with a fresh access token.
     pub async fn userinfo(&self, token: &AccessToken) -> Result<UserInfo, LinkedInError> {
-        let response = self
+        let request = self
             .http
             .get(self.settings.userinfo_url.clone())
-            .bearer_auth(token.expose())
-            .send()
-            .await
-            .map_err(LinkedInError::from_reqwest)?;
-        let status = response.status().as_u16();
-        if status == 429 {
-            return Err(rate_limited(&response));
-        }
-        if response.status().is_success() {
-            let body: UserInfoResponse = response
-                .json()
-                .await
-                .map_err(|e| LinkedInError::Malformed(e.to_string()))?;
-            return Ok(UserInfo {
-                sub: body.sub,
-                name: body.name,
-                email: body.email,
-            });
-        }
-        let text = response.text().await.unwrap_or_default();
+            .bearer_auth(token.expose());
+        let (status, text) = match call::<UserInfoResponse>(request).await? {
+            Ok(body) => {
+                return Ok(UserInfo {
+                    sub: body.sub,
+                    name: body.name,
+                    email: body.email,
+                })
+            }
+            Err(answer) => answer,
+        };
         let body: ApiErrorBody = serde_json::from_str(&text).unwrap_or_default();
         // A 401 means the token is not (or no longer) good: the member must connect again.
         // Decide on the status, not on the sub-code: a brand-new token sometimes answers
@@ -163,6 +140,26 @@ impl LinkedInClient {
             class,
         })
     }
+}
+
+/// Sends a request: `Ok(Ok(body))` for a success, `Ok(Err((status, text)))` for an error
+/// answer the caller must classify; a 429 is classified here, the same for every endpoint.
+async fn call<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> Result<Result<T, (u16, String)>, LinkedInError> {
+    let response = request.send().await.map_err(LinkedInError::from_reqwest)?;
+    let status = response.status().as_u16();
+    if status == 429 {
+        return Err(rate_limited(&response));
+    }
+    if response.status().is_success() {
+        return response
+            .json()
+            .await
+            .map(Ok)
+            .map_err(|e| LinkedInError::Malformed(e.to_string()));
+    }
+    Ok(Err((status, response.text().await.unwrap_or_default())))
 }
 
 fn rate_limited(response: &reqwest::Response) -> LinkedInError {

@@ -33,11 +33,15 @@ UPDATE social_network SET token = $1, token_expires_at = $2, refresh_token = $3,
     version = version + 1
 WHERE id = $8 AND version = $9";
 
+/// A failing account keeps its claim until the lease ends: it is still due, and without the
+/// claim the same sweep would take it again at once. The next slot finds the lease expired.
 pub(super) const WRITE_FAILED: &str = "
 UPDATE social_network SET status = $1,
     refresh_attempts = refresh_attempts + CASE WHEN $1 = 'refresh_failing' THEN 1 ELSE 0 END,
-    last_error = $2, claimed_until = NULL, claimed_by = NULL, updated_at = $3,
-    version = version + 1
+    last_error = $2,
+    claimed_until = CASE WHEN $1 = 'refresh_failing' THEN claimed_until ELSE NULL END,
+    claimed_by = CASE WHEN $1 = 'refresh_failing' THEN claimed_by ELSE NULL END,
+    updated_at = $3, version = version + 1
 WHERE id = $4 AND version = $5";
 
 pub(super) const RELEASE_CLAIM: &str =
@@ -57,7 +61,32 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 /// Implements `Store`, `RefreshStore` and `RunStore` for a backend whose struct has a
 /// `pool` field, given its claim statement.
 macro_rules! impl_store {
-    ($store:ty, $claim_sql:expr, $claim_notifications_sql:expr) => {
+    ($store:ty, $db:ty, $claim_sql:expr, $claim_notifications_sql:expr) => {
+        impl $store {
+            /// Outbox rows, inside the caller's transaction; an existing dedupe key wins.
+            async fn insert_notifications(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                notifications: &[$crate::domain::NewNotification],
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let mut added = 0;
+                for n in notifications {
+                    added += sqlx::query($crate::store::sql::INSERT_NOTIFICATION)
+                        .bind(n.account_id)
+                        .bind(n.kind.as_str())
+                        .bind(n.episode.as_str())
+                        .bind(n.dedupe_key())
+                        .bind(n.send_after)
+                        .bind(n.deadline)
+                        .bind(at)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected();
+                }
+                Ok(added)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             async fn migrate(&self) -> Result<(), $crate::store::StoreError> {
@@ -318,18 +347,7 @@ macro_rules! impl_store {
                     tx.commit().await?;
                     return Ok(false);
                 }
-                for n in notifications {
-                    sqlx::query(INSERT_NOTIFICATION)
-                        .bind(n.account_id)
-                        .bind(n.kind.as_str())
-                        .bind(n.episode.as_str())
-                        .bind(n.dedupe_key())
-                        .bind(n.send_after)
-                        .bind(n.deadline)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::insert_notifications(&mut tx, notifications, at).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -536,21 +554,8 @@ macro_rules! impl_store {
                 notifications: &[$crate::domain::NewNotification],
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<u64, $crate::store::StoreError> {
-                let mut added = 0;
                 let mut tx = self.pool.begin().await?;
-                for n in notifications {
-                    added += sqlx::query($crate::store::sql::INSERT_NOTIFICATION)
-                        .bind(n.account_id)
-                        .bind(n.kind.as_str())
-                        .bind(n.episode.as_str())
-                        .bind(n.dedupe_key())
-                        .bind(n.send_after)
-                        .bind(n.deadline)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
+                let added = Self::insert_notifications(&mut tx, notifications, at).await?;
                 tx.commit().await?;
                 Ok(added)
             }

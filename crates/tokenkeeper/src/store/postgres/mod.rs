@@ -58,4 +58,9 @@ impl PostgresStore {
     }
 }
 
-impl_store!(PostgresStore, CLAIM_DUE, CLAIM_NOTIFICATIONS);
+impl_store!(
+    PostgresStore,
+    sqlx::Postgres,
+    CLAIM_DUE,
+    CLAIM_NOTIFICATIONS
+);

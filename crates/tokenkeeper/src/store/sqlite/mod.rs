@@ -62,4 +62,4 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, CLAIM_DUE, CLAIM_NOTIFICATIONS);
+impl_store!(SqliteStore, sqlx::Sqlite, CLAIM_DUE, CLAIM_NOTIFICATIONS);
