@@ -26,7 +26,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the service: connect flow, API and health endpoints.
+    /// Run the service: connect flow, API, health and metrics, scheduled sweeps, email delivery.
     Serve,
     /// Apply the database migrations and exit.
     Migrate,

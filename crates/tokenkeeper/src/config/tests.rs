@@ -161,3 +161,42 @@ fn a_bad_cron_expression_names_its_key() {
         "schedule.cron"
     );
 }
+
+#[test]
+fn mail_settings_are_checked_and_the_password_is_never_printed() {
+    for (var, value, key) in [
+        ("TOKENKEEPER_SMTP__SECURITY", "ssl", "smtp.security"),
+        ("TOKENKEEPER_SMTP__FROM", "not an address", "smtp.from"),
+        ("TOKENKEEPER_SMTP__PORT", "70000", "smtp.port"),
+        (
+            "TOKENKEEPER_SMTP__PASSWORD",
+            "only-a-password",
+            "smtp.password",
+        ),
+        (
+            "TOKENKEEPER_EMAIL__TIMEZONE",
+            "Nowhere/City",
+            "email.timezone",
+        ),
+        (
+            "TOKENKEEPER_EMAIL__TEMPLATE_DIR",
+            "/no/such/dir",
+            "email.template_dir",
+        ),
+    ] {
+        let mut vars = minimal();
+        vars.push((var.to_string(), value.to_string()));
+        let err = Config::load_from(None, vars).unwrap_err();
+        assert_eq!(key_of(err), key, "{var}={value}");
+    }
+    let mut vars = minimal();
+    vars.extend(env(&[
+        ("TOKENKEEPER_SMTP__HOST", "mail.example.com"),
+        ("TOKENKEEPER_SMTP__USERNAME", "mailer"),
+        ("TOKENKEEPER_SMTP__PASSWORD", "smtp-pass-123"),
+    ]));
+    let config = Config::load_from(None, vars).unwrap();
+    assert!(!config.redacted_toml().contains("smtp-pass-123"));
+    assert!(!format!("{config:?}").contains("smtp-pass-123"));
+    assert_eq!(config.smtp.security, SmtpSecurity::StartTls);
+}

@@ -120,3 +120,94 @@ impl NotificationPolicy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        AccessToken, AccountStatus, EmailAddress, MemberId, Network, RefreshToken, UserId,
+    };
+    use chrono::TimeZone;
+
+    fn account(token_expires_at: DateTime<Utc>, refresh_end: Option<DateTime<Utc>>) -> Account {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        Account {
+            id: 1,
+            user_id: UserId::parse("u").unwrap(),
+            network: Network::LinkedIn,
+            member_id: MemberId::parse("m").unwrap(),
+            email: EmailAddress::parse("u@example.com").unwrap(),
+            name: None,
+            token: AccessToken::new("t"),
+            token_expires_at,
+            refresh_token: refresh_end.map(|_| RefreshToken::new("r")),
+            refresh_token_expires_at: refresh_end,
+            scope: String::new(),
+            expiration: at,
+            status: AccountStatus::Active,
+            linked_at: at,
+            last_refreshed_at: None,
+            refresh_attempts: 0,
+            last_error: None,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 2, 20, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn permanent_failure_means_an_email_now_and_a_reminder_three_days_before() {
+        let a = account(now() + Duration::days(10), None);
+        let sent = NotificationPolicy::default().on_permanent_failure(&a, now());
+        assert_eq!(sent.len(), 2);
+        assert_eq!(
+            (sent[0].kind, sent[0].send_after),
+            (NotificationKind::ReconnectRequired, now())
+        );
+        assert_eq!(sent[1].kind, NotificationKind::ExpiryReminder);
+        assert_eq!(sent[1].send_after, now() + Duration::days(7));
+        assert_ne!(sent[0].dedupe_key(), sent[1].dedupe_key());
+    }
+
+    #[test]
+    fn no_reminder_when_the_deadline_is_already_that_close() {
+        let a = account(now() + Duration::days(2), None);
+        let sent = NotificationPolicy::default().on_no_refresh_token(&a, now());
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].kind, NotificationKind::ReconnectDue);
+    }
+
+    #[test]
+    fn transient_failures_are_silent_outside_the_warning_window() {
+        let policy = NotificationPolicy::default();
+        assert!(policy
+            .on_transient_failure(&account(now() + Duration::days(4), None), now())
+            .is_empty());
+        let close = policy.on_transient_failure(&account(now() + Duration::days(3), None), now());
+        assert_eq!(close[0].kind, NotificationKind::RefreshFailing);
+    }
+
+    #[test]
+    fn only_the_nearest_refresh_token_reminder_is_due() {
+        let policy = NotificationPolicy::default();
+        let kinds = |days: i64| {
+            let end = now() + Duration::days(days);
+            policy
+                .refresh_token_reminders(&account(end, Some(end)), now())
+                .into_iter()
+                .map(|n| n.kind)
+                .collect::<Vec<_>>()
+        };
+        assert!(kinds(31).is_empty());
+        assert_eq!(kinds(30), [NotificationKind::RefreshTokenEnding30]);
+        assert_eq!(kinds(6), [NotificationKind::RefreshTokenEnding7]);
+        assert_eq!(kinds(1), [NotificationKind::RefreshTokenEnding1]);
+        assert!(policy
+            .refresh_token_reminders(&account(now(), None), now())
+            .is_empty());
+    }
+}
