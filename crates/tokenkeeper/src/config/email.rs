@@ -1,6 +1,6 @@
 //! The mail settings: how to reach the SMTP server, and what the emails look like.
 
-use super::{invalid, ConfigError};
+use super::{in_range, invalid, ConfigError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -119,13 +119,6 @@ pub(super) fn smtp_from_raw(s: RawSmtp) -> Result<SmtpSettings, ConfigError> {
             "smtp.username and smtp.password go together: set both or neither",
         ));
     }
-    let range = |key: &str, value: u64, max: u64| {
-        if value == 0 || value > max {
-            Err(invalid(key, format!("expected 1 to {max}")))
-        } else {
-            Ok(value)
-        }
-    };
     Ok(SmtpSettings {
         host: s.host.trim().to_owned(),
         port: s.port as u16,
@@ -133,18 +126,18 @@ pub(super) fn smtp_from_raw(s: RawSmtp) -> Result<SmtpSettings, ConfigError> {
         username: s.username,
         password: SecretString::from(s.password),
         from,
-        timeout: std::time::Duration::from_secs(range(
+        timeout: std::time::Duration::from_secs(in_range(
             "smtp.timeout_seconds",
             s.timeout_seconds,
             600,
         )?),
-        max_attempts: range("smtp.max_attempts", s.max_attempts, 100)? as u32,
-        retry_initial: std::time::Duration::from_secs(range(
+        max_attempts: in_range("smtp.max_attempts", s.max_attempts, 100)? as u32,
+        retry_initial: std::time::Duration::from_secs(in_range(
             "smtp.retry_initial_seconds",
             s.retry_initial_seconds,
             86_400,
         )?),
-        poll: std::time::Duration::from_secs(range("smtp.poll_seconds", s.poll_seconds, 3600)?),
+        poll: std::time::Duration::from_secs(in_range("smtp.poll_seconds", s.poll_seconds, 3600)?),
     })
 }
 

@@ -37,6 +37,15 @@ pub enum ConfigError {
     UnknownVariable { var: String },
 }
 
+/// A count or duration that must be at least 1 and at most `max`.
+fn in_range(key: &str, value: u64, max: u64) -> Result<u64, ConfigError> {
+    if value == 0 || value > max {
+        Err(invalid(key, format!("expected 1 to {max}")))
+    } else {
+        Ok(value)
+    }
+}
+
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.to_owned(),
@@ -274,43 +283,36 @@ impl Config {
         if r.safety_margin_hours > 24 * 30 {
             return Err(invalid("refresh.safety_margin_hours", "expected 0 to 720"));
         }
-        let positive = |key: &str, value: u64, max: u64| {
-            if value == 0 || value > max {
-                Err(invalid(key, format!("expected 1 to {max}")))
-            } else {
-                Ok(value)
-            }
-        };
         let refresh = RefreshSettings {
             expiry: ExpiryPolicy {
                 refresh_after: Duration::days(r.refresh_after_days as i64),
                 safety_margin: Duration::hours(r.safety_margin_hours as i64),
             },
-            concurrency: positive("refresh.concurrency", r.concurrency, 1024)? as usize,
-            batch_size: positive("refresh.batch_size", r.batch_size, 10_000)? as i64,
-            rate_per_second: positive("refresh.rate_per_second", r.rate_per_second, 100_000)?
+            concurrency: in_range("refresh.concurrency", r.concurrency, 1024)? as usize,
+            batch_size: in_range("refresh.batch_size", r.batch_size, 10_000)? as i64,
+            rate_per_second: in_range("refresh.rate_per_second", r.rate_per_second, 100_000)?
                 as u32,
-            max_attempts: positive("refresh.max_attempts", r.max_attempts, 20)? as u32,
-            retry_initial: std::time::Duration::from_millis(positive(
+            max_attempts: in_range("refresh.max_attempts", r.max_attempts, 20)? as u32,
+            retry_initial: std::time::Duration::from_millis(in_range(
                 "refresh.retry_initial_ms",
                 r.retry_initial_ms,
                 600_000,
             )?),
-            retry_max_total: std::time::Duration::from_secs(positive(
+            retry_max_total: std::time::Duration::from_secs(in_range(
                 "refresh.retry_max_total_seconds",
                 r.retry_max_total_seconds,
                 3600,
             )?),
             lease: Duration::seconds(
-                positive("refresh.lease_seconds", r.lease_seconds, 86_400)? as i64
+                in_range("refresh.lease_seconds", r.lease_seconds, 86_400)? as i64
             ),
-            log_retention: Duration::days(positive(
+            log_retention: Duration::days(in_range(
                 "refresh.log_retention_days",
                 r.log_retention_days,
                 36_500,
             )? as i64),
-            breaker_window: positive("refresh.breaker_window", r.breaker_window, 10_000)? as usize,
-            breaker_failure_ratio: positive(
+            breaker_window: in_range("refresh.breaker_window", r.breaker_window, 10_000)? as usize,
+            breaker_failure_ratio: in_range(
                 "refresh.breaker_failure_percent",
                 r.breaker_failure_percent,
                 100,
