@@ -3,6 +3,7 @@
 //! the sweep's numbers next to ceilings measured in the same run. See BENCHMARKS.md.
 
 mod ceilings;
+mod cpu;
 mod fake_process;
 mod memory;
 mod seed;
@@ -79,9 +80,9 @@ async fn main() -> anyhow::Result<()> {
         fake.base_url, args.latency_ms, args.concurrency, args.batch_size
     );
     println!(
-        "| backend | accounts | due | claim 1000 (ms) | sweep (s) | refreshes/s | fake ceiling/s | db write ceiling/s | achieved / min ceiling | C/L ceiling/s | achieved / (C/L) | peak RSS during sweep (MB) |"
+        "| backend | accounts | due | claim 1000 (ms) | sweep (s) | refreshes/s | fake ceiling/s | db write ceiling/s | achieved / min ceiling | C/L ceiling/s | achieved / (C/L) | peak RSS during sweep (MB) | machine CPU busy during sweep (%) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for backend in backends {
         for &n in &args.accounts {
             let row = run_one(&args, backend, n, &fake.base_url).await?;
@@ -136,6 +137,7 @@ async fn run_one(
         config.notify.clone(),
     );
     memory::reset_peak();
+    let cpu_before = cpu::sample();
     let started = Instant::now();
     let report = engine
         .sweep(SweepOptions {
@@ -144,6 +146,7 @@ async fn run_one(
         })
         .await?;
     let sweep_secs = started.elapsed().as_secs_f64();
+    let cpu_busy = cpu::busy_percent(cpu_before, cpu::sample());
     let peak_mb = memory::peak_rss_mb();
     anyhow::ensure!(
         report.counts.refreshed == due as i64,
@@ -165,7 +168,7 @@ async fn run_one(
         None
     };
     Ok(format!(
-        "| {backend:?} | {n} | {due} | {claim_ms:.1} | {sweep_secs:.2} | {achieved:.0} | {fake_ceiling:.0} | {db_ceiling:.0} | {:.2} | {} | {} | {peak_mb:.1} |",
+        "| {backend:?} | {n} | {due} | {claim_ms:.1} | {sweep_secs:.2} | {achieved:.0} | {fake_ceiling:.0} | {db_ceiling:.0} | {:.2} | {} | {} | {peak_mb:.1} | {cpu_busy:.0} |",
         achieved / lower,
         latency_ceiling.map_or("-".into(), |c| format!("{c:.0}")),
         latency_ceiling.map_or("-".into(), |c| format!("{:.2}", achieved / c)),
