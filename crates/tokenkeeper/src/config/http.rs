@@ -17,6 +17,7 @@ pub struct RawHttp {
     pub request_timeout_seconds: u64,
     pub body_limit_bytes: u64,
     pub shutdown_grace_seconds: u64,
+    pub max_connections: u64,
     pub rate_limit_per_minute: u64,
     pub rate_limit_burst: u64,
     pub trust_forwarded_for: bool,
@@ -33,6 +34,9 @@ impl Default for RawHttp {
             request_timeout_seconds: 60,
             body_limit_bytes: 64 * 1024,
             shutdown_grace_seconds: 10,
+            // Well under the usual limit of 1024 open files, which the database and the calls
+            // to LinkedIn and the SMTP server need too.
+            max_connections: 512,
             rate_limit_per_minute: 120,
             rate_limit_burst: 60,
             trust_forwarded_for: false,
@@ -57,6 +61,8 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
     /// After the shutdown signal, requests in flight get this long before connections close.
     pub shutdown_grace: Duration,
+    /// Connections served at once per listener; more wait in the kernel's backlog.
+    pub max_connections: usize,
     /// Requests per minute one client may make to the public endpoints, after a burst.
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
@@ -115,6 +121,7 @@ pub(super) fn http_from_raw(h: RawHttp) -> Result<HttpSettings, ConfigError> {
             h.shutdown_grace_seconds,
             300,
         )?),
+        max_connections: in_range("http.max_connections", h.max_connections, 100_000)? as usize,
         rate_limit_per_minute: in_range(
             "http.rate_limit_per_minute",
             h.rate_limit_per_minute,
@@ -138,6 +145,7 @@ pub(super) fn http_to_raw(h: &HttpSettings) -> RawHttp {
         request_timeout_seconds: h.request_timeout.as_secs(),
         body_limit_bytes: h.body_limit_bytes as u64,
         shutdown_grace_seconds: h.shutdown_grace.as_secs(),
+        max_connections: h.max_connections as u64,
         rate_limit_per_minute: u64::from(h.rate_limit_per_minute),
         rate_limit_burst: u64::from(h.rate_limit_burst),
         trust_forwarded_for: h.trust_forwarded_for,

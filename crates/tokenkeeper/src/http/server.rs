@@ -13,8 +13,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -79,7 +81,14 @@ async fn serve_listener(
         .header_read_timeout(settings.header_timeout);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
+    // Bounds the sockets clients can hold open, so the database, LinkedIn and SMTP always
+    // have file descriptors left.
+    let slots = Arc::new(Semaphore::new(settings.max_connections));
     loop {
+        let slot = tokio::select! {
+            () = stop.cancelled() => break,
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+        };
         tokio::select! {
             () = stop.cancelled() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -110,6 +119,7 @@ async fn serve_listener(
                     if let Err(error) = connection.await {
                         tracing::debug!(%peer, %error, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
         }

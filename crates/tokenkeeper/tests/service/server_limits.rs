@@ -71,6 +71,29 @@ async fn a_client_trickling_its_headers_is_cut_off() {
 }
 
 #[tokio::test]
+async fn connections_beyond_the_limit_wait_for_a_free_one() {
+    let setup = Setup::default()
+        .var("HTTP__MAX_CONNECTIONS", 1)
+        .var("HTTP__HEADER_TIMEOUT_SECONDS", 300);
+    let Some(app) = spawn(Backend::Sqlite, setup).await else {
+        return;
+    };
+    let mut holder = open(&app).await;
+    healthz_on(&mut holder).await;
+    let mut waiting = open(&app).await;
+    let mut waiting_answer = tokio::spawn(async move {
+        healthz_on(&mut waiting).await;
+    });
+    let served_early = tokio::time::timeout(Duration::from_millis(300), &mut waiting_answer).await;
+    assert!(served_early.is_err(), "a second connection was served");
+    drop(holder);
+    tokio::time::timeout(Duration::from_secs(5), waiting_answer)
+        .await
+        .expect("the waiting connection is served once the first closes")
+        .unwrap();
+}
+
+#[tokio::test]
 async fn shutdown_ends_serving_within_the_grace_period_despite_a_half_sent_request() {
     let setup = Setup::default()
         .var("HTTP__SHUTDOWN_GRACE_SECONDS", 1)
