@@ -1,5 +1,5 @@
-//! Assembles the service: storage, the LinkedIn client and the HTTP server, on one listener.
-//! `build` binds the port (0 picks a free one, as tests do) so callers learn it before serving.
+//! Assembles the service: storage, the LinkedIn client and the HTTP server, on its listeners.
+//! `build` binds the ports (0 picks a free one, as tests do) so callers learn them before serving.
 
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
@@ -18,6 +18,8 @@ use url::Url;
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` listens here, apart from the public listener (`http.metrics_bind`).
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     engine: RefreshEngine,
     /// `None` when no SMTP server is configured: emails wait in the outbox.
@@ -46,6 +48,14 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {} (http.bind)", config.http.bind))?;
         let local = listener.local_addr()?;
+        let metrics_listener = match config.http.metrics_bind {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen on {address} (http.metrics_bind)"))?,
+            ),
+            None => None,
+        };
         let public_url = match &config.http.public_url {
             Some(url) => url.clone(),
             None => Url::parse(&format!("http://{local}/")).expect("an address makes a URL"),
@@ -86,6 +96,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             engine,
             delivery,
@@ -97,6 +108,13 @@ impl Application {
             .local_addr()
             .expect("a bound listener has an address")
             .port()
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_address(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn public_url(&self) -> &Url {
@@ -130,12 +148,13 @@ impl Application {
         Ok(())
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then gives the requests in flight
+    /// `http.shutdown_grace_seconds` to finish and closes every connection left.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        tracing::info!(address = %self.listener.local_addr()?, public_url = %self.state.public_url, "serving");
+        tracing::info!(address = %self.listener.local_addr()?, public_url = %self.state.public_url, metrics = ?self.metrics_address(), "serving");
         let config = self.state.config.clone();
         let scheduler = if config.schedule.enabled {
             let schedule = Schedule::parse(&config.schedule.cron, config.schedule.timezone)
@@ -161,8 +180,11 @@ impl Application {
                 None
             }
         };
-        let served = axum::serve(self.listener, http::router(self.state))
-            .with_graceful_shutdown(shutdown)
+        let listeners = http::Listeners {
+            public: self.listener,
+            metrics: self.metrics_listener,
+        };
+        let served = http::serve(listeners, self.state, shutdown)
             .await
             .context("the HTTP server failed");
         // A sweep cut short here leaves its claims to expire with their lease; the accounts

@@ -6,15 +6,16 @@
 //! `TOKENKEEPER_DATABASE_URL`, `TOKENKEEPER_LINKEDIN__CLIENT_SECRET`.
 
 mod email;
+mod http;
 mod raw;
 
 pub use email::{EmailSettings, SmtpSecurity, SmtpSettings};
+pub use http::HttpSettings;
 pub use raw::RawConfig;
 
 use crate::domain::{ExpiryPolicy, NotificationPolicy};
 use chrono::Duration;
 use secrecy::{ExposeSecret, SecretString};
-use std::net::SocketAddr;
 use std::path::Path;
 use url::Url;
 
@@ -67,14 +68,6 @@ pub struct Config {
     pub email: EmailSettings,
     pub schedule: ScheduleSettings,
     pub log: LogSettings,
-}
-
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    pub bind: SocketAddr,
-    /// How users' browsers reach this service; connect links and the OAuth redirect URI are
-    /// built from it. `None` means "http://<bound address>", fine for local use.
-    pub public_url: Option<Url>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,15 +185,6 @@ impl Config {
     }
 
     pub fn from_raw(raw: RawConfig) -> Result<Self, ConfigError> {
-        let bind: SocketAddr = raw
-            .http
-            .bind
-            .parse()
-            .map_err(|_| invalid("http.bind", "expected an address like 127.0.0.1:8080"))?;
-        let public_url = match raw.http.public_url.as_str() {
-            "" => None,
-            text => Some(parse_http_url("http.public_url", text)?),
-        };
         let api_key = match raw.api.api_key {
             key if key.is_empty() => None,
             key if key.len() < 16 => {
@@ -397,7 +381,7 @@ impl Config {
 
         Ok(Config {
             database_url: raw.database_url,
-            http: HttpSettings { bind, public_url },
+            http: http::http_from_raw(raw.http)?,
             api: ApiSettings { api_key },
             linkedin,
             connect,
@@ -432,15 +416,7 @@ impl Config {
         };
         let raw = RawConfig {
             database_url: redact_url_password(&self.database_url),
-            http: raw::RawHttp {
-                bind: self.http.bind.to_string(),
-                public_url: self
-                    .http
-                    .public_url
-                    .as_ref()
-                    .map(Url::to_string)
-                    .unwrap_or_default(),
-            },
+            http: http::http_to_raw(&self.http),
             api: raw::RawApi {
                 api_key: self.api.api_key.as_ref().map(redact).unwrap_or_default(),
             },

@@ -10,7 +10,7 @@ use toml::Value;
 #[serde(default, deny_unknown_fields)]
 pub struct RawConfig {
     pub database_url: String,
-    pub http: RawHttp,
+    pub http: super::http::RawHttp,
     pub api: RawApi,
     pub linkedin: RawLinkedIn,
     pub connect: RawConnect,
@@ -26,7 +26,7 @@ impl Default for RawConfig {
     fn default() -> Self {
         Self {
             database_url: "sqlite://tokenkeeper.db".into(),
-            http: RawHttp::default(),
+            http: Default::default(),
             api: RawApi::default(),
             linkedin: RawLinkedIn::default(),
             connect: RawConnect::default(),
@@ -36,22 +36,6 @@ impl Default for RawConfig {
             email: Default::default(),
             schedule: RawSchedule::default(),
             log: RawLog::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RawHttp {
-    pub bind: String,
-    pub public_url: String,
-}
-
-impl Default for RawHttp {
-    fn default() -> Self {
-        Self {
-            bind: "127.0.0.1:8080".into(),
-            public_url: String::new(),
         }
     }
 }

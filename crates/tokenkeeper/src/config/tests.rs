@@ -200,3 +200,40 @@ fn mail_settings_are_checked_and_the_password_is_never_printed() {
     assert!(!format!("{config:?}").contains("smtp-pass-123"));
     assert_eq!(config.smtp.security, SmtpSecurity::StartTls);
 }
+
+#[test]
+fn http_limits_have_safe_defaults_and_checked_ranges() {
+    let config = Config::load_from(None, minimal()).unwrap();
+    assert_eq!(config.http.metrics_bind, None, "metrics are off by default");
+    assert_eq!(config.http.body_limit_bytes, 64 * 1024);
+    assert!(config.http.header_timeout < config.http.request_timeout);
+    for (var, value, key) in [
+        ("HEADER_TIMEOUT_SECONDS", "0", "http.header_timeout_seconds"),
+        (
+            "REQUEST_TIMEOUT_SECONDS",
+            "601",
+            "http.request_timeout_seconds",
+        ),
+        ("SHUTDOWN_GRACE_SECONDS", "0", "http.shutdown_grace_seconds"),
+        ("MAX_CONNECTIONS", "0", "http.max_connections"),
+        ("BODY_LIMIT_BYTES", "10", "http.body_limit_bytes"),
+        ("RATE_LIMIT_PER_MINUTE", "0", "http.rate_limit_per_minute"),
+        ("RATE_LIMIT_BURST", "0", "http.rate_limit_burst"),
+        ("METRICS_BIND", "localhost", "http.metrics_bind"),
+        ("METRICS_BIND", "127.0.0.1:8080", "http.metrics_bind"),
+    ] {
+        let mut vars = minimal();
+        vars.push((format!("TOKENKEEPER_HTTP__{var}"), value.to_owned()));
+        let err = Config::load_from(None, vars).unwrap_err();
+        assert_eq!(key_of(err), key, "{var}={value}");
+    }
+    let mut vars = minimal();
+    vars.push((
+        "TOKENKEEPER_HTTP__METRICS_BIND".into(),
+        "127.0.0.1:9090".into(),
+    ));
+    let config = Config::load_from(None, vars).unwrap();
+    assert!(config
+        .redacted_toml()
+        .contains("metrics_bind = \"127.0.0.1:9090\""));
+}

@@ -9,23 +9,29 @@ pub struct UserId(String);
 impl UserId {
     pub const MAX_LEN: usize = 255;
 
+    /// Taken exactly as given: two spellings never name one user, so whitespace around the id
+    /// (a space, a tab, a no-break space) is refused rather than trimmed away.
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
+        if raw.is_empty() {
             return Err(InvalidInput("user_id must not be empty".into()));
         }
-        if trimmed.len() > Self::MAX_LEN {
+        if raw.starts_with(char::is_whitespace) || raw.ends_with(char::is_whitespace) {
+            return Err(InvalidInput(
+                "user_id must not begin or end with whitespace".into(),
+            ));
+        }
+        if raw.len() > Self::MAX_LEN {
             return Err(InvalidInput(format!(
                 "user_id must be at most {} bytes",
                 Self::MAX_LEN
             )));
         }
-        if trimmed.chars().any(char::is_control) {
+        if raw.chars().any(char::is_control) {
             return Err(InvalidInput(
                 "user_id must not contain control characters".into(),
             ));
         }
-        Ok(Self(trimmed.to_owned()))
+        Ok(Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -74,7 +80,19 @@ mod tests {
         assert!(UserId::parse("  ").is_err());
         assert!(UserId::parse(&"x".repeat(256)).is_err());
         assert!(UserId::parse("a\nb").is_err());
-        assert_eq!(UserId::parse(" u-42 ").unwrap().as_str(), "u-42");
+        assert_eq!(UserId::parse("u 42").unwrap().as_str(), "u 42");
+    }
+
+    #[test]
+    fn user_id_is_exact_with_no_whitespace_around_it() {
+        for padded in [" u-42", "u-42 ", "u-42\u{a0}", "\u{2003}u-42", "u-42\t"] {
+            let refused = UserId::parse(padded).unwrap_err();
+            assert!(
+                refused.0.contains("whitespace"),
+                "{padded:?}: {}",
+                refused.0
+            );
+        }
     }
 
     #[test]

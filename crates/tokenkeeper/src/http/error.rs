@@ -91,6 +91,13 @@ pub enum ApiError {
     Disabled,
     #[error("{0}")]
     Invalid(String),
+    /// The body is not what the route reads: not JSON, too large, or the wrong shape.
+    #[error("{message}")]
+    Body {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("not found")]
     NotFound,
     #[error("storage failed")]
@@ -103,6 +110,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Disabled => (StatusCode::SERVICE_UNAVAILABLE, "api_disabled"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
+            ApiError::Body { status, code, .. } => (*status, *code),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Store(_) => {
                 tracing::error!(error = %error_chain(&self), "API request failed");

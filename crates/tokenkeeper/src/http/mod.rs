@@ -1,21 +1,32 @@
 //! The HTTP face of tokenkeeper: the connect flow users' browsers walk through, the API the
-//! host app calls, and health. Errors become responses in one place (`error.rs`).
+//! host app calls, and health. Errors become responses in one place (`error.rs`); `server.rs`
+//! serves the routers with timeouts and a shutdown deadline.
 
 mod api;
+mod api_key;
 mod connect;
 mod error;
+mod headers;
+mod json_body;
 mod pages;
+mod rate_limit;
+mod server;
 
 pub use pages::escape as escape_html;
+pub use server::{serve, Listeners};
 
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
 use crate::linkedin::LinkedInClient;
 use crate::store::Store;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use rate_limit::PublicRateLimit;
 use std::sync::Arc;
+use tower_http::timeout::TimeoutLayer;
 use url::Url;
 
 pub const CALLBACK_PATH: &str = "/oauth/linkedin/callback";
@@ -41,22 +52,47 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
+fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
+    // What anyone on the internet may call; each call costs a database write.
+    let public = Router::new()
         .route(crate::connect_link::CONNECT_PATH, get(connect::start))
         .route(CALLBACK_PATH, get(connect::callback))
+        .route_layer(rate_limit.layer());
+    let api = Router::new()
         .route("/api/v1/connect-links", post(api::create_connect_link))
         .route("/api/v1/accounts/{user_id}", get(api::account))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api_key::require_api_key,
+        ));
+    let limits = &state.config.http;
+    let routes = Router::new()
+        .merge(public)
+        .merge(api)
         .route("/healthz", get(health))
-        .route("/metrics", get(render_metrics))
         .fallback(error::not_found)
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .with_state(state);
+    headers::with_protective_headers(routes)
+}
+
+/// `/metrics` on a listener of its own: what the counters say is for operators only.
+fn metrics_router(state: &AppState) -> Router {
+    let metrics = state.metrics.clone();
+    let routes = Router::new()
+        .route("/metrics", get(move || async move { metrics.render() }))
+        .fallback(error::not_found)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.http.request_timeout,
+        ));
+    headers::with_protective_headers(routes)
 }
 
 async fn health() -> &'static str {
     "ok"
-}
-
-async fn render_metrics(axum::extract::State(app): axum::extract::State<AppState>) -> String {
-    app.metrics.render()
 }

@@ -3,11 +3,14 @@
 
 mod support;
 
+mod api_access;
 mod concurrency;
 mod connect_flow;
 mod logs;
 mod notify;
+mod public_surface;
 mod refresh;
 mod scheduling;
+mod server_limits;
 mod smtp;
 mod storage;

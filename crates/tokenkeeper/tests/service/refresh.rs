@@ -421,7 +421,7 @@ async fn every_attempt_is_audited(backend: Backend) {
     // Operators see it in the metrics too.
     let metrics = app
         .browser
-        .get(app.url("/metrics"))
+        .get(app.metrics_url())
         .send()
         .await
         .unwrap()

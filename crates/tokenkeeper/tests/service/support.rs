@@ -46,8 +46,12 @@ pub struct TestApp {
     /// A browser that does not follow redirects, so each hop can be checked.
     pub browser: reqwest::Client,
     pub config: Config,
+    /// Where `/metrics` is served (tests bind it on a free port).
+    pub metrics_base: Option<Url>,
+    /// Stands for SIGTERM: sending (or dropping) it shuts the server down.
+    pub shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub server: tokio::task::JoinHandle<()>,
     _db: TestDatabase,
-    _server: tokio::task::JoinHandle<()>,
 }
 
 /// How a test wants its service: extra configuration (keys without the TOKENKEEPER_ prefix)
@@ -109,6 +113,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         ("REFRESH__RETRY_INITIAL_MS", "20".to_owned()),
         ("REFRESH__RETRY_MAX_TOTAL_SECONDS", "5".to_owned()),
         ("REFRESH__RATE_PER_SECOND", "10000".to_owned()),
+        ("HTTP__METRICS_BIND", "127.0.0.1:0".to_owned()),
     ]
     .into_iter()
     .chain(setup.vars)
@@ -124,10 +129,16 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
     let base = app.public_url().clone();
     let engine = app.engine().clone();
     let links = app.state().links.clone();
+    let metrics_base = app
+        .metrics_address()
+        .map(|a| Url::parse(&format!("http://{a}/")).unwrap());
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        app.run_until_stopped(std::future::pending())
-            .await
-            .expect("server runs")
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server runs")
     });
     let browser = reqwest::Client::builder()
         .redirect(Policy::none())
@@ -142,14 +153,21 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         clock,
         browser,
         config,
+        metrics_base,
+        shutdown: Some(shutdown),
+        server,
         _db: db,
-        _server: server,
     })
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path).unwrap()
+    }
+
+    pub fn metrics_url(&self) -> Url {
+        let base = self.metrics_base.as_ref().expect("a metrics listener");
+        base.join("/metrics").unwrap()
     }
 
     /// Asks the API for a connect link, as the host app does.

@@ -1,0 +1,139 @@
+//! Serving the routers on their listeners, with the limits a public server needs: a client
+//! must send a request's head in time, and on shutdown the requests in flight get a grace
+//! period, after which every connection still open is closed, half-sent requests included.
+
+use super::rate_limit::PublicRateLimit;
+use super::AppState;
+use crate::config::HttpSettings;
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// The sockets the service answers on, bound before serving so their ports are known.
+pub struct Listeners {
+    /// Browsers, LinkedIn's redirects and the host app.
+    pub public: TcpListener,
+    /// `/metrics` alone, for a scraper on a private network (`http.metrics_bind`).
+    pub metrics: Option<TcpListener>,
+}
+
+/// Serves until `shutdown` completes, then stops accepting, lets the requests in flight finish
+/// for up to `http.shutdown_grace_seconds`, and closes what is left.
+pub async fn serve(
+    listeners: Listeners,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let settings = state.config.http.clone();
+    let stop = CancellationToken::new();
+    let signal = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            stop.cancel();
+        }
+    });
+    let rate_limit = PublicRateLimit::new(&settings);
+    let forgetting = tokio::spawn(rate_limit.clone().forget_idle_clients(stop.clone()));
+    let metrics_router = super::metrics_router(&state);
+    let public = serve_listener(
+        listeners.public,
+        super::router(state, &rate_limit),
+        &settings,
+        stop.clone(),
+    );
+    let metrics = async {
+        match listeners.metrics {
+            Some(listener) => {
+                serve_listener(listener, metrics_router, &settings, stop.clone()).await
+            }
+            None => Ok(()),
+        }
+    };
+    let served = tokio::try_join!(public, metrics).map(|_| ());
+    // One listener failing ends the other too.
+    stop.cancel();
+    signal.abort();
+    forgetting.abort();
+    served
+}
+
+async fn serve_listener(
+    listener: TcpListener,
+    router: Router,
+    settings: &HttpSettings,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(settings.header_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    // Bounds the sockets clients can hold open, so the database, LinkedIn and SMTP always
+    // have file descriptors left.
+    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    loop {
+        let slot = tokio::select! {
+            () = stop.cancelled() => break,
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+        };
+        tokio::select! {
+            () = stop.cancelled() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors, usually: wait for some to be freed rather
+                        // than spin.
+                        tracing::warn!(%error, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = router.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
+                    // The rate limit counts requests per client address.
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                });
+                let connection = http.serve_connection(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(service),
+                );
+                let connection = graceful.watch(connection);
+                connections.spawn(async move {
+                    // Clients that vanish or stall past the header timeout end up here.
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%peer, %error, "connection ended with an error");
+                    }
+                    drop(slot);
+                });
+            }
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(settings.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "closing the connections still open after http.shutdown_grace_seconds"
+        );
+    }
+    connections.shutdown().await;
+    Ok(())
+}
