@@ -3,11 +3,15 @@
 
 mod support;
 
+mod callback_retries;
 mod concurrency;
 mod connect_flow;
+mod hostile_linkedin;
 mod logs;
 mod notify;
+mod panicking_store;
 mod refresh;
 mod scheduling;
 mod smtp;
 mod storage;
+mod sweep_interruptions;
