@@ -95,6 +95,18 @@ pub(super) struct Shared {
     escalations: Mutex<Vec<Escalation>>,
 }
 
+/// What becomes of the accounts held for escalation when the sweep ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// The sweep ended normally: their reconnect episodes start.
+    Escalate,
+    /// The sweep concluded the refusals were about our client: released, and the slot is
+    /// recorded as ours so that it never counts against the member.
+    Ours,
+    /// The sweep failed or was interrupted: released as they are, decided at the next slot.
+    Later,
+}
+
 /// An account held (still claimed) until the end of the sweep, see `Shared::escalations`.
 struct Escalation {
     account: Account,
@@ -386,10 +398,17 @@ impl RefreshEngine {
                 .expect("sweep lock")
                 .get_or_insert(crate::telemetry::error_chain(&e));
         }
-        let settled_normally = shared.misconfigured.lock().expect("sweep lock").is_none()
-            && store_error.lock().expect("sweep lock").is_none()
-            && shared.panics.load(Ordering::Relaxed) == 0;
-        worker.settle_escalations(settled_normally).await;
+        let settle = if shared.misconfigured.lock().expect("sweep lock").is_some() {
+            Settle::Ours
+        } else if store_error.lock().expect("sweep lock").is_some()
+            || shared.panics.load(Ordering::Relaxed) > 0
+            || self.shutdown.is_cancelled()
+        {
+            Settle::Later
+        } else {
+            Settle::Escalate
+        };
+        worker.settle_escalations(settle).await;
 
         let counts = counts.lock().expect("sweep lock").clone();
         let misconfigured = shared.misconfigured.lock().expect("sweep lock").clone();
@@ -650,10 +669,8 @@ impl Worker {
         Some((write, log))
     }
 
-    /// Starts the reconnect episodes held until the end of the sweep, or, when the sweep
-    /// concluded the refusals were ours (or failed), releases the accounts with the slot
-    /// recorded as not the member's.
-    async fn settle_escalations(&self, escalate: bool) {
+    /// Starts the reconnect episodes held until the end of the sweep, or releases them.
+    async fn settle_escalations(&self, settle: Settle) {
         let held = std::mem::take(&mut *self.shared.escalations.lock().expect("sweep lock"));
         for Escalation {
             account,
@@ -661,10 +678,12 @@ impl Worker {
             error,
         } in held
         {
-            if !escalate {
+            if settle == Settle::Ours {
                 for entry in &mut log {
                     entry.outcome = "misconfiguration".to_owned();
                 }
+            }
+            if settle != Settle::Escalate {
                 self.release(&account, &log).await;
                 continue;
             }
