@@ -226,9 +226,29 @@ fn describe(description: &str, raw_body: &str) -> String {
     } else {
         description
     };
-    let mut short: String = text.chars().take(300).collect();
-    if short.is_empty() {
+    // Control characters are replaced so that an answer cannot forge lines in text logs.
+    let mut short: String = text
+        .chars()
+        .take(300)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if short.trim().is_empty() {
+        short.clear();
         short.push_str("(empty body)");
     }
     short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn descriptions_are_short_single_lines() {
+        assert_eq!(describe("", ""), "(empty body)");
+        assert_eq!(describe("", "\n\t"), "(empty body)");
+        let forged = describe("restricted\n2026-03-02T08:00:00Z INFO token refreshed", "");
+        assert!(!forged.contains('\n'), "{forged}");
+        assert_eq!(describe(&"x".repeat(10_000), "").chars().count(), 300);
+    }
 }
