@@ -50,11 +50,39 @@ impl Controls {
             .or_default()
             .push_back((fault, times));
     }
+    /// A fault for the refresh grants of one member only (its `sub`), as when LinkedIn
+    /// answers one restricted member oddly while everyone else refreshes fine.
+    pub fn inject_member_fault(&self, member: &str, fault: Fault, times: Option<u32>) {
+        if times == Some(0) {
+            return;
+        }
+        self.state()
+            .member_faults
+            .entry(member.to_owned())
+            .or_default()
+            .push_back((fault, times));
+    }
     pub fn clear_faults(&self) {
-        self.state().faults.clear();
+        let mut state = self.state();
+        state.faults.clear();
+        state.member_faults.clear();
     }
     pub fn calls(&self, endpoint: Endpoint) -> u64 {
         self.state().calls.get(&endpoint).copied().unwrap_or(0)
+    }
+    /// Completes once `endpoint` has been called at least `count` times in all.
+    pub async fn wait_for_calls(&self, endpoint: Endpoint, count: u64) {
+        loop {
+            let signal = self.state().calls_changed.clone();
+            let called = signal.notified();
+            tokio::pin!(called);
+            // Registered before looking, so a call in between is not missed.
+            called.as_mut().enable();
+            if self.calls(endpoint) >= count {
+                return;
+            }
+            called.await;
+        }
     }
     pub fn refresh_grants(&self) -> u64 {
         self.state().refresh_grants

@@ -41,7 +41,26 @@ async fn fault(controls: &Controls, endpoint: Endpoint) -> Option<Response> {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    match fault? {
+    apply(fault?).await
+}
+
+/// Applies the next fault injected for the member whose refresh token this request uses.
+async fn member_fault(controls: &Controls, form: &HashMap<String, String>) -> Option<Response> {
+    let fault = {
+        let mut state = controls.state();
+        let member = state
+            .refresh
+            .get(form.get("refresh_token")?)?
+            .member
+            .clone();
+        state.take_member_fault(&member)?
+    };
+    apply(fault).await
+}
+
+/// The answer a fault gives: `None` lets the endpoint answer normally (after any delay).
+async fn apply(fault: Fault) -> Option<Response> {
+    match fault {
         Fault::Latency(d) => {
             tokio::time::sleep(d).await;
             None
@@ -75,6 +94,29 @@ async fn fault(controls: &Controls, endpoint: Endpoint) -> Option<Response> {
                     .insert(header::RETRY_AFTER, secs.to_string().parse().unwrap());
             }
             Some(response)
+        }
+        Fault::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            let mut response = Response::new(axum::body::Body::from(body));
+            *response.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    header::HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().append(name, value);
+                }
+            }
+            Some(response)
+        }
+        Fault::Disconnect => {
+            // Unwinding out of the handler makes the server drop the connection without a
+            // response; resume_unwind skips the panic hook, so nothing is printed.
+            std::panic::resume_unwind(Box::new("fake LinkedIn hangs up"))
         }
     }
 }
@@ -187,6 +229,9 @@ async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if let Some(r) = fault(&controls, Endpoint::Token).await {
+        return r;
+    }
+    if let Some(r) = member_fault(&controls, &form).await {
         return r;
     }
     let mut state = controls.state();
@@ -490,8 +535,12 @@ async fn revoke(State(controls): State<Controls>, Json(r): Json<Revoke>) -> Stat
 struct FaultRequest {
     endpoint: String,
     /// {"status": 503} | {"too_many_requests": {"retry_after": 5}} | {"latency_ms": 200} | {"hang": true}
+    /// | {"respond": {"status": 400, "headers": {"Retry-After": "soon"}, "body": "..."}}
+    /// | {"disconnect": true}
     fault: serde_json::Value,
     times: Option<u32>,
+    /// Applies the fault to this member's refresh grants only (endpoint must be "token").
+    member: Option<String>,
 }
 
 async fn add_fault(State(controls): State<Controls>, Json(req): Json<FaultRequest>) -> Response {
@@ -515,10 +564,42 @@ async fn add_fault(State(controls): State<Controls>, Json(req): Json<FaultReques
         Fault::Latency(std::time::Duration::from_millis(ms))
     } else if f.get("hang").is_some() {
         Fault::Hang
+    } else if let Some(r) = f.get("respond") {
+        Fault::Respond {
+            status: r.get("status").and_then(|v| v.as_u64()).unwrap_or(200) as u16,
+            headers: r
+                .get("headers")
+                .and_then(|h| h.as_object())
+                .map(|h| {
+                    h.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            body: r
+                .get("body")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    } else if f.get("disconnect").is_some() {
+        Fault::Disconnect
     } else {
         return (StatusCode::BAD_REQUEST, "unknown fault").into_response();
     };
-    controls.inject_fault(endpoint, fault, req.times);
+    match req.member {
+        Some(member) if endpoint == Endpoint::Token => {
+            controls.inject_member_fault(&member, fault, req.times)
+        }
+        Some(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "member faults apply to the token endpoint only",
+            )
+                .into_response()
+        }
+        None => controls.inject_fault(endpoint, fault, req.times),
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 

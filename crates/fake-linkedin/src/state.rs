@@ -42,6 +42,15 @@ pub enum Fault {
     Latency(std::time::Duration),
     /// Never answers, so clients time out.
     Hang,
+    /// Any raw answer, exactly as given: odd statuses, odd headers (`Retry-After: soon`),
+    /// bodies LinkedIn never documented, absurd numbers, huge bodies.
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// Closes the connection without sending any answer, as a crashed proxy does.
+    Disconnect,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +135,11 @@ pub(crate) struct State {
     pub access: HashMap<String, AccessGrant>,
     pub refresh: HashMap<String, RefreshGrant>,
     pub faults: HashMap<Endpoint, VecDeque<(Fault, Option<u32>)>>,
+    /// Faults for one member's refresh grants only, keyed by the member's `sub`.
+    pub member_faults: HashMap<String, VecDeque<(Fault, Option<u32>)>>,
     pub calls: HashMap<Endpoint, u64>,
+    /// Woken at every call, so tests wait for "LinkedIn was called" instead of polling.
+    pub calls_changed: std::sync::Arc<tokio::sync::Notify>,
     pub refresh_grants: u64,
     pub refresh_by_member: HashMap<String, u64>,
     pub refresh_by_token: HashMap<String, u64>,
@@ -146,7 +159,9 @@ impl State {
             access: HashMap::new(),
             refresh: HashMap::new(),
             faults: HashMap::new(),
+            member_faults: HashMap::new(),
             calls: HashMap::new(),
+            calls_changed: Default::default(),
             refresh_grants: 0,
             refresh_by_member: HashMap::new(),
             refresh_by_token: HashMap::new(),
@@ -187,16 +202,13 @@ impl State {
     /// Records a call and returns the fault to apply to it, if any.
     pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
         *self.calls.entry(endpoint).or_default() += 1;
-        let queue = self.faults.get_mut(&endpoint)?;
-        let (fault, times) = queue.front_mut()?;
-        let fault = fault.clone();
-        if let Some(left) = times {
-            *left -= 1;
-            if *left == 0 {
-                queue.pop_front();
-            }
-        }
-        Some(fault)
+        self.calls_changed.notify_waiters();
+        next_fault(self.faults.get_mut(&endpoint)?)
+    }
+
+    /// The fault to apply to a refresh grant of this member, if any.
+    pub fn take_member_fault(&mut self, member: &str) -> Option<Fault> {
+        next_fault(self.member_faults.get_mut(member)?)
     }
 
     pub fn join_scope(&self, scope: &[String]) -> String {
@@ -205,6 +217,18 @@ impl State {
             ScopeSeparator::Space => scope.join(" "),
         }
     }
+}
+
+fn next_fault(queue: &mut VecDeque<(Fault, Option<u32>)>) -> Option<Fault> {
+    let (fault, times) = queue.front_mut()?;
+    let fault = fault.clone();
+    if let Some(left) = times {
+        *left -= 1;
+        if *left == 0 {
+            queue.pop_front();
+        }
+    }
+    Some(fault)
 }
 
 pub(crate) fn random(len: usize) -> String {

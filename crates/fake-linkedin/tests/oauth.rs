@@ -342,3 +342,44 @@ async fn control_endpoints_work_over_http() {
         .unwrap();
     assert_eq!(stats["calls"]["userinfo"], 1);
 }
+
+#[tokio::test]
+async fn raw_answers_and_hang_ups_over_http_controls() {
+    let fake = start().await;
+    let http = client();
+    let control = |fault: Value| {
+        http.post(format!("{}/_fake/faults", fake.base_url()))
+            .json(&serde_json::json!({"endpoint": "token", "fault": fault, "times": 1}))
+            .send()
+    };
+    let answer = control(serde_json::json!({"respond": {
+        "status": 429,
+        "headers": {"Retry-After": "soon"},
+        "body": "{\"odd\":true}"
+    }}))
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 204);
+    assert_eq!(
+        control(serde_json::json!({"disconnect": true}))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let call = || {
+        http.post(fake.token_url())
+            .form(&[("grant_type", "x")])
+            .send()
+    };
+    let raw = call().await.unwrap();
+    assert_eq!(raw.status(), 429);
+    assert_eq!(raw.headers()["retry-after"], "soon");
+    assert_eq!(raw.text().await.unwrap(), "{\"odd\":true}");
+    // The connection is closed without any answer: no status reaches the client.
+    let hung_up = call().await.unwrap_err();
+    assert!(hung_up.status().is_none(), "{hung_up:?}");
+    // The fake itself is unharmed.
+    assert_eq!(call().await.unwrap().status(), 400);
+    assert_eq!(fake.controls().calls(Endpoint::Token), 3);
+}

@@ -14,7 +14,11 @@ use anyhow::Context;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use url::Url;
+
+/// How long shutdown waits for the scheduler and the mail worker to stop.
+const BACKGROUND_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct Application {
     listener: TcpListener,
@@ -156,23 +160,35 @@ impl Application {
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, public_url = %self.state.public_url, metrics = ?self.metrics_address(), "serving");
         let config = self.state.config.clone();
+        let background = CancellationToken::new();
         let scheduler = if config.schedule.enabled {
             let schedule = Schedule::parse(&config.schedule.cron, config.schedule.timezone)
                 .map_err(anyhow::Error::msg)
                 .context("schedule.cron")?;
             let scheduler = Scheduler {
                 schedule,
-                engine: self.engine,
+                engine: self.engine.with_shutdown(background.clone()),
                 store: self.state.store.clone(),
                 clock: self.state.clock.clone(),
                 tick: config.schedule.poll,
+                shutdown: background.clone(),
             };
             Some(tokio::spawn(scheduler.run()))
         } else {
             None
         };
         let mailer = match self.delivery {
-            Some(delivery) => Some(tokio::spawn(delivery.run())),
+            Some(delivery) => {
+                let stop = background.clone();
+                // Dropped between or during sends: an email cut short is sent again at the
+                // next start, with the same Message-ID.
+                Some(tokio::spawn(async move {
+                    tokio::select! {
+                        () = delivery.run() => {}
+                        () = stop.cancelled() => {}
+                    }
+                }))
+            }
             None => {
                 tracing::warn!(
                     "no SMTP server configured (smtp.host): reconnect emails wait in the outbox"
@@ -187,14 +203,19 @@ impl Application {
         let served = http::serve(listeners, self.state, shutdown)
             .await
             .context("the HTTP server failed");
-        // A sweep cut short here leaves its claims to expire with their lease; the accounts
-        // are picked up by the next slot.
-        if let Some(scheduler) = scheduler {
-            scheduler.abort();
-        }
-        // An email cut short is sent again at the next start, with the same Message-ID.
-        if let Some(mailer) = mailer {
-            mailer.abort();
+        // A running sweep abandons its calls, releases its claims and records its run as
+        // interrupted; the wait is bounded so that a stuck database cannot hold shutdown.
+        background.cancel();
+        for (name, task) in [("scheduler", scheduler), ("mail worker", mailer)] {
+            let Some(mut task) = task else { continue };
+            match tokio::time::timeout(BACKGROUND_STOP_GRACE, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(task = name, error = %e, "background task failed"),
+                Err(_) => {
+                    tracing::warn!(task = name, "background task did not stop in time");
+                    task.abort();
+                }
+            }
         }
         served
     }

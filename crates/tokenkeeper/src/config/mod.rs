@@ -86,6 +86,11 @@ pub struct LinkedInSettings {
     pub userinfo_url: Url,
     pub scope: String,
     pub timeout: std::time::Duration,
+    /// Retries at the callback (userinfo, a code exchange that got no answer) start after
+    /// this pause...
+    pub callback_retry_initial: std::time::Duration,
+    /// ...and stop after this much waiting in total: a member is looking at the browser.
+    pub callback_retry_max_total: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +122,9 @@ pub struct RefreshSettings {
     pub breaker_window: usize,
     /// ...and ends the sweep when this share of them failed transiently.
     pub breaker_failure_ratio: f64,
+    /// Consecutive slots in which LinkedIn refuses one account with an answer it does not
+    /// document before that account's member is asked to reconnect.
+    pub max_rejected_slots: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -226,6 +234,16 @@ impl Config {
             client_secret: SecretString::from(l.client_secret),
             scope: l.scope.split_whitespace().collect::<Vec<_>>().join(" "),
             timeout: std::time::Duration::from_secs(l.timeout_seconds),
+            callback_retry_initial: std::time::Duration::from_millis(in_range(
+                "linkedin.callback_retry_initial_ms",
+                l.callback_retry_initial_ms,
+                10_000,
+            )?),
+            callback_retry_max_total: std::time::Duration::from_millis(in_range(
+                "linkedin.callback_retry_max_total_ms",
+                l.callback_retry_max_total_ms,
+                30_000,
+            )?),
         };
 
         let c = raw.connect;
@@ -302,6 +320,8 @@ impl Config {
                 100,
             )? as f64
                 / 100.0,
+            max_rejected_slots: in_range("refresh.max_rejected_slots", r.max_rejected_slots, 60)?
+                as u32,
         };
         let n = raw.notify;
         if n.warning_days > 59 {
@@ -429,6 +449,9 @@ impl Config {
                 userinfo_url: self.linkedin.userinfo_url.to_string(),
                 scope: self.linkedin.scope.clone(),
                 timeout_seconds: self.linkedin.timeout.as_secs(),
+                callback_retry_initial_ms: self.linkedin.callback_retry_initial.as_millis() as u64,
+                callback_retry_max_total_ms: self.linkedin.callback_retry_max_total.as_millis()
+                    as u64,
             },
             connect: raw::RawConnect {
                 signing_key: redact(&self.connect.signing_key),
@@ -454,6 +477,7 @@ impl Config {
                 breaker_window: self.refresh.breaker_window as u64,
                 breaker_failure_percent: (self.refresh.breaker_failure_ratio * 100.0).round()
                     as u64,
+                max_rejected_slots: self.refresh.max_rejected_slots as u64,
             },
             notify: raw::RawNotify {
                 warning_days: self.notify.warning_window.num_days() as u64,

@@ -57,6 +57,8 @@ pub struct RawLinkedIn {
     pub userinfo_url: String,
     pub scope: String,
     pub timeout_seconds: u64,
+    pub callback_retry_initial_ms: u64,
+    pub callback_retry_max_total_ms: u64,
 }
 
 impl Default for RawLinkedIn {
@@ -70,6 +72,8 @@ impl Default for RawLinkedIn {
             userinfo_url: "https://api.linkedin.com/v2/userinfo".into(),
             scope: "openid profile email w_member_social".into(),
             timeout_seconds: 20,
+            callback_retry_initial_ms: 250,
+            callback_retry_max_total_ms: 4000,
         }
     }
 }
@@ -107,6 +111,7 @@ pub struct RawRefresh {
     pub log_retention_days: u64,
     pub breaker_window: u64,
     pub breaker_failure_percent: u64,
+    pub max_rejected_slots: u64,
 }
 
 impl Default for RawRefresh {
@@ -124,6 +129,7 @@ impl Default for RawRefresh {
             log_retention_days: 90,
             breaker_window: 20,
             breaker_failure_percent: 80,
+            max_rejected_slots: 3,
         }
     }
 }

@@ -1,7 +1,9 @@
+use super::body::read_limited;
 use super::error::{classify_token_error, FailureClass, LinkedInError};
 use super::responses::{ApiErrorBody, OAuthErrorBody, TokenResponse, UserInfoResponse};
 use crate::config::LinkedInSettings;
 use crate::domain::{AccessToken, RefreshToken, TokenSet};
+use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use reqwest::header::RETRY_AFTER;
 use secrecy::ExposeSecret;
@@ -34,6 +36,11 @@ impl LinkedInClient {
         Ok(Self { http, settings })
     }
 
+    /// The longest a single call to LinkedIn may take.
+    pub fn timeout(&self) -> Duration {
+        self.settings.timeout
+    }
+
     pub fn client_id(&self) -> &str {
         &self.settings.client_id
     }
@@ -50,22 +57,44 @@ impl LinkedInClient {
         url
     }
 
-    /// Trades the authorization code from the callback for tokens.
+    /// Trades the authorization code from the callback for tokens. A code is single-use: once
+    /// LinkedIn has answered anything, asking again can only fail, so only a request that got
+    /// no answer at all is sent again.
     pub async fn exchange_code(
         &self,
         code: &str,
         redirect_uri: &Url,
         now: DateTime<Utc>,
     ) -> Result<TokenSet, LinkedInError> {
-        self.token_request(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri.as_str()),
-            ],
-            now,
-        )
-        .await
+        let params = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri.as_str()),
+        ];
+        let started = std::time::Instant::now();
+        (|| self.token_request(&params, now))
+            .retry(self.callback_backoff())
+            .when(|error: &LinkedInError| error.no_answer() && self.may_retry(started))
+            .notify(|error, after| {
+                tracing::warn!(error = %error, retry_in = ?after, "code exchange got no answer; retrying")
+            })
+            .await
+    }
+
+    /// Whether a retry at the callback may still start: the budget counts the calls' own
+    /// time too, so a LinkedIn that times out every time cannot keep the member waiting long.
+    fn may_retry(&self, started: std::time::Instant) -> bool {
+        started.elapsed() < self.settings.callback_retry_max_total
+    }
+
+    /// Retries at the callback, where a member is waiting: quick, and a few seconds at most.
+    fn callback_backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.settings.callback_retry_initial)
+            .with_max_delay(self.settings.callback_retry_max_total)
+            .with_total_delay(Some(self.settings.callback_retry_max_total))
+            .with_max_times(8)
+            .with_jitter()
     }
 
     /// Uses a refresh token (partner apps only) for a new access token.
@@ -95,7 +124,7 @@ impl LinkedInClient {
         form.push(("client_secret", self.settings.client_secret.expose_secret()));
         let request = self.http.post(self.settings.token_url.clone()).form(&form);
         let (status, text) = match call::<TokenResponse>(request).await? {
-            Ok(body) => return Ok(body.into_token_set(now)),
+            Ok(body) => return body.into_token_set(now).map_err(LinkedInError::Malformed),
             Err(answer) => answer,
         };
         let body: OAuthErrorBody = serde_json::from_str(&text).unwrap_or_default();
@@ -108,8 +137,24 @@ impl LinkedInClient {
         })
     }
 
-    /// Reads the member's id (`sub`), name and email with a fresh access token.
+    /// Reads the member's id (`sub`), name and email with a fresh access token. Retried
+    /// briefly: a brand-new token sometimes answers 401 "revoked" for a few seconds after
+    /// consent, and a 5xx or a lost connection may pass; a member is waiting meanwhile.
     pub async fn userinfo(&self, token: &AccessToken) -> Result<UserInfo, LinkedInError> {
+        let started = std::time::Instant::now();
+        (|| self.userinfo_once(token))
+            .retry(self.callback_backoff())
+            .when(|error: &LinkedInError| {
+                (error.no_answer() || matches!(error.http_status(), Some(401 | 408 | 500..=599)))
+                    && self.may_retry(started)
+            })
+            .notify(|error, after| {
+                tracing::info!(error = %error, retry_in = ?after, "userinfo failed; retrying")
+            })
+            .await
+    }
+
+    async fn userinfo_once(&self, token: &AccessToken) -> Result<UserInfo, LinkedInError> {
         let request = self
             .http
             .get(self.settings.userinfo_url.clone())
@@ -152,24 +197,24 @@ async fn call<T: serde::de::DeserializeOwned>(
     if status == 429 {
         return Err(rate_limited(&response));
     }
-    if response.status().is_success() {
-        return response
-            .json()
-            .await
+    let success = response.status().is_success();
+    let body = read_limited(response).await?;
+    if success {
+        return serde_json::from_slice(&body)
             .map(Ok)
             .map_err(|e| LinkedInError::Malformed(e.to_string()));
     }
-    Ok(Err((status, response.text().await.unwrap_or_default())))
+    Ok(Err((status, String::from_utf8_lossy(&body).into_owned())))
 }
 
 fn rate_limited(response: &reqwest::Response) -> LinkedInError {
-    // Retry-After is undocumented at LinkedIn and often absent; when present it is seconds.
+    // Retry-After is undocumented at LinkedIn and often absent; what it says is only a wish,
+    // which the caller caps by its own budget.
     let retry_after = response
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(|v| super::retry_after::parse(v, Utc::now()));
     LinkedInError::RateLimited { retry_after }
 }
 
@@ -181,9 +226,29 @@ fn describe(description: &str, raw_body: &str) -> String {
     } else {
         description
     };
-    let mut short: String = text.chars().take(300).collect();
-    if short.is_empty() {
+    // Control characters are replaced so that an answer cannot forge lines in text logs.
+    let mut short: String = text
+        .chars()
+        .take(300)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if short.trim().is_empty() {
+        short.clear();
         short.push_str("(empty body)");
     }
     short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn descriptions_are_short_single_lines() {
+        assert_eq!(describe("", ""), "(empty body)");
+        assert_eq!(describe("", "\n\t"), "(empty body)");
+        let forged = describe("restricted\n2026-03-02T08:00:00Z INFO token refreshed", "");
+        assert!(!forged.contains('\n'), "{forged}");
+        assert_eq!(describe(&"x".repeat(10_000), "").chars().count(), 300);
+    }
 }

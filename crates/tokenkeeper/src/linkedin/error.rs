@@ -12,6 +12,11 @@ pub enum FailureClass {
     /// Our own fault (bad client credentials, a missing parameter): never the member's, so
     /// nobody is emailed; the operator must act.
     Misconfiguration,
+    /// An answer about this one account that LinkedIn does not document (a restricted member,
+    /// say): neither ours to fix nor proven final. The account fails this slot and, if it keeps
+    /// being refused, its member is asked to reconnect. Only repetition across several accounts
+    /// turns it into a misconfiguration.
+    Rejected,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +50,12 @@ impl LinkedInError {
             // the way: retrying later is the sensible default.
             LinkedInError::Malformed(_) => FailureClass::Transient,
         }
+    }
+
+    /// No answer arrived at all (refused, reset, timed out before any response): the only
+    /// failures after which a single-use authorization code may be sent again.
+    pub fn no_answer(&self) -> bool {
+        matches!(self, LinkedInError::Timeout | LinkedInError::Connect(_))
     }
 
     pub fn http_status(&self) -> Option<u16> {
@@ -82,10 +93,22 @@ impl LinkedInError {
 }
 
 /// Classifies an error answer of the token endpoint (code exchange or refresh).
+///
+/// Misconfiguration stops every refresh, so it is concluded only from answers that are about
+/// our client: its credentials (`invalid_client`, any 401 at the token endpoint), its rights
+/// (`unauthorized_client`, `unsupported_grant_type`), a parameter we failed to send, and 404 or
+/// 405: the token URL is the same for every account, so "no such endpoint" can only mean a
+/// wrong `linkedin.token_url` (or a proxy in front of it), never something about one member.
+/// Any other answer is about the account it was sent for.
 pub(super) fn classify_token_error(status: u16, error: &str, description: &str) -> FailureClass {
     let described = description.to_ascii_lowercase();
     match (status, error) {
         (429, _) | (500..=599, _) | (408, _) => FailureClass::Transient,
+        (401 | 404 | 405, _)
+        | (_, "invalid_client" | "unauthorized_client" | "unsupported_grant_type") => {
+            FailureClass::Misconfiguration
+        }
+        (_, "invalid_request") if described.contains("missing") => FailureClass::Misconfiguration,
         (_, "invalid_grant") => FailureClass::Permanent,
         // LinkedIn documents a dead refresh token as invalid_request "The provided
         // authorization grant or refresh token is invalid, expired or revoked", but the same
@@ -96,7 +119,7 @@ pub(super) fn classify_token_error(status: u16, error: &str, description: &str) 
         {
             FailureClass::Permanent
         }
-        _ => FailureClass::Misconfiguration,
+        _ => FailureClass::Rejected,
     }
 }
 
@@ -136,6 +159,22 @@ mod tests {
             (503, "", "", Transient),
             (429, "", "", Transient),
             (404, "", "", Misconfiguration),
+            (405, "", "", Misconfiguration),
+            (400, "unauthorized_client", "", Misconfiguration),
+            (
+                400,
+                "invalid_request",
+                "The member's account is restricted",
+                Rejected,
+            ),
+            (400, "", "", Rejected),
+            (403, "access_denied", "", Rejected),
+            (
+                400,
+                "invalid_request",
+                "A required parameter \"refresh_token\" is missing",
+                Misconfiguration,
+            ),
         ];
         for (status, error, description, expected) in cases {
             assert_eq!(

@@ -2,9 +2,11 @@
 //! `token_type` in token responses, client credentials in the form body, scopes separated by
 //! commas or spaces, and errors that must be classified before anyone acts on them.
 
+mod body;
 mod client;
 mod error;
 mod responses;
+mod retry_after;
 
 pub use client::{LinkedInClient, UserInfo};
 pub use error::{FailureClass, LinkedInError};

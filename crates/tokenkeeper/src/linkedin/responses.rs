@@ -17,22 +17,38 @@ pub(super) struct TokenResponse {
     refresh_token_expires_in: Option<i64>,
 }
 
+/// The longest lifetime we believe: LinkedIn issues 60-day access tokens and 365-day refresh
+/// tokens. Anything beyond about two years (or negative) is a broken answer, not a gift, and
+/// would overflow date arithmetic near its extremes.
+const MAX_LIFETIME_SECONDS: i64 = 2 * 366 * 24 * 3600;
+
 impl TokenResponse {
     /// Turns relative lifetimes into instants, measured from `now` (when we received them).
-    pub(super) fn into_token_set(self, now: DateTime<Utc>) -> TokenSet {
+    /// `Err` describes a lifetime outside what LinkedIn could mean.
+    pub(super) fn into_token_set(self, now: DateTime<Utc>) -> Result<TokenSet, String> {
         let refresh_token = self.refresh_token.filter(|t| !t.is_empty());
         let refresh_token_expires_at = match (&refresh_token, self.refresh_token_expires_in) {
-            (Some(_), Some(secs)) => Some(now + Duration::seconds(secs)),
+            (Some(_), Some(secs)) => Some(after(now, secs, "refresh_token_expires_in")?),
             _ => None,
         };
-        TokenSet {
+        Ok(TokenSet {
             access_token: AccessToken::new(self.access_token),
-            token_expires_at: now + Duration::seconds(self.expires_in),
+            token_expires_at: after(now, self.expires_in, "expires_in")?,
             refresh_token: refresh_token.map(RefreshToken::new),
             refresh_token_expires_at,
             scope: normalize_scope(self.scope.as_deref().unwrap_or_default()),
-        }
+        })
     }
+}
+
+fn after(now: DateTime<Utc>, seconds: i64, field: &str) -> Result<DateTime<Utc>, String> {
+    if !(0..=MAX_LIFETIME_SECONDS).contains(&seconds) {
+        return Err(format!(
+            "{field} = {seconds} is outside 0..={MAX_LIFETIME_SECONDS} seconds"
+        ));
+    }
+    now.checked_add_signed(Duration::seconds(seconds))
+        .ok_or_else(|| format!("{field} = {seconds} overflows the calendar"))
 }
 
 /// LinkedIn returns granted scopes separated by commas or by spaces; we store spaces.
@@ -82,7 +98,8 @@ mod tests {
         let now = Utc::now();
         let set = serde_json::from_str::<TokenResponse>(json)
             .unwrap()
-            .into_token_set(now);
+            .into_token_set(now)
+            .unwrap();
         assert_eq!(set.scope, "openid profile w_member_social");
         assert_eq!(set.token_expires_at, now + Duration::seconds(5_183_999));
         assert_eq!(
@@ -97,9 +114,29 @@ mod tests {
         let json = r#"{"access_token":"AQV","expires_in":5184000,"scope":"openid profile email"}"#;
         let set = serde_json::from_str::<TokenResponse>(json)
             .unwrap()
-            .into_token_set(Utc::now());
+            .into_token_set(Utc::now())
+            .unwrap();
         assert!(set.refresh_token.is_none());
         assert!(set.refresh_token_expires_at.is_none());
         assert_eq!(set.scope, "openid profile email");
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_malformed_not_a_panic() {
+        let now = Utc::now();
+        for (expires_in, refresh_expires_in) in [
+            (i64::MAX.to_string(), "31536059".to_owned()),
+            (i64::MIN.to_string(), "31536059".to_owned()),
+            ("-1".to_owned(), "31536059".to_owned()),
+            ("5184000".to_owned(), i64::MAX.to_string()),
+            ("5184000".to_owned(), "-86400".to_owned()),
+            ("5184000".to_owned(), (3 * 365 * 86400).to_string()),
+        ] {
+            let json = format!(
+                r#"{{"access_token":"AQV","expires_in":{expires_in},"refresh_token":"AQX","refresh_token_expires_in":{refresh_expires_in}}}"#
+            );
+            let parsed = serde_json::from_str::<TokenResponse>(&json).unwrap();
+            assert!(parsed.into_token_set(now).is_err(), "{json}");
+        }
     }
 }

@@ -12,18 +12,37 @@ use std::time::Instant;
 /// What became of one account, for the sweep's counts and write-back.
 pub enum Verdict {
     Write(RefreshWrite),
-    /// The sweep must stop: LinkedIn is failing for everyone, or our credentials are wrong.
-    /// The account is left as it was.
-    StopSweep {
-        misconfigured: Option<String>,
+    /// LinkedIn refused this account with an answer it does not document: the sweep decides,
+    /// from the account's history, whether this slot is one more failure or the last straw.
+    Rejected {
+        error: String,
     },
+    /// The sweep must stop; the account is left as it was.
+    StopSweep(Stop),
 }
 
+/// Why a sweep stops early.
+#[derive(Debug, Clone)]
+pub enum Stop {
+    /// Our credentials or our requests are wrong: the run fails and the operator must act.
+    Misconfigured(String),
+    /// LinkedIn is failing or throttling us beyond what this sweep can wait for: the rest is
+    /// caught up at the next slot.
+    Degraded(String),
+}
+
+/// Accounts that must get the same unexplained answer before it is taken as being about our
+/// client rather than about each of them.
+const REPEATS_FOR_MISCONFIGURATION: usize = 3;
+
+/// `claim_deadline` is when this account's claim lapses: no pause may reach past it, or
+/// another process could take the account over while we still hold its refresh token.
 pub async fn refresh_account(
     shared: &Shared,
     account: &Account,
     now: DateTime<Utc>,
     run_id: Option<i64>,
+    claim_deadline: tokio::time::Instant,
 ) -> (Verdict, Vec<RefreshLogEntry>) {
     let mut log = Vec::new();
     let entry = |attempt: i32, started: Instant, outcome: &str, err: Option<&LinkedInError>| {
@@ -91,6 +110,7 @@ pub async fn refresh_account(
             FailureClass::Transient => "transient",
             FailureClass::Permanent => "permanent",
             FailureClass::Misconfiguration => "misconfiguration",
+            FailureClass::Rejected => "rejected",
         };
         metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => outcome).increment(1);
         log.push(entry(attempt, started, outcome, Some(&error)));
@@ -116,8 +136,29 @@ pub async fn refresh_account(
             }
             FailureClass::Misconfiguration => {
                 return (
-                    Verdict::StopSweep {
-                        misconfigured: Some(error.to_string()),
+                    Verdict::StopSweep(Stop::Misconfigured(error.to_string())),
+                    log,
+                );
+            }
+            FailureClass::Rejected => {
+                // LinkedIn answered: whatever this is, it is not an outage.
+                shared.breaker.record(false);
+                let accounts = shared.rejected_by(&error, account.id);
+                if accounts >= REPEATS_FOR_MISCONFIGURATION {
+                    // Logged as ours, so this slot never counts against the member.
+                    if let Some(last) = log.last_mut() {
+                        last.outcome = "misconfiguration".to_owned();
+                    }
+                    return (
+                        Verdict::StopSweep(Stop::Misconfigured(format!(
+                            "{accounts} accounts got the same unexplained answer: {error}"
+                        ))),
+                        log,
+                    );
+                }
+                return (
+                    Verdict::Rejected {
+                        error: error.to_string(),
                     },
                     log,
                 );
@@ -125,9 +166,31 @@ pub async fn refresh_account(
             FailureClass::Transient => {
                 if shared.breaker.record(true) {
                     return (
-                        Verdict::StopSweep {
-                            misconfigured: None,
-                        },
+                        Verdict::StopSweep(Stop::Degraded(
+                            "circuit breaker opened: LinkedIn is failing".into(),
+                        )),
+                        log,
+                    );
+                }
+                // What this account may still wait: within the retry budget, and ending early
+                // enough that one more call finishes before the claim lapses.
+                let budget = shared
+                    .settings
+                    .retry_max_total
+                    .saturating_sub(retrying_since.elapsed())
+                    .min(
+                        claim_deadline
+                            .saturating_duration_since(tokio::time::Instant::now())
+                            .saturating_sub(shared.linkedin.timeout()),
+                    );
+                if let Some(asked) = error.retry_after().filter(|asked| *asked > budget) {
+                    // LinkedIn throttles the whole app: waiting longer than we may would hold
+                    // every claim hostage, so the sweep ends and the next slot catches up.
+                    return (
+                        Verdict::StopSweep(Stop::Degraded(format!(
+                            "LinkedIn is rate limiting us and asked for a pause of {}s, longer than this sweep may wait",
+                            asked.as_secs()
+                        ))),
                         log,
                     );
                 }
@@ -141,13 +204,10 @@ pub async fn refresh_account(
                 if let LinkedInError::RateLimited { .. } = error {
                     shared
                         .pacing
-                        .slow_down(next.unwrap_or(shared.settings.retry_initial));
+                        .slow_down(next.unwrap_or(shared.settings.retry_initial).min(budget));
                 }
                 match next {
-                    Some(delay)
-                        if retrying_since.elapsed() + delay <= shared.settings.retry_max_total
-                            && !shared.stopping() =>
-                    {
+                    Some(delay) if delay <= budget && !shared.stopping() => {
                         tokio::time::sleep(delay).await;
                     }
                     _ => {

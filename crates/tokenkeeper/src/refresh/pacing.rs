@@ -35,7 +35,9 @@ impl Pacing {
 
     /// LinkedIn said 429: nobody calls again before `for_at_least` has passed.
     pub fn slow_down(&self, for_at_least: Duration) {
-        let until = Instant::now() + for_at_least;
+        let Some(until) = Instant::now().checked_add(for_at_least) else {
+            return;
+        };
         let mut paused = self.paused_until.lock().expect("pacing lock");
         if paused.is_none_or(|p| p < until) {
             *paused = Some(until);

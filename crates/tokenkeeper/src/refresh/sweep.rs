@@ -1,4 +1,4 @@
-use super::account::{refresh_account, Verdict};
+use super::account::{refresh_account, Stop, Verdict};
 use super::breaker::CircuitBreaker;
 use super::pacing::Pacing;
 use crate::config::RefreshSettings;
@@ -7,10 +7,13 @@ use crate::linkedin::LinkedInClient;
 use crate::store::{Lease, RefreshWrite, Store, StoreError, SweepCounts};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, Default)]
 pub struct SweepOptions {
@@ -28,8 +31,10 @@ pub enum SweepOutcome {
     Completed,
     /// LinkedIn kept failing; the sweep stopped early and left the rest for the next slot.
     Degraded,
-    /// The run itself could not work (database, misconfiguration).
+    /// The run itself could not work (database, misconfiguration, a bug that panicked).
     Failed,
+    /// The process was shutting down: in-flight work was abandoned and its claims released.
+    Interrupted,
     /// Another instance already runs this slot.
     SlotTaken,
     DryRun,
@@ -41,6 +46,7 @@ impl SweepOutcome {
             SweepOutcome::Completed => "completed",
             SweepOutcome::Degraded => "degraded",
             SweepOutcome::Failed => "failed",
+            SweepOutcome::Interrupted => "interrupted",
             SweepOutcome::SlotTaken => "slot_taken",
             SweepOutcome::DryRun => "dry_run",
         }
@@ -76,23 +82,69 @@ pub(super) struct Shared {
     pub notify: NotificationPolicy,
     pub pacing: Pacing,
     pub breaker: CircuitBreaker,
-    stop: AtomicBool,
+    /// Cancelled when the sweep stops for any reason (or the process shuts down): calls in
+    /// flight and pauses are abandoned, and their accounts released untouched.
+    halt: CancellationToken,
     misconfigured: Mutex<Option<String>>,
+    degraded: Mutex<Option<String>>,
+    panics: AtomicU64,
+    /// Unexplained answers seen in this sweep, by answer, with the accounts that got them.
+    rejections: Mutex<HashMap<String, HashSet<i64>>>,
+    /// Accounts refused for the last allowed slot. Their reconnect episode starts only once
+    /// the sweep is over and has not concluded that the refusals were about our client.
+    escalations: Mutex<Vec<Escalation>>,
+}
+
+/// What becomes of the accounts held for escalation when the sweep ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// The sweep ended normally: their reconnect episodes start.
+    Escalate,
+    /// The sweep concluded the refusals were about our client: released, and the slot is
+    /// recorded as ours so that it never counts against the member.
+    Ours,
+    /// The sweep failed or was interrupted: released as they are, decided at the next slot.
+    Later,
+}
+
+/// An account held (still claimed) until the end of the sweep, see `Shared::escalations`.
+struct Escalation {
+    account: Account,
+    log: Vec<crate::store::RefreshLogEntry>,
+    error: String,
 }
 
 impl Shared {
     pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.halt.is_cancelled()
     }
 
-    fn stop(&self, misconfigured: Option<String>) {
-        if let Some(message) = misconfigured {
-            self.misconfigured
-                .lock()
-                .expect("sweep lock")
-                .get_or_insert(message);
+    fn stop(&self, why: Option<Stop>) {
+        match why {
+            Some(Stop::Misconfigured(message)) => {
+                self.misconfigured
+                    .lock()
+                    .expect("sweep lock")
+                    .get_or_insert(message);
+            }
+            Some(Stop::Degraded(message)) => {
+                self.degraded
+                    .lock()
+                    .expect("sweep lock")
+                    .get_or_insert(message);
+            }
+            None => {}
         }
-        self.stop.store(true, Ordering::Relaxed);
+        self.halt.cancel();
+    }
+
+    /// Records that `account_id` got this unexplained answer; returns how many different
+    /// accounts got the same one in this sweep.
+    pub fn rejected_by(&self, error: &crate::linkedin::LinkedInError, account_id: i64) -> usize {
+        let mut seen = self.rejections.lock().expect("sweep lock");
+        let accounts = seen.entry(error.to_string()).or_default();
+        accounts.insert(account_id);
+        accounts.len()
     }
 }
 
@@ -105,6 +157,8 @@ pub struct RefreshEngine {
     notify: NotificationPolicy,
     /// Names this process in account claims, so an operator can see who holds what.
     instance: String,
+    /// Cancelled when the process shuts down.
+    shutdown: CancellationToken,
 }
 
 impl RefreshEngine {
@@ -131,7 +185,15 @@ impl RefreshEngine {
             settings,
             notify,
             instance,
+            shutdown: CancellationToken::new(),
         }
+    }
+
+    /// Ends sweeps early, as `interrupted`, when `token` is cancelled: calls to LinkedIn and
+    /// pauses in flight are abandoned and every claim is released within moments.
+    pub fn with_shutdown(mut self, token: CancellationToken) -> Self {
+        self.shutdown = token;
+        self
     }
 
     /// Runs one sweep. An `Err` means the run could not even be recorded (database down);
@@ -159,24 +221,8 @@ impl RefreshEngine {
         let (counts, outcome, error) = self.run(run_id, as_of).await;
         drop(_entered);
 
-        match self.store.expire_dead_accounts(as_of).await {
-            Ok(0) => {}
-            Ok(expired) => tracing::info!(
-                expired,
-                "accounts whose token died before their member reconnected are now expired"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "marking expired accounts failed")
-            }
-        }
-        // Reminders before refresh tokens reach their fixed end are planned at every sweep;
-        // their dedupe keys make repeated planning harmless.
-        match crate::notify::plan_reminders(self.store.as_ref(), &self.notify, as_of).await {
-            Ok(0) => {}
-            Ok(planned) => tracing::info!(planned, "refresh-token reminders queued"),
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "planning reminders failed")
-            }
+        if outcome != SweepOutcome::Interrupted {
+            self.housekeeping(as_of).await;
         }
         let finished = self.clock.now();
         self.store
@@ -188,17 +234,6 @@ impl RefreshEngine {
                 error.as_deref(),
             )
             .await?;
-        match self
-            .store
-            .prune_refresh_log(as_of - self.settings.log_retention)
-            .await
-        {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "old refresh log rows removed"),
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "pruning the refresh log failed")
-            }
-        }
         metrics::counter!("tokenkeeper_sweep_runs_total", "outcome" => outcome.as_str())
             .increment(1);
         let report = SweepReport {
@@ -228,6 +263,41 @@ impl RefreshEngine {
             ),
         }
         Ok(report)
+    }
+
+    /// What every sweep does besides refreshing: expire dead accounts, plan reminders, prune
+    /// the audit log. Failures here are logged, never fatal to the run.
+    async fn housekeeping(&self, as_of: DateTime<Utc>) {
+        match self.store.expire_dead_accounts(as_of).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(
+                expired,
+                "accounts whose token died before their member reconnected are now expired"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "marking expired accounts failed")
+            }
+        }
+        // Reminders before refresh tokens reach their fixed end are planned at every sweep;
+        // their dedupe keys make repeated planning harmless.
+        match crate::notify::plan_reminders(self.store.as_ref(), &self.notify, as_of).await {
+            Ok(0) => {}
+            Ok(planned) => tracing::info!(planned, "refresh-token reminders queued"),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "planning reminders failed")
+            }
+        }
+        match self
+            .store
+            .prune_refresh_log(as_of - self.settings.log_retention)
+            .await
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old refresh log rows removed"),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "pruning the refresh log failed")
+            }
+        }
     }
 
     async fn plan(&self, as_of: DateTime<Utc>) -> Result<SweepReport, StoreError> {
@@ -275,40 +345,51 @@ impl RefreshEngine {
                 self.settings.breaker_window,
                 self.settings.breaker_failure_ratio,
             ),
-            stop: AtomicBool::new(false),
+            halt: self.shutdown.child_token(),
             misconfigured: Mutex::new(None),
+            degraded: Mutex::new(None),
+            panics: AtomicU64::new(0),
+            rejections: Mutex::default(),
+            escalations: Mutex::default(),
         });
         let counts = Arc::new(Mutex::new(SweepCounts::default()));
         let store_error: Arc<Mutex<Option<String>>> = Arc::default();
         // Claimed accounts wait here for a worker; the bound keeps claims close to the work.
-        let (queue, receiver) = mpsc::channel::<Account>(self.settings.batch_size as usize);
+        let (queue, receiver) = mpsc::channel::<Claimed>(self.settings.batch_size as usize);
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
 
         let mut workers = JoinSet::new();
+        let worker = Arc::new(Worker {
+            store: self.store.clone(),
+            shared: shared.clone(),
+            counts: counts.clone(),
+            store_error: store_error.clone(),
+            run_id,
+            as_of,
+        });
         for _ in 0..self.settings.concurrency {
-            let worker = Worker {
-                store: self.store.clone(),
-                shared: shared.clone(),
-                counts: counts.clone(),
-                store_error: store_error.clone(),
-                run_id,
-                as_of,
-            };
+            let worker = worker.clone();
             let receiver = receiver.clone();
             workers.spawn(async move {
                 loop {
                     let next = receiver.lock().await.recv().await;
-                    let Some(account) = next else { break };
-                    worker.handle(account).await;
+                    let Some(claimed) = next else { break };
+                    worker.clone().handle_guarded(claimed).await;
                 }
             });
         }
 
-        let claimed = self.claim_into(&queue, &shared, as_of).await;
+        let claimed = tokio::select! {
+            claimed = self.claim_into(&queue, &shared, as_of) => claimed,
+            // A claim call stuck on a dead database must not keep shutdown waiting.
+            () = self.shutdown.cancelled() => Ok(()),
+        };
         drop(queue);
         while let Some(joined) = workers.join_next().await {
-            if let Err(panic) = joined {
-                tracing::error!(error = %panic, "a refresh worker panicked");
+            if let Err(e) = joined {
+                // Panics are caught per account; this is only reached if that failed.
+                shared.panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "a refresh worker ended abnormally");
             }
         }
         if let Err(e) = claimed {
@@ -317,6 +398,17 @@ impl RefreshEngine {
                 .expect("sweep lock")
                 .get_or_insert(crate::telemetry::error_chain(&e));
         }
+        let settle = if shared.misconfigured.lock().expect("sweep lock").is_some() {
+            Settle::Ours
+        } else if store_error.lock().expect("sweep lock").is_some()
+            || shared.panics.load(Ordering::Relaxed) > 0
+            || self.shutdown.is_cancelled()
+        {
+            Settle::Later
+        } else {
+            Settle::Escalate
+        };
+        worker.settle_escalations(settle).await;
 
         let counts = counts.lock().expect("sweep lock").clone();
         let misconfigured = shared.misconfigured.lock().expect("sweep lock").clone();
@@ -336,15 +428,31 @@ impl RefreshEngine {
         if let Some(message) = store_error {
             return (counts, SweepOutcome::Failed, Some(message));
         }
-        if shared.stopping() {
-            tracing::warn!(
-                "most recent calls to LinkedIn failed; sweep stopped early, the rest waits for the next slot"
-            );
+        let panics = shared.panics.load(Ordering::Relaxed);
+        if panics > 0 {
             return (
                 counts,
-                SweepOutcome::Degraded,
-                Some("circuit breaker opened: LinkedIn is failing".into()),
+                SweepOutcome::Failed,
+                Some(format!(
+                    "{panics} refresh(es) panicked: a bug; their accounts were released untouched"
+                )),
             );
+        }
+        if self.shutdown.is_cancelled() {
+            tracing::warn!("shutting down: sweep interrupted, claims released");
+            return (
+                counts,
+                SweepOutcome::Interrupted,
+                Some("interrupted by shutdown".into()),
+            );
+        }
+        let degraded = shared.degraded.lock().expect("sweep lock").clone();
+        if let Some(message) = degraded {
+            tracing::warn!(
+                reason = %message,
+                "sweep stopped early; the rest waits for the next slot"
+            );
+            return (counts, SweepOutcome::Degraded, Some(message));
         }
         (counts, SweepOutcome::Completed, None)
     }
@@ -353,7 +461,7 @@ impl RefreshEngine {
     /// left or the sweep is stopping. Memory holds at most a batch or two, whatever the table.
     async fn claim_into(
         &self,
-        queue: &mpsc::Sender<Account>,
+        queue: &mpsc::Sender<Claimed>,
         shared: &Shared,
         as_of: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -365,6 +473,8 @@ impl RefreshEngine {
                 until: wall + self.settings.lease,
             };
             let started = std::time::Instant::now();
+            // Measured before asking, so the deadline is never later than the lease itself.
+            let deadline = Instant::now() + self.settings.lease.to_std().unwrap_or_default();
             let batch = match self
                 .store
                 .claim_due(as_of, &lease, self.settings.batch_size)
@@ -382,13 +492,19 @@ impl RefreshEngine {
                 break;
             }
             for account in batch {
-                if queue.send(account).await.is_err() {
+                if queue.send(Claimed { account, deadline }).await.is_err() {
                     return Ok(());
                 }
             }
         }
         Ok(())
     }
+}
+
+/// A claimed account and when its claim lapses.
+struct Claimed {
+    account: Account,
+    deadline: Instant,
 }
 
 struct Worker {
@@ -401,23 +517,73 @@ struct Worker {
 }
 
 impl Worker {
-    async fn handle(&self, account: Account) {
+    /// Handles one account in a task of its own, so that a panic (a bug) is caught: it fails
+    /// the run, stops the sweep, and the account's claim is released rather than left to lapse.
+    async fn handle_guarded(self: Arc<Self>, claimed: Claimed) {
+        let account = claimed.account.clone();
+        let worker = self.clone();
+        let Err(e) = tokio::spawn(async move { worker.handle(claimed).await }).await else {
+            return;
+        };
+        // The payload is not logged: nothing guarantees it is free of secrets.
+        tracing::error!(
+            account_id = account.id,
+            cancelled = e.is_cancelled(),
+            "a refresh panicked; the sweep stops and the run fails"
+        );
+        metrics::counter!("tokenkeeper_refresh_panics_total").increment(1);
+        self.shared.panics.fetch_add(1, Ordering::Relaxed);
+        self.shared.stop(None);
+        self.release(&account, &[]).await;
+    }
+
+    async fn handle(&self, claimed: Claimed) {
+        let Claimed { account, deadline } = claimed;
         self.count(|c| c.due += 1);
-        if self.shared.stopping() {
+        // An account that waited in the queue until its claim lapsed is left for the next
+        // slot: another process may already have taken it over.
+        if self.shared.stopping() || deadline <= Instant::now() {
             self.release(&account, &[]).await;
             return;
         }
         let started = std::time::Instant::now();
-        let (verdict, log) =
-            refresh_account(&self.shared, &account, self.as_of, Some(self.run_id)).await;
-        let write = match verdict {
-            Verdict::Write(write) => write,
-            Verdict::StopSweep { misconfigured } => {
-                self.shared.stop(misconfigured);
+        let refreshing = refresh_account(
+            &self.shared,
+            &account,
+            self.as_of,
+            Some(self.run_id),
+            deadline,
+        );
+        let (verdict, log) = tokio::select! {
+            done = refreshing => done,
+            () = self.shared.halt.cancelled() => {
+                self.release(&account, &[]).await;
+                return;
+            }
+        };
+        let (write, log) = match verdict {
+            Verdict::Write(write) => (write, log),
+            Verdict::Rejected { error } => match self.rejected(&account, error, log).await {
+                Some((write, log)) => (write, log),
+                None => return,
+            },
+            Verdict::StopSweep(why) => {
+                self.shared.stop(Some(why));
                 self.release(&account, &log).await;
                 return;
             }
         };
+        self.write(&account, write, &log, started).await;
+    }
+
+    /// Writes an outcome back under the claimed version and counts it.
+    async fn write(
+        &self,
+        account: &Account,
+        write: RefreshWrite,
+        log: &[crate::store::RefreshLogEntry],
+        started: std::time::Instant,
+    ) {
         let result = match &write {
             RefreshWrite::Refreshed { .. } => "refreshed",
             RefreshWrite::Failing { .. } => "refresh_failing",
@@ -426,7 +592,7 @@ impl Worker {
         };
         match self
             .store
-            .complete_refresh(account.id, account.version, &write, &log)
+            .complete_refresh(account.id, account.version, &write, log)
             .await
         {
             Ok(true) => {
@@ -440,7 +606,7 @@ impl Worker {
                     RefreshWrite::NeedsReconnect { .. } => c.needs_reconnect += 1,
                     RefreshWrite::Release => c.skipped += 1,
                 });
-                log_result(&account, &write);
+                log_result(account, &write);
             }
             Ok(false) => {
                 tracing::warn!(
@@ -462,6 +628,78 @@ impl Worker {
         }
     }
 
+    /// An unexplained refusal is this account's failure for this slot; after
+    /// `max_rejected_slots` consecutive slots of it, its member is asked to reconnect (at the
+    /// end of the sweep: `None` means the account is held until then).
+    async fn rejected(
+        &self,
+        account: &Account,
+        error: String,
+        log: Vec<crate::store::RefreshLogEntry>,
+    ) -> Option<(RefreshWrite, Vec<crate::store::RefreshLogEntry>)> {
+        let earlier = match self.store.refresh_log_for(account.id).await {
+            Ok(log) => consecutive_rejected_slots(&log),
+            Err(e) => {
+                tracing::warn!(account_id = account.id, error = %crate::telemetry::error_chain(&e), "cannot read the refresh log; counting this refusal as the first");
+                0
+            }
+        };
+        metrics::counter!("tokenkeeper_refresh_rejected_total").increment(1);
+        if earlier + 1 >= self.shared.settings.max_rejected_slots as usize {
+            self.shared
+                .escalations
+                .lock()
+                .expect("sweep lock")
+                .push(Escalation {
+                    account: account.clone(),
+                    log,
+                    error: format!(
+                        "LinkedIn refused this account in {} consecutive slots: {error}",
+                        earlier + 1
+                    ),
+                });
+            return None;
+        }
+        // Not emailed yet: it may be LinkedIn's passing mood about this member.
+        let write = RefreshWrite::Failing {
+            error,
+            at: self.as_of,
+            notifications: Vec::new(),
+        };
+        Some((write, log))
+    }
+
+    /// Starts the reconnect episodes held until the end of the sweep, or releases them.
+    async fn settle_escalations(&self, settle: Settle) {
+        let held = std::mem::take(&mut *self.shared.escalations.lock().expect("sweep lock"));
+        for Escalation {
+            account,
+            mut log,
+            error,
+        } in held
+        {
+            if settle == Settle::Ours {
+                for entry in &mut log {
+                    entry.outcome = "misconfiguration".to_owned();
+                }
+            }
+            if settle != Settle::Escalate {
+                self.release(&account, &log).await;
+                continue;
+            }
+            let write = RefreshWrite::NeedsReconnect {
+                error,
+                at: self.as_of,
+                notifications: self
+                    .shared
+                    .notify
+                    .on_permanent_failure(&account, self.as_of),
+            };
+            self.write(&account, write, &log, std::time::Instant::now())
+                .await;
+        }
+    }
+
     async fn release(&self, account: &Account, log: &[crate::store::RefreshLogEntry]) {
         self.count(|c| c.skipped += 1);
         if let Err(e) = self
@@ -477,6 +715,24 @@ impl Worker {
     fn count(&self, change: impl FnOnce(&mut SweepCounts)) {
         change(&mut self.counts.lock().expect("sweep lock"));
     }
+}
+
+/// How many of the latest runs, in a row, ended this account's attempts with a rejection
+/// (each run's last log entry decides).
+fn consecutive_rejected_slots(log: &[crate::store::RefreshLogEntry]) -> usize {
+    let mut slots = 0;
+    let mut current_run = None;
+    for entry in log.iter().rev() {
+        if current_run == Some(entry.run_id) {
+            continue;
+        }
+        current_run = Some(entry.run_id);
+        if entry.outcome != "rejected" {
+            break;
+        }
+        slots += 1;
+    }
+    slots
 }
 
 fn log_result(account: &Account, write: &RefreshWrite) {
@@ -514,5 +770,48 @@ fn log_result(account: &Account, write: &RefreshWrite) {
             "member must reconnect"
         ),
         RefreshWrite::Release => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::consecutive_rejected_slots;
+    use crate::store::RefreshLogEntry;
+
+    fn entry(run_id: i64, outcome: &str) -> RefreshLogEntry {
+        RefreshLogEntry {
+            account_id: 1,
+            run_id: Some(run_id),
+            attempted_at: chrono::Utc::now(),
+            duration_ms: 1,
+            outcome: outcome.to_owned(),
+            http_status: None,
+            error_code: None,
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn counts_only_the_latest_unbroken_run_of_rejected_slots() {
+        assert_eq!(consecutive_rejected_slots(&[]), 0);
+        let log = [
+            entry(1, "rejected"),
+            entry(2, "refreshed"),
+            // A run that ended rejected after a transient attempt counts once.
+            entry(3, "transient"),
+            entry(3, "rejected"),
+            entry(4, "rejected"),
+        ];
+        assert_eq!(consecutive_rejected_slots(&log), 2);
+        // A run ending otherwise breaks the streak, whatever came before in it.
+        let log = [
+            entry(1, "rejected"),
+            entry(2, "rejected"),
+            entry(2, "transient"),
+        ];
+        assert_eq!(consecutive_rejected_slots(&log), 0);
+        // Relabelled slots (the refusal turned out to be ours) never count.
+        let log = [entry(1, "rejected"), entry(2, "misconfiguration")];
+        assert_eq!(consecutive_rejected_slots(&log), 0);
     }
 }

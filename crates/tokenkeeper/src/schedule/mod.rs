@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use croner::Cron;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct Schedule {
@@ -65,9 +66,14 @@ pub struct Scheduler {
     /// How often the clock is looked at while waiting for a slot. The wait is not one long
     /// sleep so that a clock that jumps (tests, a suspended laptop) is noticed promptly.
     pub tick: StdDuration,
+    /// Cancelled at shutdown: the scheduler stops waiting and returns (the engine, given the
+    /// same token, interrupts a running sweep).
+    pub shutdown: CancellationToken,
 }
 
 impl Scheduler {
+    /// Returns once shut down. A sweep running then is not dropped mid-way: the engine sees
+    /// the same token, interrupts it and records its run as interrupted.
     pub async fn run(self) {
         let mut handled = match self.catch_up().await {
             Ok(handled) => handled,
@@ -81,8 +87,13 @@ impl Scheduler {
                 tracing::warn!("the schedule has no future slot; the scheduler stops");
                 return;
             };
+            if self.shutdown.is_cancelled() {
+                break;
+            }
             tracing::info!(next_slot = %next, "next sweep scheduled");
-            self.wait_until(next).await;
+            if !self.wait_until(next).await {
+                break;
+            }
             // After a long pause (a suspended machine, a clock that jumped) several slots may
             // have passed: one sweep catches up everything due, so only the latest runs.
             let slot = self
@@ -92,6 +103,7 @@ impl Scheduler {
             self.run_slot(slot).await;
             handled = slot;
         }
+        tracing::info!("scheduler stopped");
     }
 
     /// Runs the latest slot now if no instance has run it (the process was down at the time).
@@ -109,14 +121,18 @@ impl Scheduler {
         Ok(latest)
     }
 
-    async fn wait_until(&self, slot: DateTime<Utc>) {
+    /// Waits for `slot`; `false` when shut down first.
+    async fn wait_until(&self, slot: DateTime<Utc>) -> bool {
         loop {
             let left = slot - self.clock.now();
             if left <= Duration::zero() {
-                return;
+                return true;
             }
             let nap = left.to_std().unwrap_or(self.tick).min(self.tick);
-            tokio::time::sleep(nap).await;
+            tokio::select! {
+                () = tokio::time::sleep(nap) => {}
+                () = self.shutdown.cancelled() => return false,
+            }
         }
     }
 

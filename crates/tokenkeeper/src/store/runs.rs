@@ -23,7 +23,8 @@ pub struct SweepRun {
     pub finished_at: Option<DateTime<Utc>>,
     pub as_of: DateTime<Utc>,
     pub counts: SweepCounts,
-    /// running, completed, degraded (stopped early, LinkedIn failing) or failed.
+    /// running, completed, degraded (stopped early, LinkedIn failing), failed or interrupted
+    /// (shutdown).
     pub outcome: String,
     pub error: Option<String>,
 }

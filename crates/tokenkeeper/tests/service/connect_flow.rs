@@ -395,11 +395,12 @@ async fn linkedin_timeout_on_code_exchange_stores_nothing(backend: Backend) {
     };
     app.fake
         .controls()
-        .inject_fault(Endpoint::Token, Fault::Hang, Some(1));
+        .inject_fault(Endpoint::Token, Fault::Hang, None);
     let started = std::time::Instant::now();
     let response = app.connect("u-14", "x@example.com").await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    // The configured 2 s timeout, not the fake's hang, ended the request.
+    // The configured 2 s timeout and the bounded retries, not the fake's hang, ended the
+    // request.
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(app.account_count().await, 0);
 }
@@ -410,7 +411,7 @@ async fn linkedin_failure_on_userinfo_stores_nothing(backend: Backend) {
     };
     app.fake
         .controls()
-        .inject_fault(Endpoint::Userinfo, Fault::Status(502), Some(1));
+        .inject_fault(Endpoint::Userinfo, Fault::Status(502), None);
     let response = app.connect("u-15", "x@example.com").await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(app.account_count().await, 0);

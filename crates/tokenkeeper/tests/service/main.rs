@@ -4,13 +4,17 @@
 mod support;
 
 mod api_access;
+mod callback_retries;
 mod concurrency;
 mod connect_flow;
+mod hostile_linkedin;
 mod logs;
 mod notify;
+mod panicking_store;
 mod public_surface;
 mod refresh;
 mod scheduling;
 mod server_limits;
 mod smtp;
 mod storage;
+mod sweep_interruptions;

@@ -108,6 +108,8 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         ("LINKEDIN__INTROSPECT_URL", fake.introspect_url()),
         ("LINKEDIN__USERINFO_URL", fake.userinfo_url()),
         ("LINKEDIN__TIMEOUT_SECONDS", "2".to_owned()),
+        ("LINKEDIN__CALLBACK_RETRY_INITIAL_MS", "10".to_owned()),
+        ("LINKEDIN__CALLBACK_RETRY_MAX_TOTAL_MS", "1000".to_owned()),
         // Tests run sweeps themselves, unless they test the scheduler.
         ("SCHEDULE__ENABLED", "false".to_owned()),
         ("REFRESH__RETRY_INITIAL_MS", "20".to_owned()),

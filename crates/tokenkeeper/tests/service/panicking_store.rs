@@ -1,0 +1,186 @@
+//! A real store (SQLite or PostgreSQL) with one deliberate bug: writing a refresh result for
+//! one chosen account panics. It stands in for any bug in a refresh, so the engine's handling
+//! of a panicking refresh is tested against the real database rather than a mock.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use tokenkeeper::domain::{Account, LinkedAccount, NewNotification, UserId};
+use tokenkeeper::store::{
+    ConnectAttempt, Lease, OutboxStore, PendingEmail, RefreshLogEntry, RefreshStore, RefreshWrite,
+    RunStore, Store, StoreError, StoredNotification, SweepCounts, SweepRun,
+};
+
+pub struct PanickingStore {
+    pub inner: Arc<dyn Store>,
+    /// Writing a result (anything but a plain release) for this account panics.
+    pub panics_for: i64,
+}
+
+#[async_trait]
+impl RefreshStore for PanickingStore {
+    async fn claim_due(
+        &self,
+        due_at: DateTime<Utc>,
+        lease: &Lease,
+        limit: i64,
+    ) -> Result<Vec<Account>, StoreError> {
+        self.inner.claim_due(due_at, lease, limit).await
+    }
+    async fn list_due(
+        &self,
+        due_at: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: i64,
+    ) -> Result<Vec<Account>, StoreError> {
+        self.inner.list_due(due_at, after, limit).await
+    }
+    async fn complete_refresh(
+        &self,
+        account_id: i64,
+        claimed_version: i64,
+        write: &RefreshWrite,
+        log: &[RefreshLogEntry],
+    ) -> Result<bool, StoreError> {
+        if account_id == self.panics_for && !matches!(write, RefreshWrite::Release) {
+            panic!("a deliberate bug while writing account {account_id}");
+        }
+        self.inner
+            .complete_refresh(account_id, claimed_version, write, log)
+            .await
+    }
+    async fn expire_dead_accounts(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.expire_dead_accounts(now).await
+    }
+    async fn prune_refresh_log(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_refresh_log(before).await
+    }
+    async fn refresh_log_for(&self, account_id: i64) -> Result<Vec<RefreshLogEntry>, StoreError> {
+        self.inner.refresh_log_for(account_id).await
+    }
+    async fn notifications_for(
+        &self,
+        account_id: i64,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
+        self.inner.notifications_for(account_id).await
+    }
+}
+
+#[async_trait]
+impl RunStore for PanickingStore {
+    async fn start_run(
+        &self,
+        slot: Option<DateTime<Utc>>,
+        started_at: DateTime<Utc>,
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        self.inner.start_run(slot, started_at, as_of).await
+    }
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        finished_at: DateTime<Utc>,
+        counts: &SweepCounts,
+        outcome: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .finish_run(run_id, finished_at, counts, outcome, error)
+            .await
+    }
+    async fn latest_slot(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.latest_slot().await
+    }
+    async fn recent_runs(&self, limit: i64) -> Result<Vec<SweepRun>, StoreError> {
+        self.inner.recent_runs(limit).await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for PanickingStore {
+    async fn claim_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<PendingEmail>, StoreError> {
+        self.inner
+            .claim_notifications(now, lease_until, limit)
+            .await
+    }
+    async fn mark_sent(
+        &self,
+        id: i64,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.mark_sent(id, message_id, at).await
+    }
+    async fn mark_retry(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.mark_retry(id, error, next_attempt_at).await
+    }
+    async fn mark_failed(&self, id: i64, error: &str, status: &str) -> Result<(), StoreError> {
+        self.inner.mark_failed(id, error, status).await
+    }
+    async fn add_notifications(
+        &self,
+        notifications: &[NewNotification],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.inner.add_notifications(notifications, at).await
+    }
+    async fn refresh_tokens_ending(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Account>, StoreError> {
+        self.inner
+            .refresh_tokens_ending(now, until, after_id, limit)
+            .await
+    }
+    async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.inner.notification_counts().await
+    }
+}
+
+#[async_trait]
+impl Store for PanickingStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        self.inner.migrate().await
+    }
+    async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError> {
+        self.inner.save_linked_account(account).await
+    }
+    async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
+        self.inner.account_by_user(user_id).await
+    }
+    async fn account_by_id(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        self.inner.account_by_id(id).await
+    }
+    async fn list_accounts(&self, after_id: i64, limit: i64) -> Result<Vec<Account>, StoreError> {
+        self.inner.list_accounts(after_id, limit).await
+    }
+    async fn count_accounts(&self) -> Result<i64, StoreError> {
+        self.inner.count_accounts().await
+    }
+    async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<(), StoreError> {
+        self.inner.save_connect_attempt(attempt).await
+    }
+    async fn take_connect_attempt(
+        &self,
+        state_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConnectAttempt>, StoreError> {
+        self.inner.take_connect_attempt(state_hash, now).await
+    }
+    async fn count_connect_attempts(&self) -> Result<i64, StoreError> {
+        self.inner.count_connect_attempts().await
+    }
+}

@@ -1,0 +1,148 @@
+//! Sweeps that end abnormally: a refresh that panics (a bug) fails the run, and a shutdown
+//! interrupts the sweep; either way every claim is released at once and the run row says so.
+
+use crate::backend_tests;
+use crate::panicking_store::PanickingStore;
+use crate::support::{spawn, spawn_app, t0, Setup};
+use chrono::Duration;
+use fake_linkedin::{Endpoint, Fault};
+use std::sync::Arc;
+use tokenkeeper::app::Application;
+use tokenkeeper::domain::AccountStatus;
+use tokenkeeper::linkedin::LinkedInClient;
+use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
+use tokenkeeper::store::testing::Backend;
+use tokio_util::sync::CancellationToken;
+
+backend_tests!(
+    a_panicking_refresh_fails_the_run_and_releases_claims,
+    a_cancelled_sweep_is_interrupted_and_releases_claims,
+    shutting_down_serve_interrupts_the_running_sweep,
+);
+
+/// Well under the lease: shutdown must not wait for LinkedIn, nor for claims to lapse.
+const PROMPTLY: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend) {
+    let Some(app) = spawn(backend, Setup::default().var("REFRESH__CONCURRENCY", 1)).await else {
+        return;
+    };
+    let ada = app.linked("ada").await;
+    app.linked("bo").await;
+    let engine = RefreshEngine::new(
+        Arc::new(PanickingStore {
+            inner: app.store.clone(),
+            panics_for: ada.id,
+        }),
+        LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
+        app.clock.clone(),
+        app.config.refresh.clone(),
+        app.config.notify.clone(),
+    );
+    let day50 = t0() + Duration::days(50);
+    app.at(day50);
+    let report = engine.sweep(SweepOptions::default()).await.unwrap();
+    assert_eq!(report.outcome, SweepOutcome::Failed);
+    assert!(report.error.unwrap().contains("panicked"));
+    let runs = app.store.recent_runs(1).await.unwrap();
+    assert_eq!(runs[0].outcome, "failed");
+    assert!(runs[0].finished_at.is_some());
+    // Nothing was written for the account whose refresh panicked, and its claim is gone: a
+    // sweep without the bug takes it (and anything the failed run left) right away.
+    let after = app.account("ada").await;
+    assert_eq!(after.status, AccountStatus::Active);
+    assert_eq!(after.expiration, ada.expiration);
+    let report = app.sweep_at(day50).await;
+    assert_eq!(report.outcome, SweepOutcome::Completed);
+    assert!(report.counts.refreshed >= 1);
+    for user in ["ada", "bo"] {
+        assert_eq!(app.account(user).await.last_refreshed_at, Some(day50));
+    }
+    let metrics = app
+        .browser
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("tokenkeeper_refresh_panics_total"));
+}
+
+async fn a_cancelled_sweep_is_interrupted_and_releases_claims(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for user in ["ada", "bo", "cy"] {
+        app.linked(user).await;
+    }
+    let day50 = t0() + Duration::days(50);
+    app.at(day50);
+    let calls = app.fake.controls().calls(Endpoint::Token);
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Token, Fault::Hang, None);
+    let shutdown = CancellationToken::new();
+    let engine = app.engine.clone().with_shutdown(shutdown.clone());
+    let sweep = tokio::spawn(async move { engine.sweep(SweepOptions::default()).await });
+    // Mid-flight: LinkedIn has the request and is not answering.
+    app.fake
+        .controls()
+        .wait_for_calls(Endpoint::Token, calls + 1)
+        .await;
+    shutdown.cancel();
+    let report = tokio::time::timeout(PROMPTLY, sweep)
+        .await
+        .expect("the sweep stops promptly")
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.outcome, SweepOutcome::Interrupted);
+    let runs = app.store.recent_runs(1).await.unwrap();
+    assert_eq!(runs[0].outcome, "interrupted");
+    assert!(runs[0].finished_at.is_some());
+    app.fake.controls().clear_faults();
+    let report = app.sweep_at(day50).await;
+    assert_eq!(report.counts.refreshed, 3);
+}
+
+async fn shutting_down_serve_interrupts_the_running_sweep(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for user in ["ada", "bo"] {
+        app.linked(user).await;
+    }
+    let day50 = t0() + Duration::days(50);
+    app.at(day50);
+    let calls = app.fake.controls().calls(Endpoint::Token);
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Token, Fault::Hang, None);
+    // A second instance with its scheduler on: at start it catches up the missed slot.
+    let mut config = app.config.clone();
+    config.schedule.enabled = true;
+    let server = Application::build_with_store(config, app.store.clone(), app.clock.clone())
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    app.fake
+        .controls()
+        .wait_for_calls(Endpoint::Token, calls + 1)
+        .await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(PROMPTLY, serving)
+        .await
+        .expect("serve returns promptly")
+        .unwrap()
+        .unwrap();
+    let runs = app.store.recent_runs(1).await.unwrap();
+    assert_eq!(runs[0].outcome, "interrupted");
+    assert!(runs[0].slot.is_some());
+    app.fake.controls().clear_faults();
+    let report = app.sweep_at(day50).await;
+    assert_eq!(report.counts.refreshed, 2);
+}
