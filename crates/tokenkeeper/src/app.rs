@@ -161,6 +161,14 @@ impl Application {
                 None
             }
         };
+        let purger = tokio::spawn(
+            crate::connect_purge::ConnectPurger {
+                store: self.state.store.clone(),
+                clock: self.state.clock.clone(),
+                every: config.connect.purge_interval,
+            }
+            .run(),
+        );
         let served = axum::serve(self.listener, http::router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
@@ -170,6 +178,7 @@ impl Application {
         if let Some(scheduler) = scheduler {
             scheduler.abort();
         }
+        purger.abort();
         // An email cut short is sent again at the next start, with the same Message-ID.
         if let Some(mailer) = mailer {
             mailer.abort();

@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::AppState;
+use crate::connect_link::LinkOptions;
 use crate::domain::{Account, EmailAddress, UserId};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -34,6 +35,10 @@ pub struct ConnectLinkRequest {
     email: String,
     #[serde(default)]
     return_to: Option<String>,
+    /// Whether the link may connect a different LinkedIn member than the one already linked
+    /// to this user. Off unless the host app asks: an account keeps its member.
+    #[serde(default)]
+    allow_member_change: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -63,9 +68,12 @@ pub async fn create_connect_link(
         })
         .transpose()?;
     let expires_at = app.clock.now() + app.config.connect.link_ttl;
+    let options = LinkOptions {
+        allow_member_change: body.allow_member_change,
+    };
     let url = app
         .links
-        .issue(&user_id, &email, return_to.as_ref(), expires_at);
+        .issue_with(&user_id, &email, return_to.as_ref(), expires_at, options);
     Ok(Json(ConnectLinkResponse {
         url: url.into(),
         expires_at,

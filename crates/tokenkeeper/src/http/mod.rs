@@ -2,6 +2,7 @@
 //! host app calls, and health. Errors become responses in one place (`error.rs`).
 
 mod api;
+mod browser;
 mod connect;
 mod error;
 mod pages;

@@ -5,6 +5,8 @@ mod support;
 
 mod concurrency;
 mod connect_flow;
+mod connect_guards;
+mod connect_storage;
 mod logs;
 mod notify;
 mod refresh;
