@@ -30,7 +30,7 @@ pub async fn start(
     let now = app.clock.now();
     let request = app.links.verify(&params, now)?;
     if app.store.connect_link_used(&request.link_hash).await? {
-        return Err(refused(Refusal::LinkUsed, Some(&request.user_id)));
+        return Err(refused(Refusal::LinkUsed, &request.user_id));
     }
     let secure = app.public_url.scheme() == "https";
     let browser = BrowserNonce::from_request(&headers, secure).unwrap_or_else(BrowserNonce::new);
@@ -92,7 +92,9 @@ pub async fn callback(
         .await?
     {
         AttemptLookup::Taken(attempt) => attempt,
-        AttemptLookup::OtherBrowser => return Err(refused(Refusal::OtherBrowser, None)),
+        AttemptLookup::OtherBrowser(user_id) => {
+            return Err(refused(Refusal::OtherBrowser, &user_id))
+        }
         AttemptLookup::Unknown => return Err(PageError::UnknownState),
     };
 
@@ -117,7 +119,7 @@ pub async fn callback(
     // Settled for good by the write below; asked here too so that a used link costs no call
     // to LinkedIn.
     if app.store.connect_link_used(&attempt.link.link_hash).await? {
-        return Err(refused(Refusal::LinkUsed, Some(&attempt.user_id)));
+        return Err(refused(Refusal::LinkUsed, &attempt.user_id));
     }
 
     let tokens = app
@@ -156,10 +158,10 @@ pub async fn callback(
     {
         ConnectOutcome::Linked(stored) => *stored,
         ConnectOutcome::LinkAlreadyUsed => {
-            return Err(refused(Refusal::LinkUsed, Some(&attempt.user_id)))
+            return Err(refused(Refusal::LinkUsed, &attempt.user_id))
         }
         ConnectOutcome::MemberChanged => {
-            return Err(refused(Refusal::MemberChanged, Some(&attempt.user_id)))
+            return Err(refused(Refusal::MemberChanged, &attempt.user_id))
         }
     };
     tracing::info!(
@@ -203,13 +205,8 @@ impl Refusal {
     }
 }
 
-fn refused(reason: Refusal, user_id: Option<&UserId>) -> PageError {
-    match user_id {
-        Some(user_id) => {
-            tracing::warn!(%user_id, reason = reason.as_str(), "connect flow refused")
-        }
-        None => tracing::warn!(reason = reason.as_str(), "connect flow refused"),
-    }
+fn refused(reason: Refusal, user_id: &UserId) -> PageError {
+    tracing::warn!(%user_id, reason = reason.as_str(), "connect flow refused");
     metrics::counter!("tokenkeeper_connect_refused_total", "reason" => reason.as_str())
         .increment(1);
     match reason {

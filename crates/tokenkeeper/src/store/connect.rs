@@ -41,8 +41,9 @@ pub enum AttemptLookup {
     /// The attempt, now removed: a state completes at most once.
     Taken(ConnectAttempt),
     /// The attempt is open but was started in another browser. It is left as it was, so
-    /// whoever holds its state cannot use it up for the browser that started it.
-    OtherBrowser,
+    /// whoever holds its state cannot use it up for the browser that started it. Carries
+    /// the attempt's user, for the log.
+    OtherBrowser(UserId),
     /// No open attempt has this state (never issued, expired or already used).
     Unknown,
 }
@@ -147,8 +148,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 pub(super) const TAKE_ATTEMPT: &str =
     "DELETE FROM connect_attempts WHERE state_hash = $1 AND browser_hash = $2 RETURNING *";
 
-pub(super) const OPEN_ATTEMPT_EXISTS: &str =
-    "SELECT COUNT(*) FROM connect_attempts WHERE state_hash = $1 AND expires_at > $2";
+pub(super) const OPEN_ATTEMPT_USER: &str =
+    "SELECT user_id FROM connect_attempts WHERE state_hash = $1 AND expires_at > $2";
 
 /// The first statement of the completing transaction, so that of two racing completions the
 /// second waits on the first's row and then finds it.
@@ -220,16 +221,24 @@ macro_rules! impl_connect_store {
                         });
                     }
                 }
-                let open: i64 = sqlx::query_scalar($crate::store::connect::OPEN_ATTEMPT_EXISTS)
-                    .bind(state_hash)
-                    .bind(now)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(if open > 0 {
-                    AttemptLookup::OtherBrowser
-                } else {
-                    AttemptLookup::Unknown
-                })
+                let open: Option<String> =
+                    sqlx::query_scalar($crate::store::connect::OPEN_ATTEMPT_USER)
+                        .bind(state_hash)
+                        .bind(now)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                match open {
+                    Some(user_id) => Ok(AttemptLookup::OtherBrowser(
+                        $crate::domain::UserId::parse(&user_id).map_err(|e| {
+                            $crate::store::StoreError::Corrupt {
+                                table: "connect_attempts",
+                                id: 0,
+                                reason: e.0,
+                            }
+                        })?,
+                    )),
+                    None => Ok(AttemptLookup::Unknown),
+                }
             }
 
             async fn count_connect_attempts(&self) -> Result<i64, $crate::store::StoreError> {

@@ -23,6 +23,7 @@ backend_tests!(
     the_api_may_allow_a_member_change,
     the_cli_may_allow_a_member_change,
     refusals_are_counted,
+    refusals_are_logged_without_secrets,
     the_callback_no_longer_purges,
     expired_connect_state_is_purged_in_the_background,
 );
@@ -372,6 +373,50 @@ async fn refusals_are_counted(backend: Backend) {
             )),
             "{metrics}"
         );
+    }
+}
+
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn refusals_are_logged_without_secrets(backend: Backend) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("info,fake_linkedin=off")
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    // Tests run on a current-thread runtime, so the server's tasks log here too.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let link = app.connect_link("u-10", "u-10@example.com", None).await;
+    let callback = app.consent(&link).await;
+    get(&new_browser(), callback.clone()).await;
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let refusal = logs
+        .lines()
+        .find(|l| l.contains("connect flow refused"))
+        .expect("the refusal is logged");
+    assert!(
+        refusal.contains("other_browser") && refusal.contains("u-10"),
+        "{refusal}"
+    );
+    let params: std::collections::HashMap<_, _> = callback.query_pairs().into_owned().collect();
+    for secret in [&params["state"], &params["code"]] {
+        assert!(!logs.contains(secret.as_str()), "{secret} was logged");
     }
 }
 

@@ -81,7 +81,7 @@ async fn an_attempt_is_taken_once_and_only_by_its_browser(backend: Backend) {
                 .take_connect_attempt("s1", browser, t0())
                 .await
                 .unwrap(),
-            AttemptLookup::OtherBrowser
+            AttemptLookup::OtherBrowser(UserId::parse("ada").unwrap())
         );
     }
     assert_eq!(store.count_connect_attempts().await.unwrap(), 1);
