@@ -196,6 +196,8 @@ impl State {
         if !self.members.iter().any(|m| m.sub == member.sub) {
             self.members.push(member.clone());
         }
+        // Consenting again authorizes the app again, as after a revocation at LinkedIn.
+        self.revoked.remove(&member.sub);
         member.sub
     }
 

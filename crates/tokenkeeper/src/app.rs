@@ -196,6 +196,20 @@ impl Application {
                 None
             }
         };
+        let purger = {
+            let purge = crate::connect_purge::ConnectPurger {
+                store: self.state.store.clone(),
+                clock: self.state.clock.clone(),
+                every: config.connect.purge_interval,
+            };
+            let stop = background.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = purge.run() => {}
+                    () = stop.cancelled() => {}
+                }
+            })
+        };
         let listeners = http::Listeners {
             public: self.listener,
             metrics: self.metrics_listener,
@@ -206,7 +220,11 @@ impl Application {
         // A running sweep abandons its calls, releases its claims and records its run as
         // interrupted; the wait is bounded so that a stuck database cannot hold shutdown.
         background.cancel();
-        for (name, task) in [("scheduler", scheduler), ("mail worker", mailer)] {
+        for (name, task) in [
+            ("scheduler", scheduler),
+            ("mail worker", mailer),
+            ("connect purge", Some(purger)),
+        ] {
             let Some(mut task) = task else { continue };
             match tokio::time::timeout(BACKGROUND_STOP_GRACE, &mut task).await {
                 Ok(Ok(())) => {}

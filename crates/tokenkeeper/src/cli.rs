@@ -42,6 +42,10 @@ pub enum Command {
         /// Where to send the browser after connecting; must be on an allowed origin.
         #[arg(long)]
         return_to: Option<String>,
+        /// Let this link connect a different LinkedIn member than the one already linked to
+        /// the user (refused otherwise).
+        #[arg(long)]
+        allow_member_change: bool,
     },
     /// Refresh every account that is due now (what the scheduler runs at each slot).
     Sweep {
@@ -118,6 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             user_id,
             email,
             return_to,
+            allow_member_change,
         } => {
             let config = load()?;
             let user_id = UserId::parse(&user_id).context("--user-id")?;
@@ -131,7 +136,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .transpose()?;
             let expires_at = chrono::Utc::now() + config.connect.link_ttl;
-            let url = links.issue(&user_id, &email, return_to.as_ref(), expires_at);
+            let options = crate::connect_link::LinkOptions {
+                allow_member_change,
+            };
+            let url = links.issue_with(&user_id, &email, return_to.as_ref(), expires_at, options);
             println!("{url}");
             eprintln!("valid until {}", expires_at.to_rfc3339());
             Ok(())

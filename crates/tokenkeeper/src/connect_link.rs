@@ -1,6 +1,7 @@
 //! Signed, expiring links into the connect flow. The host app (or a reconnect email) hands one
 //! to a user; whoever holds it may connect a LinkedIn account for exactly that user and email,
 //! until it expires. An HMAC over every parameter makes a forged or altered link worthless.
+//! A link completes one connection: its identity (`link_hash`) is recorded when it is used.
 
 use crate::domain::{EmailAddress, UserId};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,7 +10,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use url::Url;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -23,7 +24,16 @@ pub struct LinkParams {
     pub email: Option<String>,
     pub return_to: Option<String>,
     pub expires: Option<i64>,
+    /// Present (as `1`) only on links that allow replacing the connected LinkedIn member.
+    pub allow_member_change: Option<String>,
     pub sig: Option<String>,
+}
+
+/// What the issuer of a link allows beyond connecting: each is part of the signature.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkOptions {
+    /// The account may be reconnected with a different LinkedIn member than the one stored.
+    pub allow_member_change: bool,
 }
 
 /// What a valid link allows: connecting this user, with this email, then going back there.
@@ -33,6 +43,9 @@ pub struct ConnectRequest {
     pub email: EmailAddress,
     pub return_to: Option<Url>,
     pub expires_at: DateTime<Utc>,
+    pub options: LinkOptions,
+    /// Identifies this one link (the SHA-256 of its signature, hex): what "used" is recorded for.
+    pub link_hash: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -80,9 +93,32 @@ impl ConnectLinks {
         return_to: Option<&Url>,
         expires_at: DateTime<Utc>,
     ) -> Url {
+        self.issue_with(
+            user_id,
+            email,
+            return_to,
+            expires_at,
+            LinkOptions::default(),
+        )
+    }
+
+    pub fn issue_with(
+        &self,
+        user_id: &UserId,
+        email: &EmailAddress,
+        return_to: Option<&Url>,
+        expires_at: DateTime<Utc>,
+        options: LinkOptions,
+    ) -> Url {
         let expires = expires_at.timestamp();
         let return_to = return_to.map(Url::as_str);
-        let sig = self.sign(user_id.as_str(), email.as_str(), return_to, expires);
+        let sig = self.sign(
+            user_id.as_str(),
+            email.as_str(),
+            return_to,
+            expires,
+            options,
+        );
         let mut url = self.base.join(CONNECT_PATH).expect("a path joins any base");
         {
             let mut query = url.query_pairs_mut();
@@ -92,9 +128,11 @@ impl ConnectLinks {
             if let Some(r) = return_to {
                 query.append_pair("return_to", r);
             }
-            query
-                .append_pair("expires", &expires.to_string())
-                .append_pair("sig", &sig);
+            query.append_pair("expires", &expires.to_string());
+            if options.allow_member_change {
+                query.append_pair("allow_member_change", "1");
+            }
+            query.append_pair("sig", &sig);
         }
         url
     }
@@ -112,10 +150,23 @@ impl ConnectLinks {
         ) else {
             return Err(LinkError::Malformed);
         };
+        let options = match params.allow_member_change.as_deref() {
+            None => LinkOptions::default(),
+            Some("1") => LinkOptions {
+                allow_member_change: true,
+            },
+            Some(_) => return Err(LinkError::Malformed),
+        };
         let given = URL_SAFE_NO_PAD.decode(sig).map_err(|_| LinkError::Forged)?;
-        self.mac(user_id, email, params.return_to.as_deref(), expires)
-            .verify_slice(&given)
-            .map_err(|_| LinkError::Forged)?;
+        self.mac(
+            user_id,
+            email,
+            params.return_to.as_deref(),
+            expires,
+            options,
+        )
+        .verify_slice(&given)
+        .map_err(|_| LinkError::Forged)?;
         // Only a link we signed gets this far, so its contents passed these checks once; they
         // are repeated because the allow-list or the rules may have changed since.
         let expires_at = DateTime::from_timestamp(expires, 0).ok_or(LinkError::Malformed)?;
@@ -132,29 +183,62 @@ impl ConnectLinks {
             email: EmailAddress::parse(email).map_err(|_| LinkError::Malformed)?,
             return_to,
             expires_at,
+            options,
+            link_hash: hex_sha256(&given),
         })
     }
 
-    fn sign(&self, user_id: &str, email: &str, return_to: Option<&str>, expires: i64) -> String {
+    fn sign(
+        &self,
+        user_id: &str,
+        email: &str,
+        return_to: Option<&str>,
+        expires: i64,
+        options: LinkOptions,
+    ) -> String {
         URL_SAFE_NO_PAD.encode(
-            self.mac(user_id, email, return_to, expires)
+            self.mac(user_id, email, return_to, expires, options)
                 .finalize()
                 .into_bytes(),
         )
     }
 
-    fn mac(&self, user_id: &str, email: &str, return_to: Option<&str>, expires: i64) -> HmacSha256 {
+    fn mac(
+        &self,
+        user_id: &str,
+        email: &str,
+        return_to: Option<&str>,
+        expires: i64,
+        options: LinkOptions,
+    ) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(self.key.expose_secret().as_bytes())
             .expect("HMAC takes keys of any length");
         // Fields are separated by a newline, which none of them can contain (user ids and
-        // emails are checked, URLs are encoded), so no two links share a message.
-        let message = format!(
-            "connect-v1\n{user_id}\n{email}\n{}\n{expires}",
+        // emails are checked, URLs are encoded), so no two links share a message. A link with
+        // an option signs a message of its own version: links issued before options existed
+        // still verify, and adding an option to one of them breaks its signature.
+        let version = if options.allow_member_change {
+            "connect-v2"
+        } else {
+            "connect-v1"
+        };
+        let mut message = format!(
+            "{version}\n{user_id}\n{email}\n{}\n{expires}",
             return_to.unwrap_or("")
         );
+        if options.allow_member_change {
+            message.push_str("\nallow_member_change");
+        }
         mac.update(message.as_bytes());
         mac
     }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -185,6 +269,7 @@ mod tests {
             email: get("email"),
             return_to: get("return_to"),
             expires: get("expires").map(|e| e.parse().unwrap()),
+            allow_member_change: get("allow_member_change"),
             sig: get("sig"),
         }
     }
@@ -235,6 +320,67 @@ mod tests {
             links().verify(&LinkParams::default(), now),
             Err(LinkError::Malformed)
         );
+    }
+
+    #[test]
+    fn allowing_a_member_change_is_signed() {
+        let now = Utc::now();
+        let user = UserId::parse("u-1").unwrap();
+        let email = EmailAddress::parse("ada@example.com").unwrap();
+        let expires = now + Duration::minutes(15);
+        let plain = links().issue(&user, &email, None, expires);
+        let allowing = links().issue_with(
+            &user,
+            &email,
+            None,
+            expires,
+            LinkOptions {
+                allow_member_change: true,
+            },
+        );
+        let verified = links().verify(&params_of(&allowing), now).unwrap();
+        assert!(verified.options.allow_member_change);
+        assert!(
+            !links()
+                .verify(&params_of(&plain), now)
+                .unwrap()
+                .options
+                .allow_member_change
+        );
+        assert_ne!(
+            verified.link_hash,
+            links().verify(&params_of(&plain), now).unwrap().link_hash
+        );
+        // The permission can be neither added to a link nor stripped from one.
+        let mut added = params_of(&plain);
+        added.allow_member_change = Some("1".into());
+        let mut stripped = params_of(&allowing);
+        stripped.allow_member_change = None;
+        for forged in [added, stripped] {
+            assert_eq!(links().verify(&forged, now), Err(LinkError::Forged));
+        }
+        let mut odd = params_of(&allowing);
+        odd.allow_member_change = Some("true".into());
+        assert_eq!(links().verify(&odd, now), Err(LinkError::Malformed));
+    }
+
+    #[test]
+    fn links_issued_before_options_still_verify() {
+        // The message format of the first links, signed by hand as they were then.
+        let now = Utc::now();
+        let expires = (now + Duration::minutes(15)).timestamp();
+        let mut mac = HmacSha256::new_from_slice("k".repeat(32).as_bytes()).unwrap();
+        mac.update(format!("connect-v1\nu-1\nada@example.com\n\n{expires}").as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        let params = LinkParams {
+            user_id: Some("u-1".into()),
+            email: Some("ada@example.com".into()),
+            expires: Some(expires),
+            sig: Some(sig),
+            ..LinkParams::default()
+        };
+        let request = links().verify(&params, now).unwrap();
+        assert!(!request.options.allow_member_change);
     }
 
     #[test]

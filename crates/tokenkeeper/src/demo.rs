@@ -99,7 +99,11 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     println!("tokenkeeper listening on {base}");
     println!("database: {}\n", db_path.display());
 
-    let browser = reqwest::Client::new();
+    // A browser keeps cookies: the connect flow finishes only where it started.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .context("cannot build the demo's HTTP client")?;
     for user in USERS {
         fake.controls().set_partner(user.partner);
         let link: serde_json::Value = browser

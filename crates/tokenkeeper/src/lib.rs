@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod connect_link;
+pub mod connect_purge;
 pub mod demo;
 pub mod domain;
 pub mod http;

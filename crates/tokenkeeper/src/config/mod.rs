@@ -99,6 +99,8 @@ pub struct ConnectSettings {
     pub link_ttl: Duration,
     /// Origins `return_to` may point at, as `scheme://host[:port]`.
     pub allowed_return_origins: Vec<url::Origin>,
+    /// How often expired sign-in attempts and used-link marks are deleted.
+    pub purge_interval: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -272,10 +274,17 @@ impl Config {
             }
             allowed_return_origins.push(url.origin());
         }
+        if c.purge_interval_ms == 0 || c.purge_interval_ms > 86_400_000 {
+            return Err(invalid(
+                "connect.purge_interval_ms",
+                "expected 1 to 86400000 (a day)",
+            ));
+        }
         let connect = ConnectSettings {
             signing_key: SecretString::from(c.signing_key),
             link_ttl: Duration::minutes(c.link_ttl_minutes as i64),
             allowed_return_origins,
+            purge_interval: std::time::Duration::from_millis(c.purge_interval_ms),
         };
 
         let r = raw.refresh;
@@ -462,6 +471,7 @@ impl Config {
                     .iter()
                     .map(|o| o.ascii_serialization())
                     .collect(),
+                purge_interval_ms: self.connect.purge_interval.as_millis() as u64,
             },
             refresh: raw::RawRefresh {
                 refresh_after_days: self.refresh.expiry.refresh_after.num_days() as u64,

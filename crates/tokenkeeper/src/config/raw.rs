@@ -84,6 +84,7 @@ pub struct RawConnect {
     pub signing_key: String,
     pub link_ttl_minutes: u64,
     pub allowed_return_origins: Vec<String>,
+    pub purge_interval_ms: u64,
 }
 
 impl Default for RawConnect {
@@ -92,6 +93,7 @@ impl Default for RawConnect {
             signing_key: String::new(),
             link_ttl_minutes: 15,
             allowed_return_origins: Vec::new(),
+            purge_interval_ms: 300_000,
         }
     }
 }

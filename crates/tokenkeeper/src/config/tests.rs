@@ -123,6 +123,11 @@ fn wrong_values_name_their_key() {
             "https://app.example.com/path",
             "connect.allowed_return_origins",
         ),
+        (
+            "TOKENKEEPER_CONNECT__PURGE_INTERVAL_MS",
+            "0",
+            "connect.purge_interval_ms",
+        ),
     ] {
         let mut vars = minimal();
         vars.push((var.to_string(), value.to_string()));

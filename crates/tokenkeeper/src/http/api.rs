@@ -4,6 +4,7 @@
 use super::error::ApiError;
 use super::json_body::JsonBody;
 use super::AppState;
+use crate::connect_link::LinkOptions;
 use crate::domain::{Account, EmailAddress, UserId};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -17,6 +18,10 @@ pub struct ConnectLinkRequest {
     email: String,
     #[serde(default)]
     return_to: Option<String>,
+    /// Whether the link may connect a different LinkedIn member than the one already linked
+    /// to this user. Off unless the host app asks: an account keeps its member.
+    #[serde(default)]
+    allow_member_change: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,9 +49,12 @@ pub async fn create_connect_link(
         })
         .transpose()?;
     let expires_at = app.clock.now() + app.config.connect.link_ttl;
+    let options = LinkOptions {
+        allow_member_change: body.allow_member_change,
+    };
     let url = app
         .links
-        .issue(&user_id, &email, return_to.as_ref(), expires_at);
+        .issue_with(&user_id, &email, return_to.as_ref(), expires_at, options);
     Ok(Json(ConnectLinkResponse {
         url: url.into(),
         expires_at,

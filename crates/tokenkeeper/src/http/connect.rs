@@ -1,14 +1,17 @@
 //! The connect flow: a signed link -> LinkedIn's consent page -> the callback that stores the
-//! account. Every failure path leaves the database as it was.
+//! account. Every failure path leaves the database as it was. A flow finishes only in the
+//! browser that started it, a link completes one connection, and an account keeps its
+//! LinkedIn member unless the link says otherwise.
 
+use super::browser::BrowserNonce;
 use super::error::PageError;
 use super::pages::page;
 use super::AppState;
 use crate::connect_link::LinkParams;
-use crate::domain::{LinkedAccount, MemberId};
-use crate::store::ConnectAttempt;
+use crate::domain::{LinkedAccount, MemberId, UserId};
+use crate::store::{AttemptLookup, ConnectAttempt, ConnectOutcome, LinkUse};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -17,17 +20,30 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// `GET /connect/linkedin`: checks the link, opens an attempt with a fresh single-use state
-/// and sends the browser to LinkedIn.
+/// bound to this browser, and sends the browser to LinkedIn. Opening a link does not use it
+/// up (mail scanners open links): only a completed connection does.
 pub async fn start(
     State(app): State<AppState>,
+    headers: HeaderMap,
     Query(params): Query<LinkParams>,
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
     let request = app.links.verify(&params, now)?;
+    if app.store.connect_link_used(&request.link_hash).await? {
+        return Err(refused(Refusal::LinkUsed, &request.user_id));
+    }
+    let secure = app.public_url.scheme() == "https";
+    let browser = BrowserNonce::from_request(&headers, secure).unwrap_or_else(BrowserNonce::new);
     let state = new_state();
     app.store
         .save_connect_attempt(&ConnectAttempt {
             state_hash: hash_state(&state),
+            browser_hash: browser.hash(),
+            link: LinkUse {
+                link_hash: request.link_hash,
+                expires_at: request.expires_at,
+                allow_member_change: request.options.allow_member_change,
+            },
             user_id: request.user_id.clone(),
             email: request.email,
             return_to: request.return_to.map(String::from),
@@ -39,7 +55,11 @@ pub async fn start(
         .await?;
     tracing::info!(user_id = %request.user_id, "connect attempt started");
     let target = app.linkedin.authorize_url(&state, &app.redirect_uri());
-    Ok(Redirect::to(target.as_str()).into_response())
+    let mut response = Redirect::to(target.as_str()).into_response();
+    let headers = response.headers_mut();
+    browser.set_cookie(headers, secure, app.config.connect.link_ttl.num_seconds());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,9 +71,11 @@ pub struct CallbackParams {
 }
 
 /// `GET /oauth/linkedin/callback`: LinkedIn sends the browser back here with a code (or an
-/// error). The state must match an open attempt; it is consumed whatever happens next.
+/// error). The state must match an open attempt of this browser; it is consumed whatever
+/// happens next.
 pub async fn callback(
     State(app): State<AppState>,
+    headers: HeaderMap,
     Query(params): Query<CallbackParams>,
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
@@ -62,11 +84,19 @@ pub async fn callback(
         .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(PageError::MissingParameter("state"))?;
-    let attempt = app
+    let secure = app.public_url.scheme() == "https";
+    let browser = BrowserNonce::from_request(&headers, secure).map(|b| b.hash());
+    let attempt = match app
         .store
-        .take_connect_attempt(&hash_state(state), now)
+        .take_connect_attempt(&hash_state(state), browser.as_deref(), now)
         .await?
-        .ok_or(PageError::UnknownState)?;
+    {
+        AttemptLookup::Taken(attempt) => attempt,
+        AttemptLookup::OtherBrowser(user_id) => {
+            return Err(refused(Refusal::OtherBrowser, &user_id))
+        }
+        AttemptLookup::Unknown => return Err(PageError::UnknownState),
+    };
 
     if let Some(error) = params.error.as_deref() {
         if error == "user_cancelled_login" || error == "user_cancelled_authorize" {
@@ -86,6 +116,11 @@ pub async fn callback(
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or(PageError::MissingParameter("code"))?;
+    // Settled for good by the write below; asked here too so that a used link costs no call
+    // to LinkedIn.
+    if app.store.connect_link_used(&attempt.link.link_hash).await? {
+        return Err(refused(Refusal::LinkUsed, &attempt.user_id));
+    }
 
     let tokens = app
         .linkedin
@@ -108,7 +143,7 @@ pub async fn callback(
     // Reconnect mail goes where the host app said, not to the address on the LinkedIn profile:
     // the host app knows how to reach its user.
     let account = LinkedAccount::new(
-        attempt.user_id,
+        attempt.user_id.clone(),
         member_id,
         attempt.email,
         profile.name,
@@ -116,7 +151,19 @@ pub async fn callback(
         now,
         &app.config.refresh.expiry,
     );
-    let stored = app.store.save_linked_account(&account).await?;
+    let stored = match app
+        .store
+        .complete_connect(&account, &attempt.link, now)
+        .await?
+    {
+        ConnectOutcome::Linked(stored) => *stored,
+        ConnectOutcome::LinkAlreadyUsed => {
+            return Err(refused(Refusal::LinkUsed, &attempt.user_id))
+        }
+        ConnectOutcome::MemberChanged => {
+            return Err(refused(Refusal::MemberChanged, &attempt.user_id))
+        }
+    };
     tracing::info!(
         account_id = stored.id,
         user_id = %stored.user_id,
@@ -134,6 +181,38 @@ pub async fn callback(
             "LinkedIn is connected",
             "Your LinkedIn account is connected. You can close this window.",
         )),
+    }
+}
+
+/// Why a connect flow was refused: each is logged and counted, as it may be an attack.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    /// The callback came to a browser other than the one that started the attempt.
+    OtherBrowser,
+    /// The link has already completed a connection.
+    LinkUsed,
+    /// The account is linked to another LinkedIn member and the link allows no change.
+    MemberChanged,
+}
+
+impl Refusal {
+    fn as_str(self) -> &'static str {
+        match self {
+            Refusal::OtherBrowser => "other_browser",
+            Refusal::LinkUsed => "link_used",
+            Refusal::MemberChanged => "member_changed",
+        }
+    }
+}
+
+fn refused(reason: Refusal, user_id: &UserId) -> PageError {
+    tracing::warn!(%user_id, reason = reason.as_str(), "connect flow refused");
+    metrics::counter!("tokenkeeper_connect_refused_total", "reason" => reason.as_str())
+        .increment(1);
+    match reason {
+        Refusal::OtherBrowser => PageError::OtherBrowser,
+        Refusal::LinkUsed => PageError::LinkUsed,
+        Refusal::MemberChanged => PageError::MemberChanged,
     }
 }
 

@@ -18,6 +18,12 @@ pub enum PageError {
     Link(#[from] LinkError),
     #[error("the sign-in attempt is unknown, expired or already used")]
     UnknownState,
+    #[error("the sign-in attempt was started in another browser")]
+    OtherBrowser,
+    #[error("the connect link has already been used")]
+    LinkUsed,
+    #[error("the account is linked to another LinkedIn member")]
+    MemberChanged,
     #[error("the callback is missing {0}")]
     MissingParameter(&'static str),
     #[error("LinkedIn returned an error to the callback: {0}")]
@@ -56,6 +62,21 @@ impl IntoResponse for PageError {
                 StatusCode::BAD_REQUEST,
                 "This sign-in cannot be completed",
                 "The sign-in attempt is unknown, has expired or was already used. Start connecting LinkedIn again from the application. Nothing was changed.",
+            ),
+            PageError::OtherBrowser => page(
+                StatusCode::BAD_REQUEST,
+                "Open the link in the browser you started in",
+                "This sign-in was started in another browser, and for your safety it can only be finished there. Start connecting LinkedIn again from the application, in this browser. Nothing was changed.",
+            ),
+            PageError::LinkUsed => page(
+                StatusCode::GONE,
+                "This link has already been used",
+                "This connect link has already connected a LinkedIn account, and each link works once. To connect again, start again from the application. Nothing was changed.",
+            ),
+            PageError::MemberChanged => page(
+                StatusCode::CONFLICT,
+                "Sign in to LinkedIn as the connected account",
+                "This application is connected to a different LinkedIn account than the one you signed in with. Sign out of LinkedIn, sign in as the account that is connected, and open the link again. To connect another LinkedIn account instead, ask the application to allow the change. Nothing was changed.",
             ),
             PageError::LinkedInRefused(_) => page(
                 StatusCode::BAD_REQUEST,

@@ -4,6 +4,7 @@
 
 mod api;
 mod api_key;
+mod browser;
 mod connect;
 mod error;
 mod headers;

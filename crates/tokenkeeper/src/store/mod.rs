@@ -1,6 +1,7 @@
 //! Storage behind one trait. The backend is chosen once, from the database URL; the rest of
 //! the program sees only [`Store`]. Only this module writes SQL.
 
+mod connect;
 mod outbox;
 mod postgres;
 mod refresh;
@@ -10,15 +11,15 @@ mod sql;
 mod sqlite;
 pub mod testing;
 
+pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
 pub use outbox::{OutboxStore, PendingEmail};
 pub use postgres::PostgresStore;
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sqlite::SqliteStore;
 
-use crate::domain::{Account, EmailAddress, LinkedAccount, UserId};
+use crate::domain::{Account, LinkedAccount, UserId};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,21 +39,10 @@ pub enum StoreError {
     },
 }
 
-/// One pass through LinkedIn's authorize page, from the connect link to the callback. The
-/// `state` LinkedIn echoes back is only stored hashed: a copy of the database cannot be used to
-/// complete somebody else's attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectAttempt {
-    pub state_hash: String,
-    pub user_id: UserId,
-    pub email: EmailAddress,
-    pub return_to: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
 #[async_trait]
-pub trait Store: RefreshStore + RunStore + OutboxStore + Send + Sync + 'static {
+pub trait Store:
+    RefreshStore + RunStore + OutboxStore + ConnectStore + Send + Sync + 'static
+{
     /// Applies this backend's migrations. Idempotent.
     async fn migrate(&self) -> Result<(), StoreError>;
 
@@ -68,18 +58,6 @@ pub trait Store: RefreshStore + RunStore + OutboxStore + Send + Sync + 'static {
     async fn list_accounts(&self, after_id: i64, limit: i64) -> Result<Vec<Account>, StoreError>;
 
     async fn count_accounts(&self) -> Result<i64, StoreError>;
-
-    async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<(), StoreError>;
-
-    /// Removes and returns the attempt with this state hash if it has not expired at `now`.
-    /// Removing is what makes a state single-use: a replayed callback finds nothing.
-    async fn take_connect_attempt(
-        &self,
-        state_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<ConnectAttempt>, StoreError>;
-
-    async fn count_connect_attempts(&self) -> Result<i64, StoreError>;
 }
 
 /// Opens the store the URL names: `sqlite://path` (created on first use) or `postgres://...`.

@@ -1,9 +1,7 @@
 //! Rows as both backends return them, and their checked conversion into domain types. A row
 //! that no longer satisfies the domain rules (edited by hand, say) is reported, not trusted.
 
-use super::{
-    ConnectAttempt, RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun,
-};
+use super::{RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun};
 use crate::domain::{
     AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, RefreshToken, UserId,
 };
@@ -69,36 +67,6 @@ impl TryFrom<AccountRow> for Account {
 
 pub(super) fn accounts(rows: Vec<AccountRow>) -> Result<Vec<Account>, StoreError> {
     rows.into_iter().map(Account::try_from).collect()
-}
-
-#[derive(sqlx::FromRow)]
-pub(super) struct ConnectAttemptRow {
-    state_hash: String,
-    user_id: String,
-    email: String,
-    return_to: Option<String>,
-    created_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-}
-
-impl TryFrom<ConnectAttemptRow> for ConnectAttempt {
-    type Error = StoreError;
-
-    fn try_from(row: ConnectAttemptRow) -> Result<Self, StoreError> {
-        let corrupt = |reason: String| StoreError::Corrupt {
-            table: "connect_attempts",
-            id: 0,
-            reason,
-        };
-        Ok(ConnectAttempt {
-            user_id: UserId::parse(&row.user_id).map_err(|e| corrupt(e.0))?,
-            email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
-            state_hash: row.state_hash,
-            return_to: row.return_to,
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-        })
-    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -3,6 +3,9 @@
 //! once and instantiated per backend by `impl_store!`; only claiming differs (PostgreSQL locks
 //! with `FOR UPDATE SKIP LOCKED`, SQLite serialises writers by itself).
 
+/// `$12` allows replacing the LinkedIn member of an existing row; without it, a row of another
+/// member is left as it is and nothing is returned. Deciding in the statement itself leaves no
+/// gap between a check and the write.
 pub(super) const SAVE_LINKED_ACCOUNT: &str = "
 INSERT INTO social_network (user_id, network, member_id, email, name, token, token_expires_at,
     refresh_token, refresh_token_expires_at, scope, expiration, status, linked_at,
@@ -17,6 +20,7 @@ ON CONFLICT (user_id, network) DO UPDATE SET
     linked_at = excluded.linked_at, refresh_attempts = 0, last_error = NULL,
     claimed_until = NULL, claimed_by = NULL, updated_at = excluded.updated_at,
     version = social_network.version + 1
+WHERE social_network.member_id = excluded.member_id OR $12
 RETURNING *";
 
 /// Reconnecting ends the episode: reminders still waiting for it are not sent.
@@ -63,6 +67,43 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 macro_rules! impl_store {
     ($store:ty, $db:ty, $claim_sql:expr, $claim_notifications_sql:expr) => {
         impl $store {
+            /// Inserts or replaces the user's account inside the caller's transaction and ends
+            /// its reconnect episode. `None` when the row belongs to another LinkedIn member
+            /// and `allow_member_change` is false: then nothing was written.
+            async fn upsert_linked_account(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                account: &$crate::domain::LinkedAccount,
+                allow_member_change: bool,
+            ) -> Result<Option<$crate::domain::Account>, $crate::store::StoreError> {
+                use $crate::store::sql::*;
+                let tokens = account.tokens();
+                let row: Option<$crate::store::rows::AccountRow> =
+                    sqlx::query_as(SAVE_LINKED_ACCOUNT)
+                        .bind(account.user_id().as_str())
+                        .bind(account.member_id().as_str())
+                        .bind(account.email().as_str())
+                        .bind(account.name())
+                        .bind(tokens.access_token.expose())
+                        .bind(tokens.token_expires_at)
+                        .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
+                        .bind(tokens.refresh_token_expires_at)
+                        .bind(tokens.scope.as_str())
+                        .bind(account.expiration())
+                        .bind(account.linked_at())
+                        .bind(allow_member_change)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let stored = $crate::domain::Account::try_from(row)?;
+                sqlx::query(CANCEL_PENDING_NOTIFICATIONS)
+                    .bind(stored.id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(Some(stored))
+            }
+
             /// Outbox rows, inside the caller's transaction; an existing dedupe key wins.
             async fn insert_notifications(
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -97,28 +138,10 @@ macro_rules! impl_store {
                 &self,
                 account: &$crate::domain::LinkedAccount,
             ) -> Result<$crate::domain::Account, $crate::store::StoreError> {
-                use $crate::store::sql::*;
-                let tokens = account.tokens();
                 let mut tx = self.pool.begin().await?;
-                let row: $crate::store::rows::AccountRow = sqlx::query_as(SAVE_LINKED_ACCOUNT)
-                    .bind(account.user_id().as_str())
-                    .bind(account.member_id().as_str())
-                    .bind(account.email().as_str())
-                    .bind(account.name())
-                    .bind(tokens.access_token.expose())
-                    .bind(tokens.token_expires_at)
-                    .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
-                    .bind(tokens.refresh_token_expires_at)
-                    .bind(tokens.scope.as_str())
-                    .bind(account.expiration())
-                    .bind(account.linked_at())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let stored = $crate::domain::Account::try_from(row)?;
-                sqlx::query(CANCEL_PENDING_NOTIFICATIONS)
-                    .bind(stored.id)
-                    .execute(&mut *tx)
-                    .await?;
+                let stored = Self::upsert_linked_account(&mut tx, account, true)
+                    .await?
+                    .expect("a write allowed to change the member always stores a row");
                 tx.commit().await?;
                 Ok(stored)
             }
@@ -165,52 +188,6 @@ macro_rules! impl_store {
 
             async fn count_accounts(&self) -> Result<i64, $crate::store::StoreError> {
                 Ok(sqlx::query_scalar("SELECT COUNT(*) FROM social_network")
-                    .fetch_one(&self.pool)
-                    .await?)
-            }
-
-            async fn save_connect_attempt(
-                &self,
-                attempt: &$crate::store::ConnectAttempt,
-            ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query(
-                    "INSERT INTO connect_attempts (state_hash, user_id, email, return_to, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(attempt.state_hash.as_str())
-                .bind(attempt.user_id.as_str())
-                .bind(attempt.email.as_str())
-                .bind(attempt.return_to.as_deref())
-                .bind(attempt.created_at)
-                .bind(attempt.expires_at)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            async fn take_connect_attempt(
-                &self,
-                state_hash: &str,
-                now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Option<$crate::store::ConnectAttempt>, $crate::store::StoreError> {
-                let row: Option<$crate::store::rows::ConnectAttemptRow> = sqlx::query_as(
-                    "DELETE FROM connect_attempts WHERE state_hash = $1 RETURNING *",
-                )
-                .bind(state_hash)
-                .fetch_optional(&self.pool)
-                .await?;
-                // Expired attempts are removed all the same, and old ones swept now and then.
-                sqlx::query("DELETE FROM connect_attempts WHERE expires_at < $1")
-                    .bind(now - chrono::Duration::days(1))
-                    .execute(&self.pool)
-                    .await?;
-                let attempt = row
-                    .map($crate::store::ConnectAttempt::try_from)
-                    .transpose()?;
-                Ok(attempt.filter(|a| a.expires_at > now))
-            }
-
-            async fn count_connect_attempts(&self) -> Result<i64, $crate::store::StoreError> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM connect_attempts")
                     .fetch_one(&self.pool)
                     .await?)
             }

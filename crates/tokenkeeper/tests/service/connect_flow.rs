@@ -111,6 +111,14 @@ async fn reconnecting_replaces_the_tokens_of_the_same_row(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
+    // The same LinkedIn member connects both times.
+    app.fake.controls().login_as(Some(fake_linkedin::Member {
+        sub: "member-u-4".into(),
+        name: "Member U4".into(),
+        given_name: "Member".into(),
+        family_name: "U4".into(),
+        email: None,
+    }));
     assert_eq!(
         app.connect("u-4", "old@example.com").await.status(),
         StatusCode::OK
@@ -317,7 +325,9 @@ async fn replayed_code_is_refused_and_changes_nothing(backend: Backend) {
         .1
         .into_owned();
 
-    // A fresh attempt, but completed with the code LinkedIn already redeemed.
+    // A fresh attempt (a link asked for a moment later), but completed with the code
+    // LinkedIn already redeemed.
+    app.clock.advance(Duration::seconds(1));
     let link = app.connect_link("u-11", "x@example.com", None).await;
     let mut second_callback = app.consent(&link).await;
     let state = second_callback

@@ -7,6 +7,8 @@ mod api_access;
 mod callback_retries;
 mod concurrency;
 mod connect_flow;
+mod connect_guards;
+mod connect_storage;
 mod hostile_linkedin;
 mod logs;
 mod notify;

@@ -223,6 +223,14 @@ async fn the_emailed_link_reconnects_and_ends_the_episode(backend: Backend) {
     app.sweep_at(day50).await;
     worker.send_pending().await.unwrap();
     let link = link_in(&smtp.received()[0]);
+    // The same person comes back: an account keeps its LinkedIn member.
+    let member = app
+        .fake
+        .controls()
+        .members()
+        .into_iter()
+        .find(|m| m.sub == account.member_id.as_str());
+    app.fake.controls().login_as(member);
 
     // The member clicks a day later: the link leads through LinkedIn back to a stored account.
     app.at(day50 + Duration::days(1));

@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokenkeeper::domain::{Account, LinkedAccount, NewNotification, UserId};
 use tokenkeeper::store::{
-    ConnectAttempt, Lease, OutboxStore, PendingEmail, RefreshLogEntry, RefreshStore, RefreshWrite,
-    RunStore, Store, StoreError, StoredNotification, SweepCounts, SweepRun,
+    AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, Lease, LinkUse, OutboxStore,
+    PendingEmail, Purged, RefreshLogEntry, RefreshStore, RefreshWrite, RunStore, Store, StoreError,
+    StoredNotification, SweepCounts, SweepRun,
 };
 
 pub struct PanickingStore {
@@ -170,17 +171,38 @@ impl Store for PanickingStore {
     async fn count_accounts(&self) -> Result<i64, StoreError> {
         self.inner.count_accounts().await
     }
+}
+
+#[async_trait]
+impl ConnectStore for PanickingStore {
     async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<(), StoreError> {
         self.inner.save_connect_attempt(attempt).await
     }
     async fn take_connect_attempt(
         &self,
         state_hash: &str,
+        browser_hash: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Option<ConnectAttempt>, StoreError> {
-        self.inner.take_connect_attempt(state_hash, now).await
+    ) -> Result<AttemptLookup, StoreError> {
+        self.inner
+            .take_connect_attempt(state_hash, browser_hash, now)
+            .await
     }
     async fn count_connect_attempts(&self) -> Result<i64, StoreError> {
         self.inner.count_connect_attempts().await
+    }
+    async fn connect_link_used(&self, link_hash: &str) -> Result<bool, StoreError> {
+        self.inner.connect_link_used(link_hash).await
+    }
+    async fn complete_connect(
+        &self,
+        account: &LinkedAccount,
+        link: &LinkUse,
+        now: DateTime<Utc>,
+    ) -> Result<ConnectOutcome, StoreError> {
+        self.inner.complete_connect(account, link, now).await
+    }
+    async fn purge_expired_connect_state(&self, now: DateTime<Utc>) -> Result<Purged, StoreError> {
+        self.inner.purge_expired_connect_state(now).await
     }
 }

@@ -8,14 +8,13 @@ use tokenkeeper::domain::{
     TokenSet, UserId,
 };
 use tokenkeeper::store::testing::{Backend, TestDatabase};
-use tokenkeeper::store::{self, ConnectAttempt, Lease, RefreshWrite, Store};
+use tokenkeeper::store::{self, Lease, RefreshWrite, Store};
 
 backend_tests!(
     migrating_twice_is_harmless,
     an_account_reads_back_exactly,
     relinking_replaces_the_same_row,
     expiration_cannot_be_null,
-    connect_attempts_are_single_use_and_expire,
     due_accounts_are_claimed_once_oldest_first,
     a_stale_claim_cannot_overwrite_newer_tokens,
     a_slot_runs_once,
@@ -145,29 +144,6 @@ async fn expiration_cannot_be_null(backend: Backend) {
     };
     let err = refused.expect_err("a row without expiration was stored");
     assert!(err.to_string().to_lowercase().contains("null"), "{err}");
-}
-
-async fn connect_attempts_are_single_use_and_expire(backend: Backend) {
-    let Some((_db, store)) = open(backend).await else {
-        return;
-    };
-    let attempt = |hash: &str| ConnectAttempt {
-        state_hash: hash.into(),
-        user_id: UserId::parse("ada").unwrap(),
-        email: EmailAddress::parse("ada@example.com").unwrap(),
-        return_to: Some("https://app.example.com/x".into()),
-        created_at: t0(),
-        expires_at: t0() + Duration::minutes(15),
-    };
-    store.save_connect_attempt(&attempt("h1")).await.unwrap();
-    let taken = store.take_connect_attempt("h1", t0()).await.unwrap();
-    assert_eq!(taken, Some(attempt("h1")));
-    assert_eq!(store.take_connect_attempt("h1", t0()).await.unwrap(), None);
-
-    store.save_connect_attempt(&attempt("h2")).await.unwrap();
-    let late = t0() + Duration::minutes(16);
-    assert_eq!(store.take_connect_attempt("h2", late).await.unwrap(), None);
-    assert_eq!(store.count_connect_attempts().await.unwrap(), 0);
 }
 
 fn lease(holder: &str, now: DateTime<Utc>) -> Lease {

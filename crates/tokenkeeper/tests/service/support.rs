@@ -43,7 +43,7 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub fake: FakeLinkedIn,
     pub clock: Arc<ManualClock>,
-    /// A browser that does not follow redirects, so each hop can be checked.
+    /// A browser that keeps cookies and does not follow redirects, so each hop can be checked.
     pub browser: reqwest::Client,
     pub config: Config,
     /// Where `/metrics` is served (tests bind it on a free port).
@@ -142,10 +142,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         .await
         .expect("server runs")
     });
-    let browser = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
+    let browser = new_browser();
     Some(TestApp {
         links,
         base,
@@ -202,7 +199,12 @@ impl TestApp {
     /// Follows a connect link up to LinkedIn's redirect back to us, and returns the callback
     /// URL LinkedIn (the fake) sent the browser to.
     pub async fn consent(&self, link: &Url) -> Url {
-        let to_linkedin = self.browser.get(link.clone()).send().await.unwrap();
+        self.consent_in(&self.browser, link).await
+    }
+
+    /// `consent` in the given browser (another one than the test's, say).
+    pub async fn consent_in(&self, browser: &reqwest::Client, link: &Url) -> Url {
+        let to_linkedin = browser.get(link.clone()).send().await.unwrap();
         assert!(
             to_linkedin.status().is_redirection(),
             "connect link answered {}",
@@ -210,7 +212,7 @@ impl TestApp {
         );
         let authorize = location(&to_linkedin);
         assert!(authorize.as_str().starts_with(&self.fake.authorize_url()));
-        let back = self.browser.get(authorize).send().await.unwrap();
+        let back = browser.get(authorize).send().await.unwrap();
         assert!(
             back.status().is_redirection(),
             "fake authorize answered {}",
@@ -310,6 +312,15 @@ impl TestApp {
             .await
             .expect("the sweep runs")
     }
+}
+
+/// A browser of its own: cookies kept, redirects not followed.
+pub fn new_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
 }
 
 pub fn location(response: &reqwest::Response) -> Url {

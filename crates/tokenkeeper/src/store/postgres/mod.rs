@@ -1,5 +1,6 @@
 //! PostgreSQL, for production and for several instances sharing the work.
 
+use super::connect::impl_connect_store;
 use super::sql::impl_store;
 use super::StoreError;
 use sqlx::postgres::PgPoolOptions;
@@ -64,3 +65,4 @@ impl_store!(
     CLAIM_DUE,
     CLAIM_NOTIFICATIONS
 );
+impl_connect_store!(PostgresStore);

@@ -1,5 +1,6 @@
 //! SQLite, the embedded default: one file, created on first use.
 
+use super::connect::impl_connect_store;
 use super::sql::impl_store;
 use super::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
@@ -63,3 +64,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, sqlx::Sqlite, CLAIM_DUE, CLAIM_NOTIFICATIONS);
+impl_connect_store!(SqliteStore);

@@ -1,0 +1,135 @@
+//! The browser's side of the connect flow: a random nonce in a cookie, set when a flow starts
+//! and required when it ends. Only its hash is stored with the attempt, so a callback URL
+//! (with its `state`) is worthless in any other browser: an attacker cannot have a victim
+//! finish his attempt, nor finish or use up the victim's.
+
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+const NONCE_BYTES: usize = 32;
+
+/// The nonce of one browser. Reused while the cookie lives, so that two tabs of the same
+/// browser can each finish their own attempt.
+pub struct BrowserNonce(String);
+
+/// The cookie's name. Over https it carries the `__Host-` prefix, which browsers accept only
+/// with `Secure`, `Path=/` and no `Domain`: a neighbouring subdomain cannot plant its own.
+fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tokenkeeper_browser"
+    } else {
+        "tokenkeeper_browser"
+    }
+}
+
+impl BrowserNonce {
+    /// The nonce the request's cookie carries, if it has a well-formed one.
+    pub fn from_request(headers: &HeaderMap, secure: bool) -> Option<Self> {
+        let name = cookie_name(secure);
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+            .filter(|value| is_well_formed(value))
+            .map(|value| Self(value.to_owned()))
+    }
+
+    pub fn new() -> Self {
+        let mut bytes = [0u8; NONCE_BYTES];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// What the attempt stores: the database alone cannot act as the browser.
+    pub fn hash(&self) -> String {
+        Sha256::digest(self.0.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Sets (or renews) the cookie for as long as an attempt may stay open. `Lax` still sends
+    /// it on the top-level redirect back from LinkedIn; scripts never see it.
+    pub fn set_cookie(&self, headers: &mut HeaderMap, secure: bool, max_age_seconds: i64) {
+        let mut cookie = format!(
+            "{}={}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax",
+            cookie_name(secure),
+            self.0
+        );
+        if secure {
+            cookie.push_str("; Secure");
+        }
+        let value = HeaderValue::from_str(&cookie).expect("the cookie is plain ASCII");
+        headers.append(SET_COOKIE, value);
+    }
+}
+
+fn is_well_formed(value: &str) -> bool {
+    URL_SAFE_NO_PAD
+        .decode(value)
+        .is_ok_and(|bytes| bytes.len() == NONCE_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_with(cookie: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(cookie).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_cookie_set_is_the_cookie_read() {
+        let nonce = BrowserNonce::new();
+        let mut response = HeaderMap::new();
+        nonce.set_cookie(&mut response, true, 900);
+        let set = response.get(SET_COOKIE).unwrap().to_str().unwrap();
+        for attribute in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Path=/",
+            "Max-Age=900",
+        ] {
+            assert!(set.contains(attribute), "{set}");
+        }
+        let pair = set.split(';').next().unwrap();
+        let read = BrowserNonce::from_request(&request_with(&format!("a=b; {pair}")), true);
+        assert_eq!(read.map(|n| n.hash()), Some(nonce.hash()));
+        // An https cookie is not taken for an http one, nor the other way round.
+        assert!(BrowserNonce::from_request(&request_with(pair), false).is_none());
+    }
+
+    #[test]
+    fn plain_http_cookies_are_not_secure() {
+        let mut response = HeaderMap::new();
+        BrowserNonce::new().set_cookie(&mut response, false, 60);
+        let set = response.get(SET_COOKIE).unwrap().to_str().unwrap();
+        assert!(set.starts_with("tokenkeeper_browser="));
+        assert!(!set.contains("Secure"));
+    }
+
+    #[test]
+    fn malformed_nonces_are_ignored() {
+        for bad in [
+            "tokenkeeper_browser=",
+            "tokenkeeper_browser=short",
+            "tokenkeeper_browser=!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+        ] {
+            assert!(
+                BrowserNonce::from_request(&request_with(bad), false).is_none(),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! Storage of the connect flow: open sign-in attempts, the links that have completed one, and
+//! the write that links an account, which decides in its own transaction whether the link may
+//! still be used and whether the account may change its LinkedIn member.
+
+use super::StoreError;
+use crate::domain::{Account, EmailAddress, LinkedAccount, UserId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// One pass through LinkedIn's authorize page, from the connect link to the callback. Its
+/// secrets (the `state` LinkedIn echoes back, the browser's nonce) are only stored hashed: a
+/// copy of the database cannot be used to complete somebody else's attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectAttempt {
+    pub state_hash: String,
+    /// Only the browser whose cookie hashes to this may finish the attempt.
+    pub browser_hash: String,
+    /// The link the attempt came from, recorded as used when the attempt succeeds.
+    pub link: LinkUse,
+    pub user_id: UserId,
+    pub email: EmailAddress,
+    pub return_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A connect link as the write that completes it needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkUse {
+    /// The SHA-256 of the link's signature: one value per issued link.
+    pub link_hash: String,
+    /// The link's own expiry: its used-mark is kept until then, and no longer needed after.
+    pub expires_at: DateTime<Utc>,
+    /// The link's issuer allowed replacing the account's LinkedIn member.
+    pub allow_member_change: bool,
+}
+
+/// What the callback's state and cookie found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptLookup {
+    /// The attempt, now removed: a state completes at most once.
+    Taken(ConnectAttempt),
+    /// The attempt is open but was started in another browser. It is left as it was, so
+    /// whoever holds its state cannot use it up for the browser that started it. Carries
+    /// the attempt's user, for the log.
+    OtherBrowser(UserId),
+    /// No open attempt has this state (never issued, expired or already used).
+    Unknown,
+}
+
+/// The outcome of the write that completes a connection.
+#[derive(Debug)]
+pub enum ConnectOutcome {
+    Linked(Box<Account>),
+    /// The link already completed a connection; nothing was written.
+    LinkAlreadyUsed,
+    /// The account is linked to another LinkedIn member and the link does not allow a change;
+    /// nothing was written, and the link stays usable.
+    MemberChanged,
+}
+
+/// Rows removed by one purge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub attempts: u64,
+    pub used_links: u64,
+}
+
+#[async_trait]
+pub trait ConnectStore: Send + Sync {
+    async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<(), StoreError>;
+
+    /// Takes the unexpired attempt with this state if `browser_hash` is the one that started
+    /// it; an attempt of another browser is reported and left in place.
+    async fn take_connect_attempt(
+        &self,
+        state_hash: &str,
+        browser_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<AttemptLookup, StoreError>;
+
+    async fn count_connect_attempts(&self) -> Result<i64, StoreError>;
+
+    /// Whether this link has already completed a connection.
+    async fn connect_link_used(&self, link_hash: &str) -> Result<bool, StoreError>;
+
+    /// Links the account through `link`, in one transaction: marks the link used (a link
+    /// already marked, even by a transaction racing this one, refuses), and replaces an
+    /// existing account's tokens only if its LinkedIn member is the same or the link allows a
+    /// change. Like `save_linked_account`, it ends a reconnect episode.
+    async fn complete_connect(
+        &self,
+        account: &LinkedAccount,
+        link: &LinkUse,
+        now: DateTime<Utc>,
+    ) -> Result<ConnectOutcome, StoreError>;
+
+    /// Deletes attempts and used-link marks that expired before `now`, through their expiry
+    /// indexes, in bounded batches.
+    async fn purge_expired_connect_state(&self, now: DateTime<Utc>) -> Result<Purged, StoreError>;
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ConnectAttemptRow {
+    state_hash: String,
+    browser_hash: String,
+    link_hash: String,
+    link_expires_at: DateTime<Utc>,
+    allow_member_change: bool,
+    user_id: String,
+    email: String,
+    return_to: Option<String>,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl TryFrom<ConnectAttemptRow> for ConnectAttempt {
+    type Error = StoreError;
+
+    fn try_from(row: ConnectAttemptRow) -> Result<Self, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "connect_attempts",
+            id: 0,
+            reason,
+        };
+        Ok(ConnectAttempt {
+            user_id: UserId::parse(&row.user_id).map_err(|e| corrupt(e.0))?,
+            email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
+            state_hash: row.state_hash,
+            browser_hash: row.browser_hash,
+            link: LinkUse {
+                link_hash: row.link_hash,
+                expires_at: row.link_expires_at,
+                allow_member_change: row.allow_member_change,
+            },
+            return_to: row.return_to,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })
+    }
+}
+
+pub(super) const INSERT_ATTEMPT: &str = "
+INSERT INTO connect_attempts (state_hash, browser_hash, link_hash, link_expires_at,
+    allow_member_change, user_id, email, return_to, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+pub(super) const TAKE_ATTEMPT: &str =
+    "DELETE FROM connect_attempts WHERE state_hash = $1 AND browser_hash = $2 RETURNING *";
+
+pub(super) const OPEN_ATTEMPT_USER: &str =
+    "SELECT user_id FROM connect_attempts WHERE state_hash = $1 AND expires_at > $2";
+
+/// The first statement of the completing transaction, so that of two racing completions the
+/// second waits on the first's row and then finds it.
+pub(super) const MARK_LINK_USED: &str = "
+INSERT INTO used_connect_links (link_hash, user_id, used_at, expires_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (link_hash) DO NOTHING";
+
+const PURGE_BATCH: i64 = 1000;
+
+pub(super) const PURGE_ATTEMPTS: &str = "
+DELETE FROM connect_attempts WHERE state_hash IN (
+    SELECT state_hash FROM connect_attempts WHERE expires_at < $1 LIMIT $2)";
+
+pub(super) const PURGE_USED_LINKS: &str = "
+DELETE FROM used_connect_links WHERE link_hash IN (
+    SELECT link_hash FROM used_connect_links WHERE expires_at < $1 LIMIT $2)";
+
+pub(super) fn purge_batch() -> i64 {
+    PURGE_BATCH
+}
+
+/// Implements `ConnectStore` for a backend whose struct has a `pool` field.
+macro_rules! impl_connect_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::ConnectStore for $store {
+            async fn save_connect_attempt(
+                &self,
+                attempt: &$crate::store::ConnectAttempt,
+            ) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::connect::INSERT_ATTEMPT)
+                    .bind(attempt.state_hash.as_str())
+                    .bind(attempt.browser_hash.as_str())
+                    .bind(attempt.link.link_hash.as_str())
+                    .bind(attempt.link.expires_at)
+                    .bind(attempt.link.allow_member_change)
+                    .bind(attempt.user_id.as_str())
+                    .bind(attempt.email.as_str())
+                    .bind(attempt.return_to.as_deref())
+                    .bind(attempt.created_at)
+                    .bind(attempt.expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn take_connect_attempt(
+                &self,
+                state_hash: &str,
+                browser_hash: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<$crate::store::AttemptLookup, $crate::store::StoreError> {
+                use $crate::store::AttemptLookup;
+                if let Some(browser_hash) = browser_hash {
+                    let row: Option<$crate::store::connect::ConnectAttemptRow> =
+                        sqlx::query_as($crate::store::connect::TAKE_ATTEMPT)
+                            .bind(state_hash)
+                            .bind(browser_hash)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    if let Some(row) = row {
+                        let attempt = $crate::store::ConnectAttempt::try_from(row)?;
+                        // An expired attempt is removed all the same: it can never complete.
+                        return Ok(if attempt.expires_at > now {
+                            AttemptLookup::Taken(attempt)
+                        } else {
+                            AttemptLookup::Unknown
+                        });
+                    }
+                }
+                let open: Option<String> =
+                    sqlx::query_scalar($crate::store::connect::OPEN_ATTEMPT_USER)
+                        .bind(state_hash)
+                        .bind(now)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                match open {
+                    Some(user_id) => Ok(AttemptLookup::OtherBrowser(
+                        $crate::domain::UserId::parse(&user_id).map_err(|e| {
+                            $crate::store::StoreError::Corrupt {
+                                table: "connect_attempts",
+                                id: 0,
+                                reason: e.0,
+                            }
+                        })?,
+                    )),
+                    None => Ok(AttemptLookup::Unknown),
+                }
+            }
+
+            async fn count_connect_attempts(&self) -> Result<i64, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM connect_attempts")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn connect_link_used(
+                &self,
+                link_hash: &str,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let used: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM used_connect_links WHERE link_hash = $1",
+                )
+                .bind(link_hash)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(used > 0)
+            }
+
+            async fn complete_connect(
+                &self,
+                account: &$crate::domain::LinkedAccount,
+                link: &$crate::store::LinkUse,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<$crate::store::ConnectOutcome, $crate::store::StoreError> {
+                use $crate::store::ConnectOutcome;
+                let mut tx = self.pool.begin().await?;
+                let marked = sqlx::query($crate::store::connect::MARK_LINK_USED)
+                    .bind(link.link_hash.as_str())
+                    .bind(account.user_id().as_str())
+                    .bind(now)
+                    .bind(link.expires_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if marked == 0 {
+                    tx.rollback().await?;
+                    return Ok(ConnectOutcome::LinkAlreadyUsed);
+                }
+                let Some(stored) =
+                    Self::upsert_linked_account(&mut tx, account, link.allow_member_change).await?
+                else {
+                    // Rolled back with the used-mark: the member may sign in to LinkedIn as
+                    // the connected account and use the same link again.
+                    tx.rollback().await?;
+                    return Ok(ConnectOutcome::MemberChanged);
+                };
+                tx.commit().await?;
+                Ok(ConnectOutcome::Linked(Box::new(stored)))
+            }
+
+            async fn purge_expired_connect_state(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<$crate::store::Purged, $crate::store::StoreError> {
+                let batch = $crate::store::connect::purge_batch();
+                let mut purged = $crate::store::Purged::default();
+                for (sql, count) in [
+                    ($crate::store::connect::PURGE_ATTEMPTS, &mut purged.attempts),
+                    (
+                        $crate::store::connect::PURGE_USED_LINKS,
+                        &mut purged.used_links,
+                    ),
+                ] {
+                    loop {
+                        let deleted = sqlx::query(sql)
+                            .bind(now)
+                            .bind(batch)
+                            .execute(&self.pool)
+                            .await?
+                            .rows_affected();
+                        *count += deleted;
+                        if deleted < batch as u64 {
+                            break;
+                        }
+                    }
+                }
+                Ok(purged)
+            }
+        }
+    };
+}
+
+pub(super) use impl_connect_store;
