@@ -60,7 +60,7 @@ async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend)
     }
     let metrics = app
         .browser
-        .get(app.url("/metrics"))
+        .get(app.metrics_url())
         .send()
         .await
         .unwrap()
