@@ -5,8 +5,10 @@ mod support;
 
 mod concurrency;
 mod connect_flow;
+mod hostile_smtp;
 mod logs;
 mod notify;
+mod outbox;
 mod refresh;
 mod scheduling;
 mod smtp;

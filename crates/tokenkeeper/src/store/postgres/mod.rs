@@ -19,16 +19,18 @@ UPDATE social_network s SET claimed_until = $2, claimed_by = $3, version = s.ver
 FROM due WHERE s.id = due.id
 RETURNING s.*";
 
-/// Notifications due for delivery; rows another worker holds are skipped.
+/// Notifications due for delivery, each claim under its owner's token; rows another worker
+/// holds are skipped. A row whose claim was renewed or cancelled meanwhile is re-checked
+/// under the lock, so it is not taken.
 const CLAIM_NOTIFICATIONS: &str = "
 WITH due AS (
     SELECT id FROM notifications
     WHERE status = 'pending' AND send_after <= $1 AND next_attempt_at <= $1
       AND (claimed_until IS NULL OR claimed_until < $1)
     ORDER BY id
-    LIMIT $3
+    LIMIT $4
     FOR UPDATE SKIP LOCKED)
-UPDATE notifications n SET claimed_until = $2
+UPDATE notifications n SET claimed_until = $2, claimed_by = $3
 FROM due WHERE n.id = due.id
 RETURNING n.id, n.account_id, n.kind, n.dedupe_key, n.deadline, n.attempts";
 

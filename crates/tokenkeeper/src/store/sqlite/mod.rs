@@ -19,15 +19,16 @@ WHERE id IN (
     LIMIT $5)
 RETURNING *";
 
-/// Notifications due for delivery, claimed in one statement like accounts.
+/// Notifications due for delivery, claimed in one statement like accounts, each claim under
+/// its owner's token.
 const CLAIM_NOTIFICATIONS: &str = "
-UPDATE notifications SET claimed_until = $2
+UPDATE notifications SET claimed_until = $2, claimed_by = $3
 WHERE id IN (
     SELECT id FROM notifications
     WHERE status = 'pending' AND send_after <= $1 AND next_attempt_at <= $1
       AND (claimed_until IS NULL OR claimed_until < $1)
     ORDER BY id
-    LIMIT $3)
+    LIMIT $4)
 RETURNING id, account_id, kind, dedupe_key, deadline, attempts";
 
 #[derive(Clone)]
