@@ -7,9 +7,11 @@
 
 mod email;
 mod raw;
+mod redact;
 
 pub use email::{EmailSettings, SmtpSecurity, SmtpSettings};
 pub use raw::RawConfig;
+pub use redact::redact_database_url;
 
 use crate::domain::{ExpiryPolicy, NotificationPolicy};
 use chrono::Duration;
@@ -431,7 +433,7 @@ impl Config {
             }
         };
         let raw = RawConfig {
-            database_url: redact_url_password(&self.database_url),
+            database_url: redact_database_url(&self.database_url),
             http: raw::RawHttp {
                 bind: self.http.bind.to_string(),
                 public_url: self
@@ -520,17 +522,6 @@ fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
         return Err(invalid(key, format!("{text:?}: expected an http(s) URL")));
     }
     Ok(url)
-}
-
-/// Database URLs may carry a password; `tokenkeeper config` must not print it.
-fn redact_url_password(database_url: &str) -> String {
-    match Url::parse(database_url) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("redacted"));
-            url.to_string()
-        }
-        _ => database_url.to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 mod support;
 
 mod concurrency;
+mod config_command;
 mod connect_flow;
+mod database_file;
 mod hostile_smtp;
 mod logs;
 mod notify;

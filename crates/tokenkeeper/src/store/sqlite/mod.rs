@@ -1,4 +1,6 @@
-//! SQLite, the embedded default: one file, created on first use.
+//! SQLite, the embedded default: one file, created on first use, readable by its owner only.
+
+mod file_mode;
 
 use super::sql::impl_store;
 use super::StoreError;
@@ -38,7 +40,11 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        if !is_in_memory(url, &options) {
+            file_mode::restrict_to_owner(options.get_filename()).map_err(sqlx::Error::Io)?;
+        }
+        let options = options
             .create_if_missing(true)
             // Readers do not block the writer, and a busy writer is waited for, not failed.
             .journal_mode(SqliteJournalMode::Wal)
@@ -61,6 +67,12 @@ impl SqliteStore {
             .await?;
         Ok(())
     }
+}
+
+/// In-memory databases have no file to protect (sqlx names them `file:sqlx-in-memory-N`).
+fn is_in_memory(url: &str, options: &SqliteConnectOptions) -> bool {
+    let name = options.get_filename().to_string_lossy();
+    name == ":memory:" || name.starts_with("file:") || url.contains("mode=memory")
 }
 
 impl_store!(SqliteStore, sqlx::Sqlite, CLAIM_DUE, CLAIM_NOTIFICATIONS);
