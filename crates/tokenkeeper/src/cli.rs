@@ -107,10 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load()?;
             let store = store::connect(&config.database_url).await?;
             store.migrate().await?;
-            println!(
-                "migrations applied to {}",
-                crate::config::redact_database_url(&config.database_url)
-            );
+            println!("migrations applied to {}", config.database_url);
             Ok(())
         }
         Command::Config => {

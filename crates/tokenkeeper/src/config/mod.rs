@@ -5,13 +5,13 @@
 //! Environment variables name keys with the section and key joined by a double underscore:
 //! `TOKENKEEPER_DATABASE_URL`, `TOKENKEEPER_LINKEDIN__CLIENT_SECRET`.
 
+mod database_url;
 mod email;
 mod raw;
-mod redact;
 
+pub use database_url::{redact_database_url, DatabaseUrl};
 pub use email::{EmailSettings, SmtpSecurity, SmtpSettings};
 pub use raw::RawConfig;
-pub use redact::redact_database_url;
 
 use crate::domain::{ExpiryPolicy, NotificationPolicy};
 use chrono::Duration;
@@ -58,7 +58,7 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
 /// The validated configuration the program runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub http: HttpSettings,
     pub api: ApiSettings,
     pub linkedin: LinkedInSettings,
@@ -398,7 +398,7 @@ impl Config {
         }
 
         Ok(Config {
-            database_url: raw.database_url,
+            database_url: DatabaseUrl::new(raw.database_url),
             http: HttpSettings { bind, public_url },
             api: ApiSettings { api_key },
             linkedin,
@@ -433,7 +433,7 @@ impl Config {
             }
         };
         let raw = RawConfig {
-            database_url: redact_database_url(&self.database_url),
+            database_url: self.database_url.to_string(),
             http: raw::RawHttp {
                 bind: self.http.bind.to_string(),
                 public_url: self

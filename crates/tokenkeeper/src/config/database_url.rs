@@ -1,8 +1,51 @@
-//! The database URL as it may be printed or logged: a password can sit in its userinfo
+//! The database URL, which may carry a password in its userinfo
 //! (`postgres://user:PASSWORD@host/db`) or in its query (`?password=`, `?sslpassword=`, and
-//! whatever other parameter names a secret), and both are replaced by a marker.
+//! whatever other parameter names a secret). It prints itself (Display and Debug) with both
+//! replaced by a marker; only opening the database reads it whole.
 
 use url::Url;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The whole URL, password included: for opening the database, never for printing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The URL derefs to the full text so that `store::connect(&config.database_url)` reads as
+/// it always did; formatting it goes through the redacting impls below.
+impl std::ops::Deref for DatabaseUrl {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_database_url(&self.0))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redact_database_url(&self.0))
+    }
+}
+
+impl PartialEq<&str> for DatabaseUrl {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
 
 /// Plain letters, so the URL stays readable (brackets would be percent-encoded).
 const MARKER: &str = "redacted";
@@ -67,6 +110,19 @@ fn names_a_secret(raw_key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::redact_database_url as redact;
+    use super::DatabaseUrl;
+
+    #[test]
+    fn the_url_prints_itself_redacted_and_opens_whole() {
+        let url = DatabaseUrl::new("postgres://u:secret@h/db?sslpassword=also");
+        for shown in [url.to_string(), format!("{url:?}")] {
+            assert!(
+                !shown.contains("secret") && !shown.contains("also"),
+                "{shown}"
+            );
+        }
+        assert_eq!(url.expose(), "postgres://u:secret@h/db?sslpassword=also");
+    }
 
     #[test]
     fn passwords_in_userinfo_and_query_are_redacted() {
