@@ -42,7 +42,11 @@ impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
         if !is_in_memory(url, &options) {
-            file_mode::restrict_to_owner(options.get_filename()).map_err(sqlx::Error::Io)?;
+            let path = options.get_filename();
+            file_mode::restrict_to_owner(path).map_err(|e| {
+                let named = std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+                sqlx::Error::Io(named)
+            })?;
         }
         let options = options
             .create_if_missing(true)
@@ -76,3 +80,30 @@ fn is_in_memory(url: &str, options: &SqliteConnectOptions) -> bool {
 }
 
 impl_store!(SqliteStore, sqlx::Sqlite, CLAIM_DUE, CLAIM_NOTIFICATIONS);
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    #[tokio::test]
+    async fn an_in_memory_database_leaves_no_file_behind() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://?mode=memory",
+        ] {
+            let store = SqliteStore::connect(url).await.unwrap();
+            sqlx::query("CREATE TABLE t (x INTEGER)")
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        let strays: Vec<_> = std::fs::read_dir(".")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains("memory"))
+            .collect();
+        assert!(strays.is_empty(), "{strays:?}");
+    }
+}
