@@ -85,7 +85,7 @@ async fn a_long_smtp_refusal_is_cut_in_the_logs_and_the_outbox(backend: Backend)
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("tokenkeeper=info")
+        .with_env_filter("debug,fake_linkedin=off")
         .with_writer(move || writer.clone())
         .finish();
     // Tests run on a current-thread runtime, so every task of this test logs here.
@@ -109,8 +109,13 @@ async fn a_long_smtp_refusal_is_cut_in_the_logs_and_the_outbox(backend: Backend)
     );
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("will retry"), "{logs}");
-    let longest = logs.lines().map(str::len).max().unwrap_or(0);
-    assert!(longest < 2_000, "a log line of {longest} bytes");
+    // The refusal says "no. " 20,000 times; each log line may quote only a cut of it.
+    let quoting: Vec<_> = logs.lines().filter(|l| l.contains("5.7.1")).collect();
+    assert!(!quoting.is_empty(), "{logs}");
+    for line in &quoting {
+        assert!(line.len() < 1_000, "a log line of {} bytes", line.len());
+    }
+    assert!(logs.matches("no. ").count() < 500);
     assert!(
         !logs.contains(" 199 "),
         "the end of the refusal reached the logs"
