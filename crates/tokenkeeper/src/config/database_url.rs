@@ -60,14 +60,24 @@ pub fn redact_database_url(database_url: &str) -> String {
     let scheme = database_url
         .split_once(':')
         .map_or("", |(scheme, _)| scheme);
+    // Whatever comes before the first ':' is shown only if it can be a scheme at all.
+    let scheme = if scheme
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        scheme
+    } else {
+        ""
+    };
     let Ok(mut url) = Url::parse(database_url) else {
         return format!("{scheme}:{MARKER}");
     };
     // A password with an unescaped '/', '?' or '#' ends the authority early: `user:12` is
     // read as host and port, and the password's tail lands in the path or the query. An
-    // '@' after an authority without userinfo gives it away.
-    if url.has_host() && url.username().is_empty() && database_url.contains('@') {
-        return format!("{scheme}://{MARKER}");
+    // '@' in a URL without userinfo gives it away.
+    if url.username().is_empty() && database_url.contains('@') {
+        let slashes = if url.has_host() { "//" } else { "" };
+        return format!("{scheme}:{slashes}{MARKER}");
     }
     if url.password().is_some() {
         let _ = url.set_password(Some(MARKER));
@@ -156,6 +166,8 @@ mod tests {
             "postgres://u:12?ss@h/db",
             "postgres://u:12#ss@h/db",
             "postgres://u:p ss@h/db",
+            "u:pa ss@h/db",
+            "u/x:pa ss",
         ] {
             let shown = redact(url);
             assert!(!shown.contains("ss"), "{url} -> {shown}");
