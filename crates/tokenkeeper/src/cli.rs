@@ -220,8 +220,8 @@ async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
             };
             let report = delivery.send_pending().await?;
             println!(
-                "sent {}, retrying later {}, failed {}, cancelled {}",
-                report.sent, report.retrying, report.failed, report.cancelled
+                "sent {}, retrying later {}, failed {}, cancelled {}, skipped {}",
+                report.sent, report.retrying, report.failed, report.cancelled, report.skipped
             );
             Ok(())
         }

@@ -5,10 +5,12 @@
 //! Environment variables name keys with the section and key joined by a double underscore:
 //! `TOKENKEEPER_DATABASE_URL`, `TOKENKEEPER_LINKEDIN__CLIENT_SECRET`.
 
+mod database_url;
 mod email;
 mod http;
 mod raw;
 
+pub use database_url::{redact_database_url, DatabaseUrl};
 pub use email::{EmailSettings, SmtpSecurity, SmtpSettings};
 pub use http::HttpSettings;
 pub use raw::RawConfig;
@@ -57,7 +59,7 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
 /// The validated configuration the program runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub http: HttpSettings,
     pub api: ApiSettings,
     pub linkedin: LinkedInSettings,
@@ -409,7 +411,7 @@ impl Config {
         }
 
         Ok(Config {
-            database_url: raw.database_url,
+            database_url: DatabaseUrl::new(raw.database_url),
             http: http::http_from_raw(raw.http)?,
             api: ApiSettings { api_key },
             linkedin,
@@ -444,7 +446,7 @@ impl Config {
             }
         };
         let raw = RawConfig {
-            database_url: redact_url_password(&self.database_url),
+            database_url: self.database_url.to_string(),
             http: http::http_to_raw(&self.http),
             api: raw::RawApi {
                 api_key: self.api.api_key.as_ref().map(redact).unwrap_or_default(),
@@ -530,17 +532,6 @@ fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
         return Err(invalid(key, format!("{text:?}: expected an http(s) URL")));
     }
     Ok(url)
-}
-
-/// Database URLs may carry a password; `tokenkeeper config` must not print it.
-fn redact_url_password(database_url: &str) -> String {
-    match Url::parse(database_url) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("redacted"));
-            url.to_string()
-        }
-        _ => database_url.to_owned(),
-    }
 }
 
 #[cfg(test)]

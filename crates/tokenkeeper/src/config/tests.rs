@@ -155,6 +155,7 @@ fn printed_configuration_hides_secrets() {
     }
     assert!(shown.contains("client_id = \"86abc\""));
     assert!(!format!("{config:?}").contains("s3cr3t-value"));
+    assert!(!format!("{config:?}").contains("dbpass"));
 }
 
 #[test]

@@ -3,12 +3,13 @@
 //! row being marked sent sends it again at the next pass, with the same Message-ID, so mail
 //! systems and readers can tell it is the same email.
 
+use super::claim::ClaimPlan;
 use super::render::Renderer;
-use super::transport::Transport;
+use super::transport::{server_text, Transport};
 use crate::config::SmtpSettings;
 use crate::connect_link::ConnectLinks;
 use crate::domain::{AccountStatus, Clock, NotificationKind};
-use crate::store::{PendingEmail, Store, StoreError};
+use crate::store::{Lease, PendingEmail, Store, StoreError};
 use chrono::Duration;
 use lettre::message::{header::ContentType, MultiPart, SinglePart};
 use lettre::Message;
@@ -20,6 +21,9 @@ pub struct DeliveryReport {
     pub retrying: u64,
     pub failed: u64,
     pub cancelled: u64,
+    /// Claimed but not sent: cancelled by a reconnect, or taken over by another worker,
+    /// before its turn came.
+    pub skipped: u64,
 }
 
 #[derive(Clone)]
@@ -32,25 +36,36 @@ pub struct Delivery {
     pub smtp: SmtpSettings,
 }
 
-/// How many rows one claim takes, and how long the claim holds them.
-const BATCH: i64 = 50;
-const LEASE_MINUTES: i64 = 10;
+/// One claim's rows and the token that proves the claim is ours.
+struct Claim {
+    holder: String,
+    plan: ClaimPlan,
+}
 
 impl Delivery {
     /// Sends everything due now; returns what happened.
     pub async fn send_pending(&self) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
+        let plan = ClaimPlan::for_timeout(self.smtp.timeout);
         loop {
             let now = self.clock.now();
-            let batch = self
-                .store
-                .claim_notifications(now, now + Duration::minutes(LEASE_MINUTES), BATCH)
-                .await?;
+            // A new owner token for every claim: a row this worker lost and claimed again is
+            // a new claim, and writes under the old one must not count.
+            let claim = Claim {
+                holder: uuid::Uuid::new_v4().to_string(),
+                plan,
+            };
+            let lease = Lease {
+                holder: claim.holder.clone(),
+                now,
+                until: now + plan.batch_lease,
+            };
+            let batch = self.store.claim_notifications(&lease, plan.batch).await?;
             if batch.is_empty() {
                 return Ok(report);
             }
             for pending in batch {
-                self.deliver(pending, &mut report).await?;
+                self.deliver(pending, &claim, &mut report).await?;
             }
         }
     }
@@ -64,6 +79,7 @@ impl Delivery {
                     sent = r.sent,
                     retrying = r.retrying,
                     failed = r.failed,
+                    skipped = r.skipped,
                     "email delivery pass"
                 ),
                 Err(e) => {
@@ -77,28 +93,37 @@ impl Delivery {
     async fn deliver(
         &self,
         pending: PendingEmail,
+        claim: &Claim,
         report: &mut DeliveryReport,
     ) -> Result<(), StoreError> {
+        let holder = claim.holder.as_str();
         let kind = NotificationKind::parse(&pending.kind);
         let Ok(kind) = kind else {
-            self.store
-                .mark_failed(pending.id, "unknown notification kind", "failed")
-                .await?;
-            report.failed += 1;
+            if self
+                .store
+                .mark_failed(pending.id, holder, "unknown notification kind", "failed")
+                .await?
+            {
+                report.failed += 1;
+            }
             return Ok(());
         };
         // A warning about failing refreshes is moot once a refresh succeeded again.
         if kind == NotificationKind::RefreshFailing
             && pending.account.status == AccountStatus::Active
         {
-            self.store
+            if self
+                .store
                 .mark_failed(
                     pending.id,
+                    holder,
                     "the account recovered before sending",
                     "cancelled",
                 )
-                .await?;
-            report.cancelled += 1;
+                .await?
+            {
+                report.cancelled += 1;
+            }
             return Ok(());
         }
         let message_id = message_id(&pending.dedupe_key, &self.smtp);
@@ -106,18 +131,43 @@ impl Delivery {
             Ok(message) => message,
             Err(e) => {
                 tracing::error!(notification_id = pending.id, error = %e, "cannot build the email");
-                self.store
-                    .mark_failed(pending.id, &e.to_string(), "failed")
-                    .await?;
-                report.failed += 1;
+                if self
+                    .store
+                    .mark_failed(pending.id, holder, &e.to_string(), "failed")
+                    .await?
+                {
+                    report.failed += 1;
+                }
                 return Ok(());
             }
         };
+        // The batch's claim was taken long ago: check, just before sending, that the row is
+        // still ours and still wanted, and hold it for as long as this one message may take.
+        let now = self.clock.now();
+        let renewal = Lease {
+            holder: holder.to_owned(),
+            now,
+            until: now + claim.plan.message_lease,
+        };
+        if !self
+            .store
+            .renew_notification_claim(pending.id, &renewal)
+            .await?
+        {
+            tracing::info!(
+                notification_id = pending.id,
+                account_id = pending.account.id,
+                "email not sent: cancelled, or claimed by another worker, before its turn"
+            );
+            report.skipped += 1;
+            return Ok(());
+        }
         let stem = pending.dedupe_key.replace(':', "-");
         match self.transport.send(&message, &stem).await {
             Ok(answer) => {
-                self.store
-                    .mark_sent(pending.id, &message_id, self.clock.now())
+                let recorded = self
+                    .store
+                    .mark_sent(pending.id, holder, &message_id, self.clock.now())
                     .await?;
                 metrics::counter!("tokenkeeper_emails_total", "result" => "sent").increment(1);
                 tracing::info!(
@@ -127,22 +177,33 @@ impl Delivery {
                     answer,
                     "email sent"
                 );
+                if !recorded {
+                    tracing::warn!(
+                        notification_id = pending.id,
+                        "the email went out while its notification was cancelled or claimed by another worker; the row keeps that state"
+                    );
+                }
                 report.sent += 1;
             }
             Err(e) => {
-                let error = crate::telemetry::error_chain(&e);
+                let error = server_text(&crate::telemetry::error_chain(&e));
                 let attempts = pending.attempts as u32 + 1;
                 if attempts >= self.smtp.max_attempts {
-                    self.store.mark_failed(pending.id, &error, "failed").await?;
-                    metrics::counter!("tokenkeeper_emails_total", "result" => "failed")
-                        .increment(1);
-                    tracing::error!(
-                        notification_id = pending.id,
-                        attempts,
-                        error,
-                        "email given up after its last attempt"
-                    );
-                    report.failed += 1;
+                    if self
+                        .store
+                        .mark_failed(pending.id, holder, &error, "failed")
+                        .await?
+                    {
+                        metrics::counter!("tokenkeeper_emails_total", "result" => "failed")
+                            .increment(1);
+                        tracing::error!(
+                            notification_id = pending.id,
+                            attempts,
+                            error,
+                            "email given up after its last attempt"
+                        );
+                        report.failed += 1;
+                    }
                 } else {
                     // Exponential backoff: initial, x2, x4 ... capped at six hours.
                     let delay = self
@@ -152,18 +213,22 @@ impl Delivery {
                     let delay = Duration::from_std(delay)
                         .unwrap_or(Duration::hours(6))
                         .min(Duration::hours(6));
-                    self.store
-                        .mark_retry(pending.id, &error, self.clock.now() + delay)
-                        .await?;
-                    metrics::counter!("tokenkeeper_emails_total", "result" => "retry").increment(1);
-                    tracing::warn!(
-                        notification_id = pending.id,
-                        attempts,
-                        error,
-                        retry_in_seconds = delay.num_seconds(),
-                        "email not sent; will retry"
-                    );
-                    report.retrying += 1;
+                    if self
+                        .store
+                        .mark_retry(pending.id, holder, &error, self.clock.now() + delay)
+                        .await?
+                    {
+                        metrics::counter!("tokenkeeper_emails_total", "result" => "retry")
+                            .increment(1);
+                        tracing::warn!(
+                            notification_id = pending.id,
+                            attempts,
+                            error,
+                            retry_in_seconds = delay.num_seconds(),
+                            "email not sent; will retry"
+                        );
+                        report.retrying += 1;
+                    }
                 }
             }
         }

@@ -1,12 +1,14 @@
 //! Reconnect emails: the outbox delivery worker, the SMTP (or file) transport, the templates,
 //! and the reminders planned ahead of time.
 
+mod claim;
 mod deliver;
 mod plan;
 mod render;
 mod transport;
 
+pub use claim::ClaimPlan;
 pub use deliver::{message_id, Delivery, DeliveryReport};
 pub use plan::plan_reminders;
 pub use render::{RenderedEmail, Renderer};
-pub use transport::{Transport, TransportError};
+pub use transport::{server_text, Transport, TransportError};

@@ -24,7 +24,10 @@ use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the database URL {0:?} is not supported: use sqlite://PATH or postgres://...")]
+    /// Carries the URL's scheme only: the rest may hold a password.
+    #[error(
+        "database URLs of scheme {0:?} are not supported: use sqlite://PATH or postgres://..."
+    )]
     UnsupportedUrl(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -67,6 +70,13 @@ pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::connect(database_url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(database_url.to_owned()))
+        let scheme = database_url
+            .split_once(':')
+            .map_or("", |(scheme, _)| scheme)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "+-.".contains(*c))
+            .take(20)
+            .collect();
+        Err(StoreError::UnsupportedUrl(scheme))
     }
 }

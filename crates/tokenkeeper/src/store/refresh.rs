@@ -67,6 +67,8 @@ pub struct StoredNotification {
     pub status: String,
     pub send_after: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

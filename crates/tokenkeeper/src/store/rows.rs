@@ -106,6 +106,8 @@ pub(super) struct NotificationRow {
     status: String,
     send_after: DateTime<Utc>,
     deadline: DateTime<Utc>,
+    attempts: i32,
+    last_error: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -120,6 +122,8 @@ impl From<NotificationRow> for StoredNotification {
             status: r.status,
             send_after: r.send_after,
             deadline: r.deadline,
+            attempts: r.attempts,
+            last_error: r.last_error,
             created_at: r.created_at,
         }
     }

@@ -57,6 +57,28 @@ INSERT INTO notifications (account_id, kind, episode, dedupe_key, status, send_a
 VALUES ($1, $2, $3, $4, 'pending', $5, $6, 0, $5, $7)
 ON CONFLICT (dedupe_key) DO NOTHING";
 
+/// An outbox row is written only by the owner of its current claim (`claimed_by`), and only
+/// while it is pending: a reconnect's cancellation (above), or another worker that took over
+/// an expired claim, wins over a worker that was still busy with the row.
+pub(super) const RENEW_NOTIFICATION_CLAIM: &str = "
+UPDATE notifications SET claimed_until = $1
+WHERE id = $2 AND claimed_by = $3 AND status = 'pending'";
+
+pub(super) const MARK_NOTIFICATION_SENT: &str = "
+UPDATE notifications SET status = 'sent', message_id = $1, sent_at = $2,
+    attempts = attempts + 1, last_error = NULL, claimed_until = NULL, claimed_by = NULL
+WHERE id = $3 AND claimed_by = $4 AND status = 'pending'";
+
+pub(super) const MARK_NOTIFICATION_RETRY: &str = "
+UPDATE notifications SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,
+    claimed_until = NULL, claimed_by = NULL
+WHERE id = $3 AND claimed_by = $4 AND status = 'pending'";
+
+pub(super) const MARK_NOTIFICATION_FAILED: &str = "
+UPDATE notifications SET status = $1, attempts = attempts + 1, last_error = $2,
+    claimed_until = NULL, claimed_by = NULL
+WHERE id = $3 AND claimed_by = $4 AND status = 'pending'";
+
 pub(super) const INSERT_REFRESH_LOG: &str = "
 INSERT INTO refresh_log (account_id, run_id, attempted_at, duration_ms, outcome, http_status,
     error_code, attempt)
@@ -448,15 +470,15 @@ macro_rules! impl_store {
         impl $crate::store::OutboxStore for $store {
             async fn claim_notifications(
                 &self,
-                now: chrono::DateTime<chrono::Utc>,
-                lease_until: chrono::DateTime<chrono::Utc>,
+                lease: &$crate::store::Lease,
                 limit: i64,
             ) -> Result<Vec<$crate::store::PendingEmail>, $crate::store::StoreError> {
                 let mut tx = self.pool.begin().await?;
                 let claimed: Vec<(i64, i64, String, String, chrono::DateTime<chrono::Utc>, i32)> =
                     sqlx::query_as($claim_notifications_sql)
-                        .bind(now)
-                        .bind(lease_until)
+                        .bind(lease.now)
+                        .bind(lease.until)
+                        .bind(lease.holder.as_str())
                         .bind(limit)
                         .fetch_all(&mut *tx)
                         .await?;
@@ -481,49 +503,69 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
+            async fn renew_notification_claim(
+                &self,
+                id: i64,
+                lease: &$crate::store::Lease,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::sql::RENEW_NOTIFICATION_CLAIM)
+                    .bind(lease.until)
+                    .bind(id)
+                    .bind(lease.holder.as_str())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn mark_sent(
                 &self,
                 id: i64,
+                holder: &str,
                 message_id: &str,
                 at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query("UPDATE notifications SET status = 'sent', message_id = $1, sent_at = $2, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $3")
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::sql::MARK_NOTIFICATION_SENT)
                     .bind(message_id)
                     .bind(at)
                     .bind(id)
+                    .bind(holder)
                     .execute(&self.pool)
                     .await?;
-                Ok(())
+                Ok(done.rows_affected() == 1)
             }
 
             async fn mark_retry(
                 &self,
                 id: i64,
+                holder: &str,
                 error: &str,
                 next_attempt_at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query("UPDATE notifications SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL WHERE id = $3")
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::sql::MARK_NOTIFICATION_RETRY)
                     .bind(error)
                     .bind(next_attempt_at)
                     .bind(id)
+                    .bind(holder)
                     .execute(&self.pool)
                     .await?;
-                Ok(())
+                Ok(done.rows_affected() == 1)
             }
 
             async fn mark_failed(
                 &self,
                 id: i64,
+                holder: &str,
                 error: &str,
                 status: &str,
-            ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query("UPDATE notifications SET status = $1, attempts = attempts + 1, last_error = $2, claimed_until = NULL WHERE id = $3")
+            ) -> Result<bool, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::sql::MARK_NOTIFICATION_FAILED)
                     .bind(status)
                     .bind(error)
                     .bind(id)
+                    .bind(holder)
                     .execute(&self.pool)
                     .await?;
-                Ok(())
+                Ok(done.rows_affected() == 1)
             }
 
             async fn add_notifications(

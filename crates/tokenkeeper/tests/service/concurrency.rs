@@ -172,7 +172,10 @@ fn process_env(app: &TestApp) -> Vec<(String, String)> {
     use secrecy::ExposeSecret;
     let c = &app.config;
     vec![
-        ("TOKENKEEPER_DATABASE_URL".into(), c.database_url.clone()),
+        (
+            "TOKENKEEPER_DATABASE_URL".into(),
+            c.database_url.expose().to_owned(),
+        ),
         (
             "TOKENKEEPER_LINKEDIN__CLIENT_ID".into(),
             c.linkedin.client_id.clone(),

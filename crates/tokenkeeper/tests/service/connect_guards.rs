@@ -314,7 +314,7 @@ async fn the_cli_may_allow_a_member_change(backend: Backend) {
                 "u-7@example.com",
             ])
             .env_clear()
-            .env("TOKENKEEPER_DATABASE_URL", &app.config.database_url)
+            .env("TOKENKEEPER_DATABASE_URL", app.config.database_url.expose())
             .env("TOKENKEEPER_HTTP__PUBLIC_URL", app.base.as_str())
             .env(
                 "TOKENKEEPER_LINKEDIN__CLIENT_ID",

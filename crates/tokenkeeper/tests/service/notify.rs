@@ -268,7 +268,7 @@ async fn the_emailed_link_reconnects_and_ends_the_episode(backend: Backend) {
 }
 
 /// Accounts whose members must reconnect, each with a pending email.
-async fn members_to_email(app: &TestApp, count: usize) {
+pub async fn members_to_email(app: &TestApp, count: usize) {
     app.fake.controls().set_partner(false);
     for i in 0..count {
         app.linked(&format!("user-{i}")).await;
@@ -327,11 +327,12 @@ async fn a_resend_after_a_crash_keeps_its_message_id(backend: Backend) {
     members_to_email(&app, 1).await;
     // A worker claimed the email, sent it, and died before marking it sent.
     let now = app.clock_now();
-    let claimed = app
-        .store
-        .claim_notifications(now, now + Duration::minutes(10), 10)
-        .await
-        .unwrap();
+    let lease = tokenkeeper::store::Lease {
+        holder: "crashed-worker".into(),
+        now,
+        until: now + Duration::minutes(10),
+    };
+    let claimed = app.store.claim_notifications(&lease, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let worker = app.delivery(smtp.port);
     // While its claim holds, nobody else sends it.

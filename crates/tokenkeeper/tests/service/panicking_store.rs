@@ -101,32 +101,42 @@ impl RunStore for PanickingStore {
 impl OutboxStore for PanickingStore {
     async fn claim_notifications(
         &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
+        lease: &Lease,
         limit: i64,
     ) -> Result<Vec<PendingEmail>, StoreError> {
-        self.inner
-            .claim_notifications(now, lease_until, limit)
-            .await
+        self.inner.claim_notifications(lease, limit).await
+    }
+    async fn renew_notification_claim(&self, id: i64, lease: &Lease) -> Result<bool, StoreError> {
+        self.inner.renew_notification_claim(id, lease).await
     }
     async fn mark_sent(
         &self,
         id: i64,
+        holder: &str,
         message_id: &str,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.inner.mark_sent(id, message_id, at).await
+    ) -> Result<bool, StoreError> {
+        self.inner.mark_sent(id, holder, message_id, at).await
     }
     async fn mark_retry(
         &self,
         id: i64,
+        holder: &str,
         error: &str,
         next_attempt_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.inner.mark_retry(id, error, next_attempt_at).await
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .mark_retry(id, holder, error, next_attempt_at)
+            .await
     }
-    async fn mark_failed(&self, id: i64, error: &str, status: &str) -> Result<(), StoreError> {
-        self.inner.mark_failed(id, error, status).await
+    async fn mark_failed(
+        &self,
+        id: i64,
+        holder: &str,
+        error: &str,
+        status: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.mark_failed(id, holder, error, status).await
     }
     async fn add_notifications(
         &self,

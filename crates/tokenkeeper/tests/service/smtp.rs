@@ -1,11 +1,19 @@
 //! A small SMTP server on a real socket, enough of RFC 5321 for lettre: EHLO/HELO, MAIL,
 //! RCPT, DATA (with dot-unstuffing), RSET, NOOP, QUIT. It records what it accepts and can be
-//! told to refuse service, as a server in an outage does.
+//! told to refuse service, as a server in an outage does, or to hold each message before
+//! accepting it, as a slow server does. Hostile servers (silent, trickling) are below.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+/// A message the server holds before answering its DATA: dropping or sending on `release`
+/// lets the server accept it.
+pub struct Held {
+    pub release: oneshot::Sender<()>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -37,6 +45,7 @@ pub struct SmtpServer {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     down: Arc<AtomicBool>,
+    hold: Arc<Mutex<Option<mpsc::UnboundedSender<Held>>>>,
 }
 
 impl SmtpServer {
@@ -47,6 +56,7 @@ impl SmtpServer {
             port,
             received: Arc::default(),
             down: Arc::default(),
+            hold: Arc::default(),
         };
         let shared = server.clone();
         tokio::spawn(async move {
@@ -63,6 +73,14 @@ impl SmtpServer {
     /// While down, every connection is greeted with 421 and closed.
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// From now on, every message is held at the end of its DATA until released: the
+    /// returned channel announces each one, so a test knows a send is under way.
+    pub fn hold_messages(&self) -> mpsc::UnboundedReceiver<Held> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self.hold.lock().unwrap() = Some(tx);
+        rx
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -107,11 +125,19 @@ impl SmtpServer {
                     data.push_str(line);
                     data.push('\n');
                 }
-                self.received.lock().unwrap().push(Received {
+                let mail = Received {
                     from: from.clone(),
                     to: to.clone(),
                     data,
-                });
+                };
+                let hold = self.hold.lock().unwrap().clone();
+                if let Some(hold) = hold {
+                    let (release, released) = oneshot::channel();
+                    if hold.send(Held { release }).is_ok() {
+                        let _ = released.await;
+                    }
+                }
+                self.received.lock().unwrap().push(mail);
                 b"250 OK queued as test\r\n"
             } else if upper == "RSET" || upper == "NOOP" {
                 b"250 OK\r\n"
@@ -125,4 +151,75 @@ impl SmtpServer {
         }
         Ok(())
     }
+}
+
+/// A server that accepts connections and then says nothing, ever.
+pub async fn silent_server() -> u16 {
+    hostile_server(|mut socket| async move {
+        let mut sink = [0u8; 1024];
+        use tokio::io::AsyncReadExt;
+        while socket.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+    })
+    .await
+}
+
+/// A server that greets one byte every 20 ms and never finishes the line: no single read
+/// waits long, but the conversation never gets anywhere.
+pub async fn trickling_server() -> u16 {
+    hostile_server(|mut socket| async move {
+        for byte in b"220 ".iter().chain(std::iter::repeat(&b'x')) {
+            if socket.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
+/// A server that greets normally and then refuses the sender with `lines` lines of text.
+pub async fn verbose_refusing_server(lines: usize) -> u16 {
+    hostile_server(move |socket| async move {
+        let (read, mut write) = socket.into_split();
+        let mut commands = BufReader::new(read).lines();
+        let _ = write.write_all(b"220 test.smtp ESMTP ready\r\n").await;
+        while let Ok(Some(line)) = commands.next_line().await {
+            let upper = line.to_ascii_uppercase();
+            let reply = if upper.starts_with("EHLO") {
+                "250 test.smtp\r\n".to_owned()
+            } else if upper.starts_with("MAIL FROM:") {
+                let filler = "no. ".repeat(100);
+                let mut text = String::new();
+                for i in 0..lines {
+                    let more = if i + 1 < lines { '-' } else { ' ' };
+                    text.push_str(&format!("550{more}5.7.1 {i} {filler}\r\n"));
+                }
+                text
+            } else if upper == "QUIT" {
+                let _ = write.write_all(b"221 Bye\r\n").await;
+                return;
+            } else {
+                "250 OK\r\n".to_owned()
+            };
+            if write.write_all(reply.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
+}
+
+async fn hostile_server<F, Fut>(session: F) -> u16
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(session(socket));
+        }
+    });
+    port
 }

@@ -20,16 +20,18 @@ UPDATE social_network s SET claimed_until = $2, claimed_by = $3, version = s.ver
 FROM due WHERE s.id = due.id
 RETURNING s.*";
 
-/// Notifications due for delivery; rows another worker holds are skipped.
+/// Notifications due for delivery, each claim under its owner's token; rows another worker
+/// holds are skipped. A row whose claim was renewed or cancelled meanwhile is re-checked
+/// under the lock, so it is not taken.
 const CLAIM_NOTIFICATIONS: &str = "
 WITH due AS (
     SELECT id FROM notifications
     WHERE status = 'pending' AND send_after <= $1 AND next_attempt_at <= $1
       AND (claimed_until IS NULL OR claimed_until < $1)
     ORDER BY id
-    LIMIT $3
+    LIMIT $4
     FOR UPDATE SKIP LOCKED)
-UPDATE notifications n SET claimed_until = $2
+UPDATE notifications n SET claimed_until = $2, claimed_by = $3
 FROM due WHERE n.id = due.id
 RETURNING n.id, n.account_id, n.kind, n.dedupe_key, n.deadline, n.attempts";
 
@@ -42,7 +44,7 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .connect(url)
+            .connect(&without_unread_parameters(url))
             .await?;
         Ok(Self { pool })
     }
@@ -57,6 +59,57 @@ impl PostgresStore {
             .await?;
         Ok(())
     }
+}
+
+/// Query parameters sqlx reads from a PostgreSQL URL.
+const READ_PARAMETERS: [&str; 18] = [
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
+
+/// sqlx ignores a parameter it does not know with a warning that prints its value, and the
+/// value may be a secret (libpq's `sslpassword`, say). Such parameters are dropped here,
+/// with a warning that names only the key.
+fn without_unread_parameters(database_url: &str) -> String {
+    let Ok(mut url) = url::Url::parse(database_url) else {
+        return database_url.to_owned();
+    };
+    let Some(query) = url.query().map(str::to_owned) else {
+        return database_url.to_owned();
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let raw_key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        let key: String = url::form_urlencoded::parse(raw_key.as_bytes())
+            .map(|(k, v)| format!("{k}{v}"))
+            .collect();
+        if READ_PARAMETERS.contains(&key.as_str()) || key.starts_with("options[") {
+            kept.push(pair);
+        } else {
+            tracing::warn!(
+                parameter = key.chars().take(40).collect::<String>(),
+                "database_url: ignoring a query parameter PostgreSQL connections do not read"
+            );
+        }
+    }
+    url.set_query((!kept.is_empty()).then(|| kept.join("&")).as_deref());
+    url.to_string()
 }
 
 impl_store!(

@@ -1,4 +1,6 @@
-//! SQLite, the embedded default: one file, created on first use.
+//! SQLite, the embedded default: one file, created on first use, readable by its owner only.
+
+mod file_mode;
 
 use super::connect::impl_connect_store;
 use super::sql::impl_store;
@@ -20,15 +22,16 @@ WHERE id IN (
     LIMIT $5)
 RETURNING *";
 
-/// Notifications due for delivery, claimed in one statement like accounts.
+/// Notifications due for delivery, claimed in one statement like accounts, each claim under
+/// its owner's token.
 const CLAIM_NOTIFICATIONS: &str = "
-UPDATE notifications SET claimed_until = $2
+UPDATE notifications SET claimed_until = $2, claimed_by = $3
 WHERE id IN (
     SELECT id FROM notifications
     WHERE status = 'pending' AND send_after <= $1 AND next_attempt_at <= $1
       AND (claimed_until IS NULL OR claimed_until < $1)
     ORDER BY id
-    LIMIT $3)
+    LIMIT $4)
 RETURNING id, account_id, kind, dedupe_key, deadline, attempts";
 
 #[derive(Clone)]
@@ -38,7 +41,15 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        if !is_in_memory(url, &options) {
+            let path = options.get_filename();
+            file_mode::restrict_to_owner(path).map_err(|e| {
+                let named = std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+                sqlx::Error::Io(named)
+            })?;
+        }
+        let options = options
             .create_if_missing(true)
             // Readers do not block the writer, and a busy writer is waited for, not failed.
             .journal_mode(SqliteJournalMode::Wal)
@@ -63,5 +74,38 @@ impl SqliteStore {
     }
 }
 
+/// In-memory databases have no file to protect (sqlx names them `file:sqlx-in-memory-N`).
+fn is_in_memory(url: &str, options: &SqliteConnectOptions) -> bool {
+    let name = options.get_filename().to_string_lossy();
+    name == ":memory:" || name.starts_with("file:") || url.contains("mode=memory")
+}
+
 impl_store!(SqliteStore, sqlx::Sqlite, CLAIM_DUE, CLAIM_NOTIFICATIONS);
 impl_connect_store!(SqliteStore);
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    #[tokio::test]
+    async fn an_in_memory_database_leaves_no_file_behind() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://?mode=memory",
+        ] {
+            let store = SqliteStore::connect(url).await.unwrap();
+            sqlx::query("CREATE TABLE t (x INTEGER)")
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        let strays: Vec<_> = std::fs::read_dir(".")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains("memory"))
+            .collect();
+        assert!(strays.is_empty(), "{strays:?}");
+    }
+}

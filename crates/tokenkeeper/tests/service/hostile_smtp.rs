@@ -1,0 +1,123 @@
+//! SMTP servers that misbehave on purpose: one that never answers, one that trickles, one
+//! that answers with pages of text. None may hold the mail worker longer than
+//! `smtp.timeout_seconds` per message, or flood the logs and the outbox's `last_error`.
+
+use crate::backend_tests;
+use crate::notify::members_to_email;
+use crate::outbox::worker_with_timeout;
+use crate::smtp::{silent_server, trickling_server, verbose_refusing_server};
+use crate::support::{spawn_app, TestApp};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokenkeeper::notify::DeliveryReport;
+use tokenkeeper::store::testing::Backend;
+
+backend_tests!(
+    a_silent_smtp_server_costs_one_timeout_and_the_email_is_retried,
+    a_trickling_smtp_server_costs_one_timeout_and_the_email_is_retried,
+    a_long_smtp_refusal_is_cut_in_the_logs_and_the_outbox,
+);
+
+const TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Delivers what is due through the server on `port`; fails the test if the pass is not over
+/// long after every message's time-out.
+async fn one_pass_against(app: &TestApp, port: u16) -> DeliveryReport {
+    let worker = worker_with_timeout(app, port, TIMEOUT);
+    let started = Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(20), worker.send_pending())
+        .await
+        .expect("the mail worker is not held by the server")
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "{report:?}");
+    report
+}
+
+async fn the_email_is_retried_after(app: &TestApp, port: u16) {
+    members_to_email(app, 1).await;
+    let report = one_pass_against(app, port).await;
+    assert_eq!(
+        report,
+        DeliveryReport {
+            retrying: 1,
+            ..DeliveryReport::default()
+        }
+    );
+    let account = app.account("user-0").await;
+    let row = &app.store.notifications_for(account.id).await.unwrap()[0];
+    assert_eq!((row.status.as_str(), row.attempts), ("pending", 1));
+    let error = row.last_error.as_deref().unwrap();
+    assert!(
+        error.contains("did not finish within 0.3 seconds"),
+        "{error}"
+    );
+}
+
+async fn a_silent_smtp_server_costs_one_timeout_and_the_email_is_retried(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    the_email_is_retried_after(&app, silent_server().await).await;
+}
+
+async fn a_trickling_smtp_server_costs_one_timeout_and_the_email_is_retried(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    the_email_is_retried_after(&app, trickling_server().await).await;
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn a_long_smtp_refusal_is_cut_in_the_logs_and_the_outbox(backend: Backend) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("debug,fake_linkedin=off")
+        .with_writer(move || writer.clone())
+        .finish();
+    // Tests run on a current-thread runtime, so every task of this test logs here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    members_to_email(&app, 1).await;
+    // About 80 kB of refusal over 200 lines: as much as lettre reads of one answer.
+    let port = verbose_refusing_server(200).await;
+    assert_eq!(one_pass_against(&app, port).await.retrying, 1);
+
+    let account = app.account("user-0").await;
+    let row = &app.store.notifications_for(account.id).await.unwrap()[0];
+    let error = row.last_error.as_deref().unwrap();
+    assert!(error.contains("550") || error.contains("5.7.1"), "{error}");
+    assert!(
+        error.len() < 1_000,
+        "last_error holds {} bytes",
+        error.len()
+    );
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("will retry"), "{logs}");
+    // The refusal says "no. " 20,000 times; each log line may quote only a cut of it.
+    let quoting: Vec<_> = logs.lines().filter(|l| l.contains("5.7.1")).collect();
+    assert!(!quoting.is_empty(), "{logs}");
+    for line in &quoting {
+        assert!(line.len() < 1_000, "a log line of {} bytes", line.len());
+    }
+    assert!(logs.matches("no. ").count() < 500);
+    assert!(
+        !logs.contains(" 199 "),
+        "the end of the refusal reached the logs"
+    );
+}
