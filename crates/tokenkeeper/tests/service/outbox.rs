@@ -42,8 +42,8 @@ async fn a_row_cancelled_while_its_email_is_sent_stays_cancelled(backend: Backen
 
     // user-0's email is on the wire; both members reconnect before the server answers.
     let first = held.recv().await.unwrap();
-    app.linked("user-0").await;
-    app.linked("user-1").await;
+    app.relinked("user-0").await;
+    app.relinked("user-1").await;
     first.release.send(()).unwrap();
     let report = sending.await.unwrap();
 

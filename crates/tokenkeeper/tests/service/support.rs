@@ -251,6 +251,22 @@ impl TestApp {
         self.account(user_id).await
     }
 
+    /// Reconnects an existing account as the LinkedIn member it already has (a different
+    /// member would be refused).
+    pub async fn relinked(&self, user_id: &str) -> Account {
+        let existing = self.account(user_id).await;
+        let member = self
+            .fake
+            .controls()
+            .members()
+            .into_iter()
+            .find(|m| m.sub == existing.member_id.as_str());
+        self.fake.controls().login_as(member);
+        let account = self.linked(user_id).await;
+        self.fake.controls().login_as(None);
+        account
+    }
+
     pub async fn account(&self, user_id: &str) -> Account {
         self.store
             .account_by_user(&UserId::parse(user_id).unwrap())
