@@ -29,6 +29,24 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// The most of an outsider's text we keep, in characters: enough for any real diagnostic.
+const OUTSIDE_TEXT_LIMIT: usize = 300;
+
+/// Text from outside (LinkedIn's answers, an SMTP server's, a browser's query) as we may log
+/// and store it: on one line, since control characters could forge log lines, and bounded, so
+/// a misbehaving peer cannot flood the logs or the database.
+pub fn outside_text(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(OUTSIDE_TEXT_LIMIT)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(OUTSIDE_TEXT_LIMIT).is_some() {
+        out.push_str(" [cut]");
+    }
+    out
+}
+
 /// The process's Prometheus recorder, installed on first use. Metrics are process-global, so
 /// every `Application` in a process (tests start many) shares one.
 pub fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
@@ -43,4 +61,19 @@ pub fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
             handle
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_text_is_one_bounded_line() {
+        assert_eq!(outside_text("550 no\r\nsuch user"), "550 no  such user");
+        let long = "é".repeat(10_000);
+        let cut = outside_text(&long);
+        assert!(cut.ends_with(" [cut]"));
+        assert_eq!(cut.chars().count(), OUTSIDE_TEXT_LIMIT + " [cut]".len());
+        assert_eq!(outside_text("250 OK"), "250 OK");
+    }
 }

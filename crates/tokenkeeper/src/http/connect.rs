@@ -107,9 +107,12 @@ pub async fn callback(
                 "You cancelled on LinkedIn's page, so nothing was changed. You can connect LinkedIn at any time from the application.",
             ));
         }
-        let description = params.error_description.unwrap_or_default();
+        // Both come from the query string, so anyone can write them: cut to one short line.
+        let error = crate::telemetry::outside_text(error);
+        let description =
+            crate::telemetry::outside_text(params.error_description.as_deref().unwrap_or(""));
         tracing::warn!(user_id = %attempt.user_id, error, description, "LinkedIn refused the authorization");
-        return Err(PageError::LinkedInRefused(error.to_owned()));
+        return Err(PageError::LinkedInRefused(error));
     }
     let code = params
         .code

@@ -5,7 +5,7 @@
 
 use super::claim::ClaimPlan;
 use super::render::Renderer;
-use super::transport::{server_text, Transport};
+use super::transport::Transport;
 use crate::config::SmtpSettings;
 use crate::connect_link::ConnectLinks;
 use crate::domain::{AccountStatus, Clock, NotificationKind};
@@ -186,7 +186,7 @@ impl Delivery {
                 report.sent += 1;
             }
             Err(e) => {
-                let error = server_text(&crate::telemetry::error_chain(&e));
+                let error = crate::telemetry::outside_text(&crate::telemetry::error_chain(&e));
                 let attempts = pending.attempts as u32 + 1;
                 if attempts >= self.smtp.max_attempts {
                     if self

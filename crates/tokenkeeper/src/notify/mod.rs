@@ -11,4 +11,4 @@ pub use claim::ClaimPlan;
 pub use deliver::{message_id, Delivery, DeliveryReport};
 pub use plan::plan_reminders;
 pub use render::{RenderedEmail, Renderer};
-pub use transport::{server_text, Transport, TransportError};
+pub use transport::{Transport, TransportError};

@@ -14,9 +14,6 @@ use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The most of a server's text we keep, in characters. Enough for any real diagnostic.
-const SERVER_TEXT_LIMIT: usize = 300;
-
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     /// The server refused, or the conversation broke; the text is already cut.
@@ -30,7 +27,9 @@ pub enum TransportError {
 
 impl From<lettre::transport::smtp::Error> for TransportError {
     fn from(e: lettre::transport::smtp::Error) -> Self {
-        TransportError::Smtp(server_text(&crate::telemetry::error_chain(&e)))
+        TransportError::Smtp(crate::telemetry::outside_text(
+            &crate::telemetry::error_chain(&e),
+        ))
     }
 }
 
@@ -82,7 +81,10 @@ impl Transport {
                     .await
                     .map_err(|_| TransportError::TimedOut(*timeout))??;
                 let said = response.message().collect::<Vec<_>>().join(" ");
-                Ok(server_text(&format!("{} {said}", response.code())))
+                Ok(crate::telemetry::outside_text(&format!(
+                    "{} {said}",
+                    response.code()
+                )))
             }
             Transport::Files(dir) => {
                 std::fs::create_dir_all(dir)?;
@@ -91,34 +93,5 @@ impl Transport {
                 Ok(format!("written to {}", path.display()))
             }
         }
-    }
-}
-
-/// A server's text as we may log and store it: on one line (control characters, which could
-/// forge log lines, become spaces) and at most `SERVER_TEXT_LIMIT` characters.
-pub fn server_text(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .take(SERVER_TEXT_LIMIT)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().nth(SERVER_TEXT_LIMIT).is_some() {
-        out.push_str(" [cut]");
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn server_text_is_one_bounded_line() {
-        assert_eq!(server_text("550 no\r\nsuch user"), "550 no  such user");
-        let long = "é".repeat(10_000);
-        let cut = server_text(&long);
-        assert!(cut.ends_with(" [cut]"));
-        assert_eq!(cut.chars().count(), SERVER_TEXT_LIMIT + " [cut]".len());
-        assert_eq!(server_text("250 OK"), "250 OK");
     }
 }

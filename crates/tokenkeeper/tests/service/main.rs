@@ -4,6 +4,7 @@
 mod support;
 
 mod api_access;
+mod callback_input;
 mod callback_retries;
 mod concurrency;
 mod config_command;
