@@ -119,8 +119,17 @@ pub(super) fn smtp_from_raw(s: RawSmtp) -> Result<SmtpSettings, ConfigError> {
             "smtp.username and smtp.password go together: set both or neither",
         ));
     }
+    let host = s.host.trim().to_owned();
+    if security == SmtpSecurity::None && !s.username.is_empty() && !is_this_machine(&host) {
+        return Err(invalid(
+            "smtp.security",
+            format!(
+                "\"none\" would send smtp.password unencrypted to {host:?}: use \"starttls\" or \"tls\", or a relay on this machine"
+            ),
+        ));
+    }
     Ok(SmtpSettings {
-        host: s.host.trim().to_owned(),
+        host,
         port: s.port as u16,
         security,
         username: s.username,
@@ -207,4 +216,13 @@ pub(super) fn email_to_raw(e: &EmailSettings) -> RawEmail {
         product_name: e.product_name.clone(),
         support_contact: e.support_contact.clone(),
     }
+}
+
+/// Whether an SMTP host is this machine, the one place a password may travel unencrypted.
+fn is_this_machine(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }

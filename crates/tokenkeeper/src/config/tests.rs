@@ -208,6 +208,27 @@ fn mail_settings_are_checked_and_the_password_is_never_printed() {
 }
 
 #[test]
+fn an_smtp_password_never_travels_unencrypted_to_another_machine() {
+    let with = |host: &str, security: &str| {
+        let mut vars = minimal();
+        vars.extend(env(&[
+            ("TOKENKEEPER_SMTP__HOST", host),
+            ("TOKENKEEPER_SMTP__SECURITY", security),
+            ("TOKENKEEPER_SMTP__USERNAME", "mailer"),
+            ("TOKENKEEPER_SMTP__PASSWORD", "smtp-pass-123"),
+        ]));
+        Config::load_from(None, vars)
+    };
+    let err = with("mail.example.com", "none").unwrap_err();
+    assert!(err.to_string().contains("unencrypted"), "{err}");
+    assert_eq!(key_of(err), "smtp.security");
+    for local in ["localhost", "127.0.0.1", "::1", "[::1]"] {
+        assert!(with(local, "none").is_ok(), "{local}");
+    }
+    assert!(with("mail.example.com", "tls").is_ok());
+}
+
+#[test]
 fn http_limits_have_safe_defaults_and_checked_ranges() {
     let config = Config::load_from(None, minimal()).unwrap();
     assert_eq!(config.http.metrics_bind, None, "metrics are off by default");
