@@ -2,40 +2,19 @@
 //! cut to one short line, whatever its size or its line breaks.
 
 use crate::backend_tests;
+use crate::log_capture::{LogCapture, LogFormat};
 use crate::support::spawn_app;
 use reqwest::StatusCode;
-use std::sync::{Arc, Mutex};
 use tokenkeeper::store::testing::Backend;
 
 backend_tests!(a_forged_error_description_reaches_the_logs_as_one_short_line);
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 async fn a_forged_error_description_reaches_the_logs_as_one_short_line(backend: Backend) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // The human format: the one where a raw line break would start a forged line.
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("info,fake_linkedin=off")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start("info", LogFormat::Human);
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    tracing::callsite::rebuild_interest_cache();
+    LogCapture::ask_call_sites_again();
     let link = app.connect_link("u-1", "u-1@example.com", None).await;
     let mut callback = app.consent(&link).await;
     let state = callback
@@ -56,7 +35,7 @@ async fn a_forged_error_description_reaches_the_logs_as_one_short_line(backend: 
     let response = app.browser.get(callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     let refused = logs
         .lines()
         .find(|l| l.contains("LinkedIn refused the authorization"))

@@ -3,6 +3,7 @@
 //! leaves behind is purged in the background, not by the callback.
 
 use crate::backend_tests;
+use crate::log_capture::{LogCapture, LogFormat};
 use crate::support::{location, new_browser, spawn, spawn_app, t0, Setup, TestApp, API_KEY};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault, Member};
@@ -376,39 +377,16 @@ async fn refusals_are_counted(backend: Backend) {
     }
 }
 
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 async fn refusals_are_logged_without_secrets(backend: Backend) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("info,fake_linkedin=off")
-        .json()
-        .with_writer(move || writer.clone())
-        .finish();
-    // Tests run on a current-thread runtime, so the server's tasks log here too.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start("info", LogFormat::Json);
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    // Another test running at the same time may have cached a call site's interest before
-    // this subscriber existed; ask every call site again.
-    tracing::callsite::rebuild_interest_cache();
+    LogCapture::ask_call_sites_again();
     let link = app.connect_link("u-10", "u-10@example.com", None).await;
     let callback = app.consent(&link).await;
     get(&new_browser(), callback.clone()).await;
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     let refusal = logs
         .lines()
         .find(|l| l.contains("connect flow refused"))

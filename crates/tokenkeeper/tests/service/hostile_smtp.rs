@@ -3,12 +3,11 @@
 //! `smtp.timeout_seconds` per message, or flood the logs and the outbox's `last_error`.
 
 use crate::backend_tests;
+use crate::log_capture::{LogCapture, LogFormat};
 use crate::notify::members_to_email;
 use crate::outbox::worker_with_timeout;
 use crate::smtp::{silent_server, trickling_server, verbose_refusing_server};
 use crate::support::{spawn_app, TestApp};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokenkeeper::notify::DeliveryReport;
 use tokenkeeper::store::testing::Backend;
@@ -68,31 +67,12 @@ async fn a_trickling_smtp_server_costs_one_timeout_and_the_email_is_retried(back
     the_email_is_retried_after(&app, trickling_server().await).await;
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 async fn a_long_smtp_refusal_is_cut_in_the_logs_and_the_outbox(backend: Backend) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("debug,fake_linkedin=off")
-        .with_writer(move || writer.clone())
-        .finish();
-    // Tests run on a current-thread runtime, so every task of this test logs here.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start("debug", LogFormat::Human);
     let Some(app) = spawn_app(backend).await else {
         return;
     };
+    LogCapture::ask_call_sites_again();
     members_to_email(&app, 1).await;
     // About 80 kB of refusal over 200 lines: as much as lettre reads of one answer.
     let port = verbose_refusing_server(200).await;
@@ -107,7 +87,7 @@ async fn a_long_smtp_refusal_is_cut_in_the_logs_and_the_outbox(backend: Backend)
         "last_error holds {} bytes",
         error.len()
     );
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("will retry"), "{logs}");
     // The refusal says "no. " 20,000 times; each log line may quote only a cut of it.
     let quoting: Vec<_> = logs.lines().filter(|l| l.contains("5.7.1")).collect();

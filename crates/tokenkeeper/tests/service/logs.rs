@@ -1,45 +1,21 @@
 //! Tokens and secrets never reach the logs, whatever happens.
 
 use crate::backend_tests;
+use crate::log_capture::{LogCapture, LogFormat};
 use crate::support::{spawn_app, t0, API_KEY};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use tokenkeeper::store::testing::Backend;
 
 backend_tests!(tokens_never_reach_the_logs);
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 async fn tokens_never_reach_the_logs(backend: Backend) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("debug,fake_linkedin=off")
-        .json()
-        .with_writer(move || writer.clone())
-        .finish();
-    // Tests run on a current-thread runtime, so every task of this test logs here.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start("debug", LogFormat::Json);
 
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    // Another test running at the same time may have cached a call site's interest before
-    // this subscriber existed; ask every call site again.
-    tracing::callsite::rebuild_interest_cache();
+    LogCapture::ask_call_sites_again();
     let first = app.linked("ada").await;
     app.linked("bo").await;
     let bo = app.account("bo").await;
@@ -55,7 +31,7 @@ async fn tokens_never_reach_the_logs(backend: Backend) {
         .inject_fault(Endpoint::Token, Fault::Status(503), Some(1));
     app.connect("cy", "cy@example.com").await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("token refreshed"), "the refresh was logged");
     assert!(logs.contains("member must reconnect"));
     let mut secrets = vec![

@@ -14,6 +14,7 @@ mod connect_storage;
 mod database_file;
 mod hostile_linkedin;
 mod hostile_smtp;
+mod log_capture;
 mod logs;
 mod notify;
 mod outbox;
