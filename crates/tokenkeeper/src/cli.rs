@@ -242,13 +242,24 @@ async fn sweep(
         .await
         .context("cannot apply the database migrations")?;
     let linkedin = crate::linkedin::LinkedInClient::new(config.linkedin.clone())?;
+    // SIGTERM or Ctrl-C interrupts the sweep cleanly: its claims are released and its run is
+    // recorded `interrupted`, instead of being left for the lease to expire.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let signal = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            stop.cancel();
+        }
+    });
     let engine = crate::refresh::RefreshEngine::new(
         store,
         linkedin,
         Arc::new(SystemClock),
         config.refresh.clone(),
         config.notify.clone(),
-    );
+    )
+    .with_shutdown(stop);
     let report = engine
         .sweep(crate::refresh::SweepOptions {
             as_of,
@@ -257,18 +268,23 @@ async fn sweep(
         })
         .await
         .context("the sweep could not run")?;
+    signal.abort();
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", crate::refresh::render_report(&report));
     }
-    if report.outcome == crate::refresh::SweepOutcome::Failed {
-        anyhow::bail!(
+    match report.outcome {
+        crate::refresh::SweepOutcome::Failed => anyhow::bail!(
             "the sweep failed: {}",
             report.error.as_deref().unwrap_or("see the log")
-        );
+        ),
+        // Cron must not take an interrupted sweep for a finished one.
+        crate::refresh::SweepOutcome::Interrupted => {
+            anyhow::bail!("the sweep was interrupted; the next one catches up")
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// A plain-text table of accounts, as the `accounts` command and the demo print it.

@@ -126,7 +126,7 @@ async fn a_killed_sweep_leaves_nothing_stuck_beyond_its_lease(backend: Backend) 
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"))
         .args(["sweep", "--as-of", &day50.to_rfc3339()])
         .env_clear()
-        .envs(process_env(&app))
+        .envs(app.process_env())
         .env("TOKENKEEPER_REFRESH__CONCURRENCY", "2")
         .env("TOKENKEEPER_REFRESH__BATCH_SIZE", "10")
         .env("TOKENKEEPER_REFRESH__LEASE_SECONDS", "2")
@@ -165,33 +165,4 @@ async fn a_killed_sweep_leaves_nothing_stuck_beyond_its_lease(backend: Backend) 
         "after the lease every account is refreshed: {first:?} {second:?}"
     );
     assert!(second.counts.refreshed > 0);
-}
-
-/// The configuration of `app`, as environment variables for a separate process.
-fn process_env(app: &TestApp) -> Vec<(String, String)> {
-    use secrecy::ExposeSecret;
-    let c = &app.config;
-    vec![
-        (
-            "TOKENKEEPER_DATABASE_URL".into(),
-            c.database_url.expose().to_owned(),
-        ),
-        (
-            "TOKENKEEPER_LINKEDIN__CLIENT_ID".into(),
-            c.linkedin.client_id.clone(),
-        ),
-        (
-            "TOKENKEEPER_LINKEDIN__CLIENT_SECRET".into(),
-            c.linkedin.client_secret.expose_secret().to_owned(),
-        ),
-        (
-            "TOKENKEEPER_LINKEDIN__TOKEN_URL".into(),
-            c.linkedin.token_url.to_string(),
-        ),
-        (
-            "TOKENKEEPER_CONNECT__SIGNING_KEY".into(),
-            c.connect.signing_key.expose_secret().to_owned(),
-        ),
-        ("TOKENKEEPER_REFRESH__RATE_PER_SECOND".into(), "1000".into()),
-    ]
 }

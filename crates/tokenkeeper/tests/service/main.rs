@@ -26,3 +26,4 @@ mod server_limits;
 mod smtp;
 mod storage;
 mod sweep_interruptions;
+mod sweep_signal;

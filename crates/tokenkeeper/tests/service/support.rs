@@ -160,6 +160,35 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
 }
 
 impl TestApp {
+    /// The configuration of `app`, as environment variables for a separate process.
+    pub fn process_env(&self) -> Vec<(String, String)> {
+        use secrecy::ExposeSecret;
+        let c = &self.config;
+        vec![
+            (
+                "TOKENKEEPER_DATABASE_URL".into(),
+                c.database_url.expose().to_owned(),
+            ),
+            (
+                "TOKENKEEPER_LINKEDIN__CLIENT_ID".into(),
+                c.linkedin.client_id.clone(),
+            ),
+            (
+                "TOKENKEEPER_LINKEDIN__CLIENT_SECRET".into(),
+                c.linkedin.client_secret.expose_secret().to_owned(),
+            ),
+            (
+                "TOKENKEEPER_LINKEDIN__TOKEN_URL".into(),
+                c.linkedin.token_url.to_string(),
+            ),
+            (
+                "TOKENKEEPER_CONNECT__SIGNING_KEY".into(),
+                c.connect.signing_key.expose_secret().to_owned(),
+            ),
+            ("TOKENKEEPER_REFRESH__RATE_PER_SECOND".into(), "1000".into()),
+        ]
+    }
+
     pub fn url(&self, path: &str) -> Url {
         self.base.join(path).unwrap()
     }
