@@ -1,6 +1,7 @@
 //! The service tested from outside: real sockets, the fake LinkedIn over HTTP, and every test
 //! on SQLite and on PostgreSQL, each with a database of its own.
 
+mod harness;
 mod support;
 
 mod api_access;
@@ -21,6 +22,12 @@ mod public_surface;
 mod refresh;
 mod scheduling;
 mod server_limits;
+mod skip_reporting;
 mod smtp;
 mod storage;
 mod sweep_interruptions;
+
+fn main() {
+    let arguments = libtest_mimic::Arguments::from_args();
+    libtest_mimic::run(&arguments, harness::trials()).exit();
+}
