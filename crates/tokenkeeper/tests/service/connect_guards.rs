@@ -498,6 +498,8 @@ async fn expired_connect_state_is_purged_in_the_background(backend: Backend) {
     // Past the link's 15 minutes, its used-mark is no longer needed.
     app.clock.advance(Duration::minutes(20));
 
+    // The purger inside the service reports its work only in the store: a bounded poll of
+    // the store is the one way to see it done.
     let mut waited = 0;
     while app.store.connect_link_used(&link_hash).await.unwrap()
         || app.store.count_connect_attempts().await.unwrap() != 1

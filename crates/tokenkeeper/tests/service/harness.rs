@@ -8,7 +8,7 @@
 //! `service_tests!` (once); a plain `#[test]` or `#[tokio::test]` would never run here, which
 //! `every_test_in_the_suite_is_registered` turns into a failure.
 
-use libtest_mimic::{Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -72,6 +72,51 @@ macro_rules! service_tests {
             }
         })*
     };
+}
+
+/// Runs the suite with the standard harness's command line, several filters included (a test
+/// runs when its name contains any of them, or equals one under `--exact`).
+pub fn main() {
+    let (filters, options) = split_filters(std::env::args());
+    let mut arguments = Arguments::from_iter(options);
+    let mut trials = trials();
+    match filters.as_slice() {
+        [] => {}
+        [one] => arguments.filter = Some(one.clone()),
+        several => trials.retain(|trial| {
+            several.iter().any(|filter| match arguments.exact {
+                true => trial.name() == filter,
+                false => trial.name().contains(filter.as_str()),
+            })
+        }),
+    }
+    libtest_mimic::run(&arguments, trials).exit();
+}
+
+/// The free arguments (filters) apart from the program name and the options with theirs.
+fn split_filters(args: impl IntoIterator<Item = String>) -> (Vec<String>, Vec<String>) {
+    const WITH_VALUE: [&str; 6] = [
+        "--test-threads",
+        "--logfile",
+        "--skip",
+        "--color",
+        "--format",
+        "-Z",
+    ];
+    let mut args = args.into_iter();
+    let mut options: Vec<String> = args.next().into_iter().collect();
+    let mut filters = Vec::new();
+    while let Some(arg) = args.next() {
+        if WITH_VALUE.contains(&arg.as_str()) {
+            options.push(arg);
+            options.extend(args.next());
+        } else if arg.starts_with('-') {
+            options.push(arg);
+        } else {
+            filters.push(arg);
+        }
+    }
+    (filters, options)
 }
 
 /// Every registered test, named as the standard harness named them (`module::backend::test`)

@@ -28,6 +28,5 @@ mod storage;
 mod sweep_interruptions;
 
 fn main() {
-    let arguments = libtest_mimic::Arguments::from_args();
-    libtest_mimic::run(&arguments, harness::trials()).exit();
+    harness::main();
 }

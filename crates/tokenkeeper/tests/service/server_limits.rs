@@ -145,11 +145,13 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     let browser = app.browser.clone();
     let in_flight = tokio::spawn(async move { browser.get(callback).send().await });
     // The callback is in flight once it has reached LinkedIn's token endpoint.
-    let waiting_since = Instant::now();
-    while app.fake.controls().calls(Endpoint::Token) == 0 {
-        assert!(waiting_since.elapsed() < Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let controls = app.fake.controls();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        controls.wait_for_calls(Endpoint::Token, 1),
+    )
+    .await
+    .expect("the callback reaches LinkedIn");
     let _ = app.shutdown.take().unwrap().send(());
     let answer = in_flight
         .await
