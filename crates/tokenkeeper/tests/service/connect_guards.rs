@@ -3,10 +3,12 @@
 //! leaves behind is purged in the background, not by the callback.
 
 use crate::backend_tests;
+use crate::metric_values::{metric_values, only};
 use crate::support::{location, new_browser, spawn, spawn_app, t0, Setup, TestApp, API_KEY};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault, Member};
 use reqwest::StatusCode;
+use std::collections::BTreeMap;
 use tokenkeeper::domain::{EmailAddress, UserId};
 use tokenkeeper::store::testing::Backend;
 use tokenkeeper::store::{ConnectAttempt, LinkUse};
@@ -22,7 +24,6 @@ backend_tests!(
     a_different_member_is_refused_by_default,
     the_api_may_allow_a_member_change,
     the_cli_may_allow_a_member_change,
-    refusals_are_counted,
     refusals_are_logged_without_secrets,
     the_callback_no_longer_purges,
     expired_connect_state_is_purged_in_the_background,
@@ -345,6 +346,7 @@ async fn the_cli_may_allow_a_member_change(backend: Backend) {
     assert_eq!(app.account("u-7").await.member_id.as_str(), "eve-member");
 }
 
+backend_tests!(in_own_process: refusals_are_counted);
 async fn refusals_are_counted(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -357,23 +359,27 @@ async fn refusals_are_counted(backend: Backend) {
     let callback = app.consent(&link).await;
     get(&new_browser(), callback.clone()).await;
     get(&app.browser, callback).await;
-    let metrics = app
-        .browser
-        .get(app.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for reason in ["other_browser", "member_changed"] {
-        assert!(
-            metrics.contains(&format!(
-                "tokenkeeper_connect_refused_total{{reason=\"{reason}\"}}"
-            )),
-            "{metrics}"
-        );
-    }
+    let metrics = metric_values(&app).await;
+    assert_eq!(
+        only(
+            &metrics,
+            &[
+                "tokenkeeper_connect_refused_total",
+                "tokenkeeper_accounts_linked_total"
+            ]
+        ),
+        BTreeMap::from([
+            ("tokenkeeper_accounts_linked_total".to_owned(), 1.0),
+            (
+                "tokenkeeper_connect_refused_total{reason=\"member_changed\"}".to_owned(),
+                1.0
+            ),
+            (
+                "tokenkeeper_connect_refused_total{reason=\"other_browser\"}".to_owned(),
+                1.0
+            ),
+        ])
+    );
 }
 
 #[derive(Clone, Default)]

@@ -6,7 +6,9 @@
 //!
 //! Tests register themselves with `backend_tests!` (once per backend in `Backend::ALL`) or
 //! `service_tests!` (once); a plain `#[test]` or `#[tokio::test]` would never run here, which
-//! `every_test_in_the_suite_is_registered` turns into a failure.
+//! `every_test_in_the_suite_is_registered` turns into a failure. A test registered
+//! `in_own_process:` runs alone in a child process of this binary: the metrics recorder is
+//! process-wide, so only there can a test assert exact counts (`metric_values`).
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::future::Future;
@@ -21,6 +23,7 @@ pub struct BackendTest {
     pub module: &'static str,
     pub name: &'static str,
     pub backends: &'static [Backend],
+    pub own_process: bool,
     pub body: fn(Backend) -> Body,
 }
 
@@ -28,6 +31,7 @@ pub struct BackendTest {
 pub struct ServiceTest {
     pub module: &'static str,
     pub name: &'static str,
+    pub own_process: bool,
     pub body: fn() -> Body,
 }
 
@@ -35,7 +39,8 @@ inventory::collect!(BackendTest);
 inventory::collect!(ServiceTest);
 
 /// Registers `async fn name(backend: Backend)` of the calling module to run on every backend,
-/// or on the listed ones: `backend_tests!(only [Postgres]: name)`.
+/// or on the listed ones: `backend_tests!(only [Postgres]: name)`; `in_own_process:` runs
+/// each in a process of its own (see `in_own_process`).
 #[macro_export]
 macro_rules! backend_tests {
     (only [$($backend:ident),+ $(,)?]: $name:ident) => {
@@ -44,9 +49,21 @@ macro_rules! backend_tests {
                 module: module_path!(),
                 name: stringify!($name),
                 backends: &[$(tokenkeeper::store::testing::Backend::$backend),+],
+                own_process: false,
                 body: |backend| Box::pin($name(backend)),
             }
         }
+    };
+    (in_own_process: $($name:ident),* $(,)?) => {
+        $(inventory::submit! {
+            $crate::harness::BackendTest {
+                module: module_path!(),
+                name: stringify!($name),
+                backends: tokenkeeper::store::testing::Backend::ALL,
+                own_process: true,
+                body: |backend| Box::pin($name(backend)),
+            }
+        })*
     };
     ($($name:ident),* $(,)?) => {
         $(inventory::submit! {
@@ -54,20 +71,32 @@ macro_rules! backend_tests {
                 module: module_path!(),
                 name: stringify!($name),
                 backends: tokenkeeper::store::testing::Backend::ALL,
+                own_process: false,
                 body: |backend| Box::pin($name(backend)),
             }
         })*
     };
 }
 
-/// Registers `async fn name()` of the calling module to run once.
+/// Registers `async fn name()` of the calling module to run once (`in_own_process:` as above).
 #[macro_export]
 macro_rules! service_tests {
+    (in_own_process: $($name:ident),* $(,)?) => {
+        $(inventory::submit! {
+            $crate::harness::ServiceTest {
+                module: module_path!(),
+                name: stringify!($name),
+                own_process: true,
+                body: || Box::pin($name()),
+            }
+        })*
+    };
     ($($name:ident),* $(,)?) => {
         $(inventory::submit! {
             $crate::harness::ServiceTest {
                 module: module_path!(),
                 name: stringify!($name),
+                own_process: false,
                 body: || Box::pin($name()),
             }
         })*
@@ -126,11 +155,14 @@ pub fn trials() -> Vec<Trial> {
     for test in inventory::iter::<BackendTest> {
         for &backend in test.backends {
             let body = test.body;
+            let own_process = test.own_process;
             let name = format!("{}::{}::{}", module(test.module), backend.name(), test.name);
+            let trial_name = name.clone();
             trials.push(Trial::ignorable_test(
                 name,
                 move || match backend_readiness(backend) {
-                    Readiness::Ready => run(body(backend)).map(|()| Completion::Completed),
+                    Readiness::Ready => run(&trial_name, own_process, || body(backend))
+                        .map(|()| Completion::Completed),
                     Readiness::Skip(reason) => Ok(Completion::ignored_with(reason)),
                     Readiness::Fail(reason) => Err(reason.into()),
                 },
@@ -139,8 +171,12 @@ pub fn trials() -> Vec<Trial> {
     }
     for test in inventory::iter::<ServiceTest> {
         let body = test.body;
+        let own_process = test.own_process;
         let name = format!("{}::{}", module(test.module), test.name);
-        trials.push(Trial::test(name, move || run(body())));
+        let trial_name = name.clone();
+        trials.push(Trial::test(name, move || {
+            run(&trial_name, own_process, body)
+        }));
     }
     trials.sort_by(|a, b| a.name().cmp(b.name()));
     trials
@@ -167,9 +203,40 @@ fn backend_readiness(backend: Backend) -> Readiness {
 }
 
 /// One test body on a runtime of its own, as `#[tokio::test]` gives; a panic is the failure.
-fn run(body: Body) -> Result<(), Failed> {
-    runtime().block_on(body);
+/// A test that needs its own process is run by this binary again, on that test alone.
+fn run(name: &str, own_process: bool, body: impl FnOnce() -> Body) -> Result<(), Failed> {
+    if own_process && !in_own_process() {
+        return run_in_own_process(name);
+    }
+    runtime().block_on(body());
     Ok(())
+}
+
+/// Set in a process started for one test.
+const OWN_PROCESS: &str = "TOKENKEEPER_TEST_OWN_PROCESS";
+
+/// Whether this process runs one test alone. Metrics, for one, are recorded process-wide
+/// (`/metrics` serves the process's recorder), so only a test alone in its process can say
+/// exactly what its own run counted.
+pub fn in_own_process() -> bool {
+    std::env::var_os(OWN_PROCESS).is_some()
+}
+
+fn run_in_own_process(name: &str) -> Result<(), Failed> {
+    let output = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .args([name, "--exact", "--test-threads=1", "--color=never"])
+        .env(OWN_PROCESS, name)
+        .output()
+        .map_err(|e| format!("cannot run the test in a process of its own: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if output.status.success() && stdout.contains("test result: ok. 1 passed;") {
+        return Ok(());
+    }
+    Err(format!(
+        "in its own process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    )
+    .into())
 }
 
 fn runtime() -> tokio::runtime::Runtime {

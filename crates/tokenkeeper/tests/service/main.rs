@@ -2,6 +2,7 @@
 //! on SQLite and on PostgreSQL, each with a database of its own.
 
 mod harness;
+mod metric_values;
 mod support;
 
 mod api_access;
