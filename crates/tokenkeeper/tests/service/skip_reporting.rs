@@ -99,3 +99,30 @@ async fn every_test_in_the_suite_is_registered() {
         "register these with backend_tests! or service_tests!"
     );
 }
+
+service_tests!(several_filters_select_the_tests_any_of_them_names);
+async fn several_filters_select_the_tests_any_of_them_names() {
+    // As with the standard harness: `cargo test -- one two` runs both.
+    let output = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--list",
+            "--exact",
+            "skip_reporting::sqlite::a_backend_test_gets_a_database_of_its_own_backend",
+            "skip_reporting::every_test_in_the_suite_is_registered",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let listed: Vec<_> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "skip_reporting::every_test_in_the_suite_is_registered",
+            "skip_reporting::sqlite::a_backend_test_gets_a_database_of_its_own_backend",
+        ]
+    );
+}
