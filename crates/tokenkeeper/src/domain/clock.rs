@@ -18,25 +18,43 @@ impl Clock for SystemClock {
 
 /// A clock that only moves when told to.
 #[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
+pub struct ManualClock {
+    now: Mutex<DateTime<Utc>>,
+    /// How often the time was read: a task that waits by looking at the clock (the
+    /// scheduler) shows it has seen a moved clock by reading it, so a test need not sleep.
+    reads: tokio::sync::watch::Sender<u64>,
+}
 
 impl ManualClock {
     pub fn new(at: DateTime<Utc>) -> Self {
-        Self(Mutex::new(at))
+        Self {
+            now: Mutex::new(at),
+            reads: tokio::sync::watch::Sender::new(0),
+        }
     }
 
     pub fn set(&self, at: DateTime<Utc>) {
-        *self.0.lock().expect("clock lock") = at;
+        *self.now.lock().expect("clock lock") = at;
     }
 
     pub fn advance(&self, by: chrono::Duration) {
-        let mut now = self.0.lock().expect("clock lock");
+        let mut now = self.now.lock().expect("clock lock");
         *now += by;
+    }
+
+    /// Completes once the time has been read `times` more times after this call.
+    pub async fn read_again(&self, times: u64) {
+        let mut reads = self.reads.subscribe();
+        let from = *reads.borrow_and_update();
+        let _ = reads.wait_for(|&n| n >= from + times).await;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock lock")
+        let now = self.now.lock().expect("clock lock");
+        // Counted while the time is held, so a read counted after a `set` saw the new time.
+        self.reads.send_modify(|n| *n += 1);
+        *now
     }
 }

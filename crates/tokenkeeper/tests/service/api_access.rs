@@ -2,6 +2,7 @@
 //! byte for byte; user ids are taken exactly; answers are JSON and never cached.
 
 use crate::backend_tests;
+use crate::service_tests;
 use crate::support::{spawn_app, TestApp, API_KEY};
 use reqwest::StatusCode;
 use tokenkeeper::store::testing::Backend;
@@ -36,7 +37,7 @@ async fn json_error(response: reqwest::Response) -> serde_json::Value {
     response.json().await.unwrap()
 }
 
-#[tokio::test]
+service_tests!(the_key_is_checked_before_the_body_is_parsed);
 async fn the_key_is_checked_before_the_body_is_parsed() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;
@@ -59,7 +60,7 @@ async fn the_key_is_checked_before_the_body_is_parsed() {
     assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+service_tests!(the_key_is_compared_exactly);
 async fn the_key_is_compared_exactly() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;
@@ -87,7 +88,7 @@ async fn the_key_is_compared_exactly() {
     assert_eq!(answer.status(), StatusCode::OK);
 }
 
-#[tokio::test]
+service_tests!(a_malformed_body_gets_the_api_error_shape);
 async fn a_malformed_body_gets_the_api_error_shape() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;

@@ -3,10 +3,10 @@
 
 use crate::backend_tests;
 use crate::support::{spawn, t0, Setup, TestApp};
-use chrono::Duration;
+use chrono::{Duration, Utc};
 use fake_linkedin::{Endpoint, FakeConfig, Fault};
 use std::sync::Arc;
-use tokenkeeper::domain::{AccountStatus, SystemClock};
+use tokenkeeper::domain::{AccountStatus, Clock, ManualClock, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
 use tokenkeeper::store::testing::Backend;
@@ -27,13 +27,18 @@ fn lenient_fake() -> FakeConfig {
 /// An engine with a database pool and an identity of its own, as another process would have,
 /// on the wall clock (leases are wall-clock time).
 async fn other_process(app: &TestApp) -> RefreshEngine {
+    other_process_on(app, Arc::new(SystemClock)).await
+}
+
+/// Another process whose wall clock the test moves, to pass a lease without waiting it out.
+async fn other_process_on(app: &TestApp, clock: Arc<dyn Clock>) -> RefreshEngine {
     let store = tokenkeeper::store::connect(&app.config.database_url)
         .await
         .unwrap();
     RefreshEngine::new(
         store,
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
-        Arc::new(SystemClock),
+        clock,
         app.config.refresh.clone(),
         app.config.notify.clone(),
     )
@@ -135,17 +140,20 @@ async fn a_killed_sweep_leaves_nothing_stuck_beyond_its_lease(backend: Backend) 
         .kill_on_drop(true)
         .spawn()
         .expect("the tokenkeeper binary starts");
-    let mut waited = 0;
-    while app.fake.controls().calls(Endpoint::Token) < 4 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        waited += 1;
-        assert!(waited < 500, "the child never called LinkedIn");
-    }
+    let controls = app.fake.controls();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        controls.wait_for_calls(Endpoint::Token, 4),
+    )
+    .await
+    .expect("the child calls LinkedIn");
     child.start_kill().unwrap(); // SIGKILL: no clean-up of any kind
     child.wait().await.unwrap();
     app.fake.controls().clear_faults();
 
-    let survivor = other_process(&app).await;
+    // The child's leases were taken on the real clock, before this one starts.
+    let survivor_clock = Arc::new(ManualClock::new(Utc::now()));
+    let survivor = other_process_on(&app, survivor_clock.clone()).await;
     let options = || SweepOptions {
         as_of: Some(day50),
         ..SweepOptions::default()
@@ -156,7 +164,7 @@ async fn a_killed_sweep_leaves_nothing_stuck_beyond_its_lease(backend: Backend) 
     let done_early = first.counts.refreshed;
     assert!(done_early < 30, "nothing was held by the dead process");
     // Once the lease has run out, nothing is stuck.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    survivor_clock.advance(Duration::seconds(3));
     let second = survivor.sweep(options()).await.unwrap();
     let all = app.store.list_accounts(0, 100).await.unwrap();
     assert!(

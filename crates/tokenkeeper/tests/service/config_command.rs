@@ -1,6 +1,7 @@
 //! `tokenkeeper config` and the commands that log never show a database password, whether it
 //! sits in the URL's userinfo or in its query. The real binary is run and its output read.
 
+use crate::{backend_tests, service_tests};
 use std::process::Output;
 use tokenkeeper::store::testing::{Backend, TestDatabase};
 
@@ -42,7 +43,7 @@ fn with_secrets(url: &str) -> String {
     url.to_string()
 }
 
-#[tokio::test]
+service_tests!(config_prints_no_database_password);
 async fn config_prints_no_database_password() {
     let url = with_secrets("postgres://tk@db.example.com:5432/tk");
     let output = tokenkeeper(&["config"], &url).await;
@@ -58,9 +59,9 @@ async fn config_prints_no_database_password() {
     );
 }
 
-#[tokio::test]
-async fn commands_that_open_the_database_log_no_password() {
-    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+backend_tests!(only [Postgres]: commands_that_open_the_database_log_no_password);
+async fn commands_that_open_the_database_log_no_password(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend).await else {
         return;
     };
     // The test server trusts local connections, so the passwords are carried but not needed.

@@ -4,10 +4,12 @@
 
 use crate::backend_tests;
 use crate::log_capture::{LogCapture, LogFormat};
+use crate::metric_values::{metric_values, only};
 use crate::support::{location, new_browser, spawn, spawn_app, t0, Setup, TestApp, API_KEY};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault, Member};
 use reqwest::StatusCode;
+use std::collections::BTreeMap;
 use tokenkeeper::domain::{EmailAddress, UserId};
 use tokenkeeper::store::testing::Backend;
 use tokenkeeper::store::{ConnectAttempt, LinkUse};
@@ -23,7 +25,6 @@ backend_tests!(
     a_different_member_is_refused_by_default,
     the_api_may_allow_a_member_change,
     the_cli_may_allow_a_member_change,
-    refusals_are_counted,
     refusals_are_logged_without_secrets,
     the_callback_no_longer_purges,
     expired_connect_state_is_purged_in_the_background,
@@ -346,6 +347,7 @@ async fn the_cli_may_allow_a_member_change(backend: Backend) {
     assert_eq!(app.account("u-7").await.member_id.as_str(), "eve-member");
 }
 
+backend_tests!(in_own_process: refusals_are_counted);
 async fn refusals_are_counted(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -358,23 +360,27 @@ async fn refusals_are_counted(backend: Backend) {
     let callback = app.consent(&link).await;
     get(&new_browser(), callback.clone()).await;
     get(&app.browser, callback).await;
-    let metrics = app
-        .browser
-        .get(app.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for reason in ["other_browser", "member_changed"] {
-        assert!(
-            metrics.contains(&format!(
-                "tokenkeeper_connect_refused_total{{reason=\"{reason}\"}}"
-            )),
-            "{metrics}"
-        );
-    }
+    let metrics = metric_values(&app).await;
+    assert_eq!(
+        only(
+            &metrics,
+            &[
+                "tokenkeeper_connect_refused_total",
+                "tokenkeeper_accounts_linked_total"
+            ]
+        ),
+        BTreeMap::from([
+            ("tokenkeeper_accounts_linked_total".to_owned(), 1.0),
+            (
+                "tokenkeeper_connect_refused_total{reason=\"member_changed\"}".to_owned(),
+                1.0
+            ),
+            (
+                "tokenkeeper_connect_refused_total{reason=\"other_browser\"}".to_owned(),
+                1.0
+            ),
+        ])
+    );
 }
 
 async fn refusals_are_logged_without_secrets(backend: Backend) {
@@ -476,6 +482,8 @@ async fn expired_connect_state_is_purged_in_the_background(backend: Backend) {
     // Past the link's 15 minutes, its used-mark is no longer needed.
     app.clock.advance(Duration::minutes(20));
 
+    // The purger inside the service reports its work only in the store: a bounded poll of
+    // the store is the one way to see it done.
     let mut waited = 0;
     while app.store.connect_link_used(&link_hash).await.unwrap()
         || app.store.count_connect_attempts().await.unwrap() != 1

@@ -1,6 +1,7 @@
 //! The SQLite database holds every member's tokens: it and the `-wal` and `-shm` files that
 //! hold the same data are readable by their owner only, whatever the umask.
 
+use crate::service_tests;
 use crate::support::t0;
 use chrono::Duration;
 use std::os::unix::fs::PermissionsExt;
@@ -52,7 +53,7 @@ async fn open_and_write(db: &TestDatabase) -> std::sync::Arc<dyn Store> {
     store
 }
 
-#[tokio::test]
+service_tests!(a_new_database_and_its_wal_and_shm_are_readable_by_their_owner_only);
 async fn a_new_database_and_its_wal_and_shm_are_readable_by_their_owner_only() {
     let db = TestDatabase::create(Backend::Sqlite).await.unwrap();
     let path = file_of(&db);
@@ -62,7 +63,7 @@ async fn a_new_database_and_its_wal_and_shm_are_readable_by_their_owner_only() {
     }
 }
 
-#[tokio::test]
+service_tests!(an_existing_database_readable_by_others_is_restricted_to_its_owner);
 async fn an_existing_database_readable_by_others_is_restricted_to_its_owner() {
     let db = TestDatabase::create(Backend::Sqlite).await.unwrap();
     let path = file_of(&db);

@@ -1,6 +1,8 @@
 //! The service tested from outside: real sockets, the fake LinkedIn over HTTP, and every test
 //! on SQLite and on PostgreSQL, each with a database of its own.
 
+mod harness;
+mod metric_values;
 mod support;
 
 mod api_access;
@@ -23,7 +25,12 @@ mod public_surface;
 mod refresh;
 mod scheduling;
 mod server_limits;
+mod skip_reporting;
 mod smtp;
 mod storage;
 mod sweep_interruptions;
 mod sweep_signal;
+
+fn main() {
+    harness::main();
+}

@@ -2,6 +2,7 @@
 //! promises, an outage loses nothing, and the link in the email reconnects the member.
 
 use crate::backend_tests;
+use crate::service_tests;
 use crate::smtp::{Received, SmtpServer};
 use crate::support::{spawn, spawn_app, t0, Setup, TestApp};
 use chrono::{Duration, TimeZone, Utc};
@@ -363,8 +364,8 @@ async fn an_email_that_keeps_failing_is_marked_failed_not_dropped(backend: Backe
     assert!(counts.contains(&("failed".to_owned(), 1)), "{counts:?}");
 }
 
-#[test]
-fn rendered_emails_match_their_snapshots() {
+service_tests!(rendered_emails_match_their_snapshots);
+async fn rendered_emails_match_their_snapshots() {
     use tokenkeeper::domain::{AccessToken, Account, EmailAddress, MemberId, Network, UserId};
     let at = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
     let account = Account {

@@ -1,6 +1,7 @@
 //! What anyone on the internet can reach: the connect link and the OAuth callback (rate
 //! limited per client), health, and clean answers for everything else. Metrics are elsewhere.
 
+use crate::service_tests;
 use crate::support::{spawn, spawn_app, Setup, TestApp};
 use reqwest::StatusCode;
 use tokenkeeper::store::testing::Backend;
@@ -20,7 +21,7 @@ fn assert_protective_headers(answer: &reqwest::Response) {
     assert_eq!(headers["cache-control"], "no-store");
 }
 
-#[tokio::test]
+service_tests!(metrics_are_served_only_on_their_own_listener);
 async fn metrics_are_served_only_on_their_own_listener() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;
@@ -34,7 +35,7 @@ async fn metrics_are_served_only_on_their_own_listener() {
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+service_tests!(public_endpoints_are_rate_limited_per_client);
 async fn public_endpoints_are_rate_limited_per_client() {
     let setup = Setup::default()
         .var("HTTP__RATE_LIMIT_PER_MINUTE", 1)
@@ -81,7 +82,7 @@ async fn public_endpoints_are_rate_limited_per_client() {
     assert_eq!(link.status(), StatusCode::OK);
 }
 
-#[tokio::test]
+service_tests!(behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota);
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota() {
     let setup = Setup::default()
         .var("HTTP__RATE_LIMIT_PER_MINUTE", 1)
@@ -105,7 +106,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota() {
     assert_eq!(other_client.status(), StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
+service_tests!(pages_and_redirects_carry_protective_headers);
 async fn pages_and_redirects_carry_protective_headers() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;
@@ -126,7 +127,7 @@ async fn pages_and_redirects_carry_protective_headers() {
     }
 }
 
-#[tokio::test]
+service_tests!(unknown_methods_and_paths_get_clean_answers);
 async fn unknown_methods_and_paths_get_clean_answers() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;

@@ -2,9 +2,11 @@
 //! the circuit breaker, and what a sweep leaves in the database.
 
 use crate::backend_tests;
+use crate::metric_values::{metric_values, only};
 use crate::support::{spawn, spawn_app, t0, Setup};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, FakeConfig, Fault, InvalidRefreshStyle};
+use std::collections::BTreeMap;
 use tokenkeeper::domain::AccountStatus;
 use tokenkeeper::refresh::{SweepOptions, SweepOutcome};
 use tokenkeeper::store::testing::Backend;
@@ -25,7 +27,6 @@ backend_tests!(
     misconfiguration_fails_the_run_and_notifies_nobody,
     circuit_breaker_ends_the_sweep_without_marking_accounts,
     dry_run_changes_nothing,
-    every_attempt_is_audited,
 );
 
 async fn due_accounts_are_refreshed_at_day_fifty(backend: Backend) {
@@ -396,6 +397,7 @@ async fn dry_run_changes_nothing(backend: Backend) {
     assert!(app.store.recent_runs(10).await.unwrap().is_empty());
 }
 
+backend_tests!(in_own_process: every_attempt_is_audited);
 async fn every_attempt_is_audited(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -419,20 +421,37 @@ async fn every_attempt_is_audited(backend: Backend) {
     assert_eq!(runs[0].counts.refreshed, 1);
     assert!(runs[0].finished_at.is_some());
     // Operators see it in the metrics too.
-    let metrics = app
-        .browser
-        .get(app.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("tokenkeeper_refresh_results_total"),
-        "{metrics}"
+    let metrics = metric_values(&app).await;
+    assert_eq!(
+        only(
+            &metrics,
+            &[
+                "tokenkeeper_refresh_results_total",
+                "tokenkeeper_refresh_calls_total",
+                "tokenkeeper_refresh_call_seconds_count",
+                "tokenkeeper_sweep_runs_total",
+            ]
+        ),
+        BTreeMap::from([
+            ("tokenkeeper_refresh_call_seconds_count".to_owned(), 2.0),
+            (
+                "tokenkeeper_refresh_calls_total{outcome=\"refreshed\"}".to_owned(),
+                1.0
+            ),
+            (
+                "tokenkeeper_refresh_calls_total{outcome=\"transient\"}".to_owned(),
+                1.0
+            ),
+            (
+                "tokenkeeper_refresh_results_total{result=\"refreshed\"}".to_owned(),
+                1.0
+            ),
+            (
+                "tokenkeeper_sweep_runs_total{outcome=\"completed\"}".to_owned(),
+                1.0
+            ),
+        ])
     );
-    assert!(metrics.contains("tokenkeeper_refresh_calls_total"));
 }
 
 async fn notification_kinds(app: &crate::support::TestApp, account_id: i64) -> Vec<String> {

@@ -15,20 +15,6 @@ use tokenkeeper::store::testing::{Backend, TestDatabase};
 use tokenkeeper::store::{self, Store};
 use url::Url;
 
-/// Runs one async test body on each backend: `backend_tests!(name, ...)` expects
-/// `async fn name(backend: Backend)` in the same module.
-#[macro_export]
-macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(tokenkeeper::store::testing::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(tokenkeeper::store::testing::Backend::Postgres).await })*
-        }
-    };
-}
-
 pub const API_KEY: &str = "test-api-key-0123456789";
 pub const RETURN_ORIGIN: &str = "https://app.example.com";
 

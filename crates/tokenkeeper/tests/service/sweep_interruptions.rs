@@ -2,10 +2,12 @@
 //! interrupts the sweep; either way every claim is released at once and the run row says so.
 
 use crate::backend_tests;
+use crate::metric_values::{metric_values, only};
 use crate::panicking_store::PanickingStore;
 use crate::support::{spawn, spawn_app, t0, Setup};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokenkeeper::app::Application;
 use tokenkeeper::domain::AccountStatus;
@@ -15,7 +17,6 @@ use tokenkeeper::store::testing::Backend;
 use tokio_util::sync::CancellationToken;
 
 backend_tests!(
-    a_panicking_refresh_fails_the_run_and_releases_claims,
     a_cancelled_sweep_is_interrupted_and_releases_claims,
     shutting_down_serve_interrupts_the_running_sweep,
 );
@@ -23,6 +24,7 @@ backend_tests!(
 /// Well under the lease: shutdown must not wait for LinkedIn, nor for claims to lapse.
 const PROMPTLY: std::time::Duration = std::time::Duration::from_secs(2);
 
+backend_tests!(in_own_process: a_panicking_refresh_fails_the_run_and_releases_claims);
 async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend) {
     let Some(app) = spawn(backend, Setup::default().var("REFRESH__CONCURRENCY", 1)).await else {
         return;
@@ -58,16 +60,27 @@ async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend)
     for user in ["ada", "bo"] {
         assert_eq!(app.account(user).await.last_refreshed_at, Some(day50));
     }
-    let metrics = app
-        .browser
-        .get(app.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains("tokenkeeper_refresh_panics_total"));
+    let metrics = metric_values(&app).await;
+    assert_eq!(
+        only(
+            &metrics,
+            &[
+                "tokenkeeper_refresh_panics_total",
+                "tokenkeeper_sweep_runs_total"
+            ]
+        ),
+        BTreeMap::from([
+            ("tokenkeeper_refresh_panics_total".to_owned(), 1.0),
+            (
+                "tokenkeeper_sweep_runs_total{outcome=\"completed\"}".to_owned(),
+                1.0
+            ),
+            (
+                "tokenkeeper_sweep_runs_total{outcome=\"failed\"}".to_owned(),
+                1.0
+            ),
+        ])
+    );
 }
 
 async fn a_cancelled_sweep_is_interrupted_and_releases_claims(backend: Backend) {

@@ -1,0 +1,128 @@
+//! A run says what it did not test: a backend without a server shows its tests as ignored,
+//! with the reason, and in the summary's count; under `CI=true` they fail instead. And no test
+//! escapes the suite's harness by being written the standard way.
+
+use crate::{backend_tests, service_tests};
+use std::process::Output;
+use tokenkeeper::store::testing::{Backend, TestDatabase};
+
+backend_tests!(a_backend_test_gets_a_database_of_its_own_backend);
+
+async fn a_backend_test_gets_a_database_of_its_own_backend(backend: Backend) {
+    let db = TestDatabase::create(backend)
+        .await
+        .expect("the harness runs a test only where its backend is reachable");
+    assert_eq!(db.backend, backend);
+    let scheme = match backend {
+        Backend::Sqlite => "sqlite://",
+        Backend::Postgres => "postgres://",
+    };
+    assert!(db.url.starts_with(scheme), "{}", db.url);
+}
+
+/// This suite's binary, run again on the test above with PostgreSQL pointed at a closed port.
+async fn run_without_postgres(ci: bool) -> Output {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "a_backend_test_gets_a_database_of_its_own_backend",
+            "--test-threads=1",
+            "--color=never",
+        ])
+        .env(
+            "TOKENKEEPER_TEST_POSTGRES_URL",
+            format!("postgres://postgres@127.0.0.1:{closed_port}/postgres"),
+        )
+        .env_remove("CI");
+    if ci {
+        command.env("CI", "true");
+    }
+    command.output().await.expect("the suite runs")
+}
+
+service_tests!(an_unreachable_postgres_is_reported_as_skipped);
+async fn an_unreachable_postgres_is_reported_as_skipped() {
+    let output = run_without_postgres(false).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let postgres_line = stdout
+        .lines()
+        .find(|l| l.contains("skip_reporting::postgres::"))
+        .unwrap_or_else(|| panic!("no PostgreSQL test reported:\n{stdout}"));
+    assert!(
+        postgres_line.contains("... ignored (postgres unreachable: cannot reach postgres://"),
+        "{postgres_line}"
+    );
+    assert!(
+        stdout.contains("test result: ok. 1 passed; 0 failed; 1 ignored;"),
+        "{stdout}"
+    );
+}
+
+service_tests!(an_unreachable_postgres_fails_the_run_under_ci);
+async fn an_unreachable_postgres_fails_the_run_under_ci() {
+    let output = run_without_postgres(true).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(101), "{stdout}");
+    assert!(
+        stdout.contains("under CI=true every backend must run"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("test result: FAILED. 1 passed; 1 failed; 0 ignored;"),
+        "{stdout}"
+    );
+}
+
+service_tests!(every_test_in_the_suite_is_registered);
+async fn every_test_in_the_suite_is_registered() {
+    // The standard attributes compile here but their tests would never run.
+    let attributes = ["#[test]", "#[tokio::test"];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/service");
+    let mut unregistered = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        for (number, line) in source.lines().enumerate() {
+            if attributes.iter().any(|a| line.trim_start().starts_with(a)) {
+                unregistered.push(format!("{}:{}", path.display(), number + 1));
+            }
+        }
+    }
+    assert_eq!(
+        unregistered,
+        Vec::<String>::new(),
+        "register these with backend_tests! or service_tests!"
+    );
+}
+
+service_tests!(several_filters_select_the_tests_any_of_them_names);
+async fn several_filters_select_the_tests_any_of_them_names() {
+    // As with the standard harness: `cargo test -- one two` runs both.
+    let output = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--list",
+            "--exact",
+            "skip_reporting::sqlite::a_backend_test_gets_a_database_of_its_own_backend",
+            "skip_reporting::every_test_in_the_suite_is_registered",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let listed: Vec<_> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "skip_reporting::every_test_in_the_suite_is_registered",
+            "skip_reporting::sqlite::a_backend_test_gets_a_database_of_its_own_backend",
+        ]
+    );
+}
