@@ -11,6 +11,7 @@ mod connect_flow;
 mod connect_guards;
 mod connect_storage;
 mod database_file;
+mod email_episodes;
 mod hostile_linkedin;
 mod hostile_smtp;
 mod logs;
