@@ -7,6 +7,7 @@ mod api_access;
 mod callback_retries;
 mod concurrency;
 mod config_command;
+mod config_ranges;
 mod connect_flow;
 mod connect_guards;
 mod connect_storage;
