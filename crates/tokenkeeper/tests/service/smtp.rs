@@ -46,6 +46,7 @@ pub struct SmtpServer {
     received: Arc<Mutex<Vec<Received>>>,
     down: Arc<AtomicBool>,
     hold: Arc<Mutex<Option<mpsc::UnboundedSender<Held>>>>,
+    arrived: Arc<tokio::sync::Notify>,
 }
 
 impl SmtpServer {
@@ -57,6 +58,7 @@ impl SmtpServer {
             received: Arc::default(),
             down: Arc::default(),
             hold: Arc::default(),
+            arrived: Arc::default(),
         };
         let shared = server.clone();
         tokio::spawn(async move {
@@ -85,6 +87,20 @@ impl SmtpServer {
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `count` messages were accepted (bound it with a timeout).
+    pub async fn wait_for(&self, count: usize) -> Vec<Received> {
+        loop {
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            arrived.await;
+        }
     }
 
     async fn session(&self, socket: tokio::net::TcpStream) -> std::io::Result<()> {
@@ -138,6 +154,7 @@ impl SmtpServer {
                     }
                 }
                 self.received.lock().unwrap().push(mail);
+                self.arrived.notify_waiters();
                 b"250 OK queued as test\r\n"
             } else if upper == "RSET" || upper == "NOOP" {
                 b"250 OK\r\n"
