@@ -13,6 +13,7 @@ mod connect_guards;
 mod connect_storage;
 mod database_file;
 mod email_episodes;
+mod email_templates;
 mod health;
 mod hostile_linkedin;
 mod hostile_smtp;
