@@ -25,6 +25,7 @@ mod panicking_store;
 mod public_surface;
 mod refresh;
 mod scheduling;
+mod secrets_in_logs;
 mod server_limits;
 mod smtp;
 mod storage;
