@@ -4,6 +4,7 @@
 mod support;
 
 mod api_access;
+mod binary_logs;
 mod callback_retries;
 mod concurrency;
 mod config_command;
