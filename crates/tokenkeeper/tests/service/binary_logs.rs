@@ -140,6 +140,7 @@ async fn the_binarys_logs_hold_no_secret_in_either_format() {
                 .chain(a.refresh_token.iter().map(|t| t.expose().to_owned()))
         })
         .collect();
+    secrets.extend(app.fake.controls().issued_tokens());
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     secrets.extend([

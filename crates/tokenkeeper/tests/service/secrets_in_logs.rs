@@ -280,6 +280,11 @@ async fn no_secret_reaches_either_log_format(backend: Backend) {
             .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
     }
 
+    // Tokens of sign-ins that failed after the code exchange were never stored; LinkedIn
+    // (the fake) knows them.
+    let issued = app.fake.controls().issued_tokens();
+    assert!(issued.len() > 8, "{} tokens issued", issued.len());
+    secrets.extend(issued);
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     secrets.push(b64(&format!("\0{SMTP_USER}\0{SMTP_PASSWORD}")));
