@@ -100,6 +100,17 @@ impl Controls {
     pub fn members(&self) -> Vec<Member> {
         self.state().members.clone()
     }
+    /// Every access and refresh token still on record, including those of sign-ins the
+    /// service never completed: tests look for them where no token may appear.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let state = self.state();
+        state
+            .access
+            .keys()
+            .chain(state.refresh.keys())
+            .cloned()
+            .collect()
+    }
     pub fn member_of_access_token(&self, token: &str) -> Option<String> {
         self.state().access.get(token).map(|g| g.member.clone())
     }

@@ -214,6 +214,17 @@ pub(super) fn merge(base: &mut Value, overlay: Value, path: &str) -> Result<(), 
                     format!("expected {}, found {}", type_name(expected), type_name(got)),
                 ))
             }
+            // Every number of the configuration is a count or a duration: a negative one
+            // would otherwise fail later, in deserialization, under no key's name.
+            (Value::Integer(_), Value::Integer(n)) if *n < 0 => {
+                return Err(invalid(&full, format!("expected 0 or more, found {n}")))
+            }
+            (Value::Array(defaults), Value::Array(items))
+                if matches!(defaults.first(), Some(Value::Integer(_)))
+                    && !items.iter().all(|i| i.as_integer().is_some_and(|n| n >= 0)) =>
+            {
+                return Err(invalid(&full, "expected a list of numbers, 0 or more"))
+            }
             _ => *slot = value,
         }
     }
@@ -243,7 +254,9 @@ pub(super) fn apply_env(
     let about = |what: &str| invalid(&key, format!("{var}={text:?} is not {what}"));
     *slot = match slot {
         Value::String(_) => Value::String(text.to_owned()),
-        Value::Integer(_) => Value::Integer(text.trim().parse().map_err(|_| about("an integer"))?),
+        Value::Integer(_) => {
+            Value::Integer(non_negative(text).ok_or_else(|| about("an integer, 0 or more"))?)
+        }
         Value::Boolean(_) => {
             Value::Boolean(text.trim().parse().map_err(|_| about("true or false"))?)
         }
@@ -254,9 +267,9 @@ pub(super) fn apply_env(
             if integers {
                 Value::Array(
                     parts
-                        .map(|p| p.parse().map(Value::Integer))
-                        .collect::<Result<_, _>>()
-                        .map_err(|_| about("a comma-separated list of integers"))?,
+                        .map(|p| non_negative(p).map(Value::Integer))
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| about("a comma-separated list of integers, 0 or more"))?,
                 )
             } else {
                 Value::Array(parts.map(|p| Value::String(p.to_owned())).collect())
@@ -265,6 +278,11 @@ pub(super) fn apply_env(
         Value::Table(_) | Value::Datetime(_) => return Err(unknown()),
     };
     Ok(())
+}
+
+/// Integer keys are all counts or durations: negative text is refused with the key's name.
+fn non_negative(text: &str) -> Option<i64> {
+    text.trim().parse::<i64>().ok().filter(|n| *n >= 0)
 }
 
 fn same_type(a: &Value, b: &Value) -> bool {

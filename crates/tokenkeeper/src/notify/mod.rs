@@ -10,5 +10,5 @@ mod transport;
 pub use claim::ClaimPlan;
 pub use deliver::{message_id, Delivery, DeliveryReport};
 pub use plan::plan_reminders;
-pub use render::{RenderedEmail, Renderer};
+pub use render::{RenderedEmail, Renderer, TemplateError};
 pub use transport::{Transport, TransportError};

@@ -26,14 +26,36 @@ pub struct Renderer {
     settings: EmailSettings,
 }
 
+/// An operator's template that cannot be used: the service refuses to start rather than
+/// send members an email without its reconnect link.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration key `email.template_dir`: {path}: {reason}")]
+pub struct TemplateError {
+    pub path: String,
+    pub reason: String,
+}
+
 impl Renderer {
-    /// Loads the operator's templates when configured, the built-in ones otherwise.
-    pub fn new(settings: &EmailSettings) -> std::io::Result<Self> {
-        let load = |file: &str, default: &str| -> std::io::Result<String> {
-            match &settings.template_dir {
-                Some(dir) if dir.join(file).exists() => std::fs::read_to_string(dir.join(file)),
-                _ => Ok(default.to_owned()),
+    /// Loads the operator's templates when configured, the built-in ones otherwise. A
+    /// configured folder must hold both files, as UTF-8 text, each with a `{{link}}`.
+    pub fn new(settings: &EmailSettings) -> Result<Self, TemplateError> {
+        let load = |file: &str, default: &str| -> Result<String, TemplateError> {
+            let Some(dir) = &settings.template_dir else {
+                return Ok(default.to_owned());
+            };
+            let path = dir.join(file);
+            let refuse = |reason: String| TemplateError {
+                path: path.display().to_string(),
+                reason,
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| refuse(e.to_string()))?;
+            let probe = "\u{0}link\u{0}";
+            if !fill(&text, &HashMap::from([("link", probe)]), |v| v.to_owned()).contains(probe) {
+                return Err(refuse(
+                    "has no {{link}}: the email would not let the member reconnect".to_owned(),
+                ));
             }
+            Ok(text)
         };
         Ok(Self {
             text: load("reconnect.txt", DEFAULT_TEXT)?,

@@ -24,7 +24,7 @@ backend_tests!(
 );
 
 /// The decoded text/plain part of a received email.
-fn text_of(mail: &Received) -> String {
+pub fn text_of(mail: &Received) -> String {
     let data = &mail.data;
     let start = data.find("Content-Type: text/plain").expect("a text part");
     let part = &data[start..];
@@ -61,7 +61,7 @@ fn text_of(mail: &Received) -> String {
     }
 }
 
-fn link_in(mail: &Received) -> url::Url {
+pub fn link_in(mail: &Received) -> url::Url {
     let text = text_of(mail);
     let line = text
         .lines()

@@ -1,7 +1,7 @@
 //! A small SMTP server on a real socket, enough of RFC 5321 for lettre: EHLO/HELO, MAIL,
-//! RCPT, DATA (with dot-unstuffing), RSET, NOOP, QUIT. It records what it accepts and can be
-//! told to refuse service, as a server in an outage does, or to hold each message before
-//! accepting it, as a slow server does. Hostile servers (silent, trickling) are below.
+//! RCPT, DATA (with dot-unstuffing), RSET, NOOP, QUIT, and AUTH PLAIN/LOGIN when asked. It
+//! records what it accepts and can be told to refuse service, as a server in an outage does,
+//! or to hold each message before accepting it, as a slow server does. Hostile servers (silent, trickling) are below.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,6 +46,11 @@ pub struct SmtpServer {
     received: Arc<Mutex<Vec<Received>>>,
     down: Arc<AtomicBool>,
     hold: Arc<Mutex<Option<mpsc::UnboundedSender<Held>>>>,
+    arrived: Arc<tokio::sync::Notify>,
+    /// When set, the user and password a client must authenticate with (AUTH PLAIN or LOGIN)
+    /// before it may send.
+    credentials: Arc<Mutex<Option<(String, String)>>>,
+    authenticated: Arc<Mutex<Vec<String>>>,
 }
 
 impl SmtpServer {
@@ -57,6 +62,9 @@ impl SmtpServer {
             received: Arc::default(),
             down: Arc::default(),
             hold: Arc::default(),
+            arrived: Arc::default(),
+            credentials: Arc::default(),
+            authenticated: Arc::default(),
         };
         let shared = server.clone();
         tokio::spawn(async move {
@@ -87,6 +95,30 @@ impl SmtpServer {
         self.received.lock().unwrap().clone()
     }
 
+    /// From now on, clients must authenticate as `user` with `password`.
+    pub fn require_auth(&self, user: &str, password: &str) {
+        *self.credentials.lock().unwrap() = Some((user.to_owned(), password.to_owned()));
+    }
+
+    /// The users that authenticated successfully, one entry per session.
+    pub fn authenticated(&self) -> Vec<String> {
+        self.authenticated.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `count` messages were accepted (bound it with a timeout).
+    pub async fn wait_for(&self, count: usize) -> Vec<Received> {
+        loop {
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            arrived.await;
+        }
+    }
+
     async fn session(&self, socket: tokio::net::TcpStream) -> std::io::Result<()> {
         let (read, mut write) = socket.into_split();
         let mut lines = BufReader::new(read).lines();
@@ -99,8 +131,61 @@ impl SmtpServer {
         write.write_all(b"220 test.smtp ESMTP ready\r\n").await?;
         let mut from = String::new();
         let mut to = Vec::new();
+        let required = self.credentials.lock().unwrap().clone();
+        let mut signed_in = false;
         while let Some(line) = lines.next_line().await? {
             let upper = line.to_ascii_uppercase();
+            if required.is_some() && upper.starts_with("EHLO") {
+                write
+                    .write_all(b"250-test.smtp\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
+                    .await?;
+                continue;
+            }
+            if let (Some((user, password)), true) = (&required, upper.starts_with("AUTH ")) {
+                let given = match upper.split_whitespace().nth(1) {
+                    Some("PLAIN") => {
+                        let initial = match line.split_whitespace().nth(2) {
+                            Some(initial) => initial.to_owned(),
+                            None => {
+                                write.write_all(b"334 \r\n").await?;
+                                lines.next_line().await?.unwrap_or_default()
+                            }
+                        };
+                        let decoded = decode(&initial);
+                        let mut parts = decoded.split('\0').skip(1);
+                        parts
+                            .next()
+                            .zip(parts.next())
+                            .map(|(u, p)| (u.to_owned(), p.to_owned()))
+                    }
+                    Some("LOGIN") => {
+                        write.write_all(b"334 VXNlcm5hbWU6\r\n").await?;
+                        let u = decode(&lines.next_line().await?.unwrap_or_default());
+                        write.write_all(b"334 UGFzc3dvcmQ6\r\n").await?;
+                        let p = decode(&lines.next_line().await?.unwrap_or_default());
+                        Some((u, p))
+                    }
+                    _ => None,
+                };
+                signed_in = given.as_ref() == Some(&(user.clone(), password.clone()));
+                if signed_in {
+                    self.authenticated.lock().unwrap().push(user.clone());
+                    write
+                        .write_all(b"235 2.7.0 Authentication successful\r\n")
+                        .await?;
+                } else {
+                    write
+                        .write_all(b"535 5.7.8 Authentication credentials invalid\r\n")
+                        .await?;
+                }
+                continue;
+            }
+            if required.is_some() && !signed_in && upper.starts_with("MAIL FROM:") {
+                write
+                    .write_all(b"530 5.7.0 Authentication required\r\n")
+                    .await?;
+                continue;
+            }
             let reply: &[u8] = if upper.starts_with("EHLO") {
                 b"250-test.smtp\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
             } else if upper.starts_with("HELO") {
@@ -138,6 +223,7 @@ impl SmtpServer {
                     }
                 }
                 self.received.lock().unwrap().push(mail);
+                self.arrived.notify_waiters();
                 b"250 OK queued as test\r\n"
             } else if upper == "RSET" || upper == "NOOP" {
                 b"250 OK\r\n"
@@ -151,6 +237,14 @@ impl SmtpServer {
         }
         Ok(())
     }
+}
+
+fn decode(text: &str) -> String {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// A server that accepts connections and then says nothing, ever.
