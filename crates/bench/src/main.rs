@@ -51,11 +51,17 @@ struct Args {
     concurrency: usize,
     #[arg(long, default_value_t = 500)]
     batch_size: usize,
+    /// Token calls per second (refresh.rate_per_second); the default leaves the sweep unpaced.
+    #[arg(long, default_value_t = UNPACED)]
+    rate_per_second: u32,
     /// Small sizes, seconds: keeps the benchmark from rotting in CI and fails when a target it
     /// can check at that size is missed (20,000 accounts, 100 due, 200 ms, C = 16).
     #[arg(long)]
     smoke: bool,
 }
+
+/// The highest `refresh.rate_per_second` accepted: in effect, no pacing.
+const UNPACED: u32 = 100_000;
 
 fn as_of() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
@@ -83,11 +89,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let fake = fake_process::FakeProcess::start(args.latency_ms).await?;
     println!(
-        "fake LinkedIn (separate process) at {}, latency {} ms, concurrency {}, batch {}",
-        fake.base_url, args.latency_ms, args.concurrency, args.batch_size
+        "fake LinkedIn (separate process) at {}, latency {} ms, concurrency {}, batch {}, rate {}/s",
+        fake.base_url, args.latency_ms, args.concurrency, args.batch_size, args.rate_per_second
     );
     println!(
-        "| backend | accounts | due | claim 1000 (ms) | claim reads | sweep (s) | refreshes/s | fake ceiling/s | db write ceiling/s | achieved / min ceiling | C/L ceiling/s | achieved / (C/L) | peak RSS during sweep (MB) | machine CPU busy during sweep (%) |"
+        "| backend | accounts | due | claim 1000 (ms) | claim reads | sweep (s) | refreshes/s | fake ceiling/s | db write ceiling/s | achieved / min ceiling | C/L (or rate) ceiling/s | achieved / (C/L) | peak RSS during sweep (MB) | machine CPU busy during sweep (%) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut missed = Vec::new();
@@ -191,10 +197,13 @@ async fn run_one(
     let db_ceiling =
         ceilings::write_back(store.clone(), &config, args.concurrency, due.min(5000)).await?;
     let lower = fake_ceiling.min(db_ceiling);
-    let latency_ceiling = if args.latency_ms > 0 {
-        Some(args.concurrency as f64 / (args.latency_ms as f64 / 1000.0))
-    } else {
-        None
+    // With latency L, C calls in flight cannot exceed C / L; pacing caps the sweep at its rate.
+    let by_latency =
+        (args.latency_ms > 0).then(|| args.concurrency as f64 / (args.latency_ms as f64 / 1000.0));
+    let by_rate = (args.rate_per_second < UNPACED).then_some(args.rate_per_second as f64);
+    let latency_ceiling = match (by_latency, by_rate) {
+        (Some(l), Some(r)) => Some(l.min(r)),
+        (l, r) => l.or(r),
     };
     let misses = targets::misses(&targets::Observed {
         due,
@@ -236,7 +245,7 @@ fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result
         ),
         ("REFRESH__CONCURRENCY", args.concurrency.to_string()),
         ("REFRESH__BATCH_SIZE", args.batch_size.to_string()),
-        ("REFRESH__RATE_PER_SECOND", "100000".into()),
+        ("REFRESH__RATE_PER_SECOND", args.rate_per_second.to_string()),
         ("REFRESH__BREAKER_WINDOW", "1000".into()),
     ]
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v));

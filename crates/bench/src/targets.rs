@@ -36,7 +36,7 @@ pub struct Observed {
     pub replaced: i64,
     pub claim_reads: ClaimReads,
     pub peak_rss_mb: f64,
-    /// Achieved / (C / L), when the run had a latency.
+    /// Achieved / min(C / L, rate), when the run had a latency or a pace.
     pub latency_ratio: Option<f64>,
 }
 
@@ -85,7 +85,7 @@ pub fn misses(o: &Observed) -> Vec<String> {
     if let Some(ratio) = o.latency_ratio {
         if ratio < MIN_LATENCY_RATIO {
             missed.push(format!(
-                "with latency, the sweep must reach at least {MIN_LATENCY_RATIO} of C / L: {ratio:.2}"
+                "with latency or pacing, the sweep must reach at least {MIN_LATENCY_RATIO} of C / L (or of the rate): {ratio:.2}"
             ));
         }
     }
@@ -195,7 +195,10 @@ mod tests {
             latency_ratio: Some(0.12),
             ..met()
         });
-        assert!(m.contains("at least 0.25 of C / L: 0.12"), "{m}");
+        assert!(
+            m.contains("at least 0.25 of C / L (or of the rate): 0.12"),
+            "{m}"
+        );
         let at_bound = Observed {
             latency_ratio: Some(0.25),
             ..met()
