@@ -207,6 +207,7 @@ async fn run_one(
     };
     let misses = targets::misses(&targets::Observed {
         due,
+        accounts: n,
         refreshed: report.counts.refreshed,
         token_calls,
         left_unrefreshed,
