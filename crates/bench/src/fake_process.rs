@@ -33,6 +33,18 @@ impl FakeProcess {
             _child: child,
         })
     }
+
+    /// Token calls the fake has answered so far (its own count, over HTTP).
+    pub async fn token_calls(&self) -> anyhow::Result<u64> {
+        let stats: serde_json::Value = reqwest::get(format!("{}/_fake/stats", self.base_url))
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        stats["calls"]["token"]
+            .as_u64()
+            .with_context(|| format!("no token call count in the fake's stats: {stats}"))
+    }
 }
 
 pub async fn serve(latency_ms: u64) -> anyhow::Result<()> {

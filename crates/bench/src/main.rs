@@ -3,10 +3,12 @@
 //! the sweep's numbers next to ceilings measured in the same run. See BENCHMARKS.md.
 
 mod ceilings;
+mod claim_reads;
 mod cpu;
 mod fake_process;
 mod memory;
 mod seed;
+mod targets;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -49,10 +51,17 @@ struct Args {
     concurrency: usize,
     #[arg(long, default_value_t = 500)]
     batch_size: usize,
-    /// Tiny sizes, a few seconds: keeps the benchmark from rotting in CI.
+    /// Token calls per second (refresh.rate_per_second); the default leaves the sweep unpaced.
+    #[arg(long, default_value_t = UNPACED)]
+    rate_per_second: u32,
+    /// Small sizes, seconds: keeps the benchmark from rotting in CI and fails when a target it
+    /// can check at that size is missed (20,000 accounts, 100 due, 200 ms, C = 16).
     #[arg(long)]
     smoke: bool,
 }
+
+/// The highest `refresh.rate_per_second` accepted: in effect, no pacing.
+const UNPACED: u32 = 100_000;
 
 fn as_of() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
@@ -65,9 +74,13 @@ async fn main() -> anyhow::Result<()> {
         return fake_process::serve(args.latency_ms).await;
     }
     if args.smoke {
-        args.accounts = vec![300];
+        // Enough rows that PostgreSQL's planner reads the due rows by index (at 5,000 it joins
+        // back through a whole-table scan, which it judges cheaper there), and LinkedIn's
+        // latency, so that refreshing in parallel shows against C / L.
+        args.accounts = vec![20_000];
         args.due = 100;
-        args.concurrency = args.concurrency.min(8);
+        args.latency_ms = 200;
+        args.concurrency = 16;
     }
     let backends = match args.backend {
         BackendArg::Sqlite => vec![Backend::Sqlite],
@@ -76,19 +89,31 @@ async fn main() -> anyhow::Result<()> {
     };
     let fake = fake_process::FakeProcess::start(args.latency_ms).await?;
     println!(
-        "fake LinkedIn (separate process) at {}, latency {} ms, concurrency {}, batch {}",
-        fake.base_url, args.latency_ms, args.concurrency, args.batch_size
+        "fake LinkedIn (separate process) at {}, latency {} ms, concurrency {}, batch {}, rate {}/s",
+        fake.base_url, args.latency_ms, args.concurrency, args.batch_size, args.rate_per_second
     );
     println!(
-        "| backend | accounts | due | claim 1000 (ms) | sweep (s) | refreshes/s | fake ceiling/s | db write ceiling/s | achieved / min ceiling | C/L ceiling/s | achieved / (C/L) | peak RSS during sweep (MB) | machine CPU busy during sweep (%) |"
+        "| backend | accounts | due | claim 1000 (ms) | claim reads | sweep (s) | refreshes/s | fake ceiling/s | db write ceiling/s | achieved / min ceiling | C/L (or rate) ceiling/s | achieved / (C/L) | peak RSS during sweep (MB) | machine CPU busy during sweep (%) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut missed = Vec::new();
     for backend in backends {
         for &n in &args.accounts {
-            let row = run_one(&args, backend, n, &fake.base_url).await?;
+            let (row, misses) = run_one(&args, backend, n, &fake).await?;
             println!("{row}");
+            missed.extend(
+                misses
+                    .into_iter()
+                    .map(|m| format!("{backend:?}, {n} accounts: {m}")),
+            );
         }
     }
+    anyhow::ensure!(
+        missed.is_empty(),
+        "{} benchmark target(s) missed (see BENCHMARKS.md, Targets):\n  {}",
+        missed.len(),
+        missed.join("\n  ")
+    );
     Ok(())
 }
 
@@ -96,12 +121,15 @@ async fn run_one(
     args: &Args,
     backend: Backend,
     n: usize,
-    fake_url: &str,
-) -> anyhow::Result<String> {
+    fake: &fake_process::FakeProcess,
+) -> anyhow::Result<(String, Vec<String>)> {
     let Some(db) = TestDatabase::create(backend).await else {
-        return Ok(format!("| {backend:?} | {n} | skipped: no server |"));
+        return Ok((
+            format!("| {backend:?} | {n} | skipped: no server |"),
+            Vec::new(),
+        ));
     };
-    let config = config_for(&db.url, fake_url, args)?;
+    let config = config_for(&db.url, &fake.base_url, args)?;
     let store = store::connect(&db.url).await?;
     store.migrate().await?;
     let due = args.due.min(n);
@@ -121,12 +149,17 @@ async fn run_one(
             let started = Instant::now();
             let claimed = store.claim_due(as_of(), &lease, 1000).await?;
             samples.push(started.elapsed().as_secs_f64() * 1000.0);
-            anyhow::ensure!(claimed.len() == due.min(1000), "claimed {}", claimed.len());
+            anyhow::ensure!(
+                claimed.len() == due.min(1000),
+                "claiming must take every due account up to 1,000: it took {} of {due}",
+                claimed.len()
+            );
             seed::release_claims(&db.url).await?;
         }
         samples.sort_by(f64::total_cmp);
         samples[1]
     };
+    let claim_reads = claim_reads::measure(&db.url, as_of(), 1000).await?;
 
     // 2. The sweep, end to end, on its own memory peak.
     let engine = RefreshEngine::new(
@@ -136,6 +169,7 @@ async fn run_one(
         config.refresh.clone(),
         config.notify.clone(),
     );
+    let calls_before = fake.token_calls().await?;
     memory::reset_peak();
     let cpu_before = cpu::sample();
     let started = Instant::now();
@@ -148,31 +182,52 @@ async fn run_one(
     let sweep_secs = started.elapsed().as_secs_f64();
     let cpu_busy = cpu::busy_percent(cpu_before, cpu::sample());
     let peak_mb = memory::peak_rss_mb();
-    anyhow::ensure!(
-        report.counts.refreshed == due as i64,
-        "the sweep refreshed {} of {due}: {report:?}",
-        report.counts.refreshed
-    );
+    let token_calls = fake.token_calls().await? - calls_before;
+    let (left_unrefreshed, replaced) = seed::sweep_outcome(&db.url, as_of()).await?;
     let achieved = due as f64 / sweep_secs;
 
     // 3. Ceilings, measured now on the same machine: the fake's token endpoint alone, and the
     //    database's write-back statement alone, each at the same concurrency.
-    let calls = (due * 2).clamp(200, 20_000);
+    let calls = if args.smoke {
+        due
+    } else {
+        (due * 2).clamp(200, 20_000)
+    };
     let fake_ceiling = ceilings::token_endpoint(&config, args.concurrency, calls).await?;
     let db_ceiling =
         ceilings::write_back(store.clone(), &config, args.concurrency, due.min(5000)).await?;
     let lower = fake_ceiling.min(db_ceiling);
-    let latency_ceiling = if args.latency_ms > 0 {
-        Some(args.concurrency as f64 / (args.latency_ms as f64 / 1000.0))
-    } else {
-        None
+    // With latency L, C calls in flight cannot exceed C / L; pacing caps the sweep at its rate.
+    let by_latency =
+        (args.latency_ms > 0).then(|| args.concurrency as f64 / (args.latency_ms as f64 / 1000.0));
+    let by_rate = (args.rate_per_second < UNPACED).then_some(args.rate_per_second as f64);
+    let latency_ceiling = match (by_latency, by_rate) {
+        (Some(l), Some(r)) => Some(l.min(r)),
+        (l, r) => l.or(r),
     };
-    Ok(format!(
-        "| {backend:?} | {n} | {due} | {claim_ms:.1} | {sweep_secs:.2} | {achieved:.0} | {fake_ceiling:.0} | {db_ceiling:.0} | {:.2} | {} | {} | {peak_mb:.1} | {cpu_busy:.0} |",
+    let misses = targets::misses(&targets::Observed {
+        due,
+        accounts: n,
+        refreshed: report.counts.refreshed,
+        token_calls,
+        left_unrefreshed,
+        replaced,
+        claim_reads,
+        peak_rss_mb: peak_mb,
+        latency_ratio: latency_ceiling.map(|c| achieved / c),
+    });
+    let claim_reads = match claim_reads {
+        targets::ClaimReads::Rows(rows) => format!("{rows} rows"),
+        targets::ClaimReads::FullScan(false) => "by index".into(),
+        targets::ClaimReads::FullScan(true) => "whole table".into(),
+    };
+    let row = format!(
+        "| {backend:?} | {n} | {due} | {claim_ms:.1} | {claim_reads} | {sweep_secs:.2} | {achieved:.0} | {fake_ceiling:.0} | {db_ceiling:.0} | {:.2} | {} | {} | {peak_mb:.1} | {cpu_busy:.0} |",
         achieved / lower,
         latency_ceiling.map_or("-".into(), |c| format!("{c:.0}")),
         latency_ceiling.map_or("-".into(), |c| format!("{:.2}", achieved / c)),
-    ))
+    );
+    Ok((row, misses))
 }
 
 fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result<Config> {
@@ -191,7 +246,7 @@ fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result
         ),
         ("REFRESH__CONCURRENCY", args.concurrency.to_string()),
         ("REFRESH__BATCH_SIZE", args.batch_size.to_string()),
-        ("REFRESH__RATE_PER_SECOND", "100000".into()),
+        ("REFRESH__RATE_PER_SECOND", args.rate_per_second.to_string()),
         ("REFRESH__BREAKER_WINDOW", "1000".into()),
     ]
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v));

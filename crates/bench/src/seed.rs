@@ -118,3 +118,29 @@ pub async fn release_claims(database_url: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// After a sweep at `as_of`: (due accounts still holding their seeded token, accounts whose
+/// token was replaced). Seeded tokens are `bench-access-<i>`; a refresh replaces them.
+pub async fn sweep_outcome(database_url: &str, as_of: DateTime<Utc>) -> anyhow::Result<(i64, i64)> {
+    let left = "SELECT COUNT(*) FROM social_network WHERE token LIKE 'bench-access-%' AND expiration <= $1";
+    let replaced = "SELECT COUNT(*) FROM social_network WHERE token NOT LIKE 'bench-access-%'";
+    if database_url.starts_with("sqlite:") {
+        let pool = SqlitePool::connect(database_url).await?;
+        Ok((
+            sqlx::query_scalar(left)
+                .bind(as_of)
+                .fetch_one(&pool)
+                .await?,
+            sqlx::query_scalar(replaced).fetch_one(&pool).await?,
+        ))
+    } else {
+        let pool = PgPool::connect(database_url).await?;
+        Ok((
+            sqlx::query_scalar(left)
+                .bind(as_of)
+                .fetch_one(&pool)
+                .await?,
+            sqlx::query_scalar(replaced).fetch_one(&pool).await?,
+        ))
+    }
+}

@@ -112,6 +112,12 @@ fn without_unread_parameters(database_url: &str) -> String {
     url.to_string()
 }
 
+impl PostgresStore {
+    /// The claim statement itself, so the benchmark can check from outside that claiming
+    /// reads the due rows and not the whole table.
+    pub const CLAIM_DUE_SQL: &'static str = CLAIM_DUE;
+}
+
 impl_store!(
     PostgresStore,
     sqlx::Postgres,

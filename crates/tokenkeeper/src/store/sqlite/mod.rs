@@ -80,6 +80,12 @@ fn is_in_memory(url: &str, options: &SqliteConnectOptions) -> bool {
     name == ":memory:" || name.starts_with("file:") || url.contains("mode=memory")
 }
 
+impl SqliteStore {
+    /// The claim statement itself, so the benchmark can check from outside that claiming
+    /// reads the due rows and not the whole table.
+    pub const CLAIM_DUE_SQL: &'static str = CLAIM_DUE;
+}
+
 impl_store!(SqliteStore, sqlx::Sqlite, CLAIM_DUE, CLAIM_NOTIFICATIONS);
 impl_connect_store!(SqliteStore);
 
