@@ -15,6 +15,7 @@ backend_tests!(
     a_429_pauses_every_worker,
     calls_keep_to_the_rate_per_second,
     retries_stop_at_the_total_budget,
+    retries_stop_at_max_attempts,
 );
 
 /// Starts a sweep at `t` in the background, so the test can watch LinkedIn's calls meanwhile.
@@ -144,4 +145,25 @@ async fn retries_stop_at_the_total_budget(backend: Backend) {
     // 100 ms doubling (with jitter) fits 2 to 5 tries in one second, far from 20.
     let tries = app.store.refresh_log_for(ada.id).await.unwrap().len();
     assert!((2..=6).contains(&tries), "{tries} tries within a 1s budget");
+}
+
+async fn retries_stop_at_max_attempts(backend: Backend) {
+    let Some(app) = spawn(backend, Setup::default().var("REFRESH__MAX_ATTEMPTS", 3)).await else {
+        return;
+    };
+    let ada = app.linked("ada").await;
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Token, Fault::Status(503), None);
+    let report = app.sweep_at(t0() + Duration::days(50)).await;
+    assert_eq!(report.counts.failing, 1);
+    let log = app.store.refresh_log_for(ada.id).await.unwrap();
+    let attempts: Vec<_> = log
+        .iter()
+        .map(|e| (e.attempt, e.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [(1, "transient"), (2, "transient"), (3, "transient")]
+    );
 }
