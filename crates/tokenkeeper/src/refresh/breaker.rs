@@ -52,6 +52,31 @@ mod tests {
     }
 
     #[test]
+    fn opens_at_exactly_the_failure_share() {
+        // Four failures in a window of five is 80%: enough to open at 80%.
+        let breaker = CircuitBreaker::new(5, 0.8);
+        for failed in [true, true, false, true] {
+            assert!(!breaker.record(failed));
+        }
+        assert!(breaker.record(true));
+    }
+
+    #[test]
+    fn old_failures_leave_the_window() {
+        let breaker = CircuitBreaker::new(5, 0.8);
+        for _ in 0..4 {
+            breaker.record(true);
+        }
+        assert!(breaker.record(true));
+        // Only the last five calls count: two successes leave three failures, 60%.
+        assert!(breaker.record(false));
+        assert!(!breaker.record(false));
+        for _ in 0..10 {
+            assert!(!breaker.record(false));
+        }
+    }
+
+    #[test]
     fn successes_keep_it_closed() {
         let breaker = CircuitBreaker::new(4, 0.75);
         for i in 0..20 {

@@ -119,3 +119,61 @@ fn a_week_of_slots_has_fourteen() {
 fn rejects_a_bad_expression() {
     assert!(Schedule::parse("every noon", Tz::UTC).is_err());
 }
+
+#[test]
+fn a_slot_whose_local_time_does_not_exist_runs_at_the_first_valid_time_after_it() {
+    let half_past_two = |tz| Schedule::parse("30 2 * * *", tz).unwrap();
+    // Berlin jumps from 02:00 CET to 03:00 CEST on 29 March 2026: 02:30 never happens, so the
+    // slot runs at 03:00 CEST (01:00 UTC), not at 02:30 of the evening before or a day late.
+    let berlin = half_past_two(chrono_tz::Europe::Berlin);
+    assert_eq!(
+        berlin.next_after(utc(2026, 3, 28, 12, 0)),
+        Some(utc(2026, 3, 29, 1, 0))
+    );
+    assert_eq!(
+        berlin.next_after(utc(2026, 3, 29, 1, 0)),
+        Some(utc(2026, 3, 30, 0, 30))
+    );
+    assert_eq!(
+        berlin.latest_at_or_before(utc(2026, 3, 29, 6, 0)),
+        Some(utc(2026, 3, 29, 1, 0))
+    );
+    // Santiago jumps from 00:00 -04 to 01:00 -03 on 6 September 2026: its midnight slot runs
+    // at 01:00 -03 (04:00 UTC), not at 23:00 -04 the evening before (03:00 UTC).
+    let santiago = noon_and_midnight(chrono_tz::America::Santiago);
+    assert_eq!(
+        slots(&santiago, utc(2026, 9, 5, 12, 0), utc(2026, 9, 7, 12, 0)),
+        [
+            utc(2026, 9, 5, 16, 0),
+            utc(2026, 9, 6, 4, 0),
+            utc(2026, 9, 6, 15, 0),
+            utc(2026, 9, 7, 3, 0)
+        ]
+    );
+    assert_eq!(
+        santiago.latest_at_or_before(utc(2026, 9, 6, 3, 59)),
+        Some(utc(2026, 9, 5, 16, 0))
+    );
+    // New York jumps from 02:00 EST to 03:00 EDT on 8 March 2026: 03:00 EDT is 07:00 UTC.
+    let new_york = half_past_two(chrono_tz::America::New_York);
+    assert_eq!(
+        new_york.next_after(utc(2026, 3, 7, 12, 0)),
+        Some(utc(2026, 3, 8, 7, 0))
+    );
+    assert_eq!(
+        new_york.latest_at_or_before(utc(2026, 3, 8, 12, 0)),
+        Some(utc(2026, 3, 8, 7, 0))
+    );
+}
+
+#[test]
+fn a_slot_whose_local_time_happens_twice_runs_once_at_the_first() {
+    // Berlin falls back from 03:00 CEST to 02:00 CET on 25 October 2026: 02:30 happens twice.
+    let s = Schedule::parse("30 2 * * *", chrono_tz::Europe::Berlin).unwrap();
+    let found = slots(&s, utc(2026, 10, 24, 12, 0), utc(2026, 10, 26, 12, 0));
+    assert_eq!(
+        found,
+        [utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)],
+        "{found:?}"
+    );
+}

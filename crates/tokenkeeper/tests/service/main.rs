@@ -21,6 +21,7 @@ mod email_templates;
 mod health;
 mod hostile_linkedin;
 mod hostile_smtp;
+mod kept_refresh_token;
 mod log_capture;
 mod logs;
 mod mail_worker;
@@ -29,14 +30,19 @@ mod outbox;
 mod panicking_store;
 mod public_surface;
 mod refresh;
+mod refresh_claims;
+mod refresh_pacing;
 mod scheduling;
 mod secrets_in_logs;
 mod server_limits;
 mod skip_reporting;
 mod smtp;
 mod storage;
+mod sweep_command;
+mod sweep_housekeeping;
 mod sweep_interruptions;
 mod sweep_signal;
+mod sweep_slots;
 
 fn main() {
     harness::main();

@@ -78,6 +78,10 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         .await
         .expect("fake LinkedIn starts");
     let defaults = FakeConfig::default();
+    // The test's own settings replace these defaults rather than sit beside them: with two
+    // values for one key, configuration loading would keep whichever sorts last.
+    let overridden: Vec<&str> = setup.vars.iter().map(|(k, _)| *k).collect();
+    let defaults_kept = |(key, _): &(&str, String)| !overridden.contains(key);
     let vars: Vec<(String, String)> = [
         ("DATABASE_URL", db.url.clone()),
         ("HTTP__BIND", "127.0.0.1:0".to_owned()),
@@ -104,6 +108,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         ("HTTP__METRICS_BIND", "127.0.0.1:0".to_owned()),
     ]
     .into_iter()
+    .filter(defaults_kept)
     .chain(setup.vars)
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v))
     .collect();

@@ -1,0 +1,135 @@
+//! Claims on accounts: a process whose claim expired can never write its outcome over the one
+//! of the process that took the account over, and a failing account keeps its claim for its
+//! lease, so an immediate second sweep does not call LinkedIn for it again.
+
+use crate::backend_tests;
+use crate::support::{spawn, spawn_app, t0, Setup, TestApp};
+use chrono::{DateTime, Duration, Utc};
+use fake_linkedin::{Endpoint, Fault};
+use tokenkeeper::domain::{Account, AccountStatus};
+use tokenkeeper::store::testing::Backend;
+use tokenkeeper::store::{Lease, RefreshWrite};
+
+backend_tests!(
+    an_expired_claim_cannot_mark_a_refreshed_account_for_reconnect,
+    an_expired_claim_cannot_mark_a_refreshed_account_failing,
+    a_failing_account_is_not_taken_again_within_its_lease,
+);
+
+/// Claims `user_id` as a process named `holder` would at `now`, for ten minutes.
+async fn claim_as(app: &TestApp, holder: &str, now: DateTime<Utc>, user_id: &str) -> Account {
+    let lease = Lease {
+        holder: holder.to_owned(),
+        now,
+        until: now + Duration::minutes(10),
+    };
+    let claimed = app.store.claim_due(now, &lease, 10).await.unwrap();
+    claimed
+        .into_iter()
+        .find(|a| a.user_id.as_str() == user_id)
+        .expect("the account is claimed")
+}
+
+/// The stale process claims the account at day 50 and stalls past its lease; the app's own
+/// sweep, eleven minutes later, takes the account over and refreshes it at LinkedIn.
+async fn taken_over_after_a_stale_claim(app: &TestApp) -> (Account, Account) {
+    app.linked("ada").await;
+    let day50 = t0() + Duration::days(50);
+    let stale = claim_as(app, "stalled-process", day50, "ada").await;
+    let report = app.sweep_at(day50 + Duration::minutes(11)).await;
+    assert_eq!(report.counts.refreshed, 1, "{report:?}");
+    let fresh = app.account("ada").await;
+    assert_eq!(fresh.status, AccountStatus::Active);
+    (stale, fresh)
+}
+
+async fn assert_untouched(app: &TestApp, fresh: &Account) {
+    let now = app.account("ada").await;
+    assert_eq!(now.status, AccountStatus::Active);
+    assert_eq!(now.version, fresh.version);
+    assert_eq!(now.token.expose(), fresh.token.expose());
+    assert_eq!(now.refresh_attempts, 0);
+    assert_eq!(now.last_error, None);
+    assert!(
+        app.store
+            .notifications_for(now.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the stale outcome queued emails"
+    );
+}
+
+async fn an_expired_claim_cannot_mark_a_refreshed_account_for_reconnect(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (stale, fresh) = taken_over_after_a_stale_claim(&app).await;
+    // The stalled process finally hears that the grant was revoked (it was, for the old one).
+    let at = stale.expiration;
+    let write = RefreshWrite::NeedsReconnect {
+        error: "revoked".into(),
+        at,
+        notifications: app.config.notify.on_permanent_failure(&stale, at),
+    };
+    let written = app
+        .store
+        .complete_refresh(stale.id, stale.version, &write, &[])
+        .await
+        .unwrap();
+    assert!(!written, "an expired claim wrote its outcome");
+    assert_untouched(&app, &fresh).await;
+}
+
+async fn an_expired_claim_cannot_mark_a_refreshed_account_failing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (stale, fresh) = taken_over_after_a_stale_claim(&app).await;
+    // Close enough to the old token's death that a failure would email the member.
+    let at = stale.token_expires_at - Duration::days(1);
+    let notifications = app.config.notify.on_transient_failure(&stale, at);
+    assert_eq!(notifications.len(), 1);
+    let write = RefreshWrite::Failing {
+        error: "LinkedIn answered 503".into(),
+        at,
+        notifications,
+    };
+    let written = app
+        .store
+        .complete_refresh(stale.id, stale.version, &write, &[])
+        .await
+        .unwrap();
+    assert!(!written, "an expired claim wrote its outcome");
+    assert_untouched(&app, &fresh).await;
+}
+
+async fn a_failing_account_is_not_taken_again_within_its_lease(backend: Backend) {
+    let Some(app) = spawn(
+        backend,
+        Setup::default()
+            .var("REFRESH__MAX_ATTEMPTS", 1)
+            .var("REFRESH__LEASE_SECONDS", 600),
+    )
+    .await
+    else {
+        return;
+    };
+    app.linked("ada").await;
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Token, Fault::Status(503), None);
+    let day50 = t0() + Duration::days(50);
+    let first = app.sweep_at(day50).await;
+    assert_eq!((first.counts.due, first.counts.failing), (1, 1));
+    let calls = app.fake.controls().calls(Endpoint::Token);
+    // A second sweep within the lease leaves it alone...
+    let second = app.sweep_at(day50 + Duration::minutes(9)).await;
+    assert_eq!(second.counts.due, 0, "{second:?}");
+    assert_eq!(app.fake.controls().calls(Endpoint::Token), calls);
+    // ...and once the lease has passed, it is tried again.
+    app.fake.controls().clear_faults();
+    let third = app.sweep_at(day50 + Duration::minutes(11)).await;
+    assert_eq!((third.counts.due, third.counts.refreshed), (1, 1));
+    assert_eq!(app.account("ada").await.status, AccountStatus::Active);
+}
