@@ -19,6 +19,7 @@ mod outbox;
 mod panicking_store;
 mod public_surface;
 mod refresh;
+mod reminder_planning;
 mod scheduling;
 mod server_limits;
 mod smtp;
