@@ -182,3 +182,89 @@ impl Account {
         self.refresh_token.is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn names_are_what_the_database_stores() {
+        assert_eq!(Network::LinkedIn.as_str(), "linkedin");
+        assert_eq!(Network::parse("linkedin"), Ok(Network::LinkedIn));
+        assert!(Network::parse("LinkedIn").is_err());
+        let stored = AccountStatus::ALL.map(|s| s.to_string());
+        assert_eq!(
+            stored,
+            ["active", "refresh_failing", "needs_reconnect", "expired"]
+        );
+        for status in AccountStatus::ALL {
+            assert_eq!(AccountStatus::parse(status.as_str()), Ok(status));
+        }
+        assert!(AccountStatus::parse("Active").is_err());
+    }
+
+    #[test]
+    fn only_active_and_failing_accounts_are_refreshed() {
+        let refreshed = AccountStatus::ALL.map(AccountStatus::allows_refresh);
+        assert_eq!(refreshed, [true, true, false, false]);
+    }
+
+    #[test]
+    fn a_linked_account_is_due_when_its_policy_says() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 10, 9, 30, 0).unwrap();
+        let tokens = TokenSet {
+            access_token: AccessToken::new("a"),
+            token_expires_at: at + Duration::days(60),
+            refresh_token: None,
+            refresh_token_expires_at: None,
+            scope: "openid".into(),
+        };
+        let linked = LinkedAccount::new(
+            UserId::parse("u-1").unwrap(),
+            MemberId::parse("m-1").unwrap(),
+            EmailAddress::parse("ada@example.com").unwrap(),
+            Some("Ada".into()),
+            tokens,
+            at,
+            &ExpiryPolicy::default(),
+        );
+        assert_eq!(linked.linked_at(), at);
+        assert_eq!(linked.expiration(), at + Duration::days(50));
+        assert_eq!(linked.name(), Some("Ada"));
+        assert_eq!(linked.user_id().as_str(), "u-1");
+        assert_eq!(linked.member_id().as_str(), "m-1");
+        assert_eq!(linked.email().as_str(), "ada@example.com");
+        assert_eq!(linked.tokens().access_token.expose(), "a");
+    }
+
+    #[test]
+    fn an_account_has_a_refresh_token_only_when_one_is_stored() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 10, 9, 30, 0).unwrap();
+        let mut account = Account {
+            id: 1,
+            user_id: UserId::parse("u-1").unwrap(),
+            network: Network::LinkedIn,
+            member_id: MemberId::parse("m-1").unwrap(),
+            email: EmailAddress::parse("ada@example.com").unwrap(),
+            name: None,
+            token: AccessToken::new("a"),
+            token_expires_at: at,
+            refresh_token: None,
+            refresh_token_expires_at: None,
+            scope: String::new(),
+            expiration: at,
+            status: AccountStatus::Active,
+            linked_at: at,
+            last_refreshed_at: None,
+            refresh_attempts: 0,
+            last_error: None,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        };
+        assert!(!account.has_refresh_token());
+        account.refresh_token = Some(RefreshToken::new("r"));
+        assert!(account.has_refresh_token());
+    }
+}

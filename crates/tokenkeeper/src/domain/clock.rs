@@ -58,3 +58,27 @@ impl Clock for ManualClock {
         *now
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 29, 0, 30, 0).unwrap();
+        let clock = ManualClock::new(at);
+        assert_eq!(clock.now(), at);
+        clock.advance(Duration::hours(2));
+        assert_eq!(clock.now(), at + Duration::hours(2));
+        clock.set(at - Duration::days(1));
+        assert_eq!(clock.now(), at - Duration::days(1));
+    }
+
+    #[test]
+    fn the_system_clock_reads_the_wall_clock() {
+        let before = Utc::now();
+        let read = SystemClock.now();
+        assert!(read >= before && read <= Utc::now(), "{read}");
+    }
+}

@@ -40,4 +40,10 @@ mod tests {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
+
+    #[test]
+    fn prints_as_the_address() {
+        let address = EmailAddress::parse("ada@example.com").unwrap();
+        assert_eq!(address.to_string(), "ada@example.com");
+    }
 }

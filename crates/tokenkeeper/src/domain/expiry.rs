@@ -111,4 +111,16 @@ mod tests {
         let due = policy.next_refresh_due(t0(), t0() + Duration::days(60), None);
         assert_eq!(due, t0() + Duration::days(10));
     }
+
+    #[test]
+    fn a_token_ending_exactly_one_margin_before_the_horizon_is_refreshed_again() {
+        // Three days (the margin) between the two ends still leave a refresh worth making.
+        let policy = ExpiryPolicy::default();
+        let due = policy.next_refresh_due(
+            t0(),
+            t0() + Duration::days(20),
+            Some(t0() + Duration::days(23)),
+        );
+        assert_eq!(due, t0() + Duration::days(17));
+    }
 }

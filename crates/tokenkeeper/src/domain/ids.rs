@@ -100,4 +100,19 @@ mod tests {
         assert!(MemberId::parse("").is_err());
         assert_eq!(MemberId::parse("782bbtaQ").unwrap().as_str(), "782bbtaQ");
     }
+
+    #[test]
+    fn ids_may_be_exactly_255_bytes() {
+        assert!(UserId::parse(&"x".repeat(255)).is_ok());
+        assert!(MemberId::parse(&"m".repeat(255)).is_ok());
+        assert!(MemberId::parse(&"m".repeat(256)).is_err());
+        assert!(MemberId::parse("m\u{7}").is_err());
+        assert_eq!(MemberId::parse(" 782bbtaQ\n").unwrap().as_str(), "782bbtaQ");
+    }
+
+    #[test]
+    fn ids_print_as_themselves() {
+        assert_eq!(UserId::parse("u-42").unwrap().to_string(), "u-42");
+        assert_eq!(MemberId::parse("782bbtaQ").unwrap().to_string(), "782bbtaQ");
+    }
 }

@@ -84,3 +84,45 @@ impl NewNotification {
         format!("{}:{}:{}", self.account_id, self.episode, self.kind)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn kinds_are_stored_by_their_names() {
+        let stored = NotificationKind::ALL.map(|k| k.to_string());
+        assert_eq!(
+            stored,
+            [
+                "reconnect_required",
+                "reconnect_due",
+                "refresh_failing",
+                "expiry_reminder",
+                "refresh_token_ending_30",
+                "refresh_token_ending_7",
+                "refresh_token_ending_1",
+            ]
+        );
+        for kind in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(kind.as_str()), Ok(kind));
+        }
+        assert!(NotificationKind::parse("reminder").is_err());
+    }
+
+    #[test]
+    fn the_dedupe_key_names_account_episode_and_kind() {
+        let linked_at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let episode = NewNotification::episode_of(linked_at);
+        assert_eq!(episode, "1767225600000000");
+        let n = NewNotification {
+            account_id: 7,
+            kind: NotificationKind::ExpiryReminder,
+            episode,
+            send_after: linked_at,
+            deadline: linked_at,
+        };
+        assert_eq!(n.dedupe_key(), "7:1767225600000000:expiry_reminder");
+    }
+}

@@ -210,4 +210,40 @@ mod tests {
             .refresh_token_reminders(&account(now(), None), now())
             .is_empty());
     }
+
+    #[test]
+    fn no_reminder_when_it_would_be_due_right_now() {
+        let a = account(now() + Duration::days(3), None);
+        let sent = NotificationPolicy::default().on_permanent_failure(&a, now());
+        let kinds: Vec<_> = sent.iter().map(|n| n.kind).collect();
+        assert_eq!(kinds, [NotificationKind::ReconnectRequired]);
+    }
+
+    #[test]
+    fn notifications_carry_the_account_its_episode_and_deadline() {
+        let deadline = now() + Duration::days(2);
+        let a = account(deadline, None);
+        let sent = NotificationPolicy::default().on_transient_failure(&a, now());
+        assert_eq!(
+            sent,
+            [NewNotification {
+                account_id: 1,
+                kind: NotificationKind::RefreshFailing,
+                episode: NewNotification::episode_of(a.linked_at),
+                send_after: now(),
+                deadline,
+            }]
+        );
+    }
+
+    #[test]
+    fn no_refresh_token_reminder_once_the_refresh_token_has_ended() {
+        let policy = NotificationPolicy::default();
+        let ended = account(now(), Some(now()));
+        assert!(policy.refresh_token_reminders(&ended, now()).is_empty());
+        let end = now() + Duration::hours(12);
+        let last = policy.refresh_token_reminders(&account(now(), Some(end)), now());
+        assert_eq!(last.len(), 1);
+        assert_eq!(last[0].deadline, end);
+    }
 }

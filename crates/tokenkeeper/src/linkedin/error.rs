@@ -184,4 +184,47 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_refresh_token_or_a_grant_named_alone_is_still_a_dead_grant() {
+        for description in ["Invalid refresh token", "The grant was revoked"] {
+            assert_eq!(
+                classify_token_error(400, "invalid_request", description),
+                FailureClass::Permanent,
+                "{description}"
+            );
+        }
+        assert_eq!(classify_token_error(408, "", ""), FailureClass::Transient);
+    }
+
+    #[test]
+    fn an_error_says_its_status_code_and_pause_only_when_linkedin_sent_them() {
+        let refused = LinkedInError::Status {
+            status: 400,
+            code: Some("invalid_grant".into()),
+            message: "revoked".into(),
+            class: FailureClass::Permanent,
+        };
+        let throttled = LinkedInError::RateLimited {
+            retry_after: Some(Duration::from_secs(120)),
+        };
+        let unexplained = LinkedInError::RateLimited { retry_after: None };
+        assert_eq!(refused.http_status(), Some(400));
+        assert_eq!(refused.code(), Some("invalid_grant"));
+        assert_eq!(refused.retry_after(), None);
+        assert_eq!(throttled.http_status(), Some(429));
+        assert_eq!(throttled.code(), None);
+        assert_eq!(throttled.retry_after(), Some(Duration::from_secs(120)));
+        assert_eq!(unexplained.retry_after(), None);
+        assert_eq!(LinkedInError::Timeout.http_status(), None);
+        assert_eq!(LinkedInError::Timeout.retry_after(), None);
+    }
+
+    #[test]
+    fn only_a_missing_answer_lets_a_code_be_sent_again() {
+        assert!(LinkedInError::Timeout.no_answer());
+        assert!(LinkedInError::Connect("refused".into()).no_answer());
+        assert!(!LinkedInError::RateLimited { retry_after: None }.no_answer());
+        assert!(!LinkedInError::Malformed("{".into()).no_answer());
+    }
 }

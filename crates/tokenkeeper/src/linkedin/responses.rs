@@ -139,4 +139,17 @@ mod tests {
             assert!(parsed.into_token_set(now).is_err(), "{json}");
         }
     }
+
+    #[test]
+    fn lifetimes_up_to_two_leap_years_are_believed() {
+        let now = Utc::now();
+        let longest = 2 * 366 * 24 * 3600;
+        for (seconds, believed) in [(longest, true), (longest + 1, false)] {
+            let json = format!(
+                r#"{{"access_token":"AQV","expires_in":5184000,"refresh_token":"AQX","refresh_token_expires_in":{seconds}}}"#
+            );
+            let parsed = serde_json::from_str::<TokenResponse>(&json).unwrap();
+            assert_eq!(parsed.into_token_set(now).is_ok(), believed, "{seconds}");
+        }
+    }
 }

@@ -44,3 +44,38 @@ impl Pacing {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Pauses of tens of milliseconds, measured from below only: a slow machine cannot fail
+    // these, a pacing that forgets to wait always does.
+    const SHORT: Duration = Duration::from_millis(30);
+    const LONG: Duration = Duration::from_millis(90);
+
+    async fn waited(pacing: &Pacing) -> Duration {
+        let started = Instant::now();
+        pacing.ready().await;
+        started.elapsed()
+    }
+
+    #[tokio::test]
+    async fn after_a_429_nobody_calls_before_the_pause_ends() {
+        let pacing = Pacing::new(1000);
+        pacing.slow_down(LONG);
+        assert!(waited(&pacing).await >= LONG);
+    }
+
+    #[tokio::test]
+    async fn a_longer_pause_extends_a_shorter_one_never_the_reverse() {
+        let pacing = Pacing::new(1000);
+        pacing.slow_down(SHORT);
+        pacing.slow_down(LONG);
+        assert!(waited(&pacing).await >= LONG);
+        let pacing = Pacing::new(1000);
+        pacing.slow_down(LONG);
+        pacing.slow_down(SHORT);
+        assert!(waited(&pacing).await >= LONG);
+    }
+}

@@ -32,6 +32,7 @@ mod public_surface;
 mod refresh;
 mod refresh_claims;
 mod refresh_pacing;
+mod reminder_planning;
 mod scheduling;
 mod secrets_in_logs;
 mod server_limits;
