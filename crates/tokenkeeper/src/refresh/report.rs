@@ -44,3 +44,74 @@ pub fn render_report(report: &SweepReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refresh::DueAccount;
+    use crate::store::SweepCounts;
+    use chrono::{TimeZone, Utc};
+
+    fn report(outcome: SweepOutcome) -> SweepReport {
+        SweepReport {
+            run_id: Some(7),
+            as_of: Utc.with_ymd_and_hms(2026, 4, 21, 12, 0, 0).unwrap(),
+            outcome,
+            counts: SweepCounts {
+                due: 5,
+                refreshed: 2,
+                failing: 1,
+                needs_reconnect: 1,
+                skipped: 1,
+            },
+            error: None,
+            would_refresh: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_run_is_summed_up_with_its_outcome_counts_and_error() {
+        let mut failed = report(SweepOutcome::Failed);
+        failed.error = Some("LinkedIn misconfiguration: invalid_client".into());
+        assert_eq!(
+            render_report(&failed),
+            "sweep as of 2026-04-21T12:00:00Z: failed\n  due 5  refreshed 2  failing 1  needs reconnect 1  skipped 1\n  LinkedIn misconfiguration: invalid_client\n"
+        );
+    }
+
+    #[test]
+    fn a_dry_run_lists_what_it_would_do_and_says_it_changed_nothing() {
+        let mut dry = report(SweepOutcome::DryRun);
+        dry.counts = SweepCounts {
+            due: 2,
+            ..SweepCounts::default()
+        };
+        let due = Utc.with_ymd_and_hms(2026, 4, 20, 8, 30, 0).unwrap();
+        dry.would_refresh = vec![
+            DueAccount {
+                account_id: 1,
+                user_id: "ada".into(),
+                expiration: due,
+                status: "active",
+                has_refresh_token: true,
+            },
+            DueAccount {
+                account_id: 2,
+                user_id: "linus".into(),
+                expiration: due,
+                status: "refresh_failing",
+                has_refresh_token: false,
+            },
+        ];
+        let text = render_report(&dry);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "dry run as of 2026-04-21T12:00:00Z: 2 account(s) due, nothing changed"
+        );
+        assert!(lines[1].contains("ada") && lines[1].ends_with("refresh"));
+        assert!(lines[2].contains("linus") && lines[2].contains("refresh_failing"));
+        assert!(lines[2].ends_with("no refresh token: reconnect email"));
+        assert_eq!(lines.len(), 3);
+    }
+}
