@@ -17,6 +17,7 @@ mod connect_guards;
 mod connect_storage;
 mod database_file;
 mod email_episodes;
+mod email_links;
 mod email_templates;
 mod health;
 mod hostile_linkedin;

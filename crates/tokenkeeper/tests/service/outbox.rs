@@ -15,6 +15,7 @@ backend_tests!(
     a_row_cancelled_while_its_email_is_sent_stays_cancelled,
     an_expired_claim_taken_over_is_not_marked_by_its_first_holder,
     two_workers_with_a_slow_smtp_server_never_send_one_email_twice,
+    a_row_of_an_unknown_kind_is_marked_failed_and_counted,
 );
 
 /// A mail worker sending to `port` whose SMTP conversations may last `timeout`.
@@ -166,4 +167,46 @@ async fn two_workers_with_a_slow_smtp_server_never_send_one_email_twice(backend:
         let rows = outbox_of(&app, &format!("user-{i}")).await;
         assert_eq!(rows[0].status, "sent");
     }
+}
+
+/// A row this version cannot read (written by a newer one, or by hand) is given up, counted
+/// as failed and kept for the operator, never sent or silently skipped.
+async fn a_row_of_an_unknown_kind_is_marked_failed_and_counted(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let smtp = SmtpServer::start().await;
+    members_to_email(&app, 1).await;
+    let rename = "UPDATE notifications SET kind = 'from_a_newer_version'";
+    let url = app.config.database_url.expose();
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query(rename).execute(&pool).await.unwrap();
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(rename).execute(&pool).await.unwrap();
+        }
+    }
+    let report = app.delivery(smtp.port).send_pending().await.unwrap();
+    assert_eq!(
+        report,
+        DeliveryReport {
+            failed: 1,
+            ..DeliveryReport::default()
+        }
+    );
+    assert!(smtp.received().is_empty());
+    // The email due now is given up; the reminder due later waits for its time.
+    let rows = outbox_of(&app, "user-0").await;
+    let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+    assert_eq!(failed.len(), 1, "{rows:?}");
+    assert_eq!(
+        failed[0].last_error.as_deref(),
+        Some("unknown notification kind")
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.status == "failed" || r.status == "pending"));
 }
