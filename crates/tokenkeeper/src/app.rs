@@ -33,7 +33,7 @@ pub struct Application {
 impl Application {
     /// Opens (and migrates) the configured database, then builds the service.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let store = store::connect(&config.database_url)
+        let store = store::connect(config.database_url.expose())
             .await
             .with_context(|| "cannot open the database named by database_url")?;
         store
@@ -220,13 +220,15 @@ impl Application {
         // A running sweep abandons its calls, releases its claims and records its run as
         // interrupted; the wait is bounded so that a stuck database cannot hold shutdown.
         background.cancel();
+        let stop_by = tokio::time::Instant::now() + BACKGROUND_STOP_GRACE;
         for (name, task) in [
             ("scheduler", scheduler),
             ("mail worker", mailer),
             ("connect purge", Some(purger)),
         ] {
             let Some(mut task) = task else { continue };
-            match tokio::time::timeout(BACKGROUND_STOP_GRACE, &mut task).await {
+            // One deadline for all of them: they stop at the same time, not one after another.
+            match tokio::time::timeout_at(stop_by, &mut task).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::error!(task = name, error = %e, "background task failed"),
                 Err(_) => {

@@ -109,7 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let config = load()?;
-            let store = store::connect(&config.database_url).await?;
+            let store = store::connect(config.database_url.expose()).await?;
             store.migrate().await?;
             println!("migrations applied to {}", config.database_url);
             Ok(())
@@ -166,7 +166,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Accounts { limit } => {
             let config = load()?;
-            let store = store::connect(&config.database_url).await?;
+            let store = store::connect(config.database_url.expose()).await?;
             store.migrate().await?;
             let accounts = store.list_accounts(0, limit).await?;
             print!("{}", accounts_table(&accounts));
@@ -205,7 +205,7 @@ async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
             Ok(())
         }
         NotifyCommand::SendPending => {
-            let store = store::connect(&config.database_url)
+            let store = store::connect(config.database_url.expose())
                 .await
                 .context("cannot open the database named by database_url")?;
             store.migrate().await?;
@@ -234,7 +234,7 @@ async fn sweep(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let store = store::connect(&config.database_url)
+    let store = store::connect(config.database_url.expose())
         .await
         .context("cannot open the database named by database_url")?;
     store

@@ -21,14 +21,6 @@ impl DatabaseUrl {
 
 /// The URL derefs to the full text so that `store::connect(&config.database_url)` reads as
 /// it always did; formatting it goes through the redacting impls below.
-impl std::ops::Deref for DatabaseUrl {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
 impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&redact_database_url(&self.0))

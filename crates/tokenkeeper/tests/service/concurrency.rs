@@ -32,7 +32,7 @@ async fn other_process(app: &TestApp) -> RefreshEngine {
 
 /// Another process whose wall clock the test moves, to pass a lease without waiting it out.
 async fn other_process_on(app: &TestApp, clock: Arc<dyn Clock>) -> RefreshEngine {
-    let store = tokenkeeper::store::connect(&app.config.database_url)
+    let store = tokenkeeper::store::connect(app.config.database_url.expose())
         .await
         .unwrap();
     RefreshEngine::new(

@@ -153,7 +153,7 @@ async fn a_second_instance_skips_a_slot_another_ran(backend: Backend) {
 
 /// An engine with a database pool and an identity of its own, as another instance has.
 async fn other_instance(app: &TestApp) -> RefreshEngine {
-    let store = tokenkeeper::store::connect(&app.config.database_url)
+    let store = tokenkeeper::store::connect(app.config.database_url.expose())
         .await
         .unwrap();
     RefreshEngine::new(
