@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 const NONCE_BYTES: usize = 32;
 
@@ -36,9 +35,9 @@ impl BrowserNonce {
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(key, _)| *key == name)
+            .filter(|(key, value)| *key == name && is_well_formed(value))
             .map(|(_, value)| value)
-            .filter(|value| is_well_formed(value))
+            .next()
             .map(|value| Self(value.to_owned()))
     }
 
@@ -50,10 +49,7 @@ impl BrowserNonce {
 
     /// What the attempt stores: the database alone cannot act as the browser.
     pub fn hash(&self) -> String {
-        Sha256::digest(self.0.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::connect_link::hex_sha256(self.0.as_bytes())
     }
 
     /// Sets (or renews) the cookie for as long as an attempt may stay open. `Lax` still sends
@@ -108,6 +104,20 @@ mod tests {
         assert_eq!(read.map(|n| n.hash()), Some(nonce.hash()));
         // An https cookie is not taken for an http one, nor the other way round.
         assert!(BrowserNonce::from_request(&request_with(pair), false).is_none());
+    }
+
+    #[test]
+    fn a_malformed_cookie_of_our_name_does_not_hide_the_real_one() {
+        let nonce = BrowserNonce::new();
+        let mut response = HeaderMap::new();
+        nonce.set_cookie(&mut response, false, 60);
+        let set = response.get(SET_COOKIE).unwrap().to_str().unwrap();
+        let pair = set.split(';').next().unwrap();
+        let read = BrowserNonce::from_request(
+            &request_with(&format!("tokenkeeper_browser=planted; {pair}")),
+            false,
+        );
+        assert_eq!(read.map(|n| n.hash()), Some(nonce.hash()));
     }
 
     #[test]

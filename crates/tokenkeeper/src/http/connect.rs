@@ -11,13 +11,12 @@ use crate::connect_link::LinkParams;
 use crate::domain::{LinkedAccount, MemberId, UserId};
 use crate::store::{AttemptLookup, ConnectAttempt, ConnectOutcome, LinkUse};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 /// `GET /connect/linkedin`: checks the link, opens an attempt with a fresh single-use state
 /// bound to this browser, and sends the browser to LinkedIn. Opening a link does not use it
@@ -41,7 +40,10 @@ pub async fn start(
             browser_hash: browser.hash(),
             link: LinkUse {
                 link_hash: request.link_hash,
-                expires_at: request.expires_at,
+                // The used-mark must outlive every attempt opened through the link, or a tab
+                // opened just before the link expired could complete it a second time once the
+                // mark was purged.
+                expires_at: request.expires_at.max(now + app.config.connect.link_ttl),
                 allow_member_change: request.options.allow_member_change,
             },
             user_id: request.user_id.clone(),
@@ -58,7 +60,6 @@ pub async fn start(
     let mut response = Redirect::to(target.as_str()).into_response();
     let headers = response.headers_mut();
     browser.set_cookie(headers, secure, app.config.connect.link_ttl.num_seconds());
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
@@ -227,6 +228,5 @@ fn new_state() -> String {
 
 /// Only the hash of a state is stored, so the database alone cannot complete an attempt.
 fn hash_state(state: &str) -> String {
-    let digest = Sha256::digest(state.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::connect_link::hex_sha256(state.as_bytes())
 }

@@ -117,8 +117,10 @@ impl KeyExtractor for ClientAddress {
 /// Only the last entry is the proxy's own; earlier ones are whatever the client wrote.
 fn last_forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
     let last_header = headers.get_all("x-forwarded-for").iter().next_back()?;
-    let last_hop = last_header.to_str().ok()?.rsplit(',').next()?;
-    last_hop.trim().parse().ok()
+    // Read as bytes: a client's own non-ASCII entry earlier in the line must not make the
+    // proxy's hop unreadable (the client would then count as the proxy itself).
+    let last_hop = last_header.as_bytes().rsplit(|b| *b == b',').next()?;
+    std::str::from_utf8(last_hop).ok()?.trim().parse().ok()
 }
 
 fn rate_limit_key(ip: IpAddr) -> IpAddr {
@@ -160,6 +162,19 @@ mod tests {
         assert_eq!(
             last_forwarded_for(&headers),
             Some("198.51.100.4".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn a_clients_non_ascii_entry_does_not_hide_the_proxys_hop() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9").unwrap(),
+        );
+        assert_eq!(
+            last_forwarded_for(&headers),
+            Some("203.0.113.9".parse().unwrap())
         );
     }
 }

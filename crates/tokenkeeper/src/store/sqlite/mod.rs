@@ -77,7 +77,7 @@ impl SqliteStore {
 /// In-memory databases have no file to protect (sqlx names them `file:sqlx-in-memory-N`).
 fn is_in_memory(url: &str, options: &SqliteConnectOptions) -> bool {
     let name = options.get_filename().to_string_lossy();
-    name == ":memory:" || name.starts_with("file:") || url.contains("mode=memory")
+    name == ":memory:" || name.starts_with("file:sqlx-in-memory-") || url.contains("mode=memory")
 }
 
 impl SqliteStore {
