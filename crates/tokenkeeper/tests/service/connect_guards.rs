@@ -28,6 +28,7 @@ backend_tests!(
     refusals_are_logged_without_secrets,
     the_callback_no_longer_purges,
     expired_connect_state_is_purged_in_the_background,
+    a_tab_opened_just_before_its_link_expired_cannot_use_it_again_after_the_purge,
 );
 
 fn member(sub: &str) -> Member {
@@ -507,4 +508,28 @@ fn used_link_hash(sig: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// An attempt may outlive its link by up to `connect.link_ttl_minutes`; the link's used-mark
+/// must live as long, or purging it would let that attempt complete the link a second time.
+async fn a_tab_opened_just_before_its_link_expired_cannot_use_it_again_after_the_purge(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.fake.controls().login_as(Some(member("ada-member")));
+    let link = app.connect_link("u-11", "u-11@example.com", None).await;
+    // Two tabs open the link a minute before it expires; one finishes at once.
+    app.at(t0() + Duration::minutes(14));
+    let late_tab = app.consent(&link).await;
+    let first_tab = app.consent(&link).await;
+    assert_eq!(get(&app.browser, first_tab).await.0, StatusCode::OK);
+    // The link has expired and the purge has run; the other tab's attempt is still open.
+    app.at(t0() + Duration::minutes(20));
+    app.store
+        .purge_expired_connect_state(app.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(get(&app.browser, late_tab).await.0, StatusCode::GONE);
 }
