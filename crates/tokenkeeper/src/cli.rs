@@ -195,7 +195,7 @@ async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
                     "This is a test email from tokenkeeper, sent through {}:{}.\nIf you read this, reconnect emails will arrive too.\n",
                     config.smtp.host, config.smtp.port
                 ))?;
-            let answer = transport.send(&message, "test").await.with_context(|| {
+            let answer = transport.send(&message).await.with_context(|| {
                 format!(
                     "sending to {to} through {}:{} failed",
                     config.smtp.host, config.smtp.port

@@ -86,7 +86,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let mail_clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let mailer = Delivery {
         store: store.clone(),
-        transport: Transport::Files(emails_dir.clone()),
+        transport: Transport::files(&emails_dir),
         renderer: Renderer::new(&app.state().config.email)?,
         links: app.state().links.clone(),
         clock: mail_clock.clone(),
@@ -202,15 +202,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints who each .eml file is for and its subject, as a mail client's list would.
+/// Prints who each .eml file is for and its subject, as a mail client's list would. The
+/// files are named by random ids, so the list is sorted by recipient and subject instead.
 fn print_subjects(dir: &Path) -> anyhow::Result<()> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    for path in files {
-        let text = std::fs::read_to_string(&path)?;
+    let mut emails = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let text = std::fs::read_to_string(entry?.path())?;
         let header = |name: &str| {
             let mut value = String::new();
             let mut inside = false;
@@ -226,7 +223,11 @@ fn print_subjects(dir: &Path) -> anyhow::Result<()> {
             }
             value
         };
-        println!("  to {:<22} {}", header("To:"), header("Subject:"));
+        emails.push((header("To:"), header("Subject:")));
+    }
+    emails.sort();
+    for (to, subject) in emails {
+        println!("  to {to:<22} {subject}");
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod connect_link;
 pub mod connect_purge;
 pub mod demo;
 pub mod domain;
+pub mod html;
 pub mod http;
 pub mod linkedin;
 pub mod notify;

@@ -13,7 +13,6 @@ mod pages;
 mod rate_limit;
 mod server;
 
-pub use pages::escape as escape_html;
 pub use server::{serve, Listeners};
 
 use crate::config::Config;

@@ -1,5 +1,6 @@
 //! The few HTML pages a user may see. Plain, readable, and every interpolated value escaped.
 
+use crate::html::escape;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -15,19 +16,4 @@ pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
         message = escape(message),
     );
     (status, Html(body)).into_response()
-}
-
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

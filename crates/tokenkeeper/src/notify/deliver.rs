@@ -4,6 +4,7 @@
 //! systems and readers can tell it is the same email.
 
 use super::claim::ClaimPlan;
+use super::email_templates::RenderError;
 use super::render::Renderer;
 use super::transport::Transport;
 use crate::config::SmtpSettings;
@@ -129,7 +130,25 @@ impl Delivery {
         let message_id = message_id(&pending.dedupe_key, &self.smtp);
         let message = match self.compose(kind, &pending, &message_id) {
             Ok(message) => message,
-            Err(e) => {
+            // The operator's template, not this member, is at fault: keep the email for
+            // when the template is mended, without giving up on it.
+            Err(ComposeError::Render(e)) => {
+                let retry_at = self.clock.now() + self.backoff(pending.attempts as u32 + 1);
+                tracing::error!(
+                    notification_id = pending.id,
+                    error = %e,
+                    "cannot render the email; will retry"
+                );
+                if self
+                    .store
+                    .mark_retry(pending.id, holder, &e.to_string(), retry_at)
+                    .await?
+                {
+                    report.retrying += 1;
+                }
+                return Ok(());
+            }
+            Err(ComposeError::Message(e)) => {
                 tracing::error!(notification_id = pending.id, error = %e, "cannot build the email");
                 if self
                     .store
@@ -162,8 +181,7 @@ impl Delivery {
             report.skipped += 1;
             return Ok(());
         }
-        let stem = pending.dedupe_key.replace(':', "-");
-        match self.transport.send(&message, &stem).await {
+        match self.transport.send(&message).await {
             Ok(answer) => {
                 let recorded = self
                     .store
@@ -205,14 +223,7 @@ impl Delivery {
                         report.failed += 1;
                     }
                 } else {
-                    // Exponential backoff: initial, x2, x4 ... capped at six hours.
-                    let delay = self
-                        .smtp
-                        .retry_initial
-                        .saturating_mul(1 << attempts.min(12).saturating_sub(1));
-                    let delay = Duration::from_std(delay)
-                        .unwrap_or(Duration::hours(6))
-                        .min(Duration::hours(6));
+                    let delay = self.backoff(attempts);
                     if self
                         .store
                         .mark_retry(pending.id, holder, &error, self.clock.now() + delay)
@@ -235,12 +246,24 @@ impl Delivery {
         Ok(())
     }
 
+    /// Exponential backoff after the `attempts`th failure: initial, x2, x4 ... capped at six
+    /// hours.
+    fn backoff(&self, attempts: u32) -> Duration {
+        let delay = self
+            .smtp
+            .retry_initial
+            .saturating_mul(1 << attempts.min(12).saturating_sub(1));
+        Duration::from_std(delay)
+            .unwrap_or(Duration::hours(6))
+            .min(Duration::hours(6))
+    }
+
     fn compose(
         &self,
         kind: NotificationKind,
         pending: &PendingEmail,
         message_id: &str,
-    ) -> Result<Message, lettre::error::Error> {
+    ) -> Result<Message, ComposeError> {
         let account = &pending.account;
         // The link outlives the deadline by a week: after it, reconnecting still works, it
         // just takes LinkedIn's full consent screen.
@@ -253,13 +276,13 @@ impl Delivery {
         );
         let email = self
             .renderer
-            .render(kind, account, pending.deadline, link.as_str());
+            .render(kind, account, pending.deadline, link.as_str())?;
         let to = account
             .email
             .as_str()
             .parse()
             .map_err(|_| lettre::error::Error::MissingTo)?;
-        Message::builder()
+        Ok(Message::builder()
             .from(self.smtp.from.clone())
             .to(to)
             .subject(email.subject)
@@ -276,8 +299,16 @@ impl Delivery {
                             .header(ContentType::TEXT_HTML)
                             .body(email.html),
                     ),
-            )
+            )?)
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ComposeError {
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Message(#[from] lettre::error::Error),
 }
 
 /// Stable per notification, so a re-send after a crash carries the same Message-ID.

@@ -1,13 +1,12 @@
 //! Turns an outbox row into an email: a clear subject, what happened, the deadline in the
 //! configured time zone, what happens if the member does nothing, and a one-click link.
 //! The text and HTML bodies come from templates operators may replace (`email.template_dir`,
-//! files `reconnect.txt` and `reconnect.html`); `{{name}}`-style placeholders are filled in,
-//! HTML-escaped in the HTML part.
+//! files `reconnect.txt` and `reconnect.html`), rendered by `email_templates`.
 
+use super::email_templates::{EmailFields, EmailTemplates, RenderError, HTML, TEXT};
 use crate::config::EmailSettings;
 use crate::domain::{Account, NotificationKind};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 
 const DEFAULT_TEXT: &str = include_str!("templates/reconnect.txt");
 const DEFAULT_HTML: &str = include_str!("templates/reconnect.html");
@@ -21,8 +20,7 @@ pub struct RenderedEmail {
 
 #[derive(Debug, Clone)]
 pub struct Renderer {
-    text: String,
-    html: String,
+    templates: EmailTemplates,
     settings: EmailSettings,
 }
 
@@ -35,42 +33,82 @@ pub struct TemplateError {
     pub reason: String,
 }
 
+/// Stands for the member's link in the start-up check; only letters, so that no escaping
+/// can hide it.
+const LINK_PROBE: &str = "tokenkeeperLinkProbe";
+
 impl Renderer {
     /// Loads the operator's templates when configured, the built-in ones otherwise. A
-    /// configured folder must hold both files, as UTF-8 text, each with a `{{link}}`.
+    /// configured folder must hold both files, as UTF-8 text, each a template that renders
+    /// every kind of email and places the `{{link}}` in it.
     pub fn new(settings: &EmailSettings) -> Result<Self, TemplateError> {
+        let path_of = |file: &str| match &settings.template_dir {
+            Some(dir) => dir.join(file).display().to_string(),
+            None => format!("(built-in) {file}"),
+        };
+        let refuse = |file: &str, reason: String| TemplateError {
+            path: path_of(file),
+            reason,
+        };
         let load = |file: &str, default: &str| -> Result<String, TemplateError> {
             let Some(dir) = &settings.template_dir else {
                 return Ok(default.to_owned());
             };
-            let path = dir.join(file);
-            let refuse = |reason: String| TemplateError {
-                path: path.display().to_string(),
-                reason,
-            };
-            let text = std::fs::read_to_string(&path).map_err(|e| refuse(e.to_string()))?;
-            let probe = "\u{0}link\u{0}";
-            if !fill(&text, &HashMap::from([("link", probe)]), |v| v.to_owned()).contains(probe) {
-                return Err(refuse(
-                    "has no {{link}}: the email would not let the member reconnect".to_owned(),
-                ));
-            }
-            Ok(text)
+            std::fs::read_to_string(dir.join(file)).map_err(|e| refuse(file, e.to_string()))
         };
-        Ok(Self {
-            text: load("reconnect.txt", DEFAULT_TEXT)?,
-            html: load("reconnect.html", DEFAULT_HTML)?,
+        let templates = EmailTemplates::compile(
+            load(TEXT, DEFAULT_TEXT)?,
+            load(HTML, DEFAULT_HTML)?,
+        )
+        .map_err(|(file, reason)| refuse(file, reason))?;
+        let renderer = Self {
+            templates,
             settings: settings.clone(),
-        })
+        };
+        // Every kind once, with a sample member: what fails here would fail for every member.
+        let deadline = Utc::now() + chrono::Duration::days(10);
+        for kind in NotificationKind::ALL {
+            let wording = renderer.wording(kind, deadline);
+            let fields = wording.fields(Some("Ada Lovelace"), "782bbtaQ", LINK_PROBE);
+            for file in [TEXT, HTML] {
+                let body = renderer
+                    .templates
+                    .render_for_check(file, &fields)
+                    .map_err(|e| refuse(file, format!("cannot be rendered: {e}")))?;
+                if !body.contains(LINK_PROBE) {
+                    return Err(refuse(
+                        file,
+                        "has no {{link}}: the email would not let the member reconnect"
+                            .to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(renderer)
     }
 
+    /// The email for one notification. Fails only when an operator's template fails for this
+    /// member's values although it rendered the sample at start-up (an index past the end of
+    /// a name, say); the caller keeps the notification for later.
     pub fn render(
         &self,
         kind: NotificationKind,
         account: &Account,
         deadline: DateTime<Utc>,
         link: &str,
-    ) -> RenderedEmail {
+    ) -> Result<RenderedEmail, RenderError> {
+        let wording = self.wording(kind, deadline);
+        let fields = wording.fields(account.name.as_deref(), account.member_id.as_str(), link);
+        let (text, html) = self.templates.render(&fields)?;
+        Ok(RenderedEmail {
+            subject: wording.subject,
+            text,
+            html,
+        })
+    }
+
+    /// What the email says for `kind`, before the member's own values.
+    fn wording(&self, kind: NotificationKind, deadline: DateTime<Utc>) -> Wording {
         let product = self.settings.product_name.as_str();
         let local = deadline.with_timezone(&self.settings.timezone);
         let when = format!(
@@ -126,69 +164,46 @@ impl Renderer {
         } else {
             format!("Questions? Contact {}.", self.settings.support_contact)
         };
-        let name = account.name.clone().unwrap_or_else(|| "there".to_owned());
-        let values: HashMap<&str, &str> = HashMap::from([
-            ("subject", subject.as_str()),
-            ("name", name.as_str()),
-            ("headline", headline.as_str()),
-            ("explanation", explanation.as_str()),
-            ("consequence", consequence.as_str()),
-            ("deadline", when.as_str()),
-            ("link", link),
-            ("member_id", account.member_id.as_str()),
-            ("product", product),
-            ("support", support.as_str()),
-        ]);
-        RenderedEmail {
-            text: fill(&self.text, &values, |v| v.to_owned()),
-            html: fill(&self.html, &values, crate::http::escape_html),
+        Wording {
             subject,
+            headline,
+            explanation,
+            consequence,
+            deadline: when,
+            product: product.to_owned(),
+            support,
         }
     }
 }
 
-/// Replaces each `{{key}}` with its value; unknown keys are left as they are, so a typo in an
-/// operator's template shows in the email instead of silently vanishing.
-fn fill(template: &str, values: &HashMap<&str, &str>, encode: impl Fn(&str) -> String) -> String {
-    let mut out = String::with_capacity(template.len() + 256);
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find("}}") {
-            Some(end) => {
-                let key = after[..end].trim();
-                match values.get(key) {
-                    Some(value) => out.push_str(&encode(value)),
-                    None => out.push_str(&rest[start..start + 2 + end + 2]),
-                }
-                rest = &after[end + 2..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+struct Wording {
+    subject: String,
+    headline: String,
+    explanation: String,
+    consequence: String,
+    deadline: String,
+    product: String,
+    support: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fills_known_keys_escapes_html_and_keeps_unknown_ones() {
-        let values = HashMap::from([("name", "<Ada & co>")]);
-        assert_eq!(
-            fill(
-                "Hi {{ name }}, {{nope}} {{",
-                &values,
-                crate::http::escape_html
-            ),
-            "Hi &lt;Ada &amp; co&gt;, {{nope}} {{"
-        );
-        assert_eq!(fill("{{name}}", &values, |v| v.to_owned()), "<Ada & co>");
+impl Wording {
+    fn fields<'a>(
+        &'a self,
+        name: Option<&'a str>,
+        member_id: &'a str,
+        link: &'a str,
+    ) -> EmailFields<'a> {
+        EmailFields {
+            subject: &self.subject,
+            name: name.unwrap_or("there"),
+            headline: &self.headline,
+            explanation: &self.explanation,
+            consequence: &self.consequence,
+            deadline: &self.deadline,
+            link,
+            member_id,
+            product: &self.product,
+            support: &self.support,
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Where emails go: an SMTP server (plain, STARTTLS or TLS, optional auth), or `.eml` files
-//! in a folder (the demo, and operators who want to look before they send).
+//! in a folder, written by lettre's file transport and named by it (the demo, and operators
+//! who want to look before they send).
 //!
 //! The SMTP server is outside our control: it may accept the connection and never answer,
 //! trickle its replies a byte at a time, or answer with pages of text. One message's whole
@@ -9,7 +10,9 @@
 
 use crate::config::{SmtpSecurity, SmtpSettings};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,7 +25,9 @@ pub enum TransportError {
     #[error("SMTP: the conversation did not finish within {} seconds", .0.as_secs_f64())]
     TimedOut(Duration),
     #[error("cannot write the email file: {0}")]
-    File(#[from] std::io::Error),
+    File(#[from] lettre::transport::file::Error),
+    #[error("cannot create the email folder: {0}")]
+    Folder(#[from] std::io::Error),
 }
 
 impl From<lettre::transport::smtp::Error> for TransportError {
@@ -40,7 +45,10 @@ pub enum Transport {
         /// The bound on one message's whole conversation.
         timeout: Duration,
     },
-    Files(PathBuf),
+    Files {
+        dir: PathBuf,
+        client: AsyncFileTransport<Tokio1Executor>,
+    },
 }
 
 impl Transport {
@@ -71,8 +79,17 @@ impl Transport {
         }))
     }
 
+    /// Writes each message to a new `.eml` file in `dir`, created when needed.
+    pub fn files(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        Transport::Files {
+            client: AsyncFileTransport::new(&dir),
+            dir,
+        }
+    }
+
     /// Sends one message; returns what the server said (cut), or where the file went.
-    pub async fn send(&self, message: &Message, file_stem: &str) -> Result<String, TransportError> {
+    pub async fn send(&self, message: &Message) -> Result<String, TransportError> {
         match self {
             Transport::Smtp { client, timeout } => {
                 // Dropping the conversation on time-out closes its connection; the pool
@@ -86,11 +103,10 @@ impl Transport {
                     response.code()
                 )))
             }
-            Transport::Files(dir) => {
-                std::fs::create_dir_all(dir)?;
-                let path = dir.join(format!("{file_stem}.eml"));
-                std::fs::write(&path, message.formatted())?;
-                Ok(format!("written to {}", path.display()))
+            Transport::Files { dir, client } => {
+                tokio::fs::create_dir_all(dir).await?;
+                let id = client.send(message.clone()).await?;
+                Ok(format!("written to {}", dir.join(format!("{id}.eml")).display()))
             }
         }
     }
