@@ -397,37 +397,28 @@ async fn rendered_emails_match_their_snapshots() {
         support_contact: "support@acme.example".into(),
     };
     let renderer = Renderer::new(&settings).unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     for kind in NotificationKind::ALL {
-        let email = renderer.render(
-            kind,
-            &account,
-            at,
-            "https://tk.example/connect/linkedin?x=1&sig=abc",
-        );
+        let email = renderer
+            .render(
+                kind,
+                &account,
+                at,
+                "https://tk.example/connect/linkedin?x=1&sig=abc",
+            )
+            .unwrap();
         let rendered = format!(
             "Subject: {}\n\n{}\n----- html -----\n{}",
             email.subject, email.text, email.html
         );
         assert!(!rendered.contains("secret"));
-        let path = dir.join(format!("{}.snap", kind.as_str()));
-        if std::env::var("UPDATE_SNAPSHOTS").is_ok()
-            || !path.exists() && std::env::var("CI").is_err()
-        {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(&path, &rendered).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-            panic!(
-                "missing snapshot {}; run with UPDATE_SNAPSHOTS=1",
-                path.display()
-            )
+        // One file per kind in tests/snapshots, named after the kind; under CI=true insta
+        // writes nothing and a difference fails (TESTING.md: reviewing snapshots).
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(kind.as_str(), rendered);
         });
-        assert_eq!(
-            rendered,
-            expected,
-            "{} changed; review and run with UPDATE_SNAPSHOTS=1",
-            kind.as_str()
-        );
     }
 }
