@@ -207,3 +207,7 @@ impl Wording {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;
