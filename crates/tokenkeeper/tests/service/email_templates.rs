@@ -1,6 +1,7 @@
 //! Operators' templates (`email.template_dir`): the emails sent use them, and a folder that
 //! cannot give a member a working email (a file missing, unreadable, or without the reconnect
-//! link) stops `serve` at start with a message naming the key.
+//! link, or a template that does not render) stops `serve` at start with a message naming
+//! the key; one that fails only for some member keeps that member's email for later.
 
 use crate::notify::{link_in, members_to_email, text_of};
 use crate::service_tests;
@@ -110,10 +111,20 @@ async fn an_unusable_template_stops_serve_at_start_naming_the_key() {
         ("reconnect.txt", TEXT.as_bytes()),
         ("reconnect.html", b"<p>{{link}}</p>\xff\xfe"),
     ]);
+    let undefined_value = template_dir(&[
+        ("reconnect.txt", b"Hello {{ nmae }}: {{link}}\n"),
+        ("reconnect.html", HTML.as_bytes()),
+    ]);
+    let syntax_error = template_dir(&[
+        ("reconnect.txt", TEXT.as_bytes()),
+        ("reconnect.html", b"<p>{% if link %}{{link}}</p>"),
+    ]);
     for (dir, file, reason) in [
         (&missing_html, "reconnect.html", "No such file"),
         (&without_link, "reconnect.txt", "has no {{link}}"),
         (&not_text, "reconnect.html", "valid UTF-8"),
+        (&undefined_value, "reconnect.txt", "cannot be rendered: undefined value"),
+        (&syntax_error, "reconnect.html", "is not a valid template: syntax error"),
     ] {
         let stderr = serve_refuses(dir.path()).await;
         assert!(stderr.contains("`email.template_dir`"), "{file}: {stderr}");
@@ -123,4 +134,28 @@ async fn an_unusable_template_stops_serve_at_start_naming_the_key() {
         );
         assert!(stderr.contains(reason), "{file}: {stderr}");
     }
+}
+
+service_tests!(a_template_failing_for_one_member_keeps_the_email_for_later);
+async fn a_template_failing_for_one_member_keeps_the_email_for_later() {
+    // Renders the start-up sample member, fails for every real one.
+    let dir = template_dir(&[
+        (
+            "reconnect.txt",
+            b"{% if member_id != '782bbtaQ' %}{{ link.nope }}{% endif %}{{link}}\n",
+        ),
+        ("reconnect.html", HTML.as_bytes()),
+    ]);
+    let setup = Setup::default().var("EMAIL__TEMPLATE_DIR", dir.path().display());
+    let Some(app) = spawn(Backend::Sqlite, setup).await else {
+        return;
+    };
+    let smtp = SmtpServer::start().await;
+    members_to_email(&app, 1).await;
+    let report = app.delivery(smtp.port).send_pending().await.unwrap();
+    assert_eq!((report.sent, report.retrying, report.failed), (0, 1, 0));
+    assert!(smtp.received().is_empty(), "nothing half-rendered is sent");
+    let counts = app.store.notification_counts().await.unwrap();
+    // The email waits (beside the reminder planned for later), neither failed nor sent.
+    assert!(counts.iter().all(|(status, _)| status == "pending"), "{counts:?}");
 }

@@ -422,3 +422,40 @@ async fn rendered_emails_match_their_snapshots() {
         });
     }
 }
+
+service_tests!(the_file_transport_writes_one_eml_file_per_email);
+async fn the_file_transport_writes_one_eml_file_per_email() {
+    let Some(app) = spawn(Backend::Sqlite, Setup::default()).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A folder that does not exist yet, as the demo's after it cleared the last run's.
+    let emails = dir.path().join("emails");
+    let mut worker = app.delivery(0);
+    worker.transport = tokenkeeper::notify::Transport::files(&emails);
+    members_to_email(&app, 2).await;
+    assert_eq!(worker.send_pending().await.unwrap().sent, 2);
+
+    let mut recipients = Vec::new();
+    for entry in std::fs::read_dir(&emails).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(path.extension().unwrap(), "eml", "{}", path.display());
+        let eml = std::fs::read_to_string(&path).unwrap();
+        let header = |name: &str| {
+            eml.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("{name} in {eml}"))
+                .to_owned()
+        };
+        assert!(header("Subject: ").contains("LinkedIn"), "{eml}");
+        assert!(eml.contains("/connect/linkedin?"), "{eml}");
+        recipients.push(header("To: "));
+    }
+    recipients.sort();
+    let mut expected = Vec::new();
+    for i in 0..2 {
+        expected.push(app.account(&format!("user-{i}")).await.email.as_str().to_owned());
+    }
+    expected.sort();
+    assert_eq!(recipients, expected);
+}
