@@ -27,6 +27,9 @@ mod tests {
             escape(r#"<a href="x">Ada & 'co'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;Ada &amp; &#39;co&#39;&lt;/a&gt;"
         );
-        assert_eq!(escape("https://tk.example/a?b=1"), "https://tk.example/a?b=1");
+        assert_eq!(
+            escape("https://tk.example/a?b=1"),
+            "https://tk.example/a?b=1"
+        );
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub(super) const TEXT: &str = "reconnect.txt";
 pub(super) const HTML: &str = "reconnect.html";
 
-/// Enough for templates many times the size of the built-in ones (which use a few hundred),
+/// Enough for templates a thousand times the size of the built-in ones (which use under 50),
 /// small enough that a hostile loop stops after a few megabytes and milliseconds.
 const FUEL_PER_RENDER: u64 = 100_000;
 

@@ -56,11 +56,9 @@ impl Renderer {
             };
             std::fs::read_to_string(dir.join(file)).map_err(|e| refuse(file, e.to_string()))
         };
-        let templates = EmailTemplates::compile(
-            load(TEXT, DEFAULT_TEXT)?,
-            load(HTML, DEFAULT_HTML)?,
-        )
-        .map_err(|(file, reason)| refuse(file, reason))?;
+        let templates =
+            EmailTemplates::compile(load(TEXT, DEFAULT_TEXT)?, load(HTML, DEFAULT_HTML)?)
+                .map_err(|(file, reason)| refuse(file, reason))?;
         let renderer = Self {
             templates,
             settings: settings.clone(),
@@ -78,8 +76,7 @@ impl Renderer {
                 if !body.contains(LINK_PROBE) {
                     return Err(refuse(
                         file,
-                        "has no {{link}}: the email would not let the member reconnect"
-                            .to_owned(),
+                        "has no {{link}}: the email would not let the member reconnect".to_owned(),
                     ));
                 }
             }

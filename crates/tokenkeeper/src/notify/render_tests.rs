@@ -99,7 +99,11 @@ fn a_member_name_cannot_add_markup_to_the_html_part() {
     );
     assert!(!email.html.contains("<img"), "{}", email.html);
     // The text part is not HTML: the name reads as the member wrote it.
-    assert!(email.text.contains(&format!("Hello {name},")), "{}", email.text);
+    assert!(
+        email.text.contains(&format!("Hello {name},")),
+        "{}",
+        email.text
+    );
 }
 
 fn refused(text: &str, html: &str) -> String {
@@ -114,8 +118,14 @@ fn a_template_that_cannot_render_is_refused_naming_the_key_and_the_file() {
     let html = "<a href=\"{{link}}\">x</a>";
     for (text, reason) in [
         ("{{ nmae }} {{link}}", "cannot be rendered: undefined value"),
-        ("{% if link %}{{link}}", "is not a valid template: syntax error"),
-        ("{{ link | no_such_filter }}", "cannot be rendered: unknown filter"),
+        (
+            "{% if link %}{{link}}",
+            "is not a valid template: syntax error",
+        ),
+        (
+            "{{ link | no_such_filter }}",
+            "cannot be rendered: unknown filter",
+        ),
         (
             "{% if false %}{{link}}{% endif %}",
             "has no {{link}}: the email would not let the member reconnect",
@@ -130,7 +140,10 @@ fn a_template_that_cannot_render_is_refused_naming_the_key_and_the_file() {
         assert!(error.contains(reason), "{text}: {error}");
     }
     let error = refused("{{link}}", "<p>{{ link.nope }}</p>");
-    assert!(error.contains("reconnect.html: cannot be rendered"), "{error}");
+    assert!(
+        error.contains("reconnect.html: cannot be rendered"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -154,7 +167,10 @@ fn a_hostile_template_runs_out_of_fuel_or_depth_instead_of_taking_the_worker_dow
             .unwrap()
             .join()
             .unwrap();
-        assert!(error.contains("reconnect.txt: cannot be rendered"), "{text}: {error}");
+        assert!(
+            error.contains("reconnect.txt: cannot be rendered"),
+            "{text}: {error}"
+        );
     }
 }
 

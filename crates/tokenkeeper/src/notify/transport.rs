@@ -10,9 +10,7 @@
 
 use crate::config::{SmtpSecurity, SmtpSettings};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -106,7 +104,10 @@ impl Transport {
             Transport::Files { dir, client } => {
                 tokio::fs::create_dir_all(dir).await?;
                 let id = client.send(message.clone()).await?;
-                Ok(format!("written to {}", dir.join(format!("{id}.eml")).display()))
+                Ok(format!(
+                    "written to {}",
+                    dir.join(format!("{id}.eml")).display()
+                ))
             }
         }
     }

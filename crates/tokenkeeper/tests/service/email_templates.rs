@@ -123,8 +123,16 @@ async fn an_unusable_template_stops_serve_at_start_naming_the_key() {
         (&missing_html, "reconnect.html", "No such file"),
         (&without_link, "reconnect.txt", "has no {{link}}"),
         (&not_text, "reconnect.html", "valid UTF-8"),
-        (&undefined_value, "reconnect.txt", "cannot be rendered: undefined value"),
-        (&syntax_error, "reconnect.html", "is not a valid template: syntax error"),
+        (
+            &undefined_value,
+            "reconnect.txt",
+            "cannot be rendered: undefined value",
+        ),
+        (
+            &syntax_error,
+            "reconnect.html",
+            "is not a valid template: syntax error",
+        ),
     ] {
         let stderr = serve_refuses(dir.path()).await;
         assert!(stderr.contains("`email.template_dir`"), "{file}: {stderr}");
@@ -157,5 +165,8 @@ async fn a_template_failing_for_one_member_keeps_the_email_for_later() {
     assert!(smtp.received().is_empty(), "nothing half-rendered is sent");
     let counts = app.store.notification_counts().await.unwrap();
     // The email waits (beside the reminder planned for later), neither failed nor sent.
-    assert!(counts.iter().all(|(status, _)| status == "pending"), "{counts:?}");
+    assert!(
+        counts.iter().all(|(status, _)| status == "pending"),
+        "{counts:?}"
+    );
 }

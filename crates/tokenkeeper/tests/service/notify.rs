@@ -454,7 +454,13 @@ async fn the_file_transport_writes_one_eml_file_per_email() {
     recipients.sort();
     let mut expected = Vec::new();
     for i in 0..2 {
-        expected.push(app.account(&format!("user-{i}")).await.email.as_str().to_owned());
+        expected.push(
+            app.account(&format!("user-{i}"))
+                .await
+                .email
+                .as_str()
+                .to_owned(),
+        );
     }
     expected.sort();
     assert_eq!(recipients, expected);
