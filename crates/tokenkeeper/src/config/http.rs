@@ -1,7 +1,8 @@
 //! The `[http]` section: where the service listens and how it holds against slow, large or
 //! too many requests.
 
-use super::{in_range, invalid, parse_http_url, ConfigError};
+use super::check::{in_range, parse_http_url};
+use super::error::{invalid, ConfigError};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -71,7 +72,10 @@ pub struct HttpSettings {
     pub trust_forwarded_for: bool,
 }
 
-pub(super) fn http_from_raw(h: RawHttp) -> Result<HttpSettings, ConfigError> {
+impl TryFrom<RawHttp> for HttpSettings {
+    type Error = ConfigError;
+
+    fn try_from(h: RawHttp) -> Result<Self, ConfigError> {
     let bind: SocketAddr = h
         .bind
         .parse()
@@ -131,8 +135,11 @@ pub(super) fn http_from_raw(h: RawHttp) -> Result<HttpSettings, ConfigError> {
         trust_forwarded_for: h.trust_forwarded_for,
     })
 }
+}
 
-pub(super) fn http_to_raw(h: &HttpSettings) -> RawHttp {
+/// The section as printed.
+impl From<&HttpSettings> for RawHttp {
+    fn from(h: &HttpSettings) -> Self {
     RawHttp {
         bind: h.bind.to_string(),
         public_url: h
@@ -150,4 +157,5 @@ pub(super) fn http_to_raw(h: &HttpSettings) -> RawHttp {
         rate_limit_burst: u64::from(h.rate_limit_burst),
         trust_forwarded_for: h.trust_forwarded_for,
     }
+}
 }

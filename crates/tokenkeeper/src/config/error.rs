@@ -1,0 +1,90 @@
+//! What goes wrong while loading the configuration, and how figment's own errors are told in
+//! the configuration's words: the key's dotted name, what was expected, and the file a bad
+//! value came from.
+
+use figment::error::{Actual, Kind};
+use figment::Source;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    #[error("environment variable {var} does not name a configuration key (expected TOKENKEEPER_<KEY> or TOKENKEEPER_<SECTION>__<KEY>)")]
+    UnknownVariable { var: String },
+}
+
+pub(super) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl From<figment::Error> for ConfigError {
+    /// Only the first of figment's errors is told: the program stops at one anyway.
+    fn from(error: figment::Error) -> Self {
+        let mut key = error.path.join(".");
+        let message = match &error.kind {
+            Kind::UnknownField(field, _) => {
+                key = if key.is_empty() {
+                    field.clone()
+                } else {
+                    format!("{key}.{field}")
+                };
+                "unknown key".to_owned()
+            }
+            // Every number of the configuration is a count or a duration.
+            Kind::InvalidValue(Actual::Signed(n), _) if *n < 0 => {
+                format!("expected 0 or more, found {n}")
+            }
+            Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+                format!("expected {}, found {}", expected_name(expected), actual_name(actual))
+            }
+            other => other.to_string(),
+        };
+        let message = match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+            Some(Source::File(path)) => format!("{message} (in {})", path.display()),
+            _ => message,
+        };
+        if key.is_empty() {
+            key = "(configuration)".to_owned();
+        }
+        ConfigError::Invalid { key, message }
+    }
+}
+
+/// Serde's name of the type a key wanted, in the words of a TOML file's reader.
+fn expected_name(expected: &str) -> &'static str {
+    if expected.starts_with("struct ") {
+        "a [section] table"
+    } else if expected.starts_with('u') || expected.starts_with('i') {
+        "an integer"
+    } else if expected.contains("bool") {
+        "true or false"
+    } else if expected.contains("sequence") || expected.contains("list") {
+        "a list"
+    } else if expected.starts_with('f') {
+        "a number"
+    } else {
+        "a string"
+    }
+}
+
+fn actual_name(actual: &Actual) -> String {
+    match actual {
+        Actual::Str(_) | Actual::Char(_) => "a string".to_owned(),
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer".to_owned(),
+        Actual::Float(_) => "a number".to_owned(),
+        Actual::Bool(_) => "true or false".to_owned(),
+        Actual::Seq => "a list".to_owned(),
+        Actual::Map => "a table".to_owned(),
+        other => other.to_string(),
+    }
+}
