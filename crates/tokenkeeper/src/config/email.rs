@@ -36,49 +36,49 @@ impl TryFrom<RawEmail> for EmailSettings {
     type Error = ConfigError;
 
     fn try_from(e: RawEmail) -> Result<Self, ConfigError> {
-    let timezone = e.timezone.parse().map_err(|_| {
-        invalid(
-            "email.timezone",
-            format!(
-                "{:?} is not an IANA time zone name such as UTC or Europe/Paris",
-                e.timezone
-            ),
-        )
-    })?;
-    let template_dir = match e.template_dir.as_str() {
-        "" => None,
-        dir => {
-            let path = PathBuf::from(dir);
-            if !path.is_dir() {
-                return Err(invalid(
-                    "email.template_dir",
-                    format!("{dir:?} is not a directory"),
-                ));
+        let timezone = e.timezone.parse().map_err(|_| {
+            invalid(
+                "email.timezone",
+                format!(
+                    "{:?} is not an IANA time zone name such as UTC or Europe/Paris",
+                    e.timezone
+                ),
+            )
+        })?;
+        let template_dir = match e.template_dir.as_str() {
+            "" => None,
+            dir => {
+                let path = PathBuf::from(dir);
+                if !path.is_dir() {
+                    return Err(invalid(
+                        "email.template_dir",
+                        format!("{dir:?} is not a directory"),
+                    ));
+                }
+                Some(path)
             }
-            Some(path)
-        }
-    };
-    Ok(EmailSettings {
-        template_dir,
-        timezone,
-        product_name: e.product_name,
-        support_contact: e.support_contact,
-    })
-}
+        };
+        Ok(EmailSettings {
+            template_dir,
+            timezone,
+            product_name: e.product_name,
+            support_contact: e.support_contact,
+        })
+    }
 }
 
 /// The section as printed.
 impl From<&EmailSettings> for RawEmail {
     fn from(e: &EmailSettings) -> Self {
-    RawEmail {
-        template_dir: e
-            .template_dir
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        timezone: e.timezone.name().to_owned(),
-        product_name: e.product_name.clone(),
-        support_contact: e.support_contact.clone(),
+        RawEmail {
+            template_dir: e
+                .template_dir
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            timezone: e.timezone.name().to_owned(),
+            product_name: e.product_name.clone(),
+            support_contact: e.support_contact.clone(),
+        }
     }
-}
 }

@@ -30,14 +30,25 @@ pub(super) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
 impl From<figment::Error> for ConfigError {
     /// Only the first of figment's errors is told: the program stops at one anyway.
     fn from(error: figment::Error) -> Self {
-        let mut key = error.path.join(".");
+        // A list's entries are told by the list's key: figment adds the entry's index.
+        let path: Vec<&str> = error
+            .path
+            .iter()
+            .map(String::as_str)
+            .filter(|part| !part.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        let mut key = path.join(".");
         let message = match &error.kind {
             Kind::UnknownField(field, _) => {
-                key = if key.is_empty() {
-                    field.clone()
-                } else {
-                    format!("{key}.{field}")
-                };
+                // figment names the unknown key in the path already, but not at the top level.
+                if path.last() != Some(&field.as_str()) {
+                    key = path
+                        .iter()
+                        .chain([&field.as_str()])
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(".");
+                }
                 "unknown key".to_owned()
             }
             // Every number of the configuration is a count or a duration.
@@ -45,7 +56,11 @@ impl From<figment::Error> for ConfigError {
                 format!("expected 0 or more, found {n}")
             }
             Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
-                format!("expected {}, found {}", expected_name(expected), actual_name(actual))
+                format!(
+                    "expected {}, found {}",
+                    expected_name(expected),
+                    actual_name(actual)
+                )
             }
             other => other.to_string(),
         };

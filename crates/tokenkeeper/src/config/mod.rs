@@ -152,5 +152,9 @@ fn check_file(path: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The unit tests read durations as chrono's, as the settings hold them.
+#[cfg(test)]
+use chrono::Duration;
+
 #[cfg(test)]
 mod tests;

@@ -65,88 +65,92 @@ impl TryFrom<RawSmtp> for SmtpSettings {
     type Error = ConfigError;
 
     fn try_from(s: RawSmtp) -> Result<Self, ConfigError> {
-    let security = match s.security.as_str() {
-        "none" => SmtpSecurity::None,
-        "starttls" => SmtpSecurity::StartTls,
-        "tls" => SmtpSecurity::Tls,
-        other => {
-            return Err(invalid(
-                "smtp.security",
-                format!("{other:?}: expected \"none\", \"starttls\" or \"tls\""),
-            ))
+        let security = match s.security.as_str() {
+            "none" => SmtpSecurity::None,
+            "starttls" => SmtpSecurity::StartTls,
+            "tls" => SmtpSecurity::Tls,
+            other => {
+                return Err(invalid(
+                    "smtp.security",
+                    format!("{other:?}: expected \"none\", \"starttls\" or \"tls\""),
+                ))
+            }
+        };
+        if s.port == 0 || s.port > 65535 {
+            return Err(invalid("smtp.port", "expected 1 to 65535"));
         }
-    };
-    if s.port == 0 || s.port > 65535 {
-        return Err(invalid("smtp.port", "expected 1 to 65535"));
-    }
-    let from = s.from.parse().map_err(|_| {
-        invalid(
-            "smtp.from",
-            format!(
-                "{:?} is not an address like \"Acme <noreply@acme.com>\"",
-                s.from
-            ),
-        )
-    })?;
-    if s.username.is_empty() != s.password.is_empty() {
-        return Err(invalid(
-            "smtp.password",
-            "smtp.username and smtp.password go together: set both or neither",
-        ));
-    }
-    let host = s.host.trim().to_owned();
-    if security == SmtpSecurity::None && !s.username.is_empty() && !is_this_machine(&host) {
-        return Err(invalid(
+        let from = s.from.parse().map_err(|_| {
+            invalid(
+                "smtp.from",
+                format!(
+                    "{:?} is not an address like \"Acme <noreply@acme.com>\"",
+                    s.from
+                ),
+            )
+        })?;
+        if s.username.is_empty() != s.password.is_empty() {
+            return Err(invalid(
+                "smtp.password",
+                "smtp.username and smtp.password go together: set both or neither",
+            ));
+        }
+        let host = s.host.trim().to_owned();
+        if security == SmtpSecurity::None && !s.username.is_empty() && !is_this_machine(&host) {
+            return Err(invalid(
             "smtp.security",
             format!(
                 "\"none\" would send smtp.password unencrypted to {host:?}: use \"starttls\" or \"tls\", or a relay on this machine"
             ),
         ));
+        }
+        Ok(SmtpSettings {
+            host,
+            port: s.port as u16,
+            security,
+            username: s.username,
+            password: SecretString::from(s.password),
+            from,
+            timeout: std::time::Duration::from_secs(in_range(
+                "smtp.timeout_seconds",
+                s.timeout_seconds,
+                600,
+            )?),
+            max_attempts: in_range("smtp.max_attempts", s.max_attempts, 100)? as u32,
+            retry_initial: std::time::Duration::from_secs(in_range(
+                "smtp.retry_initial_seconds",
+                s.retry_initial_seconds,
+                86_400,
+            )?),
+            poll: std::time::Duration::from_secs(in_range(
+                "smtp.poll_seconds",
+                s.poll_seconds,
+                3600,
+            )?),
+        })
     }
-    Ok(SmtpSettings {
-        host,
-        port: s.port as u16,
-        security,
-        username: s.username,
-        password: SecretString::from(s.password),
-        from,
-        timeout: std::time::Duration::from_secs(in_range(
-            "smtp.timeout_seconds",
-            s.timeout_seconds,
-            600,
-        )?),
-        max_attempts: in_range("smtp.max_attempts", s.max_attempts, 100)? as u32,
-        retry_initial: std::time::Duration::from_secs(in_range(
-            "smtp.retry_initial_seconds",
-            s.retry_initial_seconds,
-            86_400,
-        )?),
-        poll: std::time::Duration::from_secs(in_range("smtp.poll_seconds", s.poll_seconds, 3600)?),
-    })
-}
 }
 
 /// The section as printed, its secret redacted.
 impl From<&SmtpSettings> for RawSmtp {
     fn from(s: &SmtpSettings) -> Self {
-    RawSmtp {
-        host: s.host.clone(),
-        port: s.port as u64,
-        security: match s.security {
-            SmtpSecurity::None => "none",
-            SmtpSecurity::StartTls => "starttls",
-            SmtpSecurity::Tls => "tls",
+        RawSmtp {
+            host: s.host.clone(),
+            port: s.port as u64,
+            security: match s.security {
+                SmtpSecurity::None => "none",
+                SmtpSecurity::StartTls => "starttls",
+                SmtpSecurity::Tls => "tls",
+            }
+            .into(),
+            username: s.username.clone(),
+            password: shown_secret(&s.password),
+            from: s.from.to_string(),
+            timeout_seconds: s.timeout.as_secs(),
+            max_attempts: s.max_attempts as u64,
+            retry_initial_seconds: s.retry_initial.as_secs(),
+            poll_seconds: s.poll.as_secs(),
         }
-        .into(),
-        username: s.username.clone(),
-        password: shown_secret(&s.password),
-        from: s.from.to_string(),
-        timeout_seconds: s.timeout.as_secs(),
-        max_attempts: s.max_attempts as u64,
-        retry_initial_seconds: s.retry_initial.as_secs(),
-        poll_seconds: s.poll.as_secs(),
     }
-}
 }
 
 /// Whether an SMTP host is this machine, the one place a password may travel unencrypted.
