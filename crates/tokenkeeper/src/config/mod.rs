@@ -72,6 +72,9 @@ impl Config {
         if let Some(path) = file {
             check_file(path)?;
             layers = layers.merge(Toml::file_exact(path));
+            // Checked before the environment is laid over it: a section the file sets to a
+            // plain value would otherwise be replaced, unnoticed, by a variable of that section.
+            layers.extract::<RawConfig>()?;
         }
         let default_keys = figment::Provider::data(&defaults)?
             .remove(&figment::Profile::Default)
