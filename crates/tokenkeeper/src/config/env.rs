@@ -13,6 +13,8 @@ use figment::{Error, Metadata, Profile, Provider};
 pub(super) const PREFIX: &str = "TOKENKEEPER_";
 /// Joins a section and a key in a variable's name.
 const SEPARATOR: &str = "__";
+/// How errors and figment's metadata name this layer.
+pub(super) const ORIGIN: &str = "`TOKENKEEPER_` environment variable(s)";
 /// Variables read by the command line itself, not configuration keys.
 const CLI_VARIABLES: &[&str] = &["TOKENKEEPER_CONFIG"];
 
@@ -102,11 +104,9 @@ fn non_negative(text: &str) -> Option<Value> {
 
 impl Provider for Variables {
     fn metadata(&self) -> Metadata {
-        Metadata::named(format!("`{PREFIX}` environment variable(s)")).interpolater(
-            |_: &Profile, path: &[&str]| {
-                format!("{PREFIX}{}", path.join(SEPARATOR).to_ascii_uppercase())
-            },
-        )
+        Metadata::named(ORIGIN).interpolater(|_: &Profile, path: &[&str]| {
+            format!("{PREFIX}{}", path.join(SEPARATOR).to_ascii_uppercase())
+        })
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, Error> {

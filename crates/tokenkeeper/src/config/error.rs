@@ -3,7 +3,8 @@
 //! value came from.
 
 use figment::error::{Actual, Kind};
-use figment::Source;
+use figment::{Figment, Profile, Source};
+use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -25,6 +26,32 @@ pub(super) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
         key: key.to_owned(),
         message: message.into(),
     }
+}
+
+impl ConfigError {
+    /// A key's refusal, told with where its value came from: the file, or the variable.
+    pub(super) fn with_origin(self, layers: &Figment) -> Self {
+        let ConfigError::Invalid { key, message } = self else {
+            return self;
+        };
+        let message = match layers.find_metadata(&key) {
+            Some(metadata) => match &metadata.source {
+                Some(Source::File(path)) => in_file(message, path),
+                _ if metadata.name == super::env::ORIGIN => {
+                    let parts: Vec<&str> = key.split('.').collect();
+                    let var = metadata.interpolate(&Profile::Default, &parts);
+                    format!("{message} (set by {var})")
+                }
+                _ => message,
+            },
+            None => message,
+        };
+        ConfigError::Invalid { key, message }
+    }
+}
+
+fn in_file(message: String, path: &Path) -> String {
+    format!("{message} (in {})", path.display())
 }
 
 impl From<figment::Error> for ConfigError {
@@ -65,7 +92,7 @@ impl From<figment::Error> for ConfigError {
             other => other.to_string(),
         };
         let message = match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
-            Some(Source::File(path)) => format!("{message} (in {})", path.display()),
+            Some(Source::File(path)) => in_file(message, path),
             _ => message,
         };
         if key.is_empty() {

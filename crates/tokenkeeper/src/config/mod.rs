@@ -79,10 +79,9 @@ impl Config {
         let default_keys = figment::Provider::data(&defaults)?
             .remove(&figment::Profile::Default)
             .unwrap_or_default();
-        let raw: RawConfig = layers
-            .merge(env::Variables::read(env, &default_keys)?)
-            .extract()?;
-        Self::try_from(raw)
+        let layers = layers.merge(env::Variables::read(env, &default_keys)?);
+        let raw: RawConfig = layers.extract()?;
+        Self::try_from(raw).map_err(|e| e.with_origin(&layers))
     }
 
     /// Where users' browsers reach the service, when not yet bound: `http.public_url`, or

@@ -320,3 +320,29 @@ fn a_file_that_cannot_be_read_or_parsed_is_told_apart_from_a_wrong_key() {
     let err = Config::load_from(Some(broken.path()), minimal()).unwrap_err();
     assert!(matches!(err, ConfigError::Syntax { .. }), "{err}");
 }
+
+#[test]
+fn a_value_out_of_range_names_the_variable_or_file_that_set_it() {
+    let mut vars = minimal();
+    vars.push(("TOKENKEEPER_REFRESH__CONCURRENCY".into(), "0".into()));
+    let err = Config::load_from(None, vars).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("expected 1 to 1024 (set by TOKENKEEPER_REFRESH__CONCURRENCY)"),
+        "{err}"
+    );
+
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(file, "[refresh]\nconcurrency = 0").unwrap();
+    let err = Config::load_from(Some(file.path()), minimal()).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with(&format!("(in {})", file.path().display())),
+        "{err}"
+    );
+    assert_eq!(key_of(err), "refresh.concurrency");
+
+    // A default that must be replaced names no origin: nobody set it.
+    let err = Config::load_from(None, env(&[])).unwrap_err();
+    assert!(err.to_string().ends_with("LinkedIn app"), "{err}");
+}
