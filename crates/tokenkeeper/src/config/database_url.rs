@@ -3,6 +3,7 @@
 //! whatever other parameter names a secret). It prints itself (Display and Debug) with both
 //! replaced by a marker; only opening the database reads it whole.
 
+use super::error::{invalid, ConfigError};
 use url::Url;
 
 #[derive(Clone, PartialEq, Eq)]
@@ -16,6 +17,24 @@ impl DatabaseUrl {
     /// The whole URL, password included: for opening the database, never for printing.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// The top-level `database_url` key: only the databases the program can open.
+impl TryFrom<String> for DatabaseUrl {
+    type Error = ConfigError;
+
+    fn try_from(text: String) -> Result<Self, ConfigError> {
+        if !(text.starts_with("sqlite:")
+            || text.starts_with("postgres://")
+            || text.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "expected sqlite://PATH or postgres://USER@HOST/DB",
+            ));
+        }
+        Ok(Self(text))
     }
 }
 

@@ -1,41 +1,8 @@
-//! The mail settings: how to reach the SMTP server, and what the emails look like.
+//! The `[email]` section: what the emails look like.
 
-use super::{in_range, invalid, ConfigError};
-use secrecy::{ExposeSecret, SecretString};
+use super::error::{invalid, ConfigError};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RawSmtp {
-    pub host: String,
-    pub port: u64,
-    pub security: String,
-    pub username: String,
-    pub password: String,
-    pub from: String,
-    pub timeout_seconds: u64,
-    pub max_attempts: u64,
-    pub retry_initial_seconds: u64,
-    pub poll_seconds: u64,
-}
-
-impl Default for RawSmtp {
-    fn default() -> Self {
-        Self {
-            host: String::new(),
-            port: 587,
-            security: "starttls".into(),
-            username: String::new(),
-            password: String::new(),
-            from: "tokenkeeper <tokenkeeper@localhost>".into(),
-            timeout_seconds: 30,
-            max_attempts: 8,
-            retry_initial_seconds: 60,
-            poll_seconds: 30,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -57,30 +24,6 @@ impl Default for RawEmail {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmtpSecurity {
-    /// Plain SMTP: for a relay on the same host or network only.
-    None,
-    StartTls,
-    /// TLS from the first byte (usually port 465).
-    Tls,
-}
-
-#[derive(Debug, Clone)]
-pub struct SmtpSettings {
-    /// Empty: no SMTP server configured; `serve` queues emails and delivers none.
-    pub host: String,
-    pub port: u16,
-    pub security: SmtpSecurity,
-    pub username: String,
-    pub password: SecretString,
-    pub from: lettre::message::Mailbox,
-    pub timeout: std::time::Duration,
-    pub max_attempts: u32,
-    pub retry_initial: std::time::Duration,
-    pub poll: std::time::Duration,
-}
-
 #[derive(Debug, Clone)]
 pub struct EmailSettings {
     pub template_dir: Option<PathBuf>,
@@ -89,140 +32,53 @@ pub struct EmailSettings {
     pub support_contact: String,
 }
 
-pub(super) fn smtp_from_raw(s: RawSmtp) -> Result<SmtpSettings, ConfigError> {
-    let security = match s.security.as_str() {
-        "none" => SmtpSecurity::None,
-        "starttls" => SmtpSecurity::StartTls,
-        "tls" => SmtpSecurity::Tls,
-        other => {
-            return Err(invalid(
-                "smtp.security",
-                format!("{other:?}: expected \"none\", \"starttls\" or \"tls\""),
-            ))
-        }
-    };
-    if s.port == 0 || s.port > 65535 {
-        return Err(invalid("smtp.port", "expected 1 to 65535"));
-    }
-    let from = s.from.parse().map_err(|_| {
-        invalid(
-            "smtp.from",
-            format!(
-                "{:?} is not an address like \"Acme <noreply@acme.com>\"",
-                s.from
-            ),
-        )
-    })?;
-    if s.username.is_empty() != s.password.is_empty() {
-        return Err(invalid(
-            "smtp.password",
-            "smtp.username and smtp.password go together: set both or neither",
-        ));
-    }
-    let host = s.host.trim().to_owned();
-    if security == SmtpSecurity::None && !s.username.is_empty() && !is_this_machine(&host) {
-        return Err(invalid(
-            "smtp.security",
-            format!(
-                "\"none\" would send smtp.password unencrypted to {host:?}: use \"starttls\" or \"tls\", or a relay on this machine"
-            ),
-        ));
-    }
-    Ok(SmtpSettings {
-        host,
-        port: s.port as u16,
-        security,
-        username: s.username,
-        password: SecretString::from(s.password),
-        from,
-        timeout: std::time::Duration::from_secs(in_range(
-            "smtp.timeout_seconds",
-            s.timeout_seconds,
-            600,
-        )?),
-        max_attempts: in_range("smtp.max_attempts", s.max_attempts, 100)? as u32,
-        retry_initial: std::time::Duration::from_secs(in_range(
-            "smtp.retry_initial_seconds",
-            s.retry_initial_seconds,
-            86_400,
-        )?),
-        poll: std::time::Duration::from_secs(in_range("smtp.poll_seconds", s.poll_seconds, 3600)?),
-    })
-}
+impl TryFrom<RawEmail> for EmailSettings {
+    type Error = ConfigError;
 
-pub(super) fn email_from_raw(e: RawEmail) -> Result<EmailSettings, ConfigError> {
-    let timezone = e.timezone.parse().map_err(|_| {
-        invalid(
-            "email.timezone",
-            format!(
-                "{:?} is not an IANA time zone name such as UTC or Europe/Paris",
-                e.timezone
-            ),
-        )
-    })?;
-    let template_dir = match e.template_dir.as_str() {
-        "" => None,
-        dir => {
-            let path = PathBuf::from(dir);
-            if !path.is_dir() {
-                return Err(invalid(
-                    "email.template_dir",
-                    format!("{dir:?} is not a directory"),
-                ));
+    fn try_from(e: RawEmail) -> Result<Self, ConfigError> {
+        let timezone = e.timezone.parse().map_err(|_| {
+            invalid(
+                "email.timezone",
+                format!(
+                    "{:?} is not an IANA time zone name such as UTC or Europe/Paris",
+                    e.timezone
+                ),
+            )
+        })?;
+        let template_dir = match e.template_dir.as_str() {
+            "" => None,
+            dir => {
+                let path = PathBuf::from(dir);
+                if !path.is_dir() {
+                    return Err(invalid(
+                        "email.template_dir",
+                        format!("{dir:?} is not a directory"),
+                    ));
+                }
+                Some(path)
             }
-            Some(path)
-        }
-    };
-    Ok(EmailSettings {
-        template_dir,
-        timezone,
-        product_name: e.product_name,
-        support_contact: e.support_contact,
-    })
-}
-
-pub(super) fn smtp_to_raw(s: &SmtpSettings) -> RawSmtp {
-    RawSmtp {
-        host: s.host.clone(),
-        port: s.port as u64,
-        security: match s.security {
-            SmtpSecurity::None => "none",
-            SmtpSecurity::StartTls => "starttls",
-            SmtpSecurity::Tls => "tls",
-        }
-        .into(),
-        username: s.username.clone(),
-        password: if s.password.expose_secret().is_empty() {
-            String::new()
-        } else {
-            "[redacted]".into()
-        },
-        from: s.from.to_string(),
-        timeout_seconds: s.timeout.as_secs(),
-        max_attempts: s.max_attempts as u64,
-        retry_initial_seconds: s.retry_initial.as_secs(),
-        poll_seconds: s.poll.as_secs(),
+        };
+        Ok(EmailSettings {
+            template_dir,
+            timezone,
+            product_name: e.product_name,
+            support_contact: e.support_contact,
+        })
     }
 }
 
-pub(super) fn email_to_raw(e: &EmailSettings) -> RawEmail {
-    RawEmail {
-        template_dir: e
-            .template_dir
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        timezone: e.timezone.name().to_owned(),
-        product_name: e.product_name.clone(),
-        support_contact: e.support_contact.clone(),
+/// The section as printed.
+impl From<&EmailSettings> for RawEmail {
+    fn from(e: &EmailSettings) -> Self {
+        RawEmail {
+            template_dir: e
+                .template_dir
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            timezone: e.timezone.name().to_owned(),
+            product_name: e.product_name.clone(),
+            support_contact: e.support_contact.clone(),
+        }
     }
-}
-
-/// Whether an SMTP host is this machine, the one place a password may travel unencrypted.
-fn is_this_machine(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }

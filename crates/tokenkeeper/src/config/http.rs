@@ -1,7 +1,8 @@
 //! The `[http]` section: where the service listens and how it holds against slow, large or
 //! too many requests.
 
-use super::{in_range, invalid, parse_http_url, ConfigError};
+use super::check::{in_range, parse_http_url};
+use super::error::{invalid, ConfigError};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -71,83 +72,91 @@ pub struct HttpSettings {
     pub trust_forwarded_for: bool,
 }
 
-pub(super) fn http_from_raw(h: RawHttp) -> Result<HttpSettings, ConfigError> {
-    let bind: SocketAddr = h
-        .bind
-        .parse()
-        .map_err(|_| invalid("http.bind", "expected an address like 127.0.0.1:8080"))?;
-    let public_url = match h.public_url.as_str() {
-        "" => None,
-        text => Some(parse_http_url("http.public_url", text)?),
-    };
-    let metrics_bind = match h.metrics_bind.as_str() {
-        "" => None,
-        text => Some(text.parse().map_err(|_| {
-            invalid(
+impl TryFrom<RawHttp> for HttpSettings {
+    type Error = ConfigError;
+
+    fn try_from(h: RawHttp) -> Result<Self, ConfigError> {
+        let bind: SocketAddr = h
+            .bind
+            .parse()
+            .map_err(|_| invalid("http.bind", "expected an address like 127.0.0.1:8080"))?;
+        let public_url = match h.public_url.as_str() {
+            "" => None,
+            text => Some(parse_http_url("http.public_url", text)?),
+        };
+        let metrics_bind = match h.metrics_bind.as_str() {
+            "" => None,
+            text => Some(text.parse().map_err(|_| {
+                invalid(
+                    "http.metrics_bind",
+                    "expected an address like 127.0.0.1:9090, or empty to serve no metrics",
+                )
+            })?),
+        };
+        if metrics_bind.is_some_and(|m: SocketAddr| m == bind && m.port() != 0) {
+            return Err(invalid(
                 "http.metrics_bind",
-                "expected an address like 127.0.0.1:9090, or empty to serve no metrics",
-            )
-        })?),
-    };
-    if metrics_bind.is_some_and(|m: SocketAddr| m == bind && m.port() != 0) {
-        return Err(invalid(
-            "http.metrics_bind",
-            "must differ from http.bind: metrics are never served on the public listener",
-        ));
+                "must differ from http.bind: metrics are never served on the public listener",
+            ));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&h.body_limit_bytes) {
+            return Err(invalid(
+                "http.body_limit_bytes",
+                "expected 1024 to 16777216 (16 MiB)",
+            ));
+        }
+        Ok(HttpSettings {
+            bind,
+            public_url,
+            metrics_bind,
+            header_timeout: Duration::from_secs(in_range(
+                "http.header_timeout_seconds",
+                h.header_timeout_seconds,
+                300,
+            )?),
+            request_timeout: Duration::from_secs(in_range(
+                "http.request_timeout_seconds",
+                h.request_timeout_seconds,
+                600,
+            )?),
+            body_limit_bytes: h.body_limit_bytes as usize,
+            shutdown_grace: Duration::from_secs(in_range(
+                "http.shutdown_grace_seconds",
+                h.shutdown_grace_seconds,
+                300,
+            )?),
+            max_connections: in_range("http.max_connections", h.max_connections, 100_000)? as usize,
+            rate_limit_per_minute: in_range(
+                "http.rate_limit_per_minute",
+                h.rate_limit_per_minute,
+                1_000_000,
+            )? as u32,
+            rate_limit_burst: in_range("http.rate_limit_burst", h.rate_limit_burst, 1_000_000)?
+                as u32,
+            trust_forwarded_for: h.trust_forwarded_for,
+        })
     }
-    if !(1024..=16 * 1024 * 1024).contains(&h.body_limit_bytes) {
-        return Err(invalid(
-            "http.body_limit_bytes",
-            "expected 1024 to 16777216 (16 MiB)",
-        ));
-    }
-    Ok(HttpSettings {
-        bind,
-        public_url,
-        metrics_bind,
-        header_timeout: Duration::from_secs(in_range(
-            "http.header_timeout_seconds",
-            h.header_timeout_seconds,
-            300,
-        )?),
-        request_timeout: Duration::from_secs(in_range(
-            "http.request_timeout_seconds",
-            h.request_timeout_seconds,
-            600,
-        )?),
-        body_limit_bytes: h.body_limit_bytes as usize,
-        shutdown_grace: Duration::from_secs(in_range(
-            "http.shutdown_grace_seconds",
-            h.shutdown_grace_seconds,
-            300,
-        )?),
-        max_connections: in_range("http.max_connections", h.max_connections, 100_000)? as usize,
-        rate_limit_per_minute: in_range(
-            "http.rate_limit_per_minute",
-            h.rate_limit_per_minute,
-            1_000_000,
-        )? as u32,
-        rate_limit_burst: in_range("http.rate_limit_burst", h.rate_limit_burst, 1_000_000)? as u32,
-        trust_forwarded_for: h.trust_forwarded_for,
-    })
 }
 
-pub(super) fn http_to_raw(h: &HttpSettings) -> RawHttp {
-    RawHttp {
-        bind: h.bind.to_string(),
-        public_url: h
-            .public_url
-            .as_ref()
-            .map(Url::to_string)
-            .unwrap_or_default(),
-        metrics_bind: h.metrics_bind.map(|m| m.to_string()).unwrap_or_default(),
-        header_timeout_seconds: h.header_timeout.as_secs(),
-        request_timeout_seconds: h.request_timeout.as_secs(),
-        body_limit_bytes: h.body_limit_bytes as u64,
-        shutdown_grace_seconds: h.shutdown_grace.as_secs(),
-        max_connections: h.max_connections as u64,
-        rate_limit_per_minute: u64::from(h.rate_limit_per_minute),
-        rate_limit_burst: u64::from(h.rate_limit_burst),
-        trust_forwarded_for: h.trust_forwarded_for,
+/// The section as printed.
+impl From<&HttpSettings> for RawHttp {
+    fn from(h: &HttpSettings) -> Self {
+        RawHttp {
+            bind: h.bind.to_string(),
+            public_url: h
+                .public_url
+                .as_ref()
+                .map(Url::to_string)
+                .unwrap_or_default(),
+            metrics_bind: h.metrics_bind.map(|m| m.to_string()).unwrap_or_default(),
+            header_timeout_seconds: h.header_timeout.as_secs(),
+            request_timeout_seconds: h.request_timeout.as_secs(),
+            body_limit_bytes: h.body_limit_bytes as u64,
+            shutdown_grace_seconds: h.shutdown_grace.as_secs(),
+            max_connections: h.max_connections as u64,
+            rate_limit_per_minute: u64::from(h.rate_limit_per_minute),
+            rate_limit_burst: u64::from(h.rate_limit_burst),
+            trust_forwarded_for: h.trust_forwarded_for,
+        }
     }
 }

@@ -264,3 +264,85 @@ fn http_limits_have_safe_defaults_and_checked_ranges() {
         .redacted_toml()
         .contains("metrics_bind = \"127.0.0.1:9090\""));
 }
+
+#[test]
+fn environment_text_is_read_as_the_type_of_its_key() {
+    // A value that looks like a number, a quoted string or a list stays the text it was when
+    // its key holds text: guessing the type would turn a secret "007" into 7.
+    let mut vars = minimal();
+    vars.retain(|(k, _)| k != "TOKENKEEPER_LINKEDIN__CLIENT_ID");
+    vars.extend(env(&[
+        ("TOKENKEEPER_LINKEDIN__CLIENT_ID", "007"),
+        ("TOKENKEEPER_API__API_KEY", "\"[0123456789abcdef]\""),
+        ("TOKENKEEPER_EMAIL__PRODUCT_NAME", "true"),
+    ]));
+    let config = Config::load_from(None, vars).unwrap();
+    assert_eq!(config.linkedin.client_id, "007");
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(config.api.api_key.as_ref().unwrap()),
+        "\"[0123456789abcdef]\""
+    );
+    assert_eq!(config.email.product_name, "true");
+}
+
+#[test]
+fn a_wrong_file_value_names_its_file() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(file, "[refresh]\nconcurrency = \"8\"").unwrap();
+    let err = Config::load_from(Some(file.path()), minimal()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("(in {})", file.path().display())),
+        "{err}"
+    );
+    assert_eq!(key_of(err), "refresh.concurrency");
+}
+
+#[test]
+fn a_file_section_given_as_a_plain_value_is_refused_even_when_variables_fill_it() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(file, "linkedin = 5").unwrap();
+    // minimal() sets keys of [linkedin], which must not hide the file's mistake.
+    let err = Config::load_from(Some(file.path()), minimal()).unwrap_err();
+    assert!(err.to_string().contains("[section] table"), "{err}");
+    assert_eq!(key_of(err), "linkedin");
+}
+
+#[test]
+fn a_file_that_cannot_be_read_or_parsed_is_told_apart_from_a_wrong_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let err = Config::load_from(Some(&missing), minimal()).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+
+    let mut broken = tempfile::NamedTempFile::new().unwrap();
+    writeln!(broken, "[refresh").unwrap();
+    let err = Config::load_from(Some(broken.path()), minimal()).unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax { .. }), "{err}");
+}
+
+#[test]
+fn a_value_out_of_range_names_the_variable_or_file_that_set_it() {
+    let mut vars = minimal();
+    vars.push(("TOKENKEEPER_REFRESH__CONCURRENCY".into(), "0".into()));
+    let err = Config::load_from(None, vars).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("expected 1 to 1024 (set by TOKENKEEPER_REFRESH__CONCURRENCY)"),
+        "{err}"
+    );
+
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(file, "[refresh]\nconcurrency = 0").unwrap();
+    let err = Config::load_from(Some(file.path()), minimal()).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with(&format!("(in {})", file.path().display())),
+        "{err}"
+    );
+    assert_eq!(key_of(err), "refresh.concurrency");
+
+    // A default that must be replaced names no origin: nobody set it.
+    let err = Config::load_from(None, env(&[])).unwrap_err();
+    assert!(err.to_string().ends_with("LinkedIn app"), "{err}");
+}

@@ -1,0 +1,36 @@
+//! Checks shared by several sections.
+
+use super::error::{invalid, ConfigError};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// A count or duration that must be at least 1 and at most `max`.
+pub(super) fn in_range(key: &str, value: u64, max: u64) -> Result<u64, ConfigError> {
+    if value == 0 || value > max {
+        Err(invalid(key, format!("expected 1 to {max}")))
+    } else {
+        Ok(value)
+    }
+}
+
+pub(super) fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text).map_err(|e| {
+        invalid(
+            key,
+            format!("{text:?} is not a URL ({e}); expected http(s)://..."),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(key, format!("{text:?}: expected an http(s) URL")));
+    }
+    Ok(url)
+}
+
+/// How a secret is printed: a marker, or nothing when it is not set.
+pub(super) fn shown_secret(secret: &SecretString) -> String {
+    if secret.expose_secret().is_empty() {
+        String::new()
+    } else {
+        "[redacted]".to_owned()
+    }
+}

@@ -1,0 +1,115 @@
+//! The environment layer: `TOKENKEEPER_<KEY>` and `TOKENKEEPER_<SECTION>__<KEY>`.
+//!
+//! figment's own `Env` provider reads only the process environment and guesses each value's
+//! type from its text, so `007` would become the number 7 and a quoted password would lose its
+//! quotes. This provider reads the variables it is given (the tests and the demo pass their
+//! own) and reads each text as the type of the key's default instead, so a secret made of
+//! digits stays the text it was and `fifty` is refused under the variable's name.
+
+use super::error::{invalid, ConfigError};
+use figment::value::{Dict, Map, Num, Value};
+use figment::{Error, Metadata, Profile, Provider};
+
+pub(super) const PREFIX: &str = "TOKENKEEPER_";
+/// Joins a section and a key in a variable's name.
+const SEPARATOR: &str = "__";
+/// How errors and figment's metadata name this layer.
+pub(super) const ORIGIN: &str = "`TOKENKEEPER_` environment variable(s)";
+/// Variables read by the command line itself, not configuration keys.
+const CLI_VARIABLES: &[&str] = &["TOKENKEEPER_CONFIG"];
+
+/// The configuration keys set by environment variables, as typed values.
+pub(super) struct Variables {
+    values: Dict,
+}
+
+impl Variables {
+    /// Every `TOKENKEEPER_*` variable must name a key of `defaults`; its text is read as the
+    /// type of that key's default.
+    pub(super) fn read(
+        vars: impl IntoIterator<Item = (String, String)>,
+        defaults: &Dict,
+    ) -> Result<Self, ConfigError> {
+        let mut vars: Vec<_> = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(PREFIX) && !CLI_VARIABLES.contains(&k.as_str()))
+            .collect();
+        vars.sort();
+        let mut values = Dict::new();
+        for (var, text) in vars {
+            let name = var[PREFIX.len()..].to_ascii_lowercase();
+            let path: Vec<&str> = name.split(SEPARATOR).collect();
+            let unknown = || ConfigError::UnknownVariable { var: var.clone() };
+            let (last, sections) = path.split_last().expect("split yields one part at least");
+            let mut default_section = defaults;
+            let mut section = &mut values;
+            for part in sections {
+                default_section = match default_section.get(*part) {
+                    Some(Value::Dict(_, dict)) => dict,
+                    _ => return Err(unknown()),
+                };
+                section = match section
+                    .entry((*part).to_owned())
+                    .or_insert_with(|| Value::from(Dict::new()))
+                {
+                    Value::Dict(_, dict) => dict,
+                    _ => unreachable!("sections hold only sections"),
+                };
+            }
+            let default = default_section.get(*last).ok_or_else(unknown)?;
+            let value = typed(default, &var, &text, &path.join("."))?;
+            section.insert((*last).to_owned(), value);
+        }
+        Ok(Self { values })
+    }
+}
+
+/// `text` as a value of the same type as `default`.
+fn typed(default: &Value, var: &str, text: &str, key: &str) -> Result<Value, ConfigError> {
+    let about = |what: &str| invalid(key, format!("{var}={text:?} is not {what}"));
+    Ok(match default {
+        Value::String(..) => Value::from(text.to_owned()),
+        Value::Num(..) => non_negative(text).ok_or_else(|| about("an integer, 0 or more"))?,
+        Value::Bool(..) => Value::from(
+            text.trim()
+                .parse::<bool>()
+                .map_err(|_| about("true or false"))?,
+        ),
+        Value::Array(_, items) => {
+            let parts = text.split(',').map(str::trim).filter(|s| !s.is_empty());
+            if matches!(items.first(), Some(Value::Num(..))) {
+                Value::from(
+                    parts
+                        .map(non_negative)
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| about("a comma-separated list of integers, 0 or more"))?,
+                )
+            } else {
+                Value::from(parts.map(str::to_owned).collect::<Vec<_>>())
+            }
+        }
+        _ => {
+            return Err(ConfigError::UnknownVariable {
+                var: var.to_owned(),
+            })
+        }
+    })
+}
+
+/// Integer keys are all counts or durations: negative text is refused with the key's name.
+fn non_negative(text: &str) -> Option<Value> {
+    let n: u64 = text.trim().parse().ok()?;
+    Some(Value::from(Num::U64(n)))
+}
+
+impl Provider for Variables {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(ORIGIN).interpolater(|_: &Profile, path: &[&str]| {
+            format!("{PREFIX}{}", path.join(SEPARATOR).to_ascii_uppercase())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, Error> {
+        Ok(Profile::Default.collect(self.values.clone()))
+    }
+}

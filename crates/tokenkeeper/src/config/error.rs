@@ -1,0 +1,132 @@
+//! What goes wrong while loading the configuration, and how figment's own errors are told in
+//! the configuration's words: the key's dotted name, what was expected, and the file a bad
+//! value came from.
+
+use figment::error::{Actual, Kind};
+use figment::{Figment, Profile, Source};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    #[error("environment variable {var} does not name a configuration key (expected TOKENKEEPER_<KEY> or TOKENKEEPER_<SECTION>__<KEY>)")]
+    UnknownVariable { var: String },
+}
+
+pub(super) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl ConfigError {
+    /// A key's refusal, told with where its value came from: the file, or the variable.
+    pub(super) fn with_origin(self, layers: &Figment) -> Self {
+        let ConfigError::Invalid { key, message } = self else {
+            return self;
+        };
+        let message = match layers.find_metadata(&key) {
+            Some(metadata) => match &metadata.source {
+                Some(Source::File(path)) => in_file(message, path),
+                _ if metadata.name == super::env::ORIGIN => {
+                    let parts: Vec<&str> = key.split('.').collect();
+                    let var = metadata.interpolate(&Profile::Default, &parts);
+                    format!("{message} (set by {var})")
+                }
+                _ => message,
+            },
+            None => message,
+        };
+        ConfigError::Invalid { key, message }
+    }
+}
+
+fn in_file(message: String, path: &Path) -> String {
+    format!("{message} (in {})", path.display())
+}
+
+impl From<figment::Error> for ConfigError {
+    /// Only the first of figment's errors is told: the program stops at one anyway.
+    fn from(error: figment::Error) -> Self {
+        // A list's entries are told by the list's key: figment adds the entry's index.
+        let path: Vec<&str> = error
+            .path
+            .iter()
+            .map(String::as_str)
+            .filter(|part| !part.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        let mut key = path.join(".");
+        let message = match &error.kind {
+            Kind::UnknownField(field, _) => {
+                // figment names the unknown key in the path already, but not at the top level.
+                if path.last() != Some(&field.as_str()) {
+                    key = path
+                        .iter()
+                        .chain([&field.as_str()])
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(".");
+                }
+                "unknown key".to_owned()
+            }
+            // Every number of the configuration is a count or a duration.
+            Kind::InvalidValue(Actual::Signed(n), _) if *n < 0 => {
+                format!("expected 0 or more, found {n}")
+            }
+            Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+                format!(
+                    "expected {}, found {}",
+                    expected_name(expected),
+                    actual_name(actual)
+                )
+            }
+            other => other.to_string(),
+        };
+        let message = match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+            Some(Source::File(path)) => in_file(message, path),
+            _ => message,
+        };
+        if key.is_empty() {
+            key = "(configuration)".to_owned();
+        }
+        ConfigError::Invalid { key, message }
+    }
+}
+
+/// Serde's name of the type a key wanted, in the words of a TOML file's reader.
+fn expected_name(expected: &str) -> &'static str {
+    if expected.starts_with("struct ") {
+        "a [section] table"
+    } else if expected.starts_with('u') || expected.starts_with('i') {
+        "an integer"
+    } else if expected.contains("bool") {
+        "true or false"
+    } else if expected.contains("sequence") || expected.contains("list") {
+        "a list"
+    } else if expected.starts_with('f') {
+        "a number"
+    } else {
+        "a string"
+    }
+}
+
+fn actual_name(actual: &Actual) -> String {
+    match actual {
+        Actual::Str(_) | Actual::Char(_) => "a string".to_owned(),
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer".to_owned(),
+        Actual::Float(_) => "a number".to_owned(),
+        Actual::Bool(_) => "true or false".to_owned(),
+        Actual::Seq => "a list".to_owned(),
+        Actual::Map => "a table".to_owned(),
+        other => other.to_string(),
+    }
+}
