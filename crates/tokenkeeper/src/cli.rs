@@ -1,9 +1,10 @@
 //! The command line: one binary, one subcommand per job.
 
+use crate::accounts_table::accounts_table;
 use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
-use crate::domain::{Account, EmailAddress, SystemClock, UserId};
+use crate::domain::{EmailAddress, SystemClock, UserId};
 use crate::store;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -285,34 +286,4 @@ async fn sweep(
         }
         _ => Ok(()),
     }
-}
-
-/// A plain-text table of accounts, as the `accounts` command and the demo print it.
-pub fn accounts_table(accounts: &[Account]) -> String {
-    let mut out = format!(
-        "{:<12} {:<14} {:<16} {:<25} {:<25} {}\n",
-        "user", "member", "status", "expiration (UTC)", "token expires (UTC)", "refresh token"
-    );
-    for a in accounts {
-        let refresh = match a.refresh_token_expires_at {
-            Some(until) if a.has_refresh_token() => {
-                format!("yes, until {}", until.format("%Y-%m-%d"))
-            }
-            _ if a.has_refresh_token() => "yes".to_owned(),
-            _ => "no".to_owned(),
-        };
-        out.push_str(&format!(
-            "{:<12} {:<14} {:<16} {:<25} {:<25} {}\n",
-            a.user_id.as_str(),
-            a.member_id.as_str(),
-            a.status.as_str(),
-            a.expiration.format("%Y-%m-%d %H:%M:%S"),
-            a.token_expires_at.format("%Y-%m-%d %H:%M:%S"),
-            refresh
-        ));
-    }
-    if accounts.is_empty() {
-        out.push_str("(no accounts)\n");
-    }
-    out
 }
