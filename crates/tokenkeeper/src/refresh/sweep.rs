@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 #[derive(Debug, Clone, Default)]
 pub struct SweepOptions {
@@ -154,14 +155,13 @@ impl RefreshEngine {
                 would_refresh: Vec::new(),
             });
         };
+        // Carried into every worker the sweep spawns, so each of its lines names the run.
         let span = tracing::info_span!("sweep", run_id, as_of = %as_of);
-        let _entered = span.enter();
-        tracing::info!(slot = ?options.slot, "sweep started");
-        let (counts, outcome, error) = self.run(run_id, as_of).await;
-        drop(_entered);
+        span.in_scope(|| tracing::info!(slot = ?options.slot, "sweep started"));
+        let (counts, outcome, error) = self.run(run_id, as_of).instrument(span.clone()).await;
 
         if outcome != SweepOutcome::Interrupted {
-            self.housekeeping(as_of).await;
+            self.housekeeping(as_of).instrument(span).await;
         }
         let finished = self.clock.now();
         self.store
@@ -309,13 +309,16 @@ impl RefreshEngine {
         for _ in 0..self.settings.concurrency {
             let worker = worker.clone();
             let receiver = receiver.clone();
-            workers.spawn(async move {
-                loop {
-                    let next = receiver.lock().await.recv().await;
-                    let Some(claimed) = next else { break };
-                    worker.clone().handle_guarded(claimed).await;
+            workers.spawn(
+                async move {
+                    loop {
+                        let next = receiver.lock().await.recv().await;
+                        let Some(claimed) = next else { break };
+                        worker.clone().handle_guarded(claimed).await;
+                    }
                 }
-            });
+                .in_current_span(),
+            );
         }
 
         let claimed = tokio::select! {
@@ -461,7 +464,10 @@ impl Worker {
     async fn handle_guarded(self: Arc<Self>, claimed: Claimed) {
         let account = claimed.account.clone();
         let worker = self.clone();
-        let Err(e) = tokio::spawn(async move { worker.handle(claimed).await }).await else {
+        let span = tracing::info_span!("refresh", account_id = account.id);
+        let Err(e) =
+            tokio::spawn(async move { worker.handle(claimed).await }.instrument(span)).await
+        else {
             return;
         };
         // The payload is not logged: nothing guarantees it is free of secrets.
