@@ -246,13 +246,6 @@ async fn sweep(
     // SIGTERM or Ctrl-C interrupts the sweep cleanly: its claims are released and its run is
     // recorded `interrupted`, instead of being left for the lease to expire.
     let stop = tokio_util::sync::CancellationToken::new();
-    let signal = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            shutdown_signal().await;
-            stop.cancel();
-        }
-    });
     let engine = crate::refresh::RefreshEngine::new(
         store,
         linkedin,
@@ -260,16 +253,28 @@ async fn sweep(
         config.refresh.clone(),
         config.notify.clone(),
     )
-    .with_shutdown(stop);
-    let report = engine
-        .sweep(crate::refresh::SweepOptions {
-            as_of,
-            dry_run,
-            slot: None,
-        })
-        .await
-        .context("the sweep could not run")?;
-    signal.abort();
+    .with_shutdown(stop.clone());
+    let finished = tokio_util::sync::CancellationToken::new();
+    let sweeping = async {
+        let report = engine
+            .sweep(crate::refresh::SweepOptions {
+                as_of,
+                dry_run,
+                slot: None,
+            })
+            .await;
+        finished.cancel();
+        report
+    };
+    // Awaited beside the sweep rather than in a task of its own, so nothing is left to abort.
+    let signalled = async {
+        tokio::select! {
+            () = shutdown_signal() => stop.cancel(),
+            () = finished.cancelled() => {}
+        }
+    };
+    let (report, ()) = tokio::join!(sweeping, signalled);
+    let report = report.context("the sweep could not run")?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

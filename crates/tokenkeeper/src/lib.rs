@@ -17,6 +17,7 @@ pub mod refresh;
 pub mod schedule;
 pub mod scheduler;
 pub mod store;
+pub mod supervisor;
 pub mod telemetry;
 
 #[cfg(test)]
