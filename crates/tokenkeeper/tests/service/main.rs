@@ -47,6 +47,7 @@ mod sweep_housekeeping;
 mod sweep_interruptions;
 mod sweep_signal;
 mod sweep_slots;
+mod task_supervision;
 
 fn main() {
     harness::main();
