@@ -84,7 +84,7 @@ impl Supervisor {
         // Shown at zero from the start, so an alert on its rate has a series to read.
         metrics::counter!("tokenkeeper_task_restarts_total", "task" => task).increment(0);
         let watcher = async move {
-            let mut pause = first_pause;
+            let mut last_pause = None;
             loop {
                 let started = Instant::now();
                 // A task of its own, so that a panic ends only this run of it.
@@ -99,9 +99,8 @@ impl Supervisor {
                     tracing::error!(task, error = %why, "background task died while stopping");
                     return;
                 }
-                if started.elapsed() >= MAX_RESTART_PAUSE {
-                    pause = first_pause;
-                }
+                let pause = restart_pause(last_pause, started.elapsed(), first_pause);
+                last_pause = Some(pause);
                 health.set_down(task, true);
                 tracing::error!(
                     task,
@@ -116,7 +115,6 @@ impl Supervisor {
                 metrics::counter!("tokenkeeper_task_restarts_total", "task" => task).increment(1);
                 tracing::info!(task, "background task restarted");
                 health.set_down(task, false);
-                pause = pause.saturating_mul(2).min(MAX_RESTART_PAUSE);
             }
         };
         self.watchers
@@ -141,6 +139,18 @@ impl Supervisor {
     }
 }
 
+/// The pause before restarting a task that died after running for `ran_for`: `first` for its
+/// first death, or after a run long enough to count as healthy; else the last pause doubled,
+/// so a task that dies at once does not spin, up to `MAX_RESTART_PAUSE`.
+fn restart_pause(last: Option<Duration>, ran_for: Duration, first: Duration) -> Duration {
+    match last {
+        Some(last) if ran_for < MAX_RESTART_PAUSE => {
+            last.saturating_mul(2).min(MAX_RESTART_PAUSE).max(first)
+        }
+        _ => first,
+    }
+}
+
 /// Why a task ended abnormally: its panic message, on one bounded line. The standard panic
 /// hook has already printed the same message to stderr; our secret types never print
 /// themselves, so it holds no token.
@@ -155,4 +165,29 @@ fn death(error: JoinError) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned());
     format!("panicked: {}", crate::telemetry::outside_text(&message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_pauses_double_up_to_a_minute_and_start_over_after_a_healthy_run() {
+        let first = Duration::from_secs(1);
+        let quick = Duration::from_millis(10);
+        let mut pauses = Vec::new();
+        let mut last = None;
+        for _ in 0..9 {
+            let pause = restart_pause(last, quick, first);
+            pauses.push(pause.as_secs());
+            last = Some(pause);
+        }
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        let healthy = MAX_RESTART_PAUSE;
+        assert_eq!(restart_pause(last, healthy, first), first);
+        assert_eq!(
+            restart_pause(Some(first), healthy - quick, first),
+            first * 2
+        );
+    }
 }
