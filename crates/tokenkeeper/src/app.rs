@@ -8,8 +8,10 @@ use crate::http::{self, AppState};
 use crate::linkedin::LinkedInClient;
 use crate::notify::{Delivery, Renderer, Transport};
 use crate::refresh::RefreshEngine;
-use crate::schedule::{Schedule, Scheduler};
+use crate::schedule::Schedule;
+use crate::scheduler::Scheduler;
 use crate::store::{self, Store};
+use crate::supervisor::{Supervisor, TaskHealth};
 use anyhow::Context;
 use std::future::Future;
 use std::sync::Arc;
@@ -20,6 +22,10 @@ use url::Url;
 /// How long shutdown waits for the scheduler and the mail worker to stop.
 const BACKGROUND_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long a background task that died waits before its first restart; the pause doubles
+/// with each death, up to a minute.
+const FIRST_RESTART_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct Application {
     listener: TcpListener,
     /// `/metrics` listens here, apart from the public listener (`http.metrics_bind`).
@@ -28,6 +34,8 @@ pub struct Application {
     engine: RefreshEngine,
     /// `None` when no SMTP server is configured: emails wait in the outbox.
     delivery: Option<Delivery>,
+    /// How long a background task that died waits before its first restart.
+    first_restart_pause: std::time::Duration,
 }
 
 impl Application {
@@ -97,6 +105,7 @@ impl Application {
             clock,
             public_url,
             metrics: crate::telemetry::metrics_handle(),
+            tasks: TaskHealth::default(),
         };
         Ok(Self {
             listener,
@@ -104,6 +113,7 @@ impl Application {
             state,
             engine,
             delivery,
+            first_restart_pause: FIRST_RESTART_PAUSE,
         })
     }
 
@@ -138,6 +148,16 @@ impl Application {
         self.delivery.as_ref()
     }
 
+    /// Which background tasks are down, waiting to be restarted (what `/healthz` reports).
+    pub fn task_health(&self) -> TaskHealth {
+        self.state.tasks.clone()
+    }
+
+    /// Changes how long a background task that died waits before its first restart.
+    pub fn set_first_restart_pause(&mut self, pause: std::time::Duration) {
+        self.first_restart_pause = pause;
+    }
+
     /// Sends email through `transport` instead of the configured SMTP server.
     pub fn set_mail_transport(&mut self, transport: Transport) -> anyhow::Result<()> {
         let config = &self.state.config;
@@ -161,82 +181,86 @@ impl Application {
         tracing::info!(address = %self.listener.local_addr()?, public_url = %self.state.public_url, metrics = ?self.metrics_address(), "serving");
         let config = self.state.config.clone();
         let background = CancellationToken::new();
-        let scheduler = if config.schedule.enabled {
+        let mut supervisor = Supervisor::new(
+            background.clone(),
+            self.state.tasks.clone(),
+            self.first_restart_pause,
+        );
+        if config.schedule.enabled {
             let schedule = Schedule::parse(&config.schedule.cron, config.schedule.timezone)
                 .map_err(anyhow::Error::msg)
                 .context("schedule.cron")?;
-            let scheduler = Scheduler {
-                schedule,
-                engine: self.engine.with_shutdown(background.clone()),
-                store: self.state.store.clone(),
-                clock: self.state.clock.clone(),
-                tick: config.schedule.poll,
-                shutdown: background.clone(),
-            };
-            Some(tokio::spawn(scheduler.run()))
-        } else {
-            None
-        };
-        let mailer = match self.delivery {
+            let engine = self.engine.with_shutdown(background.clone());
+            let (store, clock) = (self.state.store.clone(), self.state.clock.clone());
+            let (tick, shutdown) = (config.schedule.poll, background.clone());
+            // A restarted scheduler catches up the latest slot no instance has run.
+            supervisor.watch("scheduler", move || {
+                Scheduler {
+                    schedule: schedule.clone(),
+                    engine: engine.clone(),
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    tick,
+                    shutdown: shutdown.clone(),
+                }
+                .run()
+            });
+        }
+        match self.delivery {
             Some(delivery) => {
                 let stop = background.clone();
                 // Dropped between or during sends: an email cut short is sent again at the
-                // next start, with the same Message-ID.
-                Some(tokio::spawn(async move {
-                    tokio::select! {
-                        () = delivery.run() => {}
-                        () = stop.cancelled() => {}
+                // next start (or restart), with the same Message-ID.
+                supervisor.watch("mail worker", move || {
+                    let (delivery, stop) = (delivery.clone(), stop.clone());
+                    async move {
+                        tokio::select! {
+                            () = delivery.run() => {}
+                            () = stop.cancelled() => {}
+                        }
                     }
-                }))
+                });
             }
             None => {
                 tracing::warn!(
                     "no SMTP server configured (smtp.host): reconnect emails wait in the outbox"
                 );
-                None
             }
-        };
-        let purger = {
-            let purge = crate::connect_purge::ConnectPurger {
-                store: self.state.store.clone(),
-                clock: self.state.clock.clone(),
-                every: config.connect.purge_interval,
-            };
+        }
+        {
+            let (store, clock) = (self.state.store.clone(), self.state.clock.clone());
+            let every = config.connect.purge_interval;
             let stop = background.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    () = purge.run() => {}
-                    () = stop.cancelled() => {}
+            supervisor.watch("connect purge", move || {
+                let purge = crate::connect_purge::ConnectPurger {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    every,
+                };
+                let stop = stop.clone();
+                async move {
+                    tokio::select! {
+                        () = purge.run() => {}
+                        () = stop.cancelled() => {}
+                    }
                 }
-            })
-        };
+            });
+        }
         let listeners = http::Listeners {
             public: self.listener,
             metrics: self.metrics_listener,
         };
+        // Not restarted here: a listener that failed is better restarted with the whole
+        // process by the service manager, so `serve` exits non-zero.
         let served = http::serve(listeners, self.state, shutdown)
             .await
             .context("the HTTP server failed");
+        if let Err(e) = &served {
+            tracing::error!(error = %format!("{e:#}"), "the HTTP server failed; stopping");
+        }
         // A running sweep abandons its calls, releases its claims and records its run as
         // interrupted; the wait is bounded so that a stuck database cannot hold shutdown.
-        background.cancel();
-        let stop_by = tokio::time::Instant::now() + BACKGROUND_STOP_GRACE;
-        for (name, task) in [
-            ("scheduler", scheduler),
-            ("mail worker", mailer),
-            ("connect purge", Some(purger)),
-        ] {
-            let Some(mut task) = task else { continue };
-            // One deadline for all of them: they stop at the same time, not one after another.
-            match tokio::time::timeout_at(stop_by, &mut task).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(task = name, error = %e, "background task failed"),
-                Err(_) => {
-                    tracing::warn!(task = name, "background task did not stop in time");
-                    task.abort();
-                }
-            }
-        }
+        supervisor.stop(BACKGROUND_STOP_GRACE).await;
         served
     }
 }

@@ -1,9 +1,10 @@
 //! The command line: one binary, one subcommand per job.
 
+use crate::accounts_table::accounts_table;
 use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
-use crate::domain::{Account, EmailAddress, SystemClock, UserId};
+use crate::domain::{EmailAddress, SystemClock, UserId};
 use crate::store;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -245,13 +246,6 @@ async fn sweep(
     // SIGTERM or Ctrl-C interrupts the sweep cleanly: its claims are released and its run is
     // recorded `interrupted`, instead of being left for the lease to expire.
     let stop = tokio_util::sync::CancellationToken::new();
-    let signal = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            shutdown_signal().await;
-            stop.cancel();
-        }
-    });
     let engine = crate::refresh::RefreshEngine::new(
         store,
         linkedin,
@@ -259,16 +253,28 @@ async fn sweep(
         config.refresh.clone(),
         config.notify.clone(),
     )
-    .with_shutdown(stop);
-    let report = engine
-        .sweep(crate::refresh::SweepOptions {
-            as_of,
-            dry_run,
-            slot: None,
-        })
-        .await
-        .context("the sweep could not run")?;
-    signal.abort();
+    .with_shutdown(stop.clone());
+    let finished = tokio_util::sync::CancellationToken::new();
+    let sweeping = async {
+        let report = engine
+            .sweep(crate::refresh::SweepOptions {
+                as_of,
+                dry_run,
+                slot: None,
+            })
+            .await;
+        finished.cancel();
+        report
+    };
+    // Awaited beside the sweep rather than in a task of its own, so nothing is left to abort.
+    let signalled = async {
+        tokio::select! {
+            () = shutdown_signal() => stop.cancel(),
+            () = finished.cancelled() => {}
+        }
+    };
+    let (report, ()) = tokio::join!(sweeping, signalled);
+    let report = report.context("the sweep could not run")?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -285,34 +291,4 @@ async fn sweep(
         }
         _ => Ok(()),
     }
-}
-
-/// A plain-text table of accounts, as the `accounts` command and the demo print it.
-pub fn accounts_table(accounts: &[Account]) -> String {
-    let mut out = format!(
-        "{:<12} {:<14} {:<16} {:<25} {:<25} {}\n",
-        "user", "member", "status", "expiration (UTC)", "token expires (UTC)", "refresh token"
-    );
-    for a in accounts {
-        let refresh = match a.refresh_token_expires_at {
-            Some(until) if a.has_refresh_token() => {
-                format!("yes, until {}", until.format("%Y-%m-%d"))
-            }
-            _ if a.has_refresh_token() => "yes".to_owned(),
-            _ => "no".to_owned(),
-        };
-        out.push_str(&format!(
-            "{:<12} {:<14} {:<16} {:<25} {:<25} {}\n",
-            a.user_id.as_str(),
-            a.member_id.as_str(),
-            a.status.as_str(),
-            a.expiration.format("%Y-%m-%d %H:%M:%S"),
-            a.token_expires_at.format("%Y-%m-%d %H:%M:%S"),
-            refresh
-        ));
-    }
-    if accounts.is_empty() {
-        out.push_str("(no accounts)\n");
-    }
-    out
 }

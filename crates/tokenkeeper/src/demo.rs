@@ -2,8 +2,8 @@
 //! fake LinkedIn and the real service on free ports, with SQLite in a demo folder, and links
 //! demo users through the real HTTP connect flow, following redirects as a browser would.
 
+use crate::accounts_table::accounts_table;
 use crate::app::Application;
-use crate::cli::accounts_table;
 use crate::config::Config;
 use crate::domain::{ManualClock, SystemClock};
 use crate::notify::{Delivery, Renderer, Transport};

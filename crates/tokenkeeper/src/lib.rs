@@ -2,6 +2,7 @@
 //! tokens from a connect flow, refreshes them before they expire, and emails a one-click
 //! reconnect link when LinkedIn leaves no other way.
 
+pub mod accounts_table;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -15,5 +16,10 @@ pub mod linkedin;
 pub mod notify;
 pub mod refresh;
 pub mod schedule;
+pub mod scheduler;
 pub mod store;
+pub mod supervisor;
 pub mod telemetry;
+
+#[cfg(test)]
+mod no_import_cycles;

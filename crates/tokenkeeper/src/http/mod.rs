@@ -20,8 +20,9 @@ use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
 use crate::linkedin::LinkedInClient;
 use crate::store::Store;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use rate_limit::PublicRateLimit;
@@ -42,6 +43,8 @@ pub struct AppState {
     /// Where users' browsers reach us; the OAuth redirect URI is derived from it.
     pub public_url: Url,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Background tasks down and waiting to be restarted: `/healthz` fails while any is.
+    pub tasks: crate::supervisor::TaskHealth,
 }
 
 impl AppState {
@@ -93,6 +96,16 @@ fn metrics_router(state: &AppState) -> Router {
     headers::with_protective_headers(routes)
 }
 
-async fn health() -> &'static str {
-    "ok"
+/// `ok`, or 503 naming the background tasks that died and are not yet restarted: a service
+/// that answers requests but no longer refreshes or mails is not healthy.
+async fn health(State(state): State<AppState>) -> Response {
+    let down = state.tasks.down();
+    if down.is_empty() {
+        return "ok".into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("down: {}", down.join(", ")),
+    )
+        .into_response()
 }

@@ -38,13 +38,6 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let settings = state.config.http.clone();
     let stop = CancellationToken::new();
-    let signal = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            shutdown.await;
-            stop.cancel();
-        }
-    });
     let rate_limit = PublicRateLimit::new(&settings);
     let forgetting = tokio::spawn(rate_limit.clone().forget_idle_clients(stop.clone()));
     let metrics_router = super::metrics_router(&state);
@@ -62,11 +55,23 @@ pub async fn serve(
             None => Ok(()),
         }
     };
-    let served = tokio::try_join!(public, metrics).map(|_| ());
-    // One listener failing ends the other too.
-    stop.cancel();
-    signal.abort();
-    forgetting.abort();
+    let serving = async {
+        let served = tokio::try_join!(public, metrics).map(|_| ());
+        // One listener failing ends the other too.
+        stop.cancel();
+        served
+    };
+    // The signal is awaited beside the listeners, not in a task of its own: when they end
+    // first, it is simply dropped.
+    let signalled = async {
+        tokio::select! {
+            () = shutdown => stop.cancel(),
+            () = stop.cancelled() => {}
+        }
+    };
+    let (served, ()) = tokio::join!(serving, signalled);
+    // It watches the same token, so it returns by itself.
+    let _ = forgetting.await;
     served
 }
 

@@ -15,6 +15,7 @@ use chrono::Duration;
 use lettre::message::{header::ContentType, MultiPart, SinglePart};
 use lettre::Message;
 use std::sync::Arc;
+use tracing::Instrument;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DeliveryReport {
@@ -66,7 +67,16 @@ impl Delivery {
                 return Ok(report);
             }
             for pending in batch {
-                self.deliver(pending, &claim, &mut report).await?;
+                // Every line about this email, the transport's included, names it and its
+                // account.
+                let span = tracing::info_span!(
+                    "deliver",
+                    notification_id = pending.id,
+                    account_id = pending.account.id
+                );
+                self.deliver(pending, &claim, &mut report)
+                    .instrument(span)
+                    .await?;
             }
         }
     }

@@ -1,7 +1,7 @@
 //! One account's refresh: decide, call LinkedIn (retrying what may pass), and say what must be
 //! written back. Nothing here writes; the sweep does, under the claim's version.
 
-use super::sweep::Shared;
+use super::shared::{Shared, Stop};
 use crate::domain::{Account, TokenSet};
 use crate::linkedin::{FailureClass, LinkedInError};
 use crate::store::{RefreshLogEntry, RefreshWrite};
@@ -19,16 +19,6 @@ pub enum Verdict {
     },
     /// The sweep must stop; the account is left as it was.
     StopSweep(Stop),
-}
-
-/// Why a sweep stops early.
-#[derive(Debug, Clone)]
-pub enum Stop {
-    /// Our credentials or our requests are wrong: the run fails and the operator must act.
-    Misconfigured(String),
-    /// LinkedIn is failing or throttling us beyond what this sweep can wait for: the rest is
-    /// caught up at the next slot.
-    Degraded(String),
 }
 
 /// Accounts that must get the same unexplained answer before it is taken as being about our

@@ -8,6 +8,7 @@ mod pacing;
 mod sweep;
 
 mod report;
+mod shared;
 
 pub use report::render_report;
 pub use sweep::{DueAccount, RefreshEngine, SweepOptions, SweepOutcome, SweepReport};

@@ -1,19 +1,20 @@
-use super::account::{refresh_account, Stop, Verdict};
+use super::account::{refresh_account, Verdict};
 use super::breaker::CircuitBreaker;
 use super::pacing::Pacing;
+use super::shared::{Escalation, Shared};
 use crate::config::RefreshSettings;
 use crate::domain::{Account, Clock, NotificationPolicy};
 use crate::linkedin::LinkedInClient;
 use crate::store::{Lease, RefreshWrite, Store, StoreError, SweepCounts};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 #[derive(Debug, Clone, Default)]
 pub struct SweepOptions {
@@ -75,26 +76,6 @@ pub struct SweepReport {
     pub would_refresh: Vec<DueAccount>,
 }
 
-/// What every worker of one sweep shares.
-pub(super) struct Shared {
-    pub linkedin: LinkedInClient,
-    pub settings: RefreshSettings,
-    pub notify: NotificationPolicy,
-    pub pacing: Pacing,
-    pub breaker: CircuitBreaker,
-    /// Cancelled when the sweep stops for any reason (or the process shuts down): calls in
-    /// flight and pauses are abandoned, and their accounts released untouched.
-    halt: CancellationToken,
-    misconfigured: Mutex<Option<String>>,
-    degraded: Mutex<Option<String>>,
-    panics: AtomicU64,
-    /// Unexplained answers seen in this sweep, by answer, with the accounts that got them.
-    rejections: Mutex<HashMap<String, HashSet<i64>>>,
-    /// Accounts refused for the last allowed slot. Their reconnect episode starts only once
-    /// the sweep is over and has not concluded that the refusals were about our client.
-    escalations: Mutex<Vec<Escalation>>,
-}
-
 /// What becomes of the accounts held for escalation when the sweep ends.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Settle {
@@ -105,47 +86,6 @@ enum Settle {
     Ours,
     /// The sweep failed or was interrupted: released as they are, decided at the next slot.
     Later,
-}
-
-/// An account held (still claimed) until the end of the sweep, see `Shared::escalations`.
-struct Escalation {
-    account: Account,
-    log: Vec<crate::store::RefreshLogEntry>,
-    error: String,
-}
-
-impl Shared {
-    pub fn stopping(&self) -> bool {
-        self.halt.is_cancelled()
-    }
-
-    fn stop(&self, why: Option<Stop>) {
-        match why {
-            Some(Stop::Misconfigured(message)) => {
-                self.misconfigured
-                    .lock()
-                    .expect("sweep lock")
-                    .get_or_insert(message);
-            }
-            Some(Stop::Degraded(message)) => {
-                self.degraded
-                    .lock()
-                    .expect("sweep lock")
-                    .get_or_insert(message);
-            }
-            None => {}
-        }
-        self.halt.cancel();
-    }
-
-    /// Records that `account_id` got this unexplained answer; returns how many different
-    /// accounts got the same one in this sweep.
-    pub fn rejected_by(&self, error: &crate::linkedin::LinkedInError, account_id: i64) -> usize {
-        let mut seen = self.rejections.lock().expect("sweep lock");
-        let accounts = seen.entry(error.to_string()).or_default();
-        accounts.insert(account_id);
-        accounts.len()
-    }
 }
 
 #[derive(Clone)]
@@ -215,14 +155,13 @@ impl RefreshEngine {
                 would_refresh: Vec::new(),
             });
         };
+        // Carried into every worker the sweep spawns, so each of its lines names the run.
         let span = tracing::info_span!("sweep", run_id, as_of = %as_of);
-        let _entered = span.enter();
-        tracing::info!(slot = ?options.slot, "sweep started");
-        let (counts, outcome, error) = self.run(run_id, as_of).await;
-        drop(_entered);
+        span.in_scope(|| tracing::info!(slot = ?options.slot, "sweep started"));
+        let (counts, outcome, error) = self.run(run_id, as_of).instrument(span.clone()).await;
 
         if outcome != SweepOutcome::Interrupted {
-            self.housekeeping(as_of).await;
+            self.housekeeping(as_of).instrument(span).await;
         }
         let finished = self.clock.now();
         self.store
@@ -370,13 +309,16 @@ impl RefreshEngine {
         for _ in 0..self.settings.concurrency {
             let worker = worker.clone();
             let receiver = receiver.clone();
-            workers.spawn(async move {
-                loop {
-                    let next = receiver.lock().await.recv().await;
-                    let Some(claimed) = next else { break };
-                    worker.clone().handle_guarded(claimed).await;
+            workers.spawn(
+                async move {
+                    loop {
+                        let next = receiver.lock().await.recv().await;
+                        let Some(claimed) = next else { break };
+                        worker.clone().handle_guarded(claimed).await;
+                    }
                 }
-            });
+                .in_current_span(),
+            );
         }
 
         let claimed = tokio::select! {
@@ -522,7 +464,10 @@ impl Worker {
     async fn handle_guarded(self: Arc<Self>, claimed: Claimed) {
         let account = claimed.account.clone();
         let worker = self.clone();
-        let Err(e) = tokio::spawn(async move { worker.handle(claimed).await }).await else {
+        let span = tracing::info_span!("refresh", account_id = account.id);
+        let Err(e) =
+            tokio::spawn(async move { worker.handle(claimed).await }.instrument(span)).await
+        else {
             return;
         };
         // The payload is not logged: nothing guarantees it is free of secrets.

@@ -25,6 +25,7 @@ mod hostile_linkedin;
 mod hostile_smtp;
 mod kept_refresh_token;
 mod log_capture;
+mod log_ids;
 mod logs;
 mod mail_worker;
 mod notify;
@@ -46,6 +47,7 @@ mod sweep_housekeeping;
 mod sweep_interruptions;
 mod sweep_signal;
 mod sweep_slots;
+mod task_supervision;
 
 fn main() {
     harness::main();

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use tokenkeeper::domain::{AccountStatus, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
-use tokenkeeper::schedule::{Schedule, Scheduler};
+use tokenkeeper::schedule::Schedule;
+use tokenkeeper::scheduler::Scheduler;
 use tokenkeeper::store::testing::Backend;
 use tokio_util::sync::CancellationToken;
 
