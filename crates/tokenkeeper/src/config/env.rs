@@ -6,15 +6,13 @@
 //! own) and reads each text as the type of the key's default instead, so a secret made of
 //! digits stays the text it was and `fifty` is refused under the variable's name.
 
-use super::error::{invalid, ConfigError};
+use super::error::{invalid, ConfigError, ENV_ORIGIN};
 use figment::value::{Dict, Map, Num, Value};
 use figment::{Error, Metadata, Profile, Provider};
 
 pub(super) const PREFIX: &str = "TOKENKEEPER_";
 /// Joins a section and a key in a variable's name.
 const SEPARATOR: &str = "__";
-/// How errors and figment's metadata name this layer.
-pub(super) const ORIGIN: &str = "`TOKENKEEPER_` environment variable(s)";
 /// Variables read by the command line itself, not configuration keys.
 const CLI_VARIABLES: &[&str] = &["TOKENKEEPER_CONFIG"];
 
@@ -104,7 +102,7 @@ fn non_negative(text: &str) -> Option<Value> {
 
 impl Provider for Variables {
     fn metadata(&self) -> Metadata {
-        Metadata::named(ORIGIN).interpolater(|_: &Profile, path: &[&str]| {
+        Metadata::named(ENV_ORIGIN).interpolater(|_: &Profile, path: &[&str]| {
             format!("{PREFIX}{}", path.join(SEPARATOR).to_ascii_uppercase())
         })
     }

@@ -6,6 +6,10 @@ use figment::error::{Actual, Kind};
 use figment::{Figment, Profile, Source};
 use std::path::Path;
 
+/// How errors and figment's metadata name the environment layer (config/env.rs), so a
+/// refusal can say which variable set the value.
+pub(super) const ENV_ORIGIN: &str = "`TOKENKEEPER_` environment variable(s)";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
@@ -37,7 +41,7 @@ impl ConfigError {
         let message = match layers.find_metadata(&key) {
             Some(metadata) => match &metadata.source {
                 Some(Source::File(path)) => in_file(message, path),
-                _ if metadata.name == super::env::ORIGIN => {
+                _ if metadata.name == ENV_ORIGIN => {
                     let parts: Vec<&str> = key.split('.').collect();
                     let var = metadata.interpolate(&Profile::Default, &parts);
                     format!("{message} (set by {var})")
