@@ -3,7 +3,7 @@
 
 use super::keyring::{Key, KeyId, Keyring, KEYS_SETTING};
 use super::stored::{format_v1, Stored, NONCE_LEN, TAG_LEN, VERSION_1};
-use crate::domain::{AccessToken, RefreshToken, UserId};
+use crate::domain::{AccessToken, Network, RefreshToken, UserId};
 use aes_gcm::aead::{Aead, AeadCore, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,10 +12,24 @@ use std::fmt;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
-/// The `network` column of every row this version writes. It is part of a row's identity
-/// (`UNIQUE (user_id, network)`) and so of the associated data; the account id is not, as it
-/// does not exist yet when the insert's values are sealed.
-pub const NETWORK: &str = "linkedin";
+/// The row a value belongs to, as the associated data names it: the table's natural key
+/// `(user_id, network)`. The account id is not used, as it does not exist yet when the values
+/// of an insert are sealed.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub network: Network,
+    pub user_id: &'a UserId,
+}
+
+impl<'a> Row<'a> {
+    pub fn new(network: Network, user_id: &'a UserId) -> Self {
+        Self { network, user_id }
+    }
+
+    pub fn linkedin(user_id: &'a UserId) -> Self {
+        Self::new(Network::LinkedIn, user_id)
+    }
+}
 
 /// The encrypted columns, by their names in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,14 +130,14 @@ impl TokenCipher {
         &self.keyring
     }
 
-    /// The stored text for `token` in the row of `user_id`, under the active key and a fresh
+    /// The stored text for `token` in `row`, under the active key and a fresh
     /// random nonce.
-    pub fn seal<T: SealedColumn>(&self, user_id: &UserId, token: &T) -> String {
+    pub fn seal<T: SealedColumn>(&self, row: Row<'_>, token: &T) -> String {
         let key = self.keyring.active();
         // 96 random bits per value: with the few million values a key seals between
         // rotations, the chance of a repeated nonce stays far below 2^-32.
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let aad = associated_data(&key.id, T::COLUMN, user_id);
+        let aad = associated_data(&key.id, T::COLUMN, row);
         let ciphertext = key
             .cipher
             .encrypt(
@@ -140,10 +154,10 @@ impl TokenCipher {
         format_v1(key.id.as_str(), &URL_SAFE_NO_PAD.encode(payload))
     }
 
-    /// The token sealed in `stored` for the row of `user_id`. Plaintext from before encryption
+    /// The token sealed in `stored` for `row`. Plaintext from before encryption
     /// is refused here; only [`Self::open_or_legacy`] (the rotation's path) returns it.
-    pub fn open<T: SealedColumn>(&self, user_id: &UserId, stored: &str) -> Result<T, OpenError> {
-        match self.open_or_legacy(user_id, stored)? {
+    pub fn open<T: SealedColumn>(&self, row: Row<'_>, stored: &str) -> Result<T, OpenError> {
+        match self.open_or_legacy(row, stored)? {
             Opened::Sealed(token) => Ok(token),
             Opened::Legacy(_) => Err(OpenError::Unsealed { column: T::COLUMN }),
         }
@@ -153,7 +167,7 @@ impl TokenCipher {
     /// rotation that seals it.
     pub fn open_or_legacy<T: SealedColumn>(
         &self,
-        user_id: &UserId,
+        row: Row<'_>,
         stored: &str,
     ) -> Result<Opened<T>, OpenError> {
         let column = T::COLUMN;
@@ -170,7 +184,7 @@ impl TokenCipher {
             return Err(OpenError::Malformed { column });
         }
         let (nonce, ciphertext) = payload.split_at(NONCE_LEN);
-        let aad = associated_data(&key.id, column, user_id);
+        let aad = associated_data(&key.id, column, row);
         let plaintext = key
             .cipher
             .decrypt(
@@ -205,14 +219,14 @@ impl TokenCipher {
     /// there. A value that cannot be opened is an error, never rewritten.
     pub fn reseal<T: SealedColumn>(
         &self,
-        user_id: &UserId,
+        row: Row<'_>,
         stored: &str,
     ) -> Result<Option<String>, OpenError> {
         if !self.needs_rotation(stored) {
             return Ok(None);
         }
-        let token: T = self.open_or_legacy(user_id, stored)?.into_token();
-        Ok(Some(self.seal(user_id, &token)))
+        let token: T = self.open_or_legacy(row, stored)?.into_token();
+        Ok(Some(self.seal(row, &token)))
     }
 
     fn key(&self, column: Column, kid: &str) -> Result<&Key, OpenError> {
@@ -228,13 +242,13 @@ impl TokenCipher {
 
 /// Binds a ciphertext to its format, key, column and row, each field length-prefixed so no two
 /// different tuples give the same bytes.
-fn associated_data(kid: &KeyId, column: Column, user_id: &UserId) -> Vec<u8> {
+fn associated_data(kid: &KeyId, column: Column, row: Row<'_>) -> Vec<u8> {
     let fields = [
         VERSION_1,
         kid.as_str(),
         column.name(),
-        NETWORK,
-        user_id.as_str(),
+        row.network.as_str(),
+        row.user_id.as_str(),
     ];
     let mut aad = Vec::with_capacity(fields.iter().map(|f| 4 + f.len()).sum());
     for field in fields {

@@ -12,7 +12,7 @@ mod generate;
 mod keyring;
 mod stored;
 
-pub use cipher::{Column, OpenError, Opened, SealedColumn, TokenCipher, NETWORK};
+pub use cipher::{Column, OpenError, Opened, Row, SealedColumn, TokenCipher};
 pub use generate::new_entry;
 pub use keyring::{KeyId, Keyring, KeyringError, ACTIVE_KEY_SETTING, KEYS_SETTING};
 
