@@ -87,7 +87,7 @@ impl SealedColumn for RefreshToken {
 pub enum OpenError {
     #[error("{column}: sealed under key id {kid:?}, which is not in {KEYS_SETTING}")]
     UnknownKey { column: Column, kid: String },
-    #[error("{column}: the stored value does not authenticate under key id {kid:?}: it was not written for this account's {column}, or it was altered")]
+    #[error("{column}: the stored value does not authenticate under key id {kid:?}: it was not written for this account's {column}, or it was altered, or {kid:?} now names another key")]
     NotForThisRow { column: Column, kid: String },
     #[error("{column}: the stored value has the {VERSION_1} form but a malformed payload")]
     Malformed { column: Column },

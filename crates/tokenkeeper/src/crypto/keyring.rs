@@ -61,6 +61,9 @@ pub enum KeyringError {
     DuplicateKeyId { kid: String },
     #[error("{ACTIVE_KEY_SETTING} {kid:?} is not one of the key ids in {KEYS_SETTING}")]
     ActiveKeyMissing { kid: String },
+    /// Not echoed: a value that cannot be a key id may be a key pasted into the wrong setting.
+    #[error("{ACTIVE_KEY_SETTING} is not a key id: it must be 1 to {max} letters, digits, '-', '_' or '.'", max = KeyId::MAX_LEN)]
+    BadActiveKeyId,
 }
 
 /// One usable key: its id and the AES key schedule built from it (wiped when dropped).
@@ -102,12 +105,12 @@ impl Keyring {
         }
         let active = match active_key.map(str::trim).filter(|kid| !kid.is_empty()) {
             None => 0,
-            Some(kid) => keys
-                .iter()
-                .position(|key| key.id.as_str() == kid)
-                .ok_or_else(|| KeyringError::ActiveKeyMissing {
-                    kid: printable_kid(kid),
-                })?,
+            Some(kid) => {
+                let kid = KeyId::parse(kid).ok_or(KeyringError::BadActiveKeyId)?;
+                keys.iter()
+                    .position(|key| key.id == kid)
+                    .ok_or(KeyringError::ActiveKeyMissing { kid: kid.0 })?
+            }
         };
         Ok(Self { keys, active })
     }
@@ -153,15 +156,6 @@ fn cipher_from_base64(kid: &KeyId, encoded: &str) -> Result<Aes256Gcm, KeyringEr
         kid: kid.0.clone(),
         len: decoded.len(),
     })
-}
-
-/// An `active_key` that names no key may be anything, a pasted key included: it is echoed only
-/// when it could be a key id.
-fn printable_kid(raw: &str) -> String {
-    match KeyId::parse(raw) {
-        Some(kid) => kid.0,
-        None => "(not a valid key id)".to_owned(),
-    }
 }
 
 /// The standard base64 of 32 random bytes (for tests and `keys generate`).

@@ -306,9 +306,7 @@ fn keyring_errors_name_the_setting_and_never_the_key() {
         (
             &format!("a:{KEY_A}"),
             Some(KEY_B),
-            KeyringError::ActiveKeyMissing {
-                kid: "(not a valid key id)".into(),
-            },
+            KeyringError::BadActiveKeyId,
         ),
     ];
     for (entries, active, expected) in cases {
