@@ -78,6 +78,17 @@ pub enum Command {
     },
     /// Run the fake LinkedIn, to build against it without partner approval.
     FakeLinkedin(fake_linkedin::cli::FakeArgs),
+    /// The keys that encrypt tokens at rest (`encryption.keys`).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new KID:BASE64KEY entry for encryption.keys. Needs no configuration.
+    Generate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +186,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { dir } => crate::demo::run(&dir).await,
         Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,
+        Command::Keys { command } => keys(command),
+    }
+}
+
+/// The entry alone goes to stdout, so `tokenkeeper keys generate >> keys.txt` keeps only it;
+/// the advice goes to stderr.
+fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Generate => {
+            println!("{}", *crate::crypto::new_entry(chrono::Utc::now()));
+            eprintln!(
+                "add this entry to encryption.keys (TOKENKEEPER_ENCRYPTION__KEYS, comma-separated) on every instance, then make it the first entry or name its id in encryption.active_key; keep it secret"
+            );
+            Ok(())
+        }
     }
 }
 

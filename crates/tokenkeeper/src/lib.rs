@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod connect_link;
 pub mod connect_purge;
+pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod html;
