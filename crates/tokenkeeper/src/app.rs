@@ -7,6 +7,7 @@ use crate::domain::Clock;
 use crate::http::{self, AppState};
 use crate::linkedin::LinkedInClient;
 use crate::notify::{Delivery, Renderer, Transport};
+use crate::readiness::{Readiness, SchedulerProgress, MAIL_WORKER_TASK, SCHEDULER_TASK};
 use crate::refresh::RefreshEngine;
 use crate::schedule::Schedule;
 use crate::scheduler::Scheduler;
@@ -97,6 +98,23 @@ impl Application {
                 clock: clock.clone(),
                 smtp: config.smtp.clone(),
             });
+        let schedule = if config.schedule.enabled {
+            Some(
+                Schedule::parse(&config.schedule.cron, config.schedule.timezone)
+                    .map_err(anyhow::Error::msg)
+                    .context("schedule.cron")?,
+            )
+        } else {
+            None
+        };
+        let tasks = TaskHealth::default();
+        let readiness = Readiness {
+            store: store.clone(),
+            clock: clock.clone(),
+            tasks: tasks.clone(),
+            scheduler: schedule.map(|s| (s, SchedulerProgress::default())),
+            mail_worker: delivery.is_some(),
+        };
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -105,7 +123,8 @@ impl Application {
             clock,
             public_url,
             metrics: crate::telemetry::metrics_handle(),
-            tasks: TaskHealth::default(),
+            tasks,
+            readiness,
         };
         Ok(Self {
             listener,
@@ -169,6 +188,7 @@ impl Application {
             clock: self.state.clock.clone(),
             smtp: config.smtp.clone(),
         });
+        self.state.readiness.mail_worker = true;
         Ok(())
     }
 
@@ -180,21 +200,19 @@ impl Application {
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, public_url = %self.state.public_url, metrics = ?self.metrics_address(), "serving");
         let config = self.state.config.clone();
+        crate::telemetry::show_alerting_series();
         let background = CancellationToken::new();
         let mut supervisor = Supervisor::new(
             background.clone(),
             self.state.tasks.clone(),
             self.first_restart_pause,
         );
-        if config.schedule.enabled {
-            let schedule = Schedule::parse(&config.schedule.cron, config.schedule.timezone)
-                .map_err(anyhow::Error::msg)
-                .context("schedule.cron")?;
+        if let Some((schedule, progress)) = self.state.readiness.scheduler.clone() {
             let engine = self.engine.with_shutdown(background.clone());
             let (store, clock) = (self.state.store.clone(), self.state.clock.clone());
             let (tick, shutdown) = (config.schedule.poll, background.clone());
             // A restarted scheduler catches up the latest slot no instance has run.
-            supervisor.watch("scheduler", move || {
+            supervisor.watch(SCHEDULER_TASK, move || {
                 Scheduler {
                     schedule: schedule.clone(),
                     engine: engine.clone(),
@@ -202,6 +220,7 @@ impl Application {
                     clock: clock.clone(),
                     tick,
                     shutdown: shutdown.clone(),
+                    progress: progress.clone(),
                 }
                 .run()
             });
@@ -211,7 +230,7 @@ impl Application {
                 let stop = background.clone();
                 // Dropped between or during sends: an email cut short is sent again at the
                 // next start (or restart), with the same Message-ID.
-                supervisor.watch("mail worker", move || {
+                supervisor.watch(MAIL_WORKER_TASK, move || {
                     let (delivery, stop) = (delivery.clone(), stop.clone());
                     async move {
                         tokio::select! {

@@ -15,6 +15,7 @@ pub mod html;
 pub mod http;
 pub mod linkedin;
 pub mod notify;
+pub mod readiness;
 pub mod refresh;
 pub mod schedule;
 pub mod scheduler;

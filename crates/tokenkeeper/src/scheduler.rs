@@ -3,6 +3,7 @@
 //! instance to start a slot runs it).
 
 use crate::domain::Clock;
+use crate::readiness::SchedulerProgress;
 use crate::refresh::{RefreshEngine, SweepOptions};
 use crate::schedule::Schedule;
 use crate::store::Store;
@@ -23,12 +24,23 @@ pub struct Scheduler {
     /// Cancelled at shutdown: the scheduler stops waiting and returns (the engine, given the
     /// same token, interrupts a running sweep).
     pub shutdown: CancellationToken,
+    /// Where readiness and the metrics learn which slot the scheduler owes.
+    pub progress: SchedulerProgress,
 }
 
 impl Scheduler {
     /// Returns once shut down. A sweep running then is not dropped mid-way: the engine sees
     /// the same token, interrupts it and records its run as interrupted.
     pub async fn run(self) {
+        // Until the history is read, the slot owed is the latest: a catch-up may be due.
+        let now = self.clock.now();
+        if let Some(owed) = self
+            .schedule
+            .latest_at_or_before(now)
+            .or_else(|| self.schedule.next_after(now))
+        {
+            self.progress.owe(owed);
+        }
         let mut handled = match self.catch_up().await {
             Ok(handled) => handled,
             Err(e) => {
@@ -44,6 +56,7 @@ impl Scheduler {
             if self.shutdown.is_cancelled() {
                 break;
             }
+            self.progress.owe(next);
             tracing::info!(next_slot = %next, "next sweep scheduled");
             if !self.wait_until(next).await {
                 break;
@@ -91,6 +104,7 @@ impl Scheduler {
     }
 
     async fn run_slot(&self, slot: DateTime<Utc>) {
+        self.progress.started(slot, self.schedule.next_after(slot));
         let options = SweepOptions {
             as_of: None,
             dry_run: false,

@@ -63,6 +63,19 @@ pub fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
         .clone()
 }
 
+/// Puts at zero the counters that the alert rules (deploy/alerts.yml) watch, before anything
+/// has counted: `increase()` over a series that first appears at 1 sees no increase, so the
+/// first misconfiguration or failed email would go unnoticed.
+pub fn show_alerting_series() {
+    metrics::counter!("tokenkeeper_refresh_misconfiguration_total").increment(0);
+    for outcome in ["completed", "degraded", "failed"] {
+        metrics::counter!("tokenkeeper_sweep_runs_total", "outcome" => outcome).increment(0);
+    }
+    for result in ["sent", "retry", "failed"] {
+        metrics::counter!("tokenkeeper_emails_total", "result" => result).increment(0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Background tasks down and waiting to be restarted: `/healthz` fails while any is.
     pub tasks: crate::supervisor::TaskHealth,
+    /// What `/readyz` checks.
+    pub readiness: crate::readiness::Readiness,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
         .merge(public)
         .merge(api)
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -108,4 +111,16 @@ async fn health(State(state): State<AppState>) -> Response {
         format!("down: {}", down.join(", ")),
     )
         .into_response()
+}
+
+/// 200 when this instance can do its work now, else 503; either way a small JSON document
+/// with each check's verdict, so an operator sees which one fails.
+async fn ready(State(state): State<AppState>) -> Response {
+    let report = state.readiness.check().await;
+    let status = if report.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(report)).into_response()
 }

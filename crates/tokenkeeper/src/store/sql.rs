@@ -156,6 +156,18 @@ macro_rules! impl_store {
                 self.run_migrations().await
             }
 
+            async fn ping(&self) -> Result<(), $crate::store::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn unapplied_migrations(&self) -> Result<Vec<i64>, $crate::store::StoreError> {
+                let applied = sqlx::query_scalar($crate::store::migrations::APPLIED)
+                    .fetch_all(&self.pool)
+                    .await;
+                $crate::store::migrations::unapplied(&Self::migrator(), applied)
+            }
+
             async fn save_linked_account(
                 &self,
                 account: &$crate::domain::LinkedAccount,

@@ -33,6 +33,7 @@ mod notify;
 mod outbox;
 mod panicking_store;
 mod public_surface;
+mod readiness;
 mod refresh;
 mod refresh_claims;
 mod refresh_pacing;

@@ -50,6 +50,7 @@ async fn start_up(app: &TestApp) {
         clock: app.clock.clone(),
         tick: std::time::Duration::from_millis(20),
         shutdown,
+        progress: Default::default(),
     };
     scheduler.run().await;
 }

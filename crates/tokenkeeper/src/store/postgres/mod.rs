@@ -53,10 +53,12 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn run_migrations(&self) -> Result<(), StoreError> {
+    fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await?;
+    }
+
+    async fn run_migrations(&self) -> Result<(), StoreError> {
+        Self::migrator().run(&self.pool).await?;
         Ok(())
     }
 }

@@ -66,10 +66,12 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn run_migrations(&self) -> Result<(), StoreError> {
+    fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
-            .await?;
+    }
+
+    async fn run_migrations(&self) -> Result<(), StoreError> {
+        Self::migrator().run(&self.pool).await?;
         Ok(())
     }
 }

@@ -1,0 +1,265 @@
+//! `/readyz`: 200 while this instance can do its work, 503 naming the check that fails when
+//! the database does not answer, the scheduler is more than one slot late, or the mail worker
+//! is down. `/healthz` (liveness) is tested in `health.rs` and `task_supervision.rs`.
+
+use crate::support::{spawn_app, t0, TestApp};
+use crate::{backend_tests, service_tests};
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokenkeeper::app::Application;
+use tokenkeeper::domain::{Clock, ManualClock};
+use tokenkeeper::notify::Transport;
+use tokenkeeper::readiness::SchedulerProgress;
+use tokenkeeper::store::testing::Backend;
+use tokenkeeper::supervisor::TaskHealth;
+use tokio::sync::{oneshot, Notify};
+use tokio::task::JoinHandle;
+use url::Url;
+
+service_tests!(
+    readyz_names_every_check_when_ready,
+    readyz_fails_once_the_scheduler_is_more_than_one_slot_late,
+    readyz_fails_while_the_mail_worker_is_down,
+);
+backend_tests!(only [Postgres]: readyz_fails_while_the_database_refuses_connections);
+
+/// Long enough for a slow machine; nothing waits this long when all is well.
+const BOUND: Duration = Duration::from_secs(20);
+
+async fn readyz(browser: &reqwest::Client, base: &Url) -> (StatusCode, Value) {
+    let answer = browser
+        .get(base.join("/readyz").unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+async fn readyz_names_every_check_when_ready() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let (status, body) = readyz(&app.browser, &app.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "ready": true,
+            "checks": {
+                "database": {"status": "ok", "detail": "ok"},
+                "scheduler": {"status": "ok", "detail": "off (schedule.enabled is false)"},
+                "mail_worker": {"status": "ok", "detail": "off (no smtp.host: emails wait in the outbox)"},
+            }
+        })
+    );
+}
+
+/// A second service over `app`'s database, with its own clock and, when asked, its scheduler.
+struct Served {
+    base: Url,
+    tasks: TaskHealth,
+    progress: Option<SchedulerProgress>,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Served {
+    async fn start(service: Application) -> Self {
+        let base = service.public_url().clone();
+        let tasks = service.task_health();
+        let progress = service
+            .state()
+            .readiness
+            .scheduler
+            .as_ref()
+            .map(|(_, progress)| progress.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(service.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            tasks,
+            progress,
+            stop: Some(stop),
+            server,
+        }
+    }
+
+    async fn shut_down(mut self) {
+        drop(self.stop.take());
+        tokio::time::timeout(BOUND, self.server)
+            .await
+            .expect("shutdown completes in bounded time")
+            .unwrap()
+            .expect("serve ends without error");
+    }
+}
+
+fn at(hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap() + chrono::Duration::hours(hour.into())
+}
+
+async fn readyz_fails_once_the_scheduler_is_more_than_one_slot_late() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    assert_eq!(t0(), at(8));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let mut config = app.config.clone();
+    config.schedule.enabled = true;
+    // Between two looks at the clock the scheduler naps this long, for real: while the test
+    // moves the clock, it stands still, as a stuck scheduler would.
+    config.schedule.poll = Duration::from_secs(3600);
+    let service = Application::build_with_store(config, app.store.clone(), clock.clone())
+        .await
+        .unwrap();
+    let served = Served::start(service).await;
+    let progress = served.progress.clone().expect("a scheduler");
+    // At 08:00 the 00:00 slot is caught up, then the noon one is owed.
+    tokio::time::timeout(BOUND, progress.wait_for(|owed| owed == Some(at(12))))
+        .await
+        .expect("the scheduler catches up and owes the noon slot");
+    let (status, body) = readyz(&app.browser, &served.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["checks"]["scheduler"]["detail"], "ok");
+
+    // Behind by less than a slot is normal: a sweep may run into the next slot.
+    clock.set(at(23) + chrono::Duration::minutes(59));
+    let (status, body) = readyz(&app.browser, &served.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    clock.set(at(24));
+    let (status, body) = readyz(&app.browser, &served.base).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["checks"]["scheduler"]["status"], "failing");
+    let detail = body["checks"]["scheduler"]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("late"), "{detail}");
+    assert!(detail.contains("2026-03-02T12:00:00"), "{detail}");
+    assert_eq!(body["checks"]["database"]["status"], "ok");
+    served.shut_down().await;
+}
+
+/// A clock with a bug that can be switched on: the next read panics, once.
+struct TrippingClock {
+    inner: ManualClock,
+    armed: AtomicBool,
+    tripped: Notify,
+}
+
+impl Clock for TrippingClock {
+    fn now(&self) -> DateTime<Utc> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            self.tripped.notify_one();
+            panic!("a deliberate bug in the clock");
+        }
+        self.inner.now()
+    }
+}
+
+async fn readyz_fails_while_the_mail_worker_is_down() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let clock = Arc::new(TrippingClock {
+        inner: ManualClock::new(t0()),
+        armed: AtomicBool::new(false),
+        tripped: Notify::new(),
+    });
+    let mut config = app.config.clone();
+    // The mail worker is the only task that reads this clock: the scheduler is off, the
+    // connect purge waits minutes before its first look, and /readyz reads it only for a
+    // scheduler.
+    config.smtp.poll = Duration::from_millis(5);
+    let mut service = Application::build_with_store(config, app.store.clone(), clock.clone())
+        .await
+        .unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    service
+        .set_mail_transport(Transport::files(outbox.path()))
+        .unwrap();
+    // Not restarted while the test looks.
+    service.set_first_restart_pause(Duration::from_secs(3600));
+    let served = Served::start(service).await;
+    let (status, body) = readyz(&app.browser, &served.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["checks"]["mail_worker"]["detail"], "ok");
+
+    let tripped = clock.tripped.notified();
+    clock.armed.store(true, Ordering::SeqCst);
+    tokio::time::timeout(BOUND, tripped)
+        .await
+        .expect("the mail worker reads its clock");
+    tokio::time::timeout(
+        BOUND,
+        served.tasks.wait_for(|down| down.contains("mail worker")),
+    )
+    .await
+    .expect("the dead mail worker is noticed");
+    let (status, body) = readyz(&app.browser, &served.base).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(
+        body["checks"]["mail_worker"],
+        json!({"status": "failing", "detail": "down, waiting to be restarted"})
+    );
+    assert_eq!(body["checks"]["database"]["status"], "ok");
+    served.shut_down().await;
+}
+
+/// Closes the test database to new connections and ends the open ones, as a database server
+/// that went away does; `false` opens it again.
+async fn set_database_reachable(app: &TestApp, reachable: bool) {
+    use sqlx::Connection;
+    let url = Url::parse(app.config.database_url.expose()).unwrap();
+    let name = url.path().trim_start_matches('/').to_owned();
+    let mut admin_url = url.clone();
+    admin_url.set_path("postgres");
+    let mut admin = sqlx::PgConnection::connect(admin_url.as_str())
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {reachable}"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    if !reachable {
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&name)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+}
+
+async fn readyz_fails_while_the_database_refuses_connections(backend: Backend) {
+    let Some(app) = crate::support::spawn(backend, Default::default()).await else {
+        return;
+    };
+    let (status, body) = readyz(&app.browser, &app.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    set_database_reachable(&app, false).await;
+    let answer = app.browser.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = answer.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        body["checks"]["database"],
+        json!({"status": "failing", "detail": "unreachable"})
+    );
+    // Neither the database's address nor its name reaches the answer.
+    let url = Url::parse(app.config.database_url.expose()).unwrap();
+    assert!(!text.contains(url.path().trim_start_matches('/')), "{text}");
+    assert!(!text.contains("5432"), "{text}");
+
+    set_database_reachable(&app, true).await;
+    let (status, body) = readyz(&app.browser, &app.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
