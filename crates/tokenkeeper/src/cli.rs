@@ -31,6 +31,9 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Check the configuration, the database, SMTP, the LinkedIn credentials and the callback
+    /// URL from this machine, and say what to fix; exits non-zero when a check fails.
+    Doctor,
     /// Print the effective configuration, secrets redacted.
     Config,
     /// Print a signed connect link for one user of the host app.
@@ -125,6 +128,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await?;
             println!("migrations applied to {}", config.database_url);
             Ok(())
+        }
+        Command::Doctor => {
+            let diagnosis = match load() {
+                Ok(config) => crate::doctor::examine(&config).await,
+                Err(e) => crate::doctor::unloadable(e.as_ref()),
+            };
+            print!("{diagnosis}");
+            if diagnosis.healthy() {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("the doctor found something to fix"))
+            }
         }
         Command::Config => {
             print!("{}", load()?.redacted_toml());

@@ -10,6 +10,7 @@ pub mod connect_link;
 pub mod connect_purge;
 pub mod crypto;
 pub mod demo;
+pub mod doctor;
 pub mod domain;
 pub mod html;
 pub mod http;

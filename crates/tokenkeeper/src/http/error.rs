@@ -60,7 +60,7 @@ impl IntoResponse for PageError {
             ),
             PageError::UnknownState | PageError::MissingParameter(_) => page(
                 StatusCode::BAD_REQUEST,
-                "This sign-in cannot be completed",
+                UNCOMPLETABLE_SIGN_IN_TITLE,
                 "The sign-in attempt is unknown, has expired or was already used. Start connecting LinkedIn again from the application. Nothing was changed.",
             ),
             PageError::OtherBrowser => page(
@@ -152,6 +152,10 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The title of the page a callback without a known sign-in attempt gets; the doctor looks for
+/// it to tell our callback from another server's answer.
+pub const UNCOMPLETABLE_SIGN_IN_TITLE: &str = "This sign-in cannot be completed";
 
 pub async fn not_found() -> Response {
     page(

@@ -13,6 +13,7 @@ mod pages;
 mod rate_limit;
 mod server;
 
+pub use error::UNCOMPLETABLE_SIGN_IN_TITLE;
 pub use server::{serve, Listeners};
 
 use crate::config::Config;

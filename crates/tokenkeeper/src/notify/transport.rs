@@ -86,6 +86,26 @@ impl Transport {
         }
     }
 
+    /// Opens a conversation as a send would (connect, hello, STARTTLS or TLS, login) and
+    /// closes it, within the same bound; sends nothing. Files need no check.
+    pub async fn check(&self) -> Result<(), TransportError> {
+        match self {
+            Transport::Smtp { client, timeout } => {
+                let connected = tokio::time::timeout(*timeout, client.test_connection())
+                    .await
+                    .map_err(|_| TransportError::TimedOut(*timeout))??;
+                if connected {
+                    Ok(())
+                } else {
+                    Err(TransportError::Smtp(
+                        "the server closed the conversation after the hello".into(),
+                    ))
+                }
+            }
+            Transport::Files { .. } => Ok(()),
+        }
+    }
+
     /// Sends one message; returns what the server said (cut), or where the file went.
     pub async fn send(&self, message: &Message) -> Result<String, TransportError> {
         match self {

@@ -16,6 +16,7 @@ mod connect_flow;
 mod connect_guards;
 mod connect_storage;
 mod database_file;
+mod doctor;
 mod email_backoff;
 mod email_episodes;
 mod email_links;

@@ -1,0 +1,100 @@
+//! The database: opened with the configured URL, asked one round trip, and asked which
+//! migrations it lacks. Nothing is written; the URL is never printed (it may hold a password).
+
+use super::{Finding, PATIENCE};
+use crate::config::Config;
+
+const CHECK: &str = "database";
+
+pub async fn examine(config: &Config) -> Finding {
+    let scheme = config
+        .database_url
+        .expose()
+        .split_once(':')
+        .map_or("", |(scheme, _)| scheme);
+    if let Err(why) = server_reachable(config.database_url.expose()).await {
+        return Finding::fail(CHECK, format!("the {scheme} server named by database_url {why}: check its host and port, that it runs, and that a firewall lets this machine through"));
+    }
+    let opened = tokio::time::timeout(
+        PATIENCE,
+        crate::store::connect(config.database_url.expose()),
+    )
+    .await;
+    let store = match opened {
+        Ok(Ok(store)) => store,
+        Ok(Err(e)) => {
+            return Finding::fail(
+                CHECK,
+                format!(
+                    "cannot open the {scheme} database named by database_url ({}): check the host, port, user, password and database name",
+                    crate::telemetry::error_chain(&e)
+                ),
+            )
+        }
+        Err(_) => {
+            return Finding::fail(
+                CHECK,
+                format!("the {scheme} database named by database_url did not answer within {}s: check the host and port, and that a firewall lets this machine through", PATIENCE.as_secs()),
+            )
+        }
+    };
+    let asked = tokio::time::timeout(PATIENCE, async {
+        store.ping().await?;
+        store.unapplied_migrations().await
+    })
+    .await;
+    match asked {
+        Ok(Ok(missing)) if missing.is_empty() => {
+            Finding::ok(CHECK, format!("{scheme} database answers; every migration is applied"))
+        }
+        Ok(Ok(missing)) => Finding::warn(
+            CHECK,
+            format!(
+                "{scheme} database answers, but {} migration(s) are not applied (versions {}): `serve` applies them at start, or run `tokenkeeper migrate`",
+                missing.len(),
+                missing
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Ok(Err(e)) => Finding::fail(
+            CHECK,
+            format!(
+                "the {scheme} database opened but a query failed ({}): check the user's rights on the database",
+                crate::telemetry::error_chain(&e)
+            ),
+        ),
+        Err(_) => Finding::fail(
+            CHECK,
+            format!("the {scheme} database opened but did not answer a query within {}s", PATIENCE.as_secs()),
+        ),
+    }
+}
+
+/// A TCP connection to a database server, tried first: sqlx's pool retries a refused
+/// connection until its own timeout, which would hide "nobody listens there" behind a wait.
+/// Says only the host and port, never the rest of the URL.
+async fn server_reachable(database_url: &str) -> Result<(), String> {
+    let Ok(url) = url::Url::parse(database_url) else {
+        return Ok(());
+    };
+    let port = match url.scheme() {
+        "postgres" | "postgresql" => 5432,
+        "mysql" | "mariadb" => 3306,
+        _ => return Ok(()),
+    };
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        return Ok(());
+    };
+    let port = url.port().unwrap_or(port);
+    match tokio::time::timeout(PATIENCE, tokio::net::TcpStream::connect((host, port))).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("cannot be reached at {host}:{port} ({e})")),
+        Err(_) => Err(format!(
+            "did not accept a connection at {host}:{port} within {}s",
+            PATIENCE.as_secs()
+        )),
+    }
+}
