@@ -5,6 +5,7 @@ mod harness;
 mod metric_values;
 mod support;
 
+mod alert_rules;
 mod api_access;
 mod binary_logs;
 mod callback_input;
