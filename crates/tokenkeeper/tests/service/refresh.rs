@@ -450,6 +450,15 @@ async fn every_attempt_is_audited(backend: Backend) {
                 "tokenkeeper_sweep_runs_total{outcome=\"completed\"}".to_owned(),
                 1.0
             ),
+            // Shown at zero from the start: the alert rules read them.
+            (
+                "tokenkeeper_sweep_runs_total{outcome=\"degraded\"}".to_owned(),
+                0.0
+            ),
+            (
+                "tokenkeeper_sweep_runs_total{outcome=\"failed\"}".to_owned(),
+                0.0
+            ),
         ])
     );
 }

@@ -75,6 +75,11 @@ async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend)
                 "tokenkeeper_sweep_runs_total{outcome=\"completed\"}".to_owned(),
                 1.0
             ),
+            // Shown at zero from the start: the alert rules read it.
+            (
+                "tokenkeeper_sweep_runs_total{outcome=\"degraded\"}".to_owned(),
+                0.0
+            ),
             (
                 "tokenkeeper_sweep_runs_total{outcome=\"failed\"}".to_owned(),
                 1.0
