@@ -3,9 +3,9 @@
 //! LinkedIn does) and the running service's callback URL. The binary is run once each way
 //! for its exit code and its lines.
 
-use crate::service_tests;
 use crate::smtp::{silent_server, SmtpServer};
 use crate::support::{spawn, spawn_app, Setup, TestApp};
+use crate::{backend_tests, service_tests};
 use fake_linkedin::InvalidRefreshStyle;
 use secrecy::SecretString;
 use std::process::Output;
@@ -26,6 +26,7 @@ service_tests!(
     doctor_fails_a_callback_url_that_does_not_reach_the_service,
     doctor_binary_exits_zero_when_all_is_well_and_one_naming_the_fix_otherwise,
 );
+backend_tests!(only [Postgres]: doctor_fails_a_database_server_that_refuses_us);
 
 /// The spawned service's configuration as an operator of it would have it: the public URL is
 /// where the service listens, and mail goes to `smtp`.
@@ -202,6 +203,29 @@ async fn doctor_fails_an_unreachable_database_without_showing_its_url() {
     assert!(shown.contains("cannot be reached at 127.0.0.1:"), "{shown}");
     assert!(!shown.contains("hunter2-db-password"), "{shown}");
     assert!(!shown.contains("keeper:"), "{shown}");
+}
+
+/// A server that answers, but not for this database: it exists nowhere.
+async fn doctor_fails_a_database_server_that_refuses_us(backend: Backend) {
+    let Some(app) = spawn(backend, Setup::default()).await else {
+        return;
+    };
+    let smtp = SmtpServer::start().await;
+    let mut config = operator_config(&app, &smtp);
+    let mut url = Url::parse(app.config.database_url.expose()).unwrap();
+    url.set_path("tk_no_such_database");
+    let mut vars = app.process_env();
+    vars.retain(|(k, _)| k != "TOKENKEEPER_DATABASE_URL");
+    vars.push(("TOKENKEEPER_DATABASE_URL".into(), url.to_string()));
+    config.database_url = Config::load_from(None, vars).unwrap().database_url;
+    let diagnosis = examine(&config).await;
+    assert_eq!(level(&diagnosis, "database"), Level::Fail, "{diagnosis}");
+    let said = message(&diagnosis, "database");
+    assert!(
+        said.starts_with("cannot open the postgres database"),
+        "{said}"
+    );
+    assert!(said.contains("database name"), "{said}");
 }
 
 async fn doctor_warns_about_migrations_not_applied() {
