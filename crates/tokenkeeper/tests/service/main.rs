@@ -17,6 +17,7 @@ mod connect_flow;
 mod connect_guards;
 mod connect_storage;
 mod database_file;
+mod deploy_env;
 mod doctor;
 mod email_backoff;
 mod email_episodes;
