@@ -400,13 +400,10 @@ impl Config {
             )
         })?;
 
-        if !(raw.database_url.starts_with("sqlite:")
-            || raw.database_url.starts_with("postgres://")
-            || raw.database_url.starts_with("postgresql://"))
-        {
+        if crate::store::Dialect::of_url(&raw.database_url).is_none() {
             return Err(invalid(
                 "database_url",
-                "expected sqlite://PATH or postgres://USER@HOST/DB",
+                "expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
             ));
         }
 

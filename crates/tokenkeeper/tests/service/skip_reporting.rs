@@ -4,7 +4,7 @@
 
 use crate::{backend_tests, service_tests};
 use std::process::Output;
-use tokenkeeper::store::testing::{Backend, TestDatabase};
+use test_databases::{Backend, TestDatabase};
 
 backend_tests!(a_backend_test_gets_a_database_of_its_own_backend);
 
@@ -16,6 +16,7 @@ async fn a_backend_test_gets_a_database_of_its_own_backend(backend: Backend) {
     let scheme = match backend {
         Backend::Sqlite => "sqlite://",
         Backend::Postgres => "postgres://",
+        Backend::MySql => "mysql://",
     };
     assert!(db.url.starts_with(scheme), "{}", db.url);
 }

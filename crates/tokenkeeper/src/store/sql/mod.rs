@@ -13,7 +13,7 @@ mod runs;
 mod sqlite;
 mod statement;
 
-pub use refresh::{claim_due_selection, claim_due_statement};
+pub use refresh::claim_due_statement;
 pub use statement::Dialect;
 pub(super) use statement::Statement;
 
