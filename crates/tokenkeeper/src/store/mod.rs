@@ -19,6 +19,7 @@ mod refresh;
 mod rows;
 mod runs;
 mod sql;
+mod text_enums;
 
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
 pub use outbox::{OutboxStore, PendingEmail};

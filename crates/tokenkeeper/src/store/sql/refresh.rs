@@ -2,7 +2,7 @@
 //! their outbox rows, the audit trail.
 
 use super::{on_each, Pool, SqlStore, Statement, Tx};
-use crate::domain::{Account, NewNotification};
+use crate::domain::{Account, AccountStatus, NewNotification};
 use crate::store::rows::{self, AccountRow, NotificationRow, RefreshLogRow};
 use crate::store::{
     Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoreError, StoredNotification,
@@ -147,7 +147,7 @@ impl SqlStore {
                 };
                 sqlx::query(sql)
                     .bind(n.account_id)
-                    .bind(n.kind.as_str())
+                    .bind(n.kind)
                     .bind(n.episode.as_str())
                     .bind(n.dedupe_key())
                     .bind(n.send_after)
@@ -259,12 +259,10 @@ impl RefreshStore for SqlStore {
                 at,
                 notifications,
             } => {
-                let failing = matches!(write, RefreshWrite::Failing { .. });
-                let status = if failing {
-                    "refresh_failing"
-                } else {
-                    "needs_reconnect"
-                };
+                let status = write
+                    .account_status()
+                    .expect("a failure always sets a status");
+                let failing = status == AccountStatus::RefreshFailing;
                 let done = on_each!(Tx, &mut tx, |tx, dialect| {
                     sqlx::query(WRITE_FAILED.sql(dialect))
                         .bind(status)
