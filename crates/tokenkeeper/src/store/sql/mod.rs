@@ -120,3 +120,21 @@ fn scheme_of(database_url: &str) -> String {
         .take(20)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SqlStore;
+
+    #[tokio::test]
+    async fn an_unsupported_url_is_refused_naming_only_its_scheme_and_the_supported_ones() {
+        let Err(refused) = SqlStore::connect("mssql://sa:hunter2@db/tk").await else {
+            panic!("an mssql URL was accepted");
+        };
+        let message = refused.to_string();
+        assert!(message.contains("\"mssql\""), "{message}");
+        for supported in ["sqlite://", "postgres://", "mysql://"] {
+            assert!(message.contains(supported), "{message}");
+        }
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}
