@@ -59,7 +59,7 @@ async fn an_unreachable_postgres_is_reported_as_skipped() {
         "{postgres_line}"
     );
     assert!(
-        stdout.contains("test result: ok. 1 passed; 0 failed; 1 ignored;"),
+        stdout.contains("test result: ok. 2 passed; 0 failed; 1 ignored;"),
         "{stdout}"
     );
 }
@@ -74,7 +74,7 @@ async fn an_unreachable_postgres_fails_the_run_under_ci() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("test result: FAILED. 1 passed; 1 failed; 0 ignored;"),
+        stdout.contains("test result: FAILED. 2 passed; 1 failed; 0 ignored;"),
         "{stdout}"
     );
 }
