@@ -10,10 +10,10 @@ use crate::support::{spawn, Setup, TestApp};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
+use test_databases::Backend;
 use tokenkeeper::readiness::SchedulerProgress;
 use tokenkeeper::schedule::Schedule;
 use tokenkeeper::scheduler::Scheduler;
-use tokenkeeper::store::testing::Backend;
 use tokio_util::sync::CancellationToken;
 use yaml_rust2::{Yaml, YamlLoader};
 

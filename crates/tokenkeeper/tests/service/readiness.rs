@@ -10,18 +10,18 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use test_databases::Backend;
 use tokenkeeper::app::Application;
 use tokenkeeper::domain::{Clock, ManualClock};
 use tokenkeeper::notify::Transport;
 use tokenkeeper::readiness::SchedulerProgress;
-use tokenkeeper::store::testing::Backend;
 use tokenkeeper::supervisor::TaskHealth;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use url::Url;
 
+backend_tests!(readyz_names_every_check_when_ready);
 service_tests!(
-    readyz_names_every_check_when_ready,
     readyz_fails_once_the_scheduler_is_more_than_one_slot_late,
     readyz_fails_while_the_mail_worker_is_down,
 );
@@ -40,8 +40,8 @@ async fn readyz(browser: &reqwest::Client, base: &Url) -> (StatusCode, Value) {
     (status, answer.json().await.unwrap())
 }
 
-async fn readyz_names_every_check_when_ready() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else {
+async fn readyz_names_every_check_when_ready(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
         return;
     };
     let (status, body) = readyz(&app.browser, &app.base).await;
