@@ -248,6 +248,11 @@ fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result
         ("REFRESH__BATCH_SIZE", args.batch_size.to_string()),
         ("REFRESH__RATE_PER_SECOND", args.rate_per_second.to_string()),
         ("REFRESH__BREAKER_WINDOW", "1000".into()),
+        // A key made for this run, as an operator's would be.
+        (
+            "ENCRYPTION__KEYS",
+            tokenkeeper::crypto::new_entry(chrono::Utc::now()).to_string(),
+        ),
     ]
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v));
     Ok(Config::load_from(None, vars)?)

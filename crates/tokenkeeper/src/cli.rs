@@ -5,7 +5,7 @@ use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::{EmailAddress, SystemClock, UserId};
-use crate::store;
+use crate::store::{self, Store};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -178,8 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Accounts { limit } => {
             let config = load()?;
-            let store = store::connect(config.database_url.expose()).await?;
-            store.migrate().await?;
+            let store = open_token_store(&config).await?;
             let accounts = store.list_accounts(0, limit).await?;
             print!("{}", accounts_table(&accounts));
             Ok(())
@@ -202,6 +201,20 @@ fn keys(command: KeysCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The store of a command that reads or writes tokens: it refuses to start without a key,
+/// before the database is opened.
+async fn open_token_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let _cipher = config.encryption.cipher()?;
+    let store = store::connect(config.database_url.expose())
+        .await
+        .context("cannot open the database named by database_url")?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply the database migrations")?;
+    Ok(store)
 }
 
 async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
@@ -232,10 +245,7 @@ async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
             Ok(())
         }
         NotifyCommand::SendPending => {
-            let store = store::connect(config.database_url.expose())
-                .await
-                .context("cannot open the database named by database_url")?;
-            store.migrate().await?;
+            let store = open_token_store(&config).await?;
             let delivery = Delivery {
                 store,
                 transport,
@@ -261,13 +271,7 @@ async fn sweep(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let store = store::connect(config.database_url.expose())
-        .await
-        .context("cannot open the database named by database_url")?;
-    store
-        .migrate()
-        .await
-        .context("cannot apply the database migrations")?;
+    let store = open_token_store(&config).await?;
     let linkedin = crate::linkedin::LinkedInClient::new(config.linkedin.clone())?;
     // SIGTERM or Ctrl-C interrupts the sweep cleanly: its claims are released and its run is
     // recorded `interrupted`, instead of being left for the lease to expire.

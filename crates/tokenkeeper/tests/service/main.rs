@@ -24,6 +24,7 @@ mod health;
 mod hostile_linkedin;
 mod hostile_smtp;
 mod kept_refresh_token;
+mod key_required;
 mod keys_command;
 mod log_capture;
 mod log_ids;

@@ -17,6 +17,8 @@ use url::Url;
 
 pub const API_KEY: &str = "test-api-key-0123456789";
 pub const RETURN_ORIGIN: &str = "https://app.example.com";
+/// The keyring of every spawned app: a fixed key, so a test can open what the app sealed.
+pub const ENCRYPTION_KEYS: &str = "test-key-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
@@ -106,6 +108,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         ("REFRESH__RETRY_MAX_TOTAL_SECONDS", "5".to_owned()),
         ("REFRESH__RATE_PER_SECOND", "10000".to_owned()),
         ("HTTP__METRICS_BIND", "127.0.0.1:0".to_owned()),
+        ("ENCRYPTION__KEYS", ENCRYPTION_KEYS.to_owned()),
     ]
     .into_iter()
     .filter(defaults_kept)
@@ -177,6 +180,10 @@ impl TestApp {
                 c.connect.signing_key.expose_secret().to_owned(),
             ),
             ("TOKENKEEPER_REFRESH__RATE_PER_SECOND".into(), "1000".into()),
+            (
+                "TOKENKEEPER_ENCRYPTION__KEYS".into(),
+                ENCRYPTION_KEYS.to_owned(),
+            ),
         ]
     }
 
