@@ -5,6 +5,9 @@ mod connect;
 mod outbox;
 mod postgres;
 mod refresh;
+mod rotation;
+#[cfg(test)]
+mod rotation_tests;
 mod rows;
 mod runs;
 mod sql;
@@ -15,6 +18,7 @@ pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, L
 pub use outbox::{OutboxStore, PendingEmail};
 pub use postgres::PostgresStore;
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
+pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sqlite::SqliteStore;
 
