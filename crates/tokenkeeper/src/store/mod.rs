@@ -28,8 +28,9 @@ pub use outbox::{OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};
 pub use runs::{RunStore, SweepCounts, SweepRun};
-pub use sql::{claim_due_selection, claim_due_statement, Dialect, SqlStore};
+pub use sql::{claim_due_selection, claim_due_statement, migrate_database, Dialect, SqlStore};
 
+use crate::crypto::TokenCipher;
 use crate::domain::{Account, LinkedAccount, UserId};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -48,6 +49,14 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrating the database failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A token column that does not open under the keyring: it is reported, and never read as
+    /// an empty or missing token. The error names the column and, where there is one, the
+    /// key id; never the value.
+    #[error("account {id}: {error}")]
+    SealedToken {
+        id: i64,
+        error: crate::crypto::OpenError,
+    },
     /// A stored row no longer satisfies the domain rules (edited by hand, say).
     #[error("row {table}.{id} is invalid: {reason}")]
     Corrupt {
@@ -59,7 +68,7 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait Store:
-    RefreshStore + RunStore + OutboxStore + ConnectStore + Send + Sync + 'static
+    RefreshStore + RunStore + OutboxStore + ConnectStore + KeyRotationStore + Send + Sync + 'static
 {
     /// Applies this backend's migrations. Idempotent.
     async fn migrate(&self) -> Result<(), StoreError>;
@@ -79,7 +88,11 @@ pub trait Store:
 }
 
 /// Opens the store the URL names: `sqlite://PATH` (created on first use), `postgres://...` or
-/// `mysql://...` (also `mariadb://...`).
-pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(Arc::new(SqlStore::connect(database_url).await?))
+/// `mysql://...` (also `mariadb://...`). The cipher seals every token the store writes and
+/// opens every token it reads.
+pub async fn connect(
+    database_url: &str,
+    cipher: TokenCipher,
+) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SqlStore::connect(database_url, cipher).await?))
 }

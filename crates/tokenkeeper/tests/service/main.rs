@@ -51,6 +51,7 @@ mod sweep_interruptions;
 mod sweep_signal;
 mod sweep_slots;
 mod task_supervision;
+mod tokens_at_rest;
 
 fn main() {
     harness::main();

@@ -20,6 +20,13 @@ pub const RETURN_ORIGIN: &str = "https://app.example.com";
 /// The keyring of every spawned app: a fixed key, so a test can open what the app sealed.
 pub const ENCRYPTION_KEYS: &str = "test-key-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
+/// The cipher of `ENCRYPTION_KEYS`, for tests that open a store of their own.
+pub fn test_cipher() -> tokenkeeper::crypto::TokenCipher {
+    tokenkeeper::crypto::TokenCipher::new(
+        tokenkeeper::crypto::Keyring::parse(ENCRYPTION_KEYS, None).unwrap(),
+    )
+}
+
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
 }
@@ -116,7 +123,9 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v))
     .collect();
     let config = Config::load_from(None, vars).expect("test configuration is valid");
-    let store = store::connect(&db.url).await.expect("database opens");
+    let store = store::connect(&db.url, config.encryption.cipher().unwrap())
+        .await
+        .expect("database opens");
     store.migrate().await.expect("migrations apply");
     let clock = Arc::new(ManualClock::new(t0()));
     let app = Application::build_with_store(config.clone(), store.clone(), clock.clone())

@@ -196,7 +196,11 @@ async fn rotation_while_a_sweep_runs_loses_no_refresh(backend: Backend) {
     controls.wait_for_calls(Endpoint::Token, 1).await;
 
     let summary = rotate(&rotated_store).await.unwrap();
-    assert_eq!(summary.rotated + summary.changed_concurrently, 6, "{summary:?}");
+    assert_eq!(
+        summary.rotated + summary.changed_concurrently,
+        6,
+        "{summary:?}"
+    );
     assert_eq!(summary.failed, 0, "{summary:?}");
 
     let report = sweep.await.unwrap().unwrap();
@@ -213,7 +217,9 @@ async fn rotation_while_a_sweep_runs_loses_no_refresh(backend: Backend) {
             .unwrap();
         assert_ne!(after.token.expose(), before.token.expose());
         assert_eq!(
-            controls.member_of_access_token(after.token.expose()).as_deref(),
+            controls
+                .member_of_access_token(after.token.expose())
+                .as_deref(),
             Some(before.member_id.as_str())
         );
         assert!(after.last_refreshed_at.is_some());
@@ -255,7 +261,11 @@ async fn a_plaintext_row_of_an_earlier_version_is_read_and_rotated(backend: Back
     assert_eq!(read.refresh_token.unwrap().expose(), "AQVlegacy-refresh");
 
     let summary = rotate(&app.store).await.unwrap();
-    assert_eq!((summary.rotated, summary.already_current), (1, 1), "{summary:?}");
+    assert_eq!(
+        (summary.rotated, summary.already_current),
+        (1, 1),
+        "{summary:?}"
+    );
     let contents = database_contents(&app, backend).await;
     assert!(!contents.contains("AQVlegacy-access"));
     assert!(!contents.contains("AQVlegacy-refresh"));
@@ -275,7 +285,10 @@ async fn a_key_id_missing_from_the_keyring_stops_rotation_naming_it(backend: Bac
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("\"test-key-1\""), "{stderr}");
-    assert!(stderr.contains(&format!("account {}", account.id)), "{stderr}");
+    assert!(
+        stderr.contains(&format!("account {}", account.id)),
+        "{stderr}"
+    );
     assert!(!stderr.contains("HxweHRw"), "no key is printed: {stderr}");
     let (token, _) = raw_tokens(&app).await.remove(0);
     assert!(token.starts_with("tk1:test-key-1:"), "left as it was");
@@ -299,7 +312,10 @@ async fn keys_rotate_prints_its_summary_and_a_second_run_finds_nothing_to_do(bac
     );
     assert!(stdout.contains("rotated to key new-key-2: 3"), "{stdout}");
     assert!(stdout.contains("already current: 0"), "{stdout}");
-    assert!(stdout.contains("skipped, changed concurrently: 0"), "{stdout}");
+    assert!(
+        stdout.contains("skipped, changed concurrently: 0"),
+        "{stdout}"
+    );
     assert!(stdout.contains("failed: 0"), "{stdout}");
     let second = keys_rotate(&app, &keys).await;
     let stdout = String::from_utf8_lossy(&second.stdout);

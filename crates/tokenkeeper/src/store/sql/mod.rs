@@ -9,6 +9,7 @@ mod mysql;
 mod outbox;
 mod postgres;
 mod refresh;
+mod rotation;
 mod runs;
 mod sqlite;
 mod statement;
@@ -18,6 +19,7 @@ pub use statement::Dialect;
 pub(super) use statement::Statement;
 
 use super::StoreError;
+use crate::crypto::TokenCipher;
 use sqlx::{MySql, MySqlPool, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 /// Runs `$body` once per variant of `$enum` (`Pool` or `Tx`), with `$inner` bound to the
@@ -72,20 +74,18 @@ impl Tx {
 #[derive(Clone)]
 pub struct SqlStore {
     pool: Pool,
+    /// Seals `token` and `refresh_token` on every write and opens them on every read: no
+    /// other code sees their stored form.
+    cipher: TokenCipher,
 }
 
 impl SqlStore {
     /// Opens the database the URL names: `sqlite:`, `postgres(ql)://` or `mysql://` /
     /// `mariadb://`. Anything else is refused naming only its scheme (the rest may hold a
     /// password).
-    pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
-        let pool = match Dialect::of_url(database_url) {
-            Some(Dialect::Sqlite) => Pool::Sqlite(sqlite::open(database_url).await?),
-            Some(Dialect::Postgres) => Pool::Postgres(postgres::open(database_url).await?),
-            Some(Dialect::MySql) => Pool::MySql(mysql::open(database_url).await?),
-            None => return Err(StoreError::UnsupportedUrl(scheme_of(database_url))),
-        };
-        Ok(Self { pool })
+    pub async fn connect(database_url: &str, cipher: TokenCipher) -> Result<Self, StoreError> {
+        let pool = Pool::open(database_url).await?;
+        Ok(Self { pool, cipher })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -100,15 +100,36 @@ impl SqlStore {
         })
     }
 
-    /// Applies this backend's migrations, each dialect from its own folder. Idempotent.
     pub(super) async fn run_migrations(&self) -> Result<(), StoreError> {
-        match &self.pool {
+        self.pool.migrate().await
+    }
+}
+
+impl Pool {
+    async fn open(database_url: &str) -> Result<Self, StoreError> {
+        Ok(match Dialect::of_url(database_url) {
+            Some(Dialect::Sqlite) => Pool::Sqlite(sqlite::open(database_url).await?),
+            Some(Dialect::Postgres) => Pool::Postgres(postgres::open(database_url).await?),
+            Some(Dialect::MySql) => Pool::MySql(mysql::open(database_url).await?),
+            None => return Err(StoreError::UnsupportedUrl(scheme_of(database_url))),
+        })
+    }
+
+    /// Applies this backend's migrations, each dialect from its own folder. Idempotent.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
             Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
             Pool::MySql(pool) => sqlx::migrate!("./migrations/mysql").run(pool).await?,
         }
         Ok(())
     }
+}
+
+/// Migrates the database the URL names without a keyring: `tokenkeeper migrate` reads and
+/// writes no token, so it runs without `encryption.keys`.
+pub async fn migrate_database(database_url: &str) -> Result<(), StoreError> {
+    Pool::open(database_url).await?.migrate().await
 }
 
 fn scheme_of(database_url: &str) -> String {
