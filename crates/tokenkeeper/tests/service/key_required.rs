@@ -39,6 +39,7 @@ async fn commands_that_touch_tokens_refuse_to_start_without_a_key() {
         &["sweep", "--dry-run"],
         &["accounts"],
         &["notify", "send-pending"],
+        &["keys", "rotate"],
     ] {
         let output = without_key(args, &database).await;
         let stderr = String::from_utf8_lossy(&output.stderr);
