@@ -1,7 +1,7 @@
 //! Fast bulk seeding (not what is measured): multi-row inserts in large transactions.
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{PgPool, QueryBuilder, SqlitePool};
+use sqlx::{MySqlPool, PgPool, QueryBuilder, SqlitePool};
 use tokenkeeper::crypto::TokenCipher;
 use tokenkeeper::domain::{AccessToken, RefreshToken, UserId};
 
@@ -93,6 +93,21 @@ pub async fn accounts(
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&pool)
             .await?;
+    } else if is_mysql(database_url) {
+        let pool = MySqlPool::connect(database_url).await?;
+        let mut tx = pool.begin().await?;
+        for start in (0..total).step_by(CHUNK) {
+            let mut builder = QueryBuilder::new(COLUMNS);
+            push_rows(
+                &mut builder,
+                (start..(start + CHUNK).min(total)).map(|i| row(i, total, due, as_of, cipher)),
+            );
+            builder.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        sqlx::query("ANALYZE TABLE social_network")
+            .execute(&pool)
+            .await?;
     } else {
         let pool = PgPool::connect(database_url).await?;
         let mut tx = pool.begin().await?;
@@ -121,6 +136,10 @@ pub async fn release_claims(database_url: &str) -> anyhow::Result<()> {
         sqlx::query(sql)
             .execute(&SqlitePool::connect(database_url).await?)
             .await?;
+    } else if is_mysql(database_url) {
+        sqlx::query(sql)
+            .execute(&MySqlPool::connect(database_url).await?)
+            .await?;
     } else {
         sqlx::query(sql)
             .execute(&PgPool::connect(database_url).await?)
@@ -136,6 +155,16 @@ pub async fn sweep_outcome(database_url: &str, as_of: DateTime<Utc>) -> anyhow::
     let left =
         "SELECT COUNT(*) FROM social_network WHERE last_refreshed_at IS NULL AND expiration <= $1";
     let replaced = "SELECT COUNT(*) FROM social_network WHERE last_refreshed_at IS NOT NULL";
+    if is_mysql(database_url) {
+        let pool = MySqlPool::connect(database_url).await?;
+        return Ok((
+            sqlx::query_scalar(&left.replace("$1", "?"))
+                .bind(as_of)
+                .fetch_one(&pool)
+                .await?,
+            sqlx::query_scalar(replaced).fetch_one(&pool).await?,
+        ));
+    }
     if database_url.starts_with("sqlite:") {
         let pool = SqlitePool::connect(database_url).await?;
         Ok((
@@ -155,4 +184,8 @@ pub async fn sweep_outcome(database_url: &str, as_of: DateTime<Utc>) -> anyhow::
             sqlx::query_scalar(replaced).fetch_one(&pool).await?,
         ))
     }
+}
+
+pub fn is_mysql(database_url: &str) -> bool {
+    database_url.starts_with("mysql:") || database_url.starts_with("mariadb:")
 }

@@ -13,6 +13,7 @@
 //! statement. The traits stay the boundary: tests wrap them.
 
 mod connect;
+mod exact_text;
 mod outbox;
 mod refresh;
 mod rotation;
@@ -21,14 +22,14 @@ mod rotation_tests;
 mod rows;
 mod runs;
 mod sql;
-pub mod testing;
+mod text_enums;
 
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
 pub use outbox::{OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};
 pub use runs::{RunStore, SweepCounts, SweepRun};
-pub use sql::{claim_due_selection, claim_due_statement, migrate_database, Dialect, SqlStore};
+pub use sql::{claim_due_statement, migrate_database, Dialect, SqlStore};
 
 use crate::crypto::TokenCipher;
 use crate::domain::{Account, LinkedAccount, UserId};

@@ -10,11 +10,11 @@ use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
 use reqwest::StatusCode;
 use std::sync::Arc;
+use test_databases::Backend;
 use tokenkeeper::crypto::{Keyring, TokenCipher};
 use tokenkeeper::key_rotation::rotate_all;
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{RefreshEngine, SweepOptions};
-use tokenkeeper::store::testing::Backend;
 use tokenkeeper::store::{self, Dialect, RotationSummary, Store};
 
 /// The key the rotation moves to; the spawned app's own key stays in the ring to open the rest.

@@ -2,6 +2,7 @@
 
 use super::{on_each, SqlStore, Statement};
 use crate::crypto::TokenCipher;
+use crate::store::exact_text::ExactText;
 use crate::store::{KeyRotationStore, SealedRow, StoreError};
 use async_trait::async_trait;
 
@@ -26,7 +27,7 @@ static WRITE_RESEALED: Statement = Statement::new(
 #[derive(sqlx::FromRow)]
 struct SealedColumns {
     id: i64,
-    user_id: String,
+    user_id: ExactText,
     version: i64,
     token: String,
     refresh_token: Option<String>,
@@ -50,7 +51,7 @@ impl KeyRotationStore for SqlStore {
             .into_iter()
             .map(|row| SealedRow {
                 id: row.id,
-                user_id: row.user_id,
+                user_id: row.user_id.0,
                 version: row.version,
                 token: row.token,
                 refresh_token: row.refresh_token,
