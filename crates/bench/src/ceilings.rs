@@ -81,10 +81,7 @@ pub async fn write_back(
                     expiration: later + Duration::days(50),
                     at: later,
                 };
-                if store
-                    .complete_refresh(account.id, account.version, &write, &[])
-                    .await?
-                {
+                if store.complete_refresh(&account, &write, &[]).await? {
                     written.fetch_add(1, Ordering::Relaxed);
                 }
             }

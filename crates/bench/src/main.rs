@@ -7,6 +7,7 @@ mod claim_reads;
 mod cpu;
 mod fake_process;
 mod memory;
+mod rotation;
 mod seed;
 mod targets;
 
@@ -63,6 +64,10 @@ struct Args {
     /// can check at that size is missed (20,000 accounts, 100 due, 200 ms, C = 16).
     #[arg(long)]
     smoke: bool,
+    /// Instead of the sweep: time `keys rotate` over every seeded row (sealed under one key,
+    /// moved to another), in batches of this many rows.
+    #[arg(long, value_name = "BATCH")]
+    rotate: Option<i64>,
 }
 
 /// The highest `refresh.rate_per_second` accepted: in effect, no pacing.
@@ -94,6 +99,9 @@ async fn main() -> anyhow::Result<()> {
         BackendArg::Both => vec![Backend::Sqlite, Backend::Postgres],
         BackendArg::All => Backend::ALL.to_vec(),
     };
+    if let Some(batch) = args.rotate {
+        return rotate_tables(&args, &backends, batch).await;
+    }
     let fake = fake_process::FakeProcess::start(args.latency_ms).await?;
     println!(
         "fake LinkedIn (separate process) at {}, latency {} ms, concurrency {}, batch {}, rate {}/s",
@@ -124,6 +132,39 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `keys rotate` over each table size: one row a line, as BENCHMARKS.md shows them.
+async fn rotate_tables(args: &Args, backends: &[Backend], batch: i64) -> anyhow::Result<()> {
+    println!("| backend | accounts | batch | rotate (s) | rows/s | rotated | other |");
+    println!("|---|---|---|---|---|---|---|");
+    let cipher = rotation::cipher(rotation::OLD_KEY);
+    for &backend in backends {
+        for &n in &args.accounts {
+            let Some(db) = TestDatabase::create(backend).await else {
+                println!("| {backend:?} | {n} | skipped: no server |");
+                continue;
+            };
+            store::migrate_database(&db.url).await?;
+            seed::accounts(&db.url, n, args.due.min(n), as_of(), &cipher)
+                .await
+                .context("seeding")?;
+            let measured = rotation::measure(&db.url, n as u64, batch).await?;
+            anyhow::ensure!(
+                measured.rotated == n as u64,
+                "the rotation must move every row: it moved {} of {n}",
+                measured.rotated
+            );
+            println!(
+                "| {backend:?} | {n} | {batch} | {:.1} | {:.0} | {} | {} |",
+                measured.seconds,
+                n as f64 / measured.seconds,
+                measured.rotated,
+                measured.other
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn run_one(
     args: &Args,
     backend: Backend,
@@ -137,10 +178,11 @@ async fn run_one(
         ));
     };
     let config = config_for(&db.url, &fake.base_url, args)?;
-    let store = store::connect(&db.url).await?;
+    let cipher = config.encryption.cipher()?;
+    let store = store::connect(&db.url, cipher.clone()).await?;
     store.migrate().await?;
     let due = args.due.min(n);
-    seed::accounts(&db.url, n, due, as_of())
+    seed::accounts(&db.url, n, due, as_of(), &cipher)
         .await
         .context("seeding")?;
 
@@ -255,6 +297,8 @@ fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result
         ("REFRESH__BATCH_SIZE", args.batch_size.to_string()),
         ("REFRESH__RATE_PER_SECOND", args.rate_per_second.to_string()),
         ("REFRESH__BREAKER_WINDOW", "1000".into()),
+        // The key the seeded rows are sealed under.
+        ("ENCRYPTION__KEYS", rotation::OLD_KEY.to_owned()),
     ]
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v));
     Ok(Config::load_from(None, vars)?)

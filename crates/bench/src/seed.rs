@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{MySqlPool, PgPool, QueryBuilder, SqlitePool};
+use tokenkeeper::crypto::TokenCipher;
+use tokenkeeper::domain::{AccessToken, RefreshToken, UserId};
 
 const COLUMNS: &str =
     "INSERT INTO social_network (user_id, network, member_id, email, name, token, \
@@ -12,21 +14,28 @@ struct Row {
     i: usize,
     expiration: DateTime<Utc>,
     linked_at: DateTime<Utc>,
+    /// Sealed as the service seals them, so every read in the sweep opens a real ciphertext.
+    token: String,
+    refresh_token: String,
 }
 
 /// `due` of the `total` accounts have `expiration <= as_of` (spread over the 30 days before);
 /// the rest fall due over the 60 days after.
-fn row(i: usize, total: usize, due: usize, as_of: DateTime<Utc>) -> Row {
+fn row(i: usize, total: usize, due: usize, as_of: DateTime<Utc>, cipher: &TokenCipher) -> Row {
     let expiration = if i < due {
         as_of - Duration::seconds((i as i64 * 2_592_000) / due.max(1) as i64)
     } else {
         let rest = (total - due).max(1) as i64;
         as_of + Duration::seconds(1 + ((i - due) as i64 * 5_184_000) / rest)
     };
+    let user_id = UserId::parse(&format!("bench-{i}")).expect("a valid user id");
+    let at = tokenkeeper::crypto::Row::linkedin(&user_id);
     Row {
         i,
         expiration,
         linked_at: expiration - Duration::days(50),
+        token: cipher.seal(at, &AccessToken::new(format!("bench-access-{i}"))),
+        refresh_token: cipher.seal(at, &RefreshToken::new(format!("bench-refresh-{i}"))),
     }
 }
 
@@ -44,9 +53,9 @@ fn push_rows<'a, DB: sqlx::Database>(
             .push_bind(format!("member-{}", r.i))
             .push_bind(format!("bench-{}@example.com", r.i))
             .push_bind(format!("Bench {}", r.i))
-            .push_bind(format!("bench-access-{}", r.i))
+            .push_bind(r.token)
             .push_bind(r.expiration + Duration::days(10))
-            .push_bind(format!("bench-refresh-{}", r.i))
+            .push_bind(r.refresh_token)
             .push_bind(r.linked_at + Duration::days(365))
             .push_bind("openid profile email w_member_social")
             .push_bind(r.expiration)
@@ -62,6 +71,7 @@ pub async fn accounts(
     total: usize,
     due: usize,
     as_of: DateTime<Utc>,
+    cipher: &TokenCipher,
 ) -> anyhow::Result<()> {
     // 15 parameters a row; SQLite allows 32766 per statement, PostgreSQL 65535.
     const CHUNK: usize = 2000;
@@ -72,7 +82,7 @@ pub async fn accounts(
             let mut builder = QueryBuilder::new(COLUMNS);
             push_rows(
                 &mut builder,
-                (start..(start + CHUNK).min(total)).map(|i| row(i, total, due, as_of)),
+                (start..(start + CHUNK).min(total)).map(|i| row(i, total, due, as_of, cipher)),
             );
             builder.build().execute(&mut *tx).await?;
         }
@@ -90,7 +100,7 @@ pub async fn accounts(
             let mut builder = QueryBuilder::new(COLUMNS);
             push_rows(
                 &mut builder,
-                (start..(start + CHUNK).min(total)).map(|i| row(i, total, due, as_of)),
+                (start..(start + CHUNK).min(total)).map(|i| row(i, total, due, as_of, cipher)),
             );
             builder.build().execute(&mut *tx).await?;
         }
@@ -105,7 +115,7 @@ pub async fn accounts(
             let mut builder = QueryBuilder::new(COLUMNS);
             push_rows(
                 &mut builder,
-                (start..(start + CHUNK).min(total)).map(|i| row(i, total, due, as_of)),
+                (start..(start + CHUNK).min(total)).map(|i| row(i, total, due, as_of, cipher)),
             );
             builder.build().execute(&mut *tx).await?;
         }
@@ -138,11 +148,13 @@ pub async fn release_claims(database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// After a sweep at `as_of`: (due accounts still holding their seeded token, accounts whose
-/// token was replaced). Seeded tokens are `bench-access-<i>`; a refresh replaces them.
+/// After a sweep at `as_of`: (due accounts never refreshed, accounts refreshed). Seeded rows
+/// have no `last_refreshed_at`; a refresh's write-back sets it with the new tokens (which are
+/// sealed, so the token column itself tells nothing).
 pub async fn sweep_outcome(database_url: &str, as_of: DateTime<Utc>) -> anyhow::Result<(i64, i64)> {
-    let left = "SELECT COUNT(*) FROM social_network WHERE token LIKE 'bench-access-%' AND expiration <= $1";
-    let replaced = "SELECT COUNT(*) FROM social_network WHERE token NOT LIKE 'bench-access-%'";
+    let left =
+        "SELECT COUNT(*) FROM social_network WHERE last_refreshed_at IS NULL AND expiration <= $1";
+    let replaced = "SELECT COUNT(*) FROM social_network WHERE last_refreshed_at IS NOT NULL";
     if is_mysql(database_url) {
         let pool = MySqlPool::connect(database_url).await?;
         return Ok((

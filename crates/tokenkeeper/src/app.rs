@@ -42,7 +42,9 @@ pub struct Application {
 impl Application {
     /// Opens (and migrates) the configured database, then builds the service.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let store = store::connect(config.database_url.expose())
+        // Refused before the database is opened: without a key no token can be read or stored.
+        let cipher = config.encryption.cipher()?;
+        let store = store::connect(config.database_url.expose(), cipher)
             .await
             .with_context(|| "cannot open the database named by database_url")?;
         store

@@ -5,7 +5,7 @@ use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::{EmailAddress, SystemClock, UserId};
-use crate::store;
+use crate::store::{self, Store};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -92,6 +92,13 @@ pub enum Command {
 pub enum KeysCommand {
     /// Print a new KID:BASE64KEY entry for encryption.keys. Needs no configuration.
     Generate,
+    /// Re-encrypt every stored token not under the active key (plaintext from versions
+    /// before encryption included), online, while `serve` runs. Can be stopped and run again.
+    Rotate {
+        /// Rows read and rewritten per round trip.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        batch: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,8 +131,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let config = load()?;
-            let store = store::connect(config.database_url.expose()).await?;
-            store.migrate().await?;
+            store::migrate_database(config.database_url.expose()).await?;
             println!("migrations applied to {}", config.database_url);
             Ok(())
         }
@@ -193,30 +199,68 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Accounts { limit } => {
             let config = load()?;
-            let store = store::connect(config.database_url.expose()).await?;
-            store.migrate().await?;
+            let store = open_token_store(&config).await?;
             let accounts = store.list_accounts(0, limit).await?;
             print!("{}", accounts_table(&accounts));
             Ok(())
         }
         Command::Demo { dir } => crate::demo::run(&dir).await,
         Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,
-        Command::Keys { command } => keys(command),
+        Command::Keys {
+            command: KeysCommand::Generate,
+        } => {
+            generate_key();
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { batch },
+        } => {
+            let config = load()?;
+            crate::telemetry::init(&config.log);
+            rotate_keys(&config, batch).await
+        }
     }
 }
 
 /// The entry alone goes to stdout, so `tokenkeeper keys generate >> keys.txt` keeps only it;
 /// the advice goes to stderr.
-fn keys(command: KeysCommand) -> anyhow::Result<()> {
-    match command {
-        KeysCommand::Generate => {
-            println!("{}", *crate::crypto::new_entry(chrono::Utc::now()));
-            eprintln!(
-                "add this entry to encryption.keys (TOKENKEEPER_ENCRYPTION__KEYS, comma-separated) on every instance, then make it the first entry or name its id in encryption.active_key; keep it secret"
-            );
-            Ok(())
-        }
-    }
+fn generate_key() {
+    println!("{}", *crate::crypto::new_entry(chrono::Utc::now()));
+    eprintln!(
+        "add this entry to encryption.keys (TOKENKEEPER_ENCRYPTION__KEYS, comma-separated) on every instance, then make it the first entry or name its id in encryption.active_key; keep it secret"
+    );
+}
+
+/// The summary goes to stdout; rows that do not open make the exit status non-zero, so a
+/// script does not take the rotation for complete.
+async fn rotate_keys(config: &Config, batch: i64) -> anyhow::Result<()> {
+    let store = open_token_store(config).await?;
+    let total = u64::try_from(store.count_accounts().await?).unwrap_or(0);
+    let summary = crate::key_rotation::rotate_all(&*store, batch, total)
+        .await
+        .context("the rotation stopped; rows before this one were rotated, run it again once the key is back in encryption.keys")?;
+    let active = store.token_cipher().keyring().active_id().to_string();
+    print!("{}", crate::key_rotation::render_summary(&summary, &active));
+    anyhow::ensure!(
+        summary.failed == 0,
+        "{} row(s) hold values that do not open: they were left as they are",
+        summary.failed
+    );
+    Ok(())
+}
+
+/// The store of a command that reads or writes tokens: it refuses to start without a key,
+/// before the database is opened.
+async fn open_token_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let cipher = config.encryption.cipher()?;
+    let store = store::connect(config.database_url.expose(), cipher)
+        .await
+        .context("cannot open the database named by database_url")?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply the database migrations")?;
+    Ok(store)
 }
 
 async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
@@ -247,10 +291,7 @@ async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
             Ok(())
         }
         NotifyCommand::SendPending => {
-            let store = store::connect(config.database_url.expose())
-                .await
-                .context("cannot open the database named by database_url")?;
-            store.migrate().await?;
+            let store = open_token_store(&config).await?;
             let delivery = Delivery {
                 store,
                 transport,
@@ -276,13 +317,7 @@ async fn sweep(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let store = store::connect(config.database_url.expose())
-        .await
-        .context("cannot open the database named by database_url")?;
-    store
-        .migrate()
-        .await
-        .context("cannot apply the database migrations")?;
+    let store = open_token_store(&config).await?;
     let linkedin = crate::linkedin::LinkedInClient::new(config.linkedin.clone())?;
     // SIGTERM or Ctrl-C interrupts the sweep cleanly: its claims are released and its run is
     // recorded `interrupted`, instead of being left for the lease to expire.

@@ -59,6 +59,11 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         // The demo runs its sweep itself, at day 50.
         ("SCHEDULE__ENABLED", "false".to_owned()),
         ("API__API_KEY", api_key.clone()),
+        // A key of its own, made for this run: the demo's database is recreated each time.
+        (
+            "ENCRYPTION__KEYS",
+            crate::crypto::new_entry(chrono::Utc::now()).to_string(),
+        ),
         (
             "CONNECT__SIGNING_KEY",
             Alphanumeric.sample_string(&mut rand::thread_rng(), 48),

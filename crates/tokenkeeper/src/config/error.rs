@@ -23,6 +23,9 @@ pub enum ConfigError {
     Invalid { key: String, message: String },
     #[error("environment variable {var} does not name a configuration key (expected TOKENKEEPER_<KEY> or TOKENKEEPER_<SECTION>__<KEY>)")]
     UnknownVariable { var: String },
+    /// Names the setting and the entry's position or key id, never a key.
+    #[error(transparent)]
+    Keyring(crate::crypto::KeyringError),
 }
 
 pub(super) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {

@@ -10,6 +10,7 @@ mod check;
 mod connect;
 mod database_url;
 mod email;
+mod encryption;
 mod env;
 mod error;
 mod http;
@@ -25,6 +26,7 @@ pub use api::{ApiSettings, RawApi};
 pub use connect::{ConnectSettings, RawConnect};
 pub use database_url::{redact_database_url, DatabaseUrl};
 pub use email::{EmailSettings, RawEmail};
+pub use encryption::{EncryptionSettings, KeyEntries, RawEncryption};
 pub use error::ConfigError;
 pub use http::{HttpSettings, RawHttp};
 pub use linkedin::{LinkedInSettings, RawLinkedIn};
@@ -55,6 +57,7 @@ pub struct Config {
     pub email: EmailSettings,
     pub schedule: ScheduleSettings,
     pub log: LogSettings,
+    pub encryption: EncryptionSettings,
 }
 
 impl Config {
@@ -106,6 +109,7 @@ impl Config {
             email: (&self.email).into(),
             schedule: (&self.schedule).into(),
             log: (&self.log).into(),
+            encryption: (&self.encryption).into(),
         };
         toml::to_string_pretty(&shown).expect("configuration serializes")
     }
@@ -123,6 +127,7 @@ impl TryFrom<RawConfig> for Config {
         let notify = raw.notify.try_into()?;
         let schedule = raw.schedule.try_into()?;
         let log = raw.log.try_into()?;
+        let encryption = raw.encryption.try_into()?;
         Ok(Config {
             database_url: raw.database_url.try_into()?,
             http: raw.http.try_into()?,
@@ -135,6 +140,7 @@ impl TryFrom<RawConfig> for Config {
             email: raw.email.try_into()?,
             schedule,
             log,
+            encryption,
         })
     }
 }
@@ -158,5 +164,7 @@ fn check_file(path: &Path) -> Result<(), ConfigError> {
 #[cfg(test)]
 use chrono::Duration;
 
+#[cfg(test)]
+mod encryption_tests;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 use super::api::RawApi;
 use super::connect::RawConnect;
 use super::email::RawEmail;
+use super::encryption::RawEncryption;
 use super::http::RawHttp;
 use super::linkedin::RawLinkedIn;
 use super::log::RawLog;
@@ -30,6 +31,7 @@ pub struct RawConfig {
     pub email: RawEmail,
     pub schedule: RawSchedule,
     pub log: RawLog,
+    pub encryption: RawEncryption,
 }
 
 impl Default for RawConfig {
@@ -46,6 +48,7 @@ impl Default for RawConfig {
             email: RawEmail::default(),
             schedule: RawSchedule::default(),
             log: RawLog::default(),
+            encryption: RawEncryption::default(),
         }
     }
 }

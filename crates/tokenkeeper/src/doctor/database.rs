@@ -17,7 +17,7 @@ pub async fn examine(config: &Config) -> Finding {
     }
     let opened = tokio::time::timeout(
         PATIENCE,
-        crate::store::connect(config.database_url.expose()),
+        crate::store::BareDatabase::open(config.database_url.expose()),
     )
     .await;
     let store = match opened {

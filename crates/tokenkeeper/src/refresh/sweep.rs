@@ -530,11 +530,7 @@ impl Worker {
         started: std::time::Instant,
     ) {
         let result = write.result();
-        match self
-            .store
-            .complete_refresh(account.id, account.version, &write, log)
-            .await
-        {
+        match self.store.complete_refresh(account, &write, log).await {
             Ok(true) => {
                 metrics::counter!("tokenkeeper_refresh_results_total", "result" => result)
                     .increment(1);
@@ -644,7 +640,7 @@ impl Worker {
         self.count(|c| c.skipped += 1);
         if let Err(e) = self
             .store
-            .complete_refresh(account.id, account.version, &RefreshWrite::Release, log)
+            .complete_refresh(account, &RefreshWrite::Release, log)
             .await
         {
             // The lease runs out by itself; the account is only delayed.

@@ -5,7 +5,7 @@
 use sqlx::error::BoxDynError;
 use sqlx::{Decode, MySql, Postgres, Sqlite, Type};
 
-pub(super) struct ExactText(pub String);
+pub(in crate::store) struct ExactText(pub String);
 
 impl Type<Sqlite> for ExactText {
     fn type_info() -> sqlx::sqlite::SqliteTypeInfo {

@@ -17,6 +17,9 @@ mod exact_text;
 mod migrations;
 mod outbox;
 mod refresh;
+mod rotation;
+#[cfg(test)]
+mod rotation_tests;
 mod rows;
 mod runs;
 mod sql;
@@ -25,9 +28,11 @@ mod text_enums;
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
 pub use outbox::{OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
+pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};
 pub use runs::{RunStore, SweepCounts, SweepRun};
-pub use sql::{claim_due_statement, Dialect, SqlStore};
+pub use sql::{claim_due_statement, migrate_database, BareDatabase, Dialect, SqlStore};
 
+use crate::crypto::TokenCipher;
 use crate::domain::{Account, LinkedAccount, UserId};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -46,6 +51,14 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrating the database failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A token column that does not open under the keyring: it is reported, and never read as
+    /// an empty or missing token. The error names the column and, where there is one, the
+    /// key id; never the value.
+    #[error("account {id}: {error}")]
+    SealedToken {
+        id: i64,
+        error: crate::crypto::OpenError,
+    },
     /// A stored row no longer satisfies the domain rules (edited by hand, say).
     #[error("row {table}.{id} is invalid: {reason}")]
     Corrupt {
@@ -57,7 +70,7 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait Store:
-    RefreshStore + RunStore + OutboxStore + ConnectStore + Send + Sync + 'static
+    RefreshStore + RunStore + OutboxStore + ConnectStore + KeyRotationStore + Send + Sync + 'static
 {
     /// Applies this backend's migrations. Idempotent.
     async fn migrate(&self) -> Result<(), StoreError>;
@@ -84,7 +97,11 @@ pub trait Store:
 }
 
 /// Opens the store the URL names: `sqlite://PATH` (created on first use), `postgres://...` or
-/// `mysql://...` (also `mariadb://...`).
-pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(Arc::new(SqlStore::connect(database_url).await?))
+/// `mysql://...` (also `mariadb://...`). The cipher seals every token the store writes and
+/// opens every token it reads.
+pub async fn connect(
+    database_url: &str,
+    cipher: TokenCipher,
+) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SqlStore::connect(database_url, cipher).await?))
 }

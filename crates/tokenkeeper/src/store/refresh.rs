@@ -115,13 +115,13 @@ pub trait RefreshStore: Send + Sync {
         limit: i64,
     ) -> Result<Vec<Account>, StoreError>;
 
-    /// Writes an outcome if the account is still at `claimed_version`; `false` means another
-    /// process took the account over and the outcome was discarded. The audit entries are
-    /// written either way, in the same transaction (one round trip per account).
+    /// Writes an outcome if the account is still at the version it was claimed at (`claimed`
+    /// as `claim_due` returned it); `false` means another process took the account over and
+    /// the outcome was discarded. The audit entries are written either way, in the same
+    /// transaction (one round trip per account).
     async fn complete_refresh(
         &self,
-        account_id: i64,
-        claimed_version: i64,
+        claimed: &Account,
         write: &RefreshWrite,
         log: &[RefreshLogEntry],
     ) -> Result<bool, StoreError>;

@@ -3,6 +3,7 @@
 
 use super::exact_text::ExactText;
 use super::{RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun};
+use crate::crypto::{Row, TokenCipher};
 use crate::domain::{
     AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, RefreshToken, UserId,
 };
@@ -32,25 +33,43 @@ pub(in crate::store) struct AccountRow {
     version: i64,
 }
 
-impl TryFrom<AccountRow> for Account {
-    type Error = StoreError;
-
-    fn try_from(row: AccountRow) -> Result<Self, StoreError> {
+impl AccountRow {
+    /// The account, its tokens opened with `cipher` for the row they were sealed for. Plaintext
+    /// from a version before encryption is read as it is, so an upgrade keeps working until
+    /// `keys rotate` seals it; any other value that does not open is an error.
+    pub(super) fn open(self, cipher: &TokenCipher) -> Result<Account, StoreError> {
+        let row = self;
         let corrupt = |reason: String| StoreError::Corrupt {
             table: "social_network",
             id: row.id,
             reason,
         };
+        let user_id = UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?;
+        let sealed = |error| StoreError::SealedToken { id: row.id, error };
+        let at = Row::linkedin(&user_id);
+        let token = cipher
+            .open_or_legacy::<AccessToken>(at, &row.token)
+            .map_err(sealed)?
+            .into_token();
+        let refresh_token = match &row.refresh_token {
+            Some(stored) => Some(
+                cipher
+                    .open_or_legacy::<RefreshToken>(at, stored)
+                    .map_err(sealed)?
+                    .into_token(),
+            ),
+            None => None,
+        };
         Ok(Account {
             id: row.id,
-            user_id: UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?,
+            user_id,
             network: Network::parse(&row.network).map_err(|e| corrupt(e.0))?,
             member_id: MemberId::parse(&row.member_id.0).map_err(|e| corrupt(e.0))?,
             email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
             name: row.name,
-            token: AccessToken::new(row.token),
+            token,
             token_expires_at: row.token_expires_at,
-            refresh_token: row.refresh_token.map(RefreshToken::new),
+            refresh_token,
             refresh_token_expires_at: row.refresh_token_expires_at,
             scope: row.scope,
             expiration: row.expiration,
@@ -66,16 +85,19 @@ impl TryFrom<AccountRow> for Account {
     }
 }
 
-pub(super) fn accounts(rows: Vec<AccountRow>) -> Result<Vec<Account>, StoreError> {
-    rows.into_iter().map(Account::try_from).collect()
+pub(super) fn accounts(
+    rows: Vec<AccountRow>,
+    cipher: &TokenCipher,
+) -> Result<Vec<Account>, StoreError> {
+    rows.into_iter().map(|row| row.open(cipher)).collect()
 }
 
 /// Accounts of a batch (a claim, a dry run, the outbox): a row that fails the domain rules
 /// costs only itself. It is logged (its id and what is wrong, never a token) and left out;
 /// a claim on it lapses with its lease, so the same sweep does not take it again.
-pub(super) fn claimed_accounts(rows: Vec<AccountRow>) -> Vec<Account> {
+pub(super) fn claimed_accounts(rows: Vec<AccountRow>, cipher: &TokenCipher) -> Vec<Account> {
     rows.into_iter()
-        .filter_map(|row| match Account::try_from(row) {
+        .filter_map(|row| match row.open(cipher) {
             Ok(account) => Some(account),
             Err(e) => {
                 tracing::error!(error = %e, "skipping a stored account that is no longer valid");

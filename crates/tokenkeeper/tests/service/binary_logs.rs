@@ -39,6 +39,10 @@ fn variables(app: &TestApp, smtp_port: u16, format: &str) -> Vec<(String, String
         ("SMTP__PASSWORD", SMTP_PASSWORD.to_owned()),
         ("LOG__FORMAT", format.to_owned()),
         ("LOG__LEVEL", "debug".to_owned()),
+        (
+            "ENCRYPTION__KEYS",
+            crate::support::ENCRYPTION_KEYS.to_owned(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v))

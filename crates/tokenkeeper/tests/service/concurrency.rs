@@ -32,9 +32,12 @@ async fn other_process(app: &TestApp) -> RefreshEngine {
 
 /// Another process whose wall clock the test moves, to pass a lease without waiting it out.
 async fn other_process_on(app: &TestApp, clock: Arc<dyn Clock>) -> RefreshEngine {
-    let store = tokenkeeper::store::connect(app.config.database_url.expose())
-        .await
-        .unwrap();
+    let store = tokenkeeper::store::connect(
+        app.config.database_url.expose(),
+        app.config.encryption.cipher().unwrap(),
+    )
+    .await
+    .unwrap();
     RefreshEngine::new(
         store,
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),

@@ -19,7 +19,11 @@ async fn tokenkeeper(args: &[&str], database_url: &str) -> Output {
             "signing-key-0123456789abcdef0123456789",
         )
         .env("TOKENKEEPER_LOG__LEVEL", "debug")
-        .env("TOKENKEEPER_SCHEDULE__ENABLED", "false");
+        .env("TOKENKEEPER_SCHEDULE__ENABLED", "false")
+        .env(
+            "TOKENKEEPER_ENCRYPTION__KEYS",
+            crate::support::ENCRYPTION_KEYS,
+        );
     tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
         .await
         .unwrap()

@@ -21,7 +21,9 @@ backend_tests!(
 
 async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
     let db = TestDatabase::create(backend).await?;
-    let store = store::connect(&db.url).await.expect("database opens");
+    let store = store::connect(&db.url, crate::support::test_cipher())
+        .await
+        .expect("database opens");
     store.migrate().await.expect("migrations apply");
     Some((db, store))
 }

@@ -32,7 +32,9 @@ fn companions(path: &Path) -> [PathBuf; 3] {
 
 /// Opens the store and writes an account, so the WAL and its index exist.
 async fn open_and_write(db: &TestDatabase) -> std::sync::Arc<dyn Store> {
-    let store = store::connect(&db.url).await.expect("database opens");
+    let store = store::connect(&db.url, crate::support::test_cipher())
+        .await
+        .expect("database opens");
     store.migrate().await.unwrap();
     let account = LinkedAccount::new(
         UserId::parse("ada").unwrap(),

@@ -17,6 +17,7 @@ async fn the_example_environment_file_loads_once_filled_in() {
             ("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "") => "example-client-secret".into(),
             ("TOKENKEEPER_CONNECT__SIGNING_KEY", "") => "0123456789abcdef".repeat(4),
             ("TOKENKEEPER_API__API_KEY", "") => "0123456789abcdef0123".into(),
+            ("TOKENKEEPER_ENCRYPTION__KEYS", "") => crate::support::ENCRYPTION_KEYS.into(),
             _ => value.into(),
         }
     };
@@ -30,6 +31,8 @@ async fn the_example_environment_file_loads_once_filled_in() {
         })
         .collect();
     let config = Config::load_from(None, vars).unwrap_or_else(|e| panic!("{e}"));
+    // The service refuses to start without a key: the example must name the setting.
+    config.encryption.cipher().unwrap_or_else(|e| panic!("{e}"));
     assert!(config
         .database_url
         .expose()

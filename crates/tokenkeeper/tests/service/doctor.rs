@@ -248,8 +248,9 @@ async fn doctor_warns_about_migrations_not_applied(backend: Backend) {
     // A warning is no failure.
     assert!(diagnosis.healthy(), "{diagnosis}");
 
-    let store = tokenkeeper::store::connect(&fresh.url).await.unwrap();
-    store.migrate().await.unwrap();
+    tokenkeeper::store::migrate_database(&fresh.url)
+        .await
+        .unwrap();
     let diagnosis = examine(&config).await;
     assert_eq!(level(&diagnosis, "database"), Level::Ok, "{diagnosis}");
 }

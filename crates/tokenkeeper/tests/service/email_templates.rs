@@ -90,6 +90,10 @@ async fn serve_refuses(template_dir: &Path) -> String {
             "signing-key-0123456789abcdef0123456789",
         )
         .env("TOKENKEEPER_EMAIL__TEMPLATE_DIR", template_dir)
+        .env(
+            "TOKENKEEPER_ENCRYPTION__KEYS",
+            crate::support::ENCRYPTION_KEYS,
+        )
         .kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(30), command.output())
         .await

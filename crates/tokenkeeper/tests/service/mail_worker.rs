@@ -88,6 +88,10 @@ async fn notify_send_pending_delivers_what_is_due_and_exits_zero() {
         ("SMTP__HOST", "127.0.0.1".to_owned()),
         ("SMTP__PORT", smtp.port.to_string()),
         ("SMTP__SECURITY", "none".to_owned()),
+        (
+            "ENCRYPTION__KEYS",
+            crate::support::ENCRYPTION_KEYS.to_owned(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v))

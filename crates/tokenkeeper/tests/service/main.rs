@@ -28,6 +28,7 @@ mod health;
 mod hostile_linkedin;
 mod hostile_smtp;
 mod kept_refresh_token;
+mod key_required;
 mod keys_command;
 mod log_capture;
 mod log_ids;
@@ -54,6 +55,7 @@ mod sweep_interruptions;
 mod sweep_signal;
 mod sweep_slots;
 mod task_supervision;
+mod tokens_at_rest;
 
 fn main() {
     harness::main();

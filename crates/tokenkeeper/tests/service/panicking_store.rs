@@ -5,11 +5,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
+use tokenkeeper::crypto::TokenCipher;
 use tokenkeeper::domain::{Account, LinkedAccount, NewNotification, UserId};
 use tokenkeeper::store::{
-    AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, Lease, LinkUse, OutboxStore,
-    PendingEmail, Purged, RefreshLogEntry, RefreshStore, RefreshWrite, RunStore, Store, StoreError,
-    StoredNotification, SweepCounts, SweepRun,
+    AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, KeyRotationStore, Lease, LinkUse,
+    OutboxStore, PendingEmail, Purged, RefreshLogEntry, RefreshStore, RefreshWrite, RunStore,
+    SealedRow, Store, StoreError, StoredNotification, SweepCounts, SweepRun,
 };
 
 pub struct PanickingStore {
@@ -38,17 +39,14 @@ impl RefreshStore for PanickingStore {
     }
     async fn complete_refresh(
         &self,
-        account_id: i64,
-        claimed_version: i64,
+        claimed: &Account,
         write: &RefreshWrite,
         log: &[RefreshLogEntry],
     ) -> Result<bool, StoreError> {
-        if account_id == self.panics_for && !matches!(write, RefreshWrite::Release) {
-            panic!("a deliberate bug while writing account {account_id}");
+        if claimed.id == self.panics_for && !matches!(write, RefreshWrite::Release) {
+            panic!("a deliberate bug while writing account {}", claimed.id);
         }
-        self.inner
-            .complete_refresh(account_id, claimed_version, write, log)
-            .await
+        self.inner.complete_refresh(claimed, write, log).await
     }
     async fn expire_dead_accounts(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.expire_dead_accounts(now).await
@@ -158,6 +156,24 @@ impl OutboxStore for PanickingStore {
     }
     async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.inner.notification_counts().await
+    }
+}
+
+#[async_trait]
+impl KeyRotationStore for PanickingStore {
+    fn token_cipher(&self) -> &TokenCipher {
+        self.inner.token_cipher()
+    }
+    async fn sealed_rows(&self, after_id: i64, limit: i64) -> Result<Vec<SealedRow>, StoreError> {
+        self.inner.sealed_rows(after_id, limit).await
+    }
+    async fn write_resealed(
+        &self,
+        row: &SealedRow,
+        token: &str,
+        refresh_token: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.inner.write_resealed(row, token, refresh_token).await
     }
 }
 

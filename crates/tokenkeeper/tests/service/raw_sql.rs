@@ -19,3 +19,39 @@ pub async fn execute(url: &str, sql: &str) -> Result<u64, sqlx::Error> {
         }
     }
 }
+
+/// Every row's `token` and `refresh_token` as the database holds them, by id.
+pub async fn token_columns(url: &str) -> Vec<(String, Option<String>)> {
+    const SQL: &str = "SELECT token, refresh_token FROM social_network ORDER BY id";
+    match Dialect::of_url(url).expect("a test database URL") {
+        Dialect::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+        }
+        Dialect::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+        }
+        Dialect::MySql => {
+            let pool = sqlx::MySqlPool::connect(url).await.unwrap();
+            sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+        }
+    }
+}
+
+/// `pg_dump` of the PostgreSQL database at `url`, data included; empty when the tool is not
+/// installed here (callers then read the columns themselves).
+pub async fn pg_dump(url: &str) -> String {
+    let mut command = tokio::process::Command::new("pg_dump");
+    command.args(["--data-only", "--dbname", url]);
+    match command.output().await {
+        Ok(output) if output.status.success() => {
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        }
+        Ok(output) => panic!(
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(_) => String::new(),
+    }
+}

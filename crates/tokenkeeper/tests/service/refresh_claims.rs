@@ -74,7 +74,7 @@ async fn an_expired_claim_cannot_mark_a_refreshed_account_for_reconnect(backend:
     };
     let written = app
         .store
-        .complete_refresh(stale.id, stale.version, &write, &[])
+        .complete_refresh(&stale, &write, &[])
         .await
         .unwrap();
     assert!(!written, "an expired claim wrote its outcome");
@@ -97,7 +97,7 @@ async fn an_expired_claim_cannot_mark_a_refreshed_account_failing(backend: Backe
     };
     let written = app
         .store
-        .complete_refresh(stale.id, stale.version, &write, &[])
+        .complete_refresh(&stale, &write, &[])
         .await
         .unwrap();
     assert!(!written, "an expired claim wrote its outcome");

@@ -23,7 +23,9 @@ backend_tests!(
 
 async fn open(backend: Backend) -> Option<(TestDatabase, std::sync::Arc<dyn Store>)> {
     let db = TestDatabase::create(backend).await?;
-    let store = store::connect(&db.url).await.expect("database opens");
+    let store = store::connect(&db.url, crate::support::test_cipher())
+        .await
+        .expect("database opens");
     store.migrate().await.expect("migrations apply");
     Some((db, store))
 }
@@ -233,11 +235,11 @@ async fn a_stale_claim_cannot_overwrite_newer_tokens(backend: Backend) {
         at: due_at,
     };
     assert!(store
-        .complete_refresh(fresh.id, fresh.version, &write("newer"), &[])
+        .complete_refresh(&fresh, &write("newer"), &[])
         .await
         .unwrap());
     assert!(!store
-        .complete_refresh(stale.id, stale.version, &write("older"), &[])
+        .complete_refresh(&stale, &write("older"), &[])
         .await
         .unwrap());
     let now_stored = store.account_by_id(fresh.id).await.unwrap().unwrap();

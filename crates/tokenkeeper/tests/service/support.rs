@@ -17,6 +17,15 @@ use url::Url;
 
 pub const API_KEY: &str = "test-api-key-0123456789";
 pub const RETURN_ORIGIN: &str = "https://app.example.com";
+/// The keyring of every spawned app: a fixed key, so a test can open what the app sealed.
+pub const ENCRYPTION_KEYS: &str = "test-key-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The cipher of `ENCRYPTION_KEYS`, for tests that open a store of their own.
+pub fn test_cipher() -> tokenkeeper::crypto::TokenCipher {
+    tokenkeeper::crypto::TokenCipher::new(
+        tokenkeeper::crypto::Keyring::parse(ENCRYPTION_KEYS, None).unwrap(),
+    )
+}
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
@@ -106,6 +115,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         ("REFRESH__RETRY_MAX_TOTAL_SECONDS", "5".to_owned()),
         ("REFRESH__RATE_PER_SECOND", "10000".to_owned()),
         ("HTTP__METRICS_BIND", "127.0.0.1:0".to_owned()),
+        ("ENCRYPTION__KEYS", ENCRYPTION_KEYS.to_owned()),
     ]
     .into_iter()
     .filter(defaults_kept)
@@ -113,7 +123,9 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v))
     .collect();
     let config = Config::load_from(None, vars).expect("test configuration is valid");
-    let store = store::connect(&db.url).await.expect("database opens");
+    let store = store::connect(&db.url, config.encryption.cipher().unwrap())
+        .await
+        .expect("database opens");
     store.migrate().await.expect("migrations apply");
     let clock = Arc::new(ManualClock::new(t0()));
     let app = Application::build_with_store(config.clone(), store.clone(), clock.clone())
@@ -177,6 +189,10 @@ impl TestApp {
                 c.connect.signing_key.expose_secret().to_owned(),
             ),
             ("TOKENKEEPER_REFRESH__RATE_PER_SECOND".into(), "1000".into()),
+            (
+                "TOKENKEEPER_ENCRYPTION__KEYS".into(),
+                ENCRYPTION_KEYS.to_owned(),
+            ),
         ]
     }
 

@@ -41,6 +41,10 @@ async fn sweep(
             c.connect.signing_key.expose_secret(),
         )
         .env("TOKENKEEPER_SCHEDULE__ENABLED", "false")
+        .env(
+            "TOKENKEEPER_ENCRYPTION__KEYS",
+            crate::support::ENCRYPTION_KEYS,
+        )
         .envs(extra.iter().map(|(k, v)| (format!("TOKENKEEPER_{k}"), *v)));
     tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
         .await

@@ -155,9 +155,12 @@ async fn a_second_instance_skips_a_slot_another_ran(backend: Backend) {
 
 /// An engine with a database pool and an identity of its own, as another instance has.
 async fn other_instance(app: &TestApp) -> RefreshEngine {
-    let store = tokenkeeper::store::connect(app.config.database_url.expose())
-        .await
-        .unwrap();
+    let store = tokenkeeper::store::connect(
+        app.config.database_url.expose(),
+        app.config.encryption.cipher().unwrap(),
+    )
+    .await
+    .unwrap();
     RefreshEngine::new(
         store,
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),

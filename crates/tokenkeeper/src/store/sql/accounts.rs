@@ -1,6 +1,7 @@
 //! Accounts: linking (the conditional upsert), reading and listing.
 
 use super::{on_each, SqlStore, Statement, Tx};
+use crate::crypto::Row;
 use crate::domain::{Account, LinkedAccount, UserId};
 use crate::store::rows::{self, AccountRow};
 use crate::store::{migrations, Store, StoreError};
@@ -66,20 +67,27 @@ impl SqlStore {
     /// reconnect episode. `None` when the row belongs to another LinkedIn member and
     /// `allow_member_change` is false: then nothing was written.
     pub(super) async fn upsert_linked_account(
+        &self,
         tx: &mut Tx,
         account: &LinkedAccount,
         allow_member_change: bool,
     ) -> Result<Option<Account>, StoreError> {
         let tokens = account.tokens();
+        let row = Row::linkedin(account.user_id());
+        let token = self.cipher.seal(row, &tokens.access_token);
+        let refresh_token = tokens
+            .refresh_token
+            .as_ref()
+            .map(|refresh| self.cipher.seal(row, refresh));
         let row: Option<AccountRow> = on_each!(Tx, &mut *tx, [Sqlite, Postgres] |tx, dialect| {
             sqlx::query_as(UPSERT_RETURNING.sql(dialect))
                 .bind(account.user_id().as_str())
                 .bind(account.member_id().as_str())
                 .bind(account.email().as_str())
                 .bind(account.name())
-                .bind(tokens.access_token.expose())
+                .bind(token.as_str())
                 .bind(tokens.token_expires_at)
-                .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
+                .bind(refresh_token.as_deref())
                 .bind(tokens.refresh_token_expires_at)
                 .bind(tokens.scope.as_str())
                 .bind(account.expiration())
@@ -95,9 +103,9 @@ impl SqlStore {
                 .bind(account.member_id().as_str())
                 .bind(account.email().as_str())
                 .bind(account.name())
-                .bind(tokens.access_token.expose())
+                .bind(token.as_str())
                 .bind(tokens.token_expires_at)
-                .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
+                .bind(refresh_token.as_deref())
                 .bind(tokens.refresh_token_expires_at)
                 .bind(tokens.scope.as_str())
                 .bind(account.expiration())
@@ -112,9 +120,9 @@ impl SqlStore {
                 .bind(account.member_id().as_str())
                 .bind(account.email().as_str())
                 .bind(account.name())
-                .bind(tokens.access_token.expose())
+                .bind(token.as_str())
                 .bind(tokens.token_expires_at)
-                .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
+                .bind(refresh_token.as_deref())
                 .bind(tokens.refresh_token_expires_at)
                 .bind(tokens.scope.as_str())
                 .bind(account.expiration())
@@ -138,7 +146,7 @@ impl SqlStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let stored = Account::try_from(row)?;
+        let stored = row.open(&self.cipher)?;
         on_each!(Tx, &mut *tx, |tx, dialect| {
             sqlx::query(CANCEL_PENDING_NOTIFICATIONS.sql(dialect))
                 .bind(stored.id)
@@ -173,7 +181,8 @@ impl Store for SqlStore {
 
     async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError> {
         let mut tx = self.begin().await?;
-        let stored = Self::upsert_linked_account(&mut tx, account, true)
+        let stored = self
+            .upsert_linked_account(&mut tx, account, true)
             .await?
             .expect("a write allowed to change the member always stores a row");
         tx.commit().await?;
@@ -187,7 +196,7 @@ impl Store for SqlStore {
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(Account::try_from).transpose()
+        row.map(|row| row.open(&self.cipher)).transpose()
     }
 
     async fn account_by_id(&self, id: i64) -> Result<Option<Account>, StoreError> {
@@ -197,7 +206,7 @@ impl Store for SqlStore {
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(Account::try_from).transpose()
+        row.map(|row| row.open(&self.cipher)).transpose()
     }
 
     async fn list_accounts(&self, after_id: i64, limit: i64) -> Result<Vec<Account>, StoreError> {
@@ -208,7 +217,7 @@ impl Store for SqlStore {
                 .fetch_all(pool)
                 .await?
         });
-        rows::accounts(rows)
+        rows::accounts(rows, &self.cipher)
     }
 
     async fn count_accounts(&self) -> Result<i64, StoreError> {

@@ -192,8 +192,9 @@ impl ConnectStore for SqlStore {
             tx.rollback().await?;
             return Ok(ConnectOutcome::LinkAlreadyUsed);
         }
-        let Some(stored) =
-            Self::upsert_linked_account(&mut tx, account, link.allow_member_change).await?
+        let Some(stored) = self
+            .upsert_linked_account(&mut tx, account, link.allow_member_change)
+            .await?
         else {
             // Rolled back with the used-mark: the member may sign in to LinkedIn as the
             // connected account and use the same link again.

@@ -9,6 +9,7 @@ mod mysql;
 mod outbox;
 mod postgres;
 mod refresh;
+mod rotation;
 mod runs;
 mod sqlite;
 mod statement;
@@ -18,6 +19,7 @@ pub use statement::Dialect;
 pub(super) use statement::Statement;
 
 use super::StoreError;
+use crate::crypto::TokenCipher;
 use sqlx::{MySql, MySqlPool, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 /// Runs `$body` once per variant of `$enum` (`Pool` or `Tx`), with `$inner` bound to the
@@ -72,20 +74,18 @@ impl Tx {
 #[derive(Clone)]
 pub struct SqlStore {
     pool: Pool,
+    /// Seals `token` and `refresh_token` on every write and opens them on every read: no
+    /// other code sees their stored form.
+    cipher: TokenCipher,
 }
 
 impl SqlStore {
     /// Opens the database the URL names: `sqlite:`, `postgres(ql)://` or `mysql://` /
     /// `mariadb://`. Anything else is refused naming only its scheme (the rest may hold a
     /// password).
-    pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
-        let pool = match Dialect::of_url(database_url) {
-            Some(Dialect::Sqlite) => Pool::Sqlite(sqlite::open(database_url).await?),
-            Some(Dialect::Postgres) => Pool::Postgres(postgres::open(database_url).await?),
-            Some(Dialect::MySql) => Pool::MySql(mysql::open(database_url).await?),
-            None => return Err(StoreError::UnsupportedUrl(scheme_of(database_url))),
-        };
-        Ok(Self { pool })
+    pub async fn connect(database_url: &str, cipher: TokenCipher) -> Result<Self, StoreError> {
+        let pool = Pool::open(database_url).await?;
+        Ok(Self { pool, cipher })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -100,20 +100,75 @@ impl SqlStore {
         })
     }
 
-    /// Applies this backend's migrations, each dialect from its own folder. Idempotent.
     pub(super) async fn run_migrations(&self) -> Result<(), StoreError> {
-        let migrator = self.migrator();
-        on_each!(Pool, &self.pool, |pool, dialect| migrator.run(pool).await?);
-        Ok(())
+        self.pool.migrate().await
     }
 
     /// This dialect's migrations, each from its own folder.
     pub(super) fn migrator(&self) -> sqlx::migrate::Migrator {
-        match &self.pool {
+        self.pool.migrator()
+    }
+}
+
+impl Pool {
+    async fn open(database_url: &str) -> Result<Self, StoreError> {
+        Ok(match Dialect::of_url(database_url) {
+            Some(Dialect::Sqlite) => Pool::Sqlite(sqlite::open(database_url).await?),
+            Some(Dialect::Postgres) => Pool::Postgres(postgres::open(database_url).await?),
+            Some(Dialect::MySql) => Pool::MySql(mysql::open(database_url).await?),
+            None => return Err(StoreError::UnsupportedUrl(scheme_of(database_url))),
+        })
+    }
+
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self {
             Pool::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
             Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
             Pool::MySql(_) => sqlx::migrate!("./migrations/mysql"),
         }
+    }
+
+    /// Applies this backend's migrations, each dialect from its own folder. Idempotent.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = self.migrator();
+        on_each!(Pool, self, |pool, dialect| migrator.run(pool).await?);
+        Ok(())
+    }
+}
+
+/// Migrates the database the URL names without a keyring: `tokenkeeper migrate` reads and
+/// writes no token, so it runs without `encryption.keys`.
+pub async fn migrate_database(database_url: &str) -> Result<(), StoreError> {
+    Pool::open(database_url).await?.migrate().await
+}
+
+/// A database opened without a keyring, for the doctor: one round trip and the migrations it
+/// lacks read no token, so the check works before `encryption.keys` is set.
+pub struct BareDatabase {
+    pool: Pool,
+}
+
+impl BareDatabase {
+    pub async fn open(database_url: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            pool: Pool::open(database_url).await?,
+        })
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn unapplied_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let applied = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_scalar(super::migrations::APPLIED)
+                .fetch_all(pool)
+                .await
+        });
+        super::migrations::unapplied(&self.pool.migrator(), applied)
     }
 }
 
@@ -133,7 +188,18 @@ mod tests {
 
     #[tokio::test]
     async fn an_unsupported_url_is_refused_naming_only_its_scheme_and_the_supported_ones() {
-        let Err(refused) = SqlStore::connect("mssql://sa:hunter2@db/tk").await else {
+        let Err(refused) = SqlStore::connect(
+            "mssql://sa:hunter2@db/tk",
+            crate::crypto::TokenCipher::new(
+                crate::crypto::Keyring::parse(
+                    "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                    None,
+                )
+                .unwrap(),
+            ),
+        )
+        .await
+        else {
             panic!("an mssql URL was accepted");
         };
         let message = refused.to_string();

@@ -142,7 +142,7 @@ impl OutboxStore for SqlStore {
                     .await?
             });
             // A damaged account holds back its own email only; the claim lapses by itself.
-            let Some(account) = rows::claimed_accounts(vec![row]).pop() else {
+            let Some(account) = rows::claimed_accounts(vec![row], &self.cipher).pop() else {
                 continue;
             };
             out.push(PendingEmail {
@@ -259,7 +259,7 @@ impl OutboxStore for SqlStore {
                 .fetch_all(pool)
                 .await?
         });
-        rows::accounts(rows)
+        rows::accounts(rows, &self.cipher)
     }
 
     async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {

@@ -2,6 +2,7 @@
 //! their outbox rows, the audit trail.
 
 use super::{on_each, Pool, SqlStore, Statement, Tx};
+use crate::crypto::Row;
 use crate::domain::{Account, AccountStatus, NewNotification};
 use crate::store::rows::{self, AccountRow, NotificationRow, RefreshLogRow};
 use crate::store::{
@@ -183,7 +184,7 @@ impl RefreshStore for SqlStore {
         }, Pool::MySql(pool) => {
             super::mysql::claim_due(pool, due_at, lease, limit).await?
         });
-        let mut accounts = rows::claimed_accounts(rows);
+        let mut accounts = rows::claimed_accounts(rows, &self.cipher);
         // RETURNING keeps no order: oldest due first.
         accounts.sort_by_key(|a| (a.expiration, a.id));
         Ok(accounts)
@@ -213,16 +214,16 @@ impl RefreshStore for SqlStore {
                     .await?
             }
         });
-        Ok(rows::claimed_accounts(rows))
+        Ok(rows::claimed_accounts(rows, &self.cipher))
     }
 
     async fn complete_refresh(
         &self,
-        account_id: i64,
-        claimed_version: i64,
+        claimed: &Account,
         write: &RefreshWrite,
         log: &[RefreshLogEntry],
     ) -> Result<bool, StoreError> {
+        let (account_id, claimed_version) = (claimed.id, claimed.version);
         let mut tx = self.begin().await?;
         let (updated, notifications, at) = match write {
             RefreshWrite::Refreshed {
@@ -230,11 +231,17 @@ impl RefreshStore for SqlStore {
                 expiration,
                 at,
             } => {
+                let row = Row::linkedin(&claimed.user_id);
+                let token = self.cipher.seal(row, &tokens.access_token);
+                let refresh_token = tokens
+                    .refresh_token
+                    .as_ref()
+                    .map(|refresh| self.cipher.seal(row, refresh));
                 let done = on_each!(Tx, &mut tx, |tx, dialect| {
                     sqlx::query(WRITE_REFRESHED.sql(dialect))
-                        .bind(tokens.access_token.expose())
+                        .bind(token.as_str())
                         .bind(tokens.token_expires_at)
-                        .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
+                        .bind(refresh_token.as_deref())
                         .bind(tokens.refresh_token_expires_at)
                         .bind(tokens.scope.as_str())
                         .bind(tokens.scope.as_str())

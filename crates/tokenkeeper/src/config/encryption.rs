@@ -1,0 +1,128 @@
+//! The `[encryption]` section: the keyring that seals `token` and `refresh_token` at rest.
+//!
+//! The keys are optional here: `config`, `keys generate` and `connect-link` never touch a token
+//! and run without them. Every command that reads or writes tokens asks for the cipher with
+//! [`EncryptionSettings::cipher`] and stops, naming the setting, when there is none.
+
+use super::error::{invalid, ConfigError};
+use crate::crypto::{Keyring, TokenCipher, ACTIVE_KEY_SETTING, KEYS_SETTING};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawEncryption {
+    /// Secret: `KID:BASE64KEY` entries.
+    pub keys: KeyEntries,
+    /// Empty: the first entry encrypts.
+    pub active_key: String,
+}
+
+/// The entries of `encryption.keys`: a TOML array, or one string of entries separated by commas
+/// or lines (as the environment variable and a pasted `keys.txt` give them).
+#[derive(Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct KeyEntries(pub Vec<String>);
+
+/// Never prints an entry: each one holds a key.
+impl fmt::Debug for KeyEntries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyEntries({} entries)", self.0.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyEntries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = KeyEntries;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of KID:BASE64KEY strings, or one string of them")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<KeyEntries, E> {
+                Ok(KeyEntries(vec![text.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyEntries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = seq.next_element::<String>()? {
+                    entries.push(entry);
+                }
+                Ok(KeyEntries(entries))
+            }
+        }
+        deserializer.deserialize_any(Entries)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EncryptionSettings {
+    /// `None` when `encryption.keys` is empty.
+    cipher: Option<TokenCipher>,
+    /// As configured: empty when the first entry encrypts.
+    active_key: String,
+}
+
+impl EncryptionSettings {
+    /// The cipher of a command that reads or writes tokens. Without a key it refuses, with the
+    /// setting to fill in and the command that makes a key.
+    pub fn cipher(&self) -> Result<TokenCipher, ConfigError> {
+        self.cipher.clone().ok_or_else(|| {
+            invalid(
+                KEYS_SETTING,
+                "no key is set, and this command reads or writes tokens, which are stored encrypted: \
+                 set encryption.keys (TOKENKEEPER_ENCRYPTION__KEYS) to an entry that \
+                 `tokenkeeper keys generate` prints",
+            )
+        })
+    }
+
+    /// Settings with this cipher, for the demo, the tests and the benchmark, which make their
+    /// own key.
+    pub fn with_cipher(cipher: TokenCipher) -> Self {
+        Self {
+            cipher: Some(cipher),
+            active_key: String::new(),
+        }
+    }
+}
+
+impl TryFrom<RawEncryption> for EncryptionSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawEncryption) -> Result<Self, ConfigError> {
+        let entries = raw.keys.0.join(",");
+        let active_key = raw.active_key.trim().to_owned();
+        if entries.trim().is_empty() {
+            if !active_key.is_empty() {
+                return Err(invalid(
+                    ACTIVE_KEY_SETTING,
+                    format!("is set but {KEYS_SETTING} is empty"),
+                ));
+            }
+            return Ok(Self::default());
+        }
+        let active = (!active_key.is_empty()).then_some(active_key.as_str());
+        let keyring = Keyring::parse(&entries, active).map_err(ConfigError::Keyring)?;
+        Ok(Self {
+            cipher: Some(TokenCipher::new(keyring)),
+            active_key,
+        })
+    }
+}
+
+/// The section as printed: key ids only, each key replaced by a marker.
+impl From<&EncryptionSettings> for RawEncryption {
+    fn from(settings: &EncryptionSettings) -> Self {
+        let keys = settings
+            .cipher
+            .iter()
+            .flat_map(|cipher| cipher.keyring().ids())
+            .map(|kid| format!("{kid}:[redacted]"))
+            .collect();
+        Self {
+            keys: KeyEntries(keys),
+            active_key: settings.active_key.clone(),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The `[encryption]` section as each layer writes it, and as `tokenkeeper config` prints it.
+
+use super::*;
+use std::io::Write;
+
+const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const KEY_B: &str = "HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=";
+
+fn vars(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    [
+        ("TOKENKEEPER_LINKEDIN__CLIENT_ID", "86abc"),
+        ("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "s3cr3t-value"),
+        (
+            "TOKENKEEPER_CONNECT__SIGNING_KEY",
+            "0123456789abcdef0123456789abcdef",
+        ),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn kids(config: &Config) -> (Vec<String>, String) {
+    let cipher = config.encryption.cipher().expect("a key is set");
+    let ring = cipher.keyring();
+    (
+        ring.ids().map(|kid| kid.to_string()).collect(),
+        ring.active_id().to_string(),
+    )
+}
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    write!(file, "{text}").unwrap();
+    file
+}
+
+#[test]
+fn the_environment_gives_entries_separated_by_commas() {
+    let keys = format!("a:{KEY_A}, b:{KEY_B}");
+    let config = Config::load_from(None, vars(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)])).unwrap();
+    assert_eq!(kids(&config), (vec!["a".into(), "b".into()], "a".into()));
+
+    let config = Config::load_from(
+        None,
+        vars(&[
+            ("TOKENKEEPER_ENCRYPTION__KEYS", &keys),
+            ("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "b"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(kids(&config).1, "b");
+}
+
+#[test]
+fn the_file_gives_an_array_or_one_string_of_entries() {
+    let array = file(&format!(
+        "[encryption]\nkeys = [\"a:{KEY_A}\", \"b:{KEY_B}\"]\nactive_key = \"b\"\n"
+    ));
+    let config = Config::load_from(Some(array.path()), vars(&[])).unwrap();
+    assert_eq!(kids(&config), (vec!["a".into(), "b".into()], "b".into()));
+
+    let lines = file(&format!(
+        "[encryption]\nkeys = \"\"\"\na:{KEY_A}\nb:{KEY_B}\n\"\"\"\n"
+    ));
+    let config = Config::load_from(Some(lines.path()), vars(&[])).unwrap();
+    assert_eq!(kids(&config), (vec!["a".into(), "b".into()], "a".into()));
+}
+
+#[test]
+fn without_keys_the_configuration_loads_but_gives_no_cipher() {
+    let config = Config::load_from(None, vars(&[])).unwrap();
+    let refusal = config.encryption.cipher().unwrap_err().to_string();
+    assert!(refusal.contains("encryption.keys"), "{refusal}");
+    assert!(
+        refusal.contains("TOKENKEEPER_ENCRYPTION__KEYS"),
+        "{refusal}"
+    );
+    assert!(refusal.contains("tokenkeeper keys generate"), "{refusal}");
+}
+
+#[test]
+fn a_malformed_keyring_stops_loading_without_showing_a_key() {
+    let short = "c2hvcnQ=";
+    for (keys, named) in [
+        (format!("a:{short}"), "32"),
+        (format!("a:{KEY_A},{KEY_B}"), "entry 2"),
+        (format!("a:{KEY_A},a:{KEY_B}"), "more than once"),
+    ] {
+        let err = Config::load_from(None, vars(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("encryption.keys"), "{err}");
+        assert!(err.contains(named), "{err}");
+        assert!(!err.contains(KEY_B) && !err.contains(short), "{err}");
+    }
+    let err = Config::load_from(
+        None,
+        vars(&[
+            ("TOKENKEEPER_ENCRYPTION__KEYS", &format!("a:{KEY_A}")),
+            ("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "z"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("encryption.active_key"), "{err}");
+    let err = Config::load_from(None, vars(&[("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "a")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("encryption.active_key"), "{err}");
+}
+
+#[test]
+fn printed_configuration_names_key_ids_only() {
+    let keys = format!("a:{KEY_A},b:{KEY_B}");
+    let config = Config::load_from(
+        None,
+        vars(&[
+            ("TOKENKEEPER_ENCRYPTION__KEYS", &keys),
+            ("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "b"),
+        ]),
+    )
+    .unwrap();
+    let shown = config.redacted_toml();
+    assert!(!shown.contains(KEY_A) && !shown.contains(KEY_B), "{shown}");
+    assert!(shown.contains("\"a:[redacted]\""), "{shown}");
+    assert!(shown.contains("\"b:[redacted]\""), "{shown}");
+    assert!(shown.contains("active_key = \"b\""), "{shown}");
+    let debugged = format!("{config:?}");
+    assert!(!debugged.contains(KEY_A) && !debugged.contains(KEY_B));
+}

@@ -1,0 +1,79 @@
+//! `tokenkeeper keys rotate`: moves every stored token onto the active key, batch by batch,
+//! with a progress bar on a terminal and a summary at the end.
+
+use crate::store::{rotate_batch, KeyRotationStore, RotationError, RotationSummary};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+/// Runs the rotation to the end of the table. `total` sizes the progress bar (rows may come
+/// and go meanwhile: it is an estimate). A key missing from the keyring stops it, after the
+/// batches before it were written.
+pub async fn rotate_all(
+    store: &dyn KeyRotationStore,
+    batch: i64,
+    total: u64,
+) -> Result<RotationSummary, RotationError> {
+    let progress = progress_bar(total);
+    let mut summary = RotationSummary::default();
+    let mut after_id = 0;
+    let outcome = loop {
+        let before = seen(&summary);
+        match rotate_batch(store, after_id, batch, &mut summary).await {
+            Ok(Some(last)) => {
+                after_id = last;
+                progress.inc(seen(&summary) - before);
+            }
+            Ok(None) => break Ok(summary),
+            Err(e) => break Err(e),
+        }
+    };
+    progress.finish_and_clear();
+    outcome
+}
+
+fn seen(summary: &RotationSummary) -> u64 {
+    summary.rotated + summary.already_current + summary.changed_concurrently + summary.failed
+}
+
+/// Drawn on stderr, and only on a terminal: piped output and logs get the summary alone.
+fn progress_bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} eta {eta}")
+            .expect("the template is valid"),
+    );
+    bar
+}
+
+/// The summary as printed, one count a line, then the rows that failed.
+pub fn render_summary(summary: &RotationSummary, active_kid: &str) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "rotated to key {active_kid}: {}", summary.rotated);
+    let _ = writeln!(text, "already current: {}", summary.already_current);
+    let _ = writeln!(
+        text,
+        "skipped, changed concurrently: {}{}",
+        summary.changed_concurrently,
+        if summary.changed_concurrently > 0 {
+            " (run again to take them)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(text, "failed: {}", summary.failed);
+    for (id, reason) in &summary.failures {
+        let _ = writeln!(text, "  account {id}: {reason}");
+    }
+    if summary.failed > summary.failures.len() as u64 {
+        let _ = writeln!(
+            text,
+            "  and {} more",
+            summary.failed - summary.failures.len() as u64
+        );
+    }
+    text
+}

@@ -1,0 +1,148 @@
+//! Key rotation: every `token` and `refresh_token` not sealed under the active key (plaintext
+//! from versions before encryption included) is opened and sealed again, online, one batch of
+//! rows at a time. The ciphertext stays inside this module and the store; callers see counts.
+
+use super::StoreError;
+use crate::crypto::{OpenError, Row, TokenCipher};
+use crate::domain::{AccessToken, RefreshToken, UserId};
+use async_trait::async_trait;
+
+/// A row's encrypted columns as stored, with what the rewrite is checked against.
+#[derive(Clone)]
+pub struct SealedRow {
+    pub id: i64,
+    pub user_id: String,
+    pub version: i64,
+    pub token: String,
+    pub refresh_token: Option<String>,
+}
+
+/// What a store offers the rotation.
+#[async_trait]
+pub trait KeyRotationStore: Send + Sync {
+    /// The cipher the store seals and opens with.
+    fn token_cipher(&self) -> &TokenCipher;
+
+    /// Up to `limit` rows with an id above `after_id`, by id.
+    async fn sealed_rows(&self, after_id: i64, limit: i64) -> Result<Vec<SealedRow>, StoreError>;
+
+    /// Replaces the row's two columns if it is still at the version it was read at; `false`
+    /// when it changed since. The version is left as it is: see the implementation.
+    async fn write_resealed(
+        &self,
+        row: &SealedRow,
+        token: &str,
+        refresh_token: Option<&str>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// What a rotation did, batch after batch.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RotationSummary {
+    /// Rows rewritten under the active key.
+    pub rotated: u64,
+    /// Rows whose values were under the active key already.
+    pub already_current: u64,
+    /// Rows written by someone else between the read and the rewrite (a refresh, a new link):
+    /// left as they are; a second run takes them if they still need it.
+    pub changed_concurrently: u64,
+    /// Rows whose values do not open (altered, copied from another row, malformed): left
+    /// as they are, and named in `failures`.
+    pub failed: u64,
+    /// The first failures, by account id (never a value).
+    pub failures: Vec<(i64, String)>,
+}
+
+/// How many failures the summary names; the rest are counted only.
+const NAMED_FAILURES: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    /// The keyring lacks a key that sealed stored values: nothing can be done for them, and
+    /// removing a key before its values moved off it is the mistake to stop at.
+    #[error("account {id}: {source}")]
+    UnknownKey { id: i64, source: OpenError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Rotates the rows after `after_id`, at most `limit` of them, into `summary`. Returns the
+/// last id read, or `None` when there were no more rows.
+pub async fn rotate_batch(
+    store: &dyn KeyRotationStore,
+    after_id: i64,
+    limit: i64,
+    summary: &mut RotationSummary,
+) -> Result<Option<i64>, RotationError> {
+    let rows = store.sealed_rows(after_id, limit).await?;
+    let Some(last) = rows.last().map(|row| row.id) else {
+        return Ok(None);
+    };
+    let cipher = store.token_cipher();
+    for row in &rows {
+        match resealed(cipher, row) {
+            Ok(None) => summary.already_current += 1,
+            Ok(Some((token, refresh_token))) => {
+                if store
+                    .write_resealed(row, &token, refresh_token.as_deref())
+                    .await?
+                {
+                    summary.rotated += 1;
+                } else {
+                    summary.changed_concurrently += 1;
+                }
+            }
+            Err(Unrotatable::Open(source @ OpenError::UnknownKey { .. })) => {
+                return Err(RotationError::UnknownKey { id: row.id, source })
+            }
+            Err(error) => {
+                summary.failed += 1;
+                if summary.failures.len() < NAMED_FAILURES {
+                    summary.failures.push((row.id, error.to_string()));
+                }
+            }
+        }
+    }
+    Ok(Some(last))
+}
+
+/// Why one row cannot be rotated.
+#[derive(Debug, thiserror::Error)]
+enum Unrotatable {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// Its values were sealed for the user id, so they cannot be opened without one.
+    #[error("user_id is not a valid user id")]
+    UserId,
+}
+
+/// The row's two values under the active key, or `None` when both are there already. A value
+/// that needs nothing is kept byte for byte.
+fn resealed(
+    cipher: &TokenCipher,
+    row: &SealedRow,
+) -> Result<Option<(String, Option<String>)>, Unrotatable> {
+    let token_due = cipher.needs_rotation(&row.token);
+    let refresh_due = row
+        .refresh_token
+        .as_deref()
+        .is_some_and(|stored| cipher.needs_rotation(stored));
+    if !token_due && !refresh_due {
+        return Ok(None);
+    }
+    let user_id = UserId::parse(&row.user_id).map_err(|_| Unrotatable::UserId)?;
+    let at = Row::linkedin(&user_id);
+    let token = match cipher.reseal::<AccessToken>(at, &row.token)? {
+        Some(sealed) => sealed,
+        None => row.token.clone(),
+    };
+    let refresh_token = match &row.refresh_token {
+        Some(stored) => Some(
+            cipher
+                .reseal::<RefreshToken>(at, stored)?
+                .unwrap_or_else(|| stored.clone()),
+        ),
+        None => None,
+    };
+    Ok(Some((token, refresh_token)))
+}
