@@ -4,7 +4,7 @@
 use crate::targets::ClaimReads;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgPool, Row, SqlitePool};
-use tokenkeeper::store::{PostgresStore, SqliteStore};
+use tokenkeeper::store::{claim_due_statement, Dialect};
 
 /// Reads the claim of up to `limit` accounts due at `as_of`, without keeping the claim.
 pub async fn measure(
@@ -18,13 +18,13 @@ pub async fn measure(
         let pool = SqlitePool::connect(database_url).await?;
         let plan = sqlx::query(&format!(
             "EXPLAIN QUERY PLAN {}",
-            SqliteStore::CLAIM_DUE_SQL
+            claim_due_statement(Dialect::Sqlite)
         ))
         .bind(as_of)
-        .bind(until)
-        .bind("bench-plan")
         .bind(now)
         .bind(limit)
+        .bind(until)
+        .bind("bench-plan")
         .fetch_all(&pool)
         .await?;
         let details: Vec<String> = plan.iter().map(|r| r.get::<String, _>("detail")).collect();
@@ -35,13 +35,13 @@ pub async fn measure(
         let mut tx = pool.begin().await?;
         let plan = sqlx::query(&format!(
             "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {}",
-            PostgresStore::CLAIM_DUE_SQL
+            claim_due_statement(Dialect::Postgres)
         ))
         .bind(as_of)
-        .bind(until)
-        .bind("bench-plan")
         .bind(now)
         .bind(limit)
+        .bind(until)
+        .bind("bench-plan")
         .fetch_all(&mut *tx)
         .await?;
         tx.rollback().await?;

@@ -69,6 +69,21 @@ pub(super) fn accounts(rows: Vec<AccountRow>) -> Result<Vec<Account>, StoreError
     rows.into_iter().map(Account::try_from).collect()
 }
 
+/// Accounts of a batch (a claim, a dry run, the outbox): a row that fails the domain rules
+/// costs only itself. It is logged (its id and what is wrong, never a token) and left out;
+/// a claim on it lapses with its lease, so the same sweep does not take it again.
+pub(super) fn claimed_accounts(rows: Vec<AccountRow>) -> Vec<Account> {
+    rows.into_iter()
+        .filter_map(|row| match Account::try_from(row) {
+            Ok(account) => Some(account),
+            Err(e) => {
+                tracing::error!(error = %e, "skipping a stored account that is no longer valid");
+                None
+            }
+        })
+        .collect()
+}
+
 #[derive(sqlx::FromRow)]
 pub(super) struct RefreshLogRow {
     account_id: i64,
