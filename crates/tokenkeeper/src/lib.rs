@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod html;
 pub mod http;
+pub mod import;
 pub mod linkedin;
 pub mod notify;
 pub mod refresh;

@@ -71,11 +71,15 @@ impl RawRow {
         };
         let present = |value: Option<String>| value.filter(|v| !v.is_empty());
 
-        let user_id = required(present(self.user_id)).and_then(|v| UserId::parse(&v).map_err(|e| e.0));
-        let email = required(present(self.email)).and_then(|v| EmailAddress::parse(&v).map_err(|e| e.0));
+        let user_id =
+            required(present(self.user_id)).and_then(|v| UserId::parse(&v).map_err(|e| e.0));
+        let email =
+            required(present(self.email)).and_then(|v| EmailAddress::parse(&v).map_err(|e| e.0));
         let access_token = required(present(self.access_token)).and_then(token);
         let refresh_token = present(self.refresh_token).map(token).transpose();
-        let token_expires_at = present(self.token_expires_at).map(|v| instant(&v)).transpose();
+        let token_expires_at = present(self.token_expires_at)
+            .map(|v| instant(&v))
+            .transpose();
         let refresh_token_expires_at = present(self.refresh_token_expires_at)
             .map(|v| instant(&v))
             .transpose();
@@ -83,20 +87,42 @@ impl RawRow {
         let member_id = required(present(self.member_id))
             .map_err(|_| "required: the LinkedIn member id (`sub`) the tokens belong to".to_owned())
             .and_then(|v| MemberId::parse(&v).map_err(|e| e.0));
-        let name = present(self.name).map(|v| bounded_text(v, MAX_NAME_LEN)).transpose();
-        let scope = present(self.scope).map(|v| bounded_text(v, MAX_SCOPE_LEN)).transpose();
+        let name = present(self.name)
+            .map(|v| bounded_text(v, MAX_NAME_LEN))
+            .transpose();
+        let scope = present(self.scope)
+            .map(|v| bounded_text(v, MAX_SCOPE_LEN))
+            .transpose();
 
         check("user_id", user_id.as_ref().map(drop).map_err(Clone::clone));
         check("email", email.as_ref().map(drop).map_err(Clone::clone));
-        check("access_token", access_token.as_ref().map(drop).map_err(Clone::clone));
-        check("refresh_token", refresh_token.as_ref().map(drop).map_err(Clone::clone));
-        check("token_expires_at", token_expires_at.as_ref().map(drop).map_err(Clone::clone));
+        check(
+            "access_token",
+            access_token.as_ref().map(drop).map_err(Clone::clone),
+        );
+        check(
+            "refresh_token",
+            refresh_token.as_ref().map(drop).map_err(Clone::clone),
+        );
+        check(
+            "token_expires_at",
+            token_expires_at.as_ref().map(drop).map_err(Clone::clone),
+        );
         check(
             "refresh_token_expires_at",
-            refresh_token_expires_at.as_ref().map(drop).map_err(Clone::clone),
+            refresh_token_expires_at
+                .as_ref()
+                .map(drop)
+                .map_err(Clone::clone),
         );
-        check("linked_at", linked_at.as_ref().map(drop).map_err(Clone::clone));
-        check("member_id", member_id.as_ref().map(drop).map_err(Clone::clone));
+        check(
+            "linked_at",
+            linked_at.as_ref().map(drop).map_err(Clone::clone),
+        );
+        check(
+            "member_id",
+            member_id.as_ref().map(drop).map_err(Clone::clone),
+        );
         check("name", name.as_ref().map(drop).map_err(Clone::clone));
         check("scope", scope.as_ref().map(drop).map_err(Clone::clone));
         if let (Ok(None), Ok(Some(_))) = (&refresh_token, &refresh_token_expires_at) {
@@ -226,7 +252,10 @@ mod tests {
         assert_eq!(valid.scope, "openid w_member_social profile");
         assert_eq!(
             valid.token_expires_at,
-            Some(Utc.with_ymd_and_hms(2026, 1, 10, 9, 30, 0).unwrap() + chrono::Duration::milliseconds(250))
+            Some(
+                Utc.with_ymd_and_hms(2026, 1, 10, 9, 30, 0).unwrap()
+                    + chrono::Duration::milliseconds(250)
+            )
         );
         assert!(valid.refresh_token.is_none());
     }
@@ -264,7 +293,10 @@ mod tests {
             raw.access_token = Some(bad.clone());
             raw.refresh_token = Some(bad);
             let p = problems(raw);
-            assert!(p.contains("access_token:") && p.contains("refresh_token:"), "{p}");
+            assert!(
+                p.contains("access_token:") && p.contains("refresh_token:"),
+                "{p}"
+            );
             assert!(!p.contains("secret"), "{p}");
         }
     }

@@ -60,7 +60,9 @@ pub fn rows(reader: impl Read + Send + 'static, format: Format) -> Result<Rows, 
 }
 
 fn csv_rows(reader: impl Read + Send + 'static) -> Result<Rows, SourceError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(reader);
     let headers = reader
         .headers()
         .map_err(|e| match e.into_kind() {
@@ -90,9 +92,9 @@ fn csv_rows(reader: impl Read + Send + 'static) -> Result<Rows, SourceError> {
                 .map_err(|_| "a field cannot be read as text".to_owned()),
             Err(e) => match e.into_kind() {
                 csv::ErrorKind::Io(io) => return Err(SourceError::Io(io)),
-                csv::ErrorKind::UnequalLengths { len, .. } => Err(format!(
-                    "has {len} fields where the header has {width}"
-                )),
+                csv::ErrorKind::UnequalLengths { len, .. } => {
+                    Err(format!("has {len} fields where the header has {width}"))
+                }
                 csv::ErrorKind::Utf8 { .. } => Err("is not valid UTF-8".to_owned()),
                 _ => Err("cannot be read as CSV".to_owned()),
             },
@@ -215,19 +217,33 @@ mod tests {
         let text = "user_id,email,access_token,member_id\nu-1,a@example.com,AQV1,m1\nu-2,b@example.com\n\"u-3\nx\",c@example.com,AQV3,m3\nu-4,d@example.com,AQV4,m4\n";
         let got = read(text, Format::Csv);
         assert_eq!(got[0], (2, Ok("u-1".into())));
-        assert_eq!(got[1], (3, Err("has 2 fields where the header has 4".into())));
+        assert_eq!(
+            got[1],
+            (3, Err("has 2 fields where the header has 4".into()))
+        );
         assert_eq!(got[2], (4, Ok("u-3\nx".into())));
         assert_eq!(got[3], (6, Ok("u-4".into())));
     }
 
     #[test]
     fn a_csv_header_must_name_known_columns_and_the_required_ones() {
-        let unknown = rows("user_id,email,acess_token,member_id\n".as_bytes(), Format::Csv);
+        let unknown = rows(
+            "user_id,email,acess_token,member_id\n".as_bytes(),
+            Format::Csv,
+        );
         assert!(matches!(unknown, Err(SourceError::UnknownColumn(c)) if c == "acess_token"));
         let missing = rows("user_id,email,member_id\n".as_bytes(), Format::Csv);
-        assert!(matches!(missing, Err(SourceError::MissingColumn("access_token"))));
-        let headless = rows("u-1,a@example.com,AQV-secret.token,m1\n".as_bytes(), Format::Csv);
-        let Err(error) = headless else { panic!("accepted") };
+        assert!(matches!(
+            missing,
+            Err(SourceError::MissingColumn("access_token"))
+        ));
+        let headless = rows(
+            "u-1,a@example.com,AQV-secret.token,m1\n".as_bytes(),
+            Format::Csv,
+        );
+        let Err(error) = headless else {
+            panic!("accepted")
+        };
         assert!(!error.to_string().contains("secret"), "{error}");
     }
 
@@ -249,7 +265,11 @@ mod tests {
     #[test]
     fn an_overlong_json_line_is_reported_and_skipped() {
         let long: &'static str = Box::leak(
-            format!("{{\"user_id\":\"{}\"}}\n{{\"user_id\":\"u-2\"}}\n", "x".repeat(MAX_LINE_BYTES)).into_boxed_str(),
+            format!(
+                "{{\"user_id\":\"{}\"}}\n{{\"user_id\":\"u-2\"}}\n",
+                "x".repeat(MAX_LINE_BYTES)
+            )
+            .into_boxed_str(),
         );
         let got = read(long, Format::Jsonl);
         assert_eq!(got.len(), 2);

@@ -13,6 +13,7 @@
 //! statement. The traits stay the boundary: tests wrap them.
 
 mod connect;
+pub mod import;
 mod outbox;
 mod refresh;
 mod rows;
@@ -21,6 +22,7 @@ mod sql;
 pub mod testing;
 
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
+pub use import::{ImportStore, ReconnectNotices};
 pub use outbox::{OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use runs::{RunStore, SweepCounts, SweepRun};
@@ -55,7 +57,7 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait Store:
-    RefreshStore + RunStore + OutboxStore + ConnectStore + Send + Sync + 'static
+    RefreshStore + RunStore + OutboxStore + ConnectStore + ImportStore + Send + Sync + 'static
 {
     /// Applies this backend's migrations. Idempotent.
     async fn migrate(&self) -> Result<(), StoreError>;
