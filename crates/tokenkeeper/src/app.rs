@@ -97,7 +97,18 @@ impl Application {
                 clock: clock.clone(),
                 smtp: config.smtp.clone(),
             });
+        let importer = crate::import::Importer {
+            store: store.clone(),
+            introspector: crate::import::Introspector {
+                linkedin: linkedin.clone(),
+                pacing: engine.pacing(),
+                settings: config.refresh.clone(),
+            },
+            notify: config.notify.clone(),
+            clock: clock.clone(),
+        };
         let state = AppState {
+            importer,
             config: Arc::new(config),
             store,
             linkedin,

@@ -155,6 +155,11 @@ impl<R: Read> Iterator for JsonLines<R> {
     }
 }
 
+/// One row given as a JSON object (the API's body), with the same care for what errors say.
+pub fn row_of_json(value: serde_json::Value) -> Result<RawRow, String> {
+    serde_json::from_value(value).map_err(json_problem)
+}
+
 fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
     loop {
         let available = reader.fill_buf()?;
