@@ -24,6 +24,7 @@ mod email_templates;
 mod health;
 mod hostile_linkedin;
 mod hostile_smtp;
+mod import_api;
 mod kept_refresh_token;
 mod keys_command;
 mod log_capture;
