@@ -25,6 +25,7 @@ mod health;
 mod hostile_linkedin;
 mod hostile_smtp;
 mod import_api;
+mod import_command;
 mod kept_refresh_token;
 mod keys_command;
 mod log_capture;
