@@ -3,7 +3,7 @@
 
 use crate::targets::ClaimReads;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{PgPool, Row, SqlitePool};
+use sqlx::{MySqlPool, PgPool, Row, SqlitePool};
 use tokenkeeper::store::{claim_due_statement, Dialect};
 
 /// Reads the claim of up to `limit` accounts due at `as_of`, without keeping the claim.
@@ -29,6 +29,21 @@ pub async fn measure(
         .await?;
         let details: Vec<String> = plan.iter().map(|r| r.get::<String, _>("detail")).collect();
         Ok(ClaimReads::FullScan(sqlite_scans_table(&details)))
+    } else if crate::seed::is_mysql(database_url) {
+        // MySQL's claim starts by reading the due rows; its plan says whether that reads the
+        // whole table (access type ALL).
+        let pool = MySqlPool::connect(database_url).await?;
+        let plan = sqlx::query(&format!("EXPLAIN {}", claim_due_statement(Dialect::MySql)))
+            .bind(as_of)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&pool)
+            .await?;
+        let full_scan = plan.iter().any(|r| {
+            let access: Option<String> = r.try_get("type").ok();
+            access.as_deref() == Some("ALL")
+        });
+        Ok(ClaimReads::FullScan(full_scan))
     } else {
         let pool = PgPool::connect(database_url).await?;
         // EXPLAIN ANALYZE runs the claim; the rollback gives the rows back.

@@ -1,12 +1,13 @@
 -- One row per linked account. `token`, `expiration` and `refresh_token` keep the names a host
 -- app's own table already uses; `expiration` is when the next refresh is due and is never NULL.
--- Times are UTC with microseconds (every session runs at time zone +00:00); identifiers are
--- compared byte for byte (utf8mb4_bin), as on the other databases.
+-- Times are UTC with microseconds (every session runs at time zone +00:00). The host app's
+-- user id and LinkedIn's member id are compared byte for byte (utf8mb4_bin), as on the other
+-- databases: "Ada" and "ada" are two users.
 CREATE TABLE social_network (
     id                       BIGINT AUTO_INCREMENT PRIMARY KEY,
-    user_id                  VARCHAR(255) NOT NULL,
+    user_id                  VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
     network                  VARCHAR(32) NOT NULL DEFAULT 'linkedin',
-    member_id                VARCHAR(255) NOT NULL,
+    member_id                VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
     email                    VARCHAR(320) NOT NULL,
     name                     TEXT,
     token                    TEXT NOT NULL,
@@ -31,14 +32,14 @@ CREATE TABLE social_network (
     UNIQUE KEY social_network_user (user_id, network),
     -- Serves "accounts whose expiration <= now, by expiration" for each refreshable status.
     KEY social_network_due (status, expiration)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
 -- Open sign-in attempts, keyed by the SHA-256 of their OAuth state.
 CREATE TABLE connect_attempts (
     state_hash VARCHAR(64) PRIMARY KEY,
-    user_id    VARCHAR(255) NOT NULL,
+    user_id    VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
     email      VARCHAR(320) NOT NULL,
     return_to  TEXT,
     created_at DATETIME(6) NOT NULL,
     expires_at DATETIME(6) NOT NULL
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

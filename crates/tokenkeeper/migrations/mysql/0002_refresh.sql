@@ -15,7 +15,7 @@ CREATE TABLE sweep_runs (
     skipped         BIGINT NOT NULL DEFAULT 0,
     outcome         VARCHAR(32) NOT NULL DEFAULT 'running',
     error           TEXT
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
 -- Append-only: one row per call to LinkedIn's token endpoint (or decision without a call).
 CREATE TABLE refresh_log (
@@ -30,7 +30,7 @@ CREATE TABLE refresh_log (
     attempt      INT NOT NULL,
     KEY refresh_log_account (account_id, id),
     KEY refresh_log_time (attempted_at)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
 CREATE TABLE notifications (
     id              BIGINT AUTO_INCREMENT PRIMARY KEY,
@@ -55,4 +55,4 @@ CREATE TABLE notifications (
     KEY notifications_account (account_id),
     CONSTRAINT notifications_account_fk FOREIGN KEY (account_id)
         REFERENCES social_network (id) ON DELETE CASCADE
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

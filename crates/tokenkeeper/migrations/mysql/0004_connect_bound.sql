@@ -12,21 +12,21 @@ CREATE TABLE connect_attempts (
     link_hash           VARCHAR(64) NOT NULL,
     link_expires_at     DATETIME(6) NOT NULL,
     allow_member_change BOOLEAN NOT NULL DEFAULT FALSE,
-    user_id             VARCHAR(255) NOT NULL,
+    user_id             VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
     email               VARCHAR(320) NOT NULL,
     return_to           TEXT,
     created_at          DATETIME(6) NOT NULL,
     expires_at          DATETIME(6) NOT NULL,
     -- The purge deletes by expiry; it must not scan the table.
     KEY connect_attempts_expiry (expires_at)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
 -- Connect links that completed a connection. A link is worthless after its own expiry, so
 -- its row can go then.
 CREATE TABLE used_connect_links (
     link_hash  VARCHAR(64) PRIMARY KEY,
-    user_id    VARCHAR(255) NOT NULL,
+    user_id    VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
     used_at    DATETIME(6) NOT NULL,
     expires_at DATETIME(6) NOT NULL,
     KEY used_connect_links_expiry (expires_at)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;

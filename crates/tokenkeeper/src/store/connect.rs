@@ -107,7 +107,7 @@ pub(super) struct ConnectAttemptRow {
     link_hash: String,
     link_expires_at: DateTime<Utc>,
     allow_member_change: bool,
-    user_id: String,
+    user_id: super::exact_text::ExactText,
     email: String,
     return_to: Option<String>,
     created_at: DateTime<Utc>,
@@ -124,7 +124,7 @@ impl TryFrom<ConnectAttemptRow> for ConnectAttempt {
             reason,
         };
         Ok(ConnectAttempt {
-            user_id: UserId::parse(&row.user_id).map_err(|e| corrupt(e.0))?,
+            user_id: UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?,
             email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
             state_hash: row.state_hash,
             browser_hash: row.browser_hash,

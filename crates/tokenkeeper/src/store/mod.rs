@@ -13,20 +13,21 @@
 //! statement. The traits stay the boundary: tests wrap them.
 
 mod connect;
+mod exact_text;
 pub mod import;
 mod outbox;
 mod refresh;
 mod rows;
 mod runs;
 mod sql;
-pub mod testing;
+mod text_enums;
 
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
 pub use import::{ImportStore, ReconnectNotices};
 pub use outbox::{OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use runs::{RunStore, SweepCounts, SweepRun};
-pub use sql::{claim_due_selection, claim_due_statement, Dialect, SqlStore};
+pub use sql::{claim_due_statement, Dialect, SqlStore};
 
 use crate::domain::{Account, LinkedAccount, UserId};
 use async_trait::async_trait;

@@ -1,6 +1,7 @@
 //! Rows as both backends return them, and their checked conversion into domain types. A row
 //! that no longer satisfies the domain rules (edited by hand, say) is reported, not trusted.
 
+use super::exact_text::ExactText;
 use super::{RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun};
 use crate::domain::{
     AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, RefreshToken, UserId,
@@ -8,11 +9,11 @@ use crate::domain::{
 use chrono::{DateTime, Utc};
 
 #[derive(sqlx::FromRow)]
-pub(super) struct AccountRow {
+pub(in crate::store) struct AccountRow {
     id: i64,
-    user_id: String,
+    user_id: ExactText,
     network: String,
-    member_id: String,
+    member_id: ExactText,
     email: String,
     name: Option<String>,
     token: String,
@@ -42,9 +43,9 @@ impl TryFrom<AccountRow> for Account {
         };
         Ok(Account {
             id: row.id,
-            user_id: UserId::parse(&row.user_id).map_err(|e| corrupt(e.0))?,
+            user_id: UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?,
             network: Network::parse(&row.network).map_err(|e| corrupt(e.0))?,
-            member_id: MemberId::parse(&row.member_id).map_err(|e| corrupt(e.0))?,
+            member_id: MemberId::parse(&row.member_id.0).map_err(|e| corrupt(e.0))?,
             email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
             name: row.name,
             token: AccessToken::new(row.token),

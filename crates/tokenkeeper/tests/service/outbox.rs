@@ -7,8 +7,8 @@ use crate::notify::members_to_email;
 use crate::smtp::SmtpServer;
 use crate::support::{spawn_app, TestApp};
 use chrono::Duration;
+use test_databases::Backend;
 use tokenkeeper::notify::{Delivery, DeliveryReport, Transport};
-use tokenkeeper::store::testing::Backend;
 use tokenkeeper::store::{Lease, StoredNotification};
 
 backend_tests!(

@@ -3,11 +3,11 @@
 use crate::backend_tests;
 use crate::support::t0;
 use chrono::{DateTime, Duration, Utc};
+use test_databases::{Backend, TestDatabase};
 use tokenkeeper::domain::{
     AccessToken, AccountStatus, EmailAddress, ExpiryPolicy, LinkedAccount, MemberId, RefreshToken,
     TokenSet, UserId,
 };
-use tokenkeeper::store::testing::{Backend, TestDatabase};
 use tokenkeeper::store::{self, Lease, RefreshWrite, Store};
 
 backend_tests!(
@@ -122,9 +122,10 @@ async fn expiration_cannot_be_null(backend: Backend) {
     let Some((db, _store)) = open(backend).await else {
         return;
     };
-    let insert = "INSERT INTO social_network (user_id, member_id, email, token, token_expires_at, \
+    let insert =
+        "INSERT INTO social_network (user_id, member_id, email, token, scope, token_expires_at, \
                   expiration, linked_at, created_at, updated_at) \
-                  VALUES ('u', 'm', 'u@example.com', 't', '2026-03-02 08:00:00', NULL, \
+                  VALUES ('u', 'm', 'u@example.com', 't', '', '2026-03-02 08:00:00', NULL, \
                   '2026-03-02 08:00:00', '2026-03-02 08:00:00', '2026-03-02 08:00:00')";
     let refused = crate::raw_sql::execute(&db.url, insert).await;
     let err = refused.expect_err("a row without expiration was stored");

@@ -133,16 +133,17 @@ impl ConnectStore for SqlStore {
                 });
             }
         }
-        let open: Option<String> = on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query_scalar(OPEN_ATTEMPT_USER.sql(dialect))
-                .bind(state_hash)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?
-        });
+        let open: Option<crate::store::exact_text::ExactText> =
+            on_each!(Pool, &self.pool, |pool, dialect| {
+                sqlx::query_scalar(OPEN_ATTEMPT_USER.sql(dialect))
+                    .bind(state_hash)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await?
+            });
         match open {
             Some(user_id) => Ok(AttemptLookup::OtherBrowser(
-                UserId::parse(&user_id).map_err(|e| corrupt(e.0))?,
+                UserId::parse(&user_id.0).map_err(|e| corrupt(e.0))?,
             )),
             None => Ok(AttemptLookup::Unknown),
         }

@@ -14,7 +14,7 @@ mod runs;
 mod sqlite;
 mod statement;
 
-pub use refresh::{claim_due_selection, claim_due_statement};
+pub use refresh::claim_due_statement;
 pub use statement::Dialect;
 pub(super) use statement::Statement;
 
@@ -120,4 +120,22 @@ fn scheme_of(database_url: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || "+-.".contains(*c))
         .take(20)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqlStore;
+
+    #[tokio::test]
+    async fn an_unsupported_url_is_refused_naming_only_its_scheme_and_the_supported_ones() {
+        let Err(refused) = SqlStore::connect("mssql://sa:hunter2@db/tk").await else {
+            panic!("an mssql URL was accepted");
+        };
+        let message = refused.to_string();
+        assert!(message.contains("\"mssql\""), "{message}");
+        for supported in ["sqlite://", "postgres://", "mysql://"] {
+            assert!(message.contains(supported), "{message}");
+        }
+        assert!(!message.contains("hunter2"), "{message}");
+    }
 }

@@ -1,6 +1,8 @@
 //! MySQL 8 and MariaDB 10.6+, for sites that run one of them rather than PostgreSQL.
 
-use crate::store::StoreError;
+use crate::store::rows::AccountRow;
+use crate::store::{Lease, StoreError};
+use chrono::{DateTime, Utc};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::MySqlPool;
 use std::str::FromStr;
@@ -46,10 +48,87 @@ fn check_version(version: &str) -> Result<(), String> {
     }
 }
 
-/// Ids written into a statement, for MySQL's `IN (...)` after a locking read: they are
-/// integers the same transaction just read, so nothing outside can reach the text.
+/// Ids written into a statement, for `IN (...)`: integers the same store just read, so
+/// nothing from outside can reach the text.
 pub(super) fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The oldest due accounts, read without locking. Parameters: due_at, now, how many.
+pub(super) const DUE_CANDIDATES: &str = "
+SELECT id FROM social_network
+WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
+  AND (claimed_until IS NULL OR claimed_until < ?)
+ORDER BY expiration, id
+LIMIT ?";
+
+/// How many more candidates than a batch a claim reads, so that claims racing for the same
+/// oldest rows each find some left.
+const CANDIDATES_PER_CLAIMED: i64 = 4;
+
+/// Claims up to `limit` due accounts. MySQL has no UPDATE ... RETURNING and no LIMIT in an IN
+/// subquery, and a locking read that sorts locks every row it examines, which would hand one
+/// claimer the whole table and leave its rivals nothing to skip to. So the oldest due rows are
+/// read without a lock, then locked by primary key (`SKIP LOCKED`, the due filter checked
+/// again on the latest committed rows, so a row claimed meanwhile is not taken), claimed and
+/// read back, in one transaction. Within the candidates, lower ids go first.
+pub(super) async fn claim_due(
+    pool: &MySqlPool,
+    due_at: DateTime<Utc>,
+    lease: &Lease,
+    limit: i64,
+) -> Result<Vec<AccountRow>, sqlx::Error> {
+    let mut wanted = limit.saturating_mul(CANDIDATES_PER_CLAIMED);
+    for _ in 0..3 {
+        let candidates: Vec<i64> = sqlx::query_scalar(DUE_CANDIDATES)
+            .bind(due_at)
+            .bind(lease.now)
+            .bind(wanted)
+            .fetch_all(pool)
+            .await?;
+        if candidates.is_empty() {
+            break;
+        }
+        let list = id_list(&candidates);
+        let mut tx = pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT id FROM social_network
+             WHERE id IN ({list}) AND status IN ('active', 'refresh_failing')
+               AND expiration <= ? AND (claimed_until IS NULL OR claimed_until < ?)
+             ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED"
+        ))
+        .bind(due_at)
+        .bind(lease.now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            // Every candidate was being claimed by a rival: look further along.
+            tx.rollback().await?;
+            if (candidates.len() as i64) < wanted {
+                break;
+            }
+            wanted = wanted.saturating_mul(2);
+            continue;
+        }
+        let list = id_list(&ids);
+        sqlx::query(&format!(
+            "UPDATE social_network SET claimed_until = ?, claimed_by = ?, version = version + 1
+             WHERE id IN ({list})"
+        ))
+        .bind(lease.until)
+        .bind(lease.holder.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let rows = sqlx::query_as(&format!(
+            "SELECT * FROM social_network WHERE id IN ({list})"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        return Ok(rows);
+    }
+    Ok(Vec::new())
 }
 
 #[cfg(test)]

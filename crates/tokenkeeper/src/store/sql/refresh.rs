@@ -2,22 +2,13 @@
 //! their outbox rows, the audit trail.
 
 use super::{on_each, Pool, SqlStore, Statement, Tx};
-use crate::domain::{Account, NewNotification};
+use crate::domain::{Account, AccountStatus, NewNotification};
 use crate::store::rows::{self, AccountRow, NotificationRow, RefreshLogRow};
 use crate::store::{
     Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoreError, StoredNotification,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-
-/// Due accounts, oldest first. Parameters: due_at, now (a live claim of another sweep hides
-/// a row), limit. Also the selection of every claim statement below.
-const DUE: &str = "
-    SELECT id FROM social_network
-    WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
-      AND (claimed_until IS NULL OR claimed_until < ?)
-    ORDER BY expiration, id
-    LIMIT ?";
 
 /// SQLite runs one writer at a time, so claiming in one statement can never take a row twice.
 /// Parameters: those of `DUE`, then the lease's end and holder.
@@ -52,20 +43,14 @@ RETURNING s.*",
 
 /// The claim statement of a dialect that claims in one statement, as the database reads it,
 /// so the benchmark can ask the database how much of the table it reads. Parameters: due_at,
-/// now, limit, the lease's end, its holder. MySQL claims in a transaction of several
-/// statements; its selection is `claim_due_selection`.
+/// now, limit, the lease's end, its holder. MySQL claims in several statements; its first,
+/// which finds the due rows, is given (parameters: due_at, now, limit).
 pub fn claim_due_statement(dialect: super::Dialect) -> &'static str {
     match dialect {
         super::Dialect::Sqlite => CLAIM_DUE_SQLITE.sql(dialect),
         super::Dialect::Postgres => CLAIM_DUE_POSTGRES.sql(dialect),
-        super::Dialect::MySql => claim_due_selection(),
+        super::Dialect::MySql => super::mysql::DUE_CANDIDATES,
     }
-}
-
-/// MySQL's claim: the due rows, locked, skipping those another sweep has locked.
-pub fn claim_due_selection() -> &'static str {
-    static SELECTION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SELECTION.get_or_init(|| format!("{DUE} FOR UPDATE SKIP LOCKED"))
 }
 
 static LIST_DUE_FIRST: Statement = Statement::new(
@@ -162,7 +147,7 @@ impl SqlStore {
                 };
                 sqlx::query(sql)
                     .bind(n.account_id)
-                    .bind(n.kind.as_str())
+                    .bind(n.kind)
                     .bind(n.episode.as_str())
                     .bind(n.dedupe_key())
                     .bind(n.send_after)
@@ -196,31 +181,7 @@ impl RefreshStore for SqlStore {
                 .fetch_all(pool)
                 .await?
         }, Pool::MySql(pool) => {
-            // No UPDATE ... RETURNING and no LIMIT in an IN subquery: lock, update, read.
-            let mut tx = pool.begin().await?;
-            let ids: Vec<i64> = sqlx::query_scalar(claim_due_selection())
-                .bind(due_at)
-                .bind(lease.now)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            let rows = if ids.is_empty() {
-                Vec::new()
-            } else {
-                let list = super::mysql::id_list(&ids);
-                sqlx::query(&format!(
-                    "UPDATE social_network SET claimed_until = ?, claimed_by = ?, version = version + 1 WHERE id IN ({list})"
-                ))
-                .bind(lease.until)
-                .bind(lease.holder.as_str())
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query_as(&format!("SELECT * FROM social_network WHERE id IN ({list})"))
-                    .fetch_all(&mut *tx)
-                    .await?
-            };
-            tx.commit().await?;
-            rows
+            super::mysql::claim_due(pool, due_at, lease, limit).await?
         });
         let mut accounts = rows::claimed_accounts(rows);
         // RETURNING keeps no order: oldest due first.
@@ -298,12 +259,10 @@ impl RefreshStore for SqlStore {
                 at,
                 notifications,
             } => {
-                let failing = matches!(write, RefreshWrite::Failing { .. });
-                let status = if failing {
-                    "refresh_failing"
-                } else {
-                    "needs_reconnect"
-                };
+                let status = write
+                    .account_status()
+                    .expect("a failure always sets a status");
+                let failing = status == AccountStatus::RefreshFailing;
                 let done = on_each!(Tx, &mut tx, |tx, dialect| {
                     sqlx::query(WRITE_FAILED.sql(dialect))
                         .bind(status)
