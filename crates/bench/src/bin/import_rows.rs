@@ -1,7 +1,7 @@
 //! How fast `tokenkeeper import --no-introspect` writes: generates N rows of CSV on the fly
 //! (no file: the disk is for the databases), imports them into a fresh database of each
 //! backend through the same code as the command, and prints rows per second. See
-//! BENCHMARKS.md, "Import".
+//! BENCHMARKS.md, "Import". The servers are those the tests use (TOKENKEEPER_TEST_*_URL).
 
 use anyhow::Context;
 use chrono::{Duration, Utc};
@@ -9,10 +9,10 @@ use clap::{Parser, ValueEnum};
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
+use test_databases::{Backend, TestDatabase};
 use tokenkeeper::config::Config;
 use tokenkeeper::domain::SystemClock;
 use tokenkeeper::import::{rows, Format, ImportOptions, Importer, Introspector};
-use tokenkeeper::store::testing::{Backend, TestDatabase};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum BackendArg {
@@ -32,9 +32,6 @@ struct Args {
     /// Characters of each generated access and refresh token (LinkedIn's are about 500).
     #[arg(long, default_value_t = 150)]
     token_len: usize,
-    /// MySQL or MariaDB server to create the database on.
-    #[arg(long, default_value = "mysql://root@127.0.0.1:3306")]
-    mysql_url: String,
 }
 
 #[tokio::main]
@@ -60,30 +57,16 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run_one(args: &Args, backend: BackendArg) -> anyhow::Result<(f64, u64)> {
-    // Kept until the end of the run: dropping it drops the database.
-    let mut _test_db = None;
-    let mut mysql_db = None;
-    let url = match backend {
-        BackendArg::Sqlite | BackendArg::Postgres => {
-            let which = if backend == BackendArg::Sqlite {
-                Backend::Sqlite
-            } else {
-                Backend::Postgres
-            };
-            let db = TestDatabase::create(which)
-                .await
-                .context("the database server is unreachable")?;
-            let url = db.url.clone();
-            _test_db = Some(db);
-            url
-        }
-        _ => {
-            let db = MySqlDatabase::create(&args.mysql_url).await?;
-            let url = db.url.clone();
-            mysql_db = Some(db);
-            url
-        }
+    let which = match backend {
+        BackendArg::Sqlite => Backend::Sqlite,
+        BackendArg::Postgres => Backend::Postgres,
+        _ => Backend::MySql,
     };
+    // Kept until the end of the run: dropping it drops the database.
+    let db = TestDatabase::create(which)
+        .await
+        .context("the database server is unreachable")?;
+    let url = db.url.clone();
     let config = config(&url)?;
     let store = tokenkeeper::store::connect(&url).await?;
     store.migrate().await?;
@@ -117,9 +100,7 @@ async fn run_one(args: &Args, backend: BackendArg) -> anyhow::Result<(f64, u64)>
         "not every row was stored"
     );
     drop(store);
-    if let Some(db) = mysql_db {
-        db.drop_database().await;
-    }
+    drop(db);
     Ok((seconds, report.created))
 }
 
@@ -198,46 +179,4 @@ impl Read for GeneratedCsv {
         self.at += n;
         Ok(n)
     }
-}
-
-/// A database of its own on a MySQL or MariaDB server, dropped at the end.
-struct MySqlDatabase {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl MySqlDatabase {
-    async fn create(server: &str) -> anyhow::Result<Self> {
-        use sqlx::Connection;
-        let name = format!("tk_{}", uuid_like());
-        let mut admin = sqlx::MySqlConnection::connect(server)
-            .await
-            .with_context(|| format!("cannot reach {server}"))?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await?;
-        Ok(Self {
-            server: server.to_owned(),
-            url: format!("{}/{name}", server.trim_end_matches('/')),
-            name,
-        })
-    }
-
-    async fn drop_database(self) {
-        use sqlx::Connection;
-        if let Ok(mut admin) = sqlx::MySqlConnection::connect(&self.server).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {}", self.name))
-                .execute(&mut admin)
-                .await;
-        }
-    }
-}
-
-fn uuid_like() -> String {
-    format!(
-        "{:x}{:x}",
-        std::process::id(),
-        Utc::now().timestamp_nanos_opt().unwrap_or_default()
-    )
 }

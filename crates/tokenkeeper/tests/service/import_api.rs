@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use fake_linkedin::{Endpoint, SeededToken};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     an_imported_account_is_due_by_the_policy_of_a_new_link,

@@ -10,8 +10,8 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::io::Write;
 use std::process::Output;
+use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     bad_rows_are_reported_by_line_and_the_others_imported,
