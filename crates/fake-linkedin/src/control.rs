@@ -1,6 +1,9 @@
 //! What tests (and, over HTTP under `/_fake/`, other processes) can do to the fake.
 
-use crate::state::{Consent, Endpoint, Fault, InvalidRefreshStyle, Member, State};
+use crate::state::{
+    AccessGrant, Consent, Endpoint, Fault, InvalidRefreshStyle, Member, RefreshGrant, SeededToken,
+    State,
+};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -110,6 +113,32 @@ impl Controls {
             .chain(state.refresh.keys())
             .cloned()
             .collect()
+    }
+    /// Puts on record an access token this fake never issued, as one an app held before it
+    /// started using tokenkeeper: introspection then answers for it like for its own.
+    /// `revoked` marks its member as having revoked the app.
+    pub fn seed_access_token(&self, token: &str, seed: SeededToken) {
+        let mut state = self.state();
+        state.access.insert(
+            token.to_owned(),
+            AccessGrant {
+                member: seed.member.clone(),
+                scope: seed.scope.clone(),
+                created_at: seed.authorized_at,
+                expires_at: seed.expires_at,
+            },
+        );
+        if let Some((refresh_token, expires_at)) = seed.refresh {
+            let grant = RefreshGrant {
+                member: seed.member.clone(),
+                scope: seed.scope,
+                expires_at,
+            };
+            state.refresh.insert(refresh_token, grant);
+        }
+        if seed.revoked {
+            state.revoked.insert(seed.member);
+        }
     }
     pub fn member_of_access_token(&self, token: &str) -> Option<String> {
         self.state().access.get(token).map(|g| g.member.clone())

@@ -9,7 +9,7 @@ mod routes;
 mod state;
 
 pub use state::{
-    Consent, Endpoint, FakeConfig, Fault, InvalidRefreshStyle, Member, ScopeSeparator,
+    Consent, Endpoint, FakeConfig, Fault, InvalidRefreshStyle, Member, ScopeSeparator, SeededToken,
 };
 
 use std::net::SocketAddr;

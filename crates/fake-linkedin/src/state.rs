@@ -101,6 +101,19 @@ impl Default for FakeConfig {
     }
 }
 
+/// An access token issued before the fake started (`Controls::seed_access_token`).
+#[derive(Debug, Clone)]
+pub struct SeededToken {
+    /// The member's `sub`.
+    pub member: String,
+    pub scope: Vec<String>,
+    pub authorized_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// A refresh token issued with it, and when that one ends.
+    pub refresh: Option<(String, DateTime<Utc>)>,
+    pub revoked: bool,
+}
+
 pub(crate) struct Code {
     pub member: String,
     pub redirect_uri: String,

@@ -383,3 +383,48 @@ async fn raw_answers_and_hang_ups_over_http_controls() {
     assert_eq!(call().await.unwrap().status(), 400);
     assert_eq!(fake.controls().calls(Endpoint::Token), 3);
 }
+
+#[tokio::test]
+async fn seeded_tokens_are_introspected_like_issued_ones() {
+    let fake = start().await;
+    let c = fake.controls();
+    let now = c.now();
+    let seed = |revoked| fake_linkedin::SeededToken {
+        member: if revoked { "m-gone" } else { "m-here" }.into(),
+        scope: vec!["openid".into(), "w_member_social".into()],
+        authorized_at: now - Duration::days(10),
+        expires_at: now + Duration::days(50),
+        refresh: None,
+        revoked,
+    };
+    c.seed_access_token("AQ-seeded-live", seed(false));
+    c.seed_access_token("AQ-seeded-revoked", seed(true));
+    let introspect = |token: &'static str| {
+        let url = fake.introspect_url();
+        async move {
+            client()
+                .post(url)
+                .form(&[
+                    ("client_id", "fake-client-id"),
+                    ("client_secret", "fake-client-secret"),
+                    ("token", token),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let live = introspect("AQ-seeded-live").await;
+    assert_eq!(live["status"], "active");
+    assert_eq!(live["active"], true);
+    assert_eq!(live["expires_at"], (now + Duration::days(50)).timestamp());
+    assert_eq!(
+        live["authorized_at"],
+        (now - Duration::days(10)).timestamp()
+    );
+    assert_eq!(introspect("AQ-seeded-revoked").await["status"], "revoked");
+    assert_eq!(introspect("AQ-never-seen").await["active"], false);
+}

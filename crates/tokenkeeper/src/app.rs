@@ -117,7 +117,18 @@ impl Application {
             scheduler: schedule.map(|s| (s, SchedulerProgress::default())),
             mail_worker: delivery.is_some(),
         };
+        let importer = crate::import::Importer {
+            store: store.clone(),
+            introspector: crate::import::Introspector {
+                linkedin: linkedin.clone(),
+                pacing: engine.pacing(),
+                settings: config.refresh.clone(),
+            },
+            notify: config.notify.clone(),
+            clock: clock.clone(),
+        };
         let state = AppState {
+            importer,
             config: Arc::new(config),
             store,
             linkedin,

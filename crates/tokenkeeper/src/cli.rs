@@ -68,6 +68,8 @@ pub enum Command {
         #[command(subcommand)]
         command: NotifyCommand,
     },
+    /// Bring in tokens your application already holds, from a CSV or JSON Lines file.
+    Import(crate::import::command::ImportArgs),
     /// List the stored accounts.
     Accounts {
         #[arg(long, default_value_t = 100)]
@@ -203,6 +205,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let accounts = store.list_accounts(0, limit).await?;
             print!("{}", accounts_table(&accounts));
             Ok(())
+        }
+        Command::Import(args) => {
+            let config = load()?;
+            crate::telemetry::init(&config.log);
+            crate::import::command::run(config, args).await
         }
         Command::Demo { dir } => crate::demo::run(&dir).await,
         Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,

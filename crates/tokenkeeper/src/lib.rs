@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod domain;
 pub mod html;
 pub mod http;
+pub mod import;
 pub mod key_rotation;
 pub mod linkedin;
 pub mod notify;

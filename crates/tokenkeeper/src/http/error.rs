@@ -121,6 +121,12 @@ pub enum ApiError {
     },
     #[error("not found")]
     NotFound,
+    /// The request is valid but loses against what is stored.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// LinkedIn did not give the answer the request depends on.
+    #[error("LinkedIn could not be asked about the token; try again later")]
+    LinkedIn(#[source] LinkedInError),
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -133,6 +139,11 @@ impl IntoResponse for ApiError {
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
             ApiError::Body { status, code, .. } => (*status, *code),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
+            ApiError::LinkedIn(_) => {
+                tracing::warn!(error = %error_chain(&self), "API request failed at LinkedIn");
+                (StatusCode::BAD_GATEWAY, "linkedin_failed")
+            }
             ApiError::Store(_) => {
                 tracing::error!(error = %error_chain(&self), "API request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")

@@ -3,6 +3,7 @@
 //! serves the routers with timeouts and a shutdown deadline.
 
 mod api;
+mod api_import;
 mod api_key;
 mod browser;
 mod connect;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub tasks: crate::supervisor::TaskHealth,
     /// What `/readyz` checks.
     pub readiness: crate::readiness::Readiness,
+    /// `POST /api/v1/accounts` imports through it, paced with the sweep's calls.
+    pub importer: crate::import::Importer,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
         .route_layer(rate_limit.layer());
     let api = Router::new()
         .route("/api/v1/connect-links", post(api::create_connect_link))
+        .route("/api/v1/accounts", post(api_import::import_account))
         .route("/api/v1/accounts/{user_id}", get(api::account))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,5 +1,8 @@
 use super::body::read_limited;
-use super::error::{classify_token_error, FailureClass, LinkedInError};
+use super::error::{
+    classify_introspection_error, classify_token_error, FailureClass, LinkedInError,
+};
+use super::introspection::{Introspection, IntrospectionResponse};
 use super::responses::{ApiErrorBody, OAuthErrorBody, TokenResponse, UserInfoResponse};
 use crate::config::LinkedInSettings;
 use crate::domain::{AccessToken, RefreshToken, TokenSet};
@@ -134,6 +137,39 @@ impl LinkedInClient {
             code: (!body.error.is_empty()).then(|| body.error.clone()),
             message: describe(&body.error_description, &text),
             class,
+        })
+    }
+
+    /// Asks LinkedIn what it knows about an access token. One call, no retry: the caller paces
+    /// and retries (introspection reads only, so asking again is always safe).
+    pub async fn introspect(
+        &self,
+        token: &AccessToken,
+        now: DateTime<Utc>,
+    ) -> Result<Introspection, LinkedInError> {
+        let form = [
+            ("client_id", self.settings.client_id.as_str()),
+            ("client_secret", self.settings.client_secret.expose_secret()),
+            ("token", token.expose()),
+        ];
+        let request = self
+            .http
+            .post(self.settings.introspect_url.clone())
+            .form(&form);
+        let (status, text) = match call::<IntrospectionResponse>(request).await? {
+            Ok(body) => {
+                return body
+                    .into_introspection(now)
+                    .map_err(LinkedInError::Malformed)
+            }
+            Err(answer) => answer,
+        };
+        let body: OAuthErrorBody = serde_json::from_str(&text).unwrap_or_default();
+        Err(LinkedInError::Status {
+            status,
+            code: (!body.error.is_empty()).then(|| body.error.clone()),
+            message: describe(&body.error_description, &text),
+            class: classify_introspection_error(status, &body.error, &body.error_description),
         })
     }
 

@@ -123,6 +123,28 @@ pub(super) fn classify_token_error(status: u16, error: &str, description: &str) 
     }
 }
 
+/// Classifies an error answer of the introspection endpoint. Its URL and our credentials are
+/// the same for every token, so 401, 404, 405 and anything naming the client are ours to fix;
+/// LinkedIn documents a 400 for a bad client id as well as for a bad token, told apart by the
+/// description. Any other refusal is about the one token asked about.
+pub(super) fn classify_introspection_error(
+    status: u16,
+    error: &str,
+    description: &str,
+) -> FailureClass {
+    let described = description.to_ascii_lowercase();
+    match (status, error) {
+        (429, _) | (500..=599, _) | (408, _) => FailureClass::Transient,
+        (401 | 404 | 405, _) | (_, "invalid_client" | "unauthorized_client") => {
+            FailureClass::Misconfiguration
+        }
+        _ if described.contains("client") || described.contains("missing") => {
+            FailureClass::Misconfiguration
+        }
+        _ => FailureClass::Rejected,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +201,42 @@ mod tests {
         for (status, error, description, expected) in cases {
             assert_eq!(
                 classify_token_error(status, error, description),
+                expected,
+                "{status} {error} {description}"
+            );
+        }
+    }
+
+    #[test]
+    fn introspection_refusals_about_our_client_are_ours() {
+        use FailureClass::*;
+        let cases = [
+            (
+                401,
+                "invalid_client",
+                "Client authentication failed",
+                Misconfiguration,
+            ),
+            (
+                400,
+                "invalid_request",
+                "Invalid client id",
+                Misconfiguration,
+            ),
+            (
+                400,
+                "invalid_request",
+                "A required parameter \"token\" is missing",
+                Misconfiguration,
+            ),
+            (404, "", "", Misconfiguration),
+            (400, "invalid_request", "Invalid token", Rejected),
+            (503, "", "", Transient),
+            (429, "", "", Transient),
+        ];
+        for (status, error, description, expected) in cases {
+            assert_eq!(
+                classify_introspection_error(status, error, description),
                 expected,
                 "{status} {error} {description}"
             );

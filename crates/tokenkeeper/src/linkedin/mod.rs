@@ -5,8 +5,10 @@
 mod body;
 mod client;
 mod error;
+mod introspection;
 mod responses;
 mod retry_after;
 
 pub use client::{LinkedInClient, UserInfo};
 pub use error::{FailureClass, LinkedInError};
+pub use introspection::Introspection;

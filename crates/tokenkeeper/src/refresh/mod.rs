@@ -10,5 +10,6 @@ mod sweep;
 mod report;
 mod shared;
 
+pub use pacing::Pacing;
 pub use report::render_report;
 pub use sweep::{DueAccount, RefreshEngine, SweepOptions, SweepOutcome, SweepReport};

@@ -11,7 +11,7 @@ use crate::linkedin::{LinkedInClient, LinkedInError};
 use crate::store::RefreshLogEntry;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 /// Why a sweep stops early.
@@ -29,7 +29,7 @@ pub struct Shared {
     pub linkedin: LinkedInClient,
     pub settings: RefreshSettings,
     pub notify: NotificationPolicy,
-    pub pacing: Pacing,
+    pub pacing: Arc<Pacing>,
     pub breaker: CircuitBreaker,
     /// Cancelled when the sweep stops for any reason (or the process shuts down): calls in
     /// flight and pauses are abandoned, and their accounts released untouched.

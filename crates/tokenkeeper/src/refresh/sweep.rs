@@ -99,6 +99,10 @@ pub struct RefreshEngine {
     instance: String,
     /// Cancelled when the process shuts down.
     shutdown: CancellationToken,
+    /// Every call this process makes to LinkedIn on an account's behalf goes through it: the
+    /// sweeps' refreshes and the imports' introspections alike, so that together they stay
+    /// within `refresh.rate_per_second` and all of them observe a 429's pause.
+    pacing: Arc<Pacing>,
 }
 
 impl RefreshEngine {
@@ -119,6 +123,7 @@ impl RefreshEngine {
                 .unwrap_or("0")
         );
         Self {
+            pacing: Arc::new(Pacing::new(settings.rate_per_second)),
             store,
             linkedin,
             clock,
@@ -127,6 +132,11 @@ impl RefreshEngine {
             instance,
             shutdown: CancellationToken::new(),
         }
+    }
+
+    /// The rate limiter of this process's calls to LinkedIn, for other callers to share.
+    pub fn pacing(&self) -> Arc<Pacing> {
+        self.pacing.clone()
     }
 
     /// Ends sweeps early, as `interrupted`, when `token` is cancelled: calls to LinkedIn and
@@ -279,7 +289,7 @@ impl RefreshEngine {
             linkedin: self.linkedin.clone(),
             settings: self.settings.clone(),
             notify: self.notify.clone(),
-            pacing: Pacing::new(self.settings.rate_per_second),
+            pacing: self.pacing.clone(),
             breaker: CircuitBreaker::new(
                 self.settings.breaker_window,
                 self.settings.breaker_failure_ratio,

@@ -14,6 +14,7 @@
 
 mod connect;
 mod exact_text;
+pub mod import;
 mod migrations;
 mod outbox;
 mod refresh;
@@ -26,6 +27,7 @@ mod sql;
 mod text_enums;
 
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
+pub use import::{ImportStore, ReconnectNotices};
 pub use outbox::{OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};
@@ -70,7 +72,15 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait Store:
-    RefreshStore + RunStore + OutboxStore + ConnectStore + KeyRotationStore + Send + Sync + 'static
+    RefreshStore
+    + RunStore
+    + OutboxStore
+    + ConnectStore
+    + KeyRotationStore
+    + ImportStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Applies this backend's migrations. Idempotent.
     async fn migrate(&self) -> Result<(), StoreError>;

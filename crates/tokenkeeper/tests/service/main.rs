@@ -27,6 +27,8 @@ mod email_templates;
 mod health;
 mod hostile_linkedin;
 mod hostile_smtp;
+mod import_api;
+mod import_command;
 mod kept_refresh_token;
 mod key_required;
 mod keys_command;

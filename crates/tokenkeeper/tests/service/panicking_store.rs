@@ -6,11 +6,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokenkeeper::crypto::TokenCipher;
-use tokenkeeper::domain::{Account, LinkedAccount, NewNotification, UserId};
+use tokenkeeper::domain::{
+    Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, UserId,
+};
 use tokenkeeper::store::{
-    AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, KeyRotationStore, Lease, LinkUse,
-    OutboxStore, PendingEmail, Purged, RefreshLogEntry, RefreshStore, RefreshWrite, RunStore,
-    SealedRow, Store, StoreError, StoredNotification, SweepCounts, SweepRun,
+    AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, ImportStore, KeyRotationStore,
+    Lease, LinkUse, OutboxStore, PendingEmail, Purged, ReconnectNotices, RefreshLogEntry,
+    RefreshStore, RefreshWrite, RunStore, SealedRow, Store, StoreError, StoredNotification,
+    SweepCounts, SweepRun,
 };
 
 pub struct PanickingStore {
@@ -236,5 +239,20 @@ impl ConnectStore for PanickingStore {
     }
     async fn purge_expired_connect_state(&self, now: DateTime<Utc>) -> Result<Purged, StoreError> {
         self.inner.purge_expired_connect_state(now).await
+    }
+}
+
+#[async_trait]
+impl ImportStore for PanickingStore {
+    async fn accounts_of_users(&self, users: &[UserId]) -> Result<Vec<Account>, StoreError> {
+        self.inner.accounts_of_users(users).await
+    }
+    async fn import_accounts(
+        &self,
+        batch: &[ImportedAccount],
+        at: DateTime<Utc>,
+        reconnect: ReconnectNotices<'_>,
+    ) -> Result<Vec<ImportDecision>, StoreError> {
+        self.inner.import_accounts(batch, at, reconnect).await
     }
 }

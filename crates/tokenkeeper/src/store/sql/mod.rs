@@ -5,6 +5,7 @@
 
 mod accounts;
 mod connect;
+mod import;
 mod mysql;
 mod outbox;
 mod postgres;

@@ -1,0 +1,253 @@
+//! Imports: many rows per statement (a million rows must go in within a minute), decisions
+//! taken in Rust against the rows read in the same transaction, so that tokens are compared
+//! as tokens whatever form they are stored in.
+
+use super::{on_each, SqlStore, Statement, Tx};
+use crate::crypto::{Row, TokenCipher};
+use crate::domain::{Account, ImportDecision, ImportedAccount, TokenSet, UserId};
+use crate::store::import::{ImportStore, ReconnectNotices, IMPORT_CHUNK};
+use crate::store::rows::{self, AccountRow};
+use crate::store::StoreError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+const INSERT_HEAD: &str = "INSERT INTO social_network (user_id, network, member_id, email, name,
+    token, token_expires_at, refresh_token, refresh_token_expires_at, scope, expiration, status,
+    linked_at, last_error, refresh_attempts, created_at, updated_at, version) ";
+
+/// Replaces an account's tokens and state under the version it was read at.
+static REPLACE: Statement = Statement::new(
+    "
+UPDATE social_network SET member_id = ?, email = ?, name = ?, token = ?, token_expires_at = ?,
+    refresh_token = ?, refresh_token_expires_at = ?, scope = ?, expiration = ?, status = ?,
+    linked_at = ?, last_error = ?, last_refreshed_at = NULL, refresh_attempts = 0,
+    claimed_until = NULL, claimed_by = NULL, updated_at = ?, version = version + 1
+WHERE id = ? AND version = ?",
+);
+
+static CANCEL_PENDING_NOTIFICATIONS: Statement = Statement::new(
+    "UPDATE notifications SET status = 'cancelled' WHERE account_id = ? AND status = 'pending'",
+);
+
+/// The stored form of an account's tokens: sealed for its row, as every other write seals
+/// them. Every token an import writes passes through here.
+struct StoredTokens {
+    token: String,
+    refresh_token: Option<String>,
+}
+
+fn stored_tokens(cipher: &TokenCipher, user_id: &UserId, tokens: &TokenSet) -> StoredTokens {
+    let row = Row::linkedin(user_id);
+    StoredTokens {
+        token: cipher.seal(row, &tokens.access_token),
+        refresh_token: tokens
+            .refresh_token
+            .as_ref()
+            .map(|refresh| cipher.seal(row, refresh)),
+    }
+}
+
+impl SqlStore {
+    async fn accounts_of_users_in(
+        cipher: &TokenCipher,
+        tx: &mut Tx,
+        users: &[&UserId],
+    ) -> Result<Vec<Account>, StoreError> {
+        let mut found: Vec<AccountRow> = Vec::with_capacity(users.len());
+        for chunk in users.chunks(IMPORT_CHUNK) {
+            let rows: Vec<AccountRow> = on_each!(Tx, &mut *tx, |tx, dialect| {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT * FROM social_network WHERE network = 'linkedin' AND user_id IN (",
+                );
+                let mut list = query.separated(", ");
+                for user in chunk {
+                    list.push_bind(user.as_str());
+                }
+                query.push(")");
+                query.build_query_as().fetch_all(&mut **tx).await?
+            });
+            found.extend(rows);
+        }
+        rows::accounts(found, cipher)
+    }
+
+    /// Inserts new accounts; a user some other writer inserted meanwhile is skipped, and the
+    /// caller learns it by reading the rows back.
+    async fn insert_imported(
+        cipher: &TokenCipher,
+        tx: &mut Tx,
+        accounts: &[&ImportedAccount],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for chunk in accounts.chunks(IMPORT_CHUNK) {
+            on_each!(Tx, &mut *tx, |tx, dialect| {
+                let mut query = sqlx::QueryBuilder::new(INSERT_HEAD);
+                query.push_values(chunk, |mut row, a| {
+                    let tokens = stored_tokens(cipher, &a.user_id, &a.tokens);
+                    row.push_bind(a.user_id.as_str())
+                        .push("'linkedin'")
+                        .push_bind(a.member_id.as_str())
+                        .push_bind(a.email.as_str())
+                        .push_bind(a.name.as_deref())
+                        .push_bind(tokens.token)
+                        .push_bind(a.tokens.token_expires_at)
+                        .push_bind(tokens.refresh_token)
+                        .push_bind(a.tokens.refresh_token_expires_at)
+                        .push_bind(a.tokens.scope.as_str())
+                        .push_bind(a.expiration)
+                        .push_bind(a.status.as_str())
+                        .push_bind(a.linked_at)
+                        .push_bind(a.last_error.as_deref())
+                        .push("0")
+                        .push_bind(at)
+                        .push_bind(at)
+                        .push("1");
+                });
+                query.push(match dialect {
+                    super::Dialect::MySql => " ON DUPLICATE KEY UPDATE id = id",
+                    _ => " ON CONFLICT (user_id, network) DO NOTHING",
+                });
+                query.build().execute(&mut **tx).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// `false` when the account changed since it was read: then nothing was written.
+    async fn replace_imported(
+        cipher: &TokenCipher,
+        tx: &mut Tx,
+        account: &ImportedAccount,
+        id: i64,
+        version: i64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let tokens = stored_tokens(cipher, &account.user_id, &account.tokens);
+        let replaced = on_each!(Tx, &mut *tx, |tx, dialect| {
+            sqlx::query(REPLACE.sql(dialect))
+                .bind(account.member_id.as_str())
+                .bind(account.email.as_str())
+                .bind(account.name.as_deref())
+                .bind(tokens.token)
+                .bind(account.tokens.token_expires_at)
+                .bind(tokens.refresh_token)
+                .bind(account.tokens.refresh_token_expires_at)
+                .bind(account.tokens.scope.as_str())
+                .bind(account.expiration)
+                .bind(account.status.as_str())
+                .bind(account.linked_at)
+                .bind(account.last_error.as_deref())
+                .bind(at)
+                .bind(id)
+                .bind(version)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(replaced == 1)
+    }
+}
+
+#[async_trait]
+impl ImportStore for SqlStore {
+    async fn accounts_of_users(&self, users: &[UserId]) -> Result<Vec<Account>, StoreError> {
+        let mut found: Vec<AccountRow> = Vec::with_capacity(users.len());
+        for chunk in users.chunks(IMPORT_CHUNK) {
+            let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT * FROM social_network WHERE network = 'linkedin' AND user_id IN (",
+                );
+                let mut list = query.separated(", ");
+                for user in chunk {
+                    list.push_bind(user.as_str());
+                }
+                query.push(")");
+                query.build_query_as().fetch_all(pool).await?
+            });
+            found.extend(rows);
+        }
+        rows::accounts(found, &self.cipher)
+    }
+
+    async fn import_accounts(
+        &self,
+        batch: &[ImportedAccount],
+        at: DateTime<Utc>,
+        reconnect: ReconnectNotices<'_>,
+    ) -> Result<Vec<ImportDecision>, StoreError> {
+        let mut tx = self.begin().await?;
+        let users: Vec<&UserId> = batch.iter().map(|a| &a.user_id).collect();
+        let stored: HashMap<String, Account> =
+            Self::accounts_of_users_in(&self.cipher, &mut tx, &users)
+                .await?
+                .into_iter()
+                .map(|a| (a.user_id.as_str().to_owned(), a))
+                .collect();
+        let mut decisions: Vec<ImportDecision> = batch
+            .iter()
+            .map(|a| a.decide(stored.get(a.user_id.as_str())))
+            .collect();
+
+        let creates: Vec<&ImportedAccount> = batch
+            .iter()
+            .zip(&decisions)
+            .filter(|(_, d)| **d == ImportDecision::Create)
+            .map(|(a, _)| a)
+            .collect();
+        Self::insert_imported(&self.cipher, &mut tx, &creates, at).await?;
+        for (account, decision) in batch.iter().zip(decisions.iter_mut()) {
+            if let ImportDecision::Replace { version } = *decision {
+                let id = stored[account.user_id.as_str()].id;
+                if !Self::replace_imported(&self.cipher, &mut tx, account, id, version, at).await? {
+                    *decision = ImportDecision::NewerKept;
+                }
+            }
+        }
+
+        // Read back what was written: an insert that met a row written meanwhile left that
+        // row alone, and the accounts written need their ids for the outbox.
+        let written: Vec<&UserId> = batch
+            .iter()
+            .zip(&decisions)
+            .filter(|(_, d)| matches!(d, ImportDecision::Create | ImportDecision::Replace { .. }))
+            .map(|(a, _)| &a.user_id)
+            .collect();
+        if !written.is_empty() {
+            let now_stored: HashMap<String, Account> =
+                Self::accounts_of_users_in(&self.cipher, &mut tx, &written)
+                    .await?
+                    .into_iter()
+                    .map(|a| (a.user_id.as_str().to_owned(), a))
+                    .collect();
+            for (account, decision) in batch.iter().zip(decisions.iter_mut()) {
+                if !matches!(
+                    decision,
+                    ImportDecision::Create | ImportDecision::Replace { .. }
+                ) {
+                    continue;
+                }
+                let Some(row) = now_stored
+                    .get(account.user_id.as_str())
+                    .filter(|row| row.token == account.tokens.access_token)
+                else {
+                    *decision = ImportDecision::NewerKept;
+                    continue;
+                };
+                if matches!(decision, ImportDecision::Replace { .. }) {
+                    on_each!(Tx, &mut tx, |tx, dialect| {
+                        sqlx::query(CANCEL_PENDING_NOTIFICATIONS.sql(dialect))
+                            .bind(row.id)
+                            .execute(&mut **tx)
+                            .await?;
+                    });
+                }
+                if row.status == crate::domain::AccountStatus::NeedsReconnect {
+                    Self::insert_notifications(&mut tx, &reconnect(row), at).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(decisions)
+    }
+}

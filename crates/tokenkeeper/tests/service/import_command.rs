@@ -1,0 +1,281 @@
+//! `tokenkeeper import`, the built binary, against the app's database and the fake LinkedIn:
+//! bad rows reported by line without stopping the others, the exit status, `--json`,
+//! `--dry-run`, `--no-introspect`, idempotence, and a stop when LinkedIn refuses our client.
+
+use crate::backend_tests;
+use crate::support::{spawn_app, TestApp};
+use chrono::{Duration, Utc};
+use fake_linkedin::{Endpoint, SeededToken};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use std::io::Write;
+use std::process::Output;
+use test_databases::Backend;
+use tokenkeeper::domain::AccountStatus;
+
+backend_tests!(
+    bad_rows_are_reported_by_line_and_the_others_imported,
+    a_second_import_of_the_same_file_changes_nothing,
+    a_dry_run_reports_in_json_and_writes_nothing,
+    json_lines_without_introspection_need_their_expiry,
+    unknown_expiries_are_introspected_and_dead_tokens_need_reconnect,
+    an_import_stops_when_linkedin_refuses_our_client,
+);
+
+const HEADER: &str = "user_id,email,access_token,refresh_token,token_expires_at,refresh_token_expires_at,linked_at,member_id,name,scope";
+
+/// A CSV line for `user` whose tokens were obtained `days_ago`.
+fn csv_row(user: &str, email: &str, days_ago: i64) -> String {
+    let linked = Utc::now() - Duration::days(days_ago);
+    format!(
+        "{user},{email},AQ-secret-{user},AQ-secret-refresh-{user},{},{},{},member-{user},\"Name, {user}\",openid w_member_social",
+        (linked + Duration::days(60)).to_rfc3339(),
+        (linked + Duration::days(365)).to_rfc3339(),
+        linked.to_rfc3339(),
+    )
+}
+
+fn file(name: &str, lines: &[String]) -> tempfile::TempPath {
+    let mut f = tempfile::Builder::new().suffix(name).tempfile().unwrap();
+    for line in lines {
+        writeln!(f, "{line}").unwrap();
+    }
+    f.into_temp_path()
+}
+
+async fn import(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let c = &app.config;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
+    command
+        .arg("import")
+        .args(args)
+        .env_clear()
+        .env("TOKENKEEPER_DATABASE_URL", c.database_url.expose())
+        .env("TOKENKEEPER_LINKEDIN__CLIENT_ID", &c.linkedin.client_id)
+        .env(
+            "TOKENKEEPER_LINKEDIN__CLIENT_SECRET",
+            c.linkedin.client_secret.expose_secret(),
+        )
+        .env(
+            "TOKENKEEPER_LINKEDIN__INTROSPECT_URL",
+            c.linkedin.introspect_url.as_str(),
+        )
+        .env(
+            "TOKENKEEPER_CONNECT__SIGNING_KEY",
+            c.connect.signing_key.expose_secret(),
+        )
+        .env("TOKENKEEPER_REFRESH__RETRY_INITIAL_MS", "10")
+        .env("TOKENKEEPER_REFRESH__RETRY_MAX_TOTAL_SECONDS", "1")
+        .envs(extra.iter().map(|(k, v)| (format!("TOKENKEEPER_{k}"), *v)));
+    tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
+        .await
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_no_token(output: &Output) {
+    let shown = format!("{}{}", stdout(output), stderr(output));
+    assert!(!shown.contains("AQ-secret"), "{shown}");
+}
+
+async fn bad_rows_are_reported_by_line_and_the_others_imported(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let path = file(
+        ".csv",
+        &[
+            HEADER.to_owned(),
+            csv_row("u-1", "u1@example.com", 1),
+            csv_row("u-2", "not-an-email", 1),
+            csv_row("u-3", "u3@example.com", 1),
+            csv_row("u-1", "again@example.com", 1),
+            "u-5,u5@example.com".to_owned(),
+        ],
+    );
+    let output = import(&app, &[path.to_str().unwrap()], &[]).await;
+    assert!(!output.status.success(), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(errors.contains("line 3: email:"), "{errors}");
+    assert!(
+        errors.contains("line 5: user_id: u-1 is already on line 2"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("line 6: has 2 fields where the header has 10"),
+        "{errors}"
+    );
+    assert!(errors.contains("3 of 5 rows failed"), "{errors}");
+    assert!(stdout(&output).contains("2 created"), "{}", stdout(&output));
+    assert_no_token(&output);
+    assert_eq!(app.account_count().await, 2);
+    let first = app.account("u-1").await;
+    assert_eq!(first.email.as_str(), "u1@example.com");
+    assert_eq!(first.name.as_deref(), Some("Name, u-1"));
+    assert_eq!(first.status, AccountStatus::Active);
+}
+
+async fn a_second_import_of_the_same_file_changes_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let lines: Vec<String> = std::iter::once(HEADER.to_owned())
+        .chain((0..30).map(|i| csv_row(&format!("u-{i}"), &format!("u{i}@example.com"), i)))
+        .collect();
+    let path = file(".csv", &lines);
+    let first = import(&app, &[path.to_str().unwrap()], &[]).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).contains("30 created"), "{}", stdout(&first));
+    let before = app.store.list_accounts(0, 100).await.unwrap();
+    let second = import(&app, &[path.to_str().unwrap()], &[]).await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stdout(&second).contains("30 unchanged"),
+        "{}",
+        stdout(&second)
+    );
+    let after = app.store.list_accounts(0, 100).await.unwrap();
+    let versions = |accounts: &[tokenkeeper::domain::Account]| {
+        accounts
+            .iter()
+            .map(|a| (a.id, a.version, a.updated_at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(versions(&before), versions(&after));
+}
+
+async fn a_dry_run_reports_in_json_and_writes_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let path = file(
+        ".csv",
+        &[
+            HEADER.to_owned(),
+            csv_row("u-1", "u1@example.com", 1),
+            csv_row("u-2", "bad", 1),
+        ],
+    );
+    let output = import(&app, &["--dry-run", "--json", path.to_str().unwrap()], &[]).await;
+    assert!(!output.status.success());
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["rows"], 2);
+    assert_eq!(report["created"], 1);
+    assert_eq!(report["failed"], 1);
+    assert_eq!(report["errors"][0]["line"], 3);
+    assert!(report["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("email:"));
+    // With --json, rows' errors are in the report only.
+    assert!(!stderr(&output).contains("line 3"), "{}", stderr(&output));
+    assert_no_token(&output);
+    assert_eq!(app.account_count().await, 0);
+}
+
+async fn json_lines_without_introspection_need_their_expiry(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let expires = (Utc::now() + Duration::days(30)).to_rfc3339();
+    let path = file(
+        ".jsonl",
+        &[
+            format!(r#"{{"user_id":"u-1","email":"u1@example.com","member_id":"m1","access_token":"AQ-secret-1","token_expires_at":"{expires}"}}"#),
+            String::new(),
+            r#"{"user_id":"u-2","email":"u2@example.com","member_id":"m2","access_token":"AQ-secret-2"}"#.to_owned(),
+        ],
+    );
+    let output = import(&app, &["--no-introspect", path.to_str().unwrap()], &[]).await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("line 3: token_expires_at: required when LinkedIn is not asked"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(app.fake.controls().calls(Endpoint::Introspect), 0);
+    assert_eq!(app.account_count().await, 1);
+}
+
+async fn unknown_expiries_are_introspected_and_dead_tokens_need_reconnect(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // The binary runs on the real clock.
+    let now = Utc::now();
+    app.fake.controls().set_now(now);
+    for (token, revoked) in [("AQ-secret-live", false), ("AQ-secret-gone", true)] {
+        app.fake.controls().seed_access_token(
+            token,
+            SeededToken {
+                member: format!("member-{token}"),
+                scope: vec!["openid".into()],
+                authorized_at: now - Duration::days(5),
+                expires_at: now + Duration::days(55),
+                refresh: None,
+                revoked,
+            },
+        );
+    }
+    let path = file(
+        ".csv",
+        &[
+            "user_id,email,access_token,member_id".to_owned(),
+            "u-live,live@example.com,AQ-secret-live,m-live".to_owned(),
+            "u-gone,gone@example.com,AQ-secret-gone,m-gone".to_owned(),
+        ],
+    );
+    let output = import(&app, &["--format", "csv", path.to_str().unwrap()], &[]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("1 members must reconnect"),
+        "{}",
+        stdout(&output)
+    );
+    assert_no_token(&output);
+    assert_eq!(app.fake.controls().calls(Endpoint::Introspect), 2);
+    let live = app.account("u-live").await;
+    assert_eq!(live.status, AccountStatus::Active);
+    let expected = now + Duration::days(55);
+    assert_eq!(live.token_expires_at.timestamp(), expected.timestamp());
+    let gone = app.account("u-gone").await;
+    assert_eq!(gone.status, AccountStatus::NeedsReconnect);
+    let emails = app.store.notifications_for(gone.id).await.unwrap();
+    assert_eq!(emails.len(), 1, "{emails:?}");
+}
+
+async fn an_import_stops_when_linkedin_refuses_our_client(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let path = file(
+        ".csv",
+        &[
+            "user_id,email,access_token,member_id".to_owned(),
+            "u-1,u1@example.com,AQ-secret-1,m1".to_owned(),
+        ],
+    );
+    let output = import(
+        &app,
+        &[path.to_str().unwrap()],
+        &[("LINKEDIN__CLIENT_SECRET", "a-wrong-secret")],
+    )
+    .await;
+    assert!(!output.status.success());
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("the import stopped: LinkedIn refused our client"),
+        "{errors}"
+    );
+    assert!(!errors.contains("a-wrong-secret"), "{errors}");
+    assert_no_token(&output);
+    assert_eq!(app.account_count().await, 0);
+}
