@@ -121,6 +121,13 @@ pub enum ApiError {
     },
     #[error("not found")]
     NotFound,
+    /// A request the API understood and declines, with its own status and code.
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -131,7 +138,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Disabled => (StatusCode::SERVICE_UNAVAILABLE, "api_disabled"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
-            ApiError::Body { status, code, .. } => (*status, *code),
+            ApiError::Body { status, code, .. } | ApiError::Refused { status, code, .. } => {
+                (*status, *code)
+            }
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Store(_) => {
                 tracing::error!(error = %error_chain(&self), "API request failed");

@@ -90,15 +90,15 @@ enum Settle {
 
 #[derive(Clone)]
 pub struct RefreshEngine {
-    store: Arc<dyn Store>,
-    linkedin: LinkedInClient,
-    clock: Arc<dyn Clock>,
-    settings: RefreshSettings,
-    notify: NotificationPolicy,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) linkedin: LinkedInClient,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) settings: RefreshSettings,
+    pub(super) notify: NotificationPolicy,
     /// Names this process in account claims, so an operator can see who holds what.
-    instance: String,
+    pub(super) instance: String,
     /// Cancelled when the process shuts down.
-    shutdown: CancellationToken,
+    pub(super) shutdown: CancellationToken,
 }
 
 impl RefreshEngine {

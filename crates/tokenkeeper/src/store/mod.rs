@@ -2,6 +2,8 @@
 //! the program sees only [`Store`]. Only this module writes SQL.
 
 mod connect;
+mod host_api;
+mod host_api_sql;
 mod outbox;
 mod postgres;
 mod refresh;
@@ -12,6 +14,10 @@ mod sqlite;
 pub mod testing;
 
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
+pub use host_api::{
+    AccountFilter, AccountSummary, DeletedAccount, ForecastCount, ForecastKind, HostApiStore,
+    OneClaim,
+};
 pub use outbox::{OutboxStore, PendingEmail};
 pub use postgres::PostgresStore;
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
@@ -44,7 +50,7 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait Store:
-    RefreshStore + RunStore + OutboxStore + ConnectStore + Send + Sync + 'static
+    RefreshStore + RunStore + OutboxStore + ConnectStore + HostApiStore + Send + Sync + 'static
 {
     /// Applies this backend's migrations. Idempotent.
     async fn migrate(&self) -> Result<(), StoreError>;

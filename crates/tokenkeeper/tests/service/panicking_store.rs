@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokenkeeper::domain::{Account, LinkedAccount, NewNotification, UserId};
 use tokenkeeper::store::{
-    AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, Lease, LinkUse, OutboxStore,
+    AccountFilter, AccountSummary, AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore,
+    DeletedAccount, ForecastCount, HostApiStore, Lease, LinkUse, OneClaim, OutboxStore,
     PendingEmail, Purged, RefreshLogEntry, RefreshStore, RefreshWrite, RunStore, Store, StoreError,
     StoredNotification, SweepCounts, SweepRun,
 };
@@ -214,5 +215,28 @@ impl ConnectStore for PanickingStore {
     }
     async fn purge_expired_connect_state(&self, now: DateTime<Utc>) -> Result<Purged, StoreError> {
         self.inner.purge_expired_connect_state(now).await
+    }
+}
+
+#[async_trait]
+impl HostApiStore for PanickingStore {
+    async fn list_account_summaries(
+        &self,
+        filter: &AccountFilter,
+    ) -> Result<Vec<AccountSummary>, StoreError> {
+        self.inner.list_account_summaries(filter).await
+    }
+    async fn claim_one(&self, user_id: &UserId, lease: &Lease) -> Result<OneClaim, StoreError> {
+        self.inner.claim_one(user_id, lease).await
+    }
+    async fn delete_account(&self, user_id: &UserId) -> Result<Option<DeletedAccount>, StoreError> {
+        self.inner.delete_account(user_id).await
+    }
+    async fn forecast(
+        &self,
+        from: DateTime<Utc>,
+        days: i64,
+    ) -> Result<Vec<ForecastCount>, StoreError> {
+        self.inner.forecast(from, days).await
     }
 }

@@ -125,3 +125,8 @@ impl_store!(
     CLAIM_NOTIFICATIONS
 );
 impl_connect_store!(PostgresStore);
+super::host_api_sql::impl_host_api_store!(
+    PostgresStore,
+    sqlx::Postgres,
+    super::host_api_sql::FORECAST_POSTGRES
+);

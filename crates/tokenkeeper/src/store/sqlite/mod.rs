@@ -88,6 +88,11 @@ impl SqliteStore {
 
 impl_store!(SqliteStore, sqlx::Sqlite, CLAIM_DUE, CLAIM_NOTIFICATIONS);
 impl_connect_store!(SqliteStore);
+super::host_api_sql::impl_host_api_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    super::host_api_sql::FORECAST_SQLITE
+);
 
 #[cfg(test)]
 mod tests {
