@@ -38,8 +38,15 @@ pub async fn run_one(backend: Backend, n: usize, settings: &Settings) -> anyhow:
         .context("seeding")?;
     let server = Server::start(&db.url).await?;
 
-    let reads = load(settings, |i| format!("{}/api/v1/accounts/bench-{i}", server.base), n).await?;
-    let health = load(settings, |_| format!("{}/healthz", server.base), n).await?;
+    let base = server.base.clone();
+    let reads = load(
+        settings,
+        move |i| format!("{base}/api/v1/accounts/bench-{i}"),
+        n,
+    )
+    .await?;
+    let base = server.base.clone();
+    let health = load(settings, move |_| format!("{base}/healthz"), n).await?;
     drop(server);
     let pgbench = pgbench_select(settings).await?;
     Ok(format!(
@@ -83,7 +90,10 @@ impl Server {
             .env("TOKENKEEPER_HTTP__BIND", format!("127.0.0.1:{port}"))
             .env("TOKENKEEPER_API__API_KEY", API_KEY)
             .env("TOKENKEEPER_LINKEDIN__CLIENT_ID", defaults.client_id)
-            .env("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", defaults.client_secret)
+            .env(
+                "TOKENKEEPER_LINKEDIN__CLIENT_SECRET",
+                defaults.client_secret,
+            )
             .env(
                 "TOKENKEEPER_CONNECT__SIGNING_KEY",
                 "bench-signing-key-0123456789abcdef0123",

@@ -81,7 +81,7 @@ impl RefreshEngine {
         let deadline =
             tokio::time::Instant::now() + self.settings.lease.to_std().unwrap_or_default();
         let account = match self.store.claim_one(user_id, &lease).await? {
-            OneClaim::Claimed(account) => account,
+            OneClaim::Claimed(account) => *account,
             OneClaim::Held => return Ok(OnDemand::Busy),
             OneClaim::Unknown => return Ok(OnDemand::Unknown),
         };
@@ -110,7 +110,7 @@ impl RefreshEngine {
                     OnDemand::NeedsReconnect(now_stored)
                 }
                 Answer::TokenWorks => OnDemand::TokenWorks(now_stored),
-                Answer::Other(other) => other,
+                Answer::Other(other) => *other,
             })
         }
         .instrument(span)
@@ -177,7 +177,7 @@ impl RefreshEngine {
                             return (
                                 RefreshWrite::Release,
                                 log,
-                                Answer::Other(OnDemand::Unavailable(error.to_string())),
+                                Answer::Other(Box::new(OnDemand::Unavailable(error.to_string()))),
                             )
                         }
                         // userinfo refuses for a reason that says nothing about the token (a
@@ -187,9 +187,9 @@ impl RefreshEngine {
                                 return (
                                     RefreshWrite::Release,
                                     log,
-                                    Answer::Other(OnDemand::Unavailable(format!(
+                                    Answer::Other(Box::new(OnDemand::Unavailable(format!(
                                         "LinkedIn's answer does not tell whether the token works: {error}"
-                                    ))),
+                                    )))),
                                 );
                             }
                         }
@@ -201,7 +201,7 @@ impl RefreshEngine {
             return (
                 RefreshWrite::Release,
                 Vec::new(),
-                Answer::Other(OnDemand::NoRefreshToken),
+                Answer::Other(Box::new(OnDemand::NoRefreshToken)),
             );
         }
         self.refresh_once(&shared, account, now, deadline).await
@@ -225,30 +225,30 @@ impl RefreshEngine {
             Verdict::Write(RefreshWrite::Failing { error, .. }) => (
                 RefreshWrite::Release,
                 log,
-                Answer::Other(OnDemand::Unavailable(error)),
+                Answer::Other(Box::new(OnDemand::Unavailable(error))),
             ),
             Verdict::Write(RefreshWrite::Release) => (
                 RefreshWrite::Release,
                 log,
-                Answer::Other(OnDemand::Unavailable("nothing was done".into())),
+                Answer::Other(Box::new(OnDemand::Unavailable("nothing was done".into()))),
             ),
             Verdict::Rejected { error } => (
                 RefreshWrite::Release,
                 log,
-                Answer::Other(OnDemand::Rejected(error)),
+                Answer::Other(Box::new(OnDemand::Rejected(error))),
             ),
             Verdict::StopSweep(Stop::Misconfigured(message)) => {
                 tracing::error!(error = %message, "LinkedIn rejected our request as misconfigured; check linkedin.client_id, linkedin.client_secret and the token URL");
                 (
                     RefreshWrite::Release,
                     log,
-                    Answer::Other(OnDemand::Misconfigured(message)),
+                    Answer::Other(Box::new(OnDemand::Misconfigured(message))),
                 )
             }
             Verdict::StopSweep(Stop::Degraded(message)) => (
                 RefreshWrite::Release,
                 log,
-                Answer::Other(OnDemand::Unavailable(message)),
+                Answer::Other(Box::new(OnDemand::Unavailable(message))),
             ),
         }
     }
@@ -278,5 +278,5 @@ enum Answer {
     Refreshed,
     NeedsReconnect,
     TokenWorks,
-    Other(OnDemand),
+    Other(Box<OnDemand>),
 }

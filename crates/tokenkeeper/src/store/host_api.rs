@@ -37,7 +37,7 @@ pub struct AccountSummary {
 #[derive(Debug)]
 pub enum OneClaim {
     /// Claimed: the account at its claimed version, which the write-back must present.
-    Claimed(Account),
+    Claimed(Box<Account>),
     /// Another process (a sweep, or another refresh on demand) holds a live claim.
     Held,
     Unknown,

@@ -119,9 +119,9 @@ macro_rules! impl_host_api_store {
                 Ok(match (claimed, row) {
                     (_, None) => $crate::store::OneClaim::Unknown,
                     (0, Some(_)) => $crate::store::OneClaim::Held,
-                    (_, Some(row)) => {
-                        $crate::store::OneClaim::Claimed($crate::domain::Account::try_from(row)?)
-                    }
+                    (_, Some(row)) => $crate::store::OneClaim::Claimed(Box::new(
+                        $crate::domain::Account::try_from(row)?,
+                    )),
                 })
             }
 

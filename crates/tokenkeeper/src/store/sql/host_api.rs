@@ -152,7 +152,7 @@ impl HostApiStore for SqlStore {
         Ok(match (claimed, row) {
             (_, None) => OneClaim::Unknown,
             (0, Some(_)) => OneClaim::Held,
-            (_, Some(row)) => OneClaim::Claimed(Account::try_from(row)?),
+            (_, Some(row)) => OneClaim::Claimed(Box::new(Account::try_from(row)?)),
         })
     }
 
