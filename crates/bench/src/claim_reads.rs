@@ -3,8 +3,8 @@
 
 use crate::targets::ClaimReads;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{PgPool, Row, SqlitePool};
-use tokenkeeper::store::{PostgresStore, SqliteStore};
+use sqlx::{MySqlPool, PgPool, Row, SqlitePool};
+use tokenkeeper::store::{claim_due_statement, Dialect};
 
 /// Reads the claim of up to `limit` accounts due at `as_of`, without keeping the claim.
 pub async fn measure(
@@ -18,30 +18,45 @@ pub async fn measure(
         let pool = SqlitePool::connect(database_url).await?;
         let plan = sqlx::query(&format!(
             "EXPLAIN QUERY PLAN {}",
-            SqliteStore::CLAIM_DUE_SQL
+            claim_due_statement(Dialect::Sqlite)
         ))
         .bind(as_of)
-        .bind(until)
-        .bind("bench-plan")
         .bind(now)
         .bind(limit)
+        .bind(until)
+        .bind("bench-plan")
         .fetch_all(&pool)
         .await?;
         let details: Vec<String> = plan.iter().map(|r| r.get::<String, _>("detail")).collect();
         Ok(ClaimReads::FullScan(sqlite_scans_table(&details)))
+    } else if crate::seed::is_mysql(database_url) {
+        // MySQL's claim starts by reading the due rows; its plan says whether that reads the
+        // whole table (access type ALL).
+        let pool = MySqlPool::connect(database_url).await?;
+        let plan = sqlx::query(&format!("EXPLAIN {}", claim_due_statement(Dialect::MySql)))
+            .bind(as_of)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&pool)
+            .await?;
+        let full_scan = plan.iter().any(|r| {
+            let access: Option<String> = r.try_get("type").ok();
+            access.as_deref() == Some("ALL")
+        });
+        Ok(ClaimReads::FullScan(full_scan))
     } else {
         let pool = PgPool::connect(database_url).await?;
         // EXPLAIN ANALYZE runs the claim; the rollback gives the rows back.
         let mut tx = pool.begin().await?;
         let plan = sqlx::query(&format!(
             "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {}",
-            PostgresStore::CLAIM_DUE_SQL
+            claim_due_statement(Dialect::Postgres)
         ))
         .bind(as_of)
-        .bind(until)
-        .bind("bench-plan")
         .bind(now)
         .bind(limit)
+        .bind(until)
+        .bind("bench-plan")
         .fetch_all(&mut *tx)
         .await?;
         tx.rollback().await?;

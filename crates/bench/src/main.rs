@@ -16,18 +16,23 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use clap::{Parser, ValueEnum};
 use std::sync::Arc;
 use std::time::Instant;
+use test_databases::{Backend, TestDatabase};
 use tokenkeeper::config::Config;
 use tokenkeeper::domain::SystemClock;
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{RefreshEngine, SweepOptions};
-use tokenkeeper::store::testing::{Backend, TestDatabase};
 use tokenkeeper::store::{self, Lease};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum BackendArg {
     Sqlite,
     Postgres,
+    /// MariaDB 10.6+ or MySQL 8 (`TOKENKEEPER_TEST_MYSQL_URL`).
+    Mysql,
+    /// SQLite and PostgreSQL.
     Both,
+    /// All three.
+    All,
 }
 
 #[derive(Debug, Parser)]
@@ -96,7 +101,9 @@ async fn main() -> anyhow::Result<()> {
     let backends = match args.backend {
         BackendArg::Sqlite => vec![Backend::Sqlite],
         BackendArg::Postgres => vec![Backend::Postgres],
+        BackendArg::Mysql => vec![Backend::MySql],
         BackendArg::Both => vec![Backend::Sqlite, Backend::Postgres],
+        BackendArg::All => Backend::ALL.to_vec(),
     };
     if args.reads {
         let settings = reads::Settings {

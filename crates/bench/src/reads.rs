@@ -7,7 +7,7 @@
 
 use anyhow::Context;
 use std::time::{Duration, Instant};
-use tokenkeeper::store::testing::{Backend, TestDatabase};
+use test_databases::{Backend, TestDatabase};
 use tokio::process::{Child, Command};
 
 const API_KEY: &str = "bench-api-key-0123456789abcdef";

@@ -1,7 +1,7 @@
 //! Fast bulk seeding (not what is measured): multi-row inserts in large transactions.
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{PgPool, QueryBuilder, SqlitePool};
+use sqlx::{MySqlPool, PgPool, QueryBuilder, SqlitePool};
 
 const COLUMNS: &str =
     "INSERT INTO social_network (user_id, network, member_id, email, name, token, \
@@ -83,6 +83,21 @@ pub async fn accounts(
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&pool)
             .await?;
+    } else if is_mysql(database_url) {
+        let pool = MySqlPool::connect(database_url).await?;
+        let mut tx = pool.begin().await?;
+        for start in (0..total).step_by(CHUNK) {
+            let mut builder = QueryBuilder::new(COLUMNS);
+            push_rows(
+                &mut builder,
+                (start..(start + CHUNK).min(total)).map(|i| row(i, total, due, as_of)),
+            );
+            builder.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        sqlx::query("ANALYZE TABLE social_network")
+            .execute(&pool)
+            .await?;
     } else {
         let pool = PgPool::connect(database_url).await?;
         let mut tx = pool.begin().await?;
@@ -111,6 +126,10 @@ pub async fn release_claims(database_url: &str) -> anyhow::Result<()> {
         sqlx::query(sql)
             .execute(&SqlitePool::connect(database_url).await?)
             .await?;
+    } else if is_mysql(database_url) {
+        sqlx::query(sql)
+            .execute(&MySqlPool::connect(database_url).await?)
+            .await?;
     } else {
         sqlx::query(sql)
             .execute(&PgPool::connect(database_url).await?)
@@ -124,6 +143,16 @@ pub async fn release_claims(database_url: &str) -> anyhow::Result<()> {
 pub async fn sweep_outcome(database_url: &str, as_of: DateTime<Utc>) -> anyhow::Result<(i64, i64)> {
     let left = "SELECT COUNT(*) FROM social_network WHERE token LIKE 'bench-access-%' AND expiration <= $1";
     let replaced = "SELECT COUNT(*) FROM social_network WHERE token NOT LIKE 'bench-access-%'";
+    if is_mysql(database_url) {
+        let pool = MySqlPool::connect(database_url).await?;
+        return Ok((
+            sqlx::query_scalar(&left.replace("$1", "?"))
+                .bind(as_of)
+                .fetch_one(&pool)
+                .await?,
+            sqlx::query_scalar(replaced).fetch_one(&pool).await?,
+        ));
+    }
     if database_url.starts_with("sqlite:") {
         let pool = SqlitePool::connect(database_url).await?;
         Ok((
@@ -143,4 +172,8 @@ pub async fn sweep_outcome(database_url: &str, as_of: DateTime<Utc>) -> anyhow::
             sqlx::query_scalar(replaced).fetch_one(&pool).await?,
         ))
     }
+}
+
+pub fn is_mysql(database_url: &str) -> bool {
+    database_url.starts_with("mysql:") || database_url.starts_with("mariadb:")
 }

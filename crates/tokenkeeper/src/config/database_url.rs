@@ -25,13 +25,10 @@ impl TryFrom<String> for DatabaseUrl {
     type Error = ConfigError;
 
     fn try_from(text: String) -> Result<Self, ConfigError> {
-        if !(text.starts_with("sqlite:")
-            || text.starts_with("postgres://")
-            || text.starts_with("postgresql://"))
-        {
+        if crate::store::Dialect::of_url(&text).is_none() {
             return Err(invalid(
                 "database_url",
-                "expected sqlite://PATH or postgres://USER@HOST/DB",
+                "expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
             ));
         }
         Ok(Self(text))

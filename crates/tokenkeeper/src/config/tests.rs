@@ -117,7 +117,7 @@ fn wrong_values_name_their_key() {
             "connect.signing_key",
         ),
         ("TOKENKEEPER_LOG__FORMAT", "xml", "log.format"),
-        ("TOKENKEEPER_DATABASE_URL", "mysql://x", "database_url"),
+        ("TOKENKEEPER_DATABASE_URL", "mssql://x", "database_url"),
         (
             "TOKENKEEPER_CONNECT__ALLOWED_RETURN_ORIGINS",
             "https://app.example.com/path",

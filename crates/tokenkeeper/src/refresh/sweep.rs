@@ -529,12 +529,7 @@ impl Worker {
         log: &[crate::store::RefreshLogEntry],
         started: std::time::Instant,
     ) {
-        let result = match &write {
-            RefreshWrite::Refreshed { .. } => "refreshed",
-            RefreshWrite::Failing { .. } => "refresh_failing",
-            RefreshWrite::NeedsReconnect { .. } => "needs_reconnect",
-            RefreshWrite::Release => "skipped",
-        };
+        let result = write.result();
         match self
             .store
             .complete_refresh(account.id, account.version, &write, log)

@@ -1,17 +1,26 @@
 //! Storage behind one trait. The backend is chosen once, from the database URL; the rest of
 //! the program sees only [`Store`]. Only this module writes SQL.
+//!
+//! Design: a backend is its dialect, nothing more. There is one concrete store,
+//! [`SqlStore`], over an enum of the three sqlx pools (SQLite, PostgreSQL, MySQL/MariaDB).
+//! Each statement is a plain `static` in the file of the trait it serves, written once in
+//! `?` style where the dialects agree (PostgreSQL's `$n` form is derived once per statement)
+//! and bound once inside `on_each!`, a short macro that compiles the same expression for
+//! each pool; where the dialects differ (claims, upserts, RETURNING, ON CONFLICT) an explicit
+//! arm gives one dialect its own statements. Every method is ordinary code that tools can
+//! read and spans can instrument. sqlx's `Any` driver was not an option (no timestamptz), and
+//! generic functions over `sqlx::Database` would need a bound per bound type on every
+//! statement. The traits stay the boundary: tests wrap them.
 
 mod connect;
+mod exact_text;
 mod host_api;
-mod host_api_sql;
 mod outbox;
-mod postgres;
 mod refresh;
 mod rows;
 mod runs;
 mod sql;
-mod sqlite;
-pub mod testing;
+mod text_enums;
 
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
 pub use host_api::{
@@ -19,10 +28,9 @@ pub use host_api::{
     OneClaim,
 };
 pub use outbox::{OutboxStore, PendingEmail};
-pub use postgres::PostgresStore;
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use runs::{RunStore, SweepCounts, SweepRun};
-pub use sqlite::SqliteStore;
+pub use sql::{claim_due_statement, Dialect, SqlStore};
 
 use crate::domain::{Account, LinkedAccount, UserId};
 use async_trait::async_trait;
@@ -32,9 +40,12 @@ use std::sync::Arc;
 pub enum StoreError {
     /// Carries the URL's scheme only: the rest may hold a password.
     #[error(
-        "database URLs of scheme {0:?} are not supported: use sqlite://PATH or postgres://..."
+        "database URLs of scheme {0:?} are not supported: use sqlite://PATH, postgres://... or mysql://..."
     )]
     UnsupportedUrl(String),
+    /// The server answered but is a version the store cannot work with.
+    #[error("{0}")]
+    UnsupportedServer(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("migrating the database failed")]
@@ -69,20 +80,8 @@ pub trait Store:
     async fn count_accounts(&self) -> Result<i64, StoreError>;
 }
 
-/// Opens the store the URL names: `sqlite://path` (created on first use) or `postgres://...`.
+/// Opens the store the URL names: `sqlite://PATH` (created on first use), `postgres://...` or
+/// `mysql://...` (also `mariadb://...`).
 pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(database_url).await?))
-    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(database_url).await?))
-    } else {
-        let scheme = database_url
-            .split_once(':')
-            .map_or("", |(scheme, _)| scheme)
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || "+-.".contains(*c))
-            .take(20)
-            .collect();
-        Err(StoreError::UnsupportedUrl(scheme))
-    }
+    Ok(Arc::new(SqlStore::connect(database_url).await?))
 }

@@ -3,7 +3,7 @@
 //! audit trail.
 
 use super::StoreError;
-use crate::domain::{Account, NewNotification, TokenSet};
+use crate::domain::{Account, AccountStatus, NewNotification, TokenSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -40,6 +40,27 @@ pub enum RefreshWrite {
     },
     /// Nothing happened to the account (the sweep stopped early): only the claim is dropped.
     Release,
+}
+
+impl RefreshWrite {
+    /// The account's status once this is written; `None` when it is left as it was.
+    pub fn account_status(&self) -> Option<AccountStatus> {
+        match self {
+            RefreshWrite::Refreshed { .. } => Some(AccountStatus::Active),
+            RefreshWrite::Failing { .. } => Some(AccountStatus::RefreshFailing),
+            RefreshWrite::NeedsReconnect { .. } => Some(AccountStatus::NeedsReconnect),
+            RefreshWrite::Release => None,
+        }
+    }
+
+    /// How the result is counted and labelled (`tokenkeeper_refresh_results_total{result}`).
+    pub fn result(&self) -> &'static str {
+        self.account_status()
+            .map_or("skipped", |status| match status {
+                AccountStatus::Active => "refreshed",
+                other => other.as_str(),
+            })
+    }
 }
 
 /// One row of the append-only `refresh_log`: one attempt at LinkedIn's token endpoint, or one

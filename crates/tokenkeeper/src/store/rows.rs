@@ -1,6 +1,7 @@
 //! Rows as both backends return them, and their checked conversion into domain types. A row
 //! that no longer satisfies the domain rules (edited by hand, say) is reported, not trusted.
 
+use super::exact_text::ExactText;
 use super::{
     AccountSummary, RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun,
 };
@@ -10,11 +11,11 @@ use crate::domain::{
 use chrono::{DateTime, Utc};
 
 #[derive(sqlx::FromRow)]
-pub(super) struct AccountRow {
+pub(in crate::store) struct AccountRow {
     id: i64,
-    user_id: String,
+    user_id: ExactText,
     network: String,
-    member_id: String,
+    member_id: ExactText,
     email: String,
     name: Option<String>,
     token: String,
@@ -44,9 +45,9 @@ impl TryFrom<AccountRow> for Account {
         };
         Ok(Account {
             id: row.id,
-            user_id: UserId::parse(&row.user_id).map_err(|e| corrupt(e.0))?,
+            user_id: UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?,
             network: Network::parse(&row.network).map_err(|e| corrupt(e.0))?,
-            member_id: MemberId::parse(&row.member_id).map_err(|e| corrupt(e.0))?,
+            member_id: MemberId::parse(&row.member_id.0).map_err(|e| corrupt(e.0))?,
             email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
             name: row.name,
             token: AccessToken::new(row.token),
@@ -69,6 +70,21 @@ impl TryFrom<AccountRow> for Account {
 
 pub(super) fn accounts(rows: Vec<AccountRow>) -> Result<Vec<Account>, StoreError> {
     rows.into_iter().map(Account::try_from).collect()
+}
+
+/// Accounts of a batch (a claim, a dry run, the outbox): a row that fails the domain rules
+/// costs only itself. It is logged (its id and what is wrong, never a token) and left out;
+/// a claim on it lapses with its lease, so the same sweep does not take it again.
+pub(super) fn claimed_accounts(rows: Vec<AccountRow>) -> Vec<Account> {
+    rows.into_iter()
+        .filter_map(|row| match Account::try_from(row) {
+            Ok(account) => Some(account),
+            Err(e) => {
+                tracing::error!(error = %e, "skipping a stored account that is no longer valid");
+                None
+            }
+        })
+        .collect()
 }
 
 #[derive(sqlx::FromRow)]
@@ -170,10 +186,10 @@ impl From<SweepRunRow> for SweepRun {
 
 /// An account without its tokens, as lists read it.
 #[derive(sqlx::FromRow)]
-pub(super) struct SummaryRow {
+pub(in crate::store) struct SummaryRow {
     id: i64,
-    user_id: String,
-    member_id: String,
+    user_id: ExactText,
+    member_id: ExactText,
     email: String,
     status: String,
     token_expires_at: DateTime<Utc>,
@@ -195,9 +211,9 @@ impl TryFrom<SummaryRow> for AccountSummary {
         };
         Ok(AccountSummary {
             id: row.id,
-            user_id: UserId::parse(&row.user_id).map_err(|e| corrupt(e.0))?,
+            user_id: UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?,
             status: AccountStatus::parse(&row.status).map_err(|e| corrupt(e.0))?,
-            member_id: row.member_id,
+            member_id: row.member_id.0,
             email: row.email,
             token_expires_at: row.token_expires_at,
             has_refresh_token: row.has_refresh_token,

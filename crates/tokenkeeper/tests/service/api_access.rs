@@ -5,7 +5,7 @@ use crate::backend_tests;
 use crate::service_tests;
 use crate::support::{spawn_app, TestApp, API_KEY};
 use reqwest::StatusCode;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(
     a_user_id_with_whitespace_around_it_names_nobody,

@@ -9,7 +9,7 @@ use chrono::Duration;
 use fake_linkedin::FakeConfig;
 use secrecy::ExposeSecret;
 use std::process::Output;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 const SMTP_USER: &str = "mailer";
 const SMTP_PASSWORD: &str = "smtp-password-9876543210";

@@ -5,7 +5,7 @@ use crate::backend_tests;
 use crate::log_capture::{LogCapture, LogFormat};
 use crate::support::spawn_app;
 use reqwest::StatusCode;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(a_forged_error_description_reaches_the_logs_as_one_short_line);
 

@@ -7,7 +7,7 @@ use crate::hostile_linkedin::respond;
 use crate::support::spawn_app;
 use fake_linkedin::{Endpoint, Fault};
 use reqwest::StatusCode;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(
     userinfo_401_right_after_consent_is_retried,

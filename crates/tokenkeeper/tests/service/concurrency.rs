@@ -6,10 +6,10 @@ use crate::support::{spawn, t0, Setup, TestApp};
 use chrono::{Duration, Utc};
 use fake_linkedin::{Endpoint, FakeConfig, Fault};
 use std::sync::Arc;
+use test_databases::Backend;
 use tokenkeeper::domain::{AccountStatus, Clock, ManualClock, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     three_concurrent_sweeps_refresh_every_account_exactly_once,

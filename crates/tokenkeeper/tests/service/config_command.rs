@@ -3,7 +3,7 @@
 
 use crate::{backend_tests, service_tests};
 use std::process::Output;
-use tokenkeeper::store::testing::{Backend, TestDatabase};
+use test_databases::{Backend, TestDatabase};
 
 /// Runs the built binary with exactly these variables (no TOKENKEEPER_* from outside).
 async fn tokenkeeper(args: &[&str], database_url: &str) -> Output {

@@ -6,8 +6,8 @@ use crate::support::{location, spawn_app, t0, RETURN_ORIGIN};
 use chrono::Duration;
 use fake_linkedin::{Consent, Endpoint, Fault};
 use reqwest::StatusCode;
+use test_databases::Backend;
 use tokenkeeper::domain::{AccountStatus, UserId};
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     partner_app_stores_tokens_with_expiration,

@@ -10,8 +10,8 @@ use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault, Member};
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
+use test_databases::Backend;
 use tokenkeeper::domain::{EmailAddress, UserId};
-use tokenkeeper::store::testing::Backend;
 use tokenkeeper::store::{ConnectAttempt, LinkUse};
 use url::Url;
 

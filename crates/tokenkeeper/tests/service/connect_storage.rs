@@ -6,10 +6,10 @@ use crate::backend_tests;
 use crate::support::t0;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
+use test_databases::{Backend, TestDatabase};
 use tokenkeeper::domain::{
     AccessToken, EmailAddress, ExpiryPolicy, LinkedAccount, MemberId, TokenSet, UserId,
 };
-use tokenkeeper::store::testing::{Backend, TestDatabase};
 use tokenkeeper::store::{self, AttemptLookup, ConnectAttempt, ConnectOutcome, LinkUse, Store};
 
 backend_tests!(

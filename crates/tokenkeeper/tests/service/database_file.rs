@@ -6,11 +6,11 @@ use crate::support::t0;
 use chrono::Duration;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use test_databases::{Backend, TestDatabase};
 use tokenkeeper::domain::{
     AccessToken, EmailAddress, ExpiryPolicy, LinkedAccount, MemberId, RefreshToken, TokenSet,
     UserId,
 };
-use tokenkeeper::store::testing::{Backend, TestDatabase};
 use tokenkeeper::store::{self, Store};
 
 fn file_of(db: &TestDatabase) -> PathBuf {

@@ -6,7 +6,7 @@ use crate::notify::members_to_email;
 use crate::smtp::SmtpServer;
 use crate::support::spawn_app;
 use chrono::Duration;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(retries_wait_twice_as_long_each_time);
 

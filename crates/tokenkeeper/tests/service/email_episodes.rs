@@ -7,8 +7,8 @@ use crate::smtp::SmtpServer;
 use crate::support::{spawn, spawn_app, t0, Setup};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
+use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     a_member_who_fails_again_after_reconnecting_is_emailed_again,

@@ -6,7 +6,7 @@ use crate::notify::{link_in, members_to_email};
 use crate::smtp::SmtpServer;
 use crate::support::spawn_app;
 use chrono::{DateTime, Duration, Utc};
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(
     an_emailed_link_lives_a_week_past_its_deadline,

@@ -11,7 +11,7 @@ use fake_linkedin::FakeConfig;
 use reqwest::StatusCode;
 use std::path::Path;
 use std::time::Duration;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 const TEXT: &str =
     "Custom text for {{name}} of {{product}}.\nClick:\n{{link}}\nend of custom-text\n";

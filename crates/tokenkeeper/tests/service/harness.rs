@@ -14,7 +14,7 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use tokenkeeper::store::testing::{readiness, Backend, Readiness};
+use test_databases::{readiness, Backend, Readiness};
 
 pub type Body = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -48,7 +48,7 @@ macro_rules! backend_tests {
             $crate::harness::BackendTest {
                 module: module_path!(),
                 name: stringify!($name),
-                backends: &[$(tokenkeeper::store::testing::Backend::$backend),+],
+                backends: &[$(test_databases::Backend::$backend),+],
                 own_process: false,
                 body: |backend| Box::pin($name(backend)),
             }
@@ -59,7 +59,7 @@ macro_rules! backend_tests {
             $crate::harness::BackendTest {
                 module: module_path!(),
                 name: stringify!($name),
-                backends: tokenkeeper::store::testing::Backend::ALL,
+                backends: test_databases::Backend::ALL,
                 own_process: true,
                 body: |backend| Box::pin($name(backend)),
             }
@@ -70,7 +70,7 @@ macro_rules! backend_tests {
             $crate::harness::BackendTest {
                 module: module_path!(),
                 name: stringify!($name),
-                backends: tokenkeeper::store::testing::Backend::ALL,
+                backends: test_databases::Backend::ALL,
                 own_process: false,
                 body: |backend| Box::pin($name(backend)),
             }

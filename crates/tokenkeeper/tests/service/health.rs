@@ -3,7 +3,7 @@
 use crate::service_tests;
 use crate::support::spawn_app;
 use reqwest::{Method, StatusCode};
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 service_tests!(healthz_answers_ok_to_get_only);
 async fn healthz_answers_ok_to_get_only() {

@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use fake_linkedin::Endpoint;
 use reqwest::StatusCode;
 use serde_json::Value;
+use test_databases::Backend;
 use tokenkeeper::domain::{AccountStatus, UserId};
-use tokenkeeper::store::testing::Backend;
 use tokenkeeper::store::{Lease, OneClaim};
 
 backend_tests!(

@@ -6,9 +6,9 @@ use crate::backend_tests;
 use crate::support::{spawn, spawn_app, t0, Setup, TestApp};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, FakeConfig, Fault};
+use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
 use tokenkeeper::refresh::SweepOutcome;
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     one_restricted_member_does_not_hold_back_the_others,

@@ -9,8 +9,8 @@ use crate::outbox::worker_with_timeout;
 use crate::smtp::{silent_server, trickling_server, verbose_refusing_server};
 use crate::support::{spawn_app, TestApp};
 use std::time::{Duration, Instant};
+use test_databases::Backend;
 use tokenkeeper::notify::DeliveryReport;
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     a_silent_smtp_server_costs_one_timeout_and_the_email_is_retried,

@@ -7,8 +7,8 @@ use crate::hostile_linkedin::respond;
 use crate::support::{spawn_app, t0};
 use chrono::Duration;
 use fake_linkedin::Endpoint;
+use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     an_answer_without_a_refresh_token_keeps_ours_and_its_end,

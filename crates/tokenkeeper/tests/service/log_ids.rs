@@ -10,7 +10,7 @@ use crate::support::{spawn, t0, Setup};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
 use serde_json::Value;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(
     sweep_lines_carry_run_and_account_ids,

@@ -5,7 +5,7 @@ use crate::log_capture::{LogCapture, LogFormat};
 use crate::support::{spawn_app, t0, API_KEY};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(tokens_never_reach_the_logs);
 

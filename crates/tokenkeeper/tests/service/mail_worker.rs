@@ -10,7 +10,7 @@ use crate::support::{spawn, spawn_app, t0, Setup};
 use chrono::{Duration, TimeZone, Utc};
 use fake_linkedin::FakeConfig;
 use std::time::Duration as StdDuration;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(serve_delivers_due_emails_by_itself);
 

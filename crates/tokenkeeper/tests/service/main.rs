@@ -3,6 +3,7 @@
 
 mod harness;
 mod metric_values;
+mod raw_sql;
 mod support;
 
 mod api_access;

@@ -7,9 +7,9 @@ use crate::smtp::{Received, SmtpServer};
 use crate::support::{spawn, spawn_app, t0, Setup, TestApp};
 use chrono::{Duration, TimeZone, Utc};
 use reqwest::StatusCode;
+use test_databases::Backend;
 use tokenkeeper::domain::{AccountStatus, NotificationKind};
 use tokenkeeper::notify::{message_id, Renderer};
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     permanent_failure_sends_one_email_now_and_one_reminder,

@@ -7,8 +7,8 @@ use crate::notify::members_to_email;
 use crate::smtp::SmtpServer;
 use crate::support::{spawn_app, TestApp};
 use chrono::Duration;
+use test_databases::Backend;
 use tokenkeeper::notify::{Delivery, DeliveryReport, Transport};
-use tokenkeeper::store::testing::Backend;
 use tokenkeeper::store::{Lease, StoredNotification};
 
 backend_tests!(
@@ -178,17 +178,9 @@ async fn a_row_of_an_unknown_kind_is_marked_failed_and_counted(backend: Backend)
     let smtp = SmtpServer::start().await;
     members_to_email(&app, 1).await;
     let rename = "UPDATE notifications SET kind = 'from_a_newer_version'";
-    let url = app.config.database_url.expose();
-    match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-            sqlx::query(rename).execute(&pool).await.unwrap();
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query(rename).execute(&pool).await.unwrap();
-        }
-    }
+    crate::raw_sql::execute(app.config.database_url.expose(), rename)
+        .await
+        .unwrap();
     let report = app.delivery(smtp.port).send_pending().await.unwrap();
     assert_eq!(
         report,

@@ -4,7 +4,7 @@
 use crate::service_tests;
 use crate::support::{spawn, spawn_app, Setup, TestApp};
 use reqwest::StatusCode;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     app.browser.get(app.url(path)).send().await.unwrap()

@@ -7,9 +7,9 @@ use crate::support::{spawn, spawn_app, t0, Setup};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, FakeConfig, Fault, InvalidRefreshStyle};
 use std::collections::BTreeMap;
+use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
 use tokenkeeper::refresh::{SweepOptions, SweepOutcome};
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     due_accounts_are_refreshed_at_day_fifty,

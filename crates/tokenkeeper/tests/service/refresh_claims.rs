@@ -6,8 +6,8 @@ use crate::backend_tests;
 use crate::support::{spawn, spawn_app, t0, Setup, TestApp};
 use chrono::{DateTime, Duration, Utc};
 use fake_linkedin::{Endpoint, Fault};
+use test_databases::Backend;
 use tokenkeeper::domain::{Account, AccountStatus};
-use tokenkeeper::store::testing::Backend;
 use tokenkeeper::store::{Lease, RefreshWrite};
 
 backend_tests!(

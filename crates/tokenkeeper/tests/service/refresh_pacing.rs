@@ -7,9 +7,9 @@ use crate::support::{spawn, t0, Setup, TestApp};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, FakeConfig, Fault};
 use std::time::{Duration as StdDuration, Instant};
+use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
 use tokenkeeper::refresh::{SweepOptions, SweepOutcome, SweepReport};
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     a_429_pauses_every_worker,

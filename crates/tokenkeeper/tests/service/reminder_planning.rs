@@ -4,7 +4,7 @@
 use crate::backend_tests;
 use crate::support::{spawn_app, t0, TestApp};
 use chrono::{DateTime, Duration, Utc};
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(planning_reports_each_reminder_written_once);
 

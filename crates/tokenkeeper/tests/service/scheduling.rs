@@ -3,8 +3,8 @@
 use crate::backend_tests;
 use crate::support::{spawn, t0, Setup};
 use chrono::{Duration, TimeZone, Utc};
+use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(scheduled_sweep_fires_at_the_slot_and_catches_up_once);
 

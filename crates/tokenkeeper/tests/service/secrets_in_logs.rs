@@ -11,8 +11,8 @@ use fake_linkedin::{Consent, Endpoint, Fault};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use std::sync::{Arc, Mutex};
+use test_databases::Backend;
 use tokenkeeper::domain::{Account, AccountStatus};
-use tokenkeeper::store::testing::Backend;
 use tracing_subscriber::layer::SubscriberExt;
 use url::Url;
 

@@ -7,7 +7,7 @@ use crate::support::{spawn, Setup, TestApp, API_KEY};
 use fake_linkedin::{Endpoint, Fault};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

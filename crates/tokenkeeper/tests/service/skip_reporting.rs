@@ -4,7 +4,7 @@
 
 use crate::{backend_tests, service_tests};
 use std::process::Output;
-use tokenkeeper::store::testing::{Backend, TestDatabase};
+use test_databases::{Backend, TestDatabase};
 
 backend_tests!(a_backend_test_gets_a_database_of_its_own_backend);
 
@@ -16,6 +16,7 @@ async fn a_backend_test_gets_a_database_of_its_own_backend(backend: Backend) {
     let scheme = match backend {
         Backend::Sqlite => "sqlite://",
         Backend::Postgres => "postgres://",
+        Backend::MySql => "mysql://",
     };
     assert!(db.url.starts_with(scheme), "{}", db.url);
 }
@@ -58,7 +59,7 @@ async fn an_unreachable_postgres_is_reported_as_skipped() {
         "{postgres_line}"
     );
     assert!(
-        stdout.contains("test result: ok. 1 passed; 0 failed; 1 ignored;"),
+        stdout.contains("test result: ok. 2 passed; 0 failed; 1 ignored;"),
         "{stdout}"
     );
 }
@@ -73,7 +74,7 @@ async fn an_unreachable_postgres_fails_the_run_under_ci() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("test result: FAILED. 1 passed; 1 failed; 0 ignored;"),
+        stdout.contains("test result: FAILED. 2 passed; 1 failed; 0 ignored;"),
         "{stdout}"
     );
 }

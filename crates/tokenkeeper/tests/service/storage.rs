@@ -3,11 +3,11 @@
 use crate::backend_tests;
 use crate::support::t0;
 use chrono::{DateTime, Duration, Utc};
+use test_databases::{Backend, TestDatabase};
 use tokenkeeper::domain::{
     AccessToken, AccountStatus, EmailAddress, ExpiryPolicy, LinkedAccount, MemberId, RefreshToken,
     TokenSet, UserId,
 };
-use tokenkeeper::store::testing::{Backend, TestDatabase};
 use tokenkeeper::store::{self, Lease, RefreshWrite, Store};
 
 backend_tests!(
@@ -18,6 +18,7 @@ backend_tests!(
     due_accounts_are_claimed_once_oldest_first,
     a_stale_claim_cannot_overwrite_newer_tokens,
     a_slot_runs_once,
+    a_damaged_row_costs_only_itself_in_a_claim,
 );
 
 async fn open(backend: Backend) -> Option<(TestDatabase, std::sync::Arc<dyn Store>)> {
@@ -121,27 +122,12 @@ async fn expiration_cannot_be_null(backend: Backend) {
     let Some((db, _store)) = open(backend).await else {
         return;
     };
-    let insert = "INSERT INTO social_network (user_id, member_id, email, token, token_expires_at, \
+    let insert =
+        "INSERT INTO social_network (user_id, member_id, email, token, scope, token_expires_at, \
                   expiration, linked_at, created_at, updated_at) \
-                  VALUES ('u', 'm', 'u@example.com', 't', $1, NULL, $1, $1, $1)";
-    let refused = match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-            sqlx::query(insert)
-                .bind(t0())
-                .execute(&pool)
-                .await
-                .map(|_| ())
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-            sqlx::query(insert)
-                .bind(t0())
-                .execute(&pool)
-                .await
-                .map(|_| ())
-        }
-    };
+                  VALUES ('u', 'm', 'u@example.com', 't', '', '2026-03-02 08:00:00', NULL, \
+                  '2026-03-02 08:00:00', '2026-03-02 08:00:00', '2026-03-02 08:00:00')";
+    let refused = crate::raw_sql::execute(&db.url, insert).await;
     let err = refused.expect_err("a row without expiration was stored");
     assert!(err.to_string().to_lowercase().contains("null"), "{err}");
 }
@@ -272,4 +258,35 @@ async fn a_slot_runs_once(backend: Backend) {
     assert!(store.start_run(None, t0(), t0()).await.unwrap().is_some());
     assert!(store.start_run(None, t0(), t0()).await.unwrap().is_some());
     assert_eq!(store.latest_slot().await.unwrap(), Some(slot));
+}
+
+/// A row edited by hand into something the domain refuses is left out of a claim (and kept
+/// claimed, so the same sweep does not meet it again); the rest of the batch goes on.
+async fn a_damaged_row_costs_only_itself_in_a_claim(backend: Backend) {
+    let Some((db, store)) = open(backend).await else {
+        return;
+    };
+    for user in ["a", "b", "c"] {
+        store
+            .save_linked_account(&linked(user, t0(), true))
+            .await
+            .unwrap();
+    }
+    let damaged = "UPDATE social_network SET email = 'not an address' WHERE user_id = 'b'";
+    assert_eq!(crate::raw_sql::execute(&db.url, damaged).await.unwrap(), 1);
+    let due_at = t0() + Duration::days(50);
+    let now = Utc::now();
+    let claimed = store
+        .claim_due(due_at, &lease("p1", now), 10)
+        .await
+        .expect("one damaged row does not fail the batch");
+    let users: Vec<_> = claimed.iter().map(|a| a.user_id.as_str()).collect();
+    assert_eq!(users, ["a", "c"]);
+    let dry_run = store.list_due(due_at, None, 10).await.unwrap();
+    assert_eq!(dry_run.len(), 2);
+    assert!(store
+        .claim_due(due_at, &lease("p1", now), 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -3,6 +3,7 @@ use fake_linkedin::{FakeConfig, FakeLinkedIn};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use std::sync::Arc;
+use test_databases::{Backend, TestDatabase};
 use tokenkeeper::app::Application;
 use tokenkeeper::config::Config;
 use tokenkeeper::domain::{
@@ -11,7 +12,6 @@ use tokenkeeper::domain::{
 use tokenkeeper::domain::{ManualClock, TokenSet};
 use tokenkeeper::refresh::RefreshEngine;
 use tokenkeeper::refresh::{SweepOptions, SweepReport};
-use tokenkeeper::store::testing::{Backend, TestDatabase};
 use tokenkeeper::store::{self, Store};
 use url::Url;
 

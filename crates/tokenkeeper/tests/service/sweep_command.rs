@@ -6,8 +6,8 @@ use crate::support::{spawn_app, t0, TestApp};
 use chrono::Duration;
 use secrecy::ExposeSecret;
 use std::process::Output;
+use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(
     sweep_exits_non_zero_when_linkedin_refuses_our_client,

@@ -5,7 +5,7 @@
 use crate::backend_tests;
 use crate::support::{spawn, spawn_app, t0, Setup, TestApp};
 use chrono::Duration;
-use tokenkeeper::store::testing::Backend;
+use test_databases::Backend;
 
 backend_tests!(
     sweeps_plan_the_30_7_and_1_day_refresh_token_reminders,

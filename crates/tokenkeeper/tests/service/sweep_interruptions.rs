@@ -9,11 +9,11 @@ use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use test_databases::Backend;
 use tokenkeeper::app::Application;
 use tokenkeeper::domain::AccountStatus;
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
-use tokenkeeper::store::testing::Backend;
 use tokio_util::sync::CancellationToken;
 
 backend_tests!(

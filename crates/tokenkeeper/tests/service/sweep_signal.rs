@@ -6,8 +6,8 @@ use crate::support::{spawn_app, t0};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
 use std::time::Duration as StdDuration;
+use test_databases::Backend;
 use tokenkeeper::refresh::{SweepOptions, SweepOutcome};
-use tokenkeeper::store::testing::Backend;
 
 backend_tests!(sigterm_interrupts_the_sweep_command_and_releases_its_claims);
 

@@ -5,12 +5,12 @@ use crate::backend_tests;
 use crate::support::{spawn_app, t0, TestApp};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::sync::Arc;
+use test_databases::Backend;
 use tokenkeeper::domain::{AccountStatus, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
 use tokenkeeper::schedule::Schedule;
 use tokenkeeper::scheduler::Scheduler;
-use tokenkeeper::store::testing::Backend;
 use tokio_util::sync::CancellationToken;
 
 backend_tests!(

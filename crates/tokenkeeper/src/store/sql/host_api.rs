@@ -1,8 +1,9 @@
 //! The host API's statements: lists without tokens, one account claimed on demand, an
 //! account forgotten, and the forecast counted by the database.
 
-use super::{on_each, Dialect, Pool, SqlStore, Statement};
+use super::{on_each, Dialect, SqlStore, Statement};
 use crate::domain::{Account, AccountStatus, UserId};
+use crate::store::exact_text::ExactText;
 use crate::store::rows::{AccountRow, SummaryRow};
 use crate::store::{
     AccountFilter, AccountSummary, DeletedAccount, ForecastCount, ForecastKind, HostApiStore,
@@ -43,8 +44,7 @@ static DELETE_PENDING_EMAILS: Statement =
     Statement::new("DELETE FROM notifications WHERE account_id = ? AND status = 'pending'");
 
 /// The rest of the account's outbox goes too: it names the member's address.
-static DELETE_EMAILS: Statement =
-    Statement::new("DELETE FROM notifications WHERE account_id = ?");
+static DELETE_EMAILS: Statement = Statement::new("DELETE FROM notifications WHERE account_id = ?");
 
 static DELETE_ACCOUNT: Statement = Statement::new("DELETE FROM social_network WHERE id = ?");
 
@@ -132,22 +132,21 @@ impl HostApiStore for SqlStore {
 
     async fn claim_one(&self, user_id: &UserId, lease: &Lease) -> Result<OneClaim, StoreError> {
         let mut tx = self.begin().await?;
-        let (claimed, row): (u64, Option<AccountRow>) =
-            on_each!(Tx, &mut tx, |tx, dialect| {
-                let claimed = sqlx::query(CLAIM_ONE.sql(dialect))
-                    .bind(lease.until)
-                    .bind(lease.holder.as_str())
-                    .bind(user_id.as_str())
-                    .bind(lease.now)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected();
-                let row = sqlx::query_as(BY_USER.sql(dialect))
-                    .bind(user_id.as_str())
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                (claimed, row)
-            });
+        let (claimed, row): (u64, Option<AccountRow>) = on_each!(Tx, &mut tx, |tx, dialect| {
+            let claimed = sqlx::query(CLAIM_ONE.sql(dialect))
+                .bind(lease.until)
+                .bind(lease.holder.as_str())
+                .bind(user_id.as_str())
+                .bind(lease.now)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            let row = sqlx::query_as(BY_USER.sql(dialect))
+                .bind(user_id.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+            (claimed, row)
+        });
         tx.commit().await?;
         Ok(match (claimed, row) {
             (_, None) => OneClaim::Unknown,
@@ -156,18 +155,15 @@ impl HostApiStore for SqlStore {
         })
     }
 
-    async fn delete_account(
-        &self,
-        user_id: &UserId,
-    ) -> Result<Option<DeletedAccount>, StoreError> {
+    async fn delete_account(&self, user_id: &UserId) -> Result<Option<DeletedAccount>, StoreError> {
         let mut tx = self.begin().await?;
-        let found: Option<(i64, String)> = on_each!(Tx, &mut tx, |tx, dialect| {
+        let found: Option<(i64, ExactText)> = on_each!(Tx, &mut tx, |tx, dialect| {
             sqlx::query_as(ID_OF_USER.sql(dialect))
                 .bind(user_id.as_str())
                 .fetch_optional(&mut **tx)
                 .await?
         });
-        let Some((account_id, member_id)) = found else {
+        let Some((account_id, ExactText(member_id))) = found else {
             tx.rollback().await?;
             return Ok(None);
         };

@@ -1,0 +1,205 @@
+//! Accounts: linking (the conditional upsert), reading and listing.
+
+use super::{on_each, SqlStore, Statement, Tx};
+use crate::domain::{Account, LinkedAccount, UserId};
+use crate::store::rows::{self, AccountRow};
+use crate::store::{Store, StoreError};
+use async_trait::async_trait;
+
+/// The last parameter allows replacing the LinkedIn member of an existing row; without it, a
+/// row of another member is left as it is and nothing is returned. Deciding in the statement
+/// itself leaves no gap between a check and the write. (SQLite and PostgreSQL.)
+static UPSERT_RETURNING: Statement = Statement::new(
+    "
+INSERT INTO social_network (user_id, network, member_id, email, name, token, token_expires_at,
+    refresh_token, refresh_token_expires_at, scope, expiration, status, linked_at,
+    refresh_attempts, created_at, updated_at, version)
+VALUES (?, 'linkedin', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?, 1)
+ON CONFLICT (user_id, network) DO UPDATE SET
+    member_id = excluded.member_id, email = excluded.email, name = excluded.name,
+    token = excluded.token, token_expires_at = excluded.token_expires_at,
+    refresh_token = excluded.refresh_token,
+    refresh_token_expires_at = excluded.refresh_token_expires_at,
+    scope = excluded.scope, expiration = excluded.expiration, status = 'active',
+    linked_at = excluded.linked_at, refresh_attempts = 0, last_error = NULL,
+    claimed_until = NULL, claimed_by = NULL, updated_at = excluded.updated_at,
+    version = social_network.version + 1
+WHERE social_network.member_id = excluded.member_id OR ?
+RETURNING *",
+);
+
+/// MySQL has neither `ON CONFLICT ... WHERE` nor `RETURNING`. Its upsert runs in three steps
+/// in the caller's transaction: this insert creates the row (at version 0) or, on the unique
+/// key, only locks the existing one, so a racing link of the same user waits here; the
+/// update below then decides under that lock.
+const MYSQL_INSERT_OR_LOCK: &str = "
+INSERT INTO social_network (user_id, network, member_id, email, name, token, token_expires_at,
+    refresh_token, refresh_token_expires_at, scope, expiration, status, linked_at,
+    refresh_attempts, created_at, updated_at, version)
+VALUES (?, 'linkedin', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?, 0)
+ON DUPLICATE KEY UPDATE id = id";
+
+/// Replaces the locked row's tokens if its member is the same or may change (MySQL).
+const MYSQL_REPLACE_IF_ALLOWED: &str = "
+UPDATE social_network SET
+    member_id = ?, email = ?, name = ?, token = ?, token_expires_at = ?, refresh_token = ?,
+    refresh_token_expires_at = ?, scope = ?, expiration = ?, status = 'active', linked_at = ?,
+    refresh_attempts = 0, last_error = NULL, claimed_until = NULL, claimed_by = NULL,
+    updated_at = ?, version = version + 1
+WHERE user_id = ? AND network = 'linkedin' AND (member_id = ? OR ?)";
+
+static BY_USER: Statement =
+    Statement::new("SELECT * FROM social_network WHERE user_id = ? AND network = 'linkedin'");
+
+pub(super) static BY_ID: Statement = Statement::new("SELECT * FROM social_network WHERE id = ?");
+
+static LIST: Statement =
+    Statement::new("SELECT * FROM social_network WHERE id > ? ORDER BY id LIMIT ?");
+
+/// Reconnecting ends the episode: reminders still waiting for it are not sent.
+static CANCEL_PENDING_NOTIFICATIONS: Statement = Statement::new(
+    "UPDATE notifications SET status = 'cancelled' WHERE account_id = ? AND status = 'pending'",
+);
+
+impl SqlStore {
+    /// Inserts or replaces the user's account inside the caller's transaction and ends its
+    /// reconnect episode. `None` when the row belongs to another LinkedIn member and
+    /// `allow_member_change` is false: then nothing was written.
+    pub(super) async fn upsert_linked_account(
+        tx: &mut Tx,
+        account: &LinkedAccount,
+        allow_member_change: bool,
+    ) -> Result<Option<Account>, StoreError> {
+        let tokens = account.tokens();
+        let row: Option<AccountRow> = on_each!(Tx, &mut *tx, [Sqlite, Postgres] |tx, dialect| {
+            sqlx::query_as(UPSERT_RETURNING.sql(dialect))
+                .bind(account.user_id().as_str())
+                .bind(account.member_id().as_str())
+                .bind(account.email().as_str())
+                .bind(account.name())
+                .bind(tokens.access_token.expose())
+                .bind(tokens.token_expires_at)
+                .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
+                .bind(tokens.refresh_token_expires_at)
+                .bind(tokens.scope.as_str())
+                .bind(account.expiration())
+                .bind(account.linked_at())
+                .bind(account.linked_at())
+                .bind(account.linked_at())
+                .bind(allow_member_change)
+                .fetch_optional(&mut **tx)
+                .await?
+        }, Tx::MySql(tx) => {
+            sqlx::query(MYSQL_INSERT_OR_LOCK)
+                .bind(account.user_id().as_str())
+                .bind(account.member_id().as_str())
+                .bind(account.email().as_str())
+                .bind(account.name())
+                .bind(tokens.access_token.expose())
+                .bind(tokens.token_expires_at)
+                .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
+                .bind(tokens.refresh_token_expires_at)
+                .bind(tokens.scope.as_str())
+                .bind(account.expiration())
+                .bind(account.linked_at())
+                .bind(account.linked_at())
+                .bind(account.linked_at())
+                .execute(&mut **tx)
+                .await?;
+            // Matched rows, not changed ones, are counted (sqlx asks for CLIENT_FOUND_ROWS),
+            // and `version` always changes: 0 means another member's row was left alone.
+            let replaced = sqlx::query(MYSQL_REPLACE_IF_ALLOWED)
+                .bind(account.member_id().as_str())
+                .bind(account.email().as_str())
+                .bind(account.name())
+                .bind(tokens.access_token.expose())
+                .bind(tokens.token_expires_at)
+                .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
+                .bind(tokens.refresh_token_expires_at)
+                .bind(tokens.scope.as_str())
+                .bind(account.expiration())
+                .bind(account.linked_at())
+                .bind(account.linked_at())
+                .bind(account.user_id().as_str())
+                .bind(account.member_id().as_str())
+                .bind(allow_member_change)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if replaced == 0 {
+                None
+            } else {
+                sqlx::query_as(BY_USER.sql(super::Dialect::MySql))
+                    .bind(account.user_id().as_str())
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        });
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let stored = Account::try_from(row)?;
+        on_each!(Tx, &mut *tx, |tx, dialect| {
+            sqlx::query(CANCEL_PENDING_NOTIFICATIONS.sql(dialect))
+                .bind(stored.id)
+                .execute(&mut **tx)
+                .await?;
+        });
+        Ok(Some(stored))
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        self.run_migrations().await
+    }
+
+    async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError> {
+        let mut tx = self.begin().await?;
+        let stored = Self::upsert_linked_account(&mut tx, account, true)
+            .await?
+            .expect("a write allowed to change the member always stores a row");
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
+        let row: Option<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_as(BY_USER.sql(dialect))
+                .bind(user_id.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Account::try_from).transpose()
+    }
+
+    async fn account_by_id(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        let row: Option<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_as(BY_ID.sql(dialect))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Account::try_from).transpose()
+    }
+
+    async fn list_accounts(&self, after_id: i64, limit: i64) -> Result<Vec<Account>, StoreError> {
+        let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_as(LIST.sql(dialect))
+                .bind(after_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        rows::accounts(rows)
+    }
+
+    async fn count_accounts(&self) -> Result<i64, StoreError> {
+        Ok(on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM social_network")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+}

@@ -1,0 +1,238 @@
+//! The connect flow's state: open sign-in attempts, used links, and the write that links an
+//! account through a link.
+
+use super::{on_each, Pool, SqlStore, Statement};
+use crate::domain::{LinkedAccount, UserId};
+use crate::store::connect::ConnectAttemptRow;
+use crate::store::{
+    AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged, StoreError,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+static INSERT_ATTEMPT: Statement = Statement::new(
+    "
+INSERT INTO connect_attempts (state_hash, browser_hash, link_hash, link_expires_at,
+    allow_member_change, user_id, email, return_to, created_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+);
+
+/// SQLite and PostgreSQL take the attempt in one statement.
+static TAKE_ATTEMPT: Statement = Statement::new(
+    "DELETE FROM connect_attempts WHERE state_hash = ? AND browser_hash = ? RETURNING *",
+);
+
+/// MySQL has no DELETE ... RETURNING: the row is read under a lock, then deleted.
+const FIND_ATTEMPT_MYSQL: &str =
+    "SELECT * FROM connect_attempts WHERE state_hash = ? AND browser_hash = ? FOR UPDATE";
+const DELETE_ATTEMPT_MYSQL: &str = "DELETE FROM connect_attempts WHERE state_hash = ?";
+
+static OPEN_ATTEMPT_USER: Statement =
+    Statement::new("SELECT user_id FROM connect_attempts WHERE state_hash = ? AND expires_at > ?");
+
+static LINK_USED: Statement =
+    Statement::new("SELECT COUNT(*) FROM used_connect_links WHERE link_hash = ?");
+
+/// The first statement of the completing transaction, so that of two racing completions the
+/// second waits on the first's row and then finds it.
+static MARK_LINK_USED: Statement = Statement::new(
+    "
+INSERT INTO used_connect_links (link_hash, user_id, used_at, expires_at)
+VALUES (?, ?, ?, ?)
+ON CONFLICT (link_hash) DO NOTHING",
+);
+
+/// MySQL: a racing completion waits on the first one's key, then is ignored.
+const MARK_LINK_USED_MYSQL: &str = "
+INSERT IGNORE INTO used_connect_links (link_hash, user_id, used_at, expires_at)
+VALUES (?, ?, ?, ?)";
+
+const PURGE_BATCH: i64 = 1000;
+
+/// Parameters: now, batch size. MySQL allows no LIMIT in an IN subquery but limits a DELETE
+/// itself, which SQLite (as usually built) does not.
+static PURGE_ATTEMPTS: Statement = Statement::new(
+    "DELETE FROM connect_attempts WHERE state_hash IN (
+        SELECT state_hash FROM connect_attempts WHERE expires_at < ? LIMIT ?)",
+);
+const PURGE_ATTEMPTS_MYSQL: &str =
+    "DELETE FROM connect_attempts WHERE expires_at < ? ORDER BY expires_at LIMIT ?";
+
+static PURGE_USED_LINKS: Statement = Statement::new(
+    "DELETE FROM used_connect_links WHERE link_hash IN (
+        SELECT link_hash FROM used_connect_links WHERE expires_at < ? LIMIT ?)",
+);
+const PURGE_USED_LINKS_MYSQL: &str =
+    "DELETE FROM used_connect_links WHERE expires_at < ? ORDER BY expires_at LIMIT ?";
+
+fn corrupt(reason: String) -> StoreError {
+    StoreError::Corrupt {
+        table: "connect_attempts",
+        id: 0,
+        reason,
+    }
+}
+
+#[async_trait]
+impl ConnectStore for SqlStore {
+    async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<(), StoreError> {
+        on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query(INSERT_ATTEMPT.sql(dialect))
+                .bind(attempt.state_hash.as_str())
+                .bind(attempt.browser_hash.as_str())
+                .bind(attempt.link.link_hash.as_str())
+                .bind(attempt.link.expires_at)
+                .bind(attempt.link.allow_member_change)
+                .bind(attempt.user_id.as_str())
+                .bind(attempt.email.as_str())
+                .bind(attempt.return_to.as_deref())
+                .bind(attempt.created_at)
+                .bind(attempt.expires_at)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn take_connect_attempt(
+        &self,
+        state_hash: &str,
+        browser_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<AttemptLookup, StoreError> {
+        if let Some(browser_hash) = browser_hash {
+            let row: Option<ConnectAttemptRow> = on_each!(Pool, &self.pool, [Sqlite, Postgres] |pool, dialect| {
+                sqlx::query_as(TAKE_ATTEMPT.sql(dialect))
+                    .bind(state_hash)
+                    .bind(browser_hash)
+                    .fetch_optional(pool)
+                    .await?
+            }, Pool::MySql(pool) => {
+                let mut tx = pool.begin().await?;
+                let row: Option<ConnectAttemptRow> = sqlx::query_as(FIND_ATTEMPT_MYSQL)
+                    .bind(state_hash)
+                    .bind(browser_hash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if row.is_some() {
+                    sqlx::query(DELETE_ATTEMPT_MYSQL)
+                        .bind(state_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                row
+            });
+            if let Some(row) = row {
+                let attempt = ConnectAttempt::try_from(row)?;
+                // An expired attempt is removed all the same: it can never complete.
+                return Ok(if attempt.expires_at > now {
+                    AttemptLookup::Taken(attempt)
+                } else {
+                    AttemptLookup::Unknown
+                });
+            }
+        }
+        let open: Option<crate::store::exact_text::ExactText> =
+            on_each!(Pool, &self.pool, |pool, dialect| {
+                sqlx::query_scalar(OPEN_ATTEMPT_USER.sql(dialect))
+                    .bind(state_hash)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await?
+            });
+        match open {
+            Some(user_id) => Ok(AttemptLookup::OtherBrowser(
+                UserId::parse(&user_id.0).map_err(|e| corrupt(e.0))?,
+            )),
+            None => Ok(AttemptLookup::Unknown),
+        }
+    }
+
+    async fn count_connect_attempts(&self) -> Result<i64, StoreError> {
+        Ok(on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM connect_attempts")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    async fn connect_link_used(&self, link_hash: &str) -> Result<bool, StoreError> {
+        let used: i64 = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_scalar(LINK_USED.sql(dialect))
+                .bind(link_hash)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(used > 0)
+    }
+
+    async fn complete_connect(
+        &self,
+        account: &LinkedAccount,
+        link: &LinkUse,
+        now: DateTime<Utc>,
+    ) -> Result<ConnectOutcome, StoreError> {
+        let mut tx = self.begin().await?;
+        let marked = on_each!(Tx, &mut tx, |tx, dialect| {
+            let sql = match dialect {
+                super::Dialect::MySql => MARK_LINK_USED_MYSQL,
+                _ => MARK_LINK_USED.sql(dialect),
+            };
+            sqlx::query(sql)
+                .bind(link.link_hash.as_str())
+                .bind(account.user_id().as_str())
+                .bind(now)
+                .bind(link.expires_at)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+        });
+        if marked == 0 {
+            tx.rollback().await?;
+            return Ok(ConnectOutcome::LinkAlreadyUsed);
+        }
+        let Some(stored) =
+            Self::upsert_linked_account(&mut tx, account, link.allow_member_change).await?
+        else {
+            // Rolled back with the used-mark: the member may sign in to LinkedIn as the
+            // connected account and use the same link again.
+            tx.rollback().await?;
+            return Ok(ConnectOutcome::MemberChanged);
+        };
+        tx.commit().await?;
+        Ok(ConnectOutcome::Linked(Box::new(stored)))
+    }
+
+    async fn purge_expired_connect_state(&self, now: DateTime<Utc>) -> Result<Purged, StoreError> {
+        let mut purged = Purged::default();
+        for (shared, mysql, count) in [
+            (&PURGE_ATTEMPTS, PURGE_ATTEMPTS_MYSQL, &mut purged.attempts),
+            (
+                &PURGE_USED_LINKS,
+                PURGE_USED_LINKS_MYSQL,
+                &mut purged.used_links,
+            ),
+        ] {
+            loop {
+                let deleted = on_each!(Pool, &self.pool, |pool, dialect| {
+                    let sql = match dialect {
+                        super::Dialect::MySql => mysql,
+                        _ => shared.sql(dialect),
+                    };
+                    sqlx::query(sql)
+                        .bind(now)
+                        .bind(PURGE_BATCH)
+                        .execute(pool)
+                        .await?
+                        .rows_affected()
+                });
+                *count += deleted;
+                if deleted < PURGE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok(purged)
+    }
+}

@@ -1,0 +1,141 @@
+//! The one store: a pool of whichever database the URL names, and the statements, written as
+//! plain code. A statement the dialects agree on is written once with `?` parameters and
+//! bound once inside `on_each!`, which compiles it for each pool; where they differ (claims,
+//! upserts, RETURNING, ON CONFLICT) a `match` gives each dialect its own statement.
+
+mod accounts;
+mod connect;
+mod host_api;
+mod mysql;
+mod outbox;
+mod postgres;
+mod refresh;
+mod runs;
+mod sqlite;
+mod statement;
+
+pub use refresh::claim_due_statement;
+pub use statement::Dialect;
+pub(super) use statement::Statement;
+
+use super::StoreError;
+use sqlx::{MySql, MySqlPool, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+/// Runs `$body` once per variant of `$enum` (`Pool` or `Tx`), with `$inner` bound to the
+/// variant's pool or transaction and `$dialect` naming it. Each arm is compiled for its own
+/// database, so a shared statement is bound in one place and type-checked against all three.
+/// A list of variants and a last arm let a caller take one dialect aside.
+macro_rules! on_each {
+    ($enum:ident, $value:expr, |$inner:ident, $dialect:ident| $body:expr) => {
+        on_each!($enum, $value, [Sqlite, Postgres, MySql] |$inner, $dialect| $body)
+    };
+    ($enum:ident, $value:expr, [$($variant:ident),+] |$inner:ident, $dialect:ident| $body:expr
+        $(, $rest:pat => $other:expr)?) => {
+        match $value {
+            $($crate::store::sql::$enum::$variant($inner) => {
+                #[allow(unused_variables)]
+                let $dialect = $crate::store::sql::Dialect::$variant;
+                $body
+            })+
+            $($rest => $other,)?
+        }
+    };
+}
+pub(super) use on_each;
+
+/// The connection pool of the configured database.
+#[derive(Clone)]
+pub(super) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+/// A transaction on one of the pools.
+pub(super) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+    MySql(Transaction<'static, MySql>),
+}
+
+impl Tx {
+    pub(super) async fn commit(self) -> Result<(), sqlx::Error> {
+        on_each!(Tx, self, |tx, dialect| tx.commit().await)
+    }
+
+    pub(super) async fn rollback(self) -> Result<(), sqlx::Error> {
+        on_each!(Tx, self, |tx, dialect| tx.rollback().await)
+    }
+}
+
+/// The store over any of the three databases. Every trait of the storage boundary is
+/// implemented for it, one file per trait.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: Pool,
+}
+
+impl SqlStore {
+    /// Opens the database the URL names: `sqlite:`, `postgres(ql)://` or `mysql://` /
+    /// `mariadb://`. Anything else is refused naming only its scheme (the rest may hold a
+    /// password).
+    pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
+        let pool = match Dialect::of_url(database_url) {
+            Some(Dialect::Sqlite) => Pool::Sqlite(sqlite::open(database_url).await?),
+            Some(Dialect::Postgres) => Pool::Postgres(postgres::open(database_url).await?),
+            Some(Dialect::MySql) => Pool::MySql(mysql::open(database_url).await?),
+            None => return Err(StoreError::UnsupportedUrl(scheme_of(database_url))),
+        };
+        Ok(Self { pool })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        on_each!(Pool, &self.pool, |_pool, dialect| dialect)
+    }
+
+    pub(super) async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Pool::MySql(pool) => Tx::MySql(pool.begin().await?),
+        })
+    }
+
+    /// Applies this backend's migrations, each dialect from its own folder. Idempotent.
+    pub(super) async fn run_migrations(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Pool::MySql(pool) => sqlx::migrate!("./migrations/mysql").run(pool).await?,
+        }
+        Ok(())
+    }
+}
+
+fn scheme_of(database_url: &str) -> String {
+    database_url
+        .split_once(':')
+        .map_or("", |(scheme, _)| scheme)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+-.".contains(*c))
+        .take(20)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqlStore;
+
+    #[tokio::test]
+    async fn an_unsupported_url_is_refused_naming_only_its_scheme_and_the_supported_ones() {
+        let Err(refused) = SqlStore::connect("mssql://sa:hunter2@db/tk").await else {
+            panic!("an mssql URL was accepted");
+        };
+        let message = refused.to_string();
+        assert!(message.contains("\"mssql\""), "{message}");
+        for supported in ["sqlite://", "postgres://", "mysql://"] {
+            assert!(message.contains(supported), "{message}");
+        }
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}

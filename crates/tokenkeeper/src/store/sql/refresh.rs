@@ -1,0 +1,361 @@
+//! What the sweep writes: claims on due accounts, outcomes under the claimed version with
+//! their outbox rows, the audit trail.
+
+use super::{on_each, Pool, SqlStore, Statement, Tx};
+use crate::domain::{Account, AccountStatus, NewNotification};
+use crate::store::rows::{self, AccountRow, NotificationRow, RefreshLogRow};
+use crate::store::{
+    Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoreError, StoredNotification,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// SQLite runs one writer at a time, so claiming in one statement can never take a row twice.
+/// Parameters: those of `DUE`, then the lease's end and holder.
+static CLAIM_DUE_SQLITE: Statement = Statement::new(
+    "
+WITH due AS (
+    SELECT id FROM social_network
+    WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
+      AND (claimed_until IS NULL OR claimed_until < ?)
+    ORDER BY expiration, id
+    LIMIT ?)
+UPDATE social_network SET claimed_until = ?, claimed_by = ?, version = version + 1
+WHERE id IN (SELECT id FROM due)
+RETURNING *",
+);
+
+/// Rows another sweep holds are skipped, not waited for; the CTE is evaluated once, so the
+/// LIMIT holds. Same parameters as SQLite's.
+static CLAIM_DUE_POSTGRES: Statement = Statement::new(
+    "
+WITH due AS (
+    SELECT id FROM social_network
+    WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
+      AND (claimed_until IS NULL OR claimed_until < ?)
+    ORDER BY expiration, id
+    LIMIT ?
+    FOR UPDATE SKIP LOCKED)
+UPDATE social_network s SET claimed_until = ?, claimed_by = ?, version = s.version + 1
+FROM due WHERE s.id = due.id
+RETURNING s.*",
+);
+
+/// The claim statement of a dialect that claims in one statement, as the database reads it,
+/// so the benchmark can ask the database how much of the table it reads. Parameters: due_at,
+/// now, limit, the lease's end, its holder. MySQL claims in several statements; its first,
+/// which finds the due rows, is given (parameters: due_at, now, limit).
+pub fn claim_due_statement(dialect: super::Dialect) -> &'static str {
+    match dialect {
+        super::Dialect::Sqlite => CLAIM_DUE_SQLITE.sql(dialect),
+        super::Dialect::Postgres => CLAIM_DUE_POSTGRES.sql(dialect),
+        super::Dialect::MySql => super::mysql::DUE_CANDIDATES,
+    }
+}
+
+static LIST_DUE_FIRST: Statement = Statement::new(
+    "SELECT * FROM social_network
+     WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
+     ORDER BY expiration, id LIMIT ?",
+);
+
+static LIST_DUE_AFTER: Statement = Statement::new(
+    "SELECT * FROM social_network
+     WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
+       AND (expiration, id) > (?, ?)
+     ORDER BY expiration, id LIMIT ?",
+);
+
+static WRITE_REFRESHED: Statement = Statement::new(
+    "
+UPDATE social_network SET token = ?, token_expires_at = ?, refresh_token = ?,
+    refresh_token_expires_at = ?, scope = CASE WHEN ? = '' THEN scope ELSE ? END,
+    expiration = ?, status = 'active', last_refreshed_at = ?, refresh_attempts = 0,
+    last_error = NULL, claimed_until = NULL, claimed_by = NULL, updated_at = ?,
+    version = version + 1
+WHERE id = ? AND version = ?",
+);
+
+/// A failing account keeps its claim until the lease ends (`keep_claim`): it is still due,
+/// and without the claim the same sweep would take it again at once. The next slot finds the
+/// lease expired. Parameters: status, attempts to add, error, keep_claim twice, at, id,
+/// version.
+static WRITE_FAILED: Statement = Statement::new(
+    "
+UPDATE social_network SET status = ?, refresh_attempts = refresh_attempts + ?,
+    last_error = ?,
+    claimed_until = CASE WHEN ? THEN claimed_until ELSE NULL END,
+    claimed_by = CASE WHEN ? THEN claimed_by ELSE NULL END,
+    updated_at = ?, version = version + 1
+WHERE id = ? AND version = ?",
+);
+
+static RELEASE_CLAIM: Statement = Statement::new(
+    "UPDATE social_network SET claimed_until = NULL, claimed_by = NULL WHERE id = ? AND version = ?",
+);
+
+static INSERT_REFRESH_LOG: Statement = Statement::new(
+    "
+INSERT INTO refresh_log (account_id, run_id, attempted_at, duration_ms, outcome, http_status,
+    error_code, attempt)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+);
+
+/// An existing dedupe key wins (SQLite and PostgreSQL).
+static INSERT_NOTIFICATION: Statement = Statement::new(
+    "
+INSERT INTO notifications (account_id, kind, episode, dedupe_key, status, send_after, deadline,
+    attempts, next_attempt_at, created_at)
+VALUES (?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?)
+ON CONFLICT (dedupe_key) DO NOTHING",
+);
+
+/// MySQL's "an existing dedupe key wins". `ON DUPLICATE KEY UPDATE` would count an existing
+/// row as written (sqlx asks for found rows), so IGNORE it is; the values are bounded and the
+/// account is locked by the same transaction, so it hides no other error.
+const INSERT_NOTIFICATION_MYSQL: &str = "
+INSERT IGNORE INTO notifications (account_id, kind, episode, dedupe_key, status, send_after,
+    deadline, attempts, next_attempt_at, created_at)
+VALUES (?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?)";
+
+static EXPIRE_DEAD: Statement = Statement::new(
+    "UPDATE social_network SET status = 'expired', updated_at = ?, version = version + 1
+     WHERE status = 'needs_reconnect' AND token_expires_at <= ?",
+);
+
+static PRUNE_LOG: Statement = Statement::new("DELETE FROM refresh_log WHERE attempted_at < ?");
+
+static LOG_FOR: Statement =
+    Statement::new("SELECT * FROM refresh_log WHERE account_id = ? ORDER BY id");
+
+static NOTIFICATIONS_FOR: Statement =
+    Statement::new("SELECT * FROM notifications WHERE account_id = ? ORDER BY id");
+
+impl SqlStore {
+    /// Outbox rows, inside the caller's transaction; an existing dedupe key wins.
+    pub(super) async fn insert_notifications(
+        tx: &mut Tx,
+        notifications: &[NewNotification],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut added = 0;
+        for n in notifications {
+            added += on_each!(Tx, &mut *tx, |tx, dialect| {
+                let sql = match dialect {
+                    super::Dialect::MySql => INSERT_NOTIFICATION_MYSQL,
+                    _ => INSERT_NOTIFICATION.sql(dialect),
+                };
+                sqlx::query(sql)
+                    .bind(n.account_id)
+                    .bind(n.kind)
+                    .bind(n.episode.as_str())
+                    .bind(n.dedupe_key())
+                    .bind(n.send_after)
+                    .bind(n.deadline)
+                    .bind(n.send_after)
+                    .bind(at)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+            });
+        }
+        Ok(added)
+    }
+}
+
+#[async_trait]
+impl RefreshStore for SqlStore {
+    async fn claim_due(
+        &self,
+        due_at: DateTime<Utc>,
+        lease: &Lease,
+        limit: i64,
+    ) -> Result<Vec<Account>, StoreError> {
+        let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, [Sqlite, Postgres] |pool, dialect| {
+            sqlx::query_as(claim_due_statement(dialect))
+                .bind(due_at)
+                .bind(lease.now)
+                .bind(limit)
+                .bind(lease.until)
+                .bind(lease.holder.as_str())
+                .fetch_all(pool)
+                .await?
+        }, Pool::MySql(pool) => {
+            super::mysql::claim_due(pool, due_at, lease, limit).await?
+        });
+        let mut accounts = rows::claimed_accounts(rows);
+        // RETURNING keeps no order: oldest due first.
+        accounts.sort_by_key(|a| (a.expiration, a.id));
+        Ok(accounts)
+    }
+
+    async fn list_due(
+        &self,
+        due_at: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: i64,
+    ) -> Result<Vec<Account>, StoreError> {
+        let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| match after {
+            None => {
+                sqlx::query_as(LIST_DUE_FIRST.sql(dialect))
+                    .bind(due_at)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Some((expiration, id)) => {
+                sqlx::query_as(LIST_DUE_AFTER.sql(dialect))
+                    .bind(due_at)
+                    .bind(expiration)
+                    .bind(id)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+        });
+        Ok(rows::claimed_accounts(rows))
+    }
+
+    async fn complete_refresh(
+        &self,
+        account_id: i64,
+        claimed_version: i64,
+        write: &RefreshWrite,
+        log: &[RefreshLogEntry],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let (updated, notifications, at) = match write {
+            RefreshWrite::Refreshed {
+                tokens,
+                expiration,
+                at,
+            } => {
+                let done = on_each!(Tx, &mut tx, |tx, dialect| {
+                    sqlx::query(WRITE_REFRESHED.sql(dialect))
+                        .bind(tokens.access_token.expose())
+                        .bind(tokens.token_expires_at)
+                        .bind(tokens.refresh_token.as_ref().map(|t| t.expose()))
+                        .bind(tokens.refresh_token_expires_at)
+                        .bind(tokens.scope.as_str())
+                        .bind(tokens.scope.as_str())
+                        .bind(*expiration)
+                        .bind(*at)
+                        .bind(*at)
+                        .bind(account_id)
+                        .bind(claimed_version)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected()
+                });
+                (done, &[][..], *at)
+            }
+            RefreshWrite::Failing {
+                error,
+                at,
+                notifications,
+            }
+            | RefreshWrite::NeedsReconnect {
+                error,
+                at,
+                notifications,
+            } => {
+                let status = write
+                    .account_status()
+                    .expect("a failure always sets a status");
+                let failing = status == AccountStatus::RefreshFailing;
+                let done = on_each!(Tx, &mut tx, |tx, dialect| {
+                    sqlx::query(WRITE_FAILED.sql(dialect))
+                        .bind(status)
+                        .bind(i32::from(failing))
+                        .bind(error.as_str())
+                        .bind(failing)
+                        .bind(failing)
+                        .bind(*at)
+                        .bind(account_id)
+                        .bind(claimed_version)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected()
+                });
+                (done, &notifications[..], *at)
+            }
+            RefreshWrite::Release => {
+                let done = on_each!(Tx, &mut tx, |tx, dialect| {
+                    sqlx::query(RELEASE_CLAIM.sql(dialect))
+                        .bind(account_id)
+                        .bind(claimed_version)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected()
+                });
+                (done, &[][..], Utc::now())
+            }
+        };
+        for e in log {
+            on_each!(Tx, &mut tx, |tx, dialect| {
+                sqlx::query(INSERT_REFRESH_LOG.sql(dialect))
+                    .bind(e.account_id)
+                    .bind(e.run_id)
+                    .bind(e.attempted_at)
+                    .bind(e.duration_ms)
+                    .bind(e.outcome.as_str())
+                    .bind(e.http_status)
+                    .bind(e.error_code.as_deref())
+                    .bind(e.attempt)
+                    .execute(&mut **tx)
+                    .await?;
+            });
+        }
+        if updated == 0 {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        Self::insert_notifications(&mut tx, notifications, at).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn expire_dead_accounts(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query(EXPIRE_DEAD.sql(dialect))
+                .bind(now)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
+    async fn prune_refresh_log(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query(PRUNE_LOG.sql(dialect))
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
+    async fn refresh_log_for(&self, account_id: i64) -> Result<Vec<RefreshLogEntry>, StoreError> {
+        let rows: Vec<RefreshLogRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_as(LOG_FOR.sql(dialect))
+                .bind(account_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn notifications_for(
+        &self,
+        account_id: i64,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
+        let rows: Vec<NotificationRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_as(NOTIFICATIONS_FOR.sql(dialect))
+                .bind(account_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}
