@@ -5,7 +5,7 @@
 use super::account_list::AccountState;
 use super::api::user_id_from_path;
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::error::ErrorBody;
 use super::AppState;
 use crate::refresh::{Demand, OnDemand};
 use axum::extract::rejection::PathRejection;

@@ -96,8 +96,8 @@ pub struct AccountPage {
     params(ListParams),
     responses(
         (status = 200, description = "One page of accounts", body = AccountPage),
-        (status = 400, description = "The cursor is not one this service issued", body = super::openapi::ErrorBody),
-        (status = 422, description = "A filter or the limit is not valid", body = super::openapi::ErrorBody),
+        (status = 400, description = "The cursor is not one this service issued", body = super::error::ErrorBody),
+        (status = 422, description = "A filter or the limit is not valid", body = super::error::ErrorBody),
     ),
     security(("api_key" = [])),
 )]

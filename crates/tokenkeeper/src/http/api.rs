@@ -38,7 +38,7 @@ pub struct ConnectLinkResponse {
     request_body = ConnectLinkRequest,
     responses(
         (status = 200, description = "The link and when it expires", body = ConnectLinkResponse),
-        (status = 422, description = "A field is not valid", body = super::openapi::ErrorBody),
+        (status = 422, description = "A field is not valid", body = super::error::ErrorBody),
     ),
     security(("api_key" = [])),
 )]
@@ -118,7 +118,7 @@ impl From<Account> for AccountView {
     params(("user_id" = String, Path, description = "The host app's id for the user")),
     responses(
         (status = 200, description = "The account and its access token", body = AccountView),
-        (status = 404, description = "No such account", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such account", body = super::error::ErrorBody),
     ),
     security(("api_key" = [])),
 )]

@@ -103,6 +103,15 @@ impl IntoResponse for PageError {
     }
 }
 
+/// Every error of the API as its document describes it: the shape `ApiError` answers in.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code, e.g. `not_found`, `invalid_request`, `claimed`.
+    pub error: String,
+    /// What happened, for a person.
+    pub message: String,
+}
+
 /// Errors of the host app's API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

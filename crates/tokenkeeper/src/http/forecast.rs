@@ -3,7 +3,7 @@
 //! database in one statement, whatever the number of accounts.
 
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::error::ErrorBody;
 use super::AppState;
 use crate::store::{ForecastCount, ForecastKind};
 use axum::extract::rejection::QueryRejection;

@@ -5,18 +5,8 @@
 
 use super::{account_actions, account_list, api, forecast};
 use axum::Json;
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-/// Every error of the API.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// A stable code, e.g. `not_found`, `invalid_request`, `claimed`.
-    pub error: String,
-    /// What happened, for a person.
-    pub message: String,
-}
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
