@@ -7,6 +7,7 @@ mod claim_reads;
 mod cpu;
 mod fake_process;
 mod memory;
+mod reads;
 mod rotation;
 mod seed;
 mod targets;
@@ -68,6 +69,16 @@ struct Args {
     /// moved to another), in batches of this many rows.
     #[arg(long, value_name = "BATCH")]
     rotate: Option<i64>,
+    /// Measure token reads (`GET /api/v1/accounts/{user_id}`) instead of the sweep, against
+    /// `/healthz` and `pgbench -S` (see BENCHMARKS.md, Token reads).
+    #[arg(long)]
+    reads: bool,
+    /// Connections of the read load (with --reads).
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Seconds each read load runs, after a 2 s warm-up (with --reads).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
 }
 
 /// The highest `refresh.rate_per_second` accepted: in effect, no pacing.
@@ -101,6 +112,19 @@ async fn main() -> anyhow::Result<()> {
     };
     if let Some(batch) = args.rotate {
         return rotate_tables(&args, &backends, batch).await;
+    }
+    if args.reads {
+        let settings = reads::Settings {
+            connections: args.connections,
+            seconds: args.seconds,
+        };
+        println!("{}", reads::HEADER);
+        for backend in backends {
+            for &n in &args.accounts {
+                println!("{}", reads::run_one(backend, n, &settings).await?);
+            }
+        }
+        return Ok(());
     }
     let fake = fake_process::FakeProcess::start(args.latency_ms).await?;
     println!(

@@ -132,6 +132,7 @@ impl Application {
             config: Arc::new(config),
             store,
             linkedin,
+            engine: engine.clone(),
             links,
             clock,
             public_url,

@@ -11,8 +11,9 @@ use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ConnectLinkRequest {
     user_id: String,
     email: String,
@@ -24,13 +25,23 @@ pub struct ConnectLinkRequest {
     allow_member_change: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConnectLinkResponse {
     pub url: String,
     pub expires_at: DateTime<Utc>,
 }
 
-/// `POST /api/v1/connect-links`
+/// Issues a signed connect link to send the user's browser to.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connect-links",
+    request_body = ConnectLinkRequest,
+    responses(
+        (status = 200, description = "The link and when it expires", body = ConnectLinkResponse),
+        (status = 422, description = "A field is not valid", body = super::error::ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create_connect_link(
     State(app): State<AppState>,
     JsonBody(body): JsonBody<ConnectLinkRequest>,
@@ -63,11 +74,12 @@ pub async fn create_connect_link(
 
 /// An account as the host app sees it, tokens included: the API is the host app's way to
 /// read them without touching our tables.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
     user_id: String,
     member_id: String,
     email: String,
+    /// `active`, `refresh_failing`, `needs_reconnect` or `expired`.
     status: &'static str,
     access_token: String,
     token_expires_at: DateTime<Utc>,
@@ -98,18 +110,36 @@ impl From<Account> for AccountView {
     }
 }
 
-/// `GET /api/v1/accounts/{user_id}`
+/// Reads one account, its access token included: what the host app calls before each call
+/// to LinkedIn.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{user_id}",
+    params(("user_id" = String, Path, description = "The host app's id for the user")),
+    responses(
+        (status = 200, description = "The account and its access token", body = AccountView),
+        (status = 404, description = "No such account", body = super::error::ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn account(
     State(app): State<AppState>,
     user_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<AccountView>, ApiError> {
-    let Path(user_id) =
-        user_id.map_err(|_| ApiError::Invalid("user_id in the path is not valid UTF-8".into()))?;
-    let user_id = UserId::parse(&user_id).map_err(|e| ApiError::Invalid(e.0))?;
+    let user_id = user_id_from_path(user_id)?;
     let account = app
         .store
         .account_by_user(&user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(account.into()))
+}
+
+/// The user id in a route's path, taken exactly as sent.
+pub(super) fn user_id_from_path(
+    path: Result<Path<String>, PathRejection>,
+) -> Result<UserId, ApiError> {
+    let Path(user_id) =
+        path.map_err(|_| ApiError::Invalid("user_id in the path is not valid UTF-8".into()))?;
+    UserId::parse(&user_id).map_err(|e| ApiError::Invalid(e.0))
 }

@@ -13,6 +13,21 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
+/// Imports one account the way `tokenkeeper import` imports a row (README, "Bringing in the
+/// tokens you already hold").
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts",
+    request_body(content = serde_json::Value, description = "One row: user_id, email, member_id, access_token required; refresh_token, token_expires_at, refresh_token_expires_at, linked_at, name, scope optional"),
+    responses(
+        (status = 201, description = "Imported", body = AccountView),
+        (status = 200, description = "Already stored with these tokens: nothing changed", body = AccountView),
+        (status = 409, description = "The stored tokens are newer and were kept", body = super::error::ErrorBody),
+        (status = 422, description = "The row is not valid", body = super::error::ErrorBody),
+        (status = 502, description = "LinkedIn could not be asked about the token", body = super::error::ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn import_account(
     State(app): State<AppState>,
     JsonBody(body): JsonBody<serde_json::Value>,

@@ -103,6 +103,15 @@ impl IntoResponse for PageError {
     }
 }
 
+/// Every error of the API as its document describes it: the shape `ApiError` answers in.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code, e.g. `not_found`, `invalid_request`, `claimed`.
+    pub error: String,
+    /// What happened, for a person.
+    pub message: String,
+}
+
 /// Errors of the host app's API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -127,6 +136,13 @@ pub enum ApiError {
     /// LinkedIn did not give the answer the request depends on.
     #[error("LinkedIn could not be asked about the token; try again later")]
     LinkedIn(#[source] LinkedInError),
+    /// A request the API understood and declines, with its own status and code.
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -137,7 +153,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Disabled => (StatusCode::SERVICE_UNAVAILABLE, "api_disabled"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
-            ApiError::Body { status, code, .. } => (*status, *code),
+            ApiError::Body { status, code, .. } | ApiError::Refused { status, code, .. } => {
+                (*status, *code)
+            }
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             ApiError::LinkedIn(_) => {

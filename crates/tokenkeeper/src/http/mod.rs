@@ -2,14 +2,19 @@
 //! host app calls, and health. Errors become responses in one place (`error.rs`); `server.rs`
 //! serves the routers with timeouts and a shutdown deadline.
 
+mod account_actions;
+mod account_list;
 mod api;
 mod api_import;
 mod api_key;
 mod browser;
 mod connect;
+mod cursor;
 mod error;
+mod forecast;
 mod headers;
 mod json_body;
+mod openapi;
 mod pages;
 mod rate_limit;
 mod server;
@@ -21,11 +26,13 @@ use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
 use crate::linkedin::LinkedInClient;
+use crate::refresh::RefreshEngine;
 use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 use rate_limit::PublicRateLimit;
 use std::sync::Arc;
@@ -40,6 +47,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub linkedin: LinkedInClient,
+    /// Refreshes on the host app's demand go through the sweep's own engine.
+    pub engine: RefreshEngine,
     pub links: ConnectLinks,
     pub clock: Arc<dyn Clock>,
     /// Where users' browsers reach us; the OAuth redirect URI is derived from it.
@@ -67,10 +76,11 @@ fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
         .route(crate::connect_link::CONNECT_PATH, get(connect::start))
         .route(CALLBACK_PATH, get(connect::callback))
         .route_layer(rate_limit.layer());
-    let api = Router::new()
-        .route("/api/v1/connect-links", post(api::create_connect_link))
-        .route("/api/v1/accounts", post(api_import::import_account))
-        .route("/api/v1/accounts/{user_id}", get(api::account))
+    let api = api_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api_key::require_api_key,
@@ -89,6 +99,55 @@ fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
         ))
         .with_state(state);
     headers::with_protective_headers(routes)
+}
+
+/// Every route of the host API, behind the key. The router is built from this list, and a test
+/// holds the OpenAPI document to it, so a route cannot be added without being documented.
+pub fn api_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (
+            Method::POST,
+            "/api/v1/connect-links",
+            post(api::create_connect_link),
+        ),
+        (
+            Method::GET,
+            "/api/v1/accounts",
+            get(account_list::list_accounts),
+        ),
+        (
+            Method::POST,
+            "/api/v1/accounts",
+            post(api_import::import_account),
+        ),
+        (Method::GET, "/api/v1/accounts/{user_id}", get(api::account)),
+        (
+            Method::DELETE,
+            "/api/v1/accounts/{user_id}",
+            delete(account_actions::delete_account),
+        ),
+        (
+            Method::POST,
+            "/api/v1/accounts/{user_id}/refresh",
+            post(account_actions::refresh_now),
+        ),
+        (
+            Method::POST,
+            "/api/v1/accounts/{user_id}/invalid",
+            post(account_actions::report_invalid),
+        ),
+        (Method::GET, "/api/v1/forecast", get(forecast::forecast)),
+        (
+            Method::GET,
+            "/api/v1/openapi.json",
+            get(openapi::openapi_json),
+        ),
+    ]
+}
+
+/// The host API's OpenAPI document, as served.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    <openapi::HostApiDoc as utoipa::OpenApi>::openapi()
 }
 
 /// `/metrics` on a listener of its own: what the counters say is for operators only.

@@ -190,6 +190,13 @@ impl LinkedInClient {
             .await
     }
 
+    /// Asks LinkedIn once whether it still takes a stored access token (through userinfo, which
+    /// every token of ours may read). Not retried: this token is not brand-new, so a 401 is an
+    /// answer, and the host app is waiting.
+    pub async fn check_access_token(&self, token: &AccessToken) -> Result<(), LinkedInError> {
+        self.userinfo_once(token).await.map(|_| ())
+    }
+
     async fn userinfo_once(&self, token: &AccessToken) -> Result<UserInfo, LinkedInError> {
         let request = self
             .http

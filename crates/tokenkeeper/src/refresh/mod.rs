@@ -4,12 +4,14 @@
 
 mod account;
 mod breaker;
+mod on_demand;
 mod pacing;
 mod sweep;
 
 mod report;
 mod shared;
 
+pub use on_demand::{Demand, OnDemand};
 pub use pacing::Pacing;
 pub use report::render_report;
 pub use sweep::{DueAccount, RefreshEngine, SweepOptions, SweepOutcome, SweepReport};

@@ -90,19 +90,19 @@ enum Settle {
 
 #[derive(Clone)]
 pub struct RefreshEngine {
-    store: Arc<dyn Store>,
-    linkedin: LinkedInClient,
-    clock: Arc<dyn Clock>,
-    settings: RefreshSettings,
-    notify: NotificationPolicy,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) linkedin: LinkedInClient,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) settings: RefreshSettings,
+    pub(super) notify: NotificationPolicy,
     /// Names this process in account claims, so an operator can see who holds what.
-    instance: String,
+    pub(super) instance: String,
     /// Cancelled when the process shuts down.
-    shutdown: CancellationToken,
+    pub(super) shutdown: CancellationToken,
     /// Every call this process makes to LinkedIn on an account's behalf goes through it: the
     /// sweeps' refreshes and the imports' introspections alike, so that together they stay
     /// within `refresh.rate_per_second` and all of them observe a 429's pause.
-    pacing: Arc<Pacing>,
+    pub(super) pacing: Arc<Pacing>,
 }
 
 impl RefreshEngine {

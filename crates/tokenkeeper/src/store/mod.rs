@@ -14,6 +14,7 @@
 
 mod connect;
 mod exact_text;
+mod host_api;
 pub mod import;
 mod migrations;
 mod outbox;
@@ -27,6 +28,10 @@ mod sql;
 mod text_enums;
 
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
+pub use host_api::{
+    AccountFilter, AccountSummary, DeletedAccount, ForecastCount, ForecastKind, HostApiStore,
+    OneClaim,
+};
 pub use import::{ImportStore, ReconnectNotices};
 pub use outbox::{OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
@@ -78,6 +83,7 @@ pub trait Store:
     + ConnectStore
     + KeyRotationStore
     + ImportStore
+    + HostApiStore
     + Send
     + Sync
     + 'static

@@ -2,7 +2,9 @@
 //! that no longer satisfies the domain rules (edited by hand, say) is reported, not trusted.
 
 use super::exact_text::ExactText;
-use super::{RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun};
+use super::{
+    AccountSummary, RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun,
+};
 use crate::crypto::{Row, TokenCipher};
 use crate::domain::{
     AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, RefreshToken, UserId,
@@ -201,5 +203,46 @@ impl From<SweepRunRow> for SweepRun {
             outcome: r.outcome,
             error: r.error,
         }
+    }
+}
+
+/// An account without its tokens, as lists read it.
+#[derive(sqlx::FromRow)]
+pub(in crate::store) struct SummaryRow {
+    id: i64,
+    user_id: ExactText,
+    member_id: ExactText,
+    email: String,
+    status: String,
+    token_expires_at: DateTime<Utc>,
+    has_refresh_token: bool,
+    refresh_token_expires_at: Option<DateTime<Utc>>,
+    expiration: DateTime<Utc>,
+    linked_at: DateTime<Utc>,
+    last_refreshed_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<SummaryRow> for AccountSummary {
+    type Error = StoreError;
+
+    fn try_from(row: SummaryRow) -> Result<Self, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "social_network",
+            id: row.id,
+            reason,
+        };
+        Ok(AccountSummary {
+            id: row.id,
+            user_id: UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?,
+            status: AccountStatus::parse(&row.status).map_err(|e| corrupt(e.0))?,
+            member_id: row.member_id.0,
+            email: row.email,
+            token_expires_at: row.token_expires_at,
+            has_refresh_token: row.has_refresh_token,
+            refresh_token_expires_at: row.refresh_token_expires_at,
+            expiration: row.expiration,
+            linked_at: row.linked_at,
+            last_refreshed_at: row.last_refreshed_at,
+        })
     }
 }

@@ -50,7 +50,10 @@ async fn import(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> Output 
         .arg("import")
         .args(args)
         .env_clear()
-        .env("TOKENKEEPER_ENCRYPTION__KEYS", crate::support::ENCRYPTION_KEYS)
+        .env(
+            "TOKENKEEPER_ENCRYPTION__KEYS",
+            crate::support::ENCRYPTION_KEYS,
+        )
         .env("TOKENKEEPER_DATABASE_URL", c.database_url.expose())
         .env("TOKENKEEPER_LINKEDIN__CLIENT_ID", &c.linkedin.client_id)
         .env(

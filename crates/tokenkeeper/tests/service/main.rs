@@ -25,6 +25,7 @@ mod email_episodes;
 mod email_links;
 mod email_templates;
 mod health;
+mod host_api;
 mod hostile_linkedin;
 mod hostile_smtp;
 mod import_api;

@@ -10,10 +10,11 @@ use tokenkeeper::domain::{
     Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, UserId,
 };
 use tokenkeeper::store::{
-    AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, ImportStore, KeyRotationStore,
-    Lease, LinkUse, OutboxStore, PendingEmail, Purged, ReconnectNotices, RefreshLogEntry,
-    RefreshStore, RefreshWrite, RunStore, SealedRow, Store, StoreError, StoredNotification,
-    SweepCounts, SweepRun,
+    AccountFilter, AccountSummary, AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore,
+    DeletedAccount, ForecastCount, HostApiStore, ImportStore, KeyRotationStore, Lease, LinkUse,
+    OneClaim, OutboxStore, PendingEmail, Purged, ReconnectNotices, RefreshLogEntry, RefreshStore,
+    RefreshWrite, RunStore, SealedRow, Store, StoreError, StoredNotification, SweepCounts,
+    SweepRun,
 };
 
 pub struct PanickingStore {
@@ -254,5 +255,28 @@ impl ImportStore for PanickingStore {
         reconnect: ReconnectNotices<'_>,
     ) -> Result<Vec<ImportDecision>, StoreError> {
         self.inner.import_accounts(batch, at, reconnect).await
+    }
+}
+
+#[async_trait]
+impl HostApiStore for PanickingStore {
+    async fn list_account_summaries(
+        &self,
+        filter: &AccountFilter,
+    ) -> Result<Vec<AccountSummary>, StoreError> {
+        self.inner.list_account_summaries(filter).await
+    }
+    async fn claim_one(&self, user_id: &UserId, lease: &Lease) -> Result<OneClaim, StoreError> {
+        self.inner.claim_one(user_id, lease).await
+    }
+    async fn delete_account(&self, user_id: &UserId) -> Result<Option<DeletedAccount>, StoreError> {
+        self.inner.delete_account(user_id).await
+    }
+    async fn forecast(
+        &self,
+        from: DateTime<Utc>,
+        days: i64,
+    ) -> Result<Vec<ForecastCount>, StoreError> {
+        self.inner.forecast(from, days).await
     }
 }

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod connect;
+mod host_api;
 mod import;
 mod mysql;
 mod outbox;

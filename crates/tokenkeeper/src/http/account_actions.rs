@@ -1,0 +1,176 @@
+//! What the host app does to one account: forget it, refresh it now, or report that LinkedIn
+//! rejected its token. Answers carry the account's state, never a token: the host app reads
+//! the new token with `GET /api/v1/accounts/{user_id}` when it needs it.
+
+use super::account_list::AccountState;
+use super::api::user_id_from_path;
+use super::error::ApiError;
+use super::error::ErrorBody;
+use super::AppState;
+use crate::refresh::{Demand, OnDemand};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Deleted {
+    pub user_id: String,
+    /// Emails that were waiting to be sent and never will be.
+    pub cancelled_emails: u64,
+}
+
+/// Forgets an account: its tokens, and its emails not yet sent.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{user_id}",
+    params(("user_id" = String, Path, description = "The host app's id for the user")),
+    responses(
+        (status = 200, description = "Forgotten", body = Deleted),
+        (status = 404, description = "No such account", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+pub async fn delete_account(
+    State(app): State<AppState>,
+    user_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Deleted>, ApiError> {
+    let user_id = user_id_from_path(user_id)?;
+    let deleted = app
+        .store
+        .delete_account(&user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tracing::info!(
+        account_id = deleted.account_id,
+        user_id = %deleted.user_id,
+        cancelled_emails = deleted.cancelled_emails,
+        "account deleted at the host app's request"
+    );
+    Ok(Json(Deleted {
+        user_id: deleted.user_id.to_string(),
+        cancelled_emails: deleted.cancelled_emails,
+    }))
+}
+
+/// What a refresh on demand, or a reported rejection, came to.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Outcome {
+    /// `refreshed` (new tokens stored), `needs_reconnect` (the member is asked to reconnect)
+    /// or `token_works` (LinkedIn accepts the access token; nothing changed).
+    pub result: String,
+    pub account: AccountState,
+}
+
+/// Refreshes the account's token now, as a sweep would.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{user_id}/refresh",
+    params(("user_id" = String, Path, description = "The host app's id for the user")),
+    responses(
+        (status = 200, description = "Refreshed, or LinkedIn refused the refresh token for good and the member is asked to reconnect", body = Outcome),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 409, description = "Another process is refreshing the account (`claimed`), it has no refresh token to use (`no_refresh_token`), or it changed meanwhile (`changed`); nothing was changed", body = ErrorBody),
+        (status = 502, description = "LinkedIn refused the request (`linkedin_rejected`, `linkedin_misconfigured`); nothing was changed", body = ErrorBody),
+        (status = 503, description = "LinkedIn did not answer usefully; nothing was changed, the sweep retries", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+pub async fn refresh_now(
+    State(app): State<AppState>,
+    user_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Outcome>, ApiError> {
+    let user_id = user_id_from_path(user_id)?;
+    answer(app.engine.on_demand(&user_id, Demand::Refresh).await?)
+}
+
+/// Reports that LinkedIn rejected the account's access token; tokenkeeper confirms with
+/// LinkedIn and, if the token is dead and cannot be refreshed, asks the member to reconnect at
+/// once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{user_id}/invalid",
+    params(("user_id" = String, Path, description = "The host app's id for the user")),
+    responses(
+        (status = 200, description = "`token_works`: LinkedIn accepts the token, nothing changed; `refreshed`: the token was dead and a refresh replaced it; `needs_reconnect`: confirmed dead, the member is asked to reconnect", body = Outcome),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 409, description = "Another process is refreshing the account (`claimed`) or it changed meanwhile (`changed`); nothing was changed", body = ErrorBody),
+        (status = 502, description = "LinkedIn refused the request (`linkedin_rejected`, `linkedin_misconfigured`); nothing was changed", body = ErrorBody),
+        (status = 503, description = "LinkedIn did not answer usefully; nothing was changed", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
+pub async fn report_invalid(
+    State(app): State<AppState>,
+    user_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Outcome>, ApiError> {
+    let user_id = user_id_from_path(user_id)?;
+    answer(
+        app.engine
+            .on_demand(&user_id, Demand::ConfirmInvalid)
+            .await?,
+    )
+}
+
+fn answer(outcome: OnDemand) -> Result<Json<Outcome>, ApiError> {
+    let refused = |status, code, message: &str| ApiError::Refused {
+        status,
+        code,
+        message: message.to_owned(),
+    };
+    let (result, account) = match outcome {
+        OnDemand::Refreshed(account) => ("refreshed", account),
+        OnDemand::NeedsReconnect(account) => ("needs_reconnect", account),
+        OnDemand::TokenWorks(account) => ("token_works", account),
+        OnDemand::Unknown => return Err(ApiError::NotFound),
+        OnDemand::Busy => {
+            return Err(refused(
+                StatusCode::CONFLICT,
+                "claimed",
+                "another process is refreshing this account; try again in a moment",
+            ))
+        }
+        OnDemand::NoRefreshToken => {
+            return Err(refused(
+                StatusCode::CONFLICT,
+                "no_refresh_token",
+                "this account has no live refresh token: only its member can renew the token, by reconnecting",
+            ))
+        }
+        OnDemand::Discarded => {
+            return Err(refused(
+                StatusCode::CONFLICT,
+                "changed",
+                "the account was reconnected or deleted meanwhile; nothing was changed",
+            ))
+        }
+        // LinkedIn's words stay in our log: they may echo what we sent.
+        OnDemand::Unavailable(_) => {
+            return Err(refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "linkedin_unavailable",
+                "LinkedIn did not answer usefully; nothing was changed, and the sweep will try again",
+            ))
+        }
+        OnDemand::Misconfigured(_) => {
+            return Err(refused(
+                StatusCode::BAD_GATEWAY,
+                "linkedin_misconfigured",
+                "LinkedIn refused our client (check linkedin.client_id and linkedin.client_secret); nothing was changed",
+            ))
+        }
+        OnDemand::Rejected(_) => {
+            return Err(refused(
+                StatusCode::BAD_GATEWAY,
+                "linkedin_rejected",
+                "LinkedIn refused this account with an answer it does not document; nothing was changed",
+            ))
+        }
+    };
+    Ok(Json(Outcome {
+        result: result.to_owned(),
+        account: AccountState::from(&account),
+    }))
+}

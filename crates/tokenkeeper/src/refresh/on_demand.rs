@@ -1,0 +1,281 @@
+//! One account refreshed when the host app asks, through the sweep's own path: claimed under
+//! a lease (so never while a sweep or another request holds it), refreshed by
+//! `refresh_account`, written back under the claimed version with its audit rows. The audit
+//! rows carry no run id: that is how an operator tells a request from a sweep.
+//!
+//! A request has someone waiting, so LinkedIn is called once, never retried: a passing
+//! failure releases the account untouched for the sweep to handle, rather than marking it
+//! failing under a claim that would refuse the next request for a whole lease.
+
+use super::account::{refresh_account, Verdict};
+use super::breaker::CircuitBreaker;
+use super::shared::{Shared, Stop};
+use super::RefreshEngine;
+use crate::domain::{Account, UserId};
+use crate::linkedin::FailureClass;
+use crate::store::{Lease, OneClaim, RefreshLogEntry, RefreshWrite, StoreError};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
+use tracing::Instrument;
+
+/// Why the host app asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Demand {
+    /// Refresh now rather than at `expiration`.
+    Refresh,
+    /// The host app saw LinkedIn reject the access token: confirm, and if it is dead, start the
+    /// reconnect episode at once.
+    ConfirmInvalid,
+}
+
+impl Demand {
+    fn as_str(self) -> &'static str {
+        match self {
+            Demand::Refresh => "refresh",
+            Demand::ConfirmInvalid => "confirm_invalid",
+        }
+    }
+}
+
+/// What became of a request. Only `Refreshed` and `NeedsReconnect` changed the account.
+#[derive(Debug)]
+pub enum OnDemand {
+    Unknown,
+    /// Another process holds a claim on the account (a sweep refreshing it, say).
+    Busy,
+    /// New tokens are stored; the account as it is now.
+    Refreshed(Account),
+    /// LinkedIn confirmed the token dead: the reconnect episode has started.
+    NeedsReconnect(Account),
+    /// LinkedIn accepts the access token: nothing was changed.
+    TokenWorks(Account),
+    /// There is no live refresh token to refresh with; only the member can renew the token.
+    NoRefreshToken,
+    /// LinkedIn did not answer usefully (down, slow, throttling); nothing was changed.
+    Unavailable(String),
+    /// LinkedIn refused our client: the operator must act; nothing was changed.
+    Misconfigured(String),
+    /// LinkedIn refused this account with an answer it does not document; nothing was changed
+    /// but the audit row.
+    Rejected(String),
+    /// The account was replaced or deleted while LinkedIn was being asked: the result was
+    /// discarded, as a sweep's would be.
+    Discarded,
+}
+
+impl RefreshEngine {
+    /// Refreshes (or checks) one user's account now. `Err` only when storage fails.
+    pub async fn on_demand(
+        &self,
+        user_id: &UserId,
+        demand: Demand,
+    ) -> Result<OnDemand, StoreError> {
+        let now = self.clock.now();
+        let lease = Lease {
+            holder: self.instance.clone(),
+            now,
+            until: now + self.settings.lease,
+        };
+        let deadline =
+            tokio::time::Instant::now() + self.settings.lease.to_std().unwrap_or_default();
+        let account = match self.store.claim_one(user_id, &lease).await? {
+            OneClaim::Claimed(account) => *account,
+            OneClaim::Held => return Ok(OnDemand::Busy),
+            OneClaim::Unknown => return Ok(OnDemand::Unknown),
+        };
+        let span =
+            tracing::info_span!("refresh", account_id = account.id, demand = demand.as_str());
+        async {
+            let (write, log, answer) = self.decide(&account, demand, now, deadline).await;
+            let kept = self
+                .store
+                .complete_refresh(&account, &write, &log)
+                .await?;
+            if !kept {
+                tracing::warn!("the account changed while LinkedIn was asked; the result was discarded");
+                return Ok(OnDemand::Discarded);
+            }
+            let Some(now_stored) = self.store.account_by_id(account.id).await? else {
+                return Ok(OnDemand::Discarded);
+            };
+            Ok(match answer {
+                Answer::Refreshed => {
+                    tracing::info!(token_expires_at = %now_stored.token_expires_at, "token refreshed on demand");
+                    OnDemand::Refreshed(now_stored)
+                }
+                Answer::NeedsReconnect => {
+                    tracing::warn!("LinkedIn confirmed the token dead; the member is asked to reconnect");
+                    OnDemand::NeedsReconnect(now_stored)
+                }
+                Answer::TokenWorks => OnDemand::TokenWorks(now_stored),
+                Answer::Other(other) => *other,
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// What to write back (always something, if only the release of the claim), the audit
+    /// rows, and the answer.
+    async fn decide(
+        &self,
+        account: &Account,
+        demand: Demand,
+        now: DateTime<Utc>,
+        deadline: tokio::time::Instant,
+    ) -> (RefreshWrite, Vec<RefreshLogEntry>, Answer) {
+        let shared = self.single_call();
+        let live_refresh_token = account.refresh_token.is_some()
+            && account.refresh_token_expires_at.is_none_or(|end| end > now);
+        if demand == Demand::ConfirmInvalid {
+            let started = std::time::Instant::now();
+            let checked = self.linkedin.check_access_token(&account.token).await;
+            let entry = |outcome: &str, status: Option<u16>, code: Option<&str>| RefreshLogEntry {
+                account_id: account.id,
+                run_id: None,
+                attempted_at: now,
+                duration_ms: started.elapsed().as_millis() as i64,
+                outcome: outcome.to_owned(),
+                http_status: status.map(i32::from),
+                error_code: code.map(str::to_owned),
+                attempt: 0,
+            };
+            match checked {
+                Ok(()) => {
+                    tracing::info!("LinkedIn accepts the access token the host app reported");
+                    let log = vec![entry("access_token_works", Some(200), None)];
+                    return (RefreshWrite::Release, log, Answer::TokenWorks);
+                }
+                Err(error) => {
+                    let log = vec![entry(
+                        "access_token_rejected",
+                        error.http_status(),
+                        error.code(),
+                    )];
+                    match error.class() {
+                        FailureClass::Permanent if !live_refresh_token => {
+                            // Nothing can renew it but the member: the episode starts now
+                            // rather than at `expiration`.
+                            let write = RefreshWrite::NeedsReconnect {
+                                error: format!("the host app reported the access token rejected, and LinkedIn confirmed: {error}"),
+                                at: now,
+                                notifications: self.notify.on_permanent_failure(account, now),
+                            };
+                            return (write, log, Answer::NeedsReconnect);
+                        }
+                        // Dead, but a refresh may renew it: the refresh decides, below.
+                        FailureClass::Permanent => {
+                            let (write, mut refresh_log, answer) =
+                                self.refresh_once(&shared, account, now, deadline).await;
+                            let mut all = log;
+                            all.append(&mut refresh_log);
+                            return (write, all, answer);
+                        }
+                        FailureClass::Transient => {
+                            return (
+                                RefreshWrite::Release,
+                                log,
+                                Answer::Other(Box::new(OnDemand::Unavailable(error.to_string()))),
+                            )
+                        }
+                        // userinfo refuses for a reason that says nothing about the token (a
+                        // scope the app lacks, say): only a refresh can tell.
+                        FailureClass::Misconfiguration | FailureClass::Rejected => {
+                            if !live_refresh_token {
+                                return (
+                                    RefreshWrite::Release,
+                                    log,
+                                    Answer::Other(Box::new(OnDemand::Unavailable(format!(
+                                        "LinkedIn's answer does not tell whether the token works: {error}"
+                                    )))),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !live_refresh_token {
+            return (
+                RefreshWrite::Release,
+                Vec::new(),
+                Answer::Other(Box::new(OnDemand::NoRefreshToken)),
+            );
+        }
+        self.refresh_once(&shared, account, now, deadline).await
+    }
+
+    async fn refresh_once(
+        &self,
+        shared: &Shared,
+        account: &Account,
+        now: DateTime<Utc>,
+        deadline: tokio::time::Instant,
+    ) -> (RefreshWrite, Vec<RefreshLogEntry>, Answer) {
+        let (verdict, log) = refresh_account(shared, account, now, None, deadline).await;
+        match verdict {
+            Verdict::Write(write @ RefreshWrite::Refreshed { .. }) => {
+                (write, log, Answer::Refreshed)
+            }
+            Verdict::Write(write @ RefreshWrite::NeedsReconnect { .. }) => {
+                (write, log, Answer::NeedsReconnect)
+            }
+            Verdict::Write(RefreshWrite::Failing { error, .. }) => (
+                RefreshWrite::Release,
+                log,
+                Answer::Other(Box::new(OnDemand::Unavailable(error))),
+            ),
+            Verdict::Write(RefreshWrite::Release) => (
+                RefreshWrite::Release,
+                log,
+                Answer::Other(Box::new(OnDemand::Unavailable("nothing was done".into()))),
+            ),
+            Verdict::Rejected { error } => (
+                RefreshWrite::Release,
+                log,
+                Answer::Other(Box::new(OnDemand::Rejected(error))),
+            ),
+            Verdict::StopSweep(Stop::Misconfigured(message)) => {
+                tracing::error!(error = %message, "LinkedIn rejected our request as misconfigured; check linkedin.client_id, linkedin.client_secret and the token URL");
+                (
+                    RefreshWrite::Release,
+                    log,
+                    Answer::Other(Box::new(OnDemand::Misconfigured(message))),
+                )
+            }
+            Verdict::StopSweep(Stop::Degraded(message)) => (
+                RefreshWrite::Release,
+                log,
+                Answer::Other(Box::new(OnDemand::Unavailable(message))),
+            ),
+        }
+    }
+
+    /// What `refresh_account` shares with a sweep's workers, for one call: no retry, its own
+    /// pacing and breaker, stopped with the process.
+    fn single_call(&self) -> Shared {
+        let mut settings = self.settings.clone();
+        settings.max_attempts = 1;
+        Shared {
+            linkedin: self.linkedin.clone(),
+            notify: self.notify.clone(),
+            pacing: self.pacing.clone(),
+            breaker: CircuitBreaker::new(settings.breaker_window, settings.breaker_failure_ratio),
+            settings,
+            halt: self.shutdown.child_token(),
+            misconfigured: Mutex::new(None),
+            degraded: Mutex::new(None),
+            panics: AtomicU64::new(0),
+            rejections: Mutex::default(),
+            escalations: Mutex::default(),
+        }
+    }
+}
+
+enum Answer {
+    Refreshed,
+    NeedsReconnect,
+    TokenWorks,
+    Other(Box<OnDemand>),
+}
