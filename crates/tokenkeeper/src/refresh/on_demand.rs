@@ -253,7 +253,8 @@ impl RefreshEngine {
     }
 
     /// What `refresh_account` shares with a sweep's workers, for one call: no retry, its own
-    /// pacing and breaker, stopped with the process.
+    /// breaker, the process's one pacing (so a 429 seen here pauses the sweeps too), stopped
+    /// with the process.
     fn single_call(&self) -> Shared {
         let mut settings = self.settings.clone();
         settings.max_attempts = 1;

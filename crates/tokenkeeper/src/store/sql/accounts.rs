@@ -4,7 +4,7 @@ use super::{on_each, SqlStore, Statement, Tx};
 use crate::crypto::Row;
 use crate::domain::{Account, LinkedAccount, UserId};
 use crate::store::rows::{self, AccountRow};
-use crate::store::{migrations, Store, StoreError};
+use crate::store::{Store, StoreError};
 use async_trait::async_trait;
 
 /// The last parameter allows replacing the LinkedIn member of an existing row; without it, a
@@ -164,19 +164,11 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query("SELECT 1").execute(pool).await?;
-        });
-        Ok(())
+        self.pool.ping().await
     }
 
     async fn unapplied_migrations(&self) -> Result<Vec<i64>, StoreError> {
-        let applied = on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query_scalar(migrations::APPLIED)
-                .fetch_all(pool)
-                .await
-        });
-        migrations::unapplied(&self.migrator(), applied)
+        self.pool.unapplied_migrations().await
     }
 
     async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError> {

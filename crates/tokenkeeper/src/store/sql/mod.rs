@@ -105,11 +105,6 @@ impl SqlStore {
     pub(super) async fn run_migrations(&self) -> Result<(), StoreError> {
         self.pool.migrate().await
     }
-
-    /// This dialect's migrations, each from its own folder.
-    pub(super) fn migrator(&self) -> sqlx::migrate::Migrator {
-        self.pool.migrator()
-    }
 }
 
 impl Pool {
@@ -128,6 +123,24 @@ impl Pool {
             Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
             Pool::MySql(_) => sqlx::migrate!("./migrations/mysql"),
         }
+    }
+
+    /// One round trip, for readiness and the doctor.
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        on_each!(Pool, self, |pool, dialect| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The migrations of this dialect the database has not applied, read without changing it.
+    pub(super) async fn unapplied_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let applied = on_each!(Pool, self, |pool, dialect| {
+            sqlx::query_scalar(super::migrations::APPLIED)
+                .fetch_all(pool)
+                .await
+        });
+        super::migrations::unapplied(&self.migrator(), applied)
     }
 
     /// Applies this backend's migrations, each dialect from its own folder. Idempotent.
@@ -158,19 +171,11 @@ impl BareDatabase {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query("SELECT 1").execute(pool).await?;
-        });
-        Ok(())
+        self.pool.ping().await
     }
 
     pub async fn unapplied_migrations(&self) -> Result<Vec<i64>, StoreError> {
-        let applied = on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query_scalar(super::migrations::APPLIED)
-                .fetch_all(pool)
-                .await
-        });
-        super::migrations::unapplied(&self.pool.migrator(), applied)
+        self.pool.unapplied_migrations().await
     }
 }
 
