@@ -10,6 +10,7 @@ mod imported;
 mod notification;
 mod notification_policy;
 mod secrets;
+mod webhook_event;
 
 pub use account::{Account, AccountStatus, LinkedAccount, Network, TokenSet};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -20,6 +21,7 @@ pub use imported::{ImportDecision, ImportedAccount};
 pub use notification::{NewNotification, NotificationKind};
 pub use notification_policy::NotificationPolicy;
 pub use secrets::{AccessToken, RefreshToken};
+pub use webhook_event::{AccountEnd, WebhookEvent, WebhookEventType};
 
 /// A value that failed validation at the edge of the system. The message says what was
 /// expected; it never contains the rejected secret itself.

@@ -214,8 +214,9 @@ impl RefreshEngine {
         Ok(report)
     }
 
-    /// What every sweep does besides refreshing: expire dead accounts, plan reminders, prune
-    /// the audit log. Failures here are logged, never fatal to the run.
+    /// What every sweep does besides refreshing: expire dead accounts, plan reminders and
+    /// `account.expiring` events, prune the audit log. Failures here are logged, never fatal
+    /// to the run.
     async fn housekeeping(&self, as_of: DateTime<Utc>) {
         match self.store.expire_dead_accounts(as_of).await {
             Ok(0) => {}
@@ -225,6 +226,15 @@ impl RefreshEngine {
             ),
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::error_chain(&e), "marking expired accounts failed")
+            }
+        }
+        // So are the host app's warnings before an end only the member can prevent (none
+        // while webhooks are off); their dedupe keys keep each to one per account and end.
+        match self.store.record_expiring_events(as_of).await {
+            Ok(0) => {}
+            Ok(planned) => tracing::info!(planned, "account.expiring events written"),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "writing account.expiring events failed")
             }
         }
         // Reminders before refresh tokens reach their fixed end are planned at every sweep;

@@ -1,7 +1,7 @@
 //! Domain enums stored as their text names, one encoding for all three databases: the same
 //! values every existing database already holds.
 
-use crate::domain::{AccountStatus, NotificationKind};
+use crate::domain::{AccountEnd, AccountStatus, NotificationKind, WebhookEventType};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
@@ -47,7 +47,12 @@ macro_rules! stored_as_text {
     )+};
 }
 
-stored_as_text!(AccountStatus, NotificationKind);
+stored_as_text!(
+    AccountStatus,
+    NotificationKind,
+    WebhookEventType,
+    AccountEnd
+);
 
 #[cfg(test)]
 mod tests {

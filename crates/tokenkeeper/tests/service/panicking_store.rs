@@ -7,14 +7,14 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokenkeeper::crypto::TokenCipher;
 use tokenkeeper::domain::{
-    Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, UserId,
+    Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, UserId, WebhookEvent,
 };
 use tokenkeeper::store::{
     AccountFilter, AccountSummary, AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore,
-    DeletedAccount, ForecastCount, HostApiStore, ImportStore, KeyRotationStore, Lease, LinkUse,
-    OneClaim, OutboxStore, PendingEmail, Purged, ReconnectNotices, RefreshLogEntry, RefreshStore,
-    RefreshWrite, RunStore, SealedRow, Store, StoreError, StoredNotification, SweepCounts,
-    SweepRun,
+    DeletedAccount, DeliveryMark, ForecastCount, HostApiStore, ImportStore, KeyRotationStore,
+    Lease, LinkUse, OneClaim, OutboxStore, PendingEmail, Purged, ReconnectNotices, RefreshLogEntry,
+    RefreshStore, RefreshWrite, RunStore, SealedRow, Store, StoreError, StoredNotification,
+    StoredWebhookEvent, SweepCounts, SweepRun, WebhookStore,
 };
 
 pub struct PanickingStore {
@@ -259,6 +259,35 @@ impl ImportStore for PanickingStore {
 }
 
 #[async_trait]
+impl WebhookStore for PanickingStore {
+    async fn claim_webhook_events(
+        &self,
+        lease: &Lease,
+        limit: i64,
+    ) -> Result<Vec<WebhookEvent>, StoreError> {
+        self.inner.claim_webhook_events(lease, limit).await
+    }
+    async fn mark_webhook_event(
+        &self,
+        id: i64,
+        holder: &str,
+        mark: &DeliveryMark,
+    ) -> Result<bool, StoreError> {
+        self.inner.mark_webhook_event(id, holder, mark).await
+    }
+    async fn record_expiring_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.record_expiring_events(now).await
+    }
+    async fn webhook_events(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredWebhookEvent>, StoreError> {
+        self.inner.webhook_events(after_id, limit).await
+    }
+}
+
+#[async_trait]
 impl HostApiStore for PanickingStore {
     async fn list_account_summaries(
         &self,
@@ -269,8 +298,12 @@ impl HostApiStore for PanickingStore {
     async fn claim_one(&self, user_id: &UserId, lease: &Lease) -> Result<OneClaim, StoreError> {
         self.inner.claim_one(user_id, lease).await
     }
-    async fn delete_account(&self, user_id: &UserId) -> Result<Option<DeletedAccount>, StoreError> {
-        self.inner.delete_account(user_id).await
+    async fn delete_account(
+        &self,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DeletedAccount>, StoreError> {
+        self.inner.delete_account(user_id, at).await
     }
     async fn forecast(
         &self,
