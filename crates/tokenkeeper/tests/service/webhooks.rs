@@ -333,7 +333,7 @@ async fn a_refused_delivery_is_retried_with_backoff_until_delivered(backend: Bac
     let Some(app) = spawn_with(backend, &receiver, Setup::default()).await else {
         return;
     };
-    receiver.answer_with(&[500, 503]);
+    receiver.answer_with(&[500, 503, 502]);
     app.linked("ada").await;
     assert_eq!(deliver(&app).await.retrying, 1);
     let [event] = stored_events(&app).await.try_into().unwrap();
@@ -343,24 +343,32 @@ async fn a_refused_delivery_is_retried_with_backoff_until_delivered(backend: Bac
     assert!(event.last_error.unwrap().starts_with("HTTP 500"));
     assert_eq!(event.next_attempt_at, t0() + Duration::seconds(30));
 
-    // Not before its time; then the pause doubles.
+    // Not before its time; then the pause doubles after each failure: 30s, 60s, 120s.
     assert_eq!(deliver(&app).await, WebhookReport::default());
-    app.at(t0() + Duration::seconds(30));
-    assert_eq!(deliver(&app).await.retrying, 1);
-    let [event] = stored_events(&app).await.try_into().unwrap();
-    assert_eq!(event.next_attempt_at, t0() + Duration::seconds(90));
-    app.at(t0() + Duration::seconds(89));
-    assert_eq!(deliver(&app).await, WebhookReport::default());
-    app.at(t0() + Duration::seconds(90));
-    assert_eq!(deliver(&app).await.delivered, 1);
+    let mut at = t0();
+    for pause in [30, 60, 120] {
+        at += Duration::seconds(pause);
+        app.at(at - Duration::seconds(1));
+        assert_eq!(deliver(&app).await, WebhookReport::default(), "{pause}s");
+        app.at(at);
+        let report = deliver(&app).await;
+        let [event] = stored_events(&app).await.try_into().unwrap();
+        if pause < 120 {
+            assert_eq!(report.retrying, 1);
+            assert_eq!(event.next_attempt_at, at + Duration::seconds(pause * 2));
+        } else {
+            assert_eq!(report.delivered, 1);
+        }
+    }
 
     let [event] = stored_events(&app).await.try_into().unwrap();
     assert_eq!(event.delivery_status, DeliveryStatus::Delivered);
-    assert_eq!(event.event.attempts, 3);
-    assert_eq!(event.delivered_at, Some(t0() + Duration::seconds(90)));
-    // Three tries of one message: the same id and body each time, each signed anew.
+    assert_eq!(event.event.attempts, 4);
+    assert_eq!(event.response_status, Some(200));
+    assert_eq!(event.delivered_at, Some(at));
+    // Four tries of one message: the same id and body each time, each signed anew.
     let received = receiver.received();
-    assert_eq!(received.len(), 3);
+    assert_eq!(received.len(), 4);
     assert!(received
         .iter()
         .all(|r| r.headers["webhook-id"] == event.event.message_id && r.body == received[0].body));
@@ -381,7 +389,7 @@ async fn a_refused_delivery_is_retried_with_backoff_until_delivered(backend: Bac
             ),
             (
                 "tokenkeeper_webhooks_total{outcome=\"retry\"}".to_owned(),
-                2.0
+                3.0
             ),
         ])
     );
