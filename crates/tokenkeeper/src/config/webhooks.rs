@@ -22,6 +22,8 @@ pub struct RawWebhooks {
     pub poll_seconds: u64,
     /// How long before an end only the member can prevent `account.expiring` is sent.
     pub expiring_days: u64,
+    /// How long delivered and failed events are kept.
+    pub retention_days: u64,
 }
 
 impl Default for RawWebhooks {
@@ -35,6 +37,7 @@ impl Default for RawWebhooks {
             retry_max_seconds: 6 * 3600,
             poll_seconds: 5,
             expiring_days: 7,
+            retention_days: 30,
         }
     }
 }
@@ -53,11 +56,13 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// Attempts in all, the first included; an event is marked failed after the last.
     pub max_attempts: u32,
-    /// The pause after the first failure; it doubles after each one, up to `retry_max`.
+    /// The pause after the first failure; it doubles after each one.
     pub retry_initial: Duration,
+    /// The longest pause, whatever the doubling reaches.
     pub retry_max: Duration,
     pub poll: Duration,
     pub expiring_within: chrono::Duration,
+    pub retention: chrono::Duration,
 }
 
 impl WebhookSettings {
@@ -70,6 +75,7 @@ impl WebhookSettings {
         match self.target {
             Some(_) => crate::store::WebhookEvents::On {
                 expiring_within: self.expiring_within,
+                retention: self.retention,
             },
             None => crate::store::WebhookEvents::Off,
         }
@@ -101,12 +107,6 @@ impl TryFrom<RawWebhooks> for WebhookSettings {
             86_400,
         )?;
         let retry_max = in_range("webhooks.retry_max_seconds", w.retry_max_seconds, 604_800)?;
-        if retry_max < retry_initial {
-            return Err(invalid(
-                "webhooks.retry_max_seconds",
-                format!("must be at least webhooks.retry_initial_seconds ({retry_initial})"),
-            ));
-        }
         Ok(Self {
             target,
             timeout: Duration::from_secs(in_range(
@@ -122,6 +122,11 @@ impl TryFrom<RawWebhooks> for WebhookSettings {
                 "webhooks.expiring_days",
                 w.expiring_days,
                 365,
+            )? as i64),
+            retention: chrono::Duration::days(in_range(
+                "webhooks.retention_days",
+                w.retention_days,
+                3650,
             )? as i64),
         })
     }
@@ -147,6 +152,7 @@ impl From<&WebhookSettings> for RawWebhooks {
             retry_max_seconds: w.retry_max.as_secs(),
             poll_seconds: w.poll.as_secs(),
             expiring_days: w.expiring_within.num_days() as u64,
+            retention_days: w.retention.num_days() as u64,
         }
     }
 }

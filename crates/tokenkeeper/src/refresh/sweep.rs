@@ -215,8 +215,8 @@ impl RefreshEngine {
     }
 
     /// What every sweep does besides refreshing: expire dead accounts, plan reminders and
-    /// `account.expiring` events, prune the audit log. Failures here are logged, never fatal
-    /// to the run.
+    /// `account.expiring` events, prune the audit log and the settled webhook events.
+    /// Failures here are logged, never fatal to the run.
     async fn housekeeping(&self, as_of: DateTime<Utc>) {
         match self.store.expire_dead_accounts(as_of).await {
             Ok(0) => {}
@@ -244,6 +244,13 @@ impl RefreshEngine {
             Ok(planned) => tracing::info!(planned, "refresh-token reminders queued"),
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::error_chain(&e), "planning reminders failed")
+            }
+        }
+        match self.store.prune_webhook_events(as_of).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old delivered or failed webhook events removed"),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "pruning webhook events failed")
             }
         }
         match self

@@ -2,6 +2,7 @@
 //! values every existing database already holds.
 
 use crate::domain::{AccountEnd, AccountStatus, NotificationKind, WebhookEventType};
+use crate::store::DeliveryStatus;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
@@ -51,7 +52,8 @@ stored_as_text!(
     AccountStatus,
     NotificationKind,
     WebhookEventType,
-    AccountEnd
+    AccountEnd,
+    DeliveryStatus
 );
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ pub enum WebhookEvents {
     Off,
     On {
         expiring_within: chrono::Duration,
+        /// Delivered and failed events are deleted this long after they happened.
+        retention: chrono::Duration,
     },
 }
 
@@ -99,6 +101,10 @@ pub trait WebhookStore: Send + Sync {
     /// refreshed) comes within the configured window of `now`: once per account and end.
     /// Returns how many were new; 0 while webhooks are off.
     async fn record_expiring_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Deletes delivered and failed events that happened before `now` minus the configured
+    /// retention; returns how many. Pending ones stay, however old.
+    async fn prune_webhook_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Events in id order after `after_id`, at most `limit`, with their delivery records.
     async fn webhook_events(

@@ -278,6 +278,9 @@ impl WebhookStore for PanickingStore {
     async fn record_expiring_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.record_expiring_events(now).await
     }
+    async fn prune_webhook_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_webhook_events(now).await
+    }
     async fn webhook_events(
         &self,
         after_id: i64,

@@ -103,6 +103,12 @@ ORDER BY id
 LIMIT ?",
 );
 
+/// Settled events only: a pending one is still owed to the receiver. Parameter: the oldest
+/// time kept.
+static PRUNE: Statement = Statement::new(
+    "DELETE FROM webhook_events WHERE delivery_status <> 'pending' AND occurred_at < ?",
+);
+
 static EVENTS: Statement =
     Statement::new("SELECT * FROM webhook_events WHERE id > ? ORDER BY id LIMIT ?");
 
@@ -196,7 +202,7 @@ struct EventRow {
     ending: Option<String>,
     ends_at: Option<DateTime<Utc>>,
     attempts: i32,
-    delivery_status: String,
+    delivery_status: DeliveryStatus,
     next_attempt_at: DateTime<Utc>,
     last_error: Option<String>,
     response_status: Option<i32>,
@@ -214,8 +220,6 @@ impl TryFrom<EventRow> for StoredWebhookEvent {
         };
         let event_type = WebhookEventType::parse(&row.event_type).map_err(|e| corrupt(e.0))?;
         let user_id = crate::domain::UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?;
-        let delivery_status =
-            DeliveryStatus::parse(&row.delivery_status).map_err(|e| corrupt(e.0))?;
         let ending = match (&row.ending, row.ends_at) {
             (Some(end), Some(at)) => Some((AccountEnd::parse(end).map_err(|e| corrupt(e.0))?, at)),
             _ => None,
@@ -239,7 +243,7 @@ impl TryFrom<EventRow> for StoredWebhookEvent {
                 ending,
                 attempts: row.attempts,
             },
-            delivery_status,
+            delivery_status: row.delivery_status,
             next_attempt_at: row.next_attempt_at,
             last_error: row.last_error,
             response_status: row.response_status,
@@ -358,7 +362,7 @@ impl WebhookStore for SqlStore {
         };
         let done = on_each!(Pool, &self.pool, |pool, dialect| {
             sqlx::query(MARK.sql(dialect))
-                .bind(status.as_str())
+                .bind(status)
                 .bind(error)
                 .bind(response_status)
                 .bind(next_attempt_at)
@@ -373,7 +377,10 @@ impl WebhookStore for SqlStore {
     }
 
     async fn record_expiring_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let WebhookEvents::On { expiring_within } = self.webhooks else {
+        let WebhookEvents::On {
+            expiring_within, ..
+        } = self.webhooks
+        else {
             return Ok(0);
         };
         let until = now + expiring_within;
@@ -407,6 +414,19 @@ impl WebhookStore for SqlStore {
             }
             tx.commit().await?;
         }
+    }
+
+    async fn prune_webhook_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let WebhookEvents::On { retention, .. } = self.webhooks else {
+            return Ok(0);
+        };
+        Ok(on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query(PRUNE.sql(dialect))
+                .bind(now - retention)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 
     async fn webhook_events(
