@@ -533,6 +533,13 @@ async fn webhooks_test_sends_a_signed_ping_and_exits_by_the_answer() {
     assert!(format!("{off:?}").contains("webhooks are off"));
 }
 
+/// Variables of the `[webhooks]` section, the key the refusal must name, and a word of it.
+type Refusal = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
 async fn bad_webhook_settings_are_refused_naming_the_key() {
     let load = |vars: &[(&str, &str)]| {
         let required = [
@@ -548,16 +555,16 @@ async fn bad_webhook_settings_are_refused_naming_the_key() {
             .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v.to_owned()));
         tokenkeeper::config::Config::load_from(None, env)
     };
-    let url = ("URL", "https://app.example.com/hooks");
-    let refusals: [(&[(&str, &str)], &str, &str); 8] = [
-        (&[url], "webhooks.secret", "required"),
+    const URL: (&str, &str) = ("URL", "https://app.example.com/hooks");
+    let refusals: [Refusal; 8] = [
+        (&[URL], "webhooks.secret", "required"),
         (
-            &[url, ("SECRET", "hunter2hunter2hunter2hunter2")],
+            &[URL, ("SECRET", "hunter2hunter2hunter2hunter2")],
             "webhooks.secret",
             "whsec_",
         ),
         (
-            &[url, ("SECRET", "whsec_c2hvcnQ=")],
+            &[URL, ("SECRET", "whsec_c2hvcnQ=")],
             "webhooks.secret",
             "24 to 64",
         ),
@@ -593,7 +600,7 @@ async fn bad_webhook_settings_are_refused_naming_the_key() {
         assert!(error.contains(expected), "{vars:?}: {error}");
         assert!(!error.contains("hunter2"), "{error}");
     }
-    let config = load(&[url, ("SECRET", SECRET)]).unwrap();
+    let config = load(&[URL, ("SECRET", SECRET)]).unwrap();
     assert!(config.webhooks.enabled());
     let shown = config.redacted_toml();
     assert!(shown.contains("[webhooks]"), "{shown}");
