@@ -25,6 +25,7 @@ backend_tests!(
     an_event_is_marked_failed_after_its_last_attempt,
     no_event_is_written_while_webhooks_are_off,
     settled_events_are_pruned_after_their_retention,
+    imported_accounts_are_told_as_linked_reconnected_or_needing_their_member,
     serve_delivers_events_by_itself,
 );
 backend_tests!(in_own_process: a_refused_delivery_is_retried_with_backoff_until_delivered);
@@ -431,6 +432,99 @@ async fn no_event_is_written_while_webhooks_are_off(backend: Backend) {
     let (status, _) = delete(&app, "ada").await;
     assert_eq!(status, StatusCode::OK);
     assert!(stored_events(&app).await.is_empty());
+}
+
+async fn import(app: &TestApp, body: Value) -> StatusCode {
+    let answer = app
+        .browser
+        .post(app.url("/api/v1/accounts"))
+        .bearer_auth(API_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    answer.status()
+}
+
+async fn imported_accounts_are_told_as_linked_reconnected_or_needing_their_member(
+    backend: Backend,
+) {
+    let receiver = Receiver::start().await;
+    let Some(app) = spawn_with(backend, &receiver, Setup::default()).await else {
+        return;
+    };
+    let seeded = |token: &str, member: &str, revoked: bool| {
+        app.fake.controls().seed_access_token(
+            token,
+            fake_linkedin::SeededToken {
+                member: member.into(),
+                scope: vec!["openid".into(), "w_member_social".into()],
+                authorized_at: t0() - Duration::days(20),
+                expires_at: t0() + Duration::days(40),
+                refresh: Some((format!("{token}-refresh"), t0() + Duration::days(345))),
+                revoked,
+            },
+        )
+    };
+    let row = |access: &str, linked_at: chrono::DateTime<chrono::Utc>| {
+        serde_json::json!({
+            "user_id": "u-1",
+            "email": "u-1@example.com",
+            "member_id": "member-u-1",
+            "access_token": access,
+            "refresh_token": format!("{access}-refresh"),
+            "token_expires_at": (linked_at + Duration::days(60)).to_rfc3339(),
+            "refresh_token_expires_at": (linked_at + Duration::days(365)).to_rfc3339(),
+            "linked_at": linked_at.to_rfc3339(),
+        })
+    };
+    seeded("AQ-first", "member-u-1", false);
+    seeded("AQ-second", "member-u-1", false);
+    seeded("AQ-revoked", "member-u-2", true);
+    assert!(import(&app, row("AQ-first", t0() - Duration::days(10)))
+        .await
+        .is_success());
+    // Newer tokens for the same user replace the older ones.
+    assert!(import(&app, row("AQ-second", t0() - Duration::days(1)))
+        .await
+        .is_success());
+    let dead = serde_json::json!({
+        "user_id": "u-2",
+        "email": "u-2@example.com",
+        "member_id": "member-u-2",
+        "access_token": "AQ-revoked",
+        "refresh_token": "AQ-revoked-refresh",
+    });
+    assert!(import(&app, dead).await.is_success());
+
+    deliver(&app).await;
+    let bodies: Vec<Value> = receiver.received().iter().map(|r| r.json()).collect();
+    assert_eq!(
+        types_for(&bodies, "u-1"),
+        ["account.linked", "account.reconnected"]
+    );
+    assert!(bodies
+        .iter()
+        .filter(|e| e["data"]["user_id"] == "u-1")
+        .all(|e| e["data"]["reason"] == "imported"));
+    let [needs] = &bodies
+        .iter()
+        .filter(|e| e["data"]["user_id"] == "u-2")
+        .collect::<Vec<_>>()[..]
+    else {
+        panic!("one event for u-2: {bodies:?}");
+    };
+    assert_eq!(needs["type"], "account.needs_reconnect");
+    assert!(
+        needs["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{needs}"
+    );
+    for sent in receiver.received() {
+        assert!(!sent.body.contains("AQ-"), "a token in {}", sent.body);
+    }
 }
 
 async fn settled_events_are_pruned_after_their_retention(backend: Backend) {
