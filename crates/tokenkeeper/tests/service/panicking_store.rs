@@ -13,8 +13,8 @@ use tokenkeeper::store::{
     AccountFilter, AccountSummary, AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore,
     DeletedAccount, ForecastCount, HostApiStore, ImportStore, KeyRotationStore, Lease, LinkUse,
     OneClaim, OutboxStore, PendingEmail, Purged, ReconnectNotices, RefreshLogEntry, RefreshStore,
-    RefreshWrite, RunStore, SealedRow, Store, StoreError, StoredNotification, SweepCounts,
-    SweepRun,
+    RefreshWrite, ReportCounts, ReportStore, RunStore, SealedRow, Store, StoreError,
+    StoredNotification, SweepCounts, SweepRun, Window,
 };
 
 pub struct PanickingStore {
@@ -278,5 +278,19 @@ impl HostApiStore for PanickingStore {
         days: i64,
     ) -> Result<Vec<ForecastCount>, StoreError> {
         self.inner.forecast(from, days).await
+    }
+}
+
+#[async_trait]
+impl ReportStore for PanickingStore {
+    async fn report_counts(&self, window: Window) -> Result<ReportCounts, StoreError> {
+        self.inner.report_counts(window).await
+    }
+    async fn closed_episodes(
+        &self,
+        window: Window,
+        limit: i64,
+    ) -> Result<Vec<tokenkeeper::store::ClosedEpisode>, StoreError> {
+        self.inner.closed_episodes(window, limit).await
     }
 }
