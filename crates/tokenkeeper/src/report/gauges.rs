@@ -16,9 +16,10 @@ pub const GAUGE_WINDOW: Lookback = Lookback::days(30);
 /// How often the gauges are recomputed when no sweep runs here.
 pub const GAUGE_REFRESH: Duration = Duration::from_secs(5 * 60);
 
-/// The latest report computed for the gauges; `None` until the first one.
+/// The latest report computed for the gauges, with how many of this process's sweeps had
+/// finished before it was computed; `None` until the first one.
 #[derive(Clone)]
-pub struct LatestReport(watch::Sender<Option<Arc<SuccessReport>>>);
+pub struct LatestReport(watch::Sender<Option<(u64, Arc<SuccessReport>)>>);
 
 impl Default for LatestReport {
     fn default() -> Self {
@@ -28,25 +29,24 @@ impl Default for LatestReport {
 
 impl LatestReport {
     pub fn get(&self) -> Option<Arc<SuccessReport>> {
-        self.0.borrow().clone()
+        self.0.borrow().as_ref().map(|(_, report)| report.clone())
     }
 
-    /// Completes with the first report that satisfies `ready`: a test waits for the gauges of
-    /// a sweep without sleeping.
-    pub async fn wait_for(
-        &self,
-        mut ready: impl FnMut(&SuccessReport) -> bool,
-    ) -> Arc<SuccessReport> {
+    /// Completes with the first report computed after this process's `sweeps`th sweep had
+    /// finished: a test waits for the gauges of a sweep without sleeping.
+    pub async fn wait_after_sweeps(&self, sweeps: u64) -> Arc<SuccessReport> {
         let mut changes = self.0.subscribe();
         let seen = changes
-            .wait_for(|latest| latest.as_deref().is_some_and(&mut ready))
+            .wait_for(|latest| latest.as_ref().is_some_and(|(after, _)| *after >= sweeps))
             .await
             .expect("the sender lives in this value");
-        seen.clone().expect("only a report satisfies the wait")
+        seen.as_ref()
+            .map(|(_, r)| r.clone())
+            .expect("waited for a report")
     }
 
-    fn publish(&self, report: SuccessReport) {
-        self.0.send_replace(Some(Arc::new(report)));
+    fn publish(&self, after_sweeps: u64, report: SuccessReport) {
+        self.0.send_replace(Some((after_sweeps, Arc::new(report))));
     }
 }
 
@@ -77,7 +77,9 @@ impl ReportGauges {
 
     /// Recomputes the report and sets the gauges; a failure is logged, and the gauges keep
     /// their last values (`tokenkeeper_report_updated_timestamp_seconds` shows how old).
-    async fn update(&self) {
+    async fn update(&mut self) {
+        // Read before the database: the report reflects at least these sweeps.
+        let after_sweeps = *self.sweeps.borrow_and_update();
         let until = self.clock.now();
         let window = Window {
             since: until - GAUGE_WINDOW.duration(),
@@ -86,7 +88,7 @@ impl ReportGauges {
         match SuccessReport::compute(self.store.as_ref(), window).await {
             Ok(report) => {
                 export(&report);
-                self.latest.publish(report);
+                self.latest.publish(after_sweeps, report);
             }
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::error_chain(&e), "computing the success report failed; its gauges keep their last values")
