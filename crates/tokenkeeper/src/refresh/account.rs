@@ -35,21 +35,19 @@ pub async fn refresh_account(
     claim_deadline: tokio::time::Instant,
 ) -> (Verdict, Vec<RefreshLogEntry>) {
     let mut log = Vec::new();
-    let entry = |attempt: i32,
-                 started: Instant,
-                 outcome: RefreshOutcome,
-                 err: Option<&LinkedInError>| {
-        RefreshLogEntry {
-            account_id: account.id,
-            run_id,
-            attempted_at: now,
-            duration_ms: started.elapsed().as_millis() as i64,
-            outcome,
-            http_status: err.and_then(LinkedInError::http_status).map(i32::from),
-            error_code: err.and_then(|e| e.code().map(str::to_owned)),
-            attempt,
-        }
-    };
+    let entry =
+        |attempt: i32, started: Instant, outcome: RefreshOutcome, err: Option<&LinkedInError>| {
+            RefreshLogEntry {
+                account_id: account.id,
+                run_id,
+                attempted_at: now,
+                duration_ms: started.elapsed().as_millis() as i64,
+                outcome,
+                http_status: err.and_then(LinkedInError::http_status).map(i32::from),
+                error_code: err.and_then(|e| e.code().map(str::to_owned)),
+                attempt,
+            }
+        };
 
     // Without a live refresh token there is nothing to call: the member must reconnect.
     let refresh_token = match (&account.refresh_token, account.refresh_token_expires_at) {

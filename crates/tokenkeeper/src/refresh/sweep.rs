@@ -718,11 +718,7 @@ mod tests {
         ];
         assert_eq!(consecutive_rejected_slots(&log), 2);
         // A run ending otherwise breaks the streak, whatever came before in it.
-        let log = [
-            entry(1, Rejected),
-            entry(2, Rejected),
-            entry(2, Transient),
-        ];
+        let log = [entry(1, Rejected), entry(2, Rejected), entry(2, Transient)];
         assert_eq!(consecutive_rejected_slots(&log), 0);
         // Relabelled slots (the refusal turned out to be ours) never count.
         let log = [entry(1, Rejected), entry(2, Misconfiguration)];
