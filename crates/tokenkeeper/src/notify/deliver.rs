@@ -109,7 +109,7 @@ impl Delivery {
     ) -> Result<(), StoreError> {
         let holder = claim.holder.as_str();
         let pending = match claimed {
-            ClaimedNotification::Email(pending) => pending,
+            ClaimedNotification::Email(pending) => *pending,
             ClaimedNotification::UnknownKind { id, .. } => {
                 if self
                     .store

@@ -24,7 +24,7 @@ pub struct PendingEmail {
 /// only itself, never the batch.
 #[derive(Debug, Clone)]
 pub enum ClaimedNotification {
-    Email(PendingEmail),
+    Email(Box<PendingEmail>),
     UnknownKind { id: i64, account_id: i64 },
 }
 

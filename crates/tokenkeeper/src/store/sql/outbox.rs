@@ -147,14 +147,14 @@ impl OutboxStore for SqlStore {
             };
             // Read as text, so that one unknown kind does not fail the batch's decoding.
             out.push(match NotificationKind::parse(&kind) {
-                Ok(kind) => ClaimedNotification::Email(PendingEmail {
+                Ok(kind) => ClaimedNotification::Email(Box::new(PendingEmail {
                     id,
                     kind,
                     dedupe_key,
                     deadline,
                     attempts,
                     account,
-                }),
+                })),
                 Err(_) => ClaimedNotification::UnknownKind { id, account_id },
             });
         }
