@@ -238,10 +238,19 @@ fn refreshed(
     mut tokens: TokenSet,
     now: DateTime<Utc>,
 ) -> RefreshWrite {
+    // The same refresh token sent back keeps the end we hold: LinkedIn restates its life in
+    // whole seconds counted on its own clock, so `now + refresh_token_expires_in` drifts by a
+    // second or so from one refresh to the next, and a drift must never move a deadline.
+    let same_token = match (&tokens.refresh_token, &account.refresh_token) {
+        (Some(new), Some(held)) => new.expose() == held.expose(),
+        _ => false,
+    };
     if tokens.refresh_token.is_none() {
         tokens.refresh_token = account.refresh_token.clone();
         tokens.refresh_token_expires_at = account.refresh_token_expires_at;
-    } else if tokens.refresh_token_expires_at.is_none() {
+    } else if (same_token && account.refresh_token_expires_at.is_some())
+        || tokens.refresh_token_expires_at.is_none()
+    {
         tokens.refresh_token_expires_at = account.refresh_token_expires_at;
     }
     let expiration = shared.settings.expiry.next_refresh_due(

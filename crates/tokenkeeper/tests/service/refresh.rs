@@ -91,7 +91,9 @@ async fn refresh_never_extends_the_refresh_token(backend: Backend) {
         let account = app.account("ada").await;
         assert_eq!(account.refresh_token_expires_at, Some(horizon));
         assert!(account.expiration <= horizon);
-        assert!(account.token_expires_at <= horizon);
+        // LinkedIn states lifetimes in whole seconds counted on its own running clock, so the
+        // last access token may end up to a second either side of the refresh token's end.
+        assert!(account.token_expires_at <= horizon + Duration::seconds(1));
     }
     // The last token reaches the refresh token's end, so nothing is due before that end;
     // there, only reconnecting helps.
