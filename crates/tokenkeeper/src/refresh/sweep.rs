@@ -3,7 +3,7 @@ use super::breaker::CircuitBreaker;
 use super::pacing::Pacing;
 use super::shared::{Escalation, Shared};
 use crate::config::RefreshSettings;
-use crate::domain::{Account, Clock, NotificationPolicy};
+use crate::domain::{Account, Clock, NotificationPolicy, RefreshOutcome, SweepOutcome};
 use crate::linkedin::LinkedInClient;
 use crate::store::{Lease, RefreshWrite, Store, StoreError, SweepCounts};
 use chrono::{DateTime, Utc};
@@ -24,34 +24,6 @@ pub struct SweepOptions {
     pub dry_run: bool,
     /// The scheduled slot this run serves; at most one run per slot across all instances.
     pub slot: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SweepOutcome {
-    Completed,
-    /// LinkedIn kept failing; the sweep stopped early and left the rest for the next slot.
-    Degraded,
-    /// The run itself could not work (database, misconfiguration, a bug that panicked).
-    Failed,
-    /// The process was shutting down: in-flight work was abandoned and its claims released.
-    Interrupted,
-    /// Another instance already runs this slot.
-    SlotTaken,
-    DryRun,
-}
-
-impl SweepOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SweepOutcome::Completed => "completed",
-            SweepOutcome::Degraded => "degraded",
-            SweepOutcome::Failed => "failed",
-            SweepOutcome::Interrupted => "interrupted",
-            SweepOutcome::SlotTaken => "slot_taken",
-            SweepOutcome::DryRun => "dry_run",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,13 +156,7 @@ impl RefreshEngine {
         }
         let finished = self.clock.now();
         self.store
-            .finish_run(
-                run_id,
-                finished,
-                &counts,
-                outcome.as_str(),
-                error.as_deref(),
-            )
+            .finish_run(run_id, finished, &counts, outcome, error.as_deref())
             .await?;
         metrics::counter!("tokenkeeper_sweep_runs_total", "outcome" => outcome.as_str())
             .increment(1);
@@ -636,7 +602,7 @@ impl Worker {
         {
             if settle == Settle::Ours {
                 for entry in &mut log {
-                    entry.outcome = "misconfiguration".to_owned();
+                    entry.outcome = RefreshOutcome::Misconfiguration;
                 }
             }
             if settle != Settle::Escalate {
@@ -683,7 +649,7 @@ fn consecutive_rejected_slots(log: &[crate::store::RefreshLogEntry]) -> usize {
             continue;
         }
         current_run = Some(entry.run_id);
-        if entry.outcome != "rejected" {
+        if entry.outcome != RefreshOutcome::Rejected {
             break;
         }
         slots += 1;
@@ -732,15 +698,16 @@ fn log_result(account: &Account, write: &RefreshWrite) {
 #[cfg(test)]
 mod tests {
     use super::consecutive_rejected_slots;
+    use crate::domain::RefreshOutcome::{self, Misconfiguration, Refreshed, Rejected, Transient};
     use crate::store::RefreshLogEntry;
 
-    fn entry(run_id: i64, outcome: &str) -> RefreshLogEntry {
+    fn entry(run_id: i64, outcome: RefreshOutcome) -> RefreshLogEntry {
         RefreshLogEntry {
             account_id: 1,
             run_id: Some(run_id),
             attempted_at: chrono::Utc::now(),
             duration_ms: 1,
-            outcome: outcome.to_owned(),
+            outcome,
             http_status: None,
             error_code: None,
             attempt: 1,
@@ -751,23 +718,19 @@ mod tests {
     fn counts_only_the_latest_unbroken_run_of_rejected_slots() {
         assert_eq!(consecutive_rejected_slots(&[]), 0);
         let log = [
-            entry(1, "rejected"),
-            entry(2, "refreshed"),
+            entry(1, Rejected),
+            entry(2, Refreshed),
             // A run that ended rejected after a transient attempt counts once.
-            entry(3, "transient"),
-            entry(3, "rejected"),
-            entry(4, "rejected"),
+            entry(3, Transient),
+            entry(3, Rejected),
+            entry(4, Rejected),
         ];
         assert_eq!(consecutive_rejected_slots(&log), 2);
         // A run ending otherwise breaks the streak, whatever came before in it.
-        let log = [
-            entry(1, "rejected"),
-            entry(2, "rejected"),
-            entry(2, "transient"),
-        ];
+        let log = [entry(1, Rejected), entry(2, Rejected), entry(2, Transient)];
         assert_eq!(consecutive_rejected_slots(&log), 0);
         // Relabelled slots (the refusal turned out to be ours) never count.
-        let log = [entry(1, "rejected"), entry(2, "misconfiguration")];
+        let log = [entry(1, Rejected), entry(2, Misconfiguration)];
         assert_eq!(consecutive_rejected_slots(&log), 0);
     }
 }

@@ -34,7 +34,7 @@ pub use host_api::{
     OneClaim,
 };
 pub use import::{ImportStore, ReconnectNotices};
-pub use outbox::{OutboxStore, PendingEmail};
+pub use outbox::{ClaimedNotification, OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
 pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};

@@ -13,6 +13,7 @@ use tokenkeeper::domain::AccountStatus;
 backend_tests!(
     an_answer_without_a_refresh_token_keeps_ours_and_its_end,
     a_refresh_token_without_its_lifetime_keeps_our_end,
+    the_same_refresh_token_restated_a_few_seconds_off_keeps_our_end,
 );
 
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -76,4 +77,34 @@ async fn a_refresh_token_without_its_lifetime_keeps_our_end(backend: Backend) {
     );
     assert_eq!(after.refresh_token_expires_at, Some(end));
     assert_eq!(after.expiration, day50 + Duration::days(50));
+}
+
+async fn the_same_refresh_token_restated_a_few_seconds_off_keeps_our_end(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let before = app.linked("ada").await;
+    let end = before.refresh_token_expires_at.unwrap();
+    let held = before.refresh_token.as_ref().unwrap().expose().to_owned();
+    // LinkedIn counts the remaining life on its own clock, in whole seconds: the same token
+    // comes back a little longer (which would extend it) or a little shorter.
+    let mut due = t0() + Duration::days(50);
+    for drift in [5, -3] {
+        let seconds = (end - due).num_seconds() + drift;
+        app.fake.controls().inject_fault(
+            Endpoint::Token,
+            respond(
+                200,
+                &[JSON],
+                &format!(
+                    r#"{{"access_token":"AQ-new-access","expires_in":5184000,"refresh_token":"{held}","refresh_token_expires_in":{seconds}}}"#
+                ),
+            ),
+            Some(1),
+        );
+        assert_eq!(app.sweep_at(due).await.counts.refreshed, 1, "drift {drift}");
+        let after = app.account("ada").await;
+        assert_eq!(after.refresh_token_expires_at, Some(end), "drift {drift}");
+        due = after.expiration;
+    }
 }

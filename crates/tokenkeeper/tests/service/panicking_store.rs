@@ -7,14 +7,15 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokenkeeper::crypto::TokenCipher;
 use tokenkeeper::domain::{
-    Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, UserId,
+    Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, NotificationStatus,
+    SweepOutcome, UserId,
 };
 use tokenkeeper::store::{
-    AccountFilter, AccountSummary, AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore,
-    DeletedAccount, ForecastCount, HostApiStore, ImportStore, KeyRotationStore, Lease, LinkUse,
-    OneClaim, OutboxStore, PendingEmail, Purged, ReconnectNotices, RefreshLogEntry, RefreshStore,
-    RefreshWrite, ReportCounts, ReportStore, RunStore, SealedRow, Store, StoreError,
-    StoredNotification, SweepCounts, SweepRun, Window,
+    AccountFilter, AccountSummary, AttemptLookup, ClaimedNotification, ConnectAttempt,
+    ConnectOutcome, ConnectStore, DeletedAccount, ForecastCount, HostApiStore, ImportStore,
+    KeyRotationStore, Lease, LinkUse, OneClaim, OutboxStore, Purged, ReconnectNotices,
+    RefreshLogEntry, RefreshStore, RefreshWrite, ReportCounts, ReportStore, RunStore, SealedRow,
+    Store, StoreError, StoredNotification, SweepCounts, SweepRun, Window,
 };
 
 pub struct PanickingStore {
@@ -84,7 +85,7 @@ impl RunStore for PanickingStore {
         run_id: i64,
         finished_at: DateTime<Utc>,
         counts: &SweepCounts,
-        outcome: &str,
+        outcome: SweepOutcome,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         self.inner
@@ -105,7 +106,7 @@ impl OutboxStore for PanickingStore {
         &self,
         lease: &Lease,
         limit: i64,
-    ) -> Result<Vec<PendingEmail>, StoreError> {
+    ) -> Result<Vec<ClaimedNotification>, StoreError> {
         self.inner.claim_notifications(lease, limit).await
     }
     async fn renew_notification_claim(&self, id: i64, lease: &Lease) -> Result<bool, StoreError> {
@@ -136,7 +137,7 @@ impl OutboxStore for PanickingStore {
         id: i64,
         holder: &str,
         error: &str,
-        status: &str,
+        status: NotificationStatus,
     ) -> Result<bool, StoreError> {
         self.inner.mark_failed(id, holder, error, status).await
     }
@@ -158,7 +159,7 @@ impl OutboxStore for PanickingStore {
             .refresh_tokens_ending(now, until, after_id, limit)
             .await
     }
-    async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    async fn notification_counts(&self) -> Result<Vec<(NotificationStatus, i64)>, StoreError> {
         self.inner.notification_counts().await
     }
 }

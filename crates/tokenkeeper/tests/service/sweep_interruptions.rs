@@ -47,7 +47,7 @@ async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend)
     assert_eq!(report.outcome, SweepOutcome::Failed);
     assert!(report.error.unwrap().contains("panicked"));
     let runs = app.store.recent_runs(1).await.unwrap();
-    assert_eq!(runs[0].outcome, "failed");
+    assert_eq!(runs[0].outcome, SweepOutcome::Failed);
     assert!(runs[0].finished_at.is_some());
     // Nothing was written for the account whose refresh panicked, and its claim is gone: a
     // sweep without the bug takes it (and anything the failed run left) right away.
@@ -117,7 +117,7 @@ async fn a_cancelled_sweep_is_interrupted_and_releases_claims(backend: Backend) 
         .unwrap();
     assert_eq!(report.outcome, SweepOutcome::Interrupted);
     let runs = app.store.recent_runs(1).await.unwrap();
-    assert_eq!(runs[0].outcome, "interrupted");
+    assert_eq!(runs[0].outcome, SweepOutcome::Interrupted);
     assert!(runs[0].finished_at.is_some());
     app.fake.controls().clear_faults();
     let report = app.sweep_at(day50).await;
@@ -158,7 +158,7 @@ async fn shutting_down_serve_interrupts_the_running_sweep(backend: Backend) {
         .unwrap()
         .unwrap();
     let runs = app.store.recent_runs(1).await.unwrap();
-    assert_eq!(runs[0].outcome, "interrupted");
+    assert_eq!(runs[0].outcome, SweepOutcome::Interrupted);
     assert!(runs[0].slot.is_some());
     app.fake.controls().clear_faults();
     let report = app.sweep_at(day50).await;
