@@ -37,7 +37,9 @@ pub use import::{ImportStore, ReconnectNotices};
 pub use outbox::{ClaimedNotification, OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
 pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
-pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};
+pub use rotation::{
+    rotate_batch, KeyRotationStore, Resealed, RotationError, RotationSummary, SealedRow,
+};
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sql::{claim_due_statement, migrate_database, BareDatabase, Dialect, SqlStore};
 
