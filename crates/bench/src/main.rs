@@ -3,6 +3,7 @@
 //! the sweep's numbers next to ceilings measured in the same run. See BENCHMARKS.md.
 
 mod ceilings;
+mod cipher_cost;
 mod claim_reads;
 mod cpu;
 mod fake_process;
@@ -119,10 +120,18 @@ async fn main() -> anyhow::Result<()> {
             seconds: args.seconds,
         };
         println!("{}", reads::HEADER);
+        let mut encryption_rows = Vec::new();
         for backend in backends {
             for &n in &args.accounts {
-                println!("{}", reads::run_one(backend, n, &settings).await?);
+                let (row, encryption) = reads::run_one(backend, n, &settings).await?;
+                println!("{row}");
+                encryption_rows.extend(encryption);
             }
+        }
+        println!("\nWhat encryption costs the reads (the server process's CPU time, the database server's left out, so the share is an upper bound):");
+        println!("{}", cipher_cost::READ_HEADER);
+        for row in encryption_rows {
+            println!("{row}");
         }
         return Ok(());
     }
@@ -136,16 +145,23 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut missed = Vec::new();
+    let mut encryption_rows = Vec::new();
     for backend in backends {
         for &n in &args.accounts {
-            let (row, misses) = run_one(&args, backend, n, &fake).await?;
+            let (row, misses, encryption) = run_one(&args, backend, n, &fake).await?;
             println!("{row}");
+            encryption_rows.extend(encryption);
             missed.extend(
                 misses
                     .into_iter()
                     .map(|m| format!("{backend:?}, {n} accounts: {m}")),
             );
         }
+    }
+    println!("\nWhat encryption costs the sweep (this process's CPU time, the fake's and the database server's left out, so the share is an upper bound):");
+    println!("{}", cipher_cost::SWEEP_HEADER);
+    for row in encryption_rows {
+        println!("{row}");
     }
     anyhow::ensure!(
         missed.is_empty(),
@@ -194,11 +210,12 @@ async fn run_one(
     backend: Backend,
     n: usize,
     fake: &fake_process::FakeProcess,
-) -> anyhow::Result<(String, Vec<String>)> {
+) -> anyhow::Result<(String, Vec<String>, Option<String>)> {
     let Some(db) = TestDatabase::create(backend).await else {
         return Ok((
             format!("| {backend:?} | {n} | skipped: no server |"),
             Vec::new(),
+            None,
         ));
     };
     let config = config_for(&db.url, &fake.base_url, args)?;
@@ -245,6 +262,7 @@ async fn run_one(
     let calls_before = fake.token_calls().await?;
     memory::reset_peak();
     let cpu_before = cpu::sample();
+    let process_before = cpu::process_seconds(None);
     let started = Instant::now();
     let report = engine
         .sweep(SweepOptions {
@@ -254,6 +272,9 @@ async fn run_one(
         .await?;
     let sweep_secs = started.elapsed().as_secs_f64();
     let cpu_busy = cpu::busy_percent(cpu_before, cpu::sample());
+    let process_cpu = cpu::process_seconds(None)
+        .zip(process_before)
+        .map(|(a, b)| a - b);
     let peak_mb = memory::peak_rss_mb();
     let token_calls = fake.token_calls().await? - calls_before;
     let (left_unrefreshed, replaced) = seed::sweep_outcome(&db.url, as_of()).await?;
@@ -300,7 +321,15 @@ async fn run_one(
         latency_ceiling.map_or("-".into(), |c| format!("{c:.0}")),
         latency_ceiling.map_or("-".into(), |c| format!("{:.2}", achieved / c)),
     );
-    Ok((row, misses))
+    // Each refresh opens the two tokens it claims and seals the two it writes back.
+    let encryption = cipher_cost::sweep_row(
+        &format!("| {backend:?} | {n} | {}", report.counts.refreshed),
+        // A debug build (the smoke run's) seals about 200 times slower: fewer rounds there.
+        &cipher_cost::measure(&cipher, if args.smoke { 200 } else { 100_000 })?,
+        process_cpu,
+        report.counts.refreshed as usize,
+    );
+    Ok((row, misses, Some(encryption)))
 }
 
 fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result<Config> {

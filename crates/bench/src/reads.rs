@@ -18,6 +18,8 @@ pub struct Load {
     pub per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Every request answered, the warm-up's included.
+    pub answered: usize,
 }
 
 pub struct Settings {
@@ -25,10 +27,15 @@ pub struct Settings {
     pub seconds: u64,
 }
 
-/// One table row: `| backend | accounts | reads/s | p50 | p99 | healthz/s | ... |`.
-pub async fn run_one(backend: Backend, n: usize, settings: &Settings) -> anyhow::Result<String> {
+/// One table row: `| backend | accounts | reads/s | p50 | p99 | healthz/s | ... |`, and one
+/// of what encryption costs those reads.
+pub async fn run_one(
+    backend: Backend,
+    n: usize,
+    settings: &Settings,
+) -> anyhow::Result<(String, Option<String>)> {
     let Some(db) = TestDatabase::create(backend).await else {
-        return Ok(format!("| {backend:?} | {n} | skipped: no server |"));
+        return Ok((format!("| {backend:?} | {n} | skipped: no server |"), None));
     };
     let cipher = crate::rotation::cipher(crate::rotation::OLD_KEY);
     let store = tokenkeeper::store::connect(&db.url, cipher.clone()).await?;
@@ -40,17 +47,28 @@ pub async fn run_one(backend: Backend, n: usize, settings: &Settings) -> anyhow:
     let server = Server::start(&db.url).await?;
 
     let base = server.base.clone();
+    let server_cpu_before = crate::cpu::process_seconds(server.pid);
     let reads = load(
         settings,
         move |i| format!("{base}/api/v1/accounts/bench-{i}"),
         n,
     )
     .await?;
+    let server_cpu = crate::cpu::process_seconds(server.pid)
+        .zip(server_cpu_before)
+        .map(|(after, before)| after - before);
     let base = server.base.clone();
     let health = load(settings, move |_| format!("{base}/healthz"), n).await?;
     drop(server);
     let pgbench = pgbench_select(settings).await?;
-    Ok(format!(
+    // Each read opens the account's two tokens.
+    let encryption = crate::cipher_cost::read_row(
+        &format!("| {backend:?} | {n}"),
+        &crate::cipher_cost::measure(&cipher, 100_000)?,
+        server_cpu,
+        reads.answered,
+    );
+    let row = format!(
         "| {backend:?} | {n} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {pgbench:.0} | {:.2} | {:.2} |",
         settings.connections,
         reads.per_second,
@@ -60,7 +78,8 @@ pub async fn run_one(backend: Backend, n: usize, settings: &Settings) -> anyhow:
         health.p99_ms,
         reads.per_second / pgbench,
         reads.per_second / health.per_second,
-    ))
+    );
+    Ok((row, Some(encryption)))
 }
 
 pub const HEADER: &str = "| backend | accounts | connections | reads/s | p50 (ms) | p99 (ms) | /healthz/s | /healthz p99 (ms) | pgbench -S tps | reads / pgbench -S | reads / healthz |\n|---|---|---|---|---|---|---|---|---|---|---|";
@@ -69,6 +88,7 @@ pub const HEADER: &str = "| backend | accounts | connections | reads/s | p50 (ms
 /// the terminal is not what is measured.
 struct Server {
     base: String,
+    pid: Option<u32>,
     _child: Child,
 }
 
@@ -124,6 +144,7 @@ impl Server {
         }
         Ok(Self {
             base,
+            pid: child.id(),
             _child: child,
         })
     }
@@ -149,6 +170,7 @@ async fn load(
             // xorshift: a random spread of accounts without a dependency.
             let mut state = 0x9E37_79B9_7F4A_7C15_u64 ^ (worker as u64 + 1).wrapping_mul(7919);
             let mut latencies = Vec::with_capacity(1 << 16);
+            let mut answered = 0;
             loop {
                 state ^= state << 13;
                 state ^= state >> 7;
@@ -162,16 +184,20 @@ async fn load(
                 let status = answer.status();
                 answer.bytes().await?;
                 anyhow::ensure!(status.is_success(), "a read answered {status}");
+                answered += 1;
                 if sent >= warm_until {
                     latencies.push(sent.elapsed().as_micros() as u32);
                 }
             }
-            Ok::<_, anyhow::Error>(latencies)
+            Ok::<_, anyhow::Error>((latencies, answered))
         });
     }
     let mut all = Vec::new();
+    let mut answered = 0;
     while let Some(done) = workers.join_next().await {
-        all.extend(done??);
+        let (latencies, count) = done??;
+        all.extend(latencies);
+        answered += count;
     }
     all.sort_unstable();
     let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)] as f64 / 1000.0;
@@ -179,6 +205,7 @@ async fn load(
         per_second: all.len() as f64 / settings.seconds as f64,
         p50_ms: at(0.50),
         p99_ms: at(0.99),
+        answered,
     })
 }
 

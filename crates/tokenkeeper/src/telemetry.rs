@@ -1,6 +1,7 @@
 //! Logging setup, in one place. Human-readable by default, JSON for log pipelines.
 
 use crate::config::{LogFormat, LogSettings};
+use crate::domain::SweepOutcome;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `RUST_LOG`, when set, wins over the configured level.
@@ -68,8 +69,13 @@ pub fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
 /// first misconfiguration or failed email would go unnoticed.
 pub fn show_alerting_series() {
     metrics::counter!("tokenkeeper_refresh_misconfiguration_total").increment(0);
-    for outcome in ["completed", "degraded", "failed"] {
-        metrics::counter!("tokenkeeper_sweep_runs_total", "outcome" => outcome).increment(0);
+    for outcome in [
+        SweepOutcome::Completed,
+        SweepOutcome::Degraded,
+        SweepOutcome::Failed,
+    ] {
+        metrics::counter!("tokenkeeper_sweep_runs_total", "outcome" => outcome.as_str())
+            .increment(0);
     }
     for result in ["sent", "retry", "failed"] {
         metrics::counter!("tokenkeeper_emails_total", "result" => result).increment(0);

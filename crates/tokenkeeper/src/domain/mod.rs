@@ -9,7 +9,9 @@ mod ids;
 mod imported;
 mod notification;
 mod notification_policy;
+mod refresh_outcome;
 mod secrets;
+mod sweep_outcome;
 mod webhook_event;
 
 pub use account::{Account, AccountStatus, LinkedAccount, Network, TokenSet};
@@ -18,9 +20,11 @@ pub use email::EmailAddress;
 pub use expiry::ExpiryPolicy;
 pub use ids::{MemberId, UserId};
 pub use imported::{ImportDecision, ImportedAccount};
-pub use notification::{NewNotification, NotificationKind};
+pub use notification::{NewNotification, NotificationKind, NotificationStatus};
 pub use notification_policy::NotificationPolicy;
+pub use refresh_outcome::RefreshOutcome;
 pub use secrets::{AccessToken, RefreshToken};
+pub use sweep_outcome::SweepOutcome;
 pub use webhook_event::{AccountEnd, WebhookEvent, WebhookEventType};
 
 /// A value that failed validation at the edge of the system. The message says what was

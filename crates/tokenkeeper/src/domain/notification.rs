@@ -57,6 +57,47 @@ impl fmt::Display for NotificationKind {
     }
 }
 
+/// Where an outbox row stands. Rows are written `pending`; the worker marks them `sent` or
+/// gives up on them (`failed`), and a reconnect or a recovery makes them moot (`cancelled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationStatus {
+    Pending,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+impl NotificationStatus {
+    pub const ALL: [NotificationStatus; 4] = [
+        NotificationStatus::Pending,
+        NotificationStatus::Sent,
+        NotificationStatus::Failed,
+        NotificationStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationStatus::Pending => "pending",
+            NotificationStatus::Sent => "sent",
+            NotificationStatus::Failed => "failed",
+            NotificationStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| InvalidInput(format!("unknown notification status {raw:?}")))
+    }
+}
+
+impl fmt::Display for NotificationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A notification to write to the outbox, in the same transaction as the state change that
 /// causes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +150,18 @@ mod tests {
             assert_eq!(NotificationKind::parse(kind.as_str()), Ok(kind));
         }
         assert!(NotificationKind::parse("reminder").is_err());
+    }
+
+    #[test]
+    fn statuses_are_stored_by_their_names() {
+        assert_eq!(
+            NotificationStatus::ALL.map(NotificationStatus::as_str),
+            ["pending", "sent", "failed", "cancelled"]
+        );
+        for status in NotificationStatus::ALL {
+            assert_eq!(NotificationStatus::parse(status.as_str()), Ok(status));
+        }
+        assert!(NotificationStatus::parse("canceled").is_err());
     }
 
     #[test]

@@ -9,8 +9,8 @@ use super::render::Renderer;
 use super::transport::Transport;
 use crate::config::SmtpSettings;
 use crate::connect_link::ConnectLinks;
-use crate::domain::{AccountStatus, Clock, NotificationKind};
-use crate::store::{Lease, PendingEmail, Store, StoreError};
+use crate::domain::{AccountStatus, Clock, NotificationKind, NotificationStatus};
+use crate::store::{ClaimedNotification, Lease, PendingEmail, Store, StoreError};
 use chrono::Duration;
 use lettre::message::{header::ContentType, MultiPart, SinglePart};
 use lettre::Message;
@@ -66,15 +66,15 @@ impl Delivery {
             if batch.is_empty() {
                 return Ok(report);
             }
-            for pending in batch {
+            for claimed in batch {
                 // Every line about this email, the transport's included, names it and its
                 // account.
                 let span = tracing::info_span!(
                     "deliver",
-                    notification_id = pending.id,
-                    account_id = pending.account.id
+                    notification_id = claimed.id(),
+                    account_id = claimed.account_id()
                 );
-                self.deliver(pending, &claim, &mut report)
+                self.deliver(claimed, &claim, &mut report)
                     .instrument(span)
                     .await?;
             }
@@ -103,22 +103,30 @@ impl Delivery {
 
     async fn deliver(
         &self,
-        pending: PendingEmail,
+        claimed: ClaimedNotification,
         claim: &Claim,
         report: &mut DeliveryReport,
     ) -> Result<(), StoreError> {
         let holder = claim.holder.as_str();
-        let kind = NotificationKind::parse(&pending.kind);
-        let Ok(kind) = kind else {
-            if self
-                .store
-                .mark_failed(pending.id, holder, "unknown notification kind", "failed")
-                .await?
-            {
-                report.failed += 1;
+        let pending = match claimed {
+            ClaimedNotification::Email(pending) => *pending,
+            ClaimedNotification::UnknownKind { id, .. } => {
+                if self
+                    .store
+                    .mark_failed(
+                        id,
+                        holder,
+                        "unknown notification kind",
+                        NotificationStatus::Failed,
+                    )
+                    .await?
+                {
+                    report.failed += 1;
+                }
+                return Ok(());
             }
-            return Ok(());
         };
+        let kind = pending.kind;
         // A warning about failing refreshes is moot once a refresh succeeded again.
         if kind == NotificationKind::RefreshFailing
             && pending.account.status == AccountStatus::Active
@@ -129,7 +137,7 @@ impl Delivery {
                     pending.id,
                     holder,
                     "the account recovered before sending",
-                    "cancelled",
+                    NotificationStatus::Cancelled,
                 )
                 .await?
             {
@@ -162,7 +170,12 @@ impl Delivery {
                 tracing::error!(notification_id = pending.id, error = %e, "cannot build the email");
                 if self
                     .store
-                    .mark_failed(pending.id, holder, &e.to_string(), "failed")
+                    .mark_failed(
+                        pending.id,
+                        holder,
+                        &e.to_string(),
+                        NotificationStatus::Failed,
+                    )
                     .await?
                 {
                     report.failed += 1;
@@ -219,7 +232,7 @@ impl Delivery {
                 if attempts >= self.smtp.max_attempts {
                     if self
                         .store
-                        .mark_failed(pending.id, holder, &error, "failed")
+                        .mark_failed(pending.id, holder, &error, NotificationStatus::Failed)
                         .await?
                     {
                         metrics::counter!("tokenkeeper_emails_total", "result" => "failed")

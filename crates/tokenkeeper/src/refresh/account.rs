@@ -2,7 +2,7 @@
 //! written back. Nothing here writes; the sweep does, under the claim's version.
 
 use super::shared::{Shared, Stop};
-use crate::domain::{Account, TokenSet};
+use crate::domain::{Account, RefreshOutcome, TokenSet};
 use crate::linkedin::{FailureClass, LinkedInError};
 use crate::store::{RefreshLogEntry, RefreshWrite};
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -35,18 +35,19 @@ pub async fn refresh_account(
     claim_deadline: tokio::time::Instant,
 ) -> (Verdict, Vec<RefreshLogEntry>) {
     let mut log = Vec::new();
-    let entry = |attempt: i32, started: Instant, outcome: &str, err: Option<&LinkedInError>| {
-        RefreshLogEntry {
-            account_id: account.id,
-            run_id,
-            attempted_at: now,
-            duration_ms: started.elapsed().as_millis() as i64,
-            outcome: outcome.to_owned(),
-            http_status: err.and_then(LinkedInError::http_status).map(i32::from),
-            error_code: err.and_then(|e| e.code().map(str::to_owned)),
-            attempt,
-        }
-    };
+    let entry =
+        |attempt: i32, started: Instant, outcome: RefreshOutcome, err: Option<&LinkedInError>| {
+            RefreshLogEntry {
+                account_id: account.id,
+                run_id,
+                attempted_at: now,
+                duration_ms: started.elapsed().as_millis() as i64,
+                outcome,
+                http_status: err.and_then(LinkedInError::http_status).map(i32::from),
+                error_code: err.and_then(|e| e.code().map(str::to_owned)),
+                attempt,
+            }
+        };
 
     // Without a live refresh token there is nothing to call: the member must reconnect.
     let refresh_token = match (&account.refresh_token, account.refresh_token_expires_at) {
@@ -57,7 +58,12 @@ pub async fn refresh_account(
             } else {
                 "LinkedIn gave this app no refresh token (no partner access)"
             };
-            log.push(entry(0, Instant::now(), "no_refresh_token", None));
+            log.push(entry(
+                0,
+                Instant::now(),
+                RefreshOutcome::NoRefreshToken,
+                None,
+            ));
             let notifications = shared.notify.on_no_refresh_token(account, now);
             return (
                 Verdict::Write(RefreshWrite::NeedsReconnect {
@@ -88,26 +94,23 @@ pub async fn refresh_account(
         let error = match result {
             Ok(tokens) => {
                 shared.breaker.record(false);
-                log.push(entry(attempt, started, "refreshed", None));
-                metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => "refreshed")
+                let outcome = RefreshOutcome::Refreshed;
+                log.push(entry(attempt, started, outcome, None));
+                metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => outcome.as_str())
                     .increment(1);
                 return (Verdict::Write(refreshed(shared, account, tokens, now)), log);
             }
             Err(error) => error,
         };
         let class = error.class();
-        let outcome = match class {
-            FailureClass::Transient => "transient",
-            FailureClass::Permanent => "permanent",
-            FailureClass::Misconfiguration => "misconfiguration",
-            FailureClass::Rejected => "rejected",
-        };
-        metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => outcome).increment(1);
+        let outcome = failed_call(class);
+        metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => outcome.as_str())
+            .increment(1);
         log.push(entry(attempt, started, outcome, Some(&error)));
         tracing::warn!(
             account_id = account.id,
             attempt,
-            class = outcome,
+            class = outcome.as_str(),
             error = %error,
             "refresh call failed"
         );
@@ -137,7 +140,7 @@ pub async fn refresh_account(
                 if accounts >= REPEATS_FOR_MISCONFIGURATION {
                     // Logged as ours, so this slot never counts against the member.
                     if let Some(last) = log.last_mut() {
-                        last.outcome = "misconfiguration".to_owned();
+                        last.outcome = RefreshOutcome::Misconfiguration;
                     }
                     return (
                         Verdict::StopSweep(Stop::Misconfigured(format!(
@@ -214,6 +217,16 @@ pub async fn refresh_account(
                 }
             }
         }
+    }
+}
+
+/// How a failed call is logged and counted: as what LinkedIn's answer means.
+fn failed_call(class: FailureClass) -> RefreshOutcome {
+    match class {
+        FailureClass::Transient => RefreshOutcome::Transient,
+        FailureClass::Permanent => RefreshOutcome::Permanent,
+        FailureClass::Misconfiguration => RefreshOutcome::Misconfiguration,
+        FailureClass::Rejected => RefreshOutcome::Rejected,
     }
 }
 

@@ -11,7 +11,9 @@ mod sweep;
 mod report;
 mod shared;
 
+/// Stored by the run store, so it lives with the domain; sweeps' callers find it here.
+pub use crate::domain::SweepOutcome;
 pub use on_demand::{Demand, OnDemand};
 pub use pacing::Pacing;
 pub use report::render_report;
-pub use sweep::{DueAccount, RefreshEngine, SweepOptions, SweepOutcome, SweepReport};
+pub use sweep::{DueAccount, RefreshEngine, SweepOptions, SweepReport};

@@ -11,7 +11,7 @@ use super::account::{refresh_account, Verdict};
 use super::breaker::CircuitBreaker;
 use super::shared::{Shared, Stop};
 use super::RefreshEngine;
-use crate::domain::{Account, UserId};
+use crate::domain::{Account, RefreshOutcome, UserId};
 use crate::linkedin::FailureClass;
 use crate::store::{Lease, OneClaim, RefreshLogEntry, RefreshWrite, StoreError};
 use chrono::{DateTime, Utc};
@@ -131,12 +131,12 @@ impl RefreshEngine {
         if demand == Demand::ConfirmInvalid {
             let started = std::time::Instant::now();
             let checked = self.linkedin.check_access_token(&account.token).await;
-            let entry = |outcome: &str, status: Option<u16>, code: Option<&str>| RefreshLogEntry {
+            let entry = |outcome, status: Option<u16>, code: Option<&str>| RefreshLogEntry {
                 account_id: account.id,
                 run_id: None,
                 attempted_at: now,
                 duration_ms: started.elapsed().as_millis() as i64,
-                outcome: outcome.to_owned(),
+                outcome,
                 http_status: status.map(i32::from),
                 error_code: code.map(str::to_owned),
                 attempt: 0,
@@ -144,12 +144,12 @@ impl RefreshEngine {
             match checked {
                 Ok(()) => {
                     tracing::info!("LinkedIn accepts the access token the host app reported");
-                    let log = vec![entry("access_token_works", Some(200), None)];
+                    let log = vec![entry(RefreshOutcome::AccessTokenWorks, Some(200), None)];
                     return (RefreshWrite::Release, log, Answer::TokenWorks);
                 }
                 Err(error) => {
                     let log = vec![entry(
-                        "access_token_rejected",
+                        RefreshOutcome::AccessTokenRejected,
                         error.http_status(),
                         error.code(),
                     )];

@@ -3,7 +3,7 @@ use super::breaker::CircuitBreaker;
 use super::pacing::Pacing;
 use super::shared::{Escalation, Shared};
 use crate::config::RefreshSettings;
-use crate::domain::{Account, Clock, NotificationPolicy};
+use crate::domain::{Account, Clock, NotificationPolicy, RefreshOutcome, SweepOutcome};
 use crate::linkedin::LinkedInClient;
 use crate::store::{Lease, RefreshWrite, Store, StoreError, SweepCounts};
 use chrono::{DateTime, Utc};
@@ -24,34 +24,6 @@ pub struct SweepOptions {
     pub dry_run: bool,
     /// The scheduled slot this run serves; at most one run per slot across all instances.
     pub slot: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SweepOutcome {
-    Completed,
-    /// LinkedIn kept failing; the sweep stopped early and left the rest for the next slot.
-    Degraded,
-    /// The run itself could not work (database, misconfiguration, a bug that panicked).
-    Failed,
-    /// The process was shutting down: in-flight work was abandoned and its claims released.
-    Interrupted,
-    /// Another instance already runs this slot.
-    SlotTaken,
-    DryRun,
-}
-
-impl SweepOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SweepOutcome::Completed => "completed",
-            SweepOutcome::Degraded => "degraded",
-            SweepOutcome::Failed => "failed",
-            SweepOutcome::Interrupted => "interrupted",
-            SweepOutcome::SlotTaken => "slot_taken",
-            SweepOutcome::DryRun => "dry_run",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +75,9 @@ pub struct RefreshEngine {
     /// sweeps' refreshes and the imports' introspections alike, so that together they stay
     /// within `refresh.rate_per_second` and all of them observe a 429's pause.
     pub(super) pacing: Arc<Pacing>,
+    /// Counts the sweeps this engine (and its clones) finished, for whoever recomputes what
+    /// depends on them.
+    pub(super) runs_finished: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl RefreshEngine {
@@ -131,7 +106,13 @@ impl RefreshEngine {
             notify,
             instance,
             shutdown: CancellationToken::new(),
+            runs_finished: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Changes each time a sweep of this engine has finished and recorded its run.
+    pub fn runs_finished(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.runs_finished.subscribe()
     }
 
     /// The rate limiter of this process's calls to LinkedIn, for other callers to share.
@@ -175,16 +156,11 @@ impl RefreshEngine {
         }
         let finished = self.clock.now();
         self.store
-            .finish_run(
-                run_id,
-                finished,
-                &counts,
-                outcome.as_str(),
-                error.as_deref(),
-            )
+            .finish_run(run_id, finished, &counts, outcome, error.as_deref())
             .await?;
         metrics::counter!("tokenkeeper_sweep_runs_total", "outcome" => outcome.as_str())
             .increment(1);
+        self.runs_finished.send_modify(|runs| *runs += 1);
         let report = SweepReport {
             run_id: Some(run_id),
             as_of,
@@ -643,7 +619,7 @@ impl Worker {
         {
             if settle == Settle::Ours {
                 for entry in &mut log {
-                    entry.outcome = "misconfiguration".to_owned();
+                    entry.outcome = RefreshOutcome::Misconfiguration;
                 }
             }
             if settle != Settle::Escalate {
@@ -690,7 +666,7 @@ fn consecutive_rejected_slots(log: &[crate::store::RefreshLogEntry]) -> usize {
             continue;
         }
         current_run = Some(entry.run_id);
-        if entry.outcome != "rejected" {
+        if entry.outcome != RefreshOutcome::Rejected {
             break;
         }
         slots += 1;
@@ -739,15 +715,16 @@ fn log_result(account: &Account, write: &RefreshWrite) {
 #[cfg(test)]
 mod tests {
     use super::consecutive_rejected_slots;
+    use crate::domain::RefreshOutcome::{self, Misconfiguration, Refreshed, Rejected, Transient};
     use crate::store::RefreshLogEntry;
 
-    fn entry(run_id: i64, outcome: &str) -> RefreshLogEntry {
+    fn entry(run_id: i64, outcome: RefreshOutcome) -> RefreshLogEntry {
         RefreshLogEntry {
             account_id: 1,
             run_id: Some(run_id),
             attempted_at: chrono::Utc::now(),
             duration_ms: 1,
-            outcome: outcome.to_owned(),
+            outcome,
             http_status: None,
             error_code: None,
             attempt: 1,
@@ -758,23 +735,19 @@ mod tests {
     fn counts_only_the_latest_unbroken_run_of_rejected_slots() {
         assert_eq!(consecutive_rejected_slots(&[]), 0);
         let log = [
-            entry(1, "rejected"),
-            entry(2, "refreshed"),
+            entry(1, Rejected),
+            entry(2, Refreshed),
             // A run that ended rejected after a transient attempt counts once.
-            entry(3, "transient"),
-            entry(3, "rejected"),
-            entry(4, "rejected"),
+            entry(3, Transient),
+            entry(3, Rejected),
+            entry(4, Rejected),
         ];
         assert_eq!(consecutive_rejected_slots(&log), 2);
         // A run ending otherwise breaks the streak, whatever came before in it.
-        let log = [
-            entry(1, "rejected"),
-            entry(2, "rejected"),
-            entry(2, "transient"),
-        ];
+        let log = [entry(1, Rejected), entry(2, Rejected), entry(2, Transient)];
         assert_eq!(consecutive_rejected_slots(&log), 0);
         // Relabelled slots (the refusal turned out to be ours) never count.
-        let log = [entry(1, "rejected"), entry(2, "misconfiguration")];
+        let log = [entry(1, Rejected), entry(2, Misconfiguration)];
         assert_eq!(consecutive_rejected_slots(&log), 0);
     }
 }

@@ -19,6 +19,7 @@ pub mod import;
 mod migrations;
 mod outbox;
 mod refresh;
+mod report;
 mod rotation;
 #[cfg(test)]
 mod rotation_tests;
@@ -34,9 +35,12 @@ pub use host_api::{
     OneClaim,
 };
 pub use import::{ImportStore, ReconnectNotices};
-pub use outbox::{OutboxStore, PendingEmail};
+pub use outbox::{ClaimedNotification, OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
-pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};
+pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
+pub use rotation::{
+    rotate_batch, KeyRotationStore, Resealed, RotationError, RotationSummary, SealedRow,
+};
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sql::{claim_due_statement, migrate_database, BareDatabase, Dialect, SqlStore};
 pub use webhooks::{DeliveryMark, DeliveryStatus, StoredWebhookEvent, WebhookEvents, WebhookStore};
@@ -86,6 +90,7 @@ pub trait Store:
     + KeyRotationStore
     + ImportStore
     + HostApiStore
+    + ReportStore
     + WebhookStore
     + Send
     + Sync

@@ -4,7 +4,7 @@
 //! while the row is still pending.
 
 use super::{Lease, StoreError};
-use crate::domain::{Account, NewNotification};
+use crate::domain::{Account, NewNotification, NotificationKind, NotificationStatus};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -12,11 +12,36 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone)]
 pub struct PendingEmail {
     pub id: i64,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub dedupe_key: String,
     pub deadline: DateTime<Utc>,
     pub attempts: i32,
     pub account: Account,
+}
+
+/// A claimed outbox row. One of a kind this version does not know (written by a newer one,
+/// say) is handed over all the same, so that the worker gives it up and counts it: it costs
+/// only itself, never the batch.
+#[derive(Debug, Clone)]
+pub enum ClaimedNotification {
+    Email(Box<PendingEmail>),
+    UnknownKind { id: i64, account_id: i64 },
+}
+
+impl ClaimedNotification {
+    pub fn id(&self) -> i64 {
+        match self {
+            ClaimedNotification::Email(email) => email.id,
+            ClaimedNotification::UnknownKind { id, .. } => *id,
+        }
+    }
+
+    pub fn account_id(&self) -> i64 {
+        match self {
+            ClaimedNotification::Email(email) => email.account.id,
+            ClaimedNotification::UnknownKind { account_id, .. } => *account_id,
+        }
+    }
 }
 
 #[async_trait]
@@ -29,7 +54,7 @@ pub trait OutboxStore: Send + Sync {
         &self,
         lease: &Lease,
         limit: i64,
-    ) -> Result<Vec<PendingEmail>, StoreError>;
+    ) -> Result<Vec<ClaimedNotification>, StoreError>;
 
     /// Extends the claim on one row to `lease.until`, if `lease.holder` still holds it and the
     /// row is still pending. `false` means the claim was taken over or the row was cancelled
@@ -63,7 +88,7 @@ pub trait OutboxStore: Send + Sync {
         id: i64,
         holder: &str,
         error: &str,
-        status: &str,
+        status: NotificationStatus,
     ) -> Result<bool, StoreError>;
 
     /// Writes notifications outside a state change (reminders planned ahead); duplicates of
@@ -84,5 +109,5 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<Vec<Account>, StoreError>;
 
     /// Notification counts by status, for reports and tests.
-    async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
+    async fn notification_counts(&self) -> Result<Vec<(NotificationStatus, i64)>, StoreError>;
 }

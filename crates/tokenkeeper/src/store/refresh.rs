@@ -3,7 +3,10 @@
 //! audit trail.
 
 use super::StoreError;
-use crate::domain::{Account, AccountStatus, NewNotification, TokenSet};
+use crate::domain::{
+    Account, AccountStatus, NewNotification, NotificationKind, NotificationStatus, RefreshOutcome,
+    TokenSet,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -71,7 +74,7 @@ pub struct RefreshLogEntry {
     pub run_id: Option<i64>,
     pub attempted_at: DateTime<Utc>,
     pub duration_ms: i64,
-    pub outcome: String,
+    pub outcome: RefreshOutcome,
     pub http_status: Option<i32>,
     pub error_code: Option<String>,
     pub attempt: i32,
@@ -82,10 +85,10 @@ pub struct RefreshLogEntry {
 pub struct StoredNotification {
     pub id: i64,
     pub account_id: i64,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub episode: String,
     pub dedupe_key: String,
-    pub status: String,
+    pub status: NotificationStatus,
     pub send_after: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
     pub attempts: i32,

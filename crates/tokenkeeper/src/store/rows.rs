@@ -7,7 +7,8 @@ use super::{
 };
 use crate::crypto::{Row, TokenCipher};
 use crate::domain::{
-    AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, RefreshToken, UserId,
+    AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, NotificationKind,
+    NotificationStatus, RefreshOutcome, RefreshToken, SweepOutcome, UserId,
 };
 use chrono::{DateTime, Utc};
 
@@ -115,7 +116,7 @@ pub(super) struct RefreshLogRow {
     run_id: Option<i64>,
     attempted_at: DateTime<Utc>,
     duration_ms: i64,
-    outcome: String,
+    outcome: RefreshOutcome,
     http_status: Option<i32>,
     error_code: Option<String>,
     attempt: i32,
@@ -140,10 +141,10 @@ impl From<RefreshLogRow> for RefreshLogEntry {
 pub(super) struct NotificationRow {
     id: i64,
     account_id: i64,
-    kind: String,
+    kind: NotificationKind,
     episode: String,
     dedupe_key: String,
-    status: String,
+    status: NotificationStatus,
     send_after: DateTime<Utc>,
     deadline: DateTime<Utc>,
     attempts: i32,
@@ -181,7 +182,7 @@ pub(super) struct SweepRunRow {
     failing: i64,
     needs_reconnect: i64,
     skipped: i64,
-    outcome: String,
+    outcome: SweepOutcome,
     error: Option<String>,
 }
 

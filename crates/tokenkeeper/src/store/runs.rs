@@ -2,6 +2,7 @@
 //! started only once, whichever instance gets there first.
 
 use super::StoreError;
+use crate::domain::SweepOutcome;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -23,9 +24,8 @@ pub struct SweepRun {
     pub finished_at: Option<DateTime<Utc>>,
     pub as_of: DateTime<Utc>,
     pub counts: SweepCounts,
-    /// running, completed, degraded (stopped early, LinkedIn failing), failed or interrupted
-    /// (shutdown).
-    pub outcome: String,
+    /// Running, or how it ended: completed, degraded, failed or interrupted.
+    pub outcome: SweepOutcome,
     pub error: Option<String>,
 }
 
@@ -45,7 +45,7 @@ pub trait RunStore: Send + Sync {
         run_id: i64,
         finished_at: DateTime<Utc>,
         counts: &SweepCounts,
-        outcome: &str,
+        outcome: SweepOutcome,
         error: Option<&str>,
     ) -> Result<(), StoreError>;
 

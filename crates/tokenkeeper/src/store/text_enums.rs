@@ -1,7 +1,10 @@
 //! Domain enums stored as their text names, one encoding for all three databases: the same
 //! values every existing database already holds.
 
-use crate::domain::{AccountEnd, AccountStatus, NotificationKind, WebhookEventType};
+use crate::domain::{
+    AccountEnd, AccountStatus, NotificationKind, NotificationStatus, RefreshOutcome, SweepOutcome,
+    WebhookEventType,
+};
 use crate::store::DeliveryStatus;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -51,6 +54,9 @@ macro_rules! stored_as_text {
 stored_as_text!(
     AccountStatus,
     NotificationKind,
+    NotificationStatus,
+    RefreshOutcome,
+    SweepOutcome,
     WebhookEventType,
     AccountEnd,
     DeliveryStatus
@@ -59,29 +65,41 @@ stored_as_text!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::{Sqlite, SqlitePool};
+    use std::fmt::Debug;
+
+    /// Each value is written as its name and read back as itself; a name the enum does not
+    /// know is refused on reading, never taken for some other value.
+    async fn round_trips<T>(pool: &SqlitePool, all: &[T], as_str: fn(T) -> &'static str)
+    where
+        T: Copy + PartialEq + Debug + Send + Unpin + Type<Sqlite>,
+        T: for<'q> Encode<'q, Sqlite> + for<'r> Decode<'r, Sqlite>,
+    {
+        for &value in all {
+            let (text, back): (String, T) = sqlx::query_as("SELECT ?, ?")
+                .bind(value)
+                .bind(value)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!((text.as_str(), back), (as_str(value), value));
+        }
+        for unknown in ["paused", "", "Active", "refreshed "] {
+            let read: Result<T, _> = sqlx::query_scalar("SELECT ?")
+                .bind(unknown)
+                .fetch_one(pool)
+                .await;
+            assert!(read.is_err(), "{unknown:?} was read as {read:?}");
+        }
+    }
 
     #[tokio::test]
     async fn enums_are_written_and_read_as_their_stored_names() {
-        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
-        for status in AccountStatus::ALL {
-            let (text, back): (String, AccountStatus) = sqlx::query_as("SELECT ?, ?")
-                .bind(status)
-                .bind(status)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            assert_eq!((text.as_str(), back), (status.as_str(), status));
-        }
-        for kind in NotificationKind::ALL {
-            let text: String = sqlx::query_scalar("SELECT ?")
-                .bind(kind)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            assert_eq!(text, kind.as_str());
-        }
-        let unknown: Result<AccountStatus, _> =
-            sqlx::query_scalar("SELECT 'paused'").fetch_one(&pool).await;
-        assert!(unknown.is_err());
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        round_trips(&pool, &AccountStatus::ALL, AccountStatus::as_str).await;
+        round_trips(&pool, &NotificationKind::ALL, NotificationKind::as_str).await;
+        round_trips(&pool, &NotificationStatus::ALL, NotificationStatus::as_str).await;
+        round_trips(&pool, &RefreshOutcome::ALL, RefreshOutcome::as_str).await;
+        round_trips(&pool, &SweepOutcome::ALL, SweepOutcome::as_str).await;
     }
 }

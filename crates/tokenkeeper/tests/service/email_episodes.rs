@@ -8,7 +8,7 @@ use crate::support::{spawn, spawn_app, t0, Setup};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
 use test_databases::Backend;
-use tokenkeeper::domain::AccountStatus;
+use tokenkeeper::domain::{AccountStatus, NotificationKind};
 
 backend_tests!(
     a_member_who_fails_again_after_reconnecting_is_emailed_again,
@@ -66,8 +66,8 @@ async fn a_member_who_fails_again_after_reconnecting_is_emailed_again(backend: B
         .await
         .unwrap()
         .into_iter()
-        .filter(|n| n.kind == "reconnect_required")
-        .map(|n| (n.episode, n.status))
+        .filter(|n| n.kind == NotificationKind::ReconnectRequired)
+        .map(|n| (n.episode, n.status.to_string()))
         .collect();
     assert_eq!(
         required,
@@ -106,7 +106,7 @@ async fn a_refresh_failing_warning_is_not_sent_after_recovery(backend: Backend) 
         .await
         .unwrap()
         .into_iter()
-        .map(|n| (n.kind, n.status))
+        .map(|n| (n.kind.to_string(), n.status.to_string()))
         .collect();
     assert_eq!(
         queued,
@@ -127,7 +127,7 @@ async fn a_refresh_failing_warning_is_not_sent_after_recovery(backend: Backend) 
         .await
         .unwrap()
         .into_iter()
-        .map(|n| (n.kind, n.status))
+        .map(|n| (n.kind.to_string(), n.status.to_string()))
         .collect();
     assert_eq!(
         after,

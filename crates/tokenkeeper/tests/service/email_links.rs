@@ -7,6 +7,7 @@ use crate::smtp::SmtpServer;
 use crate::support::spawn_app;
 use chrono::{DateTime, Duration, Utc};
 use test_databases::Backend;
+use tokenkeeper::domain::NotificationStatus;
 
 backend_tests!(
     an_emailed_link_lives_a_week_past_its_deadline,
@@ -24,7 +25,10 @@ fn expires_of(link: &url::Url) -> i64 {
 async fn sent_deadline(app: &crate::support::TestApp, user: &str) -> DateTime<Utc> {
     let account = app.account(user).await;
     let rows = app.store.notifications_for(account.id).await.unwrap();
-    let sent: Vec<_> = rows.iter().filter(|r| r.status == "sent").collect();
+    let sent: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == NotificationStatus::Sent)
+        .collect();
     assert_eq!(sent.len(), 1, "{rows:?}");
     sent[0].deadline
 }

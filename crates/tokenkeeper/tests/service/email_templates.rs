@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use std::path::Path;
 use std::time::Duration;
 use test_databases::Backend;
+use tokenkeeper::domain::NotificationStatus;
 
 const TEXT: &str =
     "Custom text for {{name}} of {{product}}.\nClick:\n{{link}}\nend of custom-text\n";
@@ -170,7 +171,9 @@ async fn a_template_failing_for_one_member_keeps_the_email_for_later() {
     let counts = app.store.notification_counts().await.unwrap();
     // The email waits (beside the reminder planned for later), neither failed nor sent.
     assert!(
-        counts.iter().all(|(status, _)| status == "pending"),
+        counts
+            .iter()
+            .all(|(status, _)| *status == NotificationStatus::Pending),
         "{counts:?}"
     );
 }

@@ -10,7 +10,7 @@ use fake_linkedin::Endpoint;
 use reqwest::StatusCode;
 use serde_json::Value;
 use test_databases::Backend;
-use tokenkeeper::domain::{AccountStatus, UserId};
+use tokenkeeper::domain::{AccountStatus, RefreshOutcome, UserId};
 use tokenkeeper::store::{Lease, OneClaim};
 
 backend_tests!(
@@ -340,7 +340,10 @@ async fn a_reported_token_that_works_changes_nothing(backend: Backend) {
         .unwrap()
         .is_empty());
     let log = app.store.refresh_log_for(after.id).await.unwrap();
-    assert_eq!(log.last().unwrap().outcome, "access_token_works");
+    assert_eq!(
+        log.last().unwrap().outcome,
+        RefreshOutcome::AccessTokenWorks
+    );
 }
 
 async fn a_reported_token_confirmed_dead_starts_the_reconnect_episode(backend: Backend) {
@@ -363,7 +366,7 @@ async fn a_reported_token_confirmed_dead_starts_the_reconnect_episode(backend: B
         .await
         .unwrap()
         .into_iter()
-        .map(|n| n.kind)
+        .map(|n| n.kind.to_string())
         .collect();
     assert_eq!(kinds, ["reconnect_required", "expiry_reminder"]);
     let outcomes: Vec<String> = app
@@ -372,7 +375,7 @@ async fn a_reported_token_confirmed_dead_starts_the_reconnect_episode(backend: B
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.outcome)
+        .map(|e| e.outcome.to_string())
         .collect();
     assert_eq!(outcomes, ["access_token_rejected", "permanent"]);
 }

@@ -7,7 +7,7 @@ use crate::support::{spawn, spawn_app, t0, Setup, TestApp};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, FakeConfig, Fault};
 use test_databases::Backend;
-use tokenkeeper::domain::AccountStatus;
+use tokenkeeper::domain::{AccountStatus, RefreshOutcome};
 use tokenkeeper::refresh::SweepOutcome;
 
 backend_tests!(
@@ -31,7 +31,7 @@ pub fn respond(status: u16, headers: &[(&str, &str)], body: &str) -> Fault {
     }
 }
 
-fn restricted() -> Fault {
+pub fn restricted() -> Fault {
     respond(
         400,
         &[("content-type", "application/json")],
@@ -75,7 +75,7 @@ async fn one_restricted_member_does_not_hold_back_the_others(backend: Backend) {
     assert!(failing.last_error.unwrap().contains("restricted"));
     assert!(notification_kinds(&app, bo.id).await.is_empty());
     let log = app.store.refresh_log_for(bo.id).await.unwrap();
-    assert_eq!(log.last().unwrap().outcome, "rejected");
+    assert_eq!(log.last().unwrap().outcome, RefreshOutcome::Rejected);
     assert_eq!(log.last().unwrap().http_status, Some(400));
 
     // Tried again at the next slot, still without bothering the member...
@@ -222,7 +222,7 @@ async fn absurd_lifetimes_and_huge_bodies_fail_their_account_only(backend: Backe
     );
     assert_ne!(app.account("dee").await.token.expose(), dee.token.expose());
     let runs = app.store.recent_runs(1).await.unwrap();
-    assert_eq!(runs[0].outcome, "completed");
+    assert_eq!(runs[0].outcome, SweepOutcome::Completed);
 }
 
 async fn absurd_retry_after_never_panics_nor_parks_the_sweep(backend: Backend) {
@@ -311,6 +311,6 @@ pub async fn notification_kinds(app: &TestApp, account_id: i64) -> Vec<String> {
         .await
         .unwrap()
         .into_iter()
-        .map(|n| n.kind)
+        .map(|n| n.kind.to_string())
         .collect()
 }

@@ -8,7 +8,7 @@ use fake_linkedin::{Endpoint, SeededToken};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use test_databases::Backend;
-use tokenkeeper::domain::AccountStatus;
+use tokenkeeper::domain::{AccountStatus, NotificationStatus};
 
 backend_tests!(
     an_imported_account_is_due_by_the_policy_of_a_new_link,
@@ -187,7 +187,7 @@ async fn a_revoked_token_is_imported_needing_reconnect_with_its_email(backend: B
     let emails = app.store.notifications_for(stored.id).await.unwrap();
     let kinds: Vec<&str> = emails.iter().map(|n| n.kind.as_str()).collect();
     assert_eq!(kinds, ["reconnect_required"], "{emails:?}");
-    assert_eq!(emails[0].status, "pending");
+    assert_eq!(emails[0].status, NotificationStatus::Pending);
 
     // The sweep leaves it to its member.
     let report = app.sweep_at(t0() + Duration::hours(1)).await;

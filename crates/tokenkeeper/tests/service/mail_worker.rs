@@ -11,6 +11,7 @@ use chrono::{Duration, TimeZone, Utc};
 use fake_linkedin::FakeConfig;
 use std::time::Duration as StdDuration;
 use test_databases::Backend;
+use tokenkeeper::domain::NotificationStatus;
 
 backend_tests!(serve_delivers_due_emails_by_itself);
 
@@ -128,7 +129,7 @@ async fn notify_send_pending_delivers_what_is_due_and_exits_zero() {
         .into_iter()
         .map(|n| n.status)
         .collect();
-    assert_eq!(waiting, ["pending", "pending"]);
+    assert_eq!(waiting, [NotificationStatus::Pending; 2]);
 
     // Once: a second run finds nothing left to send.
     let again = tokenkeeper(&["notify", "send-pending"], vars).await;

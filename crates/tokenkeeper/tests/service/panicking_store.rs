@@ -7,14 +7,16 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokenkeeper::crypto::TokenCipher;
 use tokenkeeper::domain::{
-    Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, UserId, WebhookEvent,
+    Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, NotificationStatus,
+    SweepOutcome, UserId, WebhookEvent,
 };
 use tokenkeeper::store::{
-    AccountFilter, AccountSummary, AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore,
-    DeletedAccount, DeliveryMark, ForecastCount, HostApiStore, ImportStore, KeyRotationStore,
-    Lease, LinkUse, OneClaim, OutboxStore, PendingEmail, Purged, ReconnectNotices, RefreshLogEntry,
-    RefreshStore, RefreshWrite, RunStore, SealedRow, Store, StoreError, StoredNotification,
-    StoredWebhookEvent, SweepCounts, SweepRun, WebhookStore,
+    AccountFilter, AccountSummary, AttemptLookup, ClaimedNotification, ConnectAttempt,
+    ConnectOutcome, ConnectStore, DeletedAccount, DeliveryMark, ForecastCount, HostApiStore,
+    ImportStore, KeyRotationStore, Lease, LinkUse, OneClaim, OutboxStore, Purged, ReconnectNotices,
+    RefreshLogEntry, RefreshStore, RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore,
+    SealedRow, Store, StoreError, StoredNotification, StoredWebhookEvent, SweepCounts, SweepRun,
+    WebhookStore, Window,
 };
 
 pub struct PanickingStore {
@@ -84,7 +86,7 @@ impl RunStore for PanickingStore {
         run_id: i64,
         finished_at: DateTime<Utc>,
         counts: &SweepCounts,
-        outcome: &str,
+        outcome: SweepOutcome,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         self.inner
@@ -105,7 +107,7 @@ impl OutboxStore for PanickingStore {
         &self,
         lease: &Lease,
         limit: i64,
-    ) -> Result<Vec<PendingEmail>, StoreError> {
+    ) -> Result<Vec<ClaimedNotification>, StoreError> {
         self.inner.claim_notifications(lease, limit).await
     }
     async fn renew_notification_claim(&self, id: i64, lease: &Lease) -> Result<bool, StoreError> {
@@ -136,7 +138,7 @@ impl OutboxStore for PanickingStore {
         id: i64,
         holder: &str,
         error: &str,
-        status: &str,
+        status: NotificationStatus,
     ) -> Result<bool, StoreError> {
         self.inner.mark_failed(id, holder, error, status).await
     }
@@ -158,7 +160,7 @@ impl OutboxStore for PanickingStore {
             .refresh_tokens_ending(now, until, after_id, limit)
             .await
     }
-    async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    async fn notification_counts(&self) -> Result<Vec<(NotificationStatus, i64)>, StoreError> {
         self.inner.notification_counts().await
     }
 }
@@ -171,13 +173,8 @@ impl KeyRotationStore for PanickingStore {
     async fn sealed_rows(&self, after_id: i64, limit: i64) -> Result<Vec<SealedRow>, StoreError> {
         self.inner.sealed_rows(after_id, limit).await
     }
-    async fn write_resealed(
-        &self,
-        row: &SealedRow,
-        token: &str,
-        refresh_token: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        self.inner.write_resealed(row, token, refresh_token).await
+    async fn write_resealed(&self, rows: &[Resealed<'_>]) -> Result<Vec<bool>, StoreError> {
+        self.inner.write_resealed(rows).await
     }
 }
 
@@ -314,5 +311,19 @@ impl HostApiStore for PanickingStore {
         days: i64,
     ) -> Result<Vec<ForecastCount>, StoreError> {
         self.inner.forecast(from, days).await
+    }
+}
+
+#[async_trait]
+impl ReportStore for PanickingStore {
+    async fn report_counts(&self, window: Window) -> Result<ReportCounts, StoreError> {
+        self.inner.report_counts(window).await
+    }
+    async fn closed_episodes(
+        &self,
+        window: Window,
+        limit: i64,
+    ) -> Result<Vec<tokenkeeper::store::ClosedEpisode>, StoreError> {
+        self.inner.closed_episodes(window, limit).await
     }
 }

@@ -1,5 +1,9 @@
 //! Statements run past the store, for tests that must damage or inspect a database on purpose.
 
+use sqlx::mysql::MySqlRow;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::FromRow;
 use tokenkeeper::store::Dialect;
 
 /// Runs `sql` (no parameters) on the database at `url`; returns the rows it changed.
@@ -22,19 +26,31 @@ pub async fn execute(url: &str, sql: &str) -> Result<u64, sqlx::Error> {
 
 /// Every row's `token` and `refresh_token` as the database holds them, by id.
 pub async fn token_columns(url: &str) -> Vec<(String, Option<String>)> {
-    const SQL: &str = "SELECT token, refresh_token FROM social_network ORDER BY id";
+    rows(
+        url,
+        "SELECT token, refresh_token FROM social_network ORDER BY id",
+    )
+    .await
+}
+
+/// The rows `sql` (no parameters) reads from the database at `url`, as they are stored.
+pub async fn rows<T>(url: &str, sql: &str) -> Vec<T>
+where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, MySqlRow>,
+    T: Send + Unpin,
+{
     match Dialect::of_url(url).expect("a test database URL") {
         Dialect::Sqlite => {
             let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-            sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
         }
         Dialect::Postgres => {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
         }
         Dialect::MySql => {
             let pool = sqlx::MySqlPool::connect(url).await.unwrap();
-            sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
         }
     }
 }

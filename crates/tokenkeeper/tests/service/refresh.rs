@@ -2,13 +2,14 @@
 //! the circuit breaker, and what a sweep leaves in the database.
 
 use crate::backend_tests;
+use crate::log_capture::{LogCapture, LogFormat};
 use crate::metric_values::{metric_values, only};
 use crate::support::{spawn, spawn_app, t0, Setup};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, FakeConfig, Fault, InvalidRefreshStyle};
 use std::collections::BTreeMap;
 use test_databases::Backend;
-use tokenkeeper::domain::AccountStatus;
+use tokenkeeper::domain::{AccountStatus, RefreshOutcome};
 use tokenkeeper::refresh::{SweepOptions, SweepOutcome};
 
 backend_tests!(
@@ -307,9 +308,14 @@ async fn misconfiguration_fails_the_run_and_notifies_nobody(backend: Backend) {
         config.notify.clone(),
     );
     app.at(t0() + Duration::days(50));
+    let logs = LogCapture::start("tokenkeeper=info", LogFormat::Human);
     let report = engine.sweep(SweepOptions::default()).await.unwrap();
     assert_eq!(report.outcome, SweepOutcome::Failed);
     assert!(report.error.unwrap().contains("misconfiguration"));
+    // An operator's alerting reads the level: a failed run is an error, not a finished run.
+    let text = logs.text();
+    let line = text.lines().find(|l| l.contains("sweep failed"));
+    assert!(line.is_some_and(|l| l.contains("ERROR")), "{text}");
     let after = app.account("ada").await;
     assert_eq!(after.status, AccountStatus::Active);
     assert_eq!(after.expiration, account.expiration);
@@ -411,15 +417,15 @@ async fn every_attempt_is_audited(backend: Backend) {
     let report = app.sweep_at(t0() + Duration::days(50)).await;
     let log = app.store.refresh_log_for(account.id).await.unwrap();
     assert_eq!(log.len(), 2, "{log:?}");
-    assert_eq!(log[0].outcome, "transient");
+    assert_eq!(log[0].outcome, RefreshOutcome::Transient);
     assert_eq!(log[0].http_status, Some(500));
     assert_eq!(log[0].attempt, 1);
-    assert_eq!(log[1].outcome, "refreshed");
+    assert_eq!(log[1].outcome, RefreshOutcome::Refreshed);
     assert_eq!(log[1].attempt, 2);
     assert!(log.iter().all(|e| e.run_id == report.run_id));
     let runs = app.store.recent_runs(10).await.unwrap();
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].outcome, "completed");
+    assert_eq!(runs[0].outcome, SweepOutcome::Completed);
     assert_eq!(runs[0].counts.refreshed, 1);
     assert!(runs[0].finished_at.is_some());
     // Operators see it in the metrics too.
@@ -471,6 +477,6 @@ async fn notification_kinds(app: &crate::support::TestApp, account_id: i64) -> V
         .await
         .unwrap()
         .into_iter()
-        .map(|n| n.kind)
+        .map(|n| n.kind.to_string())
         .collect()
 }

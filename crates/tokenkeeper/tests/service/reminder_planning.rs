@@ -33,7 +33,7 @@ async fn planning_reports_each_reminder_written_once(backend: Backend) {
             .await
             .unwrap()
             .into_iter()
-            .map(|n| (n.kind, n.status))
+            .map(|n| (n.kind.to_string(), n.status.to_string()))
             .collect();
         assert_eq!(
             planned,

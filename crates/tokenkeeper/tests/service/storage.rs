@@ -21,7 +21,7 @@ backend_tests!(
     a_damaged_row_costs_only_itself_in_a_claim,
 );
 
-async fn open(backend: Backend) -> Option<(TestDatabase, std::sync::Arc<dyn Store>)> {
+pub async fn open(backend: Backend) -> Option<(TestDatabase, std::sync::Arc<dyn Store>)> {
     let db = TestDatabase::create(backend).await?;
     let store = store::connect(&db.url, crate::support::test_cipher())
         .await
@@ -30,7 +30,7 @@ async fn open(backend: Backend) -> Option<(TestDatabase, std::sync::Arc<dyn Stor
     Some((db, store))
 }
 
-fn linked(user: &str, at: DateTime<Utc>, refresh: bool) -> LinkedAccount {
+pub fn linked(user: &str, at: DateTime<Utc>, refresh: bool) -> LinkedAccount {
     LinkedAccount::new(
         UserId::parse(user).unwrap(),
         MemberId::parse(&format!("m-{user}")).unwrap(),

@@ -7,7 +7,7 @@ use chrono::Duration;
 use secrecy::ExposeSecret;
 use std::process::Output;
 use test_databases::Backend;
-use tokenkeeper::domain::AccountStatus;
+use tokenkeeper::domain::{AccountStatus, SweepOutcome};
 
 backend_tests!(
     sweep_exits_non_zero_when_linkedin_refuses_our_client,
@@ -87,7 +87,7 @@ async fn sweep_exits_non_zero_when_linkedin_refuses_our_client(backend: Backend)
     assert_eq!(untouched.last_refreshed_at, None);
     let runs = app.store.recent_runs(5).await.unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0].outcome, "failed");
+    assert_eq!(runs[0].outcome, SweepOutcome::Failed);
 
     // The same sweep with our real secret succeeds, and says so with a zero status.
     let fixed = sweep(&app, day50, &[]).await;

@@ -67,7 +67,7 @@ async fn sweeps_prune_the_refresh_log_past_its_retention_only(backend: Backend) 
 
 async fn kinds(app: &TestApp, account_id: i64) -> Vec<String> {
     let rows = app.store.notifications_for(account_id).await.unwrap();
-    rows.into_iter().map(|n| n.kind).collect()
+    rows.into_iter().map(|n| n.kind.to_string()).collect()
 }
 
 async fn rows(app: &TestApp, account_id: i64) -> usize {

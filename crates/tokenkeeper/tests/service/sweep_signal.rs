@@ -54,7 +54,7 @@ async fn sigterm_interrupts_the_sweep_command_and_releases_its_claims(backend: B
     assert!(!status.success(), "an interrupted sweep must not exit 0");
 
     let runs = app.store.recent_runs(1).await.unwrap();
-    assert_eq!(runs[0].outcome, "interrupted");
+    assert_eq!(runs[0].outcome, SweepOutcome::Interrupted);
     assert!(runs[0].finished_at.is_some());
     // Its claims were released: a sweep right away takes both accounts.
     app.fake.controls().clear_faults();

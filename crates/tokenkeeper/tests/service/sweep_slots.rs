@@ -33,7 +33,7 @@ async fn ran(app: &TestApp, slot: DateTime<Utc>) {
         .unwrap()
         .expect("the slot was free");
     app.store
-        .finish_run(id, slot, &Default::default(), "completed", None)
+        .finish_run(id, slot, &Default::default(), SweepOutcome::Completed, None)
         .await
         .unwrap();
 }

@@ -1,9 +1,9 @@
 //! The outbox: claims on due notifications under an owner, and the owner's marks.
 
 use super::{on_each, SqlStore, Statement, Tx};
-use crate::domain::{Account, NewNotification};
+use crate::domain::{Account, NewNotification, NotificationKind, NotificationStatus};
 use crate::store::rows::{self, AccountRow};
-use crate::store::{Lease, OutboxStore, PendingEmail, StoreError};
+use crate::store::{ClaimedNotification, Lease, OutboxStore, PendingEmail, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -91,7 +91,7 @@ impl OutboxStore for SqlStore {
         &self,
         lease: &Lease,
         limit: i64,
-    ) -> Result<Vec<PendingEmail>, StoreError> {
+    ) -> Result<Vec<ClaimedNotification>, StoreError> {
         let mut tx = self.begin().await?;
         let claimed: Vec<ClaimedRow> = on_each!(Tx, &mut tx, [Sqlite, Postgres] |tx, dialect| {
             let sql = match dialect {
@@ -145,17 +145,21 @@ impl OutboxStore for SqlStore {
             let Some(account) = rows::claimed_accounts(vec![row], &self.cipher).pop() else {
                 continue;
             };
-            out.push(PendingEmail {
-                id,
-                kind,
-                dedupe_key,
-                deadline,
-                attempts,
-                account,
+            // Read as text, so that one unknown kind does not fail the batch's decoding.
+            out.push(match NotificationKind::parse(&kind) {
+                Ok(kind) => ClaimedNotification::Email(Box::new(PendingEmail {
+                    id,
+                    kind,
+                    dedupe_key,
+                    deadline,
+                    attempts,
+                    account,
+                })),
+                Err(_) => ClaimedNotification::UnknownKind { id, account_id },
             });
         }
         tx.commit().await?;
-        out.sort_by_key(|p| p.id);
+        out.sort_by_key(ClaimedNotification::id);
         Ok(out)
     }
 
@@ -217,7 +221,7 @@ impl OutboxStore for SqlStore {
         id: i64,
         holder: &str,
         error: &str,
-        status: &str,
+        status: NotificationStatus,
     ) -> Result<bool, StoreError> {
         let done = on_each!(Pool, &self.pool, |pool, dialect| {
             sqlx::query(MARK_FAILED.sql(dialect))
@@ -262,7 +266,7 @@ impl OutboxStore for SqlStore {
         rows::accounts(rows, &self.cipher)
     }
 
-    async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    async fn notification_counts(&self) -> Result<Vec<(NotificationStatus, i64)>, StoreError> {
         Ok(on_each!(Pool, &self.pool, |pool, dialect| {
             sqlx::query_as(COUNTS.sql(dialect)).fetch_all(pool).await?
         }))

@@ -371,7 +371,7 @@ impl RefreshStore for SqlStore {
                     .bind(e.run_id)
                     .bind(e.attempted_at)
                     .bind(e.duration_ms)
-                    .bind(e.outcome.as_str())
+                    .bind(e.outcome)
                     .bind(e.http_status)
                     .bind(e.error_code.as_deref())
                     .bind(e.attempt)

@@ -1,6 +1,7 @@
 //! Sweep runs: one row per run, and a scheduled slot started at most once.
 
 use super::{on_each, Pool, SqlStore, Statement};
+use crate::domain::SweepOutcome;
 use crate::store::rows::SweepRunRow;
 use crate::store::{RunStore, StoreError, SweepCounts, SweepRun};
 use async_trait::async_trait;
@@ -60,7 +61,7 @@ impl RunStore for SqlStore {
         run_id: i64,
         finished_at: DateTime<Utc>,
         counts: &SweepCounts,
-        outcome: &str,
+        outcome: SweepOutcome,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         on_each!(Pool, &self.pool, |pool, dialect| {

@@ -1,0 +1,80 @@
+use super::InvalidInput;
+use serde::Serialize;
+use std::fmt;
+
+/// How a sweep ended, as its report says and, for a run that was recorded, as `sweep_runs`
+/// holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepOutcome {
+    /// Recorded at the start of a run and kept until it finishes: a run still at it, or whose
+    /// process died. Never the outcome of a report.
+    Running,
+    Completed,
+    /// LinkedIn kept failing; the sweep stopped early and left the rest for the next slot.
+    Degraded,
+    /// The run itself could not work (database, misconfiguration, a bug that panicked).
+    Failed,
+    /// The process was shutting down: in-flight work was abandoned and its claims released.
+    Interrupted,
+    /// Another instance already runs this slot. Not recorded: the slot's row is the other's.
+    SlotTaken,
+    /// Not recorded: a dry run changes nothing.
+    DryRun,
+}
+
+impl SweepOutcome {
+    pub const ALL: [SweepOutcome; 7] = [
+        SweepOutcome::Running,
+        SweepOutcome::Completed,
+        SweepOutcome::Degraded,
+        SweepOutcome::Failed,
+        SweepOutcome::Interrupted,
+        SweepOutcome::SlotTaken,
+        SweepOutcome::DryRun,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SweepOutcome::Running => "running",
+            SweepOutcome::Completed => "completed",
+            SweepOutcome::Degraded => "degraded",
+            SweepOutcome::Failed => "failed",
+            SweepOutcome::Interrupted => "interrupted",
+            SweepOutcome::SlotTaken => "slot_taken",
+            SweepOutcome::DryRun => "dry_run",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.as_str() == raw)
+            .ok_or_else(|| InvalidInput(format!("unknown sweep outcome {raw:?}")))
+    }
+}
+
+impl fmt::Display for SweepOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_are_named_as_sweep_runs_and_reports_hold_them() {
+        for outcome in SweepOutcome::ALL {
+            assert_eq!(SweepOutcome::parse(outcome.as_str()), Ok(outcome));
+            // The JSON report and the stored row name an outcome alike.
+            assert_eq!(
+                serde_json::to_value(outcome).unwrap(),
+                serde_json::Value::from(outcome.as_str())
+            );
+        }
+        assert_eq!(SweepOutcome::Running.as_str(), "running");
+        assert!(SweepOutcome::parse("done").is_err());
+    }
+}
