@@ -6,6 +6,8 @@ mod metric_values;
 mod raw_sql;
 mod support;
 
+mod admin_dashboard;
+mod admin_storage;
 mod alert_rules;
 mod api_access;
 mod binary_logs;

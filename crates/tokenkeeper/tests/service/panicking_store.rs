@@ -11,11 +11,11 @@ use tokenkeeper::domain::{
     SweepOutcome, UserId,
 };
 use tokenkeeper::store::{
-    AccountFilter, AccountSummary, AttemptLookup, ClaimedNotification, ConnectAttempt,
-    ConnectOutcome, ConnectStore, DeletedAccount, ForecastCount, HostApiStore, ImportStore,
-    KeyRotationStore, Lease, LinkUse, OneClaim, OutboxStore, Purged, ReconnectNotices,
-    RefreshLogEntry, RefreshStore, RefreshWrite, RunStore, SealedRow, Store, StoreError,
-    StoredNotification, SweepCounts, SweepRun,
+    AccountFilter, AccountSearch, AccountSummary, AdminStore, AttemptLookup, ClaimedNotification,
+    ConnectAttempt, ConnectOutcome, ConnectStore, DeletedAccount, FailedDelivery, ForecastCount,
+    HostApiStore, ImportStore, KeyRotationStore, Lease, LinkUse, OneClaim, OutboxStore,
+    OutcomeCount, Purged, ReconnectNotices, RefreshLogEntry, RefreshStore, RefreshWrite, RunStore,
+    SealedRow, Store, StoreError, StoredNotification, SweepCounts, SweepRun,
 };
 
 pub struct PanickingStore {
@@ -256,6 +256,33 @@ impl ImportStore for PanickingStore {
         reconnect: ReconnectNotices<'_>,
     ) -> Result<Vec<ImportDecision>, StoreError> {
         self.inner.import_accounts(batch, at, reconnect).await
+    }
+}
+
+#[async_trait]
+impl AdminStore for PanickingStore {
+    async fn accounts_by_status(
+        &self,
+    ) -> Result<Vec<(tokenkeeper::domain::AccountStatus, i64)>, StoreError> {
+        self.inner.accounts_by_status().await
+    }
+    async fn search_accounts(
+        &self,
+        search: &AccountSearch,
+    ) -> Result<Vec<AccountSummary>, StoreError> {
+        self.inner.search_accounts(search).await
+    }
+    async fn refresh_outcomes_by_day(
+        &self,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<OutcomeCount>, StoreError> {
+        self.inner.refresh_outcomes_by_day(from).await
+    }
+    async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError> {
+        self.inner.failed_deliveries(limit).await
+    }
+    async fn retry_delivery(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.inner.retry_delivery(id, now).await
     }
 }
 
