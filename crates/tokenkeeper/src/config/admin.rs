@@ -43,6 +43,15 @@ impl TryFrom<RawAdmin> for AdminSettings {
                 ),
             )
         })?;
+        let usable = parsed.hash.is_some()
+            && parsed.salt.is_some()
+            && argon2::Params::try_from(&parsed).is_ok();
+        if !usable {
+            return Err(invalid(
+                "admin.password_hash",
+                "is not a complete argon2 hash (parameters, salt and hash); make one with `tokenkeeper admin hash-password`",
+            ));
+        }
         if argon2::Algorithm::try_from(parsed.algorithm).is_err() {
             return Err(invalid(
                 "admin.password_hash",

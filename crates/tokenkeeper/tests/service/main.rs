@@ -6,6 +6,8 @@ mod metric_values;
 mod raw_sql;
 mod support;
 
+mod admin_browser;
+mod admin_command;
 mod admin_dashboard;
 mod admin_storage;
 mod alert_rules;

@@ -84,7 +84,7 @@ pub async fn list(
         context! {
             title => "Accounts",
             csrf => &operator.csrf,
-            q => query,
+            q => query.as_deref().unwrap_or_default(),
             status => status.map(AccountStatus::as_str),
             all_statuses => AccountStatus::ALL.map(AccountStatus::as_str),
             accounts => view(&accounts),

@@ -107,8 +107,8 @@ mod tests {
         let chart = stacked("c", "T & U", &bars, ["#00f", "#f00"]);
         let svg = chart.svg.to_string();
         // The tallest bar fills the plot (170 units), the others in proportion.
-        assert!(svg.contains(r#"height="170.0" fill="#00f""#), "{svg}");
-        assert!(svg.contains(r#"height="51.0" fill="#f00""#), "{svg}");
+        assert!(svg.contains(r##"height="170.0" fill="#00f""##), "{svg}");
+        assert!(svg.contains(r##"height="51.0" fill="#f00""##), "{svg}");
         assert!(svg.contains("&lt;d1&gt;") && !svg.contains("<d1>"));
         assert!(svg.contains("T &amp; U"));
         assert_eq!((chart.first_total, chart.second_total), (12, 3));
