@@ -146,6 +146,9 @@ async fn the_dashboard_works_in_a_real_browser() {
         app.seed_named(&format!("w{week}"), 4, t0() - Duration::days(7 * week))
             .await;
     }
+    // Linked most of a year ago: refreshed at the first sweep, their refresh tokens then
+    // reach their end within the chart's 60 days, and their members will have to act.
+    app.seed_named("old", 3, t0() - Duration::days(330)).await;
     for day in 0..21 {
         app.sweep_at(t0() + Duration::days(day)).await;
     }

@@ -14,7 +14,7 @@ use crate::refresh::{Demand, OnDemand};
 use crate::store::AccountSearch;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Form;
 use chrono::{DateTime, Utc};
 use minijinja::context;
@@ -170,7 +170,7 @@ async fn account_page(
             when: email.created_at,
         });
     }
-    timeline.sort_by(|a, b| b.when.cmp(&a.when));
+    timeline.sort_by_key(|event| std::cmp::Reverse(event.when));
     let refresh_token = match (
         account.has_refresh_token(),
         account.refresh_token_expires_at,
@@ -209,7 +209,7 @@ pub async fn refresh_now(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
     if let Err(refused) = operator.check(&form.csrf) {
-        return Ok(refused);
+        return Ok(refused.into_response());
     }
     let Ok(parsed) = UserId::parse(&user_id) else {
         return account_page(&app, &operator, &user_id, None).await;
@@ -258,7 +258,7 @@ pub async fn delete(
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     if let Err(refused) = operator.check(&form.csrf) {
-        return Ok(refused);
+        return Ok(refused.into_response());
     }
     let templates = &operator.dashboard.templates;
     if form.confirmed != "yes" {

@@ -136,7 +136,7 @@ pub struct CsrfOnly {
 
 pub async fn sign_out(operator: Operator, Form(form): Form<CsrfOnly>) -> Response {
     if let Err(refused) = operator.check(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     operator.sign_out();
     let mut response = Redirect::to("/admin/login").into_response();

@@ -81,7 +81,7 @@ pub async fn retry(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
     if let Err(refused) = operator.check(&form.csrf) {
-        return Ok(refused);
+        return Ok(refused.into_response());
     }
     if app.store.retry_delivery(id, app.clock.now()).await? {
         tracing::info!(

@@ -111,20 +111,29 @@ pub struct Operator {
 
 impl Operator {
     /// Refuses a POST whose form does not carry this operator's CSRF token.
-    pub fn check(&self, submitted: &str) -> Result<(), Response> {
+    pub fn check(&self, submitted: &str) -> Result<(), FormRefused> {
         if same_token(submitted, &self.csrf) {
             Ok(())
         } else {
-            Err(super::super::pages::page(
-                StatusCode::FORBIDDEN,
-                "Form refused",
-                "This form did not carry its security token. Reload the page and try again.",
-            ))
+            Err(FormRefused)
         }
     }
 
     pub fn sign_out(&self) {
         self.dashboard.sign_ins.close(&self.id);
+    }
+}
+
+/// A POST without the operator's CSRF token: 403, and nothing done.
+pub struct FormRefused;
+
+impl IntoResponse for FormRefused {
+    fn into_response(self) -> Response {
+        super::super::pages::page(
+            StatusCode::FORBIDDEN,
+            "Form refused",
+            "This form did not carry its security token. Reload the page and try again.",
+        )
     }
 }
 
