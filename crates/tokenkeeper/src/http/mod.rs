@@ -64,6 +64,8 @@ pub struct AppState {
     pub importer: crate::import::Importer,
     /// The operators' dashboard at `/admin`; `None` when `admin.password_hash` is not set.
     pub dashboard: Option<Arc<Dashboard>>,
+    /// The success report over the last month, as the gauges last showed it.
+    pub success_report: crate::report::LatestReport,
 }
 
 impl AppState {

@@ -20,6 +20,7 @@ pub mod import;
 mod migrations;
 mod outbox;
 mod refresh;
+mod report;
 mod rotation;
 #[cfg(test)]
 mod rotation_tests;
@@ -37,7 +38,10 @@ pub use host_api::{
 pub use import::{ImportStore, ReconnectNotices};
 pub use outbox::{ClaimedNotification, OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
-pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};
+pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
+pub use rotation::{
+    rotate_batch, KeyRotationStore, Resealed, RotationError, RotationSummary, SealedRow,
+};
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sql::{claim_due_statement, migrate_database, BareDatabase, Dialect, SqlStore};
 
@@ -87,6 +91,7 @@ pub trait Store:
     + ImportStore
     + HostApiStore
     + AdminStore
+    + ReportStore
     + Send
     + Sync
     + 'static
