@@ -62,7 +62,7 @@ fn outcomes_statement(dialect: Dialect) -> &'static str {
                 "attempted_at >= $2",
                 1,
             ),
-            // Sessions run at +00:00, so UNIX_TIMESTAMP reads the DATETIME as UTC.
+            // Connections run at +00:00, so UNIX_TIMESTAMP reads the DATETIME as UTC.
             day("(FLOOR(UNIX_TIMESTAMP(attempted_at)) - ?) DIV 86400"),
         ]
     });
