@@ -140,8 +140,14 @@ impl Application {
             notify: config.notify.clone(),
             clock: clock.clone(),
         };
+        // Secure cookies need https end to end, which the public URL says.
+        let dashboard = config
+            .admin
+            .enabled()
+            .then(|| Arc::new(http::Dashboard::new(public_url.scheme() == "https")));
         let state = AppState {
             importer,
+            dashboard,
             config: Arc::new(config),
             store,
             linkedin,

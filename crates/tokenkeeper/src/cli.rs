@@ -101,6 +101,11 @@ pub enum Command {
     },
     /// Run the fake LinkedIn, to build against it without partner approval.
     FakeLinkedin(fake_linkedin::cli::FakeArgs),
+    /// The operators' dashboard at /admin.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// The keys that encrypt tokens at rest (`encryption.keys`).
     Keys {
         #[command(subcommand)]
@@ -119,6 +124,13 @@ pub enum KeysCommand {
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         batch: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Read a password from stdin (without echo on a terminal) and print its argon2 hash for
+    /// admin.password_hash. Needs no configuration.
+    HashPassword,
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,6 +280,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { dir } => crate::demo::run(&dir).await,
         Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,
+        Command::Admin {
+            command: AdminCommand::HashPassword,
+        } => hash_admin_password(),
         Command::Keys {
             command: KeysCommand::Generate,
         } => {
@@ -291,6 +306,26 @@ fn generate_key() {
     eprintln!(
         "add this entry to encryption.keys (TOKENKEEPER_ENCRYPTION__KEYS, comma-separated) on every instance, then make it the first entry or name its id in encryption.active_key; keep it secret"
     );
+}
+
+/// The hash alone goes to stdout, so it can be captured; the password is never printed.
+fn hash_admin_password() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("dashboard password: ").context("cannot read the password")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    anyhow::ensure!(!password.is_empty(), "the password is empty");
+    let hash = crate::config::hash_password(&password)
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    println!("{hash}");
+    eprintln!("set it as admin.password_hash (TOKENKEEPER_ADMIN__PASSWORD_HASH) to turn the dashboard on at /admin");
+    Ok(())
 }
 
 /// Opens the database without a keyring: the report reads counts and instants, never a token.

@@ -5,6 +5,7 @@
 //! Environment variables name keys with the section and key joined by a double underscore:
 //! `TOKENKEEPER_DATABASE_URL`, `TOKENKEEPER_LINKEDIN__CLIENT_SECRET`.
 
+mod admin;
 mod api;
 mod check;
 mod connect;
@@ -23,6 +24,7 @@ mod schedule;
 mod smtp;
 mod webhooks;
 
+pub use admin::{hash_password, password_matches, AdminSettings, RawAdmin};
 pub use api::{ApiSettings, RawApi};
 pub use connect::{ConnectSettings, RawConnect};
 pub use database_url::{redact_database_url, DatabaseUrl};
@@ -51,6 +53,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub http: HttpSettings,
     pub api: ApiSettings,
+    /// The operators' dashboard; off without a password hash.
+    pub admin: AdminSettings,
     pub linkedin: LinkedInSettings,
     pub connect: ConnectSettings,
     pub refresh: RefreshSettings,
@@ -104,6 +108,7 @@ impl Config {
             database_url: self.database_url.to_string(),
             http: (&self.http).into(),
             api: (&self.api).into(),
+            admin: (&self.admin).into(),
             linkedin: (&self.linkedin).into(),
             connect: (&self.connect).into(),
             refresh: (&self.refresh).into(),
@@ -125,6 +130,7 @@ impl TryFrom<RawConfig> for Config {
     /// Sections are checked in this order, so the first wrong key is the one reported.
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
         let api = raw.api.try_into()?;
+        let admin = raw.admin.try_into()?;
         let linkedin = raw.linkedin.try_into()?;
         let connect = raw.connect.try_into()?;
         let refresh = raw.refresh.try_into()?;
@@ -137,6 +143,7 @@ impl TryFrom<RawConfig> for Config {
             database_url: raw.database_url.try_into()?,
             http: raw.http.try_into()?,
             api,
+            admin,
             linkedin,
             connect,
             refresh,

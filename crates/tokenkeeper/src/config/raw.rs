@@ -2,6 +2,7 @@
 //! defaults. Every key exists in the defaults, so a file value for a key that is not there,
 //! or of the wrong type, is refused by serde under the key's name.
 
+use super::admin::RawAdmin;
 use super::api::RawApi;
 use super::connect::RawConnect;
 use super::email::RawEmail;
@@ -24,6 +25,7 @@ pub struct RawConfig {
     pub database_url: String,
     pub http: RawHttp,
     pub api: RawApi,
+    pub admin: RawAdmin,
     pub linkedin: RawLinkedIn,
     pub connect: RawConnect,
     pub refresh: RawRefresh,
@@ -42,6 +44,7 @@ impl Default for RawConfig {
             database_url: "sqlite://tokenkeeper.db".into(),
             http: RawHttp::default(),
             api: RawApi::default(),
+            admin: RawAdmin::default(),
             linkedin: RawLinkedIn::default(),
             connect: RawConnect::default(),
             refresh: RawRefresh::default(),

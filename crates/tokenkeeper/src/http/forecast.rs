@@ -77,7 +77,7 @@ pub async fn forecast(
 }
 
 /// One entry per day, zeros included, from the database's counts by day and kind.
-fn by_day(from: DateTime<Utc>, days: i64, counts: &[ForecastCount]) -> Vec<ForecastDay> {
+pub(super) fn by_day(from: DateTime<Utc>, days: i64, counts: &[ForecastCount]) -> Vec<ForecastDay> {
     let mut out: Vec<ForecastDay> = (0..days)
         .map(|d| ForecastDay {
             date: (from + Duration::days(d)).date_naive(),

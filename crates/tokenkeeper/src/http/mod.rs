@@ -4,6 +4,7 @@
 
 mod account_actions;
 mod account_list;
+mod admin;
 mod api;
 mod api_import;
 mod api_key;
@@ -19,6 +20,7 @@ mod pages;
 mod rate_limit;
 mod server;
 
+pub use admin::{Dashboard, SuccessFigure, SuccessFigures};
 pub use error::UNCOMPLETABLE_SIGN_IN_TITLE;
 pub use server::{serve, Listeners};
 
@@ -60,6 +62,8 @@ pub struct AppState {
     pub readiness: crate::readiness::Readiness,
     /// `POST /api/v1/accounts` imports through it, paced with the sweep's calls.
     pub importer: crate::import::Importer,
+    /// The operators' dashboard at `/admin`; `None` when `admin.password_hash` is not set.
+    pub dashboard: Option<Arc<Dashboard>>,
     /// The success report over the last month, as the gauges last showed it.
     pub success_report: crate::report::LatestReport,
 }
@@ -87,10 +91,15 @@ fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
             state.clone(),
             api_key::require_api_key,
         ));
+    let dashboard = match state.dashboard {
+        Some(_) => admin::routes(),
+        None => Router::new(),
+    };
     let limits = &state.config.http;
     let routes = Router::new()
         .merge(public)
         .merge(api)
+        .merge(dashboard)
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .fallback(error::not_found)

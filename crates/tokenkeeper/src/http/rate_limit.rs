@@ -114,6 +114,15 @@ impl KeyExtractor for ClientAddress {
     }
 }
 
+/// The key a request counts under, for limits applied inside a handler (the dashboard's
+/// sign-in): the same rule as the public routes' layer.
+pub fn client_key(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| last_forwarded_for(headers))
+        .flatten();
+    rate_limit_key(forwarded.unwrap_or(peer.ip()))
+}
+
 /// Only the last entry is the proxy's own; earlier ones are whatever the client wrote.
 fn last_forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
     let last_header = headers.get_all("x-forwarded-for").iter().next_back()?;

@@ -12,6 +12,7 @@
 //! generic functions over `sqlx::Database` would need a bound per bound type on every
 //! statement. The traits stay the boundary: tests wrap them.
 
+pub mod admin;
 mod connect;
 mod exact_text;
 mod host_api;
@@ -29,6 +30,7 @@ mod sql;
 mod text_enums;
 mod webhooks;
 
+pub use admin::{AccountSearch, AdminStore, FailedDelivery, OutcomeCount};
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
 pub use host_api::{
     AccountFilter, AccountSummary, DeletedAccount, ForecastCount, ForecastKind, HostApiStore,
@@ -90,6 +92,7 @@ pub trait Store:
     + KeyRotationStore
     + ImportStore
     + HostApiStore
+    + AdminStore
     + ReportStore
     + WebhookStore
     + Send

@@ -7,6 +7,10 @@ mod raw_sql;
 mod support;
 mod webhook_receiver;
 
+mod admin_browser;
+mod admin_command;
+mod admin_dashboard;
+mod admin_storage;
 mod alert_rules;
 mod api_access;
 mod binary_logs;

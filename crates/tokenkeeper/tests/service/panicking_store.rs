@@ -11,12 +11,12 @@ use tokenkeeper::domain::{
     SweepOutcome, UserId, WebhookEvent,
 };
 use tokenkeeper::store::{
-    AccountFilter, AccountSummary, AttemptLookup, ClaimedNotification, ConnectAttempt,
-    ConnectOutcome, ConnectStore, DeletedAccount, DeliveryMark, ForecastCount, HostApiStore,
-    ImportStore, KeyRotationStore, Lease, LinkUse, OneClaim, OutboxStore, Purged, ReconnectNotices,
-    RefreshLogEntry, RefreshStore, RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore,
-    SealedRow, Store, StoreError, StoredNotification, StoredWebhookEvent, SweepCounts, SweepRun,
-    WebhookStore, Window,
+    AccountFilter, AccountSearch, AccountSummary, AdminStore, AttemptLookup, ClaimedNotification,
+    ConnectAttempt, ConnectOutcome, ConnectStore, DeletedAccount, DeliveryMark, FailedDelivery,
+    ForecastCount, HostApiStore, ImportStore, KeyRotationStore, Lease, LinkUse, OneClaim,
+    OutboxStore, OutcomeCount, Purged, ReconnectNotices, RefreshLogEntry, RefreshStore,
+    RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore, SealedRow, Store, StoreError,
+    StoredNotification, StoredWebhookEvent, SweepCounts, SweepRun, WebhookStore, Window,
 };
 
 pub struct PanickingStore {
@@ -284,6 +284,33 @@ impl WebhookStore for PanickingStore {
         limit: i64,
     ) -> Result<Vec<StoredWebhookEvent>, StoreError> {
         self.inner.webhook_events(after_id, limit).await
+    }
+}
+
+#[async_trait]
+impl AdminStore for PanickingStore {
+    async fn accounts_by_status(
+        &self,
+    ) -> Result<Vec<(tokenkeeper::domain::AccountStatus, i64)>, StoreError> {
+        self.inner.accounts_by_status().await
+    }
+    async fn search_accounts(
+        &self,
+        search: &AccountSearch,
+    ) -> Result<Vec<AccountSummary>, StoreError> {
+        self.inner.search_accounts(search).await
+    }
+    async fn refresh_outcomes_by_day(
+        &self,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<OutcomeCount>, StoreError> {
+        self.inner.refresh_outcomes_by_day(from).await
+    }
+    async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError> {
+        self.inner.failed_deliveries(limit).await
+    }
+    async fn retry_delivery(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.inner.retry_delivery(id, now).await
     }
 }
 

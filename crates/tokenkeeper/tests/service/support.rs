@@ -322,20 +322,30 @@ impl TestApp {
     /// Stores `count` accounts directly, as a host app's existing table would hold them, with
     /// refresh tokens the fake accepts only in `accept_unknown_refresh_tokens` mode.
     pub async fn seed(&self, count: usize, linked_at: DateTime<Utc>) -> Vec<Account> {
+        self.seed_named("seed", count, linked_at).await
+    }
+
+    /// `seed`, with user ids `{prefix}-{i}`, so that several batches can be stored.
+    pub async fn seed_named(
+        &self,
+        prefix: &str,
+        count: usize,
+        linked_at: DateTime<Utc>,
+    ) -> Vec<Account> {
         let mut out = Vec::with_capacity(count);
         for i in 0..count {
             let tokens = TokenSet {
-                access_token: AccessToken::new(format!("seed-access-{i}")),
+                access_token: AccessToken::new(format!("{prefix}-access-{i}")),
                 token_expires_at: linked_at + Duration::days(60),
-                refresh_token: Some(RefreshToken::new(format!("seed-refresh-{i}"))),
+                refresh_token: Some(RefreshToken::new(format!("{prefix}-refresh-{i}"))),
                 refresh_token_expires_at: Some(linked_at + Duration::days(365)),
                 scope: "openid profile email w_member_social".into(),
             };
             let account = LinkedAccount::new(
-                UserId::parse(&format!("seed-{i}")).unwrap(),
-                MemberId::parse(&format!("member-{i}")).unwrap(),
-                EmailAddress::parse(&format!("seed-{i}@example.com")).unwrap(),
-                Some(format!("Seed {i}")),
+                UserId::parse(&format!("{prefix}-{i}")).unwrap(),
+                MemberId::parse(&format!("{prefix}-member-{i}")).unwrap(),
+                EmailAddress::parse(&format!("{prefix}-{i}@example.com")).unwrap(),
+                Some(format!("{prefix} {i}")),
                 tokens,
                 linked_at,
                 &self.config.refresh.expiry,

@@ -4,6 +4,7 @@
 //! upserts, RETURNING, ON CONFLICT) a `match` gives each dialect its own statement.
 
 mod accounts;
+mod admin;
 mod connect;
 mod host_api;
 mod import;

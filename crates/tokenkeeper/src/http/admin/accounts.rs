@@ -1,0 +1,295 @@
+//! Accounts: the searchable list, one account's page with its timeline, and what an operator
+//! may do to it (refresh now through the host API's path, delete after a confirmation).
+//! Nothing here prints a token: the list reads token-free summaries, and the account page
+//! names each field it shows.
+
+use super::login::CsrfOnly;
+use super::overview::shown_time;
+use super::render::view;
+use super::render::PageError;
+use super::sign_in::Operator;
+use crate::domain::{AccountStatus, UserId};
+use crate::http::AppState;
+use crate::refresh::{Demand, OnDemand};
+use crate::store::AccountSearch;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use chrono::{DateTime, Utc};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    after: i64,
+}
+
+#[derive(Serialize)]
+struct Row {
+    user_id: String,
+    email: String,
+    status: &'static str,
+    expiration: String,
+    token_expires_at: String,
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    operator: Operator,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let status = AccountStatus::parse(&params.status).ok();
+    let query = Some(params.q.trim().to_owned()).filter(|q| !q.is_empty());
+    let summaries = app
+        .store
+        .search_accounts(&AccountSearch {
+            query: query.clone(),
+            status,
+            after_id: params.after.max(0),
+            limit: PAGE_SIZE,
+        })
+        .await?;
+    let next = (summaries.len() as i64 == PAGE_SIZE)
+        .then(|| summaries.last())
+        .flatten()
+        .map(|last| {
+            let mut url = url::Url::parse("http://x/admin/accounts").expect("a URL");
+            url.query_pairs_mut()
+                .append_pair("q", query.as_deref().unwrap_or(""))
+                .append_pair("status", status.map_or("", AccountStatus::as_str))
+                .append_pair("after", &last.id.to_string());
+            format!("/admin/accounts?{}", url.query().unwrap_or(""))
+        });
+    let accounts: Vec<Row> = summaries
+        .into_iter()
+        .map(|a| Row {
+            user_id: a.user_id.to_string(),
+            email: a.email,
+            status: a.status.as_str(),
+            expiration: shown_time(a.expiration),
+            token_expires_at: shown_time(a.token_expires_at),
+        })
+        .collect();
+    Ok(operator.dashboard.templates.page(
+        StatusCode::OK,
+        "accounts.html",
+        context! {
+            title => "Accounts",
+            csrf => &operator.csrf,
+            q => query.as_deref().unwrap_or_default(),
+            status => status.map(AccountStatus::as_str),
+            all_statuses => AccountStatus::ALL.map(AccountStatus::as_str),
+            accounts => view(&accounts),
+            next,
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct Event {
+    at: String,
+    what: String,
+    detail: String,
+    #[serde(skip)]
+    when: DateTime<Utc>,
+}
+
+pub async fn one(
+    State(app): State<AppState>,
+    operator: Operator,
+    Path(user_id): Path<String>,
+) -> Result<Response, PageError> {
+    account_page(&app, &operator, &user_id, None).await
+}
+
+/// The account's page, with what an action just did on top.
+async fn account_page(
+    app: &AppState,
+    operator: &Operator,
+    user_id: &str,
+    flash: Option<String>,
+) -> Result<Response, PageError> {
+    let templates = &operator.dashboard.templates;
+    let Some(account) = (match UserId::parse(user_id) {
+        Ok(user_id) => app.store.account_by_user(&user_id).await?,
+        Err(_) => None,
+    }) else {
+        return Ok(templates.page(
+            StatusCode::NOT_FOUND,
+            "message.html",
+            context! { title => "No such account", csrf => &operator.csrf, message => format!("No account has the user id {user_id:?}."), back => "/admin/accounts", flash },
+        ));
+    };
+    let mut timeline = vec![Event {
+        at: shown_time(account.linked_at),
+        what: "linked".into(),
+        detail: format!("LinkedIn member {}", account.member_id),
+        when: account.linked_at,
+    }];
+    for entry in app.store.refresh_log_for(account.id).await? {
+        let mut detail = format!(
+            "{} (attempt {}, {} ms)",
+            if entry.run_id.is_some() {
+                "sweep"
+            } else {
+                "on demand"
+            },
+            entry.attempt,
+            entry.duration_ms
+        );
+        if let Some(status) = entry.http_status {
+            detail.push_str(&format!(", HTTP {status}"));
+        }
+        if let Some(code) = &entry.error_code {
+            detail.push_str(&format!(", LinkedIn error {code}"));
+        }
+        timeline.push(Event {
+            at: shown_time(entry.attempted_at),
+            what: format!("refresh: {}", entry.outcome.as_str()),
+            detail,
+            when: entry.attempted_at,
+        });
+    }
+    for email in app.store.notifications_for(account.id).await? {
+        let mut detail = format!("{} after {} attempt(s)", email.status, email.attempts);
+        if let Some(error) = &email.last_error {
+            detail.push_str(&format!(": {error}"));
+        }
+        timeline.push(Event {
+            at: shown_time(email.created_at),
+            what: format!("email: {}", email.kind.as_str()),
+            detail,
+            when: email.created_at,
+        });
+    }
+    timeline.sort_by_key(|event| std::cmp::Reverse(event.when));
+    let refresh_token = match (
+        account.has_refresh_token(),
+        account.refresh_token_expires_at,
+    ) {
+        (false, _) => "none".to_owned(),
+        (true, Some(end)) => format!("held, ends {}", shown_time(end)),
+        (true, None) => "held".to_owned(),
+    };
+    Ok(templates.page(
+        StatusCode::OK,
+        "account.html",
+        context! {
+            title => format!("Account {}", account.user_id),
+            csrf => &operator.csrf,
+            flash,
+            a => context! {
+                user_id => account.user_id.to_string(),
+                member_id => account.member_id.to_string(),
+                email => account.email.to_string(),
+                status => account.status.as_str(),
+                linked_at => shown_time(account.linked_at),
+                last_refreshed_at => account.last_refreshed_at.map(shown_time),
+                expiration => shown_time(account.expiration),
+                token_expires_at => shown_time(account.token_expires_at),
+                refresh_token,
+            },
+            timeline => view(&timeline),
+        },
+    ))
+}
+
+pub async fn refresh_now(
+    State(app): State<AppState>,
+    operator: Operator,
+    Path(user_id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, PageError> {
+    if let Err(refused) = operator.check(&form.csrf) {
+        return Ok(refused.into_response());
+    }
+    let Ok(parsed) = UserId::parse(&user_id) else {
+        return account_page(&app, &operator, &user_id, None).await;
+    };
+    let outcome = app.engine.on_demand(&parsed, Demand::Refresh).await?;
+    tracing::info!(user_id = %parsed, "refresh requested from the dashboard");
+    // LinkedIn's own words stay in the log: they may echo what we sent.
+    let flash = match outcome {
+        OnDemand::Refreshed(_) => "Refreshed: new tokens are stored.",
+        OnDemand::NeedsReconnect(_) => {
+            "LinkedIn refused the refresh token for good: the member is asked to reconnect."
+        }
+        OnDemand::TokenWorks(_) => "LinkedIn accepts the access token; nothing was changed.",
+        OnDemand::Unknown => "No such account.",
+        OnDemand::Busy => "Another process is refreshing this account; try again in a moment.",
+        OnDemand::NoRefreshToken => {
+            "This account has no live refresh token: only its member can renew the token, by reconnecting."
+        }
+        OnDemand::Discarded => "The account was reconnected or deleted meanwhile; nothing was changed.",
+        OnDemand::Unavailable(_) => {
+            "LinkedIn did not answer usefully; nothing was changed, and the sweep will try again."
+        }
+        OnDemand::Misconfigured(_) => {
+            "LinkedIn refused our client (check linkedin.client_id and linkedin.client_secret); nothing was changed."
+        }
+        OnDemand::Rejected(_) => {
+            "LinkedIn refused this account with an answer it does not document; nothing was changed."
+        }
+    };
+    account_page(&app, &operator, &user_id, Some(flash.to_owned())).await
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirmed: String,
+}
+
+/// The first press asks for a confirmation; the confirmed form deletes, as the API does.
+pub async fn delete(
+    State(app): State<AppState>,
+    operator: Operator,
+    Path(user_id): Path<String>,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, PageError> {
+    if let Err(refused) = operator.check(&form.csrf) {
+        return Ok(refused.into_response());
+    }
+    let templates = &operator.dashboard.templates;
+    if form.confirmed != "yes" {
+        return Ok(templates.page(
+            StatusCode::OK,
+            "confirm_delete.html",
+            context! { title => "Delete this account?", csrf => &operator.csrf, user_id },
+        ));
+    }
+    let deleted = match UserId::parse(&user_id) {
+        Ok(parsed) => app.store.delete_account(&parsed, app.clock.now()).await?,
+        Err(_) => None,
+    };
+    let message = match &deleted {
+        Some(deleted) => {
+            tracing::info!(
+                account_id = deleted.account_id,
+                user_id = %deleted.user_id,
+                cancelled_emails = deleted.cancelled_emails,
+                "account deleted from the dashboard"
+            );
+            format!(
+                "The account of {} is deleted; {} email(s) waiting to be sent were cancelled.",
+                deleted.user_id, deleted.cancelled_emails
+            )
+        }
+        None => format!("No account has the user id {user_id:?}."),
+    };
+    Ok(templates.page(
+        StatusCode::OK,
+        "message.html",
+        context! { title => "Delete", csrf => &operator.csrf, message, back => "/admin/accounts" },
+    ))
+}
