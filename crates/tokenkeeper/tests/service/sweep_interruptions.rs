@@ -198,6 +198,8 @@ async fn a_failed_run_leaves_its_refusals_to_the_next_slot(backend: Backend) {
     let report = engine.sweep(SweepOptions::default()).await.unwrap();
     assert_eq!(report.outcome, SweepOutcome::Failed, "{report:?}");
     assert_eq!(report.counts.needs_reconnect, 0, "{report:?}");
+    // Both were released untouched and are counted so: the refusal and the panicked one.
+    assert_eq!(report.counts.skipped, 2, "{report:?}");
     assert_eq!(app.account("cy").await.status, AccountStatus::Active);
 
     // The next run, without the bug, ends well: the refusal now starts the episode.
