@@ -141,10 +141,13 @@ impl Application {
             clock: clock.clone(),
         };
         // Secure cookies need https end to end, which the public URL says.
-        let dashboard = config
-            .admin
-            .enabled()
-            .then(|| Arc::new(http::Dashboard::new(public_url.scheme() == "https")));
+        let dashboard = config.admin.enabled().then(|| {
+            let mut dashboard = http::Dashboard::new(public_url.scheme() == "https");
+            dashboard.success = Some(Arc::new(http::ReportFigures {
+                store: store.clone(),
+            }));
+            Arc::new(dashboard)
+        });
         let state = AppState {
             importer,
             dashboard,

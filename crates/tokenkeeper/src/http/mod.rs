@@ -20,7 +20,7 @@ mod pages;
 mod rate_limit;
 mod server;
 
-pub use admin::{Dashboard, SuccessFigure, SuccessFigures};
+pub use admin::{Dashboard, ReportFigures, SuccessFigure, SuccessFigures};
 pub use error::UNCOMPLETABLE_SIGN_IN_TITLE;
 pub use server::{serve, Listeners};
 

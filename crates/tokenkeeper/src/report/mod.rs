@@ -11,7 +11,7 @@ mod text;
 pub use gauges::{export, LatestReport, ReportGauges, GAUGE_REFRESH, GAUGE_WINDOW};
 pub use json::render_json;
 pub use lookback::{Lookback, LookbackError};
-pub use text::render_text;
+pub use text::{figures, render_text};
 
 use crate::store::{ReportStore, StoreError, Window};
 use serde::Serialize;

@@ -14,11 +14,19 @@ pub fn render_text(r: &SuccessReport) -> String {
         stamp(r.until),
         span(r.until - r.since)
     );
+    for (label, value) in figures(r) {
+        let _ = writeln!(out, "{label:<31} {value}");
+    }
+    out
+}
+
+/// Each figure's label and value as the report prints them; the dashboard shows the same.
+pub fn figures(r: &SuccessReport) -> [(&'static str, String); 7] {
     let share = r.kept_alive_share.map_or_else(
         || "nothing was due".to_owned(),
         |s| format!("{:.1}%", s * 100.0),
     );
-    let lines = [
+    [
         (
             "Kept alive without the member",
             format!(
@@ -60,11 +68,7 @@ pub fn render_text(r: &SuccessReport) -> String {
                 r.sweeps_started, r.sweeps_completed
             ),
         ),
-    ];
-    for (label, value) in lines {
-        let _ = writeln!(out, "{label:<31} {value}");
-    }
-    out
+    ]
 }
 
 /// The window's length: whole days, or hours.

@@ -15,6 +15,7 @@ backend_tests!(
     signing_in_opens_pages_that_show_the_fleet_and_no_token,
     refresh_now_and_delete_act_on_the_account,
     a_failed_delivery_is_queued_again_from_the_outbox,
+    the_overview_shows_the_success_report_figures,
 );
 backend_tests!(only [Sqlite]: the_dashboard_is_off_without_a_password_hash);
 backend_tests!(only [Sqlite]: a_wrong_password_is_refused_and_attempts_are_rate_limited);
@@ -364,4 +365,38 @@ async fn a_failed_delivery_is_queued_again_from_the_outbox(backend: Backend) {
     );
     let (_, outbox) = page(&app, &browser, "/admin/outbox").await;
     assert!(outbox.contains("No failed delivery."), "{outbox}");
+}
+
+/// The overview's success figures are the report's, over the gauges' 30 days: after a sweep
+/// that refreshed two accounts, each figure as `tokenkeeper report` words it is on the page.
+async fn the_overview_shows_the_success_report_figures(backend: Backend) {
+    let Some(app) = spawn(backend, with_dashboard(Setup::default())).await else {
+        return;
+    };
+    app.linked("ann").await;
+    app.linked("bob").await;
+    let day50 = t0() + Duration::days(50);
+    app.sweep_at(day50).await;
+    let (browser, _) = signed_in(&app).await;
+    let (status, overview) = page(&app, &browser, "/admin").await;
+    assert_eq!(status, StatusCode::OK);
+
+    let report = tokenkeeper::report::SuccessReport::compute(
+        app.store.as_ref(),
+        tokenkeeper::store::Window {
+            since: day50 - Duration::days(30),
+            until: day50,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.refreshed_automatically, 2);
+    for (label, value) in tokenkeeper::report::figures(&report) {
+        let shown = value.replace('>', "&gt;");
+        assert!(
+            overview.contains(&format!("<b>{shown}</b>{label} (last 30 days)")),
+            "{label}: {shown} missing from the overview:\n{overview}"
+        );
+    }
+    assert!(overview.contains("<b>2 of 2 due accounts (100.0%)</b>"));
 }

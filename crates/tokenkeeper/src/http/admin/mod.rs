@@ -13,8 +13,10 @@ mod outbox;
 mod overview;
 mod render;
 mod sign_in;
+mod success;
 
 pub use overview::{SuccessFigure, SuccessFigures};
+pub use success::ReportFigures;
 
 use super::AppState;
 use axum::http::header::CONTENT_SECURITY_POLICY;

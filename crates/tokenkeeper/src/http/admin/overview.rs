@@ -26,8 +26,8 @@ pub struct SuccessFigure {
     pub value: String,
 }
 
-/// Where the overview reads the success figures from. The report computes them; until it is
-/// plugged into `Dashboard::success`, the overview shows no such section.
+/// Where the overview reads the success figures from: the report's computation in `serve`
+/// (`ReportFigures`); without a source the overview shows no such section.
 #[async_trait::async_trait]
 pub trait SuccessFigures: Send + Sync {
     async fn figures(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<SuccessFigure>>;
