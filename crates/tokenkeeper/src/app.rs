@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, SharedState};
 use crate::linkedin::LinkedInClient;
 use crate::notify::{Delivery, Renderer, Transport};
 use crate::readiness::{Readiness, SchedulerProgress, MAIL_WORKER_TASK, SCHEDULER_TASK};
@@ -127,7 +127,7 @@ impl Application {
             notify: config.notify.clone(),
             clock: clock.clone(),
         };
-        let state = AppState {
+        let state = AppState::new(SharedState {
             importer,
             config: Arc::new(config),
             store,
@@ -139,7 +139,7 @@ impl Application {
             metrics: crate::telemetry::metrics_handle(),
             tasks,
             readiness,
-        };
+        });
         Ok(Self {
             listener,
             metrics_listener,
@@ -202,7 +202,7 @@ impl Application {
             clock: self.state.clock.clone(),
             smtp: config.smtp.clone(),
         });
-        self.state.readiness.mail_worker = true;
+        self.state.make_mut().readiness.mail_worker = true;
         Ok(())
     }
 
