@@ -139,6 +139,7 @@ impl Application {
             metrics: crate::telemetry::metrics_handle(),
             tasks,
             readiness,
+            success_report: crate::report::LatestReport::default(),
         });
         Ok(Self {
             listener,
@@ -216,6 +217,7 @@ impl Application {
         let config = self.state.config.clone();
         crate::telemetry::show_alerting_series();
         let background = CancellationToken::new();
+        let sweeps = self.engine.runs_finished();
         let mut supervisor = Supervisor::new(
             background.clone(),
             self.state.tasks.clone(),
@@ -274,6 +276,27 @@ impl Application {
                 async move {
                     tokio::select! {
                         () = purge.run() => {}
+                        () = stop.cancelled() => {}
+                    }
+                }
+            });
+        }
+        {
+            let (store, clock) = (self.state.store.clone(), self.state.clock.clone());
+            let latest = self.state.success_report.clone();
+            let stop = background.clone();
+            supervisor.watch("success report", move || {
+                let gauges = crate::report::ReportGauges {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    every: crate::report::GAUGE_REFRESH,
+                    sweeps: sweeps.clone(),
+                    latest: latest.clone(),
+                };
+                let stop = stop.clone();
+                async move {
+                    tokio::select! {
+                        () = gauges.run() => {}
                         () = stop.cancelled() => {}
                     }
                 }

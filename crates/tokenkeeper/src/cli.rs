@@ -70,6 +70,19 @@ pub enum Command {
     },
     /// Bring in tokens your application already holds, from a CSV or JSON Lines file.
     Import(crate::import::command::ImportArgs),
+    /// Whether tokenkeeper does its job: accounts kept alive without their member, reconnect
+    /// episodes, the email funnel, accounts lost. Reads the database; needs no encryption key.
+    Report {
+        /// How far back to look: a whole number of days or hours (30d, 12h).
+        #[arg(long, default_value = "30d", allow_hyphen_values = true)]
+        since: crate::report::Lookback,
+        /// End the window at this RFC 3339 instant instead of now.
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the stored accounts.
     Accounts {
         #[arg(long, default_value_t = 100)]
@@ -206,6 +219,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", accounts_table(&accounts));
             Ok(())
         }
+        Command::Report { since, as_of, json } => {
+            let config = load()?;
+            let until = as_of.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
+            report(&config, since, until, json).await
+        }
         Command::Import(args) => {
             let config = load()?;
             crate::telemetry::init(&config.log);
@@ -236,6 +254,34 @@ fn generate_key() {
     eprintln!(
         "add this entry to encryption.keys (TOKENKEEPER_ENCRYPTION__KEYS, comma-separated) on every instance, then make it the first entry or name its id in encryption.active_key; keep it secret"
     );
+}
+
+/// Opens the database without a keyring: the report reads counts and instants, never a token.
+async fn report(
+    config: &Config,
+    since: crate::report::Lookback,
+    until: chrono::DateTime<chrono::Utc>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let database = store::BareDatabase::open(config.database_url.expose())
+        .await
+        .context("cannot open the database named by database_url")?;
+    let unapplied = database.unapplied_migrations().await?;
+    anyhow::ensure!(
+        unapplied.is_empty(),
+        "the database lacks migrations {unapplied:?}: run `tokenkeeper migrate` first"
+    );
+    let window = store::Window {
+        since: until - since.duration(),
+        until,
+    };
+    let report = crate::report::SuccessReport::compute(&database, window).await?;
+    if json {
+        println!("{}", crate::report::render_json(&report));
+    } else {
+        print!("{}", crate::report::render_text(&report));
+    }
+    Ok(())
 }
 
 /// The summary goes to stdout; rows that do not open make the exit status non-zero, so a

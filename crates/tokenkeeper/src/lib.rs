@@ -20,6 +20,7 @@ pub mod linkedin;
 pub mod notify;
 pub mod readiness;
 pub mod refresh;
+pub mod report;
 pub mod schedule;
 pub mod scheduler;
 pub mod store;

@@ -87,6 +87,8 @@ pub struct SharedState {
     pub readiness: crate::readiness::Readiness,
     /// `POST /api/v1/accounts` imports through it, paced with the sweep's calls.
     pub importer: crate::import::Importer,
+    /// The success report over the last month, as the gauges last showed it.
+    pub success_report: crate::report::LatestReport,
 }
 
 impl SharedState {

@@ -75,6 +75,9 @@ pub struct RefreshEngine {
     /// sweeps' refreshes and the imports' introspections alike, so that together they stay
     /// within `refresh.rate_per_second` and all of them observe a 429's pause.
     pub(super) pacing: Arc<Pacing>,
+    /// Counts the sweeps this engine (and its clones) finished, for whoever recomputes what
+    /// depends on them.
+    pub(super) runs_finished: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl RefreshEngine {
@@ -103,7 +106,13 @@ impl RefreshEngine {
             notify,
             instance,
             shutdown: CancellationToken::new(),
+            runs_finished: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Changes each time a sweep of this engine has finished and recorded its run.
+    pub fn runs_finished(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.runs_finished.subscribe()
     }
 
     /// The rate limiter of this process's calls to LinkedIn, for other callers to share.
@@ -151,6 +160,7 @@ impl RefreshEngine {
             .await?;
         metrics::counter!("tokenkeeper_sweep_runs_total", "outcome" => outcome.as_str())
             .increment(1);
+        self.runs_finished.send_modify(|runs| *runs += 1);
         let report = SweepReport {
             run_id: Some(run_id),
             as_of,

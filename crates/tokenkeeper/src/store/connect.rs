@@ -68,6 +68,9 @@ pub struct Purged {
 
 #[async_trait]
 pub trait ConnectStore: Send + Sync {
+    /// Opens an attempt and, in the same transaction, records on the emails already sent to
+    /// its user in the current episode that a link was opened after them (the success
+    /// report's funnel).
     async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<(), StoreError>;
 
     /// Takes the unexpired attempt with this state if `browser_hash` is the one that started

@@ -19,6 +19,7 @@ pub mod import;
 mod migrations;
 mod outbox;
 mod refresh;
+mod report;
 mod rotation;
 #[cfg(test)]
 mod rotation_tests;
@@ -35,7 +36,10 @@ pub use host_api::{
 pub use import::{ImportStore, ReconnectNotices};
 pub use outbox::{ClaimedNotification, OutboxStore, PendingEmail};
 pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
-pub use rotation::{rotate_batch, KeyRotationStore, RotationError, RotationSummary, SealedRow};
+pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
+pub use rotation::{
+    rotate_batch, KeyRotationStore, Resealed, RotationError, RotationSummary, SealedRow,
+};
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sql::{claim_due_statement, migrate_database, BareDatabase, Dialect, SqlStore};
 
@@ -84,6 +88,7 @@ pub trait Store:
     + KeyRotationStore
     + ImportStore
     + HostApiStore
+    + ReportStore
     + Send
     + Sync
     + 'static

@@ -26,17 +26,20 @@ pub trait KeyRotationStore: Send + Sync {
     /// Up to `limit` rows with an id above `after_id`, by id.
     async fn sealed_rows(&self, after_id: i64, limit: i64) -> Result<Vec<SealedRow>, StoreError>;
 
-    /// Replaces the row's two columns if it is still at the version it was read at; `false`
+    /// Replaces each row's two columns if it is still at the version it was read at, all of
+    /// them in one transaction (one commit, one flush to disk, per batch); for each, `false`
     /// when it changed since. The version is left as it is: see the implementation.
-    async fn write_resealed(
-        &self,
-        row: &SealedRow,
-        token: &str,
-        refresh_token: Option<&str>,
-    ) -> Result<bool, StoreError>;
+    async fn write_resealed(&self, rows: &[Resealed<'_>]) -> Result<Vec<bool>, StoreError>;
 }
 
 /// What a rotation did, batch after batch.
+/// A row read by the rotation, with its two values sealed under the active key.
+pub struct Resealed<'a> {
+    pub row: &'a SealedRow,
+    pub token: String,
+    pub refresh_token: Option<String>,
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RotationSummary {
     /// Rows rewritten under the active key.
@@ -79,21 +82,19 @@ pub async fn rotate_batch(
         return Ok(None);
     };
     let cipher = store.token_cipher();
+    let mut writes = Vec::new();
+    let mut unknown_key = None;
     for row in &rows {
         match resealed(cipher, row) {
             Ok(None) => summary.already_current += 1,
-            Ok(Some((token, refresh_token))) => {
-                if store
-                    .write_resealed(row, &token, refresh_token.as_deref())
-                    .await?
-                {
-                    summary.rotated += 1;
-                } else {
-                    summary.changed_concurrently += 1;
-                }
-            }
+            Ok(Some((token, refresh_token))) => writes.push(Resealed {
+                row,
+                token,
+                refresh_token,
+            }),
             Err(Unrotatable::Open(source @ OpenError::UnknownKey { .. })) => {
-                return Err(RotationError::UnknownKey { id: row.id, source })
+                unknown_key = Some(RotationError::UnknownKey { id: row.id, source });
+                break;
             }
             Err(error) => {
                 summary.failed += 1;
@@ -102,6 +103,19 @@ pub async fn rotate_batch(
                 }
             }
         }
+    }
+    // The rows before a key the keyring lacks are written all the same: a run after the key
+    // is added starts where this one stopped.
+    if !writes.is_empty() {
+        for written in store.write_resealed(&writes).await? {
+            match written {
+                true => summary.rotated += 1,
+                false => summary.changed_concurrently += 1,
+            }
+        }
+    }
+    if let Some(error) = unknown_key {
+        return Err(error);
     }
     Ok(Some(last))
 }

@@ -34,21 +34,21 @@ impl KeyRotationStore for Rows {
             .collect())
     }
 
-    async fn write_resealed(
-        &self,
-        read: &SealedRow,
-        token: &str,
-        refresh_token: Option<&str>,
-    ) -> Result<bool, StoreError> {
+    async fn write_resealed(&self, writes: &[Resealed<'_>]) -> Result<Vec<bool>, StoreError> {
         let mut rows = self.rows.lock().unwrap();
-        let row = rows.iter_mut().find(|r| r.id == read.id).unwrap();
-        (self.before_write)(row);
-        if row.version != read.version {
-            return Ok(false);
+        let mut written = Vec::new();
+        for write in writes {
+            let row = rows.iter_mut().find(|r| r.id == write.row.id).unwrap();
+            (self.before_write)(row);
+            if row.version != write.row.version {
+                written.push(false);
+                continue;
+            }
+            row.token = write.token.clone();
+            row.refresh_token = write.refresh_token.clone();
+            written.push(true);
         }
-        row.token = token.to_owned();
-        row.refresh_token = refresh_token.map(str::to_owned);
-        Ok(true)
+        Ok(written)
     }
 }
 

@@ -31,7 +31,7 @@ pub fn respond(status: u16, headers: &[(&str, &str)], body: &str) -> Fault {
     }
 }
 
-fn restricted() -> Fault {
+pub fn restricted() -> Fault {
     respond(
         400,
         &[("content-type", "application/json")],

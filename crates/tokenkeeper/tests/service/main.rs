@@ -53,6 +53,7 @@ mod skip_reporting;
 mod smtp;
 mod storage;
 mod stored_names;
+mod success_report;
 mod sweep_command;
 mod sweep_housekeeping;
 mod sweep_interruptions;

@@ -14,8 +14,8 @@ use tokenkeeper::store::{
     AccountFilter, AccountSummary, AttemptLookup, ClaimedNotification, ConnectAttempt,
     ConnectOutcome, ConnectStore, DeletedAccount, ForecastCount, HostApiStore, ImportStore,
     KeyRotationStore, Lease, LinkUse, OneClaim, OutboxStore, Purged, ReconnectNotices,
-    RefreshLogEntry, RefreshStore, RefreshWrite, RunStore, SealedRow, Store, StoreError,
-    StoredNotification, SweepCounts, SweepRun,
+    RefreshLogEntry, RefreshStore, RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore,
+    SealedRow, Store, StoreError, StoredNotification, SweepCounts, SweepRun, Window,
 };
 
 pub struct PanickingStore {
@@ -172,13 +172,8 @@ impl KeyRotationStore for PanickingStore {
     async fn sealed_rows(&self, after_id: i64, limit: i64) -> Result<Vec<SealedRow>, StoreError> {
         self.inner.sealed_rows(after_id, limit).await
     }
-    async fn write_resealed(
-        &self,
-        row: &SealedRow,
-        token: &str,
-        refresh_token: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        self.inner.write_resealed(row, token, refresh_token).await
+    async fn write_resealed(&self, rows: &[Resealed<'_>]) -> Result<Vec<bool>, StoreError> {
+        self.inner.write_resealed(rows).await
     }
 }
 
@@ -279,5 +274,19 @@ impl HostApiStore for PanickingStore {
         days: i64,
     ) -> Result<Vec<ForecastCount>, StoreError> {
         self.inner.forecast(from, days).await
+    }
+}
+
+#[async_trait]
+impl ReportStore for PanickingStore {
+    async fn report_counts(&self, window: Window) -> Result<ReportCounts, StoreError> {
+        self.inner.report_counts(window).await
+    }
+    async fn closed_episodes(
+        &self,
+        window: Window,
+        limit: i64,
+    ) -> Result<Vec<tokenkeeper::store::ClosedEpisode>, StoreError> {
+        self.inner.closed_episodes(window, limit).await
     }
 }

@@ -194,9 +194,10 @@ async fn readyz_fails_while_the_mail_worker_is_down() {
         tripped: Notify::new(),
     });
     let mut config = app.config.clone();
-    // The mail worker is the only task that reads this clock: the scheduler is off, the
-    // connect purge waits minutes before its first look, and /readyz reads it only for a
-    // scheduler.
+    // Once the success report's gauges are first computed, the mail worker is the only task
+    // that reads this clock: the scheduler is off (so no sweep makes the gauges look again),
+    // the connect purge and the gauges wait minutes before their next look, and /readyz reads
+    // it only for a scheduler.
     config.smtp.poll = Duration::from_millis(5);
     let mut service = Application::build_with_store(config, app.store.clone(), clock.clone())
         .await
@@ -207,7 +208,11 @@ async fn readyz_fails_while_the_mail_worker_is_down() {
         .unwrap();
     // Not restarted while the test looks.
     service.set_first_restart_pause(Duration::from_secs(3600));
+    let report = service.state().success_report.clone();
     let served = Served::start(service).await;
+    tokio::time::timeout(BOUND, report.wait_after_sweeps(0))
+        .await
+        .expect("the gauges are computed at start");
     let (status, body) = readyz(&app.browser, &served.base).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["checks"]["mail_worker"]["detail"], "ok");

@@ -2,6 +2,7 @@
 //! the circuit breaker, and what a sweep leaves in the database.
 
 use crate::backend_tests;
+use crate::log_capture::{LogCapture, LogFormat};
 use crate::metric_values::{metric_values, only};
 use crate::support::{spawn, spawn_app, t0, Setup};
 use chrono::Duration;
@@ -307,9 +308,14 @@ async fn misconfiguration_fails_the_run_and_notifies_nobody(backend: Backend) {
         config.notify.clone(),
     );
     app.at(t0() + Duration::days(50));
+    let logs = LogCapture::start("tokenkeeper=info", LogFormat::Human);
     let report = engine.sweep(SweepOptions::default()).await.unwrap();
     assert_eq!(report.outcome, SweepOutcome::Failed);
     assert!(report.error.unwrap().contains("misconfiguration"));
+    // An operator's alerting reads the level: a failed run is an error, not a finished run.
+    let text = logs.text();
+    let line = text.lines().find(|l| l.contains("sweep failed"));
+    assert!(line.is_some_and(|l| l.contains("ERROR")), "{text}");
     let after = app.account("ada").await;
     assert_eq!(after.status, AccountStatus::Active);
     assert_eq!(after.expiration, account.expiration);

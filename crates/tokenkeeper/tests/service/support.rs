@@ -43,6 +43,8 @@ pub struct TestApp {
     pub config: Config,
     /// Where `/metrics` is served (tests bind it on a free port).
     pub metrics_base: Option<Url>,
+    /// The success report the service's gauges last showed.
+    pub success_report: tokenkeeper::report::LatestReport,
     /// Stands for SIGTERM: sending (or dropping) it shuts the server down.
     pub shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub server: tokio::task::JoinHandle<()>,
@@ -134,6 +136,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
     let base = app.public_url().clone();
     let engine = app.engine().clone();
     let links = app.state().links.clone();
+    let success_report = app.state().success_report.clone();
     let metrics_base = app
         .metrics_address()
         .map(|a| Url::parse(&format!("http://{a}/")).unwrap());
@@ -156,6 +159,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         browser,
         config,
         metrics_base,
+        success_report,
         shutdown: Some(shutdown),
         server,
         _db: db,

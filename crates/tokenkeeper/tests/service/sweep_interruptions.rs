@@ -2,6 +2,7 @@
 //! interrupts the sweep; either way every claim is released at once and the run row says so.
 
 use crate::backend_tests;
+use crate::hostile_linkedin::restricted;
 use crate::metric_values::{metric_values, only};
 use crate::panicking_store::PanickingStore;
 use crate::support::{spawn, spawn_app, t0, Setup};
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 backend_tests!(
     a_cancelled_sweep_is_interrupted_and_releases_claims,
     shutting_down_serve_interrupts_the_running_sweep,
+    a_failed_run_leaves_its_refusals_to_the_next_slot,
 );
 
 /// Well under the lease: shutdown must not wait for LinkedIn, nor for claims to lapse.
@@ -163,4 +165,46 @@ async fn shutting_down_serve_interrupts_the_running_sweep(backend: Backend) {
     app.fake.controls().clear_faults();
     let report = app.sweep_at(day50).await;
     assert_eq!(report.counts.refreshed, 2);
+}
+
+/// A member whose refresh LinkedIn refuses for the last allowed slot is asked to reconnect at
+/// the end of a run that ended well; when the run failed (here a refresh panicked: a bug),
+/// nothing about the run can be trusted, so the account is released and decided next slot.
+async fn a_failed_run_leaves_its_refusals_to_the_next_slot(backend: Backend) {
+    let setup = Setup::default()
+        .var("REFRESH__CONCURRENCY", 1)
+        .var("REFRESH__MAX_REJECTED_SLOTS", 1);
+    let Some(app) = spawn(backend, setup).await else {
+        return;
+    };
+    // One worker takes them in order: the refusal is held before the panic fails the run.
+    let cy = app.linked("cy").await;
+    let ada = app.linked("ada").await;
+    app.fake
+        .controls()
+        .inject_member_fault(cy.member_id.as_str(), restricted(), None);
+    let engine = RefreshEngine::new(
+        Arc::new(PanickingStore {
+            inner: app.store.clone(),
+            panics_for: ada.id,
+        }),
+        LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
+        app.clock.clone(),
+        app.config.refresh.clone(),
+        app.config.notify.clone(),
+    );
+    let day50 = t0() + Duration::days(50);
+    app.at(day50);
+    let report = engine.sweep(SweepOptions::default()).await.unwrap();
+    assert_eq!(report.outcome, SweepOutcome::Failed, "{report:?}");
+    assert_eq!(report.counts.needs_reconnect, 0, "{report:?}");
+    assert_eq!(app.account("cy").await.status, AccountStatus::Active);
+
+    // The next run, without the bug, ends well: the refusal now starts the episode.
+    let report = app.sweep_at(day50).await;
+    assert_eq!(report.outcome, SweepOutcome::Completed, "{report:?}");
+    assert_eq!(
+        app.account("cy").await.status,
+        AccountStatus::NeedsReconnect
+    );
 }

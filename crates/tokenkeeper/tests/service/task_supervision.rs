@@ -1,7 +1,8 @@
 //! A background task of `serve` that dies is not silently gone: it is logged with its panic
 //! message, `/healthz` names it until it is back, it is restarted and counted, and shutdown
 //! still completes in bounded time. The task killed here is the scheduler, through a clock
-//! that panics once when told to: the scheduler is the only part of the service under test
+//! that panics once when told to: once the success report's gauges have been computed after
+//! the scheduler's catch-up sweep, the scheduler is the only part of the service under test
 //! that reads this clock on its own.
 
 use crate::log_capture::{LogCapture, LogFormat};
@@ -17,6 +18,7 @@ use std::time::Duration;
 use test_databases::Backend;
 use tokenkeeper::app::Application;
 use tokenkeeper::domain::{Clock, ManualClock};
+use tokenkeeper::report::LatestReport;
 use tokenkeeper::supervisor::TaskHealth;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
@@ -48,6 +50,7 @@ struct Watched {
     base: url::Url,
     clock: Arc<TrippingClock>,
     health: TaskHealth,
+    report: LatestReport,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
 }
@@ -68,6 +71,7 @@ async fn serve_with_scheduler(app: &TestApp, first_restart_pause: Duration) -> W
     service.set_first_restart_pause(first_restart_pause);
     let base = service.public_url().clone();
     let health = service.task_health();
+    let report = service.state().success_report.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(service.run_until_stopped(async {
         let _ = stopped.await;
@@ -76,6 +80,7 @@ async fn serve_with_scheduler(app: &TestApp, first_restart_pause: Duration) -> W
         base,
         clock,
         health,
+        report,
         stop: Some(stop),
         server,
     }
@@ -84,6 +89,10 @@ async fn serve_with_scheduler(app: &TestApp, first_restart_pause: Duration) -> W
 impl Watched {
     /// Kills the scheduler and returns once it has died.
     async fn kill_scheduler(&self) {
+        // The gauges read the clock after each sweep: the catch-up sweep's turn has passed.
+        tokio::time::timeout(BOUND, self.report.wait_after_sweeps(1))
+            .await
+            .expect("the gauges follow the catch-up sweep");
         let tripped = self.clock.tripped.notified();
         self.clock.armed.store(true, Ordering::SeqCst);
         tokio::time::timeout(BOUND, tripped)
@@ -162,6 +171,10 @@ async fn a_dead_task_is_restarted_counted_and_logged() {
             ),
             (
                 r#"tokenkeeper_task_restarts_total{task="scheduler"}"#.to_owned(),
+                0.0
+            ),
+            (
+                r#"tokenkeeper_task_restarts_total{task="success report"}"#.to_owned(),
                 0.0
             ),
         ])

@@ -57,9 +57,15 @@ pub(super) static BY_ID: Statement = Statement::new("SELECT * FROM social_networ
 static LIST: Statement =
     Statement::new("SELECT * FROM social_network WHERE id > ? ORDER BY id LIMIT ?");
 
-/// Reconnecting ends the episode: reminders still waiting for it are not sent.
-static CANCEL_PENDING_NOTIFICATIONS: Statement = Statement::new(
-    "UPDATE notifications SET status = 'cancelled' WHERE account_id = ? AND status = 'pending'",
+/// Reconnecting ends the episode: reminders still waiting for it are not sent, and every
+/// email of the episode records when its member came back (the success report's funnel). A
+/// pending row is never already marked, so one statement does both. Parameters: the time of
+/// linking, the account.
+static END_EPISODE: Statement = Statement::new(
+    "
+UPDATE notifications SET reconnected_at = ?,
+    status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END
+WHERE account_id = ? AND reconnected_at IS NULL",
 );
 
 impl SqlStore {
@@ -148,7 +154,8 @@ impl SqlStore {
         };
         let stored = row.open(&self.cipher)?;
         on_each!(Tx, &mut *tx, |tx, dialect| {
-            sqlx::query(CANCEL_PENDING_NOTIFICATIONS.sql(dialect))
+            sqlx::query(END_EPISODE.sql(dialect))
+                .bind(account.linked_at())
                 .bind(stored.id)
                 .execute(&mut **tx)
                 .await?;

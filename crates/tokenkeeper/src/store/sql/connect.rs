@@ -27,6 +27,16 @@ const FIND_ATTEMPT_MYSQL: &str =
     "SELECT * FROM connect_attempts WHERE state_hash = ? AND browser_hash = ? FOR UPDATE";
 const DELETE_ATTEMPT_MYSQL: &str = "DELETE FROM connect_attempts WHERE state_hash = ?";
 
+/// A member who opens a connect link has opened it after every email already sent in the
+/// episode: the success report's "link opened". Written with the attempt, in its transaction.
+/// Parameters: now, the attempt's user.
+static MARK_EMAILS_OPENED: Statement = Statement::new(
+    "
+UPDATE notifications SET link_opened_at = ?
+WHERE account_id IN (SELECT id FROM social_network WHERE user_id = ? AND network = 'linkedin')
+  AND status = 'sent' AND link_opened_at IS NULL AND reconnected_at IS NULL",
+);
+
 static OPEN_ATTEMPT_USER: Statement =
     Statement::new("SELECT user_id FROM connect_attempts WHERE state_hash = ? AND expires_at > ?");
 
@@ -76,7 +86,8 @@ fn corrupt(reason: String) -> StoreError {
 #[async_trait]
 impl ConnectStore for SqlStore {
     async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<(), StoreError> {
-        on_each!(Pool, &self.pool, |pool, dialect| {
+        let mut tx = self.begin().await?;
+        on_each!(Tx, &mut tx, |tx, dialect| {
             sqlx::query(INSERT_ATTEMPT.sql(dialect))
                 .bind(attempt.state_hash.as_str())
                 .bind(attempt.browser_hash.as_str())
@@ -88,9 +99,15 @@ impl ConnectStore for SqlStore {
                 .bind(attempt.return_to.as_deref())
                 .bind(attempt.created_at)
                 .bind(attempt.expires_at)
-                .execute(pool)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(MARK_EMAILS_OPENED.sql(dialect))
+                .bind(attempt.created_at)
+                .bind(attempt.user_id.as_str())
+                .execute(&mut **tx)
                 .await?;
         });
+        tx.commit().await?;
         Ok(())
     }
 

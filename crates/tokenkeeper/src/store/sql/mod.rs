@@ -11,6 +11,7 @@ mod mysql;
 mod outbox;
 mod postgres;
 mod refresh;
+mod report;
 mod rotation;
 mod runs;
 mod sqlite;

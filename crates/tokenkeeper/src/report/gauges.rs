@@ -1,0 +1,126 @@
+//! The success report as Prometheus gauges (`tokenkeeper_report_*`), over the last
+//! [`GAUGE_WINDOW`]. `serve` recomputes them after each sweep it runs and every few minutes
+//! (sweeps of other instances and emails change the figures too), and keeps the latest report
+//! for whoever shows it next.
+
+use super::{Lookback, SuccessReport};
+use crate::domain::Clock;
+use crate::store::{Store, Window};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The window the gauges cover: a month, the report's default.
+pub const GAUGE_WINDOW: Lookback = Lookback::days(30);
+
+/// How often the gauges are recomputed when no sweep runs here.
+pub const GAUGE_REFRESH: Duration = Duration::from_secs(5 * 60);
+
+/// The latest report computed for the gauges, with how many of this process's sweeps had
+/// finished before it was computed; `None` until the first one.
+#[derive(Clone)]
+pub struct LatestReport(watch::Sender<Option<(u64, Arc<SuccessReport>)>>);
+
+impl Default for LatestReport {
+    fn default() -> Self {
+        Self(watch::Sender::new(None))
+    }
+}
+
+impl LatestReport {
+    pub fn get(&self) -> Option<Arc<SuccessReport>> {
+        self.0.borrow().as_ref().map(|(_, report)| report.clone())
+    }
+
+    /// Completes with the first report computed after this process's `sweeps`th sweep had
+    /// finished: a test waits for the gauges of a sweep without sleeping.
+    pub async fn wait_after_sweeps(&self, sweeps: u64) -> Arc<SuccessReport> {
+        let mut changes = self.0.subscribe();
+        let seen = changes
+            .wait_for(|latest| latest.as_ref().is_some_and(|(after, _)| *after >= sweeps))
+            .await
+            .expect("the sender lives in this value");
+        seen.as_ref()
+            .map(|(_, r)| r.clone())
+            .expect("waited for a report")
+    }
+
+    fn publish(&self, after_sweeps: u64, report: SuccessReport) {
+        self.0.send_replace(Some((after_sweeps, Arc::new(report))));
+    }
+}
+
+/// The task that keeps the gauges current. It returns only if the process's sweeps can no
+/// longer be watched and the ticks stop, which they do not: the supervisor restarts it if so.
+pub struct ReportGauges {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub every: Duration,
+    /// Changes each time a sweep of this process finishes.
+    pub sweeps: watch::Receiver<u64>,
+    pub latest: LatestReport,
+}
+
+impl ReportGauges {
+    pub async fn run(mut self) {
+        let first = tokio::time::Instant::now() + self.every;
+        let mut ticks = tokio::time::interval_at(first, self.every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            self.update().await;
+            tokio::select! {
+                _ = ticks.tick() => {}
+                Ok(()) = self.sweeps.changed() => {}
+            }
+        }
+    }
+
+    /// Recomputes the report and sets the gauges; a failure is logged, and the gauges keep
+    /// their last values (`tokenkeeper_report_updated_timestamp_seconds` shows how old).
+    async fn update(&mut self) {
+        // Read before the database: the report reflects at least these sweeps.
+        let after_sweeps = *self.sweeps.borrow_and_update();
+        let until = self.clock.now();
+        let window = Window {
+            since: until - GAUGE_WINDOW.duration(),
+            until,
+        };
+        match SuccessReport::compute(self.store.as_ref(), window).await {
+            Ok(report) => {
+                export(&report);
+                self.latest.publish(after_sweeps, report);
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "computing the success report failed; its gauges keep their last values")
+            }
+        }
+    }
+}
+
+/// Sets every gauge from `r`. A share or median that is undefined (nothing due, no reconnect)
+/// is NaN rather than a misleading zero.
+pub fn export(r: &SuccessReport) {
+    use metrics::gauge;
+    let count = |n: i64| n as f64;
+    gauge!("tokenkeeper_report_window_seconds").set(count((r.until - r.since).num_seconds()));
+    gauge!("tokenkeeper_report_updated_timestamp_seconds").set(count(r.until.timestamp()));
+    gauge!("tokenkeeper_report_due_accounts").set(count(r.due_accounts));
+    gauge!("tokenkeeper_report_refreshed_automatically_accounts")
+        .set(count(r.refreshed_automatically));
+    gauge!("tokenkeeper_report_kept_alive_ratio").set(r.kept_alive_share.unwrap_or(f64::NAN));
+    gauge!("tokenkeeper_report_reconnect_episodes", "event" => "opened")
+        .set(count(r.reconnect_episodes_opened));
+    gauge!("tokenkeeper_report_reconnect_episodes", "event" => "closed")
+        .set(count(r.reconnect_episodes_closed));
+    gauge!("tokenkeeper_report_median_time_to_reconnect_seconds").set(
+        r.median_time_to_reconnect_seconds
+            .map_or(f64::NAN, |s| s as f64),
+    );
+    gauge!("tokenkeeper_report_emails", "stage" => "sent").set(count(r.emails_sent));
+    gauge!("tokenkeeper_report_emails", "stage" => "link_opened").set(count(r.emails_link_opened));
+    gauge!("tokenkeeper_report_emails", "stage" => "reconnected").set(count(r.emails_reconnected));
+    gauge!("tokenkeeper_report_accounts_lost").set(count(r.accounts_lost));
+    gauge!("tokenkeeper_report_reconnections_avoided").set(count(r.reconnections_avoided));
+    gauge!("tokenkeeper_report_sweeps", "outcome" => "started").set(count(r.sweeps_started));
+    gauge!("tokenkeeper_report_sweeps", "outcome" => "completed").set(count(r.sweeps_completed));
+}
