@@ -1,4 +1,5 @@
-//! Assembles the service: storage, the LinkedIn client and the HTTP server, on its listeners.
+//! Assembles the service: storage, the LinkedIn client, the HTTP server on its listeners, and
+//! the background tasks (scheduler, mail worker, webhook worker, connect purge).
 //! `build` binds the ports (0 picks a free one, as tests do) so callers learn them before serving.
 
 use crate::config::Config;
@@ -13,6 +14,7 @@ use crate::schedule::Schedule;
 use crate::scheduler::Scheduler;
 use crate::store::{self, Store};
 use crate::supervisor::{Supervisor, TaskHealth};
+use crate::webhooks::WebhookDelivery;
 use anyhow::Context;
 use std::future::Future;
 use std::sync::Arc;
@@ -27,6 +29,9 @@ const BACKGROUND_STOP_GRACE: std::time::Duration = std::time::Duration::from_sec
 /// with each death, up to a minute.
 const FIRST_RESTART_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The webhook worker's name in `/healthz` and `tokenkeeper_task_restarts_total`.
+const WEBHOOK_WORKER_TASK: &str = "webhook worker";
+
 pub struct Application {
     listener: TcpListener,
     /// `/metrics` listens here, apart from the public listener (`http.metrics_bind`).
@@ -35,6 +40,8 @@ pub struct Application {
     engine: RefreshEngine,
     /// `None` when no SMTP server is configured: emails wait in the outbox.
     delivery: Option<Delivery>,
+    /// `None` while webhooks are off (`webhooks.url`).
+    webhooks: Option<WebhookDelivery>,
     /// How long a background task that died waits before its first restart.
     first_restart_pause: std::time::Duration,
 }
@@ -44,9 +51,13 @@ impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         // Refused before the database is opened: without a key no token can be read or stored.
         let cipher = config.encryption.cipher()?;
-        let store = store::connect(config.database_url.expose(), cipher)
-            .await
-            .with_context(|| "cannot open the database named by database_url")?;
+        let store = store::connect_with_webhooks(
+            config.database_url.expose(),
+            cipher,
+            config.webhooks.events(),
+        )
+        .await
+        .with_context(|| "cannot open the database named by database_url")?;
         store
             .migrate()
             .await
@@ -100,6 +111,8 @@ impl Application {
                 clock: clock.clone(),
                 smtp: config.smtp.clone(),
             });
+        let webhooks = WebhookDelivery::new(store.clone(), &config.webhooks, clock.clone())
+            .context("cannot build the HTTP client for webhooks")?;
         let schedule = if config.schedule.enabled {
             Some(
                 Schedule::parse(&config.schedule.cron, config.schedule.timezone)
@@ -147,6 +160,7 @@ impl Application {
             state,
             engine,
             delivery,
+            webhooks,
             first_restart_pause: FIRST_RESTART_PAUSE,
         })
     }
@@ -180,6 +194,11 @@ impl Application {
     /// The mail worker, if it has a transport.
     pub fn delivery(&self) -> Option<&Delivery> {
         self.delivery.as_ref()
+    }
+
+    /// The webhook worker, while webhooks are on.
+    pub fn webhooks(&self) -> Option<&WebhookDelivery> {
+        self.webhooks.as_ref()
     }
 
     /// Which background tasks are down, waiting to be restarted (what `/healthz` reports).
@@ -261,6 +280,20 @@ impl Application {
                     "no SMTP server configured (smtp.host): reconnect emails wait in the outbox"
                 );
             }
+        }
+        if let Some(webhooks) = self.webhooks {
+            let stop = background.clone();
+            // Dropped between or during posts: an event cut short is posted again, with the
+            // same webhook-id, once its claim lapses.
+            supervisor.watch(WEBHOOK_WORKER_TASK, move || {
+                let (webhooks, stop) = (webhooks.clone(), stop.clone());
+                async move {
+                    tokio::select! {
+                        () = webhooks.run() => {}
+                        () = stop.cancelled() => {}
+                    }
+                }
+            });
         }
         {
             let (store, clock) = (self.state.store.clone(), self.state.clock.clone());

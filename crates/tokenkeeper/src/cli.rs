@@ -68,6 +68,11 @@ pub enum Command {
         #[command(subcommand)]
         command: NotifyCommand,
     },
+    /// Events to the host app: send a signed test event, deliver what is due, make a secret.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
     /// Bring in tokens your application already holds, from a CSV or JSON Lines file.
     Import(crate::import::command::ImportArgs),
     /// Whether tokenkeeper does its job: accounts kept alive without their member, reconnect
@@ -125,6 +130,17 @@ pub enum NotifyCommand {
         #[arg(long)]
         to: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Send a signed `webhook.test` event to webhooks.url and print the receiver's answer;
+    /// exits non-zero unless it answers 2xx.
+    Test,
+    /// Deliver every event that is due now, once (for cron users; `serve` does it by itself).
+    SendPending,
+    /// Print a new signing secret for webhooks.secret. Needs no configuration.
+    GenerateSecret,
 }
 
 fn connect_links(config: &Config) -> ConnectLinks {
@@ -219,6 +235,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", accounts_table(&accounts));
             Ok(())
         }
+        Command::Webhooks {
+            command: WebhooksCommand::GenerateSecret,
+        } => {
+            println!("{}", crate::crypto::WebhookSecret::generate());
+            eprintln!("set it as webhooks.secret (TOKENKEEPER_WEBHOOKS__SECRET) here and in the receiver; keep it secret");
+            Ok(())
+        }
+        Command::Webhooks {
+            command: WebhooksCommand::Test,
+        } => {
+            let config = load()?;
+            crate::telemetry::init(&config.log);
+            webhook_test(&config).await
+        }
+        Command::Webhooks {
+            command: WebhooksCommand::SendPending,
+        } => {
+            let config = load()?;
+            crate::telemetry::init(&config.log);
+            webhooks_send_pending(&config).await
+        }
         Command::Report { since, as_of, json } => {
             let config = load()?;
             let until = as_of.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
@@ -306,9 +343,13 @@ async fn rotate_keys(config: &Config, batch: i64) -> anyhow::Result<()> {
 /// before the database is opened.
 async fn open_token_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let cipher = config.encryption.cipher()?;
-    let store = store::connect(config.database_url.expose(), cipher)
-        .await
-        .context("cannot open the database named by database_url")?;
+    let store = store::connect_with_webhooks(
+        config.database_url.expose(),
+        cipher,
+        config.webhooks.events(),
+    )
+    .await
+    .context("cannot open the database named by database_url")?;
     store
         .migrate()
         .await
@@ -362,6 +403,58 @@ async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+const WEBHOOKS_OFF: &str =
+    "webhooks are off: set webhooks.url (TOKENKEEPER_WEBHOOKS__URL) and webhooks.secret";
+
+/// Prints the receiver's answer; an answer other than 2xx, or none, makes the exit status
+/// non-zero.
+async fn webhook_test(config: &Config) -> anyhow::Result<()> {
+    let target = config.webhooks.target.clone().context(WEBHOOKS_OFF)?;
+    let sender = crate::webhooks::Sender::new(target.clone(), config.webhooks.timeout)
+        .context("cannot build the HTTP client for webhooks")?;
+    let message_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+    let body = crate::webhooks::ping_body(chrono::Utc::now());
+    let answer = sender
+        .post(&message_id, body)
+        .await
+        .with_context(|| format!("no answer from {}", shown_url(&target.url)))?;
+    println!(
+        "{} answered {} to {message_id}: {}",
+        shown_url(&target.url),
+        answer.status,
+        answer.body
+    );
+    anyhow::ensure!(
+        answer.accepted(),
+        "the receiver did not accept the test event (HTTP {})",
+        answer.status
+    );
+    Ok(())
+}
+
+async fn webhooks_send_pending(config: &Config) -> anyhow::Result<()> {
+    anyhow::ensure!(config.webhooks.enabled(), WEBHOOKS_OFF);
+    let store = open_token_store(config).await?;
+    let delivery =
+        crate::webhooks::WebhookDelivery::new(store, &config.webhooks, Arc::new(SystemClock))
+            .context("cannot build the HTTP client for webhooks")?
+            .context(WEBHOOKS_OFF)?;
+    let report = delivery.deliver_pending().await?;
+    println!(
+        "delivered {}, retrying later {}, failed {}",
+        report.delivered, report.retrying, report.failed
+    );
+    Ok(())
+}
+
+/// The receiver's URL as printed: its query, which may carry a credential, left out.
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    let _ = shown.set_password(None);
+    shown.to_string()
 }
 
 async fn sweep(

@@ -26,6 +26,7 @@ pub mod scheduler;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;
+pub mod webhooks;
 
 #[cfg(test)]
 mod no_import_cycles;

@@ -80,6 +80,9 @@ pub fn show_alerting_series() {
     for result in ["sent", "retry", "failed"] {
         metrics::counter!("tokenkeeper_emails_total", "result" => result).increment(0);
     }
+    for outcome in ["delivered", "retry", "failed"] {
+        metrics::counter!("tokenkeeper_webhooks_total", "outcome" => outcome).increment(0);
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod raw;
 mod refresh;
 mod schedule;
 mod smtp;
+mod webhooks;
 
 pub use api::{ApiSettings, RawApi};
 pub use connect::{ConnectSettings, RawConnect};
@@ -36,6 +37,7 @@ pub use raw::RawConfig;
 pub use refresh::{RawRefresh, RefreshSettings};
 pub use schedule::{RawSchedule, ScheduleSettings};
 pub use smtp::{RawSmtp, SmtpSecurity, SmtpSettings};
+pub use webhooks::{RawWebhooks, WebhookSettings, WebhookTarget};
 
 use crate::domain::NotificationPolicy;
 use figment::providers::{Format, Serialized, Toml};
@@ -58,6 +60,7 @@ pub struct Config {
     pub schedule: ScheduleSettings,
     pub log: LogSettings,
     pub encryption: EncryptionSettings,
+    pub webhooks: WebhookSettings,
 }
 
 impl Config {
@@ -110,6 +113,7 @@ impl Config {
             schedule: (&self.schedule).into(),
             log: (&self.log).into(),
             encryption: (&self.encryption).into(),
+            webhooks: (&self.webhooks).into(),
         };
         toml::to_string_pretty(&shown).expect("configuration serializes")
     }
@@ -128,6 +132,7 @@ impl TryFrom<RawConfig> for Config {
         let schedule = raw.schedule.try_into()?;
         let log = raw.log.try_into()?;
         let encryption = raw.encryption.try_into()?;
+        let webhooks = raw.webhooks.try_into()?;
         Ok(Config {
             database_url: raw.database_url.try_into()?,
             http: raw.http.try_into()?,
@@ -141,6 +146,7 @@ impl TryFrom<RawConfig> for Config {
             schedule,
             log,
             encryption,
+            webhooks,
         })
     }
 }

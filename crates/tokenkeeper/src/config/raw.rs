@@ -13,6 +13,7 @@ use super::notify::RawNotify;
 use super::refresh::RawRefresh;
 use super::schedule::RawSchedule;
 use super::smtp::RawSmtp;
+use super::webhooks::RawWebhooks;
 use serde::{Deserialize, Serialize};
 
 /// The field order is the order `tokenkeeper config` prints the sections in.
@@ -32,6 +33,7 @@ pub struct RawConfig {
     pub schedule: RawSchedule,
     pub log: RawLog,
     pub encryption: RawEncryption,
+    pub webhooks: RawWebhooks,
 }
 
 impl Default for RawConfig {
@@ -49,6 +51,7 @@ impl Default for RawConfig {
             schedule: RawSchedule::default(),
             log: RawLog::default(),
             encryption: RawEncryption::default(),
+            webhooks: RawWebhooks::default(),
         }
     }
 }

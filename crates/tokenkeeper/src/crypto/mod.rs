@@ -6,15 +6,19 @@
 //! constant-time software fallback elsewhere). Each value gets a fresh random 96-bit nonce and
 //! associated data naming its format, key, column and row, so a ciphertext copied to another
 //! account or column does not open.
+//!
+//! Webhook signatures live here too: the other secret the service holds and uses.
 
 mod cipher;
 mod generate;
 mod keyring;
 mod stored;
+mod webhook_signature;
 
 pub use cipher::{Column, OpenError, Opened, Row, SealedColumn, TokenCipher};
 pub use generate::new_entry;
 pub use keyring::{KeyId, Keyring, KeyringError, ACTIVE_KEY_SETTING, KEYS_SETTING};
+pub use webhook_signature::{WebhookSecret, WebhookSecretError};
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ mod notification_policy;
 mod refresh_outcome;
 mod secrets;
 mod sweep_outcome;
+mod webhook_event;
 
 pub use account::{Account, AccountStatus, LinkedAccount, Network, TokenSet};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -24,6 +25,7 @@ pub use notification_policy::NotificationPolicy;
 pub use refresh_outcome::RefreshOutcome;
 pub use secrets::{AccessToken, RefreshToken};
 pub use sweep_outcome::SweepOutcome;
+pub use webhook_event::{AccountEnd, WebhookEvent, WebhookEventType};
 
 /// A value that failed validation at the edge of the system. The message says what was
 /// expected; it never contains the rejected secret itself.

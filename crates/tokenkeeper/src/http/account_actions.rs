@@ -22,7 +22,7 @@ pub struct Deleted {
     pub cancelled_emails: u64,
 }
 
-/// Forgets an account: its tokens, and its emails not yet sent.
+/// Forgets an account: its tokens, and its emails not yet sent; sends `account.deleted`.
 #[utoipa::path(
     delete,
     path = "/api/v1/accounts/{user_id}",
@@ -40,7 +40,7 @@ pub async fn delete_account(
     let user_id = user_id_from_path(user_id)?;
     let deleted = app
         .store
-        .delete_account(&user_id)
+        .delete_account(&user_id, app.clock.now())
         .await?
         .ok_or(ApiError::NotFound)?;
     tracing::info!(

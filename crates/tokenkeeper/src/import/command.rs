@@ -48,9 +48,13 @@ pub async fn run(config: Config, args: ImportArgs) -> anyhow::Result<()> {
     };
     let rows = rows(input, format).with_context(|| format!("cannot import {}", args.file))?;
 
-    let store = crate::store::connect(config.database_url.expose(), cipher)
-        .await
-        .context("cannot open the database named by database_url")?;
+    let store = crate::store::connect_with_webhooks(
+        config.database_url.expose(),
+        cipher,
+        config.webhooks.events(),
+    )
+    .await
+    .context("cannot open the database named by database_url")?;
     store
         .migrate()
         .await

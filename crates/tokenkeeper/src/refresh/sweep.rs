@@ -190,8 +190,9 @@ impl RefreshEngine {
         Ok(report)
     }
 
-    /// What every sweep does besides refreshing: expire dead accounts, plan reminders, prune
-    /// the audit log. Failures here are logged, never fatal to the run.
+    /// What every sweep does besides refreshing: expire dead accounts, plan reminders and
+    /// `account.expiring` events, prune the audit log and the settled webhook events.
+    /// Failures here are logged, never fatal to the run.
     async fn housekeeping(&self, as_of: DateTime<Utc>) {
         match self.store.expire_dead_accounts(as_of).await {
             Ok(0) => {}
@@ -203,6 +204,15 @@ impl RefreshEngine {
                 tracing::warn!(error = %crate::telemetry::error_chain(&e), "marking expired accounts failed")
             }
         }
+        // So are the host app's warnings before an end only the member can prevent (none
+        // while webhooks are off); their dedupe keys keep each to one per account and end.
+        match self.store.record_expiring_events(as_of).await {
+            Ok(0) => {}
+            Ok(planned) => tracing::info!(planned, "account.expiring events written"),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "writing account.expiring events failed")
+            }
+        }
         // Reminders before refresh tokens reach their fixed end are planned at every sweep;
         // their dedupe keys make repeated planning harmless.
         match crate::notify::plan_reminders(self.store.as_ref(), &self.notify, as_of).await {
@@ -210,6 +220,13 @@ impl RefreshEngine {
             Ok(planned) => tracing::info!(planned, "refresh-token reminders queued"),
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::error_chain(&e), "planning reminders failed")
+            }
+        }
+        match self.store.prune_webhook_events(as_of).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old delivered or failed webhook events removed"),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "pruning webhook events failed")
             }
         }
         match self

@@ -110,8 +110,13 @@ pub trait HostApiStore: Send + Sync {
     async fn claim_one(&self, user_id: &UserId, lease: &Lease) -> Result<OneClaim, StoreError>;
 
     /// Forgets the user's account: its tokens (the row), and its emails not yet sent, in one
-    /// transaction. A refresh in flight then finds no row at its version and is discarded.
-    async fn delete_account(&self, user_id: &UserId) -> Result<Option<DeletedAccount>, StoreError>;
+    /// transaction, with its `account.deleted` event (at `at`) while webhooks are on. A
+    /// refresh in flight then finds no row at its version and is discarded.
+    async fn delete_account(
+        &self,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DeletedAccount>, StoreError>;
 
     /// Counts by day and kind for the `days` days of 24 hours starting at `from`: refreshable
     /// accounts by `expiration`, accounts waiting for their member by `token_expires_at`.

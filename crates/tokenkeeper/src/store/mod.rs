@@ -27,6 +27,7 @@ mod rows;
 mod runs;
 mod sql;
 mod text_enums;
+mod webhooks;
 
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
 pub use host_api::{
@@ -42,6 +43,7 @@ pub use rotation::{
 };
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sql::{claim_due_statement, migrate_database, BareDatabase, Dialect, SqlStore};
+pub use webhooks::{DeliveryMark, DeliveryStatus, StoredWebhookEvent, WebhookEvents, WebhookStore};
 
 use crate::crypto::TokenCipher;
 use crate::domain::{Account, LinkedAccount, UserId};
@@ -89,6 +91,7 @@ pub trait Store:
     + ImportStore
     + HostApiStore
     + ReportStore
+    + WebhookStore
     + Send
     + Sync
     + 'static
@@ -124,5 +127,19 @@ pub async fn connect(
     database_url: &str,
     cipher: TokenCipher,
 ) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(Arc::new(SqlStore::connect(database_url, cipher).await?))
+    connect_with_webhooks(database_url, cipher, WebhookEvents::Off).await
+}
+
+/// `connect`, with the store writing webhook events with its state changes while `webhooks`
+/// is on.
+pub async fn connect_with_webhooks(
+    database_url: &str,
+    cipher: TokenCipher,
+    webhooks: WebhookEvents,
+) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(
+        SqlStore::connect(database_url, cipher)
+            .await?
+            .with_webhook_events(webhooks),
+    ))
 }

@@ -2,8 +2,10 @@
 //! values every existing database already holds.
 
 use crate::domain::{
-    AccountStatus, NotificationKind, NotificationStatus, RefreshOutcome, SweepOutcome,
+    AccountEnd, AccountStatus, NotificationKind, NotificationStatus, RefreshOutcome, SweepOutcome,
+    WebhookEventType,
 };
+use crate::store::DeliveryStatus;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
@@ -55,6 +57,9 @@ stored_as_text!(
     NotificationStatus,
     RefreshOutcome,
     SweepOutcome,
+    WebhookEventType,
+    AccountEnd,
+    DeliveryStatus
 );
 
 #[cfg(test)]

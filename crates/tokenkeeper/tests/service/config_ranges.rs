@@ -42,6 +42,13 @@ const RANGES: &[(&str, u64, u64)] = &[
     ("smtp.retry_initial_seconds", 1, 86_400),
     ("smtp.poll_seconds", 1, 3600),
     ("schedule.poll_ms", 1, 3_600_000),
+    ("webhooks.timeout_seconds", 1, 120),
+    ("webhooks.max_attempts", 1, 100),
+    ("webhooks.retry_initial_seconds", 1, 86_400),
+    ("webhooks.retry_max_seconds", 1, 604_800),
+    ("webhooks.poll_seconds", 1, 3600),
+    ("webhooks.expiring_days", 1, 365),
+    ("webhooks.retention_days", 1, 3650),
 ];
 
 /// A configuration that loads: the required keys, nothing else.

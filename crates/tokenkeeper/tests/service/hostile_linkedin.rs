@@ -89,6 +89,9 @@ async fn one_restricted_member_does_not_hold_back_the_others(backend: Backend) {
     let after = app.account("bo").await;
     assert_eq!(after.status, AccountStatus::NeedsReconnect);
     assert!(after.last_error.unwrap().contains("3 consecutive slots"));
+    // The refusal that started the episode stays the member's in the audit log.
+    let log = app.store.refresh_log_for(bo.id).await.unwrap();
+    assert_eq!(log.last().unwrap().outcome, RefreshOutcome::Rejected);
     assert_eq!(
         notification_kinds(&app, bo.id)
             .await

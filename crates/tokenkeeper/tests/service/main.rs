@@ -5,6 +5,7 @@ mod harness;
 mod metric_values;
 mod raw_sql;
 mod support;
+mod webhook_receiver;
 
 mod alert_rules;
 mod api_access;
@@ -62,6 +63,7 @@ mod sweep_slots;
 mod task_supervision;
 mod token_reads;
 mod tokens_at_rest;
+mod webhooks;
 
 fn main() {
     harness::main();

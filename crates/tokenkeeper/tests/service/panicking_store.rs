@@ -8,14 +8,15 @@ use std::sync::Arc;
 use tokenkeeper::crypto::TokenCipher;
 use tokenkeeper::domain::{
     Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, NotificationStatus,
-    SweepOutcome, UserId,
+    SweepOutcome, UserId, WebhookEvent,
 };
 use tokenkeeper::store::{
     AccountFilter, AccountSummary, AttemptLookup, ClaimedNotification, ConnectAttempt,
-    ConnectOutcome, ConnectStore, DeletedAccount, ForecastCount, HostApiStore, ImportStore,
-    KeyRotationStore, Lease, LinkUse, OneClaim, OutboxStore, Purged, ReconnectNotices,
+    ConnectOutcome, ConnectStore, DeletedAccount, DeliveryMark, ForecastCount, HostApiStore,
+    ImportStore, KeyRotationStore, Lease, LinkUse, OneClaim, OutboxStore, Purged, ReconnectNotices,
     RefreshLogEntry, RefreshStore, RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore,
-    SealedRow, Store, StoreError, StoredNotification, SweepCounts, SweepRun, Window,
+    SealedRow, Store, StoreError, StoredNotification, StoredWebhookEvent, SweepCounts, SweepRun,
+    WebhookStore, Window,
 };
 
 pub struct PanickingStore {
@@ -255,6 +256,38 @@ impl ImportStore for PanickingStore {
 }
 
 #[async_trait]
+impl WebhookStore for PanickingStore {
+    async fn claim_webhook_events(
+        &self,
+        lease: &Lease,
+        limit: i64,
+    ) -> Result<Vec<WebhookEvent>, StoreError> {
+        self.inner.claim_webhook_events(lease, limit).await
+    }
+    async fn mark_webhook_event(
+        &self,
+        id: i64,
+        holder: &str,
+        mark: &DeliveryMark,
+    ) -> Result<bool, StoreError> {
+        self.inner.mark_webhook_event(id, holder, mark).await
+    }
+    async fn record_expiring_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.record_expiring_events(now).await
+    }
+    async fn prune_webhook_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_webhook_events(now).await
+    }
+    async fn webhook_events(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredWebhookEvent>, StoreError> {
+        self.inner.webhook_events(after_id, limit).await
+    }
+}
+
+#[async_trait]
 impl HostApiStore for PanickingStore {
     async fn list_account_summaries(
         &self,
@@ -265,8 +298,12 @@ impl HostApiStore for PanickingStore {
     async fn claim_one(&self, user_id: &UserId, lease: &Lease) -> Result<OneClaim, StoreError> {
         self.inner.claim_one(user_id, lease).await
     }
-    async fn delete_account(&self, user_id: &UserId) -> Result<Option<DeletedAccount>, StoreError> {
-        self.inner.delete_account(user_id).await
+    async fn delete_account(
+        &self,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DeletedAccount>, StoreError> {
+        self.inner.delete_account(user_id, at).await
     }
     async fn forecast(
         &self,

@@ -8,12 +8,15 @@ use chrono::{DateTime, Duration, Utc};
 use fake_linkedin::{Endpoint, Fault};
 use test_databases::Backend;
 use tokenkeeper::domain::{Account, AccountStatus};
+use tokenkeeper::refresh::SweepOutcome;
 use tokenkeeper::store::{Lease, RefreshWrite};
 
 backend_tests!(
     an_expired_claim_cannot_mark_a_refreshed_account_for_reconnect,
     an_expired_claim_cannot_mark_a_refreshed_account_failing,
     a_failing_account_is_not_taken_again_within_its_lease,
+    a_sweep_whose_claim_was_taken_over_discards_and_counts_its_result,
+    a_write_back_the_database_refuses_fails_the_run_and_is_counted,
 );
 
 /// Claims `user_id` as a process named `holder` would at `now`, for ten minutes.
@@ -132,4 +135,78 @@ async fn a_failing_account_is_not_taken_again_within_its_lease(backend: Backend)
     let third = app.sweep_at(day50 + Duration::minutes(11)).await;
     assert_eq!((third.counts.due, third.counts.refreshed), (1, 1));
     assert_eq!(app.account("ada").await.status, AccountStatus::Active);
+}
+
+/// The sweep's own view of the same race: its refresh is still at LinkedIn when its claim
+/// lapses and another process takes the account; the result is discarded and the run's report
+/// counts it as skipped, not refreshed.
+async fn a_sweep_whose_claim_was_taken_over_discards_and_counts_its_result(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.linked("ada").await;
+    let day50 = t0() + Duration::days(50);
+    app.at(day50);
+    let controls = app.fake.controls();
+    let calls = controls.calls(Endpoint::Token);
+    // LinkedIn takes a second: time enough to take the account over meanwhile.
+    controls.inject_fault(
+        Endpoint::Token,
+        Fault::Latency(std::time::Duration::from_secs(1)),
+        Some(1),
+    );
+    let engine = app.engine.clone();
+    let sweep = tokio::spawn(async move {
+        engine
+            .sweep(tokenkeeper::refresh::SweepOptions::default())
+            .await
+    });
+    controls.wait_for_calls(Endpoint::Token, calls + 1).await;
+    let other = claim_as(&app, "other-process", day50 + Duration::hours(2), "ada").await;
+    let report = sweep.await.unwrap().unwrap();
+    assert_eq!(
+        (report.counts.refreshed, report.counts.skipped),
+        (0, 1),
+        "{report:?}"
+    );
+    assert_eq!(app.account("ada").await.version, other.version);
+}
+
+/// The database refuses the write-back (here its audit table is gone, as a botched manual
+/// change would leave it): the run fails, says why, and counts the account as skipped.
+async fn a_write_back_the_database_refuses_fails_the_run_and_is_counted(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.linked("ada").await;
+    let day50 = t0() + Duration::days(50);
+    app.at(day50);
+    let controls = app.fake.controls();
+    let calls = controls.calls(Endpoint::Token);
+    controls.inject_fault(
+        Endpoint::Token,
+        Fault::Latency(std::time::Duration::from_secs(1)),
+        Some(1),
+    );
+    let engine = app.engine.clone();
+    let sweep = tokio::spawn(async move {
+        engine
+            .sweep(tokenkeeper::refresh::SweepOptions::default())
+            .await
+    });
+    controls.wait_for_calls(Endpoint::Token, calls + 1).await;
+    crate::raw_sql::execute(
+        app.config.database_url.expose(),
+        "ALTER TABLE refresh_log RENAME TO refresh_log_moved",
+    )
+    .await
+    .unwrap();
+    let report = sweep.await.unwrap().unwrap();
+    assert_eq!(report.outcome, SweepOutcome::Failed, "{report:?}");
+    assert_eq!(
+        (report.counts.refreshed, report.counts.skipped),
+        (0, 1),
+        "{report:?}"
+    );
+    assert!(report.error.is_some_and(|e| e.contains("database error")));
 }

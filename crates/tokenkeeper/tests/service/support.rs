@@ -125,9 +125,13 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v))
     .collect();
     let config = Config::load_from(None, vars).expect("test configuration is valid");
-    let store = store::connect(&db.url, config.encryption.cipher().unwrap())
-        .await
-        .expect("database opens");
+    let store = store::connect_with_webhooks(
+        &db.url,
+        config.encryption.cipher().unwrap(),
+        config.webhooks.events(),
+    )
+    .await
+    .expect("database opens");
     store.migrate().await.expect("migrations apply");
     let clock = Arc::new(ManualClock::new(t0()));
     let app = Application::build_with_store(config.clone(), store.clone(), clock.clone())

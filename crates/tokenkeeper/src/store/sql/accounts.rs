@@ -1,8 +1,9 @@
 //! Accounts: linking (the conditional upsert), reading and listing.
 
+use super::webhooks::EventWrite;
 use super::{on_each, SqlStore, Statement, Tx};
 use crate::crypto::Row;
-use crate::domain::{Account, LinkedAccount, UserId};
+use crate::domain::{Account, LinkedAccount, UserId, WebhookEventType};
 use crate::store::rows::{self, AccountRow};
 use crate::store::{Store, StoreError};
 use async_trait::async_trait;
@@ -160,6 +161,14 @@ impl SqlStore {
                 .execute(&mut **tx)
                 .await?;
         });
+        // A new row starts at version 1 on every backend; any earlier write bumped it.
+        let event_type = if stored.version == 1 {
+            WebhookEventType::Linked
+        } else {
+            WebhookEventType::Reconnected
+        };
+        let event = EventWrite::new(event_type, Some("connected"), account.linked_at());
+        self.record_event(tx, stored.id, &event).await?;
         Ok(Some(stored))
     }
 }

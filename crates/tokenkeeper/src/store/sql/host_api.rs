@@ -1,8 +1,9 @@
 //! The host API's statements: lists without tokens, one account claimed on demand, an
 //! account forgotten, and the forecast counted by the database.
 
+use super::webhooks::EventWrite;
 use super::{on_each, Dialect, SqlStore, Statement};
-use crate::domain::{AccountStatus, UserId};
+use crate::domain::{AccountStatus, UserId, WebhookEventType};
 use crate::store::exact_text::ExactText;
 use crate::store::rows::{AccountRow, SummaryRow};
 use crate::store::{
@@ -99,12 +100,19 @@ fn forecast_statement(dialect: Dialect) -> &'static str {
 }
 
 impl SqlStore {
-    /// Where the `account.deleted` event is written, in the delete's own transaction, once
-    /// events have an outbox: the event then exists exactly when the account is gone.
+    /// Writes `account.deleted` in the delete's own transaction, from the row just before it
+    /// goes: the event then exists exactly when the account is gone. It carries the version
+    /// the deletion would have given the row, so it orders after every earlier event.
     async fn record_account_deleted(
-        _tx: &mut super::Tx,
-        _deleted: &DeletedAccount,
+        &self,
+        tx: &mut super::Tx,
+        account_id: i64,
+        at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut event = EventWrite::new(WebhookEventType::Deleted, Some("deleted_by_host_app"), at);
+        event.status = Some("deleted");
+        event.version_offset = 1;
+        self.record_event(tx, account_id, &event).await?;
         Ok(())
     }
 }
@@ -155,7 +163,11 @@ impl HostApiStore for SqlStore {
         })
     }
 
-    async fn delete_account(&self, user_id: &UserId) -> Result<Option<DeletedAccount>, StoreError> {
+    async fn delete_account(
+        &self,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DeletedAccount>, StoreError> {
         let mut tx = self.begin().await?;
         let found: Option<(i64, ExactText)> = on_each!(Tx, &mut tx, |tx, dialect| {
             sqlx::query_as(ID_OF_USER.sql(dialect))
@@ -167,6 +179,7 @@ impl HostApiStore for SqlStore {
             tx.rollback().await?;
             return Ok(None);
         };
+        self.record_account_deleted(&mut tx, account_id, at).await?;
         let cancelled_emails = on_each!(Tx, &mut tx, |tx, dialect| {
             let pending = sqlx::query(DELETE_PENDING_EMAILS.sql(dialect))
                 .bind(account_id)
@@ -189,7 +202,6 @@ impl HostApiStore for SqlStore {
             member_id,
             cancelled_emails,
         };
-        Self::record_account_deleted(&mut tx, &deleted).await?;
         tx.commit().await?;
         Ok(Some(deleted))
     }

@@ -2,9 +2,10 @@
 //! taken in Rust against the rows read in the same transaction, so that tokens are compared
 //! as tokens whatever form they are stored in.
 
+use super::webhooks::EventWrite;
 use super::{on_each, SqlStore, Statement, Tx};
 use crate::crypto::{Row, TokenCipher};
-use crate::domain::{Account, ImportDecision, ImportedAccount, TokenSet, UserId};
+use crate::domain::{Account, ImportDecision, ImportedAccount, TokenSet, UserId, WebhookEventType};
 use crate::store::import::{ImportStore, ReconnectNotices, IMPORT_CHUNK};
 use crate::store::rows::{self, AccountRow};
 use crate::store::StoreError;
@@ -46,6 +47,24 @@ fn stored_tokens(cipher: &TokenCipher, user_id: &UserId, tokens: &TokenSet) -> S
             .as_ref()
             .map(|refresh| cipher.seal(row, refresh)),
     }
+}
+
+/// How an imported account is told: linked when new, reconnected when its tokens replaced
+/// older ones, or needing its member when the token came in dead.
+fn import_event<'a>(
+    row: &'a Account,
+    decision: &ImportDecision,
+    at: DateTime<Utc>,
+) -> EventWrite<'a> {
+    if row.status == crate::domain::AccountStatus::NeedsReconnect {
+        let reason = row.last_error.as_deref().unwrap_or("imported");
+        return EventWrite::new(WebhookEventType::NeedsReconnect, Some(reason), at);
+    }
+    let event_type = match decision {
+        ImportDecision::Create => WebhookEventType::Linked,
+        _ => WebhookEventType::Reconnected,
+    };
+    EventWrite::new(event_type, Some("imported"), at)
 }
 
 impl SqlStore {
@@ -245,6 +264,8 @@ impl ImportStore for SqlStore {
                 if row.status == crate::domain::AccountStatus::NeedsReconnect {
                     Self::insert_notifications(&mut tx, &reconnect(row), at).await?;
                 }
+                self.record_event(&mut tx, row.id, &import_event(row, decision, at))
+                    .await?;
             }
         }
         tx.commit().await?;

@@ -16,12 +16,13 @@ mod rotation;
 mod runs;
 mod sqlite;
 mod statement;
+mod webhooks;
 
 pub use refresh::claim_due_statement;
 pub use statement::Dialect;
 pub(super) use statement::Statement;
 
-use super::StoreError;
+use super::{StoreError, WebhookEvents};
 use crate::crypto::TokenCipher;
 use sqlx::{MySql, MySqlPool, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
@@ -80,6 +81,8 @@ pub struct SqlStore {
     /// Seals `token` and `refresh_token` on every write and opens them on every read: no
     /// other code sees their stored form.
     cipher: TokenCipher,
+    /// Whether state changes write their webhook events (sql/webhooks.rs).
+    webhooks: WebhookEvents,
 }
 
 impl SqlStore {
@@ -88,7 +91,17 @@ impl SqlStore {
     /// password).
     pub async fn connect(database_url: &str, cipher: TokenCipher) -> Result<Self, StoreError> {
         let pool = Pool::open(database_url).await?;
-        Ok(Self { pool, cipher })
+        Ok(Self {
+            pool,
+            cipher,
+            webhooks: WebhookEvents::Off,
+        })
+    }
+
+    /// The store writing webhook events with its state changes (or not: `Off`).
+    pub fn with_webhook_events(mut self, webhooks: WebhookEvents) -> Self {
+        self.webhooks = webhooks;
+        self
     }
 
     pub fn dialect(&self) -> Dialect {

@@ -1,12 +1,14 @@
 //! What the sweep writes: claims on due accounts, outcomes under the claimed version with
 //! their outbox rows, the audit trail.
 
+use super::webhooks::EventWrite;
 use super::{on_each, Pool, SqlStore, Statement, Tx};
 use crate::crypto::Row;
-use crate::domain::{Account, AccountStatus, NewNotification};
+use crate::domain::{Account, AccountStatus, NewNotification, WebhookEventType};
 use crate::store::rows::{self, AccountRow, NotificationRow, RefreshLogRow};
 use crate::store::{
     Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoreError, StoredNotification,
+    WebhookEvents,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -124,6 +126,16 @@ static EXPIRE_DEAD: Statement = Statement::new(
      WHERE status = 'needs_reconnect' AND token_expires_at <= ?",
 );
 
+static DEAD_ACCOUNTS: Statement = Statement::new(
+    "SELECT id FROM social_network
+     WHERE status = 'needs_reconnect' AND token_expires_at <= ? ORDER BY id LIMIT ?",
+);
+
+static EXPIRE_ONE: Statement = Statement::new(
+    "UPDATE social_network SET status = 'expired', updated_at = ?, version = version + 1
+     WHERE id = ? AND status = 'needs_reconnect' AND token_expires_at <= ?",
+);
+
 static PRUNE_LOG: Statement = Statement::new("DELETE FROM refresh_log WHERE attempted_at < ?");
 
 static LOG_FOR: Statement =
@@ -132,7 +144,61 @@ static LOG_FOR: Statement =
 static NOTIFICATIONS_FOR: Statement =
     Statement::new("SELECT * FROM notifications WHERE account_id = ? ORDER BY id");
 
+/// The event a refresh outcome is told by; none for a released claim.
+fn refresh_event(write: &RefreshWrite) -> Option<EventWrite<'_>> {
+    Some(match write {
+        RefreshWrite::Refreshed { at, .. } => {
+            EventWrite::new(WebhookEventType::Refreshed, None, *at)
+        }
+        RefreshWrite::Failing { error, at, .. } => {
+            EventWrite::new(WebhookEventType::RefreshFailing, Some(error), *at)
+        }
+        RefreshWrite::NeedsReconnect { error, at, .. } => {
+            EventWrite::new(WebhookEventType::NeedsReconnect, Some(error), *at)
+        }
+        RefreshWrite::Release => return None,
+    })
+}
+
 impl SqlStore {
+    /// `expire_dead_accounts` while webhooks are on: each account is expired in a
+    /// transaction with its `account.expired` event. The update re-checks the account's state,
+    /// so an account reconnected since it was listed is left alone and told of by nothing.
+    async fn expire_dead_accounts_one_by_one(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut expired = 0;
+        loop {
+            let dead: Vec<i64> = on_each!(Pool, &self.pool, |pool, dialect| {
+                sqlx::query_scalar(DEAD_ACCOUNTS.sql(dialect))
+                    .bind(now)
+                    .bind(500_i64)
+                    .fetch_all(pool)
+                    .await?
+            });
+            if dead.is_empty() {
+                return Ok(expired);
+            }
+            let mut tx = self.begin().await?;
+            for id in &dead {
+                let done = on_each!(Tx, &mut tx, |tx, dialect| {
+                    sqlx::query(EXPIRE_ONE.sql(dialect))
+                        .bind(now)
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected()
+                });
+                if done == 1 {
+                    let event =
+                        EventWrite::new(WebhookEventType::Expired, Some("access_token_died"), now);
+                    self.record_event(&mut tx, *id, &event).await?;
+                    expired += 1;
+                }
+            }
+            tx.commit().await?;
+        }
+    }
+
     /// Outbox rows, inside the caller's transaction; an existing dedupe key wins.
     pub(super) async fn insert_notifications(
         tx: &mut Tx,
@@ -318,11 +384,17 @@ impl RefreshStore for SqlStore {
             return Ok(false);
         }
         Self::insert_notifications(&mut tx, notifications, at).await?;
+        if let Some(event) = refresh_event(write) {
+            self.record_event(&mut tx, account_id, &event).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
 
     async fn expire_dead_accounts(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        if self.webhooks != WebhookEvents::Off {
+            return self.expire_dead_accounts_one_by_one(now).await;
+        }
         Ok(on_each!(Pool, &self.pool, |pool, dialect| {
             sqlx::query(EXPIRE_DEAD.sql(dialect))
                 .bind(now)

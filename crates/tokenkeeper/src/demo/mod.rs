@@ -1,6 +1,9 @@
 //! `tokenkeeper demo`: the whole story on one machine with nothing configured. It starts the
 //! fake LinkedIn and the real service on free ports, with SQLite in a demo folder, and links
-//! demo users through the real HTTP connect flow, following redirects as a browser would.
+//! demo users through the real HTTP connect flow, following redirects as a browser would. A
+//! small webhook receiver stands for the host app and prints the events it is sent.
+
+mod receiver;
 
 use crate::accounts_table::accounts_table;
 use crate::app::Application;
@@ -53,6 +56,11 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     println!("fake LinkedIn listening on {}", fake.base_url());
 
     let api_key = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+    let webhook_secret = crate::crypto::WebhookSecret::generate();
+    let receiver =
+        receiver::DemoReceiver::start(crate::crypto::WebhookSecret::parse(&webhook_secret)?)
+            .await
+            .context("cannot start the demo's webhook receiver")?;
     let vars = [
         ("DATABASE_URL", format!("sqlite://{}", db_path.display())),
         ("HTTP__BIND", "127.0.0.1:0".to_owned()),
@@ -77,6 +85,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         ("LINKEDIN__TOKEN_URL", fake.token_url()),
         ("LINKEDIN__INTROSPECT_URL", fake.introspect_url()),
         ("LINKEDIN__USERINFO_URL", fake.userinfo_url()),
+        ("WEBHOOKS__URL", receiver.url.clone()),
+        ("WEBHOOKS__SECRET", webhook_secret),
+        // Delivered by the story itself, at the time its clock says.
+        ("WEBHOOKS__POLL_SECONDS", "3600".to_owned()),
     ]
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v));
     let config = Config::load_from(None, vars).context("demo configuration")?;
@@ -86,8 +98,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let engine = app.engine().clone();
     let emails_dir = dir.join("emails");
     let _ = std::fs::remove_dir_all(&emails_dir);
-    // The demo's mail goes to .eml files instead of an SMTP server.
-    // Its clock is moved with the story (day 50, then the reminders' day).
+    // The demo's mail goes to .eml files instead of an SMTP server. Its clock, which the
+    // webhooks' share, is moved with the story (day 50, then the reminders' day).
     let mail_clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let mailer = Delivery {
         store: store.clone(),
@@ -97,6 +109,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         clock: mail_clock.clone(),
         smtp: app.state().config.smtp.clone(),
     };
+    let webhooks = crate::webhooks::WebhookDelivery::new(
+        store.clone(),
+        &app.state().config.webhooks,
+        mail_clock.clone(),
+    )?
+    .context("the demo configures webhooks")?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -147,6 +165,9 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     // without partner access, and the fake goes back to partner mode for the others.
     fake.controls().set_partner(true);
 
+    mail_clock.set(chrono::Utc::now());
+    show_webhooks(&webhooks, &receiver).await?;
+
     println!("\nStored accounts:");
     let accounts = store.list_accounts(0, 100).await?;
     print!("{}", accounts_table(&accounts));
@@ -186,6 +207,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     );
 
     mail_clock.set(day50);
+    show_webhooks(&webhooks, &receiver).await?;
     let sent = mailer.send_pending().await?;
     println!(
         "\nDay 50: reconnect emails delivered from the outbox: {} (as .eml files in {})",
@@ -204,6 +226,19 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let _ = stop.send(());
     server.await??;
     fake.shutdown().await;
+    Ok(())
+}
+
+/// Delivers the webhook events due now and prints what the receiver got.
+async fn show_webhooks(
+    webhooks: &crate::webhooks::WebhookDelivery,
+    receiver: &receiver::DemoReceiver,
+) -> anyhow::Result<()> {
+    webhooks.deliver_pending().await?;
+    println!("\nWebhook events your app received at {}:", receiver.url);
+    for line in receiver.take() {
+        println!("  {line}");
+    }
     Ok(())
 }
 
