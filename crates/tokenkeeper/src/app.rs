@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, SharedState};
 use crate::linkedin::LinkedInClient;
 use crate::notify::{Delivery, Renderer, Transport};
 use crate::readiness::{Readiness, SchedulerProgress, MAIL_WORKER_TASK, SCHEDULER_TASK};
@@ -148,7 +148,7 @@ impl Application {
             }));
             Arc::new(dashboard)
         });
-        let state = AppState {
+        let state = AppState::new(SharedState {
             importer,
             dashboard,
             config: Arc::new(config),
@@ -162,7 +162,7 @@ impl Application {
             tasks,
             readiness,
             success_report: crate::report::LatestReport::default(),
-        };
+        });
         Ok(Self {
             listener,
             metrics_listener,
@@ -231,7 +231,7 @@ impl Application {
             clock: self.state.clock.clone(),
             smtp: config.smtp.clone(),
         });
-        self.state.readiness.mail_worker = true;
+        self.state.make_mut().readiness.mail_worker = true;
         Ok(())
     }
 

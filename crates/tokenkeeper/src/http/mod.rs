@@ -43,9 +43,36 @@ use url::Url;
 
 pub const CALLBACK_PATH: &str = "/oauth/linkedin/callback";
 
-/// Everything a request handler may need, shared by all of them.
+/// Everything a request handler may need, shared by all of them. A handle: the router clones
+/// its state into every layer and handler a request passes through (two dozen clones per API
+/// read), so the parts live once behind an `Arc` and a clone is one reference count, not a
+/// copy of the configuration and the LinkedIn client's settings.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    pub fn new(shared: SharedState) -> Self {
+        Self(Arc::new(shared))
+    }
+
+    /// For setting up before serving. A clone handed out earlier keeps what it had, as it
+    /// did when clones were copies.
+    pub fn make_mut(&mut self) -> &mut SharedState {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// What `AppState` shares.
+#[derive(Clone)]
+pub struct SharedState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub linkedin: LinkedInClient,
@@ -68,7 +95,7 @@ pub struct AppState {
     pub success_report: crate::report::LatestReport,
 }
 
-impl AppState {
+impl SharedState {
     pub fn redirect_uri(&self) -> Url {
         self.public_url
             .join(CALLBACK_PATH)
