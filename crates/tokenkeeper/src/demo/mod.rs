@@ -165,6 +165,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     // without partner access, and the fake goes back to partner mode for the others.
     fake.controls().set_partner(true);
 
+    import_existing_member(&browser, &base, &api_key, &fake).await?;
+
     mail_clock.set(chrono::Utc::now());
     show_webhooks(&webhooks, &receiver).await?;
 
@@ -202,8 +204,9 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     println!("\nAfter the sweep:");
     print!("{}", accounts_table(&store.list_accounts(0, 100).await?));
     println!(
-        "\nada was refreshed: new token, next refresh 50 days on. grace revoked the app and linus's\n\
-         app has no partner access (no refresh token): both need to reconnect."
+        "\nada, and margaret whose tokens were imported, were refreshed: new tokens, next refresh 50\n\
+         days on. grace revoked the app and linus's app has no partner access (no refresh\n\
+         token): both need to reconnect."
     );
 
     mail_clock.set(day50);
@@ -226,6 +229,66 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let _ = stop.send(());
     server.await??;
     fake.shutdown().await;
+    Ok(())
+}
+
+/// A member the host app linked before it used tokenkeeper, 45 days ago: the app hands over
+/// the tokens it holds (`POST /api/v1/accounts`, as `tokenkeeper import` does for a file), and
+/// the account is due by the same policy as a new link, so the day-50 sweep refreshes it.
+async fn import_existing_member(
+    browser: &reqwest::Client,
+    base: &url::Url,
+    api_key: &str,
+    fake: &FakeLinkedIn,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let linked_at = now - chrono::Duration::days(45);
+    let access = format!(
+        "AQ{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 60)
+    );
+    let refresh = format!(
+        "AQ{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 60)
+    );
+    // LinkedIn knows the tokens: the app got them from it before.
+    fake.controls().seed_access_token(
+        &access,
+        fake_linkedin::SeededToken {
+            member: "MgT4rEt9qZ".into(),
+            scope: vec!["openid".into(), "profile".into(), "w_member_social".into()],
+            authorized_at: linked_at,
+            expires_at: linked_at + chrono::Duration::days(60),
+            refresh: Some((refresh.clone(), linked_at + chrono::Duration::days(365))),
+            revoked: false,
+        },
+    );
+    let answer: serde_json::Value = browser
+        .post(base.join("/api/v1/accounts")?)
+        .bearer_auth(api_key)
+        .json(&serde_json::json!({
+            "user_id": "margaret",
+            "email": "margaret@example.com",
+            "member_id": "MgT4rEt9qZ",
+            "name": "Margaret",
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_expires_at": (linked_at + chrono::Duration::days(60)).to_rfc3339(),
+            "refresh_token_expires_at": (linked_at + chrono::Duration::days(365)).to_rfc3339(),
+            "linked_at": linked_at.to_rfc3339(),
+            "scope": "openid,profile,w_member_social",
+        }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("importing an existing member")?
+        .json()
+        .await?;
+    println!(
+        "imported margaret (her tokens held by the app since {}): {}",
+        linked_at.format("%Y-%m-%d"),
+        answer["status"].as_str().unwrap_or("?")
+    );
     Ok(())
 }
 
