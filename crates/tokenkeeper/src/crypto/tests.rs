@@ -358,30 +358,3 @@ fn a_generated_entry_is_a_dated_kid_and_a_usable_key() {
     let both = Keyring::parse(&format!("{},{}", *first, *second), None);
     assert!(both.is_ok(), "two entries of one day must not share a kid");
 }
-
-/// The cost of sealing and opening one value, for the "under 10%" budget of a sweep. Run with
-/// `cargo test --release -p tokenkeeper --lib -- crypto::tests::seal_open_cost --ignored --nocapture`.
-#[test]
-#[ignore = "a measurement, not a check: run it by name in release mode"]
-fn seal_open_cost() {
-    use std::time::Instant;
-    let cipher = two_keys();
-    let u = row("host-user-000042");
-    // LinkedIn access tokens run to about 350 characters.
-    let token = AccessToken::new("A".repeat(350));
-    let rounds = 200_000u32;
-    let started = Instant::now();
-    let sealed: Vec<String> = (0..rounds).map(|_| cipher.seal(u, &token)).collect();
-    let seal = started.elapsed() / rounds;
-    let started = Instant::now();
-    for stored in &sealed {
-        let opened: AccessToken = cipher.open(u, stored).unwrap();
-        std::hint::black_box(opened);
-    }
-    let open = started.elapsed() / rounds;
-    println!(
-        "seal {seal:?}/value, open {open:?}/value ({rounds} values of {} chars, stored as {} chars)",
-        token.expose().len(),
-        sealed[0].len()
-    );
-}
