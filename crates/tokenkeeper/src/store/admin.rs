@@ -61,4 +61,14 @@ pub trait AdminStore: Send + Sync {
     /// Puts a failed delivery back in the queue, due at `now` with its attempts reset;
     /// `false` when it is not (or no longer) failed.
     async fn retry_delivery(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Sends the account's latest reconnect email again, due at `now` (the operator pressed
+    /// "Resend" for a member who lost it), if the account still needs reconnecting and that
+    /// email already went out or failed; its id, or `None` when there is nothing to resend.
+    /// The same row is queued again, so the outbox keeps one email per episode and kind.
+    async fn resend_reconnect_email(
+        &self,
+        account_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError>;
 }

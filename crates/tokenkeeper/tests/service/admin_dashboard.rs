@@ -16,6 +16,7 @@ backend_tests!(
     refresh_now_and_delete_act_on_the_account,
     a_failed_delivery_is_queued_again_from_the_outbox,
     the_overview_shows_the_success_report_figures,
+    resend_queues_the_reconnect_email_again_while_it_is_needed,
 );
 backend_tests!(only [Sqlite]: the_dashboard_is_off_without_a_password_hash);
 backend_tests!(only [Sqlite]: a_wrong_password_is_refused_and_attempts_are_rate_limited);
@@ -399,4 +400,75 @@ async fn the_overview_shows_the_success_report_figures(backend: Backend) {
         );
     }
     assert!(overview.contains("<b>2 of 2 due accounts (100.0%)</b>"));
+}
+
+/// "Resend the reconnect email": only once the email went out (or failed) and only while the
+/// member still has to reconnect; the same row is queued again, due now, attempts reset.
+async fn resend_queues_the_reconnect_email_again_while_it_is_needed(backend: Backend) {
+    let Some(app) = spawn(backend, with_dashboard(Setup::default())).await else {
+        return;
+    };
+    let ada = app.linked("ada").await;
+    app.fake.controls().revoke_member(ada.member_id.as_str());
+    app.sweep_at(t0() + Duration::days(50)).await;
+    let reconnect_email = |notes: Vec<tokenkeeper::store::StoredNotification>| {
+        notes
+            .into_iter()
+            .find(|n| n.kind == NotificationKind::ReconnectRequired)
+            .expect("the sweep queued a reconnect email")
+    };
+    let email = reconnect_email(app.store.notifications_for(ada.id).await.unwrap());
+    assert_eq!(email.status, NotificationStatus::Pending);
+
+    let (browser, csrf) = signed_in(&app).await;
+    let (_, account_page) = page(&app, &browser, "/admin/accounts/ada").await;
+    assert!(account_page.contains("Resend the reconnect email"));
+    let resend = [("csrf", csrf.as_str())];
+    let (status, answer) = post(&app, &browser, "/admin/accounts/ada/resend", &resend).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer.contains("Nothing to resend"), "{answer}");
+
+    // It went out, and the member says it never arrived.
+    crate::raw_sql::execute(
+        app.config.database_url.expose(),
+        &format!(
+            "UPDATE notifications SET status = 'sent', attempts = 1 WHERE id = {}",
+            email.id
+        ),
+    )
+    .await
+    .unwrap();
+    let (status, answer) = post(&app, &browser, "/admin/accounts/ada/resend", &resend).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer.contains("queued again"), "{answer}");
+    let again = reconnect_email(app.store.notifications_for(ada.id).await.unwrap());
+    assert_eq!(
+        (again.id, again.status, again.attempts),
+        (email.id, NotificationStatus::Pending, 0)
+    );
+
+    // Without its CSRF token the form changes nothing.
+    let (status, _) = post(&app, &browser, "/admin/accounts/ada/resend", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Once the member reconnected, there is nothing to resend.
+    crate::raw_sql::execute(
+        app.config.database_url.expose(),
+        &format!(
+            "UPDATE notifications SET status = 'sent' WHERE id = {}",
+            email.id
+        ),
+    )
+    .await
+    .unwrap();
+    app.at(t0() + Duration::days(51));
+    app.relinked("ada").await;
+    // A day on, the sign-in has lapsed: sign in again.
+    let (browser, csrf) = signed_in(&app).await;
+    let resend = [("csrf", csrf.as_str())];
+    let (status, answer) = post(&app, &browser, "/admin/accounts/ada/resend", &resend).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer.contains("Nothing to resend"), "{answer}");
+    let after = reconnect_email(app.store.notifications_for(ada.id).await.unwrap());
+    assert_eq!(after.status, NotificationStatus::Sent);
 }

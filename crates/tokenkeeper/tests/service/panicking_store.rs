@@ -312,6 +312,13 @@ impl AdminStore for PanickingStore {
     async fn retry_delivery(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.inner.retry_delivery(id, now).await
     }
+    async fn resend_reconnect_email(
+        &self,
+        account_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        self.inner.resend_reconnect_email(account_id, now).await
+    }
 }
 
 #[async_trait]

@@ -242,6 +242,37 @@ pub async fn refresh_now(
     account_page(&app, &operator, &user_id, Some(flash.to_owned())).await
 }
 
+/// Queues the account's latest reconnect email again, for a member who says it never came.
+pub async fn resend_reconnect_email(
+    State(app): State<AppState>,
+    operator: Operator,
+    Path(user_id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, PageError> {
+    if let Err(refused) = operator.check(&form.csrf) {
+        return Ok(refused.into_response());
+    }
+    let account = match UserId::parse(&user_id) {
+        Ok(parsed) => app.store.account_by_user(&parsed).await?,
+        Err(_) => None,
+    };
+    let Some(account) = account else {
+        return account_page(&app, &operator, &user_id, None).await;
+    };
+    let resent = app
+        .store
+        .resend_reconnect_email(account.id, app.clock.now())
+        .await?;
+    let flash = match resent {
+        Some(notification_id) => {
+            tracing::info!(account_id = account.id, notification_id, "reconnect email queued again from the dashboard");
+            "The reconnect email is queued again: the mail worker sends it with a fresh link."
+        }
+        None => "Nothing to resend: the account does not need reconnecting, or its reconnect email has not gone out yet.",
+    };
+    account_page(&app, &operator, &user_id, Some(flash.to_owned())).await
+}
+
 #[derive(Deserialize)]
 pub struct DeleteForm {
     #[serde(default)]

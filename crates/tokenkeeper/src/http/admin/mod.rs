@@ -62,6 +62,10 @@ pub fn routes() -> Router<AppState> {
             post(accounts::refresh_now),
         )
         .route("/admin/accounts/{user_id}/delete", post(accounts::delete))
+        .route(
+            "/admin/accounts/{user_id}/resend",
+            post(accounts::resend_reconnect_email),
+        )
         .route("/admin/runs", get(outbox::runs))
         .route("/admin/outbox", get(outbox::outbox))
         .route("/admin/outbox/{id}/retry", post(outbox::retry))

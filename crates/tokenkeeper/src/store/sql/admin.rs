@@ -43,6 +43,28 @@ UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?,
 WHERE id = ? AND status = 'failed'",
 );
 
+/// The latest reconnect email of an account that still needs reconnecting: only such an
+/// account's latest one belongs to its current episode.
+static LATEST_RECONNECT_EMAIL: Statement = Statement::new(
+    "
+SELECT n.id FROM notifications n
+JOIN social_network a ON a.id = n.account_id
+WHERE n.account_id = ? AND a.status = 'needs_reconnect'
+  AND n.kind IN ('reconnect_required', 'reconnect_due')
+ORDER BY n.created_at DESC, n.id DESC
+LIMIT 1",
+);
+
+static RESEND: Statement = Statement::new(
+    "
+UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = ?,
+    claimed_until = NULL, claimed_by = NULL, last_error = NULL
+WHERE id = ? AND status IN ('sent', 'failed')
+  -- A member who reconnected since the read above is not emailed again.
+  AND EXISTS (SELECT 1 FROM social_network a
+              WHERE a.id = notifications.account_id AND a.status = 'needs_reconnect')",
+);
+
 /// `{day}` is whole days from the start (parameter 1, Unix seconds); parameter 2 is the start
 /// as a timestamp, which the time index serves.
 const OUTCOMES: &str = "
@@ -158,5 +180,30 @@ impl AdminStore for SqlStore {
                 .rows_affected()
         });
         Ok(changed == 1)
+    }
+
+    async fn resend_reconnect_email(
+        &self,
+        account_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        let latest: Option<i64> = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_scalar(LATEST_RECONNECT_EMAIL.sql(dialect))
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(id) = latest else {
+            return Ok(None);
+        };
+        let changed = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query(RESEND.sql(dialect))
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok((changed == 1).then_some(id))
     }
 }
