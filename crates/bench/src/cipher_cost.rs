@@ -18,6 +18,7 @@ pub struct Cost {
 /// Mean CPU time of one seal and of one open over `rounds` tokens, on this thread (without a
 /// thread clock, the wall clock, which a busy machine inflates).
 pub fn measure(cipher: &TokenCipher, rounds: u32) -> anyhow::Result<Cost> {
+    anyhow::ensure!(rounds > 0, "the cipher is timed over at least one token");
     let user_id = UserId::parse("bench-cipher-cost")?;
     let row = Row::linkedin(&user_id);
     let token = AccessToken::new("A".repeat(TOKEN_LEN));
