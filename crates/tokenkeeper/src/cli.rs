@@ -451,13 +451,15 @@ async fn webhook_test(config: &Config) -> anyhow::Result<()> {
         .context("cannot build the HTTP client for webhooks")?;
     let message_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
     let body = crate::webhooks::ping_body(chrono::Utc::now());
-    let answer = sender
-        .post(&message_id, body)
-        .await
-        .with_context(|| format!("no answer from {}", shown_url(&target.url)))?;
+    let answer = sender.post(&message_id, body).await.with_context(|| {
+        format!(
+            "no answer from {}",
+            crate::config::redacted_url(&target.url)
+        )
+    })?;
     println!(
         "{} answered {} to {message_id}: {}",
-        shown_url(&target.url),
+        crate::config::redacted_url(&target.url),
         answer.status,
         answer.body
     );
@@ -482,14 +484,6 @@ async fn webhooks_send_pending(config: &Config) -> anyhow::Result<()> {
         report.delivered, report.retrying, report.failed
     );
     Ok(())
-}
-
-/// The receiver's URL as printed: its query, which may carry a credential, left out.
-fn shown_url(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    let _ = shown.set_password(None);
-    shown.to_string()
 }
 
 async fn sweep(

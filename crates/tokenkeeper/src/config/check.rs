@@ -26,6 +26,19 @@ pub(super) fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> 
     Ok(url)
 }
 
+/// How a URL that may carry a credential (a password, a token in its query) is printed: those
+/// parts replaced by a marker.
+pub fn redacted_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("redacted"));
+    }
+    if shown.query().is_some() {
+        shown.set_query(Some("redacted"));
+    }
+    shown.to_string()
+}
+
 /// How a secret is printed: a marker, or nothing when it is not set.
 pub(super) fn shown_secret(secret: &SecretString) -> String {
     if secret.expose_secret().is_empty() {

@@ -26,6 +26,7 @@ mod webhooks;
 
 pub use admin::{hash_password, password_matches, AdminSettings, RawAdmin};
 pub use api::{ApiSettings, RawApi};
+pub use check::redacted_url;
 pub use connect::{ConnectSettings, RawConnect};
 pub use database_url::{redact_database_url, DatabaseUrl};
 pub use email::{EmailSettings, RawEmail};

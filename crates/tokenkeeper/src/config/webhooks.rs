@@ -139,7 +139,7 @@ impl From<&WebhookSettings> for RawWebhooks {
             url: w
                 .target
                 .as_ref()
-                .map(|t| t.url.to_string())
+                .map(|t| super::check::redacted_url(&t.url))
                 .unwrap_or_default(),
             secret: if w.target.is_some() {
                 "[redacted]".into()

@@ -60,7 +60,17 @@ impl Sender {
             .await
             .map_err(|e| SendError(crate::telemetry::error_chain(&e.without_url())))?;
         let status = response.status().as_u16();
-        let body = response.text().await.unwrap_or_default();
+        // Only the answer's first characters are kept, so only they are read: a receiver that
+        // streams a huge body costs a few kilobytes, not the whole timeout's worth.
+        let mut response = response;
+        let mut head = Vec::new();
+        while head.len() < ANSWER_LIMIT * 4 {
+            match response.chunk().await {
+                Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let body = String::from_utf8_lossy(&head[..head.len().min(ANSWER_LIMIT * 4)]);
         Ok(Answer {
             status,
             body: crate::telemetry::outside_text(

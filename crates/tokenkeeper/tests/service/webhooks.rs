@@ -590,6 +590,7 @@ async fn webhooks_test(url: Option<&str>) -> std::process::Output {
 service_tests!(
     webhooks_test_sends_a_signed_ping_and_exits_by_the_answer,
     bad_webhook_settings_are_refused_naming_the_key,
+    a_receiver_streaming_an_endless_answer_costs_only_its_first_bytes,
 );
 
 async fn webhooks_test_sends_a_signed_ping_and_exits_by_the_answer() {
@@ -704,4 +705,65 @@ async fn bad_webhook_settings_are_refused_naming_the_key() {
         "{shown}"
     );
     assert!(!load(&[]).unwrap().webhooks.enabled());
+    // A receiver's credential in the URL is not printed either.
+    let with_credential = (
+        "URL",
+        "https://hooks:hunter2@app.example.com/hooks?token=hunter3",
+    );
+    let shown = load(&[with_credential, ("SECRET", SECRET)])
+        .unwrap()
+        .redacted_toml();
+    assert!(shown.contains("app.example.com/hooks"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("hunter3"),
+        "{shown}"
+    );
+}
+
+/// A receiver that answers 200 and then streams its body forever: only the answer's first
+/// characters are kept, so only they are read, and the ping ends at once instead of holding
+/// the worker (or the command) for the whole `webhooks.timeout_seconds`.
+async fn a_receiver_streaming_an_endless_answer_costs_only_its_first_bytes() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            std::thread::spawn(move || {
+                let mut request = [0u8; 65536];
+                let _ = stream.read(&mut request);
+                let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+                let chunk = format!("400\r\n{}\r\n", "x".repeat(1024));
+                if stream.write_all(head.as_bytes()).is_ok() {
+                    // Until the client hangs up.
+                    while stream.write_all(chunk.as_bytes()).is_ok() {}
+                }
+            });
+        }
+    });
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
+    command
+        .args(["webhooks", "test"])
+        .env_clear()
+        .env("TOKENKEEPER_DATABASE_URL", "sqlite://unused.db")
+        .env("TOKENKEEPER_LINKEDIN__CLIENT_ID", "86abc")
+        .env("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "client-secret-value")
+        .env(
+            "TOKENKEEPER_CONNECT__SIGNING_KEY",
+            "0123456789abcdef0123456789abcdef",
+        )
+        .env("TOKENKEEPER_WEBHOOKS__SECRET", SECRET)
+        .env("TOKENKEEPER_WEBHOOKS__URL", &url)
+        .env("TOKENKEEPER_WEBHOOKS__TIMEOUT_SECONDS", "120");
+    let run = tokio::task::spawn_blocking(move || command.output().expect("the binary runs"));
+    // Far under the two minutes reading the whole stream would take.
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("the ping ends once the answer's first bytes are in")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("answered 200"), "{stdout}");
+    assert!(stdout.len() < 2_000, "{stdout}");
 }
