@@ -27,6 +27,7 @@ backend_tests!(
     settled_events_are_pruned_after_their_retention,
     imported_accounts_are_told_as_linked_reconnected_or_needing_their_member,
     serve_delivers_events_by_itself,
+    an_event_this_version_cannot_read_is_marked_failed_once,
 );
 backend_tests!(in_own_process: a_refused_delivery_is_retried_with_backoff_until_delivered);
 
@@ -766,4 +767,34 @@ async fn a_receiver_streaming_an_endless_answer_costs_only_its_first_bytes() {
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains("answered 200"), "{stdout}");
     assert!(stdout.len() < 2_000, "{stdout}");
+}
+
+/// A row this version cannot read (a type written by a newer version, or edited by hand) is
+/// marked failed at its first claim, not claimed again at every lapse of its lease; the other
+/// events are delivered.
+async fn an_event_this_version_cannot_read_is_marked_failed_once(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let Some(app) = spawn_with(backend, &receiver, Setup::default()).await else {
+        return;
+    };
+    app.linked("ada").await;
+    app.linked("bo").await;
+    let events = app.store.webhook_events(0, 10).await.unwrap();
+    let damaged = events[0].event.id;
+    crate::raw_sql::execute(
+        app.config.database_url.expose(),
+        &format!("UPDATE webhook_events SET event_type = 'account.renamed' WHERE id = {damaged}"),
+    )
+    .await
+    .unwrap();
+    deliver(&app).await;
+    receiver.wait_for(1).await;
+    assert_eq!(receiver.event_types(), ["account.linked"]);
+    let status: Vec<(i64, String)> = crate::raw_sql::rows(
+        app.config.database_url.expose(),
+        "SELECT id, delivery_status FROM webhook_events ORDER BY id",
+    )
+    .await;
+    assert_eq!(status[0], (damaged, "failed".to_owned()), "{status:?}");
+    assert_eq!(status[1].1, "delivered", "{status:?}");
 }

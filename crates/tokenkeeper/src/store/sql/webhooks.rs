@@ -311,10 +311,20 @@ impl WebhookStore for SqlStore {
         tx.commit().await?;
         let mut events = Vec::with_capacity(rows.len());
         for row in rows {
-            // A damaged row holds back only itself: its claim lapses, and it is reported.
+            // A damaged row holds back only itself: it is reported and marked failed, so that
+            // it is not claimed again at every lapse of its lease, and is pruned in time.
+            let id = row.id;
             match StoredWebhookEvent::try_from(row) {
                 Ok(stored) => events.push(stored.event),
-                Err(e) => tracing::error!(error = %e, "a webhook event cannot be read"),
+                Err(e) => {
+                    tracing::error!(event_id = id, error = %e, "a webhook event cannot be read; marked failed");
+                    let unreadable = DeliveryMark::Failed {
+                        error: format!("this version cannot read the event: {e}"),
+                        response_status: None,
+                    };
+                    self.mark_webhook_event(id, &lease.holder, &unreadable)
+                        .await?;
+                }
             }
         }
         events.sort_by_key(|e| e.id);
