@@ -5,7 +5,7 @@ use crate::backend_tests;
 use crate::hostile_linkedin::restricted;
 use crate::metric_values::{metric_values, only};
 use crate::panicking_store::PanickingStore;
-use crate::support::{spawn, spawn_app, t0, Setup};
+use crate::support::{spawn, t0, Setup};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
 use std::collections::BTreeMap;
