@@ -137,19 +137,21 @@ async fn a_failing_account_is_not_taken_again_within_its_lease(backend: Backend)
     assert_eq!(app.account("ada").await.status, AccountStatus::Active);
 }
 
-/// The sweep's own view of the same race: its refresh is still at LinkedIn when its claim
-/// lapses and another process takes the account; the result is discarded and the run's report
-/// counts it as skipped, not refreshed.
-async fn a_sweep_whose_claim_was_taken_over_discards_and_counts_its_result(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+/// Links ada and starts a day-50 sweep whose refresh of her is at LinkedIn (which takes a
+/// second over it: time enough to change the world under it) when this returns.
+async fn sweep_with_ada_at_linkedin(
+    app: &TestApp,
+) -> (
+    DateTime<Utc>,
+    tokio::task::JoinHandle<
+        Result<tokenkeeper::refresh::SweepReport, tokenkeeper::store::StoreError>,
+    >,
+) {
     app.linked("ada").await;
     let day50 = t0() + Duration::days(50);
     app.at(day50);
     let controls = app.fake.controls();
     let calls = controls.calls(Endpoint::Token);
-    // LinkedIn takes a second: time enough to take the account over meanwhile.
     controls.inject_fault(
         Endpoint::Token,
         Fault::Latency(std::time::Duration::from_secs(1)),
@@ -162,6 +164,17 @@ async fn a_sweep_whose_claim_was_taken_over_discards_and_counts_its_result(backe
             .await
     });
     controls.wait_for_calls(Endpoint::Token, calls + 1).await;
+    (day50, sweep)
+}
+
+/// The sweep's own view of the same race: its refresh is still at LinkedIn when its claim
+/// lapses and another process takes the account; the result is discarded and the run's report
+/// counts it as skipped, not refreshed.
+async fn a_sweep_whose_claim_was_taken_over_discards_and_counts_its_result(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (day50, sweep) = sweep_with_ada_at_linkedin(&app).await;
     let other = claim_as(&app, "other-process", day50 + Duration::hours(2), "ada").await;
     let report = sweep.await.unwrap().unwrap();
     assert_eq!(
@@ -178,23 +191,7 @@ async fn a_write_back_the_database_refuses_fails_the_run_and_is_counted(backend:
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    app.linked("ada").await;
-    let day50 = t0() + Duration::days(50);
-    app.at(day50);
-    let controls = app.fake.controls();
-    let calls = controls.calls(Endpoint::Token);
-    controls.inject_fault(
-        Endpoint::Token,
-        Fault::Latency(std::time::Duration::from_secs(1)),
-        Some(1),
-    );
-    let engine = app.engine.clone();
-    let sweep = tokio::spawn(async move {
-        engine
-            .sweep(tokenkeeper::refresh::SweepOptions::default())
-            .await
-    });
-    controls.wait_for_calls(Endpoint::Token, calls + 1).await;
+    let (_, sweep) = sweep_with_ada_at_linkedin(&app).await;
     crate::raw_sql::execute(
         app.config.database_url.expose(),
         "ALTER TABLE refresh_log RENAME TO refresh_log_moved",

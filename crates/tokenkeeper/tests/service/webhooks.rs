@@ -568,6 +568,14 @@ async fn serve_delivers_events_by_itself(backend: Backend) {
 
 /// Runs the built binary's `webhooks test` against `url`, with exactly these variables.
 async fn webhooks_test(url: Option<&str>) -> std::process::Output {
+    let command = webhooks_test_command(url);
+    tokio::task::spawn_blocking(move || { command }.output().expect("the binary runs"))
+        .await
+        .unwrap()
+}
+
+/// `tokenkeeper webhooks test` against `url`, with only the variables it needs.
+fn webhooks_test_command(url: Option<&str>) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
     command
         .args(["webhooks", "test"])
@@ -583,9 +591,7 @@ async fn webhooks_test(url: Option<&str>) -> std::process::Output {
     if let Some(url) = url {
         command.env("TOKENKEEPER_WEBHOOKS__URL", url);
     }
-    tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
-        .await
-        .unwrap()
+    command
 }
 
 service_tests!(
@@ -743,20 +749,8 @@ async fn a_receiver_streaming_an_endless_answer_costs_only_its_first_bytes() {
             });
         }
     });
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
-    command
-        .args(["webhooks", "test"])
-        .env_clear()
-        .env("TOKENKEEPER_DATABASE_URL", "sqlite://unused.db")
-        .env("TOKENKEEPER_LINKEDIN__CLIENT_ID", "86abc")
-        .env("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "client-secret-value")
-        .env(
-            "TOKENKEEPER_CONNECT__SIGNING_KEY",
-            "0123456789abcdef0123456789abcdef",
-        )
-        .env("TOKENKEEPER_WEBHOOKS__SECRET", SECRET)
-        .env("TOKENKEEPER_WEBHOOKS__URL", &url)
-        .env("TOKENKEEPER_WEBHOOKS__TIMEOUT_SECONDS", "120");
+    let mut command = webhooks_test_command(Some(&url));
+    command.env("TOKENKEEPER_WEBHOOKS__TIMEOUT_SECONDS", "120");
     let run = tokio::task::spawn_blocking(move || command.output().expect("the binary runs"));
     // Far under the two minutes reading the whole stream would take.
     let output = tokio::time::timeout(std::time::Duration::from_secs(60), run)
