@@ -102,6 +102,18 @@ struct Event {
     when: DateTime<Utc>,
 }
 
+impl Event {
+    /// An event at `when`, shown as the pages show times.
+    fn new(when: DateTime<Utc>, what: String, detail: String) -> Self {
+        Self {
+            at: shown_time(when),
+            what,
+            detail,
+            when,
+        }
+    }
+}
+
 pub async fn one(
     State(app): State<AppState>,
     operator: Operator,
@@ -128,12 +140,11 @@ async fn account_page(
             context! { title => "No such account", csrf => &operator.csrf, message => format!("No account has the user id {user_id:?}."), back => "/admin/accounts", flash },
         ));
     };
-    let mut timeline = vec![Event {
-        at: shown_time(account.linked_at),
-        what: "linked".into(),
-        detail: format!("LinkedIn member {}", account.member_id),
-        when: account.linked_at,
-    }];
+    let mut timeline = vec![Event::new(
+        account.linked_at,
+        "linked".into(),
+        format!("LinkedIn member {}", account.member_id),
+    )];
     for entry in app.store.refresh_log_for(account.id).await? {
         let mut detail = format!(
             "{} (attempt {}, {} ms)",
@@ -151,24 +162,22 @@ async fn account_page(
         if let Some(code) = &entry.error_code {
             detail.push_str(&format!(", LinkedIn error {code}"));
         }
-        timeline.push(Event {
-            at: shown_time(entry.attempted_at),
-            what: format!("refresh: {}", entry.outcome.as_str()),
+        timeline.push(Event::new(
+            entry.attempted_at,
+            format!("refresh: {}", entry.outcome.as_str()),
             detail,
-            when: entry.attempted_at,
-        });
+        ));
     }
     for email in app.store.notifications_for(account.id).await? {
         let mut detail = format!("{} after {} attempt(s)", email.status, email.attempts);
         if let Some(error) = &email.last_error {
             detail.push_str(&format!(": {error}"));
         }
-        timeline.push(Event {
-            at: shown_time(email.created_at),
-            what: format!("email: {}", email.kind.as_str()),
+        timeline.push(Event::new(
+            email.created_at,
+            format!("email: {}", email.kind.as_str()),
             detail,
-            when: email.created_at,
-        });
+        ));
     }
     timeline.sort_by_key(|event| std::cmp::Reverse(event.when));
     let refresh_token = match (
