@@ -152,6 +152,7 @@ impl Application {
             importer,
             dashboard,
             config: Arc::new(config),
+            token_reads: crate::token_reads::TokenReads::start(Arc::new(store.clone())),
             store,
             linkedin,
             engine: engine.clone(),

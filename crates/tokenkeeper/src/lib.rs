@@ -26,6 +26,7 @@ pub mod scheduler;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;
+pub mod token_reads;
 pub mod webhooks;
 
 #[cfg(test)]

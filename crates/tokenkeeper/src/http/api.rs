@@ -128,8 +128,8 @@ pub async fn account(
 ) -> Result<Json<AccountView>, ApiError> {
     let user_id = user_id_from_path(user_id)?;
     let account = app
-        .store
-        .account_by_user(&user_id)
+        .token_reads
+        .account(&user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(account.into()))

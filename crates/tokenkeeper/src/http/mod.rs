@@ -75,6 +75,8 @@ impl std::ops::Deref for AppState {
 pub struct SharedState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
+    /// The API's token reads, gathered into shared statements under load.
+    pub token_reads: crate::token_reads::TokenReads,
     pub linkedin: LinkedInClient,
     /// Refreshes on the host app's demand go through the sweep's own engine.
     pub engine: RefreshEngine,

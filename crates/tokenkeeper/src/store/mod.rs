@@ -44,7 +44,7 @@ pub use rotation::{
     rotate_batch, KeyRotationStore, Resealed, RotationError, RotationSummary, SealedRow,
 };
 pub use runs::{RunStore, SweepCounts, SweepRun};
-pub use sql::{claim_due_statement, migrate_database, BareDatabase, Dialect, SqlStore};
+pub use sql::{claim_due_statement, MAX_USERS_PER_READ, migrate_database, BareDatabase, Dialect, SqlStore};
 pub use webhooks::{DeliveryMark, DeliveryStatus, StoredWebhookEvent, WebhookEvents, WebhookStore};
 
 use crate::crypto::TokenCipher;
@@ -114,6 +114,14 @@ pub trait Store:
     async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError>;
 
     async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError>;
+
+    /// The accounts of up to [`MAX_USERS_PER_READ`] users in one statement, in no order; a
+    /// user without an account is missing from the answer. A row that does not open is an
+    /// `Err` in its place, so one bad row never hides the others.
+    async fn accounts_by_users(
+        &self,
+        user_ids: &[UserId],
+    ) -> Result<Vec<Result<Account, StoreError>>, StoreError>;
 
     async fn account_by_id(&self, id: i64) -> Result<Option<Account>, StoreError>;
 

@@ -29,6 +29,7 @@ mod email_backoff;
 mod email_episodes;
 mod email_links;
 mod email_templates;
+mod gathered_reads;
 mod health;
 mod host_api;
 mod hostile_linkedin;

@@ -195,6 +195,12 @@ impl Store for PanickingStore {
     async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
         self.inner.account_by_user(user_id).await
     }
+    async fn accounts_by_users(
+        &self,
+        user_ids: &[UserId],
+    ) -> Result<Vec<Result<Account, StoreError>>, StoreError> {
+        self.inner.accounts_by_users(user_ids).await
+    }
     async fn account_by_id(&self, id: i64) -> Result<Option<Account>, StoreError> {
         self.inner.account_by_id(id).await
     }

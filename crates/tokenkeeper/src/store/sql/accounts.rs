@@ -1,7 +1,7 @@
 //! Accounts: linking (the conditional upsert), reading and listing.
 
 use super::webhooks::EventWrite;
-use super::{on_each, SqlStore, Statement, Tx};
+use super::{on_each, Dialect, SqlStore, Statement, Tx};
 use crate::crypto::Row;
 use crate::domain::{Account, LinkedAccount, UserId, WebhookEventType};
 use crate::store::rows::{self, AccountRow};
@@ -52,6 +52,24 @@ WHERE user_id = ? AND network = 'linkedin' AND (member_id = ? OR ?)";
 
 static BY_USER: Statement =
     Statement::new("SELECT * FROM social_network WHERE user_id = ? AND network = 'linkedin'");
+
+/// The most users one `accounts_by_users` statement asks for.
+pub const MAX_USERS_PER_READ: usize = 64;
+
+/// The statement for `n` users (`n` a power of two up to [`MAX_USERS_PER_READ`], so each
+/// connection prepares at most seven of them and reuses them).
+fn by_users_sql(dialect: Dialect, n: usize) -> String {
+    let placeholders: Vec<String> = (1..=n)
+        .map(|i| match dialect {
+            Dialect::Postgres => format!("${i}"),
+            Dialect::Sqlite | Dialect::MySql => "?".to_owned(),
+        })
+        .collect();
+    format!(
+        "SELECT * FROM social_network WHERE network = 'linkedin' AND user_id IN ({})",
+        placeholders.join(", ")
+    )
+}
 
 pub(super) static BY_ID: Statement = Statement::new("SELECT * FROM social_network WHERE id = ?");
 
@@ -205,6 +223,35 @@ impl Store for SqlStore {
                 .await?
         });
         row.map(|row| row.open(&self.cipher)).transpose()
+    }
+
+    async fn accounts_by_users(
+        &self,
+        user_ids: &[UserId],
+    ) -> Result<Vec<Result<Account, StoreError>>, StoreError> {
+        let Some(last) = user_ids.last() else {
+            return Ok(Vec::new());
+        };
+        assert!(
+            user_ids.len() <= MAX_USERS_PER_READ,
+            "accounts_by_users takes at most {MAX_USERS_PER_READ} users"
+        );
+        // The list is padded with its last id to the next power of two: the answer is the
+        // same, and the statement is one of a few each connection has already prepared.
+        let padded = user_ids.len().next_power_of_two();
+        let ids = user_ids
+            .iter()
+            .chain(std::iter::repeat(last))
+            .take(padded);
+        let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+            let sql = by_users_sql(dialect, padded);
+            let mut query = sqlx::query_as(&sql);
+            for id in ids {
+                query = query.bind(id.as_str());
+            }
+            query.fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|row| row.open(&self.cipher)).collect())
     }
 
     async fn account_by_id(&self, id: i64) -> Result<Option<Account>, StoreError> {

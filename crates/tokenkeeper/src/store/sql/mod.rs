@@ -19,6 +19,7 @@ mod sqlite;
 mod statement;
 mod webhooks;
 
+pub use accounts::MAX_USERS_PER_READ;
 pub use refresh::claim_due_statement;
 pub use statement::Dialect;
 pub(super) use statement::Statement;
