@@ -1,9 +1,10 @@
 //! Token reads, gathered. The host app reads a token before each LinkedIn call, so under load
 //! many reads wait at once. One statement per read costs three round trips to the database
-//! with sqlx's pool (a ping when the connection is taken, the statement, a ping when it goes
-//! back); instead, the reads that arrive while the database is busy are answered by one
-//! statement for all of them. A read that finds a reader idle goes at once, alone: no read
-//! waits for others to join it, so a quiet server answers as fast as before.
+//! (to SQLite's worker thread) with sqlx's pool: a ping when the connection is taken, the
+//! statement, and a ping when it goes back, which sqlx makes on every return. Instead, the
+//! reads that arrive while the readers are busy are answered by one statement for all of
+//! them. A read that finds a reader idle goes at once, alone: no read waits for others to
+//! join it, so a quiet server answers as fast as before.
 //!
 //! Nothing is cached: every answer comes from a statement that started after the read
 //! arrived, so a read never sees a token older than the one stored when it was asked.
