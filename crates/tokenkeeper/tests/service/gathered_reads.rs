@@ -9,6 +9,7 @@ use crate::support::{spawn_app, t0, TestApp, API_KEY};
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use test_databases::Backend;
 use tokenkeeper::domain::{Account, UserId};
 use tokenkeeper::store::{Store, StoreError, MAX_USERS_PER_READ};
@@ -80,16 +81,30 @@ async fn occupy_every_reader(
     let mut pending = Vec::new();
     for _ in 0..READERS {
         pending.push(read(reads, user_id));
-        assert_eq!(starts.recv().await, Some(1), "a free reader takes a read alone");
+        let started = tokio::time::timeout(PATIENCE, starts.recv()).await;
+        assert_eq!(
+            started,
+            Ok(Some(1)),
+            "a free reader takes a read alone, at once"
+        );
     }
     pending
 }
 
+/// How long a step that needs no database may take before the test calls it broken rather
+/// than hanging: far more than it needs.
+const PATIENCE: Duration = Duration::from_secs(10);
+
 /// Returns once `count` reads are queued behind the busy readers.
 async fn queued(reads: &TokenReads, count: usize) {
-    while reads.waiting() < count {
-        tokio::task::yield_now().await;
-    }
+    let all_queued = async {
+        while reads.waiting() < count {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, all_queued)
+        .await
+        .unwrap_or_else(|_| panic!("{count} reads never queued: {} did", reads.waiting()));
     assert_eq!(reads.waiting(), count);
 }
 
