@@ -44,7 +44,9 @@ pub use rotation::{
     rotate_batch, KeyRotationStore, Resealed, RotationError, RotationSummary, SealedRow,
 };
 pub use runs::{RunStore, SweepCounts, SweepRun};
-pub use sql::{claim_due_statement, MAX_USERS_PER_READ, migrate_database, BareDatabase, Dialect, SqlStore};
+pub use sql::{
+    claim_due_statement, migrate_database, BareDatabase, Dialect, SqlStore, MAX_USERS_PER_READ,
+};
 pub use webhooks::{DeliveryMark, DeliveryStatus, StoredWebhookEvent, WebhookEvents, WebhookStore};
 
 use crate::crypto::TokenCipher;

@@ -8,6 +8,7 @@ use crate::raw_sql;
 use crate::support::{spawn_app, t0, TestApp, API_KEY};
 use async_trait::async_trait;
 use reqwest::StatusCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use test_databases::Backend;
@@ -21,6 +22,7 @@ backend_tests!(
     one_statement_asks_for_exactly_the_users_named,
     reads_queued_behind_busy_readers_share_one_statement,
     a_row_that_does_not_open_fails_only_its_own_read,
+    a_reader_that_panics_is_started_again,
     many_reads_at_once_each_get_their_own_account,
 );
 
@@ -31,11 +33,16 @@ struct Watched {
     asked: Mutex<Vec<usize>>,
     started: mpsc::UnboundedSender<usize>,
     gate: Semaphore,
+    /// The next gathered statement panics instead (a bug in a reader, say).
+    panic_next: AtomicBool,
+    /// Reads that asked again on their own.
+    alone: AtomicUsize,
 }
 
 #[async_trait]
 impl AccountSource for Watched {
     async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
+        self.alone.fetch_add(1, Ordering::SeqCst);
         self.store.account_by_user(user_id).await
     }
 
@@ -43,6 +50,9 @@ impl AccountSource for Watched {
         &self,
         user_ids: &[UserId],
     ) -> Result<Vec<Result<Account, StoreError>>, StoreError> {
+        if self.panic_next.swap(false, Ordering::SeqCst) {
+            panic!("a reader's statement panicked (on purpose)");
+        }
         self.asked.lock().unwrap().push(user_ids.len());
         let _ = self.started.send(user_ids.len());
         let _pass = self.gate.acquire().await.unwrap();
@@ -61,6 +71,8 @@ fn watched_reads(app: &TestApp) -> (Arc<Watched>, TokenReads, mpsc::UnboundedRec
         asked: Mutex::new(Vec::new()),
         started,
         gate: Semaphore::new(0),
+        panic_next: AtomicBool::new(false),
+        alone: AtomicUsize::new(0),
     });
     let reads = TokenReads::start(watched.clone());
     (watched, reads, starts)
@@ -150,7 +162,10 @@ async fn one_statement_asks_for_exactly_the_users_named(backend: Backend) {
     assert_eq!(answer.len(), MAX_USERS_PER_READ);
     for account in answer {
         let account = account.unwrap();
-        let stored = seeded.iter().find(|s| s.user_id == account.user_id).unwrap();
+        let stored = seeded
+            .iter()
+            .find(|s| s.user_id == account.user_id)
+            .unwrap();
         assert_eq!(account.token.expose(), stored.token.expose());
         assert_eq!(account.id, stored.id);
     }
@@ -160,13 +175,13 @@ async fn reads_queued_behind_busy_readers_share_one_statement(backend: Backend) 
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let seeded = app.seed(40, t0()).await;
+    let seeded = app.seed(70, t0()).await;
     let (watched, reads, mut starts) = watched_reads(&app);
     let first = occupy_every_reader(&reads, &mut starts, "seed-0").await;
 
-    // Forty users, one of them twice, and one without an account queue meanwhile.
+    // Seventy users and one without an account queue meanwhile: more than one statement
+    // takes.
     let mut names: Vec<String> = seeded.iter().map(|a| a.user_id.as_str().into()).collect();
-    names.push("seed-7".into());
     names.push("nobody".into());
     let queued_reads: Vec<PendingRead> = names.iter().map(|n| read(&reads, n)).collect();
     queued(&reads, names.len()).await;
@@ -187,10 +202,12 @@ async fn reads_queued_behind_busy_readers_share_one_statement(backend: Backend) 
             None => assert!(answer.is_none(), "{name} has no account"),
         }
     }
-    // One statement per busy reader, then one for everything that queued: 41 distinct users.
+    // One statement per busy reader, then as few as hold everything that queued.
     let mut asked = vec![1; READERS];
-    asked.push(41);
+    asked.extend([MAX_USERS_PER_READ, 71 - MAX_USERS_PER_READ]);
     assert_eq!(*watched.asked.lock().unwrap(), asked);
+    // The user without an account was answered by the shared statement too.
+    assert_eq!(watched.alone.load(Ordering::SeqCst), 0);
 }
 
 async fn a_row_that_does_not_open_fails_only_its_own_read(backend: Backend) {
@@ -212,23 +229,50 @@ async fn a_row_that_does_not_open_fails_only_its_own_read(backend: Backend) {
     let first = occupy_every_reader(&reads, &mut starts, "seed-0").await;
     let damaged = read(&reads, "seed-3");
     let healthy = read(&reads, "seed-5");
+    let healthy_again = read(&reads, "seed-5");
     let missing = read(&reads, "nobody");
-    queued(&reads, 3).await;
+    queued(&reads, 4).await;
     watched.gate.add_permits(1_000);
 
     for pending in first {
         assert!(pending.await.unwrap().unwrap().is_some());
     }
-    let error = damaged.await.unwrap().expect_err("a row that does not open");
+    let error = damaged
+        .await
+        .unwrap()
+        .expect_err("a row that does not open");
     assert!(
         matches!(error, StoreError::SealedToken { id, .. } if id == seeded[3].id),
         "{error}"
     );
-    let account = healthy.await.unwrap().unwrap().unwrap();
-    assert_eq!(account.token.expose(), seeded[5].token.expose());
+    for healthy in [healthy, healthy_again] {
+        let account = healthy.await.unwrap().unwrap().unwrap();
+        assert_eq!(account.token.expose(), seeded[5].token.expose());
+    }
     assert!(missing.await.unwrap().unwrap().is_none());
-    // The three shared one statement; the damaged row's error was its own read's.
+    // The four reads of three users shared one statement; the damaged row's error was its
+    // own read's. With a row that did not open, an absent user cannot be told from it, so
+    // both asked again alone; the found user did not.
     assert_eq!(watched.asked.lock().unwrap().last(), Some(&3));
+    assert_eq!(watched.alone.load(Ordering::SeqCst), 2);
+}
+
+async fn a_reader_that_panics_is_started_again(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let seeded = app.seed(1, t0()).await;
+    let (watched, reads, mut starts) = watched_reads(&app);
+    watched.panic_next.store(true, Ordering::SeqCst);
+    // The read whose reader panicked asks again on its own and gets its account.
+    let account = read(&reads, "seed-0").await.unwrap().unwrap().unwrap();
+    assert_eq!(account.token.expose(), seeded[0].token.expose());
+    // Every reader is there again: each takes a read of its own.
+    let pending = occupy_every_reader(&reads, &mut starts, "seed-0").await;
+    watched.gate.add_permits(1_000);
+    for read in pending {
+        assert!(read.await.unwrap().unwrap().is_some());
+    }
 }
 
 async fn many_reads_at_once_each_get_their_own_account(backend: Backend) {

@@ -239,10 +239,7 @@ impl Store for SqlStore {
         // The list is padded with its last id to the next power of two: the answer is the
         // same, and the statement is one of a few each connection has already prepared.
         let padded = user_ids.len().next_power_of_two();
-        let ids = user_ids
-            .iter()
-            .chain(std::iter::repeat(last))
-            .take(padded);
+        let ids = user_ids.iter().chain(std::iter::repeat(last)).take(padded);
         let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| {
             let sql = by_users_sql(dialect, padded);
             let mut query = sqlx::query_as(&sql);
