@@ -28,15 +28,7 @@ backend_tests!(
 );
 
 async fn get(app: &TestApp, path: &str) -> (StatusCode, Value) {
-    let answer = app
-        .browser
-        .get(app.url(path))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status();
-    (status, answer.json().await.unwrap())
+    app.api_get(path).await
 }
 
 async fn send(app: &TestApp, method: reqwest::Method, path: &str) -> (StatusCode, Value) {

@@ -208,6 +208,19 @@ impl TestApp {
         self.base.join(path).unwrap()
     }
 
+    /// `GET path` with the API key; the status and the JSON body.
+    pub async fn api_get(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        let answer = self
+            .browser
+            .get(self.url(path))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        (status, answer.json().await.unwrap())
+    }
+
     pub fn metrics_url(&self) -> Url {
         let base = self.metrics_base.as_ref().expect("a metrics listener");
         base.join("/metrics").unwrap()

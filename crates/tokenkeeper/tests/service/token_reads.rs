@@ -17,15 +17,7 @@ backend_tests!(
 );
 
 async fn read(app: &TestApp, user_id: &str) -> (StatusCode, Value) {
-    let answer = app
-        .browser
-        .get(app.url(&format!("/api/v1/accounts/{user_id}")))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status();
-    (status, answer.json().await.unwrap())
+    app.api_get(&format!("/api/v1/accounts/{user_id}")).await
 }
 
 fn time(value: &Value) -> Option<DateTime<Utc>> {
