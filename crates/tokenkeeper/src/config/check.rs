@@ -17,13 +17,30 @@ pub(super) fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> 
     let url = Url::parse(text).map_err(|e| {
         invalid(
             key,
-            format!("{text:?} is not a URL ({e}); expected http(s)://..."),
+            format!(
+                "{} is not a URL ({e}); expected http(s)://...",
+                unparsed(text)
+            ),
         )
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(invalid(key, format!("{text:?}: expected an http(s) URL")));
+        return Err(invalid(
+            key,
+            format!("{:?}: expected an http(s) URL", redacted_url(&url)),
+        ));
     }
     Ok(url)
+}
+
+/// A value that did not parse, as an error message shows it. A webhook URL may carry its
+/// receiver's token in its query or a password before `@`; when the text has either, where
+/// they end cannot be trusted, so none of it is shown.
+fn unparsed(text: &str) -> String {
+    if text.contains(['@', '?', '#']) {
+        "the value (not shown: it may carry a credential)".to_string()
+    } else {
+        format!("{text:?}")
+    }
 }
 
 /// How a URL that may carry a credential (a password, a token in its query) is printed: those

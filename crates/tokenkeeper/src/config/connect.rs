@@ -1,6 +1,6 @@
 //! The `[connect]` section: signed connect links and where they may send members back.
 
-use super::check::{parse_http_url, shown_secret};
+use super::check::{parse_http_url, redacted_url, shown_secret};
 use super::error::{invalid, ConfigError};
 use chrono::Duration;
 use secrecy::SecretString;
@@ -63,7 +63,8 @@ impl TryFrom<RawConnect> for ConnectSettings {
                 return Err(invalid(
                     "connect.allowed_return_origins",
                     format!(
-                        "{origin:?} must be an origin like https://app.example.com, without a path"
+                        "{:?} must be an origin like https://app.example.com, without a path",
+                        redacted_url(&url)
                     ),
                 ));
             }

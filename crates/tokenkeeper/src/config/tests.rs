@@ -137,6 +137,29 @@ fn wrong_values_name_their_key() {
 }
 
 #[test]
+fn a_wrong_url_is_named_without_the_credential_it_carries() {
+    for value in [
+        "ftp://user:hunter2@hooks.example.com/in?token=t0k3n-v4lue",
+        "https://user:hunter2@[not-a-host/in?token=t0k3n-v4lue",
+        "https://hooks.example.com:99999/in?token=t0k3n-v4lue",
+    ] {
+        let mut vars = minimal();
+        vars.push(("TOKENKEEPER_LINKEDIN__TOKEN_URL".into(), value.into()));
+        let err = Config::load_from(None, vars).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("linkedin.token_url"), "{shown}");
+        for secret in ["hunter2", "t0k3n-v4lue"] {
+            assert!(!shown.contains(secret), "{secret} shown: {shown}");
+        }
+    }
+    // A value with nothing to hide is echoed, so the operator sees the typo.
+    let mut vars = minimal();
+    vars.push(("TOKENKEEPER_LINKEDIN__TOKEN_URL".into(), "htps//x".into()));
+    let shown = Config::load_from(None, vars).unwrap_err().to_string();
+    assert!(shown.contains("\"htps//x\""), "{shown}");
+}
+
+#[test]
 fn printed_configuration_hides_secrets() {
     let mut vars = minimal();
     vars.extend(env(&[
