@@ -107,10 +107,6 @@ pub trait Store:
     /// One round trip to the database, changing nothing: readiness and the doctor ask it.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// The versions of this backend's migrations that the database has not applied yet
-    /// (all of them for a database never migrated). Reads only.
-    async fn unapplied_migrations(&self) -> Result<Vec<i64>, StoreError>;
-
     /// Stores a freshly linked account. One LinkedIn account per host user: linking again
     /// replaces the tokens of the existing row (and resets its state) instead of adding one.
     async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError>;

@@ -19,6 +19,7 @@ backend_tests!(
     return_to_outside_the_allow_list_is_refused,
     api_requires_the_api_key,
     unknown_missing_and_replayed_state_are_refused,
+    a_state_dies_at_the_instant_its_attempt_expires,
     replayed_code_is_refused_and_changes_nothing,
     cancelled_consent_changes_nothing,
     linkedin_failure_on_code_exchange_stores_nothing,
@@ -292,6 +293,33 @@ async fn unknown_missing_and_replayed_state_are_refused(backend: Backend) {
     assert!(app
         .store
         .account_by_user(&user("u-10"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// An attempt lives `connect.link_ttl_minutes` (15) from the moment its link was opened: a
+/// callback a second before the end completes, one at the end itself is refused.
+async fn a_state_dies_at_the_instant_its_attempt_expires(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let link = app.connect_link("u-30", "x@example.com", None).await;
+    let in_time = app.consent(&link).await;
+    let link = app.connect_link("u-31", "y@example.com", None).await;
+    let at_the_end = app.consent(&link).await;
+
+    app.clock
+        .advance(Duration::minutes(15) - Duration::seconds(1));
+    let response = app.browser.get(in_time).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    app.clock.advance(Duration::seconds(1));
+    let response = app.browser.get(at_the_end).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(app
+        .store
+        .account_by_user(&user("u-31"))
         .await
         .unwrap()
         .is_none());

@@ -27,6 +27,7 @@ backend_tests!(
     the_cli_may_allow_a_member_change,
     refusals_are_logged_without_secrets,
     the_callback_no_longer_purges,
+    a_backlog_past_one_purge_batch_is_purged_whole,
     expired_connect_state_is_purged_in_the_background,
     a_tab_opened_just_before_its_link_expired_cannot_use_it_again_after_the_purge,
 );
@@ -453,6 +454,37 @@ async fn the_callback_no_longer_purges(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(purged.attempts, 2);
+    assert_eq!(app.store.count_connect_attempts().await.unwrap(), 0);
+}
+
+/// The purge deletes a thousand rows per statement, so no statement holds its locks long;
+/// a backlog larger than that (a purge that was off for a while) still goes in one pass.
+async fn a_backlog_past_one_purge_batch_is_purged_whole(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    const BACKLOG: usize = 1001;
+    const WRITERS: usize = 8;
+    let mut saving = tokio::task::JoinSet::new();
+    for writer in 0..WRITERS {
+        let store = app.store.clone();
+        saving.spawn(async move {
+            for n in (writer..BACKLOG).step_by(WRITERS) {
+                let attempt = stale_attempt(&format!("stale-{n}"), t0() + Duration::minutes(1));
+                store.save_connect_attempt(&attempt).await.unwrap();
+            }
+        });
+    }
+    while let Some(saved) = saving.join_next().await {
+        saved.unwrap();
+    }
+    app.clock.advance(Duration::days(3));
+    let purged = app
+        .store
+        .purge_expired_connect_state(app.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(purged.attempts, BACKLOG as u64);
     assert_eq!(app.store.count_connect_attempts().await.unwrap(), 0);
 }
 

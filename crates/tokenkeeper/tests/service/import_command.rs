@@ -138,6 +138,14 @@ async fn a_second_import_of_the_same_file_changes_nothing(backend: Backend) {
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(stdout(&first).contains("30 created"), "{}", stdout(&first));
     let before = app.store.list_accounts(0, 100).await.unwrap();
+    // A dry run compares with what is stored just as the import would.
+    let rehearsal = import(&app, &["--dry-run", path.to_str().unwrap()], &[]).await;
+    assert!(rehearsal.status.success(), "{}", stderr(&rehearsal));
+    assert!(
+        stdout(&rehearsal).contains("30 unchanged"),
+        "{}",
+        stdout(&rehearsal)
+    );
     let second = import(&app, &[path.to_str().unwrap()], &[]).await;
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(

@@ -186,9 +186,6 @@ impl Store for PanickingStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
-    async fn unapplied_migrations(&self) -> Result<Vec<i64>, StoreError> {
-        self.inner.unapplied_migrations().await
-    }
     async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError> {
         self.inner.save_linked_account(account).await
     }

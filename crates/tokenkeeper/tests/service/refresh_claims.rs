@@ -6,6 +6,7 @@ use crate::backend_tests;
 use crate::support::{spawn, spawn_app, t0, Setup, TestApp};
 use chrono::{DateTime, Duration, Utc};
 use fake_linkedin::{Endpoint, Fault};
+use sqlx::Connection;
 use test_databases::Backend;
 use tokenkeeper::domain::{Account, AccountStatus};
 use tokenkeeper::refresh::SweepOutcome;
@@ -18,6 +19,7 @@ backend_tests!(
     a_sweep_whose_claim_was_taken_over_discards_and_counts_its_result,
     a_write_back_the_database_refuses_fails_the_run_and_is_counted,
 );
+backend_tests!(only [Postgres, MySql]: a_claim_passes_over_rows_a_rival_holds_and_takes_the_next);
 
 /// Claims `user_id` as a process named `holder` would at `now`, for ten minutes.
 async fn claim_as(app: &TestApp, holder: &str, now: DateTime<Utc>, user_id: &str) -> Account {
@@ -206,4 +208,75 @@ async fn a_write_back_the_database_refuses_fails_the_run_and_is_counted(backend:
         "{report:?}"
     );
     assert!(report.error.is_some_and(|e| e.contains("database error")));
+}
+
+/// Rows another transaction holds locked (a rival claimer mid-claim) are skipped, not waited
+/// for, and the claim goes on to the next due rows. On MySQL the claim first reads four
+/// candidates per account wanted without locking; when every one of them is held it must read
+/// further along rather than give up with nothing while due accounts wait.
+async fn a_claim_passes_over_rows_a_rival_holds_and_takes_the_next(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for n in 0..6 {
+        app.linked(&format!("u-{n}")).await;
+    }
+    let due = t0() + Duration::days(51);
+    let lease = Lease {
+        holder: "claimer".to_owned(),
+        now: due,
+        until: due + Duration::minutes(10),
+    };
+    // Never panics while the rival holds its locks: a failure is told once they are let go.
+    let claim = || async {
+        let patience = std::time::Duration::from_secs(10);
+        match tokio::time::timeout(patience, app.store.claim_due(due, &lease, 1)).await {
+            Ok(claimed) => claimed.map_err(|e| format!("the claim failed: {e}")),
+            Err(_) => Err("the claim waited for the held rows instead of skipping them".into()),
+        }
+    };
+    let url = app.config.database_url.expose();
+    // The four oldest due rows, each locked alone by its primary key: on MySQL a locking
+    // read that scans (a sort, an IN list on a table this small) locks every row it examines.
+    let oldest: Vec<i64> = crate::raw_sql::rows::<(i64,)>(
+        url,
+        "SELECT id FROM social_network ORDER BY expiration, id LIMIT 4",
+    )
+    .await
+    .into_iter()
+    .map(|(id,)| id)
+    .collect();
+    // The rival's transaction holds its locks while the claim runs, and is rolled back and
+    // its connection closed before the test's database is dropped (which would wait for it).
+    macro_rules! claim_while_a_rival_holds_four {
+        ($connection:ty) => {{
+            let mut rival = <$connection>::connect(url).await.unwrap();
+            let mut holding = rival.begin().await.unwrap();
+            let mut held = Vec::new();
+            for id in &oldest {
+                let lock = format!("SELECT id FROM social_network WHERE id = {id} FOR UPDATE");
+                let id: i64 = sqlx::query_scalar(&lock)
+                    .fetch_one(&mut *holding)
+                    .await
+                    .unwrap();
+                held.push(id);
+            }
+            let claimed = claim().await;
+            holding.rollback().await.unwrap();
+            rival.close().await.unwrap();
+            (held, claimed)
+        }};
+    }
+    let (held, claimed) = match backend {
+        Backend::MySql => claim_while_a_rival_holds_four!(sqlx::MySqlConnection),
+        _ => claim_while_a_rival_holds_four!(sqlx::PgConnection),
+    };
+    let claimed = claimed.unwrap_or_else(|e: String| panic!("{e}"));
+    assert_eq!(held.len(), 4);
+    assert_eq!(
+        claimed.len(),
+        1,
+        "one of the two free due accounts is claimed"
+    );
+    assert!(!held.contains(&claimed[0].id), "claimed a held row");
 }

@@ -2,6 +2,7 @@
 //! it, and a slot one instance has started is never run by another.
 
 use crate::backend_tests;
+use crate::log_capture::{LogCapture, LogFormat};
 use crate::support::{spawn_app, t0, TestApp};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::sync::Arc;
@@ -81,7 +82,9 @@ async fn start_up_catches_up_a_slot_missed_after_earlier_runs(backend: Backend) 
     app.at(later_midnight + Duration::hours(8));
     ran(&app, later_midnight - Duration::hours(12)).await;
 
+    let logs = LogCapture::start("info", LogFormat::Human);
     start_up(&app).await;
+    assert!(logs.text().contains("catching up a missed slot"));
     assert_eq!(
         slots_run(&app).await,
         [
@@ -108,10 +111,16 @@ async fn start_up_runs_nothing_when_the_latest_slot_already_ran(backend: Backend
     ran(&app, later_midnight).await;
     let calls = app.fake.controls().refresh_grants();
 
+    let logs = LogCapture::start("info", LogFormat::Human);
     start_up(&app).await;
     assert_eq!(slots_run(&app).await, [later_midnight]);
     assert_eq!(app.fake.controls().refresh_grants(), calls);
     assert_eq!(app.account("ada").await.last_refreshed_at, None);
+    // Not even tried: a lone instance restarting must not tell its operator that a missed
+    // slot is being caught up, then that another instance runs it.
+    let said = logs.text();
+    assert!(!said.contains("catching up"), "{said}");
+    assert!(!said.contains("another instance runs this slot"), "{said}");
 }
 
 async fn a_second_instance_skips_a_slot_another_ran(backend: Backend) {

@@ -201,10 +201,6 @@ impl Store for SqlStore {
         self.pool.ping().await
     }
 
-    async fn unapplied_migrations(&self) -> Result<Vec<i64>, StoreError> {
-        self.pool.unapplied_migrations().await
-    }
-
     async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError> {
         let mut tx = self.begin().await?;
         let stored = self

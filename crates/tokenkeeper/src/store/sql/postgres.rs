@@ -60,3 +60,30 @@ fn without_unread_parameters(database_url: &str) -> String {
     url.set_query((!kept.is_empty()).then(|| kept.join("&")).as_deref());
     url.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::without_unread_parameters;
+
+    #[test]
+    fn parameters_postgres_reads_are_kept_and_the_rest_dropped() {
+        assert_eq!(
+            without_unread_parameters(
+                "postgres://u@h/db?sslmode=require&&sslpassword=s3cret&options[search_path]=tk&ssl%6Dode=verify-full"
+            ),
+            "postgres://u@h/db?sslmode=require&options[search_path]=tk&ssl%6Dode=verify-full"
+        );
+    }
+
+    #[test]
+    fn a_url_left_with_no_parameter_has_no_query() {
+        assert_eq!(
+            without_unread_parameters("postgres://u@h/db?sslpassword=s3cret&api_token=t"),
+            "postgres://u@h/db"
+        );
+        assert_eq!(
+            without_unread_parameters("postgres://u@h/db"),
+            "postgres://u@h/db"
+        );
+    }
+}

@@ -109,6 +109,7 @@ mod tests {
             ("mysql://root@127.0.0.1:3306/tk", Some(Dialect::MySql)),
             ("mariadb://root@127.0.0.1/tk", Some(Dialect::MySql)),
             ("postgres:u@h", None),
+            ("mysql:root@h", None),
             ("mssql://sa@h/db", None),
             ("tokenkeeper.db", None),
         ] {
