@@ -7,6 +7,7 @@ mod cipher_cost;
 mod claim_reads;
 mod cpu;
 mod fake_process;
+mod mariadb_ceiling;
 mod memory;
 mod reads;
 mod rotation;
@@ -71,7 +72,8 @@ struct Args {
     #[arg(long, value_name = "BATCH")]
     rotate: Option<i64>,
     /// Measure token reads (`GET /api/v1/accounts/{user_id}`) instead of the sweep, against
-    /// `/healthz` and `pgbench -S` (see BENCHMARKS.md, Token reads).
+    /// `/healthz` and `pgbench -S`, and on MariaDB sysbench's point selects (see BENCHMARKS.md,
+    /// Token reads).
     #[arg(long)]
     reads: bool,
     /// Connections of the read load (with --reads).
@@ -120,12 +122,20 @@ async fn main() -> anyhow::Result<()> {
             seconds: args.seconds,
         };
         println!("{}", reads::HEADER);
-        let mut encryption_rows = Vec::new();
+        let (mut encryption_rows, mut own_ceiling_rows) = (Vec::new(), Vec::new());
         for backend in backends {
             for &n in &args.accounts {
-                let (row, encryption) = reads::run_one(backend, n, &settings).await?;
+                let rows = reads::run_one(backend, n, &settings).await?;
+                println!("{}", rows.row);
+                encryption_rows.extend(rows.encryption);
+                own_ceiling_rows.extend(rows.own_ceiling);
+            }
+        }
+        if !own_ceiling_rows.is_empty() {
+            println!("\nMariaDB's reads against its own point-select rate at the same concurrency (sysbench oltp_point_select, prepared, 1,000,000 rows):");
+            println!("{}", reads::OWN_CEILING_HEADER);
+            for row in own_ceiling_rows {
                 println!("{row}");
-                encryption_rows.extend(encryption);
             }
         }
         println!("\nWhat encryption costs the reads (the server process's CPU time, the database server's left out, so the share is an upper bound):");

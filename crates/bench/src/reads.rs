@@ -3,7 +3,8 @@
 //! loads `GET /api/v1/accounts/{user_id}` at C connections for a fixed time, random accounts,
 //! keep-alive. In the same run and at the same concurrency, it measures the ceilings: the
 //! server's `/healthz` (the HTTP stack alone, no database) and PostgreSQL's own point-select
-//! rate (`pgbench -S`, prepared statements, on a pgbench database of its own).
+//! rate (`pgbench -S`, prepared statements, on a pgbench database of its own); on MariaDB also
+//! MariaDB's own (`mariadb_ceiling`).
 
 use anyhow::Context;
 use std::time::{Duration, Instant};
@@ -27,15 +28,25 @@ pub struct Settings {
     pub seconds: u64,
 }
 
-/// One table row: `| backend | accounts | reads/s | p50 | p99 | healthz/s | ... |`, and one
-/// of what encryption costs those reads.
-pub async fn run_one(
-    backend: Backend,
-    n: usize,
-    settings: &Settings,
-) -> anyhow::Result<(String, Option<String>)> {
+/// What one backend and size gives: the main table's row, one of what encryption costs those
+/// reads, and on MariaDB one against its own point-select rate.
+pub struct Rows {
+    pub row: String,
+    pub encryption: Option<String>,
+    pub own_ceiling: Option<String>,
+}
+
+pub const OWN_CEILING_HEADER: &str = "| accounts | connections | reads/s | sysbench point selects/s | reads / sysbench |\n|---|---|---|---|---|";
+
+/// One table row: `| backend | accounts | reads/s | p50 | p99 | healthz/s | ... |`, and the
+/// others of `Rows`.
+pub async fn run_one(backend: Backend, n: usize, settings: &Settings) -> anyhow::Result<Rows> {
     let Some(db) = TestDatabase::create(backend).await else {
-        return Ok((format!("| {backend:?} | {n} | skipped: no server |"), None));
+        return Ok(Rows {
+            row: format!("| {backend:?} | {n} | skipped: no server |"),
+            encryption: None,
+            own_ceiling: None,
+        });
     };
     let cipher = crate::rotation::cipher(crate::rotation::OLD_KEY);
     let store = tokenkeeper::store::connect(&db.url, cipher.clone()).await?;
@@ -61,6 +72,25 @@ pub async fn run_one(
     let health = load(settings, move |_| format!("{base}/healthz"), n).await?;
     drop(server);
     let pgbench = pgbench_select(settings).await?;
+    let own_ceiling = match backend {
+        Backend::MySql => Some(
+            match crate::mariadb_ceiling::point_selects_per_second(
+                settings.connections,
+                settings.seconds,
+            )
+            .await
+            {
+                Ok(own) => format!(
+                    "| {n} | {} | {:.0} | {own:.0} | {:.2} |",
+                    settings.connections,
+                    reads.per_second,
+                    reads.per_second / own
+                ),
+                Err(why) => format!("| {n} | {} | not measured: {why} |", settings.connections),
+            },
+        ),
+        _ => None,
+    };
     // Each read opens the account's two tokens.
     let encryption = crate::cipher_cost::read_row(
         &format!("| {backend:?} | {n}"),
@@ -79,7 +109,11 @@ pub async fn run_one(
         reads.per_second / pgbench,
         reads.per_second / health.per_second,
     );
-    Ok((row, Some(encryption)))
+    Ok(Rows {
+        row,
+        encryption: Some(encryption),
+        own_ceiling,
+    })
 }
 
 pub const HEADER: &str = "| backend | accounts | connections | reads/s | p50 (ms) | p99 (ms) | /healthz/s | /healthz p99 (ms) | pgbench -S tps | reads / pgbench -S | reads / healthz |\n|---|---|---|---|---|---|---|---|---|---|---|";

@@ -1,0 +1,69 @@
+//! MariaDB's own point-select rate, the fair ceiling for token reads on MariaDB (PostgreSQL's
+//! `pgbench -S` measures another server): sysbench's `oltp_point_select`, prepared statements,
+//! one table of a million rows (as many as pgbench's scale 10), at the read load's
+//! concurrency, on a database of its own that is dropped afterwards.
+
+use anyhow::Context;
+use tokio::process::Command;
+
+const DATABASE: &str = "tokenkeeper_bench_sysbench";
+const ROWS: &str = "1000000";
+
+/// Point selects per second, or why there is no figure (sysbench missing, say): the read
+/// rows stand without it.
+pub async fn point_selects_per_second(connections: usize, seconds: u64) -> Result<f64, String> {
+    measure(connections, seconds)
+        .await
+        .map_err(|e| format!("{e:#}"))
+}
+
+async fn measure(connections: usize, seconds: u64) -> anyhow::Result<f64> {
+    let admin = std::env::var("TOKENKEEPER_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".to_owned());
+    let url = url::Url::parse(&admin).context("TOKENKEEPER_TEST_MYSQL_URL")?;
+    let pool = sqlx::MySqlPool::connect(&admin).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {DATABASE}"))
+        .execute(&pool)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {DATABASE}"))
+        .execute(&pool)
+        .await?;
+    let mut common = vec![
+        "oltp_point_select".to_owned(),
+        "--db-driver=mysql".to_owned(),
+        format!("--mysql-host={}", url.host_str().unwrap_or("127.0.0.1")),
+        format!("--mysql-port={}", url.port().unwrap_or(3306)),
+        format!("--mysql-user={}", url.username()),
+        format!("--mysql-db={DATABASE}"),
+        "--tables=1".to_owned(),
+        format!("--table-size={ROWS}"),
+    ];
+    if let Some(password) = url.password() {
+        common.push(format!("--mysql-password={password}"));
+    }
+    let prepare = Command::new("sysbench")
+        .args(&common)
+        .arg("prepare")
+        .output()
+        .await
+        .context("sysbench is not installed (apt-get install sysbench)")?;
+    anyhow::ensure!(prepare.status.success(), "sysbench prepare failed");
+    let run = Command::new("sysbench")
+        .args(&common)
+        .arg(format!("--threads={connections}"))
+        .arg(format!("--time={seconds}"))
+        .arg("run")
+        .output()
+        .await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {DATABASE}"))
+        .execute(&pool)
+        .await?;
+    anyhow::ensure!(run.status.success(), "sysbench run failed");
+    let out = String::from_utf8_lossy(&run.stdout);
+    // "    queries:                             123456 (4115.20 per sec.)"
+    out.lines()
+        .find(|l| l.trim_start().starts_with("queries:"))
+        .and_then(|l| l.split_once('(')?.1.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("no queries per second in sysbench's output: {out}"))
+}
