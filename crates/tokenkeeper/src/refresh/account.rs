@@ -195,9 +195,13 @@ pub async fn refresh_account(
                         .map_or(backoff, |asked| asked.max(backoff))
                 });
                 if let LinkedInError::RateLimited { .. } = error {
-                    shared
-                        .pacing
-                        .slow_down(next.unwrap_or(shared.settings.retry_initial).min(budget));
+                    // Every caller in the process waits what LinkedIn asked, even when this
+                    // account has no attempt left (always so on demand): the throttle is the
+                    // app's, not the account's.
+                    let pause = next
+                        .or(error.retry_after())
+                        .unwrap_or(shared.settings.retry_initial);
+                    shared.pacing.slow_down(pause.min(budget));
                 }
                 match next {
                     Some(delay) if delay <= budget && !shared.stopping() => {

@@ -3,10 +3,11 @@
 //! backend through real sockets.
 
 use crate::backend_tests;
+use crate::log_capture::{LogCapture, LogFormat};
 use crate::service_tests;
-use crate::support::{spawn_app, t0, TestApp, API_KEY};
+use crate::support::{spawn, spawn_app, t0, Setup, TestApp, API_KEY};
 use chrono::{DateTime, Duration, Utc};
-use fake_linkedin::Endpoint;
+use fake_linkedin::{Endpoint, Fault};
 use reqwest::StatusCode;
 use serde_json::Value;
 use test_databases::Backend;
@@ -20,10 +21,12 @@ backend_tests!(
     deleting_an_account_forgets_its_tokens_and_pending_emails,
     refresh_now_goes_through_the_sweeps_path,
     refresh_now_is_refused_while_another_process_holds_the_account,
+    refresh_now_holds_its_claim_while_linkedin_is_asked,
     refresh_now_without_a_refresh_token_changes_nothing,
     a_reported_token_that_works_changes_nothing,
     a_reported_token_confirmed_dead_starts_the_reconnect_episode,
     a_reported_token_without_refresh_token_starts_the_episode_at_once,
+    a_reported_token_linkedin_cannot_judge_is_settled_by_a_refresh,
     forecast_counts_refreshes_and_members_who_must_act_per_day,
 );
 
@@ -208,9 +211,14 @@ async fn refresh_now_goes_through_the_sweeps_path(backend: Backend) {
     };
     let before = app.linked("ada").await;
     app.at(t0() + Duration::days(3));
+    let logs = LogCapture::start("info", LogFormat::Json);
     let (status, body) = send(&app, reqwest::Method::POST, "/api/v1/accounts/ada/refresh").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["result"], "refreshed");
+    // Its log lines say what the host app asked for, beside the account.
+    let said = logs.text();
+    assert!(said.contains("token refreshed on demand"), "{said}");
+    assert!(said.contains(r#""demand":"refresh""#), "{said}");
     assert_eq!(body["account"]["status"], "active");
     let text = body.to_string();
     let after = app.account("ada").await;
@@ -292,6 +300,41 @@ async fn refresh_now_is_refused_while_another_process_holds_the_account(backend:
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
+/// A request holds its claim for the whole lease while LinkedIn is asked: a second request
+/// for the same account meanwhile is told 409, and LinkedIn is asked once.
+async fn refresh_now_holds_its_claim_while_linkedin_is_asked(backend: Backend) {
+    // LinkedIn takes 4 s to answer the first request, well within its time-out here.
+    let setup = Setup::default().var("LINKEDIN__TIMEOUT_SECONDS", 10);
+    let Some(app) = spawn(backend, setup).await else {
+        return;
+    };
+    let ada = app.linked("ada").await;
+    app.at(t0() + Duration::days(3));
+    let controls = app.fake.controls();
+    controls.inject_member_fault(
+        ada.member_id.as_str(),
+        Fault::Latency(std::time::Duration::from_secs(4)),
+        Some(1),
+    );
+    let before = controls.calls(Endpoint::Token);
+    let path = "/api/v1/accounts/ada/refresh";
+    let first = send(&app, reqwest::Method::POST, path);
+    let second = async {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            controls.wait_for_calls(Endpoint::Token, before + 1),
+        )
+        .await
+        .expect("the first request asks LinkedIn");
+        send(&app, reqwest::Method::POST, path).await
+    };
+    let ((first, first_body), (second, second_body)) = tokio::join!(first, second);
+    assert_eq!(first, StatusCode::OK, "{first_body}");
+    assert_eq!(second, StatusCode::CONFLICT, "{second_body}");
+    assert_eq!(second_body["error"], "claimed");
+    assert_eq!(controls.calls(Endpoint::Token), before + 1);
+}
+
 async fn refresh_now_without_a_refresh_token_changes_nothing(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -310,6 +353,16 @@ async fn refresh_now_without_a_refresh_token_changes_nothing(backend: Backend) {
         .await
         .unwrap()
         .is_empty());
+
+    // A refresh token that ends this very instant refreshes nothing either.
+    app.fake.controls().set_partner(true);
+    let bo = app.linked("bo").await;
+    app.at(bo.refresh_token_expires_at.unwrap());
+    let calls = app.fake.controls().calls(Endpoint::Token);
+    let (status, body) = send(&app, reqwest::Method::POST, "/api/v1/accounts/bo/refresh").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "no_refresh_token");
+    assert_eq!(app.fake.controls().calls(Endpoint::Token), calls);
 }
 
 async fn a_reported_token_that_works_changes_nothing(backend: Backend) {
@@ -389,6 +442,33 @@ async fn a_reported_token_without_refresh_token_starts_the_episode_at_once(backe
         2
     );
     assert_eq!(app.fake.controls().calls(Endpoint::Token), 1);
+    // Settled by LinkedIn's refusal of the token itself, not by a refresh attempt.
+    let why = after.last_error.unwrap_or_default();
+    assert!(
+        why.contains("the host app reported the access token rejected"),
+        "{why}"
+    );
+    let log = app.store.refresh_log_for(before.id).await.unwrap();
+    let outcomes: Vec<_> = log.iter().map(|e| e.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["access_token_rejected"]);
+}
+
+/// userinfo refusing for a reason that says nothing about the token (a scope the app lacks)
+/// leaves the question to a refresh, which settles it.
+async fn a_reported_token_linkedin_cannot_judge_is_settled_by_a_refresh(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let before = app.linked("ada").await;
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Userinfo, Fault::Status(403), Some(1));
+    let (status, body) = send(&app, reqwest::Method::POST, "/api/v1/accounts/ada/invalid").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"], "refreshed");
+    let after = app.account("ada").await;
+    assert_ne!(after.token.expose(), before.token.expose());
+    assert_eq!(after.status, AccountStatus::Active);
 }
 
 async fn forecast_counts_refreshes_and_members_who_must_act_per_day(backend: Backend) {

@@ -3,7 +3,7 @@
 //! fake LinkedIn receives, with its call signal; nothing here sleeps to wait.
 
 use crate::backend_tests;
-use crate::support::{spawn, t0, Setup, TestApp};
+use crate::support::{spawn, t0, Setup, TestApp, API_KEY};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, FakeConfig, Fault};
 use std::time::{Duration as StdDuration, Instant};
@@ -16,6 +16,7 @@ backend_tests!(
     calls_keep_to_the_rate_per_second,
     retries_stop_at_the_total_budget,
     retries_stop_at_max_attempts,
+    a_429_to_a_refresh_on_demand_holds_the_sweep_as_long_as_linkedin_asks,
 );
 
 /// Starts a sweep at `t` in the background, so the test can watch LinkedIn's calls meanwhile.
@@ -165,5 +166,46 @@ async fn retries_stop_at_max_attempts(backend: Backend) {
     assert_eq!(
         attempts,
         [(1, "transient"), (2, "transient"), (3, "transient")]
+    );
+}
+
+/// A refresh the host app asks for is called once, never retried, but shares the process's
+/// pacing: LinkedIn's 429 to it, with the pause LinkedIn asks for, holds the sweep back for
+/// that whole pause, not for the sweep's own first backoff (a second by default).
+async fn a_429_to_a_refresh_on_demand_holds_the_sweep_as_long_as_linkedin_asks(backend: Backend) {
+    let Some(app) = spawn(backend, Setup::default()).await else {
+        return;
+    };
+    let ada = app.linked("ada").await;
+    app.linked("bo").await;
+    let controls = app.fake.controls();
+    controls.inject_member_fault(
+        ada.member_id.as_str(),
+        Fault::TooManyRequests {
+            retry_after: Some(3),
+        },
+        Some(1),
+    );
+    let before = controls.calls(Endpoint::Token);
+
+    let request = app
+        .browser
+        .post(app.url("/api/v1/accounts/ada/refresh"))
+        .bearer_auth(API_KEY)
+        .send();
+    let (answer, throttled) = tokio::join!(request, token_calls(&app, before + 1));
+    assert_eq!(
+        answer.unwrap().status(),
+        reqwest::StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    let sweep = sweep_in_background(&app, t0() + Duration::days(50));
+    let next = token_calls(&app, before + 2).await;
+    let report = sweep.await.unwrap();
+    assert_eq!(report.counts.refreshed, 2, "{report:?}");
+    assert!(
+        next - throttled >= StdDuration::from_millis(2500),
+        "the sweep called LinkedIn {:?} after a 429 asked the app to wait 3s",
+        next - throttled
     );
 }
