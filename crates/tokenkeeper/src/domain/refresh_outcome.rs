@@ -85,6 +85,8 @@ mod tests {
         );
         for outcome in RefreshOutcome::ALL {
             assert_eq!(RefreshOutcome::parse(outcome.as_str()), Ok(outcome));
+            // Logs and metric labels print it by the same name.
+            assert_eq!(outcome.to_string(), outcome.as_str());
         }
         assert!(RefreshOutcome::parse("Refreshed").is_err());
         assert!(RefreshOutcome::parse("").is_err());

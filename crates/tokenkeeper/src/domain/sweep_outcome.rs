@@ -68,6 +68,7 @@ mod tests {
     fn outcomes_are_named_as_sweep_runs_and_reports_hold_them() {
         for outcome in SweepOutcome::ALL {
             assert_eq!(SweepOutcome::parse(outcome.as_str()), Ok(outcome));
+            assert_eq!(outcome.to_string(), outcome.as_str());
             // The JSON report and the stored row name an outcome alike.
             assert_eq!(
                 serde_json::to_value(outcome).unwrap(),

@@ -116,3 +116,45 @@ pub struct WebhookEvent {
     /// Delivery attempts made so far.
     pub attempts: i32,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_are_named_as_receivers_and_the_outbox_read_them() {
+        assert_eq!(
+            WebhookEventType::ALL.map(WebhookEventType::as_str),
+            [
+                "account.linked",
+                "account.reconnected",
+                "account.refreshed",
+                "account.refresh_failing",
+                "account.needs_reconnect",
+                "account.expired",
+                "account.deleted",
+                "account.expiring",
+            ]
+        );
+        for event_type in WebhookEventType::ALL {
+            assert_eq!(
+                WebhookEventType::parse(event_type.as_str()).unwrap(),
+                event_type
+            );
+            assert_eq!(event_type.to_string(), event_type.as_str());
+        }
+        assert!(WebhookEventType::parse("account.renamed").is_err());
+    }
+
+    #[test]
+    fn account_ends_are_named_and_read_back() {
+        for (end, name) in [
+            (AccountEnd::RefreshToken, "refresh_token"),
+            (AccountEnd::AccessToken, "access_token"),
+        ] {
+            assert_eq!(end.as_str(), name);
+            assert_eq!(AccountEnd::parse(name).unwrap(), end);
+        }
+        assert!(AccountEnd::parse("both").is_err());
+    }
+}
