@@ -47,7 +47,11 @@ async fn measure(connections: usize, seconds: u64) -> anyhow::Result<f64> {
         .output()
         .await
         .context("sysbench is not installed (apt-get install sysbench)")?;
-    anyhow::ensure!(prepare.status.success(), "sysbench prepare failed");
+    anyhow::ensure!(
+        prepare.status.success(),
+        "sysbench prepare failed: {}",
+        last_line(&prepare.stderr)
+    );
     let run = Command::new("sysbench")
         .args(&common)
         .arg(format!("--threads={connections}"))
@@ -58,7 +62,11 @@ async fn measure(connections: usize, seconds: u64) -> anyhow::Result<f64> {
     sqlx::query(&format!("DROP DATABASE IF EXISTS {DATABASE}"))
         .execute(&pool)
         .await?;
-    anyhow::ensure!(run.status.success(), "sysbench run failed");
+    anyhow::ensure!(
+        run.status.success(),
+        "sysbench run failed: {}",
+        last_line(&run.stderr)
+    );
     let out = String::from_utf8_lossy(&run.stdout);
     // "    queries:                             123456 (4115.20 per sec.)"
     out.lines()
@@ -66,4 +74,16 @@ async fn measure(connections: usize, seconds: u64) -> anyhow::Result<f64> {
         .and_then(|l| l.split_once('(')?.1.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .with_context(|| format!("no queries per second in sysbench's output: {out}"))
+}
+
+/// What sysbench said last on stderr: why it stopped, without pages of progress.
+fn last_line(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message")
+        .chars()
+        .take(200)
+        .collect()
 }

@@ -35,15 +35,7 @@ async fn get(app: &TestApp, path: &str) -> (StatusCode, Value) {
 }
 
 async fn send(app: &TestApp, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
-    let answer = app
-        .browser
-        .request(method, app.url(path))
-        .bearer_auth(API_KEY)
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status();
-    (status, answer.json().await.unwrap())
+    app.api_request(method, path).await
 }
 
 fn user_ids(page: &Value) -> Vec<String> {

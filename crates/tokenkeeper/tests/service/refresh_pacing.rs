@@ -3,7 +3,7 @@
 //! fake LinkedIn receives, with its call signal; nothing here sleeps to wait.
 
 use crate::backend_tests;
-use crate::support::{spawn, t0, Setup, TestApp, API_KEY};
+use crate::support::{spawn, t0, Setup, TestApp};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, FakeConfig, Fault};
 use std::time::{Duration as StdDuration, Instant};
@@ -188,16 +188,9 @@ async fn a_429_to_a_refresh_on_demand_holds_the_sweep_as_long_as_linkedin_asks(b
     );
     let before = controls.calls(Endpoint::Token);
 
-    let request = app
-        .browser
-        .post(app.url("/api/v1/accounts/ada/refresh"))
-        .bearer_auth(API_KEY)
-        .send();
-    let (answer, throttled) = tokio::join!(request, token_calls(&app, before + 1));
-    assert_eq!(
-        answer.unwrap().status(),
-        reqwest::StatusCode::SERVICE_UNAVAILABLE
-    );
+    let request = app.api_request(reqwest::Method::POST, "/api/v1/accounts/ada/refresh");
+    let ((status, body), throttled) = tokio::join!(request, token_calls(&app, before + 1));
+    assert_eq!(status, reqwest::StatusCode::SERVICE_UNAVAILABLE, "{body}");
 
     let sweep = sweep_in_background(&app, t0() + Duration::days(50));
     let next = token_calls(&app, before + 2).await;

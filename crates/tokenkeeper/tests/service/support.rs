@@ -210,9 +210,18 @@ impl TestApp {
 
     /// `GET path` with the API key; the status and the JSON body.
     pub async fn api_get(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        self.api_request(reqwest::Method::GET, path).await
+    }
+
+    /// `method path` with the API key; the status and the JSON body.
+    pub async fn api_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> (StatusCode, serde_json::Value) {
         let answer = self
             .browser
-            .get(self.url(path))
+            .request(method, self.url(path))
             .bearer_auth(API_KEY)
             .send()
             .await
