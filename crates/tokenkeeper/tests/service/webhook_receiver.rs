@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 /// The signing secret of every test receiver (32 random bytes, as `webhooks generate-secret`
 /// makes them).
@@ -36,6 +36,8 @@ impl Received {
 struct Inbox {
     received: Vec<Received>,
     answers: VecDeque<u16>,
+    /// When set, the next request is answered only once this fires.
+    hold: Option<oneshot::Receiver<()>>,
 }
 
 #[derive(Clone)]
@@ -84,6 +86,14 @@ impl Receiver {
             .extend(statuses.iter().copied());
     }
 
+    /// The next request is recorded at once but answered only when the returned sender is
+    /// used (or dropped): a receiver that is slow exactly as long as a test needs.
+    pub fn hold_next(&self) -> oneshot::Sender<()> {
+        let (release, hold) = oneshot::channel();
+        self.shared.inbox.lock().unwrap().hold = Some(hold);
+        release
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.inbox.lock().unwrap().received.clone()
     }
@@ -116,15 +126,18 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
         .filter(|(name, _)| name.as_str().starts_with("webhook-"))
         .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
         .collect();
-    let status = {
+    let (status, hold) = {
         let mut inbox = shared.inbox.lock().unwrap();
         inbox.received.push(Received {
             headers,
             body: String::from_utf8(body.to_vec()).unwrap(),
         });
-        inbox.answers.pop_front().unwrap_or(200)
+        (inbox.answers.pop_front().unwrap_or(200), inbox.hold.take())
     };
     shared.count.send_modify(|n| *n += 1);
+    if let Some(hold) = hold {
+        let _ = hold.await;
+    }
     StatusCode::from_u16(status).unwrap()
 }
 

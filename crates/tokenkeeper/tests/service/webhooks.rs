@@ -23,6 +23,7 @@ backend_tests!(
     account_expiring_is_sent_once_before_an_end_only_the_member_can_prevent,
     an_event_is_written_in_the_transaction_of_its_state_change,
     an_event_is_marked_failed_after_its_last_attempt,
+    an_event_being_delivered_is_not_sent_again_by_a_second_worker,
     no_event_is_written_while_webhooks_are_off,
     settled_events_are_pruned_after_their_retention,
     imported_accounts_are_told_as_linked_reconnected_or_needing_their_member,
@@ -423,6 +424,30 @@ async fn an_event_is_marked_failed_after_its_last_attempt(backend: Backend) {
     app.at(t0() + Duration::days(30));
     assert_eq!(deliver(&app).await, WebhookReport::default());
     assert_eq!(receiver.received().len(), 3);
+}
+
+/// Two workers (two instances of the service) share the outbox: while one waits for a slow
+/// receiver, its claim keeps the event from the other, so the receiver gets it once.
+async fn an_event_being_delivered_is_not_sent_again_by_a_second_worker(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let Some(app) = spawn_with(backend, &receiver, Setup::default()).await else {
+        return;
+    };
+    app.linked("ada").await;
+    let release = receiver.hold_next();
+    let first_worker = worker(&app);
+    let first = tokio::spawn(async move { first_worker.deliver_pending().await });
+    receiver.wait_for(1).await;
+
+    assert_eq!(deliver(&app).await, WebhookReport::default());
+    assert_eq!(receiver.received().len(), 1);
+
+    release.send(()).unwrap();
+    let report = first.await.unwrap().unwrap();
+    assert_eq!(report.delivered, 1);
+    let [event] = stored_events(&app).await.try_into().unwrap();
+    assert_eq!(event.delivery_status, DeliveryStatus::Delivered);
+    assert_eq!(receiver.received().len(), 1);
 }
 
 async fn no_event_is_written_while_webhooks_are_off(backend: Backend) {
