@@ -2,6 +2,8 @@
 //! task of a test (the server's included) logs to the subscriber the test installs here.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
 use tracing::subscriber::DefaultGuard;
 
 #[derive(Clone, Copy)]
@@ -42,16 +44,43 @@ impl LogCapture {
     }
 
     pub fn text(&self) -> String {
-        String::from_utf8(self.buffer.0.lock().unwrap().clone()).unwrap()
+        String::from_utf8(self.buffer.text.lock().unwrap().clone()).unwrap()
+    }
+
+    /// Completes once what was logged satisfies `done`: each write is a signal, so a test
+    /// waits for a line a background task writes without sleeping. Fails after 30 s.
+    pub async fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) {
+        let mut writes = self.buffer.writes.subscribe();
+        let wait = async {
+            while !done(&self.text()) {
+                writes.changed().await.unwrap();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .unwrap_or_else(|_| panic!("not logged in time: {what}; logged:\n{}", self.text()));
     }
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
+#[derive(Clone)]
+struct Buffer {
+    text: Arc<Mutex<Vec<u8>>>,
+    writes: watch::Sender<u64>,
+}
+
+impl Default for Buffer {
+    fn default() -> Self {
+        Self {
+            text: Arc::default(),
+            writes: watch::Sender::new(0),
+        }
+    }
+}
 
 impl std::io::Write for Buffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        self.text.lock().unwrap().extend_from_slice(buf);
+        self.writes.send_modify(|n| *n += 1);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -3,6 +3,7 @@
 //! once, and exits 0.
 
 use crate::backend_tests;
+use crate::log_capture::{LogCapture, LogFormat};
 use crate::notify::members_to_email;
 use crate::service_tests;
 use crate::smtp::SmtpServer;
@@ -25,9 +26,11 @@ async fn serve_delivers_due_emails_by_itself(backend: Backend) {
         .var("SMTP__PORT", smtp.port)
         .var("SMTP__SECURITY", "none")
         .var("SMTP__POLL_SECONDS", 1);
+    let logs = LogCapture::start("tokenkeeper=info", LogFormat::Human);
     let Some(mut app) = spawn(backend, setup).await else {
         return;
     };
+    LogCapture::ask_call_sites_again();
     members_to_email(&app, 2).await;
 
     let mails = tokio::time::timeout(ARRIVAL, smtp.wait_for(2))
@@ -44,11 +47,26 @@ async fn serve_delivers_due_emails_by_itself(backend: Backend) {
         assert!(subject.starts_with("Please reconnect"), "{subject}");
     }
     assert_ne!(mails[0].header("Message-ID"), mails[1].header("Message-ID"));
+    // The operator sees each pass that sent something, with its counts.
+    logs.wait_until("passes that sent 2 emails", |text| {
+        counted(text, "email delivery pass", "sent") == 2
+    })
+    .await;
     drop(app.shutdown.take());
     tokio::time::timeout(ARRIVAL, &mut app.server)
         .await
         .expect("serve stops with its mail worker")
         .unwrap();
+}
+
+/// The sum of `field=N` over the lines that say `message`.
+pub fn counted(logs: &str, message: &str, field: &str) -> u64 {
+    let key = format!(" {field}=");
+    logs.lines()
+        .filter(|line| line.contains(message))
+        .filter_map(|line| line.split_once(&key))
+        .map(|(_, rest)| rest.split(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
 }
 
 /// Runs the built binary with exactly these variables (no TOKENKEEPER_* from outside).

@@ -4,6 +4,8 @@
 //! Python library verifies it, is retried with backoff and given up after its last attempt,
 //! and never carries a token.
 
+use crate::log_capture::{LogCapture, LogFormat};
+use crate::mail_worker::counted;
 use crate::metric_values::{metric_values, only};
 use crate::support::{spawn, spawn_app, t0, Setup, TestApp, API_KEY};
 use crate::webhook_receiver::{verify_with_standard_webhooks, Receiver, SECRET};
@@ -587,12 +589,19 @@ async fn settled_events_are_pruned_after_their_retention(backend: Backend) {
 async fn serve_delivers_events_by_itself(backend: Backend) {
     let receiver = Receiver::start().await;
     let setup = Setup::default().var("WEBHOOKS__POLL_SECONDS", 1);
+    let logs = LogCapture::start("tokenkeeper=info", LogFormat::Human);
     let Some(app) = spawn_with(backend, &receiver, setup).await else {
         return;
     };
+    LogCapture::ask_call_sites_again();
     app.linked("ada").await;
     receiver.wait_for(1).await;
     assert_eq!(receiver.event_types(), ["account.linked"]);
+    // The operator sees the pass that delivered it, with its counts.
+    logs.wait_until("a pass that delivered 1 event", |text| {
+        counted(text, "webhook delivery pass", "delivered") == 1
+    })
+    .await;
 }
 
 /// Runs the built binary's `webhooks test` against `url`, with exactly these variables.
