@@ -636,6 +636,7 @@ service_tests!(
     webhooks_test_sends_a_signed_ping_and_exits_by_the_answer,
     bad_webhook_settings_are_refused_naming_the_key,
     a_receiver_streaming_an_endless_answer_costs_only_its_first_bytes,
+    a_refusing_receivers_answer_is_kept_as_its_first_200_characters,
 );
 
 async fn webhooks_test_sends_a_signed_ping_and_exits_by_the_answer() {
@@ -765,28 +766,35 @@ async fn bad_webhook_settings_are_refused_naming_the_key() {
     );
 }
 
-/// A receiver that answers 200 and then streams its body forever: only the answer's first
-/// characters are kept, so only they are read, and the ping ends at once instead of holding
-/// the worker (or the command) for the whole `webhooks.timeout_seconds`.
-async fn a_receiver_streaming_an_endless_answer_costs_only_its_first_bytes() {
+/// A receiver on a free port that answers every request with `status_line` and then streams
+/// `text` as its body forever, until the client hangs up. Returns its URL.
+fn endless_receiver(status_line: &'static str, text: String) -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { break };
+            let text = text.clone();
             std::thread::spawn(move || {
                 let mut request = [0u8; 65536];
                 let _ = stream.read(&mut request);
-                let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
-                let chunk = format!("400\r\n{}\r\n", "x".repeat(1024));
+                let head = format!("HTTP/1.1 {status_line}\r\ntransfer-encoding: chunked\r\n\r\n");
+                let chunk = format!("{:x}\r\n{text}\r\n", text.len());
                 if stream.write_all(head.as_bytes()).is_ok() {
-                    // Until the client hangs up.
                     while stream.write_all(chunk.as_bytes()).is_ok() {}
                 }
             });
         }
     });
+    url
+}
+
+/// A receiver that answers 200 and then streams its body forever: only the answer's first
+/// characters are kept, so only they are read, and the ping ends at once instead of holding
+/// the worker (or the command) for the whole `webhooks.timeout_seconds`.
+async fn a_receiver_streaming_an_endless_answer_costs_only_its_first_bytes() {
+    let url = endless_receiver("200 OK", "x".repeat(1024));
     let mut command = webhooks_test_command(Some(&url));
     command.env("TOKENKEEPER_WEBHOOKS__TIMEOUT_SECONDS", "120");
     let run = tokio::task::spawn_blocking(move || command.output().expect("the binary runs"));
@@ -799,6 +807,27 @@ async fn a_receiver_streaming_an_endless_answer_costs_only_its_first_bytes() {
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains("answered 200"), "{stdout}");
     assert!(stdout.len() < 2_000, "{stdout}");
+}
+
+/// What a refusing receiver said is kept for the operator as its first 200 characters,
+/// counted in characters, not bytes: a body of two-byte letters keeps 200 of them.
+async fn a_refusing_receivers_answer_is_kept_as_its_first_200_characters() {
+    let url = endless_receiver("500 Internal Server Error", "é".repeat(512));
+    let setup = Setup::default()
+        .var("WEBHOOKS__URL", url)
+        .var("WEBHOOKS__SECRET", SECRET)
+        .var("WEBHOOKS__POLL_SECONDS", 3600);
+    let Some(app) = spawn(Backend::Sqlite, setup).await else {
+        return;
+    };
+    app.linked("ada").await;
+    assert_eq!(deliver(&app).await.retrying, 1);
+    let [event] = stored_events(&app).await.try_into().unwrap();
+    assert_eq!(event.response_status, Some(500));
+    assert_eq!(
+        event.last_error.as_deref(),
+        Some(format!("HTTP 500: {}", "é".repeat(200)).as_str())
+    );
 }
 
 /// A row this version cannot read (a type written by a newer version, or edited by hand) is
