@@ -25,6 +25,7 @@ backend_tests!(
     a_reader_that_panics_is_started_again,
     many_reads_at_once_each_get_their_own_account,
 );
+backend_tests!(only [Postgres, MySql]: a_connection_the_server_cut_fails_no_read_and_is_not_kept);
 
 /// The store, with each gathered statement recorded (how many users it named) and held until
 /// the test opens the gate.
@@ -304,5 +305,67 @@ async fn many_reads_at_once_each_get_their_own_account(backend: Backend) {
     }
     for request in requests {
         request.await.unwrap();
+    }
+}
+
+/// The readers keep their connection between statements. When the server cuts it (a restart,
+/// an idle time-out, an operator's kill), the statement on it fails, its reads ask again on
+/// their own and get their accounts, and the next statement runs on a new connection.
+async fn a_connection_the_server_cut_fails_no_read_and_is_not_kept(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let seeded = app.seed(3, t0()).await;
+    let (watched, reads, _starts) = watched_reads(&app);
+    watched.gate.add_permits(1_000);
+    let found = |answer: Result<Option<Account>, StoreError>, i: usize| {
+        let account = answer.unwrap().expect("a stored account is found");
+        assert_eq!(account.token.expose(), seeded[i].token.expose());
+    };
+    found(read(&reads, "seed-0").await.unwrap(), 0);
+    assert_eq!(watched.alone.load(Ordering::SeqCst), 0);
+
+    cut_every_other_connection(&backend, app.config.database_url.expose()).await;
+    found(read(&reads, "seed-1").await.unwrap(), 1);
+    assert_eq!(
+        watched.alone.load(Ordering::SeqCst),
+        1,
+        "the statement ran on the kept connection, failed, and its read asked alone"
+    );
+    found(read(&reads, "seed-2").await.unwrap(), 2);
+    assert_eq!(
+        watched.alone.load(Ordering::SeqCst),
+        1,
+        "the cut connection was not kept"
+    );
+    assert_eq!(watched.asked.lock().unwrap().len(), 3);
+}
+
+/// Ends, from the server's side, every session on this test's database but the one asking.
+async fn cut_every_other_connection(backend: &Backend, url: &str) {
+    match backend {
+        Backend::Postgres => {
+            raw_sql::execute(
+                url,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .await
+            .unwrap();
+        }
+        Backend::MySql => {
+            let sessions: Vec<(i64,)> = raw_sql::rows(
+                url,
+                "SELECT CAST(id AS SIGNED) FROM information_schema.processlist \
+                 WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+            )
+            .await;
+            assert!(!sessions.is_empty(), "the service holds connections");
+            for (id,) in sessions {
+                // A session may end by itself meanwhile.
+                let _ = raw_sql::execute(url, &format!("KILL {id}")).await;
+            }
+        }
+        Backend::Sqlite => unreachable!("SQLite has no server to cut a connection"),
     }
 }

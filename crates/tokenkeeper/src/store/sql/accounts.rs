@@ -236,14 +236,18 @@ impl Store for SqlStore {
         // same, and the statement is one of a few each connection has already prepared.
         let padded = user_ids.len().next_power_of_two();
         let ids = user_ids.iter().chain(std::iter::repeat(last)).take(padded);
-        let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+        // On a connection kept from the last such statement: see kept.rs.
+        let mut held = self.kept.take(&self.pool).await?;
+        let rows: Vec<AccountRow> = on_each!(Held, &mut held, |conn, dialect| {
             let sql = by_users_sql(dialect, padded);
             let mut query = sqlx::query_as(&sql);
             for id in ids {
                 query = query.bind(id.as_str());
             }
-            query.fetch_all(pool).await?
+            // A connection that failed is dropped here, not kept.
+            query.fetch_all(&mut **conn).await?
         });
+        self.kept.keep(held);
         Ok(rows.into_iter().map(|row| row.open(&self.cipher)).collect())
     }
 

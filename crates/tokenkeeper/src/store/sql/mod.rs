@@ -8,6 +8,7 @@ mod admin;
 mod connect;
 mod host_api;
 mod import;
+mod kept;
 mod mysql;
 mod outbox;
 mod postgres;
@@ -20,6 +21,7 @@ mod statement;
 mod webhooks;
 
 pub use accounts::MAX_USERS_PER_READ;
+use kept::Held;
 pub use refresh::claim_due_statement;
 pub use statement::Dialect;
 pub(super) use statement::Statement;
@@ -85,6 +87,8 @@ pub struct SqlStore {
     cipher: TokenCipher,
     /// Whether state changes write their webhook events (sql/webhooks.rs).
     webhooks: WebhookEvents,
+    /// The gathered token reads' connections, kept between their statements (kept.rs).
+    kept: kept::Kept,
 }
 
 impl SqlStore {
@@ -97,6 +101,7 @@ impl SqlStore {
             pool,
             cipher,
             webhooks: WebhookEvents::Off,
+            kept: kept::Kept::default(),
         })
     }
 
