@@ -36,7 +36,7 @@ pub struct Rows {
     pub own_ceiling: Option<String>,
 }
 
-pub const OWN_CEILING_HEADER: &str = "| accounts | connections | reads/s | sysbench point selects/s | reads / sysbench |\n|---|---|---|---|---|";
+pub const OWN_CEILING_HEADER: &str = "| accounts | connections | reads/s | sysbench point selects/s | reads / sysbench | InnoDB buffer pool (MB) | accounts table (MB) |\n|---|---|---|---|---|---|---|";
 
 /// One table row: `| backend | accounts | reads/s | p50 | p99 | healthz/s | ... |`, and the
 /// others of `Rows`.
@@ -73,22 +73,29 @@ pub async fn run_one(backend: Backend, n: usize, settings: &Settings) -> anyhow:
     drop(server);
     let pgbench = pgbench_select(settings).await?;
     let own_ceiling = match backend {
-        Backend::MySql => Some(
-            match crate::mariadb_ceiling::point_selects_per_second(
-                settings.connections,
-                settings.seconds,
-            )
-            .await
-            {
-                Ok(own) => format!(
-                    "| {n} | {} | {:.0} | {own:.0} | {:.2} |",
+        Backend::MySql => {
+            let (buffer_pool, table) =
+                crate::mariadb_ceiling::buffer_pool_and_table_mb(&db.url).await?;
+            Some(
+                match crate::mariadb_ceiling::point_selects_per_second(
                     settings.connections,
-                    reads.per_second,
-                    reads.per_second / own
-                ),
-                Err(why) => format!("| {n} | {} | not measured: {why} |", settings.connections),
-            },
-        ),
+                    settings.seconds,
+                )
+                .await
+                {
+                    Ok(own) => format!(
+                        "| {n} | {} | {:.0} | {own:.0} | {:.2} | {buffer_pool:.0} | {table:.0} |",
+                        settings.connections,
+                        reads.per_second,
+                        reads.per_second / own
+                    ),
+                    Err(why) => format!(
+                        "| {n} | {} | not measured: {why} | | | {buffer_pool:.0} | {table:.0} |",
+                        settings.connections
+                    ),
+                },
+            )
+        }
         _ => None,
     };
     // Each read opens the account's two tokens.
