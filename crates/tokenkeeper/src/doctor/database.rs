@@ -3,6 +3,7 @@
 
 use super::{Finding, PATIENCE};
 use crate::config::Config;
+use crate::store::InnodbRoom;
 
 const CHECK: &str = "database";
 
@@ -40,14 +41,23 @@ pub async fn examine(config: &Config) -> Finding {
     };
     let asked = tokio::time::timeout(PATIENCE, async {
         store.ping().await?;
-        store.unapplied_migrations().await
+        let missing = store.unapplied_migrations().await?;
+        // Only a hint: a server that will not tell its sizes is not a failing database.
+        let room = store.innodb_room().await.ok().flatten();
+        Ok::<_, crate::store::StoreError>((missing, room))
     })
     .await;
     match asked {
-        Ok(Ok(missing)) if missing.is_empty() => {
-            Finding::ok(CHECK, format!("{scheme} database answers; every migration is applied"))
+        Ok(Ok((missing, room))) if missing.is_empty() => {
+            let answers = format!("{scheme} database answers; every migration is applied");
+            match room.map(room_for_accounts) {
+                Some(Ok(holds)) => Finding::ok(CHECK, format!("{answers}; {holds}")),
+                Some(Err(short)) => Finding::warn(CHECK, format!("{answers}, but {short}")),
+                None => Finding::ok(CHECK, answers),
+            }
         }
-        Ok(Ok(missing)) => Finding::warn(
+        Ok(Ok((missing, _))) => Finding::warn(
+
             CHECK,
             format!(
                 "{scheme} database answers, but {} migration(s) are not applied (versions {}): `serve` applies them at start, or run `tokenkeeper migrate`",
@@ -96,5 +106,58 @@ async fn server_reachable(database_url: &str) -> Result<(), String> {
             "did not accept a connection at {host}:{port} within {}s",
             PATIENCE.as_secs()
         )),
+    }
+}
+
+/// Whether InnoDB's buffer pool holds the accounts table: `Ok` saying so, or `Err` saying what
+/// the reads will suffer and what to change.
+fn room_for_accounts(room: InnodbRoom) -> Result<String, String> {
+    let mb = |bytes: u64| bytes.div_ceil(1024 * 1024);
+    let (pool, table) = (mb(room.buffer_pool), mb(room.accounts_table));
+    if room.accounts_table <= room.buffer_pool {
+        Ok(format!(
+            "InnoDB's buffer pool ({pool} MB) holds the accounts table ({table} MB)"
+        ))
+    } else {
+        Err(format!(
+            "the accounts table ({table} MB) is larger than InnoDB's buffer pool ({pool} MB): token reads of accounts outside it wait for the disk; raise innodb_buffer_pool_size above the table's size (README, MariaDB and MySQL)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MB: u64 = 1024 * 1024;
+
+    #[test]
+    fn a_buffer_pool_smaller_than_the_accounts_table_is_named_with_the_fix() {
+        let short = room_for_accounts(InnodbRoom {
+            buffer_pool: 128 * MB,
+            accounts_table: 481 * MB,
+        })
+        .unwrap_err();
+        assert!(short.contains("accounts table (481 MB)"), "{short}");
+        assert!(short.contains("buffer pool (128 MB)"), "{short}");
+        assert!(short.contains("innodb_buffer_pool_size"), "{short}");
+    }
+
+    #[test]
+    fn a_buffer_pool_that_holds_the_table_exactly_is_enough() {
+        let holds = room_for_accounts(InnodbRoom {
+            buffer_pool: 128 * MB,
+            accounts_table: 128 * MB,
+        })
+        .unwrap();
+        assert_eq!(
+            holds,
+            "InnoDB's buffer pool (128 MB) holds the accounts table (128 MB)"
+        );
+        assert!(room_for_accounts(InnodbRoom {
+            buffer_pool: 128 * MB,
+            accounts_table: 128 * MB + 1,
+        })
+        .is_err());
     }
 }

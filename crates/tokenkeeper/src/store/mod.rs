@@ -45,7 +45,8 @@ pub use rotation::{
 };
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sql::{
-    claim_due_statement, migrate_database, BareDatabase, Dialect, SqlStore, MAX_USERS_PER_READ,
+    claim_due_statement, migrate_database, BareDatabase, Dialect, InnodbRoom, SqlStore,
+    MAX_USERS_PER_READ,
 };
 pub use webhooks::{DeliveryMark, DeliveryStatus, StoredWebhookEvent, WebhookEvents, WebhookStore};
 

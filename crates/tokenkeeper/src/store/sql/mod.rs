@@ -21,6 +21,7 @@ mod statement;
 mod webhooks;
 
 pub use accounts::MAX_USERS_PER_READ;
+pub use mysql::InnodbRoom;
 use kept::Held;
 pub use refresh::claim_due_statement;
 pub use statement::Dialect;
@@ -197,6 +198,15 @@ impl BareDatabase {
 
     pub async fn unapplied_migrations(&self) -> Result<Vec<i64>, StoreError> {
         self.pool.unapplied_migrations().await
+    }
+
+    /// On MariaDB and MySQL, InnoDB's buffer pool and the accounts table with its indexes;
+    /// `None` on the other databases, which read through the operating system's cache.
+    pub async fn innodb_room(&self) -> Result<Option<InnodbRoom>, StoreError> {
+        match &self.pool {
+            Pool::MySql(pool) => Ok(Some(mysql::innodb_room(pool).await?)),
+            Pool::Sqlite(_) | Pool::Postgres(_) => Ok(None),
+        }
     }
 }
 

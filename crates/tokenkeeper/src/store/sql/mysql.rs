@@ -24,6 +24,34 @@ pub(super) async fn open(url: &str) -> Result<MySqlPool, StoreError> {
     Ok(pool)
 }
 
+/// What InnoDB keeps in memory against what the accounts need, in bytes. MariaDB opens its
+/// files with `O_DIRECT` by default, so the operating system's cache does not hold what the
+/// buffer pool cannot: a token read of a row outside it waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InnodbRoom {
+    pub buffer_pool: u64,
+    /// `social_network`'s rows and indexes, as the server estimates them (0 before the
+    /// migrations).
+    pub accounts_table: u64,
+}
+
+pub(super) async fn innodb_room(pool: &MySqlPool) -> Result<InnodbRoom, sqlx::Error> {
+    let buffer_pool: u64 = sqlx::query_scalar("SELECT CAST(@@innodb_buffer_pool_size AS UNSIGNED)")
+        .fetch_one(pool)
+        .await?;
+    let accounts_table: Option<u64> = sqlx::query_scalar(
+        "SELECT CAST(data_length + index_length AS UNSIGNED) FROM information_schema.tables
+         WHERE table_schema = DATABASE() AND table_name = 'social_network'",
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(InnodbRoom {
+        buffer_pool,
+        accounts_table: accounts_table.unwrap_or(0),
+    })
+}
+
 /// Claims need `FOR UPDATE SKIP LOCKED` and the schema needs CHECK constraints: MariaDB 10.6
 /// and MySQL 8 are the first with both.
 fn check_version(version: &str) -> Result<(), String> {
