@@ -62,6 +62,44 @@ impl LogCapture {
     }
 }
 
+/// The events of a `LogFormat::Json` capture, one per line.
+pub fn json_events(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON log line"))
+        .collect()
+}
+
+/// The sum of the numeric `field` over the events whose message is `message` (JSON capture).
+pub fn counted(text: &str, message: &str, field: &str) -> u64 {
+    json_events(text)
+        .iter()
+        .filter(|event| event["fields"]["message"] == message)
+        .map(|event| event["fields"][field].as_u64().expect("a count"))
+        .sum()
+}
+
+/// How many events have `message` (JSON capture).
+pub fn times_logged(text: &str, message: &str) -> usize {
+    json_events(text)
+        .iter()
+        .filter(|event| event["fields"]["message"] == message)
+        .count()
+}
+
+/// How many statements sqlx ran that name `table` (JSON capture with `sqlx::query=debug`):
+/// a sign, which the test can wait for, that a worker has looked at its table.
+pub fn statements_on(text: &str, table: &str) -> usize {
+    json_events(text)
+        .iter()
+        .filter(|event| event["target"] == "sqlx::query")
+        .filter(|event| {
+            event["fields"]["db.statement"]
+                .as_str()
+                .is_some_and(|sql| sql.contains(table))
+        })
+        .count()
+}
+
 #[derive(Clone)]
 struct Buffer {
     text: Arc<Mutex<Vec<u8>>>,

@@ -4,8 +4,7 @@
 //! Python library verifies it, is retried with backoff and given up after its last attempt,
 //! and never carries a token.
 
-use crate::log_capture::{LogCapture, LogFormat};
-use crate::mail_worker::counted;
+use crate::log_capture::{counted, statements_on, times_logged, LogCapture, LogFormat};
 use crate::metric_values::{metric_values, only};
 use crate::support::{spawn, spawn_app, t0, Setup, TestApp, API_KEY};
 use crate::webhook_receiver::{verify_with_standard_webhooks, Receiver, SECRET};
@@ -589,7 +588,7 @@ async fn settled_events_are_pruned_after_their_retention(backend: Backend) {
 async fn serve_delivers_events_by_itself(backend: Backend) {
     let receiver = Receiver::start().await;
     let setup = Setup::default().var("WEBHOOKS__POLL_SECONDS", 1);
-    let logs = LogCapture::start("tokenkeeper=info", LogFormat::Human);
+    let logs = LogCapture::start("tokenkeeper=info,sqlx::query=debug", LogFormat::Json);
     let Some(app) = spawn_with(backend, &receiver, setup).await else {
         return;
     };
@@ -602,6 +601,17 @@ async fn serve_delivers_events_by_itself(backend: Backend) {
         counted(text, "webhook delivery pass", "delivered") == 1
     })
     .await;
+    // A pass that finds nothing due is not logged: wait for two more looks at the outbox.
+    let looked = statements_on(&logs.text(), "webhook_events");
+    logs.wait_until("two more looks at the outbox", |text| {
+        statements_on(text, "webhook_events") >= looked + 2
+    })
+    .await;
+    assert_eq!(
+        times_logged(&logs.text(), "webhook delivery pass"),
+        1,
+        "an idle pass was logged"
+    );
 }
 
 /// Runs the built binary's `webhooks test` against `url`, with exactly these variables.
