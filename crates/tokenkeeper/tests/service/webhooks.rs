@@ -602,16 +602,20 @@ async fn serve_delivers_events_by_itself(backend: Backend) {
     })
     .await;
     // A pass that finds nothing due is not logged: wait for two more looks at the outbox.
-    let looked = statements_on(&logs.text(), "webhook_events");
-    logs.wait_until("two more looks at the outbox", |text| {
-        statements_on(text, "webhook_events") >= looked + 2
-    })
-    .await;
-    assert_eq!(
-        times_logged(&logs.text(), "webhook delivery pass"),
-        1,
-        "an idle pass was logged"
-    );
+    // (SQLite runs its statements on a thread of its own, whose logs this capture of the
+    // test's thread does not see.)
+    if backend != Backend::Sqlite {
+        let looked = statements_on(&logs.text(), "webhook_events");
+        logs.wait_until("two more looks at the outbox", |text| {
+            statements_on(text, "webhook_events") >= looked + 2
+        })
+        .await;
+        assert_eq!(
+            times_logged(&logs.text(), "webhook delivery pass"),
+            1,
+            "an idle pass was logged"
+        );
+    }
 }
 
 /// Runs the built binary's `webhooks test` against `url`, with exactly these variables.

@@ -21,8 +21,8 @@ mod statement;
 mod webhooks;
 
 pub use accounts::MAX_USERS_PER_READ;
-pub use mysql::InnodbRoom;
 use kept::Held;
+pub use mysql::InnodbRoom;
 pub use refresh::claim_due_statement;
 pub use statement::Dialect;
 pub(super) use statement::Statement;
