@@ -18,26 +18,22 @@ pub async fn point_selects_per_second(connections: usize, seconds: u64) -> Resul
 }
 
 /// InnoDB's buffer pool and the accounts table with its indexes, in MB, on the database at
-/// `url`. Reads of a table larger than the pool go to the disk (MariaDB opens its files with
-/// `O_DIRECT`, so the page cache does not hold them): its default 128 MB holds about 150,000
-/// accounts, which is why the reads table shows both.
+/// `url`, as `tokenkeeper doctor` reads them. Reads of a table larger than the pool go to the
+/// disk (MariaDB opens its files with `O_DIRECT`, so the page cache does not hold them): its
+/// default 128 MB holds about 250,000 accounts, which is why the reads table shows both.
 pub async fn buffer_pool_and_table_mb(url: &str) -> anyhow::Result<(f64, f64)> {
-    let pool = sqlx::MySqlPool::connect(url).await?;
-    let buffer_pool: u64 = sqlx::query_scalar("SELECT @@innodb_buffer_pool_size")
-        .fetch_one(&pool)
-        .await?;
     // ANALYZE first: the sizes in information_schema are estimates refreshed by it.
+    let pool = sqlx::MySqlPool::connect(url).await?;
     sqlx::query("ANALYZE TABLE social_network")
         .execute(&pool)
         .await?;
-    let table: Option<u64> = sqlx::query_scalar(
-        "SELECT CAST(data_length + index_length AS UNSIGNED) FROM information_schema.tables \
-         WHERE table_schema = DATABASE() AND table_name = 'social_network'",
-    )
-    .fetch_one(&pool)
-    .await?;
+    let room = tokenkeeper::store::BareDatabase::open(url)
+        .await?
+        .innodb_room()
+        .await?
+        .context("not a MariaDB or MySQL database")?;
     let mb = |bytes: u64| bytes as f64 / 1_048_576.0;
-    Ok((mb(buffer_pool), mb(table.unwrap_or(0))))
+    Ok((mb(room.buffer_pool), mb(room.accounts_table)))
 }
 
 async fn measure(connections: usize, seconds: u64) -> anyhow::Result<f64> {

@@ -57,7 +57,6 @@ pub async fn examine(config: &Config) -> Finding {
             }
         }
         Ok(Ok((missing, _))) => Finding::warn(
-
             CHECK,
             format!(
                 "{scheme} database answers, but {} migration(s) are not applied (versions {}): `serve` applies them at start, or run `tokenkeeper migrate`",
