@@ -47,6 +47,23 @@ impl LogCapture {
         String::from_utf8(self.buffer.text.lock().unwrap().clone()).unwrap()
     }
 
+    /// A worker's pass that finds nothing is not logged: waits until the worker has read
+    /// `table` twice more (its claims, as sqlx logs them: a JSON capture with
+    /// `sqlx::query=debug`), then checks that no new `message` line came meanwhile.
+    pub async fn assert_idle_passes_unlogged(&self, table: &str, message: &str) {
+        let passes = times_logged(&self.text(), message);
+        let looked = statements_on(&self.text(), table);
+        self.wait_until("two more looks at the outbox", |text| {
+            statements_on(text, table) >= looked + 2
+        })
+        .await;
+        assert_eq!(
+            times_logged(&self.text(), message),
+            passes,
+            "an idle pass was logged"
+        );
+    }
+
     /// Completes once what was logged satisfies `done`: each write is a signal, so a test
     /// waits for a line a background task writes without sleeping. Fails after 30 s.
     pub async fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) {
