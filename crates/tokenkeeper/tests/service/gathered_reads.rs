@@ -347,7 +347,8 @@ async fn cut_every_other_connection(backend: &Backend, url: &str) {
         Backend::Postgres => {
             raw_sql::execute(
                 url,
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                // With a time-out, PostgreSQL waits for each session to end before answering.
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity \
                  WHERE datname = current_database() AND pid <> pg_backend_pid()",
             )
             .await

@@ -83,7 +83,10 @@ mod tests {
             .await
             .unwrap();
         kept.keep(first);
+        // Kept, not given back: the pool could hand a given-back connection out again too.
+        assert_eq!(kept.0.lock().unwrap().len(), 1);
         let mut again = kept.take(&pool).await.unwrap();
+        assert!(kept.0.lock().unwrap().is_empty());
         run(&mut again, "SELECT id FROM marker").await.unwrap();
     }
 
