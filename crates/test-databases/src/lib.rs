@@ -119,6 +119,42 @@ impl AdminConnection {
         }
     }
 
+    /// Drops the database `name` even while sessions still use it. A test that failed may
+    /// leave its runtime's connections open, some inside a transaction (its rollback never
+    /// sent): MySQL's DROP would wait for their locks for a year by default, and the run
+    /// with it. PostgreSQL ends them itself (`WITH (FORCE)`); on MySQL they are killed first.
+    async fn drop_database(&mut self, name: &str) -> Result<(), sqlx::Error> {
+        match self {
+            AdminConnection::Postgres(c) => {
+                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(c)
+                    .await?;
+            }
+            AdminConnection::MySql(c) => {
+                let sessions: Vec<i64> = sqlx::query_scalar(
+                    "SELECT CAST(id AS SIGNED) FROM information_schema.processlist WHERE db = ?",
+                )
+                .bind(name)
+                .fetch_all(&mut *c)
+                .await?;
+                for id in sessions {
+                    // A session may end by itself meanwhile.
+                    let _ = sqlx::raw_sql(&format!("KILL CONNECTION {id}"))
+                        .execute(&mut *c)
+                        .await;
+                }
+                // Killed sessions release their locks as they end; a wait is bounded all the same.
+                sqlx::raw_sql("SET SESSION lock_wait_timeout = 60")
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&mut *c)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn close(self) {
         use sqlx::Connection;
         let _ = match self {
@@ -217,13 +253,7 @@ impl Drop for TestDatabase {
                 };
                 runtime.block_on(async {
                     if let Ok(mut conn) = admin_connection(backend, &admin).await {
-                        let drop = match backend {
-                            Backend::Postgres => {
-                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                            }
-                            _ => format!("DROP DATABASE IF EXISTS {name}"),
-                        };
-                        let _ = conn.execute(&drop).await;
+                        let _ = conn.drop_database(&name).await;
                         conn.close().await;
                     }
                 });
@@ -236,6 +266,52 @@ impl Drop for TestDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A test that failed can leave its connections open, one inside a transaction; dropping
+    /// its database must not wait for them (MySQL's DROP would wait a year for the locks).
+    #[test]
+    fn a_database_an_abandoned_transaction_still_uses_is_dropped() {
+        use sqlx::Connection;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let Some(database) = runtime.block_on(TestDatabase::create(Backend::MySql)) else {
+            return;
+        };
+        let name = database.server.clone().expect("a server database").1;
+        let abandoned = runtime.block_on(async {
+            let mut connection = sqlx::MySqlConnection::connect(&database.url).await.unwrap();
+            sqlx::raw_sql("CREATE TABLE t (id INT PRIMARY KEY); BEGIN; INSERT INTO t VALUES (1)")
+                .execute(&mut connection)
+                .await
+                .unwrap();
+            connection
+        });
+        let (done, dropped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(database);
+            let _ = done.send(());
+        });
+        // A bound on the failure only: past MySQL's own 60 s the drop gives up.
+        dropped
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the drop waited for the abandoned transaction");
+        let left: Vec<String> = runtime.block_on(async {
+            let mut admin = sqlx::MySqlConnection::connect(&Backend::MySql.admin_url())
+                .await
+                .unwrap();
+            sqlx::query_scalar(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?",
+            )
+            .bind(&name)
+            .fetch_all(&mut admin)
+            .await
+            .unwrap()
+        });
+        assert!(left.is_empty(), "{name} is still there");
+        drop(abandoned);
+    }
 
     #[test]
     fn a_reachable_backend_runs_everywhere() {

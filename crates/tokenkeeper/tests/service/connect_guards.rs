@@ -32,6 +32,9 @@ backend_tests!(
     a_tab_opened_just_before_its_link_expired_cannot_use_it_again_after_the_purge,
 );
 
+// SQLite has one writer: a sign-in in progress holds the whole database, not a row.
+backend_tests!(only [Postgres, MySql]: the_purge_never_waits_for_a_sign_in_taking_its_attempt);
+
 fn member(sub: &str) -> Member {
     Member {
         sub: sub.into(),
@@ -564,4 +567,62 @@ async fn a_tab_opened_just_before_its_link_expired_cannot_use_it_again_after_the
         .await
         .unwrap();
     assert_eq!(get(&app.browser, late_tab).await.0, StatusCode::GONE);
+}
+
+/// A sign-in takes its attempt by locking the attempt's row and then deleting it. MariaDB's
+/// purge once ranged over the expiry index into that attempt and waited for its row while
+/// the sign-in waited for the index entry the purge held: InnoDB ended the sign-in as a
+/// deadlock and the member saw an error page. The purge must not wait for such a row at all.
+async fn the_purge_never_waits_for_a_sign_in_taking_its_attempt(backend: Backend) {
+    use sqlx::Connection;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for (state, expires_at) in [
+        ("stale-1", t0() - Duration::minutes(2)),
+        ("stale-2", t0() - Duration::minutes(1)),
+        ("signing-in", t0() + Duration::minutes(10)),
+        ("later", t0() + Duration::minutes(20)),
+    ] {
+        app.store
+            .save_connect_attempt(&stale_attempt(state, expires_at))
+            .await
+            .unwrap();
+    }
+    let url = app.config.database_url.expose();
+    // The sign-in's own statements, on a connection of the test's; the purge runs meanwhile.
+    macro_rules! while_a_sign_in_holds_its_attempt {
+        ($connection:ty) => {{
+            let mut connection = <$connection>::connect(url).await.unwrap();
+            let mut sign_in = connection.begin().await.unwrap();
+            sqlx::query(
+                "SELECT state_hash FROM connect_attempts WHERE state_hash = 'signing-in' FOR UPDATE",
+            )
+            .fetch_one(&mut *sign_in)
+            .await
+            .unwrap();
+            // A bound on a failure, not a speed: a purge that waits does so for the server's
+            // lock time-out (50 seconds by default).
+            let purged = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                app.store.purge_expired_connect_state(app.clock_now()),
+            )
+            .await
+            .expect("the purge waited for the sign-in's attempt")
+            .unwrap();
+            assert_eq!(purged.attempts, 2);
+            sqlx::query("DELETE FROM connect_attempts WHERE state_hash = 'signing-in'")
+                .execute(&mut *sign_in)
+                .await
+                .expect("the sign-in took its attempt");
+            sign_in.commit().await.unwrap();
+        }};
+    }
+    match backend {
+        Backend::Postgres => while_a_sign_in_holds_its_attempt!(sqlx::PgConnection),
+        Backend::MySql => while_a_sign_in_holds_its_attempt!(sqlx::MySqlConnection),
+        Backend::Sqlite => unreachable!("not run on SQLite"),
+    }
+    // Only the attempt nobody touched is left.
+    assert_eq!(app.store.count_connect_attempts().await.unwrap(), 1);
 }

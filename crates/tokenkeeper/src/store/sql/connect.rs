@@ -59,21 +59,46 @@ VALUES (?, ?, ?, ?)";
 
 const PURGE_BATCH: i64 = 1000;
 
-/// Parameters: now, batch size. MySQL allows no LIMIT in an IN subquery but limits a DELETE
-/// itself, which SQLite (as usually built) does not.
+/// A table the purge rids of expired rows, as each dialect deletes them.
+struct Purgeable {
+    /// Parameters: now, batch size. SQLite and PostgreSQL lock only the rows they delete.
+    delete: &'static Statement,
+    /// MySQL: the expired keys, read without locks (parameters: now, batch size).
+    expired_keys_mysql: &'static str,
+    /// MySQL: deletes by key alone, the keys appended. No row's expiry changes once written
+    /// (an attempt is never updated, a used link is inserted once), so a key read as expired
+    /// stays expired; checking the expiry again would let InnoDB range over its index anew.
+    delete_keys_mysql: &'static str,
+}
+
+/// A DELETE that ranges over the expiry index makes InnoDB lock the index entries it scans,
+/// one past the last expired row: an attempt being taken (its row locked first, its index
+/// entry next) then deadlocks with the purge (index entry first, row next), and the member's
+/// sign-in fails. Deleting by key takes the row first, as the sign-in does.
+static ATTEMPTS: Purgeable = Purgeable {
+    delete: &PURGE_ATTEMPTS,
+    expired_keys_mysql:
+        "SELECT state_hash FROM connect_attempts WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
+    delete_keys_mysql: "DELETE FROM connect_attempts WHERE state_hash IN (",
+};
+
+static USED_LINKS: Purgeable = Purgeable {
+    delete: &PURGE_USED_LINKS,
+    expired_keys_mysql:
+        "SELECT link_hash FROM used_connect_links WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
+    delete_keys_mysql: "DELETE FROM used_connect_links WHERE link_hash IN (",
+};
+
+/// MySQL allows no LIMIT in an IN subquery, which is why its purge is two statements.
 static PURGE_ATTEMPTS: Statement = Statement::new(
     "DELETE FROM connect_attempts WHERE state_hash IN (
         SELECT state_hash FROM connect_attempts WHERE expires_at < ? LIMIT ?)",
 );
-const PURGE_ATTEMPTS_MYSQL: &str =
-    "DELETE FROM connect_attempts WHERE expires_at < ? ORDER BY expires_at LIMIT ?";
 
 static PURGE_USED_LINKS: Statement = Statement::new(
     "DELETE FROM used_connect_links WHERE link_hash IN (
         SELECT link_hash FROM used_connect_links WHERE expires_at < ? LIMIT ?)",
 );
-const PURGE_USED_LINKS_MYSQL: &str =
-    "DELETE FROM used_connect_links WHERE expires_at < ? ORDER BY expires_at LIMIT ?";
 
 fn corrupt(reason: String) -> StoreError {
     StoreError::Corrupt {
@@ -224,29 +249,40 @@ impl ConnectStore for SqlStore {
 
     async fn purge_expired_connect_state(&self, now: DateTime<Utc>) -> Result<Purged, StoreError> {
         let mut purged = Purged::default();
-        for (shared, mysql, count) in [
-            (&PURGE_ATTEMPTS, PURGE_ATTEMPTS_MYSQL, &mut purged.attempts),
-            (
-                &PURGE_USED_LINKS,
-                PURGE_USED_LINKS_MYSQL,
-                &mut purged.used_links,
-            ),
+        for (table, count) in [
+            (&ATTEMPTS, &mut purged.attempts),
+            (&USED_LINKS, &mut purged.used_links),
         ] {
             loop {
-                let deleted = on_each!(Pool, &self.pool, |pool, dialect| {
-                    let sql = match dialect {
-                        super::Dialect::MySql => mysql,
-                        _ => shared.sql(dialect),
-                    };
-                    sqlx::query(sql)
+                let (deleted, more) = on_each!(Pool, &self.pool, [Sqlite, Postgres] |pool, dialect| {
+                    let deleted = sqlx::query(table.delete.sql(dialect))
                         .bind(now)
                         .bind(PURGE_BATCH)
                         .execute(pool)
                         .await?
-                        .rows_affected()
+                        .rows_affected();
+                    (deleted, deleted == PURGE_BATCH as u64)
+                }, Pool::MySql(pool) => {
+                    let keys: Vec<String> = sqlx::query_scalar(table.expired_keys_mysql)
+                        .bind(now)
+                        .bind(PURGE_BATCH)
+                        .fetch_all(pool)
+                        .await?;
+                    let deleted = if keys.is_empty() {
+                        0
+                    } else {
+                        let mut delete = sqlx::QueryBuilder::new(table.delete_keys_mysql);
+                        let mut listed = delete.separated(", ");
+                        for key in &keys {
+                            listed.push_bind(key);
+                        }
+                        delete.push(")");
+                        delete.build().execute(pool).await?.rows_affected()
+                    };
+                    (deleted, keys.len() == PURGE_BATCH as usize)
                 });
                 *count += deleted;
-                if deleted < PURGE_BATCH as u64 {
+                if !more {
                     break;
                 }
             }
