@@ -7,6 +7,7 @@ mod cipher_cost;
 mod claim_reads;
 mod cpu;
 mod fake_process;
+mod load_client;
 mod mariadb_ceiling;
 mod memory;
 mod reads;

@@ -57,19 +57,23 @@ pub async fn run_one(backend: Backend, n: usize, settings: &Settings) -> anyhow:
         .context("seeding")?;
     let server = Server::start(&db.url).await?;
 
-    let base = server.base.clone();
     let server_cpu_before = crate::cpu::process_seconds(server.pid);
+    let client_cpu_before = crate::cpu::process_seconds(None);
     let reads = load(
         settings,
-        move |i| format!("{base}/api/v1/accounts/bench-{i}"),
+        &server.host,
+        |i| format!("/api/v1/accounts/bench-{i}"),
+        Some(API_KEY),
         n,
     )
     .await?;
+    let client_cpu = crate::cpu::process_seconds(None)
+        .zip(client_cpu_before)
+        .map(|(after, before)| after - before);
     let server_cpu = crate::cpu::process_seconds(server.pid)
         .zip(server_cpu_before)
         .map(|(after, before)| after - before);
-    let base = server.base.clone();
-    let health = load(settings, move |_| format!("{base}/healthz"), n).await?;
+    let health = load(settings, &server.host, |_| "/healthz".to_owned(), None, n).await?;
     drop(server);
     let pgbench = pgbench_select(settings).await?;
     let own_ceiling = match backend {
@@ -105,8 +109,10 @@ pub async fn run_one(backend: Backend, n: usize, settings: &Settings) -> anyhow:
         server_cpu,
         reads.answered,
     );
+    // The load's own CPU per read (this process; its other tasks are idle meanwhile).
+    let client_per_read = client_cpu.map_or(f64::NAN, |s| s * 1e6 / reads.answered as f64);
     let row = format!(
-        "| {backend:?} | {n} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {pgbench:.0} | {:.2} | {:.2} |",
+        "| {backend:?} | {n} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {pgbench:.0} | {:.2} | {:.2} | {client_per_read:.0} |",
         settings.connections,
         reads.per_second,
         reads.p50_ms,
@@ -123,12 +129,13 @@ pub async fn run_one(backend: Backend, n: usize, settings: &Settings) -> anyhow:
     })
 }
 
-pub const HEADER: &str = "| backend | accounts | connections | reads/s | p50 (ms) | p99 (ms) | /healthz/s | /healthz p99 (ms) | pgbench -S tps | reads / pgbench -S | reads / healthz |\n|---|---|---|---|---|---|---|---|---|---|---|";
+pub const HEADER: &str = "| backend | accounts | connections | reads/s | p50 (ms) | p99 (ms) | /healthz/s | /healthz p99 (ms) | pgbench -S tps | reads / pgbench -S | reads / healthz | load client CPU per read (µs) |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 /// `tokenkeeper serve` over the seeded database, on a free port, logging warnings only so that
 /// the terminal is not what is measured.
 struct Server {
-    base: String,
+    /// `127.0.0.1:port`.
+    host: String,
     pid: Option<u32>,
     _child: Child,
 }
@@ -184,7 +191,7 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(Self {
-            base,
+            host: format!("127.0.0.1:{port}"),
             pid: child.id(),
             _child: child,
         })
@@ -195,18 +202,17 @@ impl Server {
 /// time after a warm-up; every answer must be a 200.
 async fn load(
     settings: &Settings,
-    url_of: impl Fn(usize) -> String + Send + Sync + 'static + Clone,
+    host: &str,
+    path_of: impl Fn(usize) -> String + Send + Sync + 'static + Clone,
+    bearer: Option<&'static str>,
     accounts: usize,
 ) -> anyhow::Result<Load> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(settings.connections)
-        .build()?;
     let warm_until = Instant::now() + WARM_UP;
     let end = warm_until + Duration::from_secs(settings.seconds);
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..settings.connections {
-        let client = client.clone();
-        let url_of = url_of.clone();
+        let path_of = path_of.clone();
+        let mut connection = crate::load_client::Connection::open(host).await?;
         workers.spawn(async move {
             // xorshift: a random spread of accounts without a dependency.
             let mut state = 0x9E37_79B9_7F4A_7C15_u64 ^ (worker as u64 + 1).wrapping_mul(7919);
@@ -216,15 +222,13 @@ async fn load(
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                let url = url_of((state % accounts.max(1) as u64) as usize);
+                let path = path_of((state % accounts.max(1) as u64) as usize);
                 let sent = Instant::now();
                 if sent >= end {
                     break;
                 }
-                let answer = client.get(url).bearer_auth(API_KEY).send().await?;
-                let status = answer.status();
-                answer.bytes().await?;
-                anyhow::ensure!(status.is_success(), "a read answered {status}");
+                let status = connection.get(&path, bearer).await?;
+                anyhow::ensure!(status == 200, "a read answered {status}");
                 answered += 1;
                 if sent >= warm_until {
                     latencies.push(sent.elapsed().as_micros() as u32);
