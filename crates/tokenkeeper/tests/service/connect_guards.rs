@@ -601,8 +601,8 @@ async fn the_purge_never_waits_for_a_sign_in_taking_its_attempt(backend: Backend
             .fetch_one(&mut *sign_in)
             .await
             .unwrap();
-            // A bound on a failure, not a speed: a purge that waits does so for the server's
-            // lock time-out (50 seconds by default).
+            // A bound on a failure, not a speed: a purge that waits does so until InnoDB's lock
+            // time-out (50 seconds by default) or, on PostgreSQL, without end.
             let purged = tokio::time::timeout(
                 std::time::Duration::from_secs(10),
                 app.store.purge_expired_connect_state(app.clock_now()),

@@ -61,7 +61,8 @@ const PURGE_BATCH: i64 = 1000;
 
 /// A table the purge rids of expired rows, as each dialect deletes them.
 struct Purgeable {
-    /// Parameters: now, batch size. SQLite and PostgreSQL lock only the rows they delete.
+    /// Parameters: now, batch size. One statement suffices on SQLite (a single writer: no
+    /// lock order between rows) and PostgreSQL (it locks only the rows it deletes).
     delete: &'static Statement,
     /// MySQL: the expired keys, read without locks (parameters: now, batch size).
     expired_keys_mysql: &'static str,
