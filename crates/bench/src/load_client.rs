@@ -81,7 +81,10 @@ fn answer_length(bytes: &[u8]) -> anyhow::Result<Option<(u16, usize)>> {
         .find(|h| h.name.eq_ignore_ascii_case("content-length"))
         .context("an answer without Content-Length")?;
     let body: usize = std::str::from_utf8(body.value)?.trim().parse()?;
-    Ok(Some((answer.code.unwrap_or(0), head + body)))
+    let length = head
+        .checked_add(body)
+        .context("an answer longer than memory")?;
+    Ok(Some((answer.code.unwrap_or(0), length)))
 }
 
 #[cfg(test)]
@@ -95,5 +98,7 @@ mod tests {
         assert_eq!(answer_length(&answer[..10]).unwrap(), None);
         let chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
         assert!(answer_length(chunked).is_err());
+        let absurd = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", usize::MAX);
+        assert!(answer_length(absurd.as_bytes()).is_err());
     }
 }

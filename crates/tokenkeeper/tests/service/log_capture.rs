@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use test_databases::Backend;
 use tokio::sync::watch;
 use tracing::subscriber::DefaultGuard;
 
@@ -45,6 +46,28 @@ impl LogCapture {
 
     pub fn text(&self) -> String {
         String::from_utf8(self.buffer.text.lock().unwrap().clone()).unwrap()
+    }
+
+    /// A background worker's log, as an operator reads it: the passes that did work are
+    /// logged with their `field` counts adding up to `expected`, and a pass that finds nothing
+    /// is not logged. The idle check is left out on SQLite, which runs its statements on a
+    /// thread of its own, whose logs this capture of the test's thread does not see.
+    pub async fn assert_worker_passes(
+        &self,
+        backend: Backend,
+        message: &str,
+        field: &str,
+        expected: u64,
+        table: &str,
+    ) {
+        self.wait_until(
+            &format!("{message} lines adding up to {field} {expected}"),
+            |text| counted(text, message, field) == expected,
+        )
+        .await;
+        if backend != Backend::Sqlite {
+            self.assert_idle_passes_unlogged(table, message).await;
+        }
     }
 
     /// A worker's pass that finds nothing is not logged: waits until the worker has read

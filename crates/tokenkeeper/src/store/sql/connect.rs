@@ -90,7 +90,8 @@ static USED_LINKS: Purgeable = Purgeable {
     delete_keys_mysql: "DELETE FROM used_connect_links WHERE link_hash IN (",
 };
 
-/// MySQL allows no LIMIT in an IN subquery, which is why its purge is two statements.
+/// SQLite and PostgreSQL: one statement. (MySQL would not take it either way: it allows no
+/// LIMIT in an IN subquery.)
 static PURGE_ATTEMPTS: Statement = Statement::new(
     "DELETE FROM connect_attempts WHERE state_hash IN (
         SELECT state_hash FROM connect_attempts WHERE expires_at < ? LIMIT ?)",
