@@ -9,7 +9,8 @@ mod routes;
 mod state;
 
 pub use state::{
-    Consent, Endpoint, FakeConfig, Fault, InvalidRefreshStyle, Member, ScopeSeparator, SeededToken,
+    Consent, Endpoint, FakeConfig, Fault, Gate, InvalidRefreshStyle, Member, ScopeSeparator,
+    SeededToken,
 };
 
 use std::net::SocketAddr;

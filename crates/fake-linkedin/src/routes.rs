@@ -69,6 +69,10 @@ async fn apply(fault: Fault) -> Option<Response> {
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
             None
         }
+        Fault::Hold(gate) => {
+            gate.passed().await;
+            None
+        }
         Fault::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Some(

@@ -51,7 +51,40 @@ pub enum Fault {
     },
     /// Closes the connection without sending any answer, as a crashed proxy does.
     Disconnect,
+    /// Holds the request until the gate is opened, then answers normally: a test decides
+    /// exactly when LinkedIn's answer arrives (after its own client hung up, say) without
+    /// guessing how long anything takes.
+    Hold(Gate),
 }
+
+/// Opened once by a test; every request held by it then goes on.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(std::sync::Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Gate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub(crate) async fn passed(&self) {
+        let mut open = self.0.subscribe();
+        // The sender lives in `self`, so the wait cannot end for want of one.
+        let _ = open.wait_for(|open| *open).await;
+    }
+}
+
+/// Two gates are equal when they are the same gate.
+impl PartialEq for Gate {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Gate {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {

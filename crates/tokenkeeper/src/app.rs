@@ -253,7 +253,7 @@ impl Application {
             self.first_restart_pause,
         );
         if let Some((schedule, progress)) = self.state.readiness.scheduler.clone() {
-            let engine = self.engine.with_shutdown(background.clone());
+            let engine = self.engine.clone().with_shutdown(background.clone());
             let (store, clock) = (self.state.store.clone(), self.state.clock.clone());
             let (tick, shutdown) = (config.schedule.poll, background.clone());
             // A restarted scheduler catches up the latest slot no instance has run.
@@ -359,7 +359,13 @@ impl Application {
         }
         // A running sweep abandons its calls, releases its claims and records its run as
         // interrupted; the wait is bounded so that a stuck database cannot hold shutdown.
-        supervisor.stop(BACKGROUND_STOP_GRACE).await;
+        // Refreshes on demand whose callers are gone (the server closed their connections)
+        // write what LinkedIn answers: at most one call each, bounded by its time-out.
+        let demands_grace = config.linkedin.timeout + BACKGROUND_STOP_GRACE;
+        tokio::join!(
+            supervisor.stop(BACKGROUND_STOP_GRACE),
+            self.engine.drain_demands(demands_grace),
+        );
         served
     }
 }

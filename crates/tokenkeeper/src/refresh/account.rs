@@ -86,7 +86,12 @@ pub async fn refresh_account(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        shared.pacing.ready().await;
+        tokio::select! {
+            () = shared.pacing.ready() => {}
+            // Nothing was asked yet, so stopping here loses nothing: the account is released
+            // as it is. Once the call below is sent, its answer is awaited and written.
+            () = shared.halt.cancelled() => return (Verdict::Write(RefreshWrite::Release), log),
+        }
         let started = Instant::now();
         let result = shared.linkedin.refresh(refresh_token, now).await;
         metrics::histogram!("tokenkeeper_refresh_call_seconds")

@@ -66,11 +66,51 @@ pub enum OnDemand {
 
 impl RefreshEngine {
     /// Refreshes (or checks) one user's account now. `Err` only when storage fails.
+    ///
+    /// The work runs in a task of the engine's, not in the caller's future: a caller that goes
+    /// away (a client hanging up, a request timing out, a connection closed at shutdown) loses
+    /// only the answer. Whatever LinkedIn answers is written, with its audit rows, and the
+    /// claim released; a token LinkedIn issued is never thrown away with a request.
     pub async fn on_demand(
         &self,
         user_id: &UserId,
         demand: Demand,
     ) -> Result<OnDemand, StoreError> {
+        let engine = self.clone();
+        let user_id = user_id.clone();
+        let work = self
+            .demands
+            .spawn(async move { engine.run_demand(&user_id, demand).await }.in_current_span());
+        match work.await {
+            Ok(answer) => answer,
+            // A panic (a bug), or the runtime stopping under it: the caller sees it as it would
+            // have without the task.
+            Err(error) => std::panic::resume_unwind(
+                error
+                    .try_into_panic()
+                    .unwrap_or_else(|error| Box::new(error.to_string())),
+            ),
+        }
+    }
+
+    /// Stops the refreshes on demand that have not asked LinkedIn yet (a pause LinkedIn asked
+    /// for, say: their accounts are released untouched) and waits, up to `grace`, for those
+    /// LinkedIn is answering to write what it answers.
+    pub async fn drain_demands(&self, grace: std::time::Duration) {
+        self.shutdown.cancel();
+        self.demands.close();
+        if tokio::time::timeout(grace, self.demands.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = self.demands.len(),
+                "refreshes on demand still running at shutdown; their claims lapse with their lease"
+            );
+        }
+    }
+
+    async fn run_demand(&self, user_id: &UserId, demand: Demand) -> Result<OnDemand, StoreError> {
         let now = self.clock.now();
         let lease = Lease {
             holder: self.instance.clone(),

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 #[derive(Debug, Clone, Default)]
@@ -78,6 +79,9 @@ pub struct RefreshEngine {
     /// Counts the sweeps this engine (and its clones) finished, for whoever recomputes what
     /// depends on them.
     pub(super) runs_finished: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The refreshes on demand still running, whoever asked for them: owned by the process,
+    /// not by the requests, and waited for at shutdown (`drain_demands`).
+    pub(super) demands: TaskTracker,
 }
 
 impl RefreshEngine {
@@ -107,6 +111,7 @@ impl RefreshEngine {
             instance,
             shutdown: CancellationToken::new(),
             runs_finished: Arc::new(tokio::sync::watch::Sender::new(0)),
+            demands: TaskTracker::new(),
         }
     }
 

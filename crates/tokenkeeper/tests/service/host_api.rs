@@ -7,7 +7,7 @@ use crate::log_capture::{LogCapture, LogFormat};
 use crate::service_tests;
 use crate::support::{spawn, spawn_app, t0, Setup, TestApp, API_KEY};
 use chrono::{DateTime, Duration, Utc};
-use fake_linkedin::{Endpoint, Fault};
+use fake_linkedin::{Endpoint, Fault, Gate};
 use reqwest::StatusCode;
 use serde_json::Value;
 use test_databases::Backend;
@@ -295,30 +295,30 @@ async fn refresh_now_is_refused_while_another_process_holds_the_account(backend:
 /// A request holds its claim for the whole lease while LinkedIn is asked: a second request
 /// for the same account meanwhile is told 409, and LinkedIn is asked once.
 async fn refresh_now_holds_its_claim_while_linkedin_is_asked(backend: Backend) {
-    // LinkedIn takes 4 s to answer the first request, well within its time-out here.
-    let setup = Setup::default().var("LINKEDIN__TIMEOUT_SECONDS", 10);
+    // LinkedIn answers the first request only once the second has been answered, and our
+    // call to it does not time out meanwhile, however slow this machine.
+    let setup = Setup::default().var("LINKEDIN__TIMEOUT_SECONDS", 120);
     let Some(app) = spawn(backend, setup).await else {
         return;
     };
     let ada = app.linked("ada").await;
     app.at(t0() + Duration::days(3));
     let controls = app.fake.controls();
-    controls.inject_member_fault(
-        ada.member_id.as_str(),
-        Fault::Latency(std::time::Duration::from_secs(4)),
-        Some(1),
-    );
+    let gate = Gate::new();
+    controls.inject_member_fault(ada.member_id.as_str(), Fault::Hold(gate.clone()), Some(1));
     let before = controls.calls(Endpoint::Token);
     let path = "/api/v1/accounts/ada/refresh";
     let first = send(&app, reqwest::Method::POST, path);
     let second = async {
         tokio::time::timeout(
-            std::time::Duration::from_secs(20),
+            std::time::Duration::from_secs(60),
             controls.wait_for_calls(Endpoint::Token, before + 1),
         )
         .await
         .expect("the first request asks LinkedIn");
-        send(&app, reqwest::Method::POST, path).await
+        let second = send(&app, reqwest::Method::POST, path).await;
+        gate.open();
+        second
     };
     let ((first, first_body), (second, second_body)) = tokio::join!(first, second);
     assert_eq!(first, StatusCode::OK, "{first_body}");

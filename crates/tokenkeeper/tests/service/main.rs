@@ -23,6 +23,7 @@ mod connect_flow;
 mod connect_guards;
 mod connect_storage;
 mod database_file;
+mod demands_outlive_callers;
 mod deploy_env;
 mod doctor;
 mod email_backoff;
