@@ -508,6 +508,9 @@ impl Worker {
             deadline,
         );
         let (verdict, log) = tokio::select! {
+            // An answer that has arrived is written even if the sweep stops at the same
+            // moment: a refresh token LinkedIn rotated would otherwise be lost.
+            biased;
             done = refreshing => done,
             () = self.shared.halt.cancelled() => {
                 self.release(&account, &[]).await;
