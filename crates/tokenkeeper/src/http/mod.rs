@@ -10,6 +10,7 @@ mod api_import;
 mod api_key;
 mod browser;
 mod connect;
+mod connections;
 mod cursor;
 mod error;
 mod forecast;
