@@ -158,6 +158,8 @@ impl Server {
             .env("TOKENKEEPER_DATABASE_URL", database_url)
             .env("TOKENKEEPER_HTTP__BIND", format!("127.0.0.1:{port}"))
             .env("TOKENKEEPER_API__API_KEY", API_KEY)
+            // The load client is one address holding every connection.
+            .env("TOKENKEEPER_HTTP__MAX_CONNECTIONS_PER_CLIENT", "100000")
             // Reads open sealed tokens, as in production.
             .env("TOKENKEEPER_ENCRYPTION__KEYS", crate::rotation::OLD_KEY)
             .env("TOKENKEEPER_LINKEDIN__CLIENT_ID", defaults.client_id)

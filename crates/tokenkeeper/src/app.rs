@@ -124,7 +124,7 @@ impl Application {
         };
         let tasks = TaskHealth::default();
         let readiness = Readiness {
-            store: store.clone(),
+            database: crate::readiness::DatabaseCheck::new(store.clone()),
             clock: clock.clone(),
             tasks: tasks.clone(),
             scheduler: schedule.map(|s| (s, SchedulerProgress::default())),

@@ -19,6 +19,7 @@ pub struct RawHttp {
     pub body_limit_bytes: u64,
     pub shutdown_grace_seconds: u64,
     pub max_connections: u64,
+    pub max_connections_per_client: u64,
     pub rate_limit_per_minute: u64,
     pub rate_limit_burst: u64,
     pub trust_forwarded_for: bool,
@@ -38,6 +39,9 @@ impl Default for RawHttp {
             // Well under the usual limit of 1024 open files, which the database and the calls
             // to LinkedIn and the SMTP server need too.
             max_connections: 512,
+            // A host app's connection pool or a few dozen browsers behind one NAT fit; one
+            // client holding many keeps at most an eighth of the default slots.
+            max_connections_per_client: 64,
             rate_limit_per_minute: 120,
             rate_limit_burst: 60,
             trust_forwarded_for: false,
@@ -62,8 +66,12 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
     /// After the shutdown signal, requests in flight get this long before connections close.
     pub shutdown_grace: Duration,
-    /// Connections served at once per listener; more wait in the kernel's backlog.
+    /// Connections served at once per listener; when all are taken, the longest idle one is
+    /// closed for a new client, and without an idle one new clients wait in the backlog.
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 /64) may hold open per listener; one more is
+    /// refused. Not applied with `trust_forwarded_for`: every connection is then the proxy's.
+    pub max_connections_per_client: usize,
     /// Requests per minute one client may make to the public endpoints, after a burst.
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
@@ -126,6 +134,11 @@ impl TryFrom<RawHttp> for HttpSettings {
                 300,
             )?),
             max_connections: in_range("http.max_connections", h.max_connections, 100_000)? as usize,
+            max_connections_per_client: in_range(
+                "http.max_connections_per_client",
+                h.max_connections_per_client,
+                100_000,
+            )? as usize,
             rate_limit_per_minute: in_range(
                 "http.rate_limit_per_minute",
                 h.rate_limit_per_minute,
@@ -154,6 +167,7 @@ impl From<&HttpSettings> for RawHttp {
             body_limit_bytes: h.body_limit_bytes as u64,
             shutdown_grace_seconds: h.shutdown_grace.as_secs(),
             max_connections: h.max_connections as u64,
+            max_connections_per_client: h.max_connections_per_client as u64,
             rate_limit_per_minute: u64::from(h.rate_limit_per_minute),
             rate_limit_burst: u64::from(h.rate_limit_burst),
             trust_forwarded_for: h.trust_forwarded_for,

@@ -266,6 +266,11 @@ fn http_limits_have_safe_defaults_and_checked_ranges() {
         ),
         ("SHUTDOWN_GRACE_SECONDS", "0", "http.shutdown_grace_seconds"),
         ("MAX_CONNECTIONS", "0", "http.max_connections"),
+        (
+            "MAX_CONNECTIONS_PER_CLIENT",
+            "0",
+            "http.max_connections_per_client",
+        ),
         ("BODY_LIMIT_BYTES", "10", "http.body_limit_bytes"),
         ("RATE_LIMIT_PER_MINUTE", "0", "http.rate_limit_per_minute"),
         ("RATE_LIMIT_BURST", "0", "http.rate_limit_burst"),

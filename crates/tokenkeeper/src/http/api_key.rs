@@ -23,6 +23,12 @@ pub async fn require_api_key(
     }
 }
 
+/// Whether the request bears the API key, for routes open to anyone that tell a keyed
+/// caller more.
+pub fn bears_api_key(app: &AppState, headers: &HeaderMap) -> bool {
+    authorize(app, headers).is_ok()
+}
+
 fn authorize(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let expected = app.config.api.api_key.as_ref().ok_or(ApiError::Disabled)?;
     let mut values = headers.get_all(AUTHORIZATION).iter();

@@ -10,6 +10,7 @@ mod api_import;
 mod api_key;
 mod browser;
 mod connect;
+mod connections;
 mod cursor;
 mod error;
 mod forecast;
@@ -18,6 +19,7 @@ mod json_body;
 mod openapi;
 mod pages;
 mod rate_limit;
+mod readyz;
 mod server;
 
 pub use admin::{Dashboard, ReportFigures, SuccessFigure, SuccessFigures};
@@ -130,7 +132,7 @@ fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
         .merge(api)
         .merge(dashboard)
         .route("/healthz", get(health))
-        .route("/readyz", get(ready))
+        .route("/readyz", get(readyz::public))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -190,11 +192,14 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     <openapi::HostApiDoc as utoipa::OpenApi>::openapi()
 }
 
-/// `/metrics` on a listener of its own: what the counters say is for operators only.
+/// `/metrics` on a listener of its own: what the counters say is for operators only; so is
+/// readiness in full.
 fn metrics_router(state: &AppState) -> Router {
     let metrics = state.metrics.clone();
+    let readiness = state.readiness.clone();
     let routes = Router::new()
         .route("/metrics", get(move || async move { metrics.render() }))
+        .route("/readyz", get(move || readyz::private(readiness.clone())))
         .fallback(error::not_found)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -215,16 +220,4 @@ async fn health(State(state): State<AppState>) -> Response {
         format!("down: {}", down.join(", ")),
     )
         .into_response()
-}
-
-/// 200 when this instance can do its work now, else 503; either way a small JSON document
-/// with each check's verdict, so an operator sees which one fails.
-async fn ready(State(state): State<AppState>) -> Response {
-    let report = state.readiness.check().await;
-    let status = if report.ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, axum::Json(report)).into_response()
 }

@@ -132,7 +132,7 @@ fn last_forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
     std::str::from_utf8(last_hop).ok()?.trim().parse().ok()
 }
 
-fn rate_limit_key(ip: IpAddr) -> IpAddr {
+pub(super) fn rate_limit_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

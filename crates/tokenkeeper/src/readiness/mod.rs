@@ -1,26 +1,23 @@
 //! Readiness, apart from liveness: `/healthz` says the process lives and its tasks run;
 //! `/readyz` says whether this instance can do its work now. It fails (503) when the database
 //! does not answer a round trip quickly, when the scheduler is more than one slot late, or when
-//! a background task it needs (scheduler, mail worker) is down. Its answer names each check
-//! and never a secret: database errors are logged, and answered only as "unreachable".
+//! a background task it needs (scheduler, mail worker) is down. Its report names each check
+//! and never a secret: database errors are logged, and answered only as "unreachable". The
+//! database is asked at most once a second (`database.rs`); the other checks read memory.
 
+mod database;
 mod progress;
 
+pub use database::{DatabaseCheck, CHECK_INTERVAL, DATABASE_TIMEOUT};
 pub use progress::SchedulerProgress;
 
 use crate::domain::Clock;
 use crate::schedule::Schedule;
-use crate::store::Store;
 use crate::supervisor::TaskHealth;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// A database that takes longer than this for `SELECT 1` is as good as unreachable to a
-/// load balancer deciding where to send the next request.
-pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The task names the supervisor uses for the two tasks readiness depends on.
 pub const SCHEDULER_TASK: &str = "scheduler";
@@ -29,7 +26,7 @@ pub const MAIL_WORKER_TASK: &str = "mail worker";
 /// What readiness looks at. Cheap to clone: every field is shared.
 #[derive(Clone)]
 pub struct Readiness {
-    pub store: Arc<dyn Store>,
+    pub database: DatabaseCheck,
     pub clock: Arc<dyn Clock>,
     pub tasks: TaskHealth,
     /// `None` when `schedule.enabled` is false: this instance runs no sweeps.
@@ -55,22 +52,11 @@ pub struct ReadinessReport {
 impl Readiness {
     pub async fn check(&self) -> ReadinessReport {
         let mut checks = BTreeMap::new();
-        checks.insert("database", self.database().await);
+        checks.insert("database", self.database.verdict().await);
         checks.insert("scheduler", self.scheduler());
         checks.insert("mail_worker", self.mail_worker());
         let ready = checks.values().all(|v| matches!(v, Verdict::Ok(_)));
         ReadinessReport { ready, checks }
-    }
-
-    async fn database(&self) -> Verdict {
-        match tokio::time::timeout(DATABASE_TIMEOUT, self.store.ping()).await {
-            Ok(Ok(())) => Verdict::Ok("ok".into()),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "readiness: the database did not answer");
-                Verdict::Failing("unreachable".into())
-            }
-            Err(_) => Verdict::Failing(format!("no answer within {}s", DATABASE_TIMEOUT.as_secs())),
-        }
     }
 
     fn scheduler(&self) -> Verdict {

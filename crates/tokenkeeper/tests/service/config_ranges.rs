@@ -14,6 +14,7 @@ const RANGES: &[(&str, u64, u64)] = &[
     ("http.body_limit_bytes", 1024, 16 * 1024 * 1024),
     ("http.shutdown_grace_seconds", 1, 300),
     ("http.max_connections", 1, 100_000),
+    ("http.max_connections_per_client", 1, 100_000),
     ("http.rate_limit_per_minute", 1, 1_000_000),
     ("http.rate_limit_burst", 1, 1_000_000),
     ("linkedin.timeout_seconds", 1, 300),

@@ -5,7 +5,7 @@
 
 use crate::backend_tests;
 use crate::raw_sql;
-use crate::support::{spawn_app, t0, TestApp, API_KEY};
+use crate::support::{spawn, spawn_app, t0, Setup, TestApp, API_KEY};
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -277,7 +277,9 @@ async fn a_reader_that_panics_is_started_again(backend: Backend) {
 }
 
 async fn many_reads_at_once_each_get_their_own_account(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    // 300 connections at once from one address: a host app this busy raises its share.
+    let setup = Setup::default().var("HTTP__MAX_CONNECTIONS_PER_CLIENT", 300);
+    let Some(app) = spawn(backend, setup).await else {
         return;
     };
     let seeded = Arc::new(app.seed(70, t0()).await);

@@ -22,6 +22,7 @@ mod config_ranges;
 mod connect_flow;
 mod connect_guards;
 mod connect_storage;
+mod connection_slots;
 mod database_file;
 mod demands_outlive_callers;
 mod deploy_env;

@@ -1,20 +1,25 @@
-//! `/readyz`: 200 while this instance can do its work, 503 naming the check that fails when
-//! the database does not answer, the scheduler is more than one slot late, or the mail worker
-//! is down. `/healthz` (liveness) is tested in `health.rs` and `task_supervision.rs`.
+//! `/readyz`: 200 while this instance can do its work, 503 when the database does not answer,
+//! the scheduler is more than one slot late, or the mail worker is down. Anyone is told only
+//! that; a caller with the API key, or on the metrics listener, is told which check fails.
+//! However many call, the database is asked at most once a second. `/healthz` (liveness) is
+//! tested in `health.rs` and `task_supervision.rs`.
 
-use crate::support::{spawn_app, t0, TestApp};
+use crate::metric_values::metric_values;
+use crate::support::{spawn_app, t0, TestApp, API_KEY};
 use crate::{backend_tests, service_tests};
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use test_databases::Backend;
 use tokenkeeper::app::Application;
 use tokenkeeper::domain::{Clock, ManualClock};
 use tokenkeeper::notify::Transport;
-use tokenkeeper::readiness::{Readiness, SchedulerProgress, Verdict};
+use tokenkeeper::readiness::{
+    DatabaseCheck, Readiness, SchedulerProgress, Verdict, CHECK_INTERVAL,
+};
 use tokenkeeper::schedule::Schedule;
 use tokenkeeper::supervisor::TaskHealth;
 use tokio::sync::{oneshot, Notify};
@@ -23,22 +28,43 @@ use url::Url;
 
 backend_tests!(readyz_names_every_check_when_ready);
 service_tests!(
+    readyz_tells_a_caller_without_the_key_only_whether_it_is_ready,
     readyz_fails_once_the_scheduler_is_more_than_one_slot_late,
     readyz_fails_while_the_mail_worker_is_down,
 );
+service_tests!(in_own_process: a_burst_of_readyz_calls_asks_the_database_at_most_once_a_second);
 backend_tests!(only [Postgres]: readyz_fails_while_the_database_refuses_connections);
 
 /// Long enough for a slow machine; nothing waits this long when all is well.
 const BOUND: Duration = Duration::from_secs(20);
 
+/// `/readyz` as an operator asks it, with the API key.
 async fn readyz(browser: &reqwest::Client, base: &Url) -> (StatusCode, Value) {
+    let answer = browser
+        .get(base.join("/readyz").unwrap())
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.json().await.unwrap())
+}
+
+/// `/readyz` as anyone asks it; the body as text, to look for what it must not say.
+async fn readyz_without_key(browser: &reqwest::Client, base: &Url) -> (StatusCode, String) {
     let answer = browser
         .get(base.join("/readyz").unwrap())
         .send()
         .await
         .unwrap();
     let status = answer.status();
-    (status, answer.json().await.unwrap())
+    (status, answer.text().await.unwrap())
+}
+
+/// Neither a check's name nor its detail: only whether the instance is ready.
+fn assert_tells_nothing_more(body: &str, ready: bool) {
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body, json!({ "ready": ready }));
 }
 
 async fn readyz_names_every_check_when_ready(backend: Backend) {
@@ -60,9 +86,80 @@ async fn readyz_names_every_check_when_ready(backend: Backend) {
     );
 }
 
+async fn readyz_tells_a_caller_without_the_key_only_whether_it_is_ready() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let (status, body) = readyz_without_key(&app.browser, &app.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_tells_nothing_more(&body, true);
+    // A wrong key, or the right one sent otherwise than as the API takes it, is no key.
+    for authorization in [
+        "Bearer not-the-key".to_owned(),
+        format!("bearer {API_KEY}"),
+        API_KEY.to_owned(),
+    ] {
+        let answer = app
+            .browser
+            .get(app.url("/readyz"))
+            .header("authorization", &authorization)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_tells_nothing_more(&answer.text().await.unwrap(), true);
+    }
+    let (status, body) = readyz(&app.browser, &app.base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["checks"]["database"]["detail"], "ok");
+    // The metrics listener is the operators' own: it tells all without a key.
+    let metrics_base = app.metrics_base.clone().expect("a metrics listener");
+    let (status, body) = readyz_without_key(&app.browser, &metrics_base).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["checks"]["mail_worker"]["status"], "ok", "{body}");
+}
+
+async fn a_burst_of_readyz_calls_asks_the_database_at_most_once_a_second() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let checks = |values: &std::collections::BTreeMap<String, f64>| {
+        values
+            .get("tokenkeeper_readiness_database_checks_total")
+            .copied()
+            .unwrap_or(0.0) as u64
+    };
+    let before = checks(&metric_values(&app).await);
+    let started = Instant::now();
+    let calls: Vec<_> = (0..50)
+        .map(|i| {
+            let mut call = app.browser.get(app.url("/readyz"));
+            if i % 2 == 0 {
+                call = call.bearer_auth(API_KEY);
+            }
+            tokio::spawn(async move { call.send().await.unwrap().status() })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), StatusCode::OK);
+    }
+    let elapsed = started.elapsed();
+    let made = checks(&metric_values(&app).await) - before;
+    // An upper bound only: a slow machine takes longer and may check again, but never more
+    // than once per interval.
+    let allowed = 1 + (elapsed.as_secs_f64() / CHECK_INTERVAL.as_secs_f64()) as u64;
+    assert!(
+        (1..=allowed).contains(&made),
+        "{made} database checks for 50 calls in {elapsed:?}"
+    );
+}
+
 /// A second service over `app`'s database, with its own clock and, when asked, its scheduler.
 struct Served {
     base: Url,
+    /// Its metrics listener.
+    metrics_base: Url,
     tasks: TaskHealth,
     progress: Option<SchedulerProgress>,
     stop: Option<oneshot::Sender<()>>,
@@ -72,6 +169,11 @@ struct Served {
 impl Served {
     async fn start(service: Application) -> Self {
         let base = service.public_url().clone();
+        let metrics_base = Url::parse(&format!(
+            "http://{}/",
+            service.metrics_address().expect("a metrics listener")
+        ))
+        .unwrap();
         let tasks = service.task_health();
         let progress = service
             .state()
@@ -85,6 +187,7 @@ impl Served {
         }));
         Self {
             base,
+            metrics_base,
             tasks,
             progress,
             stop: Some(stop),
@@ -138,7 +241,7 @@ async fn readyz_fails_once_the_scheduler_is_more_than_one_slot_late() {
     let stuck = SchedulerProgress::default();
     stuck.owe(at(12));
     let readiness = Readiness {
-        store: app.store.clone(),
+        database: DatabaseCheck::new(app.store.clone()),
         clock: clock.clone(),
         tasks: TaskHealth::default(),
         scheduler: Some((
@@ -235,6 +338,14 @@ async fn readyz_fails_while_the_mail_worker_is_down() {
         json!({"status": "failing", "detail": "down, waiting to be restarted"})
     );
     assert_eq!(body["checks"]["database"]["status"], "ok");
+    // Anyone else learns that the instance is not ready, not which worker is off.
+    let (status, body) = readyz_without_key(&app.browser, &served.base).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_tells_nothing_more(&body, false);
+    let (status, body) = readyz_without_key(&app.browser, &served.metrics_base).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["checks"]["mail_worker"]["status"], "failing", "{body}");
     served.shut_down().await;
 }
 
@@ -272,9 +383,7 @@ async fn readyz_fails_while_the_database_refuses_connections(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     set_database_reachable(&app, false).await;
-    let answer = app.browser.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let text = answer.text().await.unwrap();
+    let text = readyz_until(&app, StatusCode::SERVICE_UNAVAILABLE).await;
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         body["checks"]["database"],
@@ -286,6 +395,28 @@ async fn readyz_fails_while_the_database_refuses_connections(backend: Backend) {
     assert!(!text.contains("5432"), "{text}");
 
     set_database_reachable(&app, true).await;
-    let (status, body) = readyz(&app.browser, &app.base).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    readyz_until(&app, StatusCode::OK).await;
+}
+
+/// `/readyz`, with the key, until it answers `status`; its body. A database check's verdict
+/// stands for up to `CHECK_INTERVAL`, so the change shows on a later call.
+async fn readyz_until(app: &TestApp, status: StatusCode) -> String {
+    let asking = async {
+        loop {
+            let answer = app
+                .browser
+                .get(app.url("/readyz"))
+                .bearer_auth(API_KEY)
+                .send()
+                .await
+                .unwrap();
+            if answer.status() == status {
+                return answer.text().await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(BOUND, asking)
+        .await
+        .unwrap_or_else(|_| panic!("/readyz did not answer {status} within {BOUND:?}"))
 }
