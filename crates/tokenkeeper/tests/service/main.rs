@@ -7,6 +7,7 @@ mod raw_sql;
 mod support;
 mod webhook_receiver;
 
+mod admin_account_urls;
 mod admin_browser;
 mod admin_command;
 mod admin_dashboard;

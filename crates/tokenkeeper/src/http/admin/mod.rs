@@ -60,14 +60,14 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/login", get(login::form).post(login::sign_in))
         .route("/admin/logout", post(login::sign_out))
         .route("/admin/accounts", get(accounts::list))
-        .route("/admin/accounts/{user_id}", get(accounts::one))
+        .route("/admin/accounts/{number}", get(accounts::one))
         .route(
-            "/admin/accounts/{user_id}/refresh",
+            "/admin/accounts/{number}/refresh",
             post(accounts::refresh_now),
         )
-        .route("/admin/accounts/{user_id}/delete", post(accounts::delete))
+        .route("/admin/accounts/{number}/delete", post(accounts::delete))
         .route(
-            "/admin/accounts/{user_id}/resend",
+            "/admin/accounts/{number}/resend",
             post(accounts::resend_reconnect_email),
         )
         .route("/admin/runs", get(outbox::runs))
