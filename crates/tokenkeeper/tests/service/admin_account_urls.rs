@@ -15,7 +15,10 @@ use test_databases::Backend;
 use tokenkeeper::domain::{NewNotification, NotificationKind, NotificationStatus};
 use tokenkeeper::store::Lease;
 
-backend_tests!(every_link_and_form_of_the_dashboard_reaches_the_account_it_names);
+backend_tests!(
+    every_link_and_form_of_the_dashboard_reaches_the_account_it_names,
+    the_list_pages_through_every_account_linked_by_its_number,
+);
 service_tests!(any_user_ids_account_is_opened_refreshed_emailed_and_deleted_in_a_real_browser);
 
 /// User ids a path encoder that keeps `/` or `.` gets wrong.
@@ -60,11 +63,12 @@ fn unescaped(html: &str) -> String {
 
 /// The `href` of the page's link whose text is `text`.
 fn link_to(page: &str, text: &str) -> String {
-    page.split("<a href=\"")
+    page.split("<a ")
         .skip(1)
         .find_map(|rest| {
-            let (href, rest) = rest.split_once("\">")?;
+            let (attributes, rest) = rest.split_once('>')?;
             let (shown, _) = rest.split_once("</a>")?;
+            let href = attributes.split("href=\"").nth(1)?.split('"').next()?;
             (unescaped(shown) == text).then(|| unescaped(href))
         })
         .unwrap_or_else(|| panic!("no link to {text:?} in\n{page}"))
@@ -137,6 +141,12 @@ async fn every_link_and_form_of_the_dashboard_reaches_the_account_it_names(backe
     let (browser, csrf) = signed_in(&app).await;
     let (_, list) = page(&app, &browser, "/admin/accounts").await;
     let (_, outbox) = page(&app, &browser, "/admin/outbox").await;
+    let every = ODD_IDS.len() + 1;
+    assert!(
+        outbox.contains(&format!("<b>{every}</b>failed")),
+        "{outbox}"
+    );
+    assert!(outbox.contains("<b>0</b>pending"), "{outbox}");
     let csrf_only = [("csrf", csrf.as_str())];
 
     for user in ODD_IDS {
@@ -310,4 +320,37 @@ async fn any_user_ids_account_is_opened_refreshed_emailed_and_deleted_in_a_real_
     );
     assert_eq!(app.account(VICTIM).await.last_refreshed_at, None);
     browser.close().await.unwrap();
+}
+
+/// The list shows 50 accounts a page, each linked by its number, and a link to the next page
+/// while there may be more: 51 accounts make two pages, the second without such a link.
+async fn the_list_pages_through_every_account_linked_by_its_number(backend: Backend) {
+    let Some(app) = spawn(backend, with_dashboard(Setup::default())).await else {
+        return;
+    };
+    let seeded = app.seed(51, t0()).await;
+    let listed = |i: usize| {
+        let account = &seeded[i];
+        format!(
+            "<a href=\"/admin/accounts/{}\">{}</a>",
+            account.id, account.user_id
+        )
+    };
+    let (browser, _) = signed_in(&app).await;
+    let (status, first) = page(&app, &browser, "/admin/accounts").await;
+    assert_eq!(status, StatusCode::OK);
+    for i in 0..50 {
+        assert!(
+            first.contains(&listed(i)),
+            "{} missing from\n{first}",
+            listed(i)
+        );
+    }
+    assert!(!first.contains(&listed(50)), "{first}");
+    let next = link_to(&first, "Next page");
+    let (status, second) = page(&app, &browser, &resolved(&app, "/admin/accounts", &next)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(second.contains(&listed(50)), "{second}");
+    assert!(!second.contains(&listed(49)), "{second}");
+    assert!(!second.contains("Next page"), "{second}");
 }
