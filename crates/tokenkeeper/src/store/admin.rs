@@ -29,6 +29,8 @@ pub struct OutcomeCount {
 #[derive(Debug, Clone)]
 pub struct FailedDelivery {
     pub id: i64,
+    /// The account the email is about: the dashboard links to it by this number.
+    pub account_id: i64,
     pub user_id: String,
     /// As stored: a kind this version does not know is still listed.
     pub kind: String,

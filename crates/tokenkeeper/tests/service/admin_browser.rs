@@ -20,14 +20,14 @@ use tokio::process::{Child, Command};
 service_tests!(the_dashboard_works_in_a_real_browser);
 
 /// chromedriver on a free port, stopped when dropped.
-struct Driver {
+pub struct Driver {
     _process: Child,
     url: String,
 }
 
 impl Driver {
     /// `None` (with a notice) when chromedriver is not installed, outside CI.
-    async fn start() -> Option<Self> {
+    pub async fn start() -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -69,7 +69,7 @@ impl Driver {
         })
     }
 
-    async fn browser(&self) -> Client {
+    pub async fn browser(&self) -> Client {
         let mut options = serde_json::json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--window-size=1000,1500", "--hide-scrollbars"],
@@ -87,7 +87,7 @@ impl Driver {
     }
 }
 
-async fn text_of(browser: &Client, css: &str) -> String {
+pub async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .find(Locator::Css(css))
         .await
@@ -99,7 +99,7 @@ async fn text_of(browser: &Client, css: &str) -> String {
 
 /// Waits until the page the last click led to shows `element`: a click that submits a form
 /// may return before the next page has replaced the current one.
-async fn arrived(browser: &Client, element: Locator<'_>) {
+pub async fn arrived(browser: &Client, element: Locator<'_>) {
     browser
         .wait()
         .at_most(std::time::Duration::from_secs(20))
@@ -108,7 +108,7 @@ async fn arrived(browser: &Client, element: Locator<'_>) {
         .unwrap_or_else(|e| panic!("the expected page did not come: {e}"));
 }
 
-async fn sign_in(browser: &Client, password: &str) {
+pub async fn sign_in(browser: &Client, password: &str) {
     browser
         .find(Locator::Id("password"))
         .await
@@ -235,7 +235,7 @@ async fn the_dashboard_works_in_a_real_browser() {
     arrived(&browser, Locator::Id("refresh-now")).await;
     assert_eq!(
         browser.current_url().await.unwrap().path(),
-        "/admin/accounts/grace"
+        format!("/admin/accounts/{}", app.account("grace").await.id)
     );
     browser
         .find(Locator::Id("refresh-now"))

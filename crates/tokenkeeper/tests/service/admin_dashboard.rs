@@ -67,7 +67,7 @@ pub async fn sign_in(
 }
 
 /// A browser signed in to the dashboard, and the CSRF token its pages carry.
-async fn signed_in(app: &TestApp) -> (reqwest::Client, String) {
+pub async fn signed_in(app: &TestApp) -> (reqwest::Client, String) {
     let browser = new_browser();
     let answer = sign_in(app, &browser, ADMIN_PASSWORD).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
@@ -78,12 +78,12 @@ async fn signed_in(app: &TestApp) -> (reqwest::Client, String) {
     (browser, csrf)
 }
 
-async fn page(app: &TestApp, browser: &reqwest::Client, path: &str) -> (StatusCode, String) {
+pub async fn page(app: &TestApp, browser: &reqwest::Client, path: &str) -> (StatusCode, String) {
     let answer = browser.get(app.url(path)).send().await.unwrap();
     (answer.status(), answer.text().await.unwrap())
 }
 
-async fn post(
+pub async fn post(
     app: &TestApp,
     browser: &reqwest::Client,
     path: &str,
@@ -149,20 +149,38 @@ async fn signing_in_opens_pages_that_show_the_fleet_and_no_token(backend: Backen
         list.contains(">ann</a>") && !list.contains(">bob</a>"),
         "{list}"
     );
+    // An account's page is addressed by its number.
+    let ann_page = format!("/admin/accounts/{}", ann.id);
+    assert!(
+        list.contains(&format!("<a href=\"{ann_page}\">ann</a>")),
+        "{list}"
+    );
     let (_, list) = page(&app, &browser, "/admin/accounts?status=needs_reconnect").await;
     assert!(list.contains("No account matches"), "{list}");
-    let (status, one) = page(&app, &browser, "/admin/accounts/ann").await;
+    let (status, one) = page(&app, &browser, &ann_page).await;
     assert_eq!(status, StatusCode::OK);
     assert!(one.contains("refresh: refreshed"), "{one}");
     assert!(one.contains("linked"), "{one}");
-    let (status, _) = page(&app, &browser, "/admin/accounts/nobody").await;
+    let (status, _) = page(&app, &browser, "/admin/accounts/999999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // A link from before, by user id, leads to the search for it.
+    let answer = browser
+        .get(app.url("/admin/accounts/ann"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let search = location(&answer);
+    assert_eq!(
+        (search.path(), search.query()),
+        ("/admin/accounts", Some("q=ann"))
+    );
 
     let mut shown = String::new();
     for path in [
         "/admin",
         "/admin/accounts",
-        "/admin/accounts/ann",
+        &ann_page,
         "/admin/runs",
         "/admin/outbox",
     ] {
@@ -209,7 +227,8 @@ async fn a_post_without_its_csrf_token_is_refused(backend: Backend) {
     let Some(app) = spawn(backend, with_dashboard(Setup::default())).await else {
         return;
     };
-    app.linked("ann").await;
+    let ann = app.linked("ann").await;
+    let refresh = format!("/admin/accounts/{}/refresh", ann.id);
     // The sign-in form's own token: a forged sign-in is refused, right password or not.
     let browser = new_browser();
     let (status, _) = post(
@@ -224,20 +243,14 @@ async fn a_post_without_its_csrf_token_is_refused(backend: Backend) {
     let (browser, csrf) = signed_in(&app).await;
     let forged = "A".repeat(csrf.len());
     for form in [vec![], vec![("csrf", "")], vec![("csrf", forged.as_str())]] {
-        let (status, body) = post(&app, &browser, "/admin/accounts/ann/refresh", &form).await;
+        let (status, body) = post(&app, &browser, &refresh, &form).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{form:?}");
         assert!(body.contains("Form refused"), "{body}");
         let (status, _) = post(&app, &browser, "/admin/logout", &form).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{form:?}");
     }
     assert_eq!(app.account("ann").await.last_refreshed_at, None);
-    let (status, body) = post(
-        &app,
-        &browser,
-        "/admin/accounts/ann/refresh",
-        &[("csrf", csrf.as_str())],
-    )
-    .await;
+    let (status, body) = post(&app, &browser, &refresh, &[("csrf", csrf.as_str())]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Refreshed: new tokens are stored."), "{body}");
 }
@@ -271,16 +284,11 @@ async fn refresh_now_and_delete_act_on_the_account(backend: Backend) {
     let Some(app) = spawn(backend, with_dashboard(Setup::default())).await else {
         return;
     };
-    app.linked("ann").await;
+    let ann = app.linked("ann").await;
     app.at(t0() + Duration::days(1));
     let (browser, csrf) = signed_in(&app).await;
-    let (status, body) = post(
-        &app,
-        &browser,
-        "/admin/accounts/ann/refresh",
-        &[("csrf", csrf.as_str())],
-    )
-    .await;
+    let refresh = format!("/admin/accounts/{}/refresh", ann.id);
+    let (status, body) = post(&app, &browser, &refresh, &[("csrf", csrf.as_str())]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Refreshed: new tokens are stored."), "{body}");
     assert!(body.contains("refresh: refreshed"), "{body}");
@@ -293,7 +301,7 @@ async fn refresh_now_and_delete_act_on_the_account(backend: Backend) {
     let (status, body) = post(
         &app,
         &browser,
-        "/admin/accounts/ann/delete",
+        &format!("/admin/accounts/{}/delete", ann.id),
         &[("csrf", csrf.as_str())],
     )
     .await;
@@ -303,7 +311,7 @@ async fn refresh_now_and_delete_act_on_the_account(backend: Backend) {
     let (status, body) = post(
         &app,
         &browser,
-        "/admin/accounts/ann/delete",
+        &format!("/admin/accounts/{}/delete", ann.id),
         &[("csrf", csrf.as_str()), ("confirmed", "yes")],
     )
     .await;
@@ -421,10 +429,11 @@ async fn resend_queues_the_reconnect_email_again_while_it_is_needed(backend: Bac
     assert_eq!(email.status, NotificationStatus::Pending);
 
     let (browser, csrf) = signed_in(&app).await;
-    let (_, account_page) = page(&app, &browser, "/admin/accounts/ada").await;
+    let (_, account_page) = page(&app, &browser, &format!("/admin/accounts/{}", ada.id)).await;
     assert!(account_page.contains("Resend the reconnect email"));
+    let resend_path = format!("/admin/accounts/{}/resend", ada.id);
     let resend = [("csrf", csrf.as_str())];
-    let (status, answer) = post(&app, &browser, "/admin/accounts/ada/resend", &resend).await;
+    let (status, answer) = post(&app, &browser, &resend_path, &resend).await;
     assert_eq!(status, StatusCode::OK);
     assert!(answer.contains("Nothing to resend"), "{answer}");
 
@@ -438,7 +447,7 @@ async fn resend_queues_the_reconnect_email_again_while_it_is_needed(backend: Bac
     )
     .await
     .unwrap();
-    let (status, answer) = post(&app, &browser, "/admin/accounts/ada/resend", &resend).await;
+    let (status, answer) = post(&app, &browser, &resend_path, &resend).await;
     assert_eq!(status, StatusCode::OK);
     assert!(answer.contains("queued again"), "{answer}");
     let again = reconnect_email(app.store.notifications_for(ada.id).await.unwrap());
@@ -448,7 +457,7 @@ async fn resend_queues_the_reconnect_email_again_while_it_is_needed(backend: Bac
     );
 
     // Without its CSRF token the form changes nothing.
-    let (status, _) = post(&app, &browser, "/admin/accounts/ada/resend", &[]).await;
+    let (status, _) = post(&app, &browser, &resend_path, &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Once the member reconnected, there is nothing to resend.
@@ -466,7 +475,7 @@ async fn resend_queues_the_reconnect_email_again_while_it_is_needed(backend: Bac
     // A day on, the sign-in has lapsed: sign in again.
     let (browser, csrf) = signed_in(&app).await;
     let resend = [("csrf", csrf.as_str())];
-    let (status, answer) = post(&app, &browser, "/admin/accounts/ada/resend", &resend).await;
+    let (status, answer) = post(&app, &browser, &resend_path, &resend).await;
     assert_eq!(status, StatusCode::OK);
     assert!(answer.contains("Nothing to resend"), "{answer}");
     let after = reconnect_email(app.store.notifications_for(ada.id).await.unwrap());

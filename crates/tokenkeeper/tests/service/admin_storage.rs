@@ -233,7 +233,12 @@ async fn a_failed_delivery_is_listed_and_queued_again_once(backend: Backend) {
         .unwrap());
     let failed = store.failed_deliveries(10).await.unwrap();
     assert_eq!(failed.len(), 1);
-    assert_eq!((failed[0].id, failed[0].user_id.as_str()), (id, "a"));
+    let shown = (
+        failed[0].id,
+        failed[0].account_id,
+        failed[0].user_id.as_str(),
+    );
+    assert_eq!(shown, (id, account.id, "a"));
     assert_eq!(failed[0].kind, "reconnect_required");
     assert_eq!(
         failed[0].last_error.as_deref(),

@@ -7,9 +7,11 @@ mod raw_sql;
 mod support;
 mod webhook_receiver;
 
+mod admin_account_urls;
 mod admin_browser;
 mod admin_command;
 mod admin_dashboard;
+mod admin_sign_in_flood;
 mod admin_storage;
 mod alert_rules;
 mod api_access;

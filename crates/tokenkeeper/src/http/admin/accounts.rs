@@ -2,19 +2,25 @@
 //! may do to it (refresh now through the host API's path, delete after a confirmation).
 //! Nothing here prints a token: the list reads token-free summaries, and the account page
 //! names each field it shows.
+//!
+//! URLs name an account by its number (`/admin/accounts/17`), never by its user id. A user id
+//! is the host app's and may be anything: `team/ada`, `x/../victim`, `..`. No path encoding
+//! carries every one intact through a browser, which removes `..` segments before it sends a
+//! request, `%2e%2e` ones included; a number needs no encoding. The numbers only grow on every
+//! backend, so a page left open can never act on an account linked after it was shown.
 
 use super::login::CsrfOnly;
 use super::overview::shown_time;
 use super::render::view;
 use super::render::PageError;
 use super::sign_in::Operator;
-use crate::domain::{AccountStatus, UserId};
+use crate::domain::{Account, AccountStatus};
 use crate::http::AppState;
 use crate::refresh::{Demand, OnDemand};
 use crate::store::AccountSearch;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{DateTime, Utc};
 use minijinja::context;
@@ -34,6 +40,7 @@ pub struct ListParams {
 
 #[derive(Serialize)]
 struct Row {
+    id: i64,
     user_id: String,
     email: String,
     status: &'static str,
@@ -71,6 +78,7 @@ pub async fn list(
     let accounts: Vec<Row> = summaries
         .into_iter()
         .map(|a| Row {
+            id: a.id,
             user_id: a.user_id.to_string(),
             email: a.email,
             status: a.status.as_str(),
@@ -117,28 +125,36 @@ impl Event {
 pub async fn one(
     State(app): State<AppState>,
     operator: Operator,
-    Path(user_id): Path<String>,
+    Path(number): Path<String>,
 ) -> Result<Response, PageError> {
-    account_page(&app, &operator, &user_id, None).await
+    if number.parse::<i64>().is_err() {
+        // A link from before URLs named accounts by number: the search finds it by user id.
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &number)
+            .finish();
+        return Ok(Redirect::to(&format!("/admin/accounts?{query}")).into_response());
+    }
+    account_page(&app, &operator, &number, None).await
+}
+
+/// The account a URL's `number` names, if there is one.
+async fn numbered(app: &AppState, number: &str) -> Result<Option<Account>, PageError> {
+    match number.parse::<i64>() {
+        Ok(id) => Ok(app.store.account_by_id(id).await?),
+        Err(_) => Ok(None),
+    }
 }
 
 /// The account's page, with what an action just did on top.
 async fn account_page(
     app: &AppState,
     operator: &Operator,
-    user_id: &str,
+    number: &str,
     flash: Option<String>,
 ) -> Result<Response, PageError> {
     let templates = &operator.dashboard.templates;
-    let Some(account) = (match UserId::parse(user_id) {
-        Ok(user_id) => app.store.account_by_user(&user_id).await?,
-        Err(_) => None,
-    }) else {
-        return Ok(templates.page(
-            StatusCode::NOT_FOUND,
-            "message.html",
-            context! { title => "No such account", csrf => &operator.csrf, message => format!("No account has the user id {user_id:?}."), back => "/admin/accounts", flash },
-        ));
+    let Some(account) = numbered(app, number).await? else {
+        return Ok(no_such_account(operator, number, flash));
     };
     let mut timeline = vec![Event::new(
         account.linked_at,
@@ -196,6 +212,7 @@ async fn account_page(
             csrf => &operator.csrf,
             flash,
             a => context! {
+                id => account.id,
                 user_id => account.user_id.to_string(),
                 member_id => account.member_id.to_string(),
                 email => account.email.to_string(),
@@ -211,20 +228,31 @@ async fn account_page(
     ))
 }
 
+fn no_such_account(operator: &Operator, number: &str, flash: Option<String>) -> Response {
+    operator.dashboard.templates.page(
+        StatusCode::NOT_FOUND,
+        "message.html",
+        context! { title => "No such account", csrf => &operator.csrf, message => format!("No account has the number {number:?}."), back => "/admin/accounts", flash },
+    )
+}
+
 pub async fn refresh_now(
     State(app): State<AppState>,
     operator: Operator,
-    Path(user_id): Path<String>,
+    Path(number): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
     if let Err(refused) = operator.check(&form.csrf) {
         return Ok(refused.into_response());
     }
-    let Ok(parsed) = UserId::parse(&user_id) else {
-        return account_page(&app, &operator, &user_id, None).await;
+    let Some(account) = numbered(&app, &number).await? else {
+        return Ok(no_such_account(&operator, &number, None));
     };
-    let outcome = app.engine.on_demand(&parsed, Demand::Refresh).await?;
-    tracing::info!(user_id = %parsed, "refresh requested from the dashboard");
+    let outcome = app
+        .engine
+        .on_demand(&account.user_id, Demand::Refresh)
+        .await?;
+    tracing::info!(user_id = %account.user_id, "refresh requested from the dashboard");
     // LinkedIn's own words stay in the log: they may echo what we sent.
     let flash = match outcome {
         OnDemand::Refreshed(_) => "Refreshed: new tokens are stored.",
@@ -248,25 +276,21 @@ pub async fn refresh_now(
             "LinkedIn refused this account with an answer it does not document; nothing was changed."
         }
     };
-    account_page(&app, &operator, &user_id, Some(flash.to_owned())).await
+    account_page(&app, &operator, &number, Some(flash.to_owned())).await
 }
 
 /// Queues the account's latest reconnect email again, for a member who says it never came.
 pub async fn resend_reconnect_email(
     State(app): State<AppState>,
     operator: Operator,
-    Path(user_id): Path<String>,
+    Path(number): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, PageError> {
     if let Err(refused) = operator.check(&form.csrf) {
         return Ok(refused.into_response());
     }
-    let account = match UserId::parse(&user_id) {
-        Ok(parsed) => app.store.account_by_user(&parsed).await?,
-        Err(_) => None,
-    };
-    let Some(account) = account else {
-        return account_page(&app, &operator, &user_id, None).await;
+    let Some(account) = numbered(&app, &number).await? else {
+        return Ok(no_such_account(&operator, &number, None));
     };
     let resent = app
         .store
@@ -279,7 +303,7 @@ pub async fn resend_reconnect_email(
         }
         None => "Nothing to resend: the account does not need reconnecting, or its reconnect email has not gone out yet.",
     };
-    account_page(&app, &operator, &user_id, Some(flash.to_owned())).await
+    account_page(&app, &operator, &number, Some(flash.to_owned())).await
 }
 
 #[derive(Deserialize)]
@@ -294,24 +318,27 @@ pub struct DeleteForm {
 pub async fn delete(
     State(app): State<AppState>,
     operator: Operator,
-    Path(user_id): Path<String>,
+    Path(number): Path<String>,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, PageError> {
     if let Err(refused) = operator.check(&form.csrf) {
         return Ok(refused.into_response());
     }
+    let Some(account) = numbered(&app, &number).await? else {
+        return Ok(no_such_account(&operator, &number, None));
+    };
     let templates = &operator.dashboard.templates;
     if form.confirmed != "yes" {
         return Ok(templates.page(
             StatusCode::OK,
             "confirm_delete.html",
-            context! { title => "Delete this account?", csrf => &operator.csrf, user_id },
+            context! { title => "Delete this account?", csrf => &operator.csrf, id => account.id, user_id => account.user_id.to_string() },
         ));
     }
-    let deleted = match UserId::parse(&user_id) {
-        Ok(parsed) => app.store.delete_account(&parsed, app.clock.now()).await?,
-        Err(_) => None,
-    };
+    let deleted = app
+        .store
+        .delete_account(&account.user_id, app.clock.now())
+        .await?;
     let message = match &deleted {
         Some(deleted) => {
             tracing::info!(
@@ -325,7 +352,7 @@ pub async fn delete(
                 deleted.user_id, deleted.cancelled_emails
             )
         }
-        None => format!("No account has the user id {user_id:?}."),
+        None => format!("No account has the user id {:?}.", account.user_id.as_str()),
     };
     Ok(templates.page(
         StatusCode::OK,

@@ -1,7 +1,11 @@
-//! Signing in and out. Attempts are rate limited per client and in total before the password
-//! is checked, so guessing is slow from one address and from many, and argon2's cost cannot be
-//! turned against the process. The password is never logged, echoed or kept.
+//! Signing in and out. A sign-in is looked at only when its form carries the token the form's
+//! page set: anything else is refused at once, costing no attempt and no password check, so
+//! posts that never loaded the form cannot use up anyone's attempts. Then the client's
+//! attempts are counted, and the password checked in turn with everyone's (`attempts.rs`).
+//! Refusals are logged at a bounded rate (`refusals.rs`). The password is never logged,
+//! echoed or kept.
 
+use super::refusals::Refusal;
 use super::sign_in::{self, Operator, COOKIE, LOGIN_COOKIE};
 use crate::http::rate_limit::client_key;
 use crate::http::AppState;
@@ -9,40 +13,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use minijinja::context;
 use serde::Deserialize;
-use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
-
-/// Attempts one client may make in a burst, then one every 12 seconds.
-const PER_CLIENT: u32 = 5;
-/// Attempts all clients together may make in a burst, then one every 2 seconds.
-const GLOBAL: u32 = 30;
-
-pub struct LoginAttempts {
-    per_client: DefaultKeyedRateLimiter<IpAddr>,
-    global: DefaultDirectRateLimiter,
-}
-
-impl LoginAttempts {
-    pub fn new() -> Self {
-        let quota = |burst: u32| {
-            let burst = NonZeroU32::new(burst).expect("a burst above zero");
-            Quota::per_minute(burst).allow_burst(burst)
-        };
-        Self {
-            per_client: RateLimiter::keyed(quota(PER_CLIENT)),
-            global: RateLimiter::direct(quota(GLOBAL)),
-        }
-    }
-
-    /// Whether `client` may try now; each call counts as an attempt.
-    fn allow(&self, client: IpAddr) -> bool {
-        self.per_client.retain_recent();
-        self.per_client.check_key(&client).is_ok() && self.global.check().is_ok()
-    }
-}
+use std::net::SocketAddr;
 
 #[derive(Deserialize)]
 pub struct Credentials {
@@ -85,8 +58,18 @@ pub async fn sign_in(
         return StatusCode::NOT_FOUND.into_response();
     };
     let client = client_key(&headers, peer, app.config.http.trust_forwarded_for);
+    let refused = |refusal| dashboard.refusals.refused(refusal, client, app.clock.now());
+    let expected = sign_in::cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if !sign_in::same_token(&credentials.csrf, expected) {
+        refused(Refusal::NoFormToken);
+        return login_page(
+            &dashboard,
+            StatusCode::FORBIDDEN,
+            Some("The form had expired. Enter the password again."),
+        );
+    }
     if !dashboard.attempts.allow(client) {
-        tracing::warn!(%client, "dashboard sign-in refused: too many attempts");
+        refused(Refusal::TooManyAttempts);
         let mut page = super::super::pages::page(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many sign-in attempts",
@@ -96,16 +79,12 @@ pub async fn sign_in(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return page;
     }
-    let expected = sign_in::cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-    if !sign_in::same_token(&credentials.csrf, expected) {
-        return login_page(
-            &dashboard,
-            StatusCode::FORBIDDEN,
-            Some("The form had expired. Enter the password again."),
-        );
-    }
-    if !crate::config::password_matches(&app.config.admin, &credentials.password) {
-        tracing::warn!(%client, "dashboard sign-in refused: wrong password");
+    let matches = dashboard
+        .attempts
+        .password_matches(app.config.clone(), credentials.password)
+        .await;
+    if !matches {
+        refused(Refusal::WrongPassword);
         return login_page(
             &dashboard,
             StatusCode::UNAUTHORIZED,

@@ -7,10 +7,12 @@
 //! the one page that loads a whole account prints only whether a refresh token exists.
 
 mod accounts;
+mod attempts;
 mod chart;
 mod login;
 mod outbox;
 mod overview;
+mod refusals;
 mod render;
 mod sign_in;
 mod success;
@@ -30,7 +32,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub struct Dashboard {
     templates: render::Templates,
     sign_ins: sign_in::SignIns,
-    attempts: login::LoginAttempts,
+    attempts: attempts::LoginAttempts,
+    refusals: refusals::RefusalLog,
     /// Cookies carry `Secure` when the public URL is https.
     secure_cookies: bool,
     /// The success figures of the report, shown on the overview once a source is given.
@@ -42,7 +45,8 @@ impl Dashboard {
         Self {
             templates: render::Templates::new(),
             sign_ins: sign_in::SignIns::default(),
-            attempts: login::LoginAttempts::new(),
+            attempts: attempts::LoginAttempts::new(),
+            refusals: refusals::RefusalLog::default(),
             secure_cookies,
             success: None,
         }
@@ -56,14 +60,14 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/login", get(login::form).post(login::sign_in))
         .route("/admin/logout", post(login::sign_out))
         .route("/admin/accounts", get(accounts::list))
-        .route("/admin/accounts/{user_id}", get(accounts::one))
+        .route("/admin/accounts/{number}", get(accounts::one))
         .route(
-            "/admin/accounts/{user_id}/refresh",
+            "/admin/accounts/{number}/refresh",
             post(accounts::refresh_now),
         )
-        .route("/admin/accounts/{user_id}/delete", post(accounts::delete))
+        .route("/admin/accounts/{number}/delete", post(accounts::delete))
         .route(
-            "/admin/accounts/{user_id}/resend",
+            "/admin/accounts/{number}/resend",
             post(accounts::resend_reconnect_email),
         )
         .route("/admin/runs", get(outbox::runs))

@@ -30,6 +30,7 @@ pub async fn runs(State(app): State<AppState>, operator: Operator) -> Result<Res
 #[derive(Serialize)]
 struct Failed {
     id: i64,
+    account_id: i64,
     user_id: String,
     kind: String,
     attempts: i32,
@@ -60,6 +61,7 @@ pub async fn outbox(
         .into_iter()
         .map(|f| Failed {
             id: f.id,
+            account_id: f.account_id,
             user_id: f.user_id,
             kind: f.kind,
             attempts: f.attempts,

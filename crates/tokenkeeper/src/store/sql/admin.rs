@@ -28,7 +28,7 @@ LIMIT ?",
 
 static FAILED: Statement = Statement::new(
     "
-SELECT n.id, s.user_id, n.kind, n.attempts, n.last_error, n.created_at
+SELECT n.id, n.account_id, s.user_id, n.kind, n.attempts, n.last_error, n.created_at
 FROM notifications n JOIN social_network s ON s.id = n.account_id
 WHERE n.status = 'failed'
 ORDER BY n.id DESC
@@ -148,7 +148,15 @@ impl AdminStore for SqlStore {
     }
 
     async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError> {
-        type Row = (i64, ExactText, String, i32, Option<String>, DateTime<Utc>);
+        type Row = (
+            i64,
+            i64,
+            ExactText,
+            String,
+            i32,
+            Option<String>,
+            DateTime<Utc>,
+        );
         let rows: Vec<Row> = on_each!(Pool, &self.pool, |pool, dialect| {
             sqlx::query_as(FAILED.sql(dialect))
                 .bind(limit)
@@ -158,13 +166,16 @@ impl AdminStore for SqlStore {
         Ok(rows
             .into_iter()
             .map(
-                |(id, ExactText(user_id), kind, attempts, last_error, created_at)| FailedDelivery {
-                    id,
-                    user_id,
-                    kind,
-                    attempts,
-                    last_error,
-                    created_at,
+                |(id, account_id, ExactText(user_id), kind, attempts, last_error, created_at)| {
+                    FailedDelivery {
+                        id,
+                        account_id,
+                        user_id,
+                        kind,
+                        attempts,
+                        last_error,
+                        created_at,
+                    }
                 },
             )
             .collect())
