@@ -1,8 +1,8 @@
 //! The database's part of readiness, shared by every caller: `/readyz` answers anyone on the
 //! public listener, so however many ask, the database sees at most one round trip per
-//! `CHECK_INTERVAL` from it. Callers that ask while a check runs wait for that one; a check
-//! runs in a task of its own, so a caller that goes away does not cut it short for the others
-//! (nor make the next caller start another).
+//! `CHECK_INTERVAL` from it. Callers within that time of a check's start share its verdict,
+//! waiting for it while it runs; a check runs in a task of its own, so a caller that goes away
+//! does not cut it short for the others (nor make the next caller start another).
 
 use super::Verdict;
 use crate::store::Store;
@@ -29,13 +29,6 @@ struct Check {
     verdict: watch::Receiver<Option<Verdict>>,
 }
 
-impl Check {
-    fn in_flight(&self) -> bool {
-        // A sender gone without a verdict is a check that died: over, not in flight.
-        self.verdict.borrow().is_none() && self.verdict.has_changed().is_ok()
-    }
-}
-
 impl DatabaseCheck {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
@@ -44,8 +37,9 @@ impl DatabaseCheck {
         }
     }
 
-    /// The verdict of the check in flight or of the last one, when it started less than
-    /// `CHECK_INTERVAL` ago; else of a new one.
+    /// The verdict of the last check when it started less than `CHECK_INTERVAL` ago (once it
+    /// has one); else of a new check. A database slower than that interval may thus have two
+    /// checks in flight, never more than one started per interval.
     pub async fn verdict(&self) -> Verdict {
         let mut verdict = self.current_or_new();
         let answered = verdict
@@ -65,7 +59,7 @@ impl DatabaseCheck {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(check) = latest.as_ref() {
-            if check.in_flight() || check.started.elapsed() < CHECK_INTERVAL {
+            if check.started.elapsed() < CHECK_INTERVAL {
                 return check.verdict.clone();
             }
         }

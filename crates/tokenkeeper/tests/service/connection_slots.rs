@@ -128,7 +128,7 @@ async fn a_client_holding_its_share_of_connections_cannot_open_one_more() {
     // Once one of them is closed, the client may open another. Nothing tells when the server
     // has seen the close, so the client tries until it is let in.
     drop(idle);
-    within("the client is let in again", async {
+    let _again = within("the client is let in again", async {
         loop {
             let mut again = open_from(&app, client(2)).await;
             // Refused, the socket may be closed before the request is written.
@@ -137,12 +137,18 @@ async fn a_client_holding_its_share_of_connections_cannot_open_one_more() {
                 .await;
             let mut answer = [0u8; 12];
             if again.read_exact(&mut answer).await.is_ok() && &answer == b"HTTP/1.1 200" {
-                return;
+                return again;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await;
+    // Its share is full again.
+    let mut one_more = open_from(&app, client(2)).await;
+    let refused = read_until_closed(&mut one_more, BOUND)
+        .await
+        .expect("a connection over the client's share is closed");
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
 }
 
 async fn idle_connections_make_way_for_a_new_client_when_every_slot_is_taken() {

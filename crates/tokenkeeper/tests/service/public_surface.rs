@@ -29,7 +29,7 @@ async fn metrics_are_served_only_on_their_own_listener() {
     assert_eq!(get(&app, "/metrics").await.status(), StatusCode::NOT_FOUND);
     let metrics = app.browser.get(app.metrics_url()).send().await.unwrap();
     assert_eq!(metrics.status(), StatusCode::OK);
-    // The metrics listener serves nothing else.
+    // The metrics listener serves none of the public routes (only `/metrics` and `/readyz`).
     let elsewhere = app.metrics_url().join("/api/v1/accounts/u-1").unwrap();
     let answer = app.browser.get(elsewhere).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
