@@ -67,7 +67,7 @@ pub async fn sign_in(
 }
 
 /// A browser signed in to the dashboard, and the CSRF token its pages carry.
-async fn signed_in(app: &TestApp) -> (reqwest::Client, String) {
+pub async fn signed_in(app: &TestApp) -> (reqwest::Client, String) {
     let browser = new_browser();
     let answer = sign_in(app, &browser, ADMIN_PASSWORD).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);

@@ -57,6 +57,7 @@ mod secrets_in_logs;
 mod server_limits;
 mod skip_reporting;
 mod smtp;
+mod state_changing_routes;
 mod storage;
 mod stored_names;
 mod success_report;
