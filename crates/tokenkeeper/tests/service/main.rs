@@ -67,6 +67,7 @@ mod sweep_interruptions;
 mod sweep_signal;
 mod sweep_slots;
 mod task_supervision;
+mod token_ends;
 mod token_reads;
 mod tokens_at_rest;
 mod webhooks;
