@@ -22,7 +22,9 @@ mod rate_limit;
 mod readyz;
 mod server;
 
-pub use admin::{Dashboard, ReportFigures, SuccessFigure, SuccessFigures};
+pub use admin::{
+    route_list as dashboard_routes, Dashboard, ReportFigures, SuccessFigure, SuccessFigures,
+};
 pub use error::UNCOMPLETABLE_SIGN_IN_TITLE;
 pub use server::{serve, Listeners};
 

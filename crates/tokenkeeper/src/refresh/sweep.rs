@@ -329,11 +329,12 @@ impl RefreshEngine {
             );
         }
 
-        let claimed = tokio::select! {
-            claimed = self.claim_into(&queue, &shared, as_of) => claimed,
-            // A claim call stuck on a dead database must not keep shutdown waiting.
-            () = self.shutdown.cancelled() => Ok(()),
-        };
+        // Never abandoned at shutdown: a claim the database has been sent may take its rows
+        // whether or not anyone waits for its answer, and rows nobody saw claimed would stay
+        // claimed for the whole lease. Its accounts reach the workers, which release them
+        // (the sweep is stopping). A database that never answers is bounded by shutdown's own
+        // grace, as the releases and the run record are.
+        let claimed = self.claim_into(&queue, &shared, as_of).await;
         drop(queue);
         while let Some(joined) = workers.join_next().await {
             if let Err(e) = joined {

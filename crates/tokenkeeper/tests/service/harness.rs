@@ -9,12 +9,18 @@
 //! `every_test_in_the_suite_is_registered` turns into a failure. A test registered
 //! `in_own_process:` runs alone in a child process of this binary: the metrics recorder is
 //! process-wide, so only there can a test assert exact counts (`metric_values`).
+//!
+//! A check that needs a tool this machine may lack (Python's `standardwebhooks`,
+//! chromedriver) calls `not_run` with the reason when the tool is missing: the test goes on
+//! with what it can check and, unless that fails, is reported `ignored` with the reason, as a
+//! backend without a server is; under `CI=true` it fails.
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use test_databases::{readiness, Backend, Readiness};
+use test_databases::{readiness, running_in_ci, Backend, Readiness};
 
 pub type Body = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -161,8 +167,7 @@ pub fn trials() -> Vec<Trial> {
             trials.push(Trial::ignorable_test(
                 name,
                 move || match backend_readiness(backend) {
-                    Readiness::Ready => run(&trial_name, own_process, || body(backend))
-                        .map(|()| Completion::Completed),
+                    Readiness::Ready => run(&trial_name, own_process, || body(backend)),
                     Readiness::Skip(reason) => Ok(Completion::ignored_with(reason)),
                     Readiness::Fail(reason) => Err(reason.into()),
                 },
@@ -174,7 +179,7 @@ pub fn trials() -> Vec<Trial> {
         let own_process = test.own_process;
         let name = format!("{}::{}", module(test.module), test.name);
         let trial_name = name.clone();
-        trials.push(Trial::test(name, move || {
+        trials.push(Trial::ignorable_test(name, move || {
             run(&trial_name, own_process, body)
         }));
     }
@@ -202,14 +207,50 @@ fn backend_readiness(backend: Backend) -> Readiness {
     answer
 }
 
+thread_local! {
+    /// The checks of the test running on this thread that could not run, and why. A test
+    /// body runs on its trial's thread, on a runtime of that thread alone.
+    static NOT_RUN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Says that a check of the running test cannot run on this machine, and why (name what
+/// installs the missing tool). The test goes on with its other checks; unless one fails, it
+/// is reported `ignored` with the reason, or failed under `CI=true`. Call it from the test's
+/// own thread: its body, or a task it spawns.
+pub fn not_run(reason: impl Into<String>) {
+    let reason = reason.into();
+    NOT_RUN.with(|not_run| {
+        let mut not_run = not_run.borrow_mut();
+        // A check skipped twice for one reason is reported once.
+        if !not_run.contains(&reason) {
+            not_run.push(reason);
+        }
+    });
+}
+
+/// How a test that ran to its end is reported, given the checks it could not run: passed
+/// when it ran them all; else ignored with the reasons, or failed where every check must run
+/// (`ci`), as a backend without a server is.
+pub fn conclude(not_run: Vec<String>, ci: bool) -> Result<Completion, Failed> {
+    if not_run.is_empty() {
+        return Ok(Completion::Completed);
+    }
+    let reasons = not_run.join("; ");
+    if ci {
+        return Err(format!("not run: {reasons}; under CI=true every check must run").into());
+    }
+    Ok(Completion::ignored_with(reasons))
+}
+
 /// One test body on a runtime of its own, as `#[tokio::test]` gives; a panic is the failure.
 /// A test that needs its own process is run by this binary again, on that test alone.
-fn run(name: &str, own_process: bool, body: impl FnOnce() -> Body) -> Result<(), Failed> {
+fn run(name: &str, own_process: bool, body: impl FnOnce() -> Body) -> Result<Completion, Failed> {
     if own_process && !in_own_process() {
         return run_in_own_process(name);
     }
+    NOT_RUN.with(|not_run| not_run.borrow_mut().clear());
     runtime().block_on(body());
-    Ok(())
+    conclude(NOT_RUN.take(), running_in_ci())
 }
 
 /// Set in a process started for one test.
@@ -222,7 +263,7 @@ pub fn in_own_process() -> bool {
     std::env::var_os(OWN_PROCESS).is_some()
 }
 
-fn run_in_own_process(name: &str) -> Result<(), Failed> {
+fn run_in_own_process(name: &str) -> Result<Completion, Failed> {
     let output = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
         .args([name, "--exact", "--test-threads=1", "--color=never"])
         .env(OWN_PROCESS, name)
@@ -230,7 +271,14 @@ fn run_in_own_process(name: &str) -> Result<(), Failed> {
         .map_err(|e| format!("cannot run the test in a process of its own: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if output.status.success() && stdout.contains("test result: ok. 1 passed;") {
-        return Ok(());
+        return Ok(Completion::Completed);
+    }
+    // Ignored there for the reason it printed: `test NAME ... ignored (REASON)`.
+    let ignored = stdout
+        .lines()
+        .find_map(|line| line.split_once(" ... ignored (")?.1.strip_suffix(')'));
+    if let (true, Some(reason)) = (output.status.success(), ignored) {
+        return Ok(Completion::ignored_with(reason));
     }
     Err(format!(
         "in its own process:\n{stdout}\n{}",

@@ -1,6 +1,7 @@
-//! A real store (SQLite or PostgreSQL) with one deliberate bug: writing a refresh result for
-//! one chosen account panics. It stands in for any bug in a refresh, so the engine's handling
-//! of a panicking refresh is tested against the real database rather than a mock.
+//! A real store (SQLite, PostgreSQL or MariaDB) with one deliberate bug: writing a refresh
+//! result for one chosen account panics. It stands in for any bug in a refresh, so the
+//! engine's handling of a panicking refresh is tested against the real database rather than
+//! a mock. It can also make the sweep's second claim late (`LateClaim`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,11 +19,66 @@ use tokenkeeper::store::{
     RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore, SealedRow, Store, StoreError,
     StoredNotification, StoredWebhookEvent, SweepCounts, SweepRun, WebhookStore, Window,
 };
+use tokio::sync::watch;
 
 pub struct PanickingStore {
     pub inner: Arc<dyn Store>,
     /// Writing a result (anything but a plain release) for this account panics.
     pub panics_for: i64,
+    /// When set, the second claim is late, see `LateClaim`.
+    pub late_claim: Option<Arc<LateClaim>>,
+}
+
+/// Makes the second claim of a sweep wait until two claims have been released, then carries
+/// it out whether or not its caller still waits, as a database carries out a statement it
+/// was sent: so a test can see what becomes of rows claimed by a call its caller gave up on.
+pub struct LateClaim {
+    seen: watch::Sender<Seen>,
+}
+
+/// What a `LateClaim` has seen so far.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Seen {
+    pub claims_started: u32,
+    pub claims_done: u32,
+    pub releases: u32,
+}
+
+impl Default for LateClaim {
+    fn default() -> Self {
+        Self {
+            seen: watch::Sender::new(Seen::default()),
+        }
+    }
+}
+
+impl LateClaim {
+    /// Completes once what was seen satisfies `ready`.
+    pub async fn wait_for(&self, ready: impl FnMut(&Seen) -> bool) {
+        let _ = self.seen.subscribe().wait_for(ready).await;
+    }
+
+    async fn claim(
+        &self,
+        inner: Arc<dyn Store>,
+        due_at: DateTime<Utc>,
+        lease: &Lease,
+        limit: i64,
+    ) -> Result<Vec<Account>, StoreError> {
+        self.seen.send_modify(|seen| seen.claims_started += 1);
+        let late = self.seen.borrow().claims_started == 2;
+        let (seen, lease) = (self.seen.clone(), lease.clone());
+        // A task of its own: dropping this call does not stop the claim.
+        let claim = tokio::spawn(async move {
+            if late {
+                let _ = seen.subscribe().wait_for(|s| s.releases >= 2).await;
+            }
+            let claimed = inner.claim_due(due_at, &lease, limit).await;
+            seen.send_modify(|seen| seen.claims_done += 1);
+            claimed
+        });
+        claim.await.expect("the claim does not panic")
+    }
 }
 
 #[async_trait]
@@ -33,7 +89,10 @@ impl RefreshStore for PanickingStore {
         lease: &Lease,
         limit: i64,
     ) -> Result<Vec<Account>, StoreError> {
-        self.inner.claim_due(due_at, lease, limit).await
+        match &self.late_claim {
+            Some(late) => late.claim(self.inner.clone(), due_at, lease, limit).await,
+            None => self.inner.claim_due(due_at, lease, limit).await,
+        }
     }
     async fn list_due(
         &self,
@@ -52,7 +111,11 @@ impl RefreshStore for PanickingStore {
         if claimed.id == self.panics_for && !matches!(write, RefreshWrite::Release) {
             panic!("a deliberate bug while writing account {}", claimed.id);
         }
-        self.inner.complete_refresh(claimed, write, log).await
+        let written = self.inner.complete_refresh(claimed, write, log).await;
+        if let (Some(late), RefreshWrite::Release) = (&self.late_claim, write) {
+            late.seen.send_modify(|seen| seen.releases += 1);
+        }
+        written
     }
     async fn expire_dead_accounts(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.expire_dead_accounts(now).await

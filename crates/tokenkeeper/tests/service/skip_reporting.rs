@@ -1,8 +1,11 @@
 //! A run says what it did not test: a backend without a server shows its tests as ignored,
-//! with the reason, and in the summary's count; under `CI=true` they fail instead. And no test
-//! escapes the suite's harness by being written the standard way.
+//! with the reason, and in the summary's count; so does a test one of whose checks needs a
+//! tool this machine lacks. Under `CI=true` they fail instead. And no test escapes the
+//! suite's harness by being written the standard way.
 
+use crate::harness::conclude;
 use crate::{backend_tests, service_tests};
+use libtest_mimic::Completion;
 use std::process::Output;
 use test_databases::{Backend, TestDatabase};
 
@@ -75,6 +78,105 @@ async fn an_unreachable_postgres_fails_the_run_under_ci() {
     );
     assert!(
         stdout.contains("test result: FAILED. 2 passed; 1 failed; 0 ignored;"),
+        "{stdout}"
+    );
+}
+
+service_tests!(a_check_that_did_not_run_is_ignored_outside_ci_and_fails_under_it);
+async fn a_check_that_did_not_run_is_ignored_outside_ci_and_fails_under_it() {
+    for ci in [false, true] {
+        assert!(matches!(
+            conclude(Vec::new(), ci),
+            Ok(Completion::Completed)
+        ));
+    }
+    let not_run = || vec!["no python3".to_owned(), "no chromedriver".to_owned()];
+    match conclude(not_run(), false) {
+        Ok(Completion::Ignored { reason }) => {
+            assert_eq!(reason.as_deref(), Some("no python3; no chromedriver"));
+        }
+        _ => panic!("expected the test ignored"),
+    }
+    let Err(failed) = conclude(not_run(), true) else {
+        panic!("expected a failure under CI");
+    };
+    let message = failed.message().unwrap();
+    assert!(message.contains("no python3; no chromedriver"), "{message}");
+    assert!(
+        message.contains("under CI=true every check must run"),
+        "{message}"
+    );
+}
+
+/// The tests whose checks need a tool besides cargo, one of them in a process of its own,
+/// run by this suite's binary again where neither python3 nor chromedriver can be found.
+async fn run_without_tools(ci: bool) -> Output {
+    let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--exact",
+            "--test-threads=1",
+            "--color=never",
+            "webhooks::sqlite::events_are_signed_so_the_specifications_library_verifies_them",
+            "webhooks::sqlite::a_refused_delivery_is_retried_with_backoff_until_delivered",
+            "admin_browser::the_dashboard_works_in_a_real_browser",
+        ])
+        .env("PATH", "/nonexistent")
+        .env_remove("CI");
+    if ci {
+        command.env("CI", "true");
+    }
+    command.output().await.expect("the suite runs")
+}
+
+service_tests!(tests_whose_tools_are_missing_are_reported_ignored_with_the_reason);
+async fn tests_whose_tools_are_missing_are_reported_ignored_with_the_reason() {
+    let output = run_without_tools(false).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not reported:\n{stdout}"))
+            .to_owned()
+    };
+    let python = "... ignored (webhook signatures not verified: python3 cannot run";
+    for name in [
+        "webhooks::sqlite::events_are_signed",
+        "webhooks::sqlite::a_refused_delivery",
+    ] {
+        let reported = line(name);
+        assert!(reported.contains(python), "{reported}");
+        assert!(
+            reported.contains("pip install standardwebhooks"),
+            "{reported}"
+        );
+    }
+    let browser = line("admin_browser::");
+    assert!(
+        browser.contains(
+            "... ignored (the dashboard not tried in a browser: chromedriver is not installed"
+        ),
+        "{browser}"
+    );
+    assert!(
+        stdout.contains("test result: ok. 0 passed; 0 failed; 3 ignored;"),
+        "{stdout}"
+    );
+}
+
+service_tests!(tests_whose_tools_are_missing_fail_the_run_under_ci);
+async fn tests_whose_tools_are_missing_fail_the_run_under_ci() {
+    let output = run_without_tools(true).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(101), "{stdout}");
+    assert!(
+        stdout.contains("under CI=true every check must run"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("test result: FAILED. 0 passed; 3 failed; 0 ignored;"),
         "{stdout}"
     );
 }

@@ -45,6 +45,10 @@ const RECONNECT_SECONDS: i64 = 26 * 3600;
 /// - revoked: its grant is revoked, it is emailed, opens the emailed link and reconnects;
 /// - lost: revoked too, emailed, opens the link and goes no further; its token dies;
 /// - no-token: linked while the app had no partner access, emailed, never comes back.
+///
+/// And one before any window the tests read: early, whose token the host app reports dead
+/// on day 5 and whose member reconnects on day 20 (next due on day 70). Nothing of it counts
+/// in a window, its reconnect least of all.
 async fn history(backend: Backend) -> Option<(TestApp, SmtpServer)> {
     let app = spawn(backend, Setup::default().var("REFRESH__MAX_ATTEMPTS", 1)).await?;
     let smtp = SmtpServer::start().await;
@@ -59,6 +63,15 @@ async fn history(backend: Backend) -> Option<(TestApp, SmtpServer)> {
     assert!(kept.has_refresh_token());
 
     let controls = app.fake.controls();
+    let early = app.linked("early").await;
+    controls.revoke_member(early.member_id.as_str());
+    app.at(day(5));
+    let path = "/api/v1/accounts/early/invalid";
+    let (status, body) = app.api_request(reqwest::Method::POST, path).await;
+    assert_eq!(body["result"], "needs_reconnect", "{status} {body}");
+    app.at(day(20));
+    assert_eq!(app.relinked("early").await.status, AccountStatus::Active);
+
     controls.revoke_member(revoked.member_id.as_str());
     controls.revoke_member(lost.member_id.as_str());
     controls.inject_member_fault(flaky.member_id.as_str(), Fault::Status(503), Some(1));

@@ -4,7 +4,7 @@
 use crate::backend_tests;
 use crate::hostile_linkedin::restricted;
 use crate::metric_values::{metric_values, only};
-use crate::panicking_store::PanickingStore;
+use crate::panicking_store::{LateClaim, PanickingStore};
 use crate::support::{spawn, t0, Setup};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 backend_tests!(
     a_cancelled_sweep_is_interrupted_and_releases_claims,
     shutting_down_serve_interrupts_the_running_sweep,
+    a_claim_in_flight_at_shutdown_is_released_too,
     a_failed_run_leaves_its_refusals_to_the_next_slot,
 );
 
@@ -37,6 +38,7 @@ async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend)
         Arc::new(PanickingStore {
             inner: app.store.clone(),
             panics_for: ada.id,
+            late_claim: None,
         }),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
         app.clock.clone(),
@@ -173,6 +175,55 @@ async fn shutting_down_serve_interrupts_the_running_sweep(backend: Backend) {
     assert_eq!(report.counts.refreshed, 2);
 }
 
+/// Shutdown finds the sweep's next claim in flight: the database may take the rows whatever
+/// the caller does, so the sweep waits for the claim and releases what it took. (Dropping the
+/// call instead left those rows claimed for the whole lease, unseen: the next sweep found
+/// nothing due.)
+async fn a_claim_in_flight_at_shutdown_is_released_too(backend: Backend) {
+    let hanging = Setup::default().var("LINKEDIN__TIMEOUT_SECONDS", 60);
+    let Some(app) = spawn(backend, hanging).await else {
+        return;
+    };
+    for user in ["ada", "bo"] {
+        app.linked(user).await;
+    }
+    let day50 = t0() + Duration::days(50);
+    app.at(day50);
+    app.fake
+        .controls()
+        .inject_fault(Endpoint::Token, Fault::Hang, None);
+    let late = Arc::new(LateClaim::default());
+    let shutdown = CancellationToken::new();
+    let engine = RefreshEngine::new(
+        Arc::new(PanickingStore {
+            inner: app.store.clone(),
+            // No account has id 0: nothing panics.
+            panics_for: 0,
+            late_claim: Some(late.clone()),
+        }),
+        LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
+        app.clock.clone(),
+        app.config.refresh.clone(),
+        app.config.notify.clone(),
+    )
+    .with_shutdown(shutdown.clone());
+    let sweep = tokio::spawn(async move { engine.sweep(SweepOptions::default()).await });
+    // Both accounts are with LinkedIn, and the claim after them waits for their release.
+    late.wait_for(|seen| seen.claims_started == 2).await;
+    shutdown.cancel();
+    let report = tokio::time::timeout(PROMPTLY, sweep)
+        .await
+        .expect("the sweep stops promptly")
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.outcome, SweepOutcome::Interrupted);
+    // The late claim has reached the database, whether or not the sweep still waited for it.
+    late.wait_for(|seen| seen.claims_done == 2).await;
+    app.fake.controls().clear_faults();
+    let report = app.sweep_at(day50).await;
+    assert_eq!(report.counts.refreshed, 2, "{report:?}");
+}
+
 /// A member whose refresh LinkedIn refuses for the last allowed slot is asked to reconnect at
 /// the end of a run that ended well; when the run failed (here a refresh panicked: a bug),
 /// nothing about the run can be trusted, so the account is released and decided next slot.
@@ -193,6 +244,7 @@ async fn a_failed_run_leaves_its_refusals_to_the_next_slot(backend: Backend) {
         Arc::new(PanickingStore {
             inner: app.store.clone(),
             panics_for: ada.id,
+            late_claim: None,
         }),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
         app.clock.clone(),

@@ -142,8 +142,8 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
 }
 
 /// Verifies each message with Python's `standardwebhooks` under `secret`: `Ok` with the
-/// parsed body, or the library's refusal. `None` (after a notice) when Python or the package
-/// is missing here; under `CI=true` that fails the test instead.
+/// parsed body, or the library's refusal. `None` when Python or the package is missing here:
+/// the test is then reported ignored with the reason (failed under `CI=true`).
 pub async fn verify_with_standard_webhooks(
     secret: &str,
     messages: &[Received],
@@ -196,11 +196,9 @@ print(json.dumps(results))
         Ok(_) => None,
     };
     if let Some(why) = missing {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{why}: CI must verify webhook signatures (python3 -m pip install standardwebhooks)"
-        );
-        eprintln!("NOTICE: webhook signatures not verified independently: {why}");
+        crate::harness::not_run(format!(
+            "webhook signatures not verified: {why}; python3 -m pip install standardwebhooks"
+        ));
         return None;
     }
     let output = run.unwrap();
