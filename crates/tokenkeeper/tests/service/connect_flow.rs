@@ -437,9 +437,9 @@ async fn linkedin_timeout_on_code_exchange_stores_nothing(backend: Backend) {
     let started = std::time::Instant::now();
     let response = app.connect("u-14", "x@example.com").await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    // The configured 2 s timeout and the bounded retries, not the fake's hang, ended the
-    // request.
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The configured 2 s timeout and the bounded retries, not the fake's hour-long hang,
+    // ended the request (generous for a loaded machine).
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
     assert_eq!(app.account_count().await, 0);
 }
 
