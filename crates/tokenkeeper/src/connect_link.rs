@@ -2,12 +2,15 @@
 //! to a user; whoever holds it may connect a LinkedIn account for exactly that user and email,
 //! until it expires. An HMAC over every parameter makes a forged or altered link worthless.
 //! A link completes one connection: its identity (`link_hash`) is recorded when it is used.
+//! Every link carries a random id of its own under the signature, so two links issued for one
+//! user in the same second are still two links, each usable once.
 
 use crate::domain::{EmailAddress, UserId};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -18,7 +21,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub const CONNECT_PATH: &str = "/connect/linkedin";
 
 /// The query string of a connect link, as received.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct LinkParams {
     pub user_id: Option<String>,
     pub email: Option<String>,
@@ -26,6 +29,8 @@ pub struct LinkParams {
     pub expires: Option<i64>,
     /// Present (as `1`) only on links that allow replacing the connected LinkedIn member.
     pub allow_member_change: Option<String>,
+    /// The link's own random id; absent on links issued before links had one.
+    pub link_id: Option<String>,
     pub sig: Option<String>,
 }
 
@@ -112,7 +117,9 @@ impl ConnectLinks {
     ) -> Url {
         let expires = expires_at.timestamp();
         let return_to = return_to.map(Url::as_str);
+        let link_id = new_link_id();
         let sig = self.sign(
+            Some(&link_id),
             user_id.as_str(),
             email.as_str(),
             return_to,
@@ -132,6 +139,7 @@ impl ConnectLinks {
             if options.allow_member_change {
                 query.append_pair("allow_member_change", "1");
             }
+            query.append_pair("link_id", &link_id);
             query.append_pair("sig", &sig);
         }
         url
@@ -157,8 +165,13 @@ impl ConnectLinks {
             },
             Some(_) => return Err(LinkError::Malformed),
         };
+        let link_id = params.link_id.as_deref();
+        if link_id.is_some_and(|id| !is_link_id(id)) {
+            return Err(LinkError::Malformed);
+        }
         let given = URL_SAFE_NO_PAD.decode(sig).map_err(|_| LinkError::Forged)?;
         self.mac(
+            link_id,
             user_id,
             email,
             params.return_to.as_deref(),
@@ -190,6 +203,7 @@ impl ConnectLinks {
 
     fn sign(
         &self,
+        link_id: Option<&str>,
         user_id: &str,
         email: &str,
         return_to: Option<&str>,
@@ -197,7 +211,7 @@ impl ConnectLinks {
         options: LinkOptions,
     ) -> String {
         URL_SAFE_NO_PAD.encode(
-            self.mac(user_id, email, return_to, expires, options)
+            self.mac(link_id, user_id, email, return_to, expires, options)
                 .finalize()
                 .into_bytes(),
         )
@@ -205,6 +219,7 @@ impl ConnectLinks {
 
     fn mac(
         &self,
+        link_id: Option<&str>,
         user_id: &str,
         email: &str,
         return_to: Option<&str>,
@@ -213,25 +228,40 @@ impl ConnectLinks {
     ) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(self.key.expose_secret().as_bytes())
             .expect("HMAC takes keys of any length");
-        // Fields are separated by a newline, which none of them can contain (user ids and
-        // emails are checked, URLs are encoded), so no two links share a message. A link with
-        // an option signs a message of its own version: links issued before options existed
-        // still verify, and adding an option to one of them breaks its signature.
-        let version = if options.allow_member_change {
-            "connect-v2"
-        } else {
-            "connect-v1"
+        // Fields are separated by a newline, which none of them can contain (link ids, user
+        // ids and emails are checked, URLs are encoded), so no two links share a message. Each
+        // version of the message has its own first line: links issued before ids (v1, v2 with
+        // an option) still verify, and adding or removing an id or an option breaks a
+        // signature.
+        let return_to = return_to.unwrap_or("");
+        let message = match link_id {
+            Some(id) => format!(
+                "connect-v3\n{id}\n{user_id}\n{email}\n{return_to}\n{expires}\n{}",
+                u8::from(options.allow_member_change)
+            ),
+            None if options.allow_member_change => format!(
+                "connect-v2\n{user_id}\n{email}\n{return_to}\n{expires}\nallow_member_change"
+            ),
+            None => format!("connect-v1\n{user_id}\n{email}\n{return_to}\n{expires}"),
         };
-        let mut message = format!(
-            "{version}\n{user_id}\n{email}\n{}\n{expires}",
-            return_to.unwrap_or("")
-        );
-        if options.allow_member_change {
-            message.push_str("\nallow_member_change");
-        }
         mac.update(message.as_bytes());
         mac
     }
+}
+
+/// 16 random bytes, URL-safe: no two links share one.
+fn new_link_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What `new_link_id` makes, give or take its length: nothing that could pass for a newline.
+fn is_link_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
@@ -270,6 +300,7 @@ mod tests {
             return_to: get("return_to"),
             expires: get("expires").map(|e| e.parse().unwrap()),
             allow_member_change: get("allow_member_change"),
+            link_id: get("link_id"),
             sig: get("sig"),
         }
     }
@@ -381,6 +412,70 @@ mod tests {
         };
         let request = links().verify(&params, now).unwrap();
         assert!(!request.options.allow_member_change);
+    }
+
+    #[test]
+    fn links_issued_before_ids_still_verify_with_their_option() {
+        // The message format of links that allowed a member change before links had ids.
+        let now = Utc::now();
+        let expires = (now + Duration::minutes(15)).timestamp();
+        let mut mac = HmacSha256::new_from_slice("k".repeat(32).as_bytes()).unwrap();
+        mac.update(
+            format!("connect-v2\nu-1\nada@example.com\n\n{expires}\nallow_member_change")
+                .as_bytes(),
+        );
+        let params = LinkParams {
+            user_id: Some("u-1".into()),
+            email: Some("ada@example.com".into()),
+            expires: Some(expires),
+            allow_member_change: Some("1".into()),
+            sig: Some(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())),
+            ..LinkParams::default()
+        };
+        assert!(
+            links()
+                .verify(&params, now)
+                .unwrap()
+                .options
+                .allow_member_change
+        );
+    }
+
+    #[test]
+    fn two_links_issued_at_once_are_two_links() {
+        let now = Utc::now();
+        let user = UserId::parse("u-1").unwrap();
+        let email = EmailAddress::parse("ada@example.com").unwrap();
+        let expires = now + Duration::minutes(15);
+        let first = links().issue(&user, &email, None, expires);
+        let second = links().issue(&user, &email, None, expires);
+        let first = params_of(&first);
+        let second = params_of(&second);
+        assert_ne!(first.link_id, second.link_id);
+        assert_ne!(
+            links().verify(&first, now).unwrap().link_hash,
+            links().verify(&second, now).unwrap().link_hash
+        );
+
+        // The id is signed: it can be neither changed, swapped, nor dropped.
+        let with_id = |id: Option<&str>| LinkParams {
+            link_id: id.map(str::to_owned),
+            ..first.clone()
+        };
+        for forged in [
+            with_id(Some("AAAAAAAAAAAAAAAAAAAAAA")),
+            with_id(second.link_id.as_deref()),
+            with_id(None),
+        ] {
+            assert_eq!(links().verify(&forged, now), Err(LinkError::Forged));
+        }
+        for odd in ["", "a\nb", "a b", "a=", &"a".repeat(65)] {
+            assert_eq!(
+                links().verify(&with_id(Some(odd)), now),
+                Err(LinkError::Malformed),
+                "{odd:?}"
+            );
+        }
     }
 
     #[test]
