@@ -6,17 +6,20 @@
 //! user in the same second are still two links, each usable once.
 
 use crate::domain::{EmailAddress, UserId};
+use crate::secret_values::{hex_sha256, random_token};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use url::Url;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Random bytes in a link's id: no two links share one.
+const LINK_ID_BYTES: usize = 16;
 
 pub const CONNECT_PATH: &str = "/connect/linkedin";
 
@@ -117,7 +120,7 @@ impl ConnectLinks {
     ) -> Url {
         let expires = expires_at.timestamp();
         let return_to = return_to.map(Url::as_str);
-        let link_id = new_link_id();
+        let link_id = random_token(LINK_ID_BYTES);
         let sig = self.sign(
             Some(&link_id),
             user_id.as_str(),
@@ -249,26 +252,12 @@ impl ConnectLinks {
     }
 }
 
-/// 16 random bytes, URL-safe: no two links share one.
-fn new_link_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// What `new_link_id` makes, give or take its length: nothing that could pass for a newline.
+/// What a link id may be (any URL-safe base64 up to 64 characters): nothing that could pass for a newline.
 fn is_link_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod refresh;
 pub mod report;
 pub mod schedule;
 pub mod scheduler;
+pub mod secret_values;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;

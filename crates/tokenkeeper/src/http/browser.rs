@@ -3,11 +3,10 @@
 //! (with its `state`) is worthless in any other browser: an attacker cannot have a victim
 //! finish his attempt, nor finish or use up the victim's.
 
-use axum::http::header::{COOKIE, SET_COOKIE};
+use super::cookies::cookie_values;
+use crate::secret_values::{hex_sha256, is_random_token, random_token};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use rand::RngCore;
 
 const NONCE_BYTES: usize = 32;
 
@@ -28,28 +27,18 @@ fn cookie_name(secure: bool) -> &'static str {
 impl BrowserNonce {
     /// The nonce the request's cookie carries, if it has a well-formed one.
     pub fn from_request(headers: &HeaderMap, secure: bool) -> Option<Self> {
-        let name = cookie_name(secure);
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .filter(|(key, value)| *key == name && is_well_formed(value))
-            .map(|(_, value)| value)
-            .next()
+        cookie_values(headers, cookie_name(secure))
+            .find(|value| is_random_token(value, NONCE_BYTES))
             .map(|value| Self(value.to_owned()))
     }
 
     pub fn new() -> Self {
-        let mut bytes = [0u8; NONCE_BYTES];
-        rand::thread_rng().fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(random_token(NONCE_BYTES))
     }
 
     /// What the attempt stores: the database alone cannot act as the browser.
     pub fn hash(&self) -> String {
-        crate::connect_link::hex_sha256(self.0.as_bytes())
+        hex_sha256(self.0.as_bytes())
     }
 
     /// Sets (or renews) the cookie for as long as an attempt may stay open. `Lax` still sends
@@ -68,15 +57,10 @@ impl BrowserNonce {
     }
 }
 
-fn is_well_formed(value: &str) -> bool {
-    URL_SAFE_NO_PAD
-        .decode(value)
-        .is_ok_and(|bytes| bytes.len() == NONCE_BYTES)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::COOKIE;
 
     fn request_with(cookie: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -9,13 +9,11 @@ use super::pages::page;
 use super::AppState;
 use crate::connect_link::LinkParams;
 use crate::domain::{LinkedAccount, MemberId, UserId};
+use crate::secret_values::{hex_sha256, random_token};
 use crate::store::{AttemptLookup, ConnectAttempt, ConnectOutcome, LinkUse};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use rand::RngCore;
 use serde::Deserialize;
 
 /// `GET /connect/linkedin`: checks the link, opens an attempt with a fresh single-use state
@@ -221,12 +219,10 @@ fn refused(reason: Refusal, user_id: &UserId) -> PageError {
 }
 
 fn new_state() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    random_token(32)
 }
 
 /// Only the hash of a state is stored, so the database alone cannot complete an attempt.
 fn hash_state(state: &str) -> String {
-    crate::connect_link::hex_sha256(state.as_bytes())
+    hex_sha256(state.as_bytes())
 }

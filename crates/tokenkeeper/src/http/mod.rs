@@ -11,6 +11,7 @@ mod api_key;
 mod browser;
 mod connect;
 mod connections;
+mod cookies;
 mod cursor;
 mod error;
 mod forecast;

@@ -5,11 +5,9 @@
 use crate::http::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -67,11 +65,9 @@ fn digest(id: &str) -> [u8; 32] {
     Sha256::digest(id.as_bytes()).into()
 }
 
-/// 32 random bytes from the operating system, URL-safe.
+/// A sign-in id or CSRF token: 32 random bytes, URL-safe.
 pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    crate::secret_values::random_token(32)
 }
 
 /// Constant-time equality of a submitted token and the expected one.
@@ -80,15 +76,8 @@ pub fn same_token(submitted: &str, expected: &str) -> bool {
 }
 
 /// The value of cookie `name` in the request, if sent.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &'a str) -> Option<&'a str> {
+    crate::http::cookies::cookie_values(headers, name).next()
 }
 
 /// A `Set-Cookie` value scoped to the dashboard; `None` clears the cookie.
