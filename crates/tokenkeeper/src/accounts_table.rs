@@ -2,6 +2,7 @@
 //! neither has to import the other.
 
 use crate::domain::Account;
+use crate::domain::EnumText;
 
 /// A plain-text table of accounts, as the `accounts` command and the demo print it.
 pub fn accounts_table(accounts: &[Account]) -> String {

@@ -3,6 +3,7 @@
 //! instance to start a slot runs it).
 
 use crate::domain::Clock;
+use crate::domain::EnumText;
 use crate::readiness::SchedulerProgress;
 use crate::refresh::{RefreshEngine, SweepOptions};
 use crate::schedule::Schedule;

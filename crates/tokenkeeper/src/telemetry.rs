@@ -1,6 +1,7 @@
 //! Logging setup, in one place. Human-readable by default, JSON for log pipelines.
 
 use crate::config::{LogFormat, LogSettings};
+use crate::domain::EnumText;
 use crate::domain::SweepOutcome;
 use tracing_subscriber::EnvFilter;
 

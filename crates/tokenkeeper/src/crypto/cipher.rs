@@ -3,6 +3,7 @@
 
 use super::keyring::{Key, KeyId, Keyring, KEYS_SETTING};
 use super::stored::{format_v1, Stored, NONCE_LEN, TAG_LEN, VERSION_1};
+use crate::domain::EnumText;
 use crate::domain::{AccessToken, Network, RefreshToken, UserId};
 use aes_gcm::aead::{Aead, AeadCore, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};

@@ -1,33 +1,23 @@
-use super::{
-    AccessToken, EmailAddress, ExpiryPolicy, InvalidInput, MemberId, RefreshToken, UserId,
-};
+use super::EnumText;
+use super::{AccessToken, EmailAddress, ExpiryPolicy, MemberId, RefreshToken, UserId};
 use chrono::{DateTime, Utc};
-use std::fmt;
+use strum::{Display, IntoStaticStr, VariantArray};
 
 /// The social network an account belongs to. Only LinkedIn today; the column exists so a host
 /// app's existing `social_network` table keeps its meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, VariantArray, Display)]
 pub enum Network {
+    #[strum(serialize = "linkedin")]
     LinkedIn,
 }
 
-impl Network {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Network::LinkedIn => "linkedin",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        match raw {
-            "linkedin" => Ok(Network::LinkedIn),
-            other => Err(InvalidInput(format!("unknown network {other:?}"))),
-        }
-    }
+impl EnumText for Network {
+    const WHAT: &'static str = "network";
 }
 
 /// Where an account stands. See DESIGN.md for the transitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, VariantArray, Display)]
+#[strum(serialize_all = "snake_case")]
 pub enum AccountStatus {
     /// Tokens are good and the sweep will refresh them when `expiration` comes.
     Active,
@@ -39,39 +29,14 @@ pub enum AccountStatus {
     Expired,
 }
 
+impl EnumText for AccountStatus {
+    const WHAT: &'static str = "account status";
+}
+
 impl AccountStatus {
-    pub const ALL: [AccountStatus; 4] = [
-        AccountStatus::Active,
-        AccountStatus::RefreshFailing,
-        AccountStatus::NeedsReconnect,
-        AccountStatus::Expired,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::RefreshFailing => "refresh_failing",
-            AccountStatus::NeedsReconnect => "needs_reconnect",
-            AccountStatus::Expired => "expired",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| InvalidInput(format!("unknown account status {raw:?}")))
-    }
-
     /// Whether the sweep should try to refresh an account in this state.
     pub fn allows_refresh(self) -> bool {
         matches!(self, AccountStatus::Active | AccountStatus::RefreshFailing)
-    }
-}
-
-impl fmt::Display for AccountStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -193,12 +158,16 @@ mod tests {
         assert_eq!(Network::LinkedIn.as_str(), "linkedin");
         assert_eq!(Network::parse("linkedin"), Ok(Network::LinkedIn));
         assert!(Network::parse("LinkedIn").is_err());
-        let stored = AccountStatus::ALL.map(|s| s.to_string());
+        let stored = AccountStatus::ALL
+            .iter()
+            .copied()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>();
         assert_eq!(
             stored,
             ["active", "refresh_failing", "needs_reconnect", "expired"]
         );
-        for status in AccountStatus::ALL {
+        for &status in AccountStatus::ALL {
             assert_eq!(AccountStatus::parse(status.as_str()), Ok(status));
         }
         assert!(AccountStatus::parse("Active").is_err());
@@ -206,7 +175,11 @@ mod tests {
 
     #[test]
     fn only_active_and_failing_accounts_are_refreshed() {
-        let refreshed = AccountStatus::ALL.map(AccountStatus::allows_refresh);
+        let refreshed = AccountStatus::ALL
+            .iter()
+            .copied()
+            .map(AccountStatus::allows_refresh)
+            .collect::<Vec<_>>();
         assert_eq!(refreshed, [true, true, false, false]);
     }
 

@@ -4,6 +4,7 @@
 mod account;
 mod clock;
 mod email;
+mod enum_text;
 mod expiry;
 mod ids;
 mod imported;
@@ -17,6 +18,7 @@ mod webhook_event;
 pub use account::{Account, AccountStatus, LinkedAccount, Network, TokenSet};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::EmailAddress;
+pub use enum_text::EnumText;
 pub use expiry::ExpiryPolicy;
 pub use ids::{MemberId, UserId};
 pub use imported::{ImportDecision, ImportedAccount};

@@ -1,65 +1,40 @@
-use super::InvalidInput;
+use super::EnumText;
 use chrono::{DateTime, Utc};
-use std::fmt;
+use strum::{Display, IntoStaticStr, VariantArray};
 
 /// Why a member is being written to. Each kind is sent at most once per episode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, VariantArray, Display)]
 pub enum NotificationKind {
     /// Refresh failed for good (revoked, invalid grant): reconnect now.
+    #[strum(serialize = "reconnect_required")]
     ReconnectRequired,
     /// The app has no refresh token and the account is due: reconnecting now still takes one
     /// click because the current token is valid.
+    #[strum(serialize = "reconnect_due")]
     ReconnectDue,
     /// Refresh keeps failing for a passing reason and the token dies soon.
+    #[strum(serialize = "refresh_failing")]
     RefreshFailing,
     /// A last reminder shortly before the access token dies, if the member has not reconnected.
+    #[strum(serialize = "expiry_reminder")]
     ExpiryReminder,
     /// The refresh token's fixed 365-day life ends in 30, 7 or 1 days.
+    #[strum(serialize = "refresh_token_ending_30")]
     RefreshTokenEnding30,
+    #[strum(serialize = "refresh_token_ending_7")]
     RefreshTokenEnding7,
+    #[strum(serialize = "refresh_token_ending_1")]
     RefreshTokenEnding1,
 }
 
-impl NotificationKind {
-    pub const ALL: [NotificationKind; 7] = [
-        NotificationKind::ReconnectRequired,
-        NotificationKind::ReconnectDue,
-        NotificationKind::RefreshFailing,
-        NotificationKind::ExpiryReminder,
-        NotificationKind::RefreshTokenEnding30,
-        NotificationKind::RefreshTokenEnding7,
-        NotificationKind::RefreshTokenEnding1,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::ReconnectRequired => "reconnect_required",
-            NotificationKind::ReconnectDue => "reconnect_due",
-            NotificationKind::RefreshFailing => "refresh_failing",
-            NotificationKind::ExpiryReminder => "expiry_reminder",
-            NotificationKind::RefreshTokenEnding30 => "refresh_token_ending_30",
-            NotificationKind::RefreshTokenEnding7 => "refresh_token_ending_7",
-            NotificationKind::RefreshTokenEnding1 => "refresh_token_ending_1",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == raw)
-            .ok_or_else(|| InvalidInput(format!("unknown notification kind {raw:?}")))
-    }
-}
-
-impl fmt::Display for NotificationKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+impl EnumText for NotificationKind {
+    const WHAT: &'static str = "notification kind";
 }
 
 /// Where an outbox row stands. Rows are written `pending`; the worker marks them `sent` or
 /// gives up on them (`failed`), and a reconnect or a recovery makes them moot (`cancelled`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, VariantArray, Display)]
+#[strum(serialize_all = "snake_case")]
 pub enum NotificationStatus {
     Pending,
     Sent,
@@ -67,35 +42,8 @@ pub enum NotificationStatus {
     Cancelled,
 }
 
-impl NotificationStatus {
-    pub const ALL: [NotificationStatus; 4] = [
-        NotificationStatus::Pending,
-        NotificationStatus::Sent,
-        NotificationStatus::Failed,
-        NotificationStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationStatus::Pending => "pending",
-            NotificationStatus::Sent => "sent",
-            NotificationStatus::Failed => "failed",
-            NotificationStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| InvalidInput(format!("unknown notification status {raw:?}")))
-    }
-}
-
-impl fmt::Display for NotificationStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+impl EnumText for NotificationStatus {
+    const WHAT: &'static str = "notification status";
 }
 
 /// A notification to write to the outbox, in the same transaction as the state change that
@@ -133,7 +81,11 @@ mod tests {
 
     #[test]
     fn kinds_are_stored_by_their_names() {
-        let stored = NotificationKind::ALL.map(|k| k.to_string());
+        let stored = NotificationKind::ALL
+            .iter()
+            .copied()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>();
         assert_eq!(
             stored,
             [
@@ -146,7 +98,7 @@ mod tests {
                 "refresh_token_ending_1",
             ]
         );
-        for kind in NotificationKind::ALL {
+        for &kind in NotificationKind::ALL {
             assert_eq!(NotificationKind::parse(kind.as_str()), Ok(kind));
         }
         assert!(NotificationKind::parse("reminder").is_err());
@@ -155,10 +107,14 @@ mod tests {
     #[test]
     fn statuses_are_stored_by_their_names() {
         assert_eq!(
-            NotificationStatus::ALL.map(NotificationStatus::as_str),
+            NotificationStatus::ALL
+                .iter()
+                .copied()
+                .map(NotificationStatus::as_str)
+                .collect::<Vec<_>>(),
             ["pending", "sent", "failed", "cancelled"]
         );
-        for status in NotificationStatus::ALL {
+        for &status in NotificationStatus::ALL {
             assert_eq!(NotificationStatus::parse(status.as_str()), Ok(status));
         }
         assert!(NotificationStatus::parse("canceled").is_err());

@@ -1,10 +1,11 @@
-use super::InvalidInput;
-use std::fmt;
+use super::EnumText;
+use strum::{Display, IntoStaticStr, VariantArray};
 
 /// What one look at an account came to: a call to LinkedIn's token endpoint, a check of the
 /// access token the host app reported, or a decision taken without calling (no refresh
 /// token). Each is one `refresh_log` row and labels `tokenkeeper_refresh_calls_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, VariantArray, Display)]
+#[strum(serialize_all = "snake_case")]
 pub enum RefreshOutcome {
     /// New tokens.
     Refreshed,
@@ -25,43 +26,8 @@ pub enum RefreshOutcome {
     AccessTokenRejected,
 }
 
-impl RefreshOutcome {
-    pub const ALL: [RefreshOutcome; 8] = [
-        RefreshOutcome::Refreshed,
-        RefreshOutcome::Transient,
-        RefreshOutcome::Permanent,
-        RefreshOutcome::Misconfiguration,
-        RefreshOutcome::Rejected,
-        RefreshOutcome::NoRefreshToken,
-        RefreshOutcome::AccessTokenWorks,
-        RefreshOutcome::AccessTokenRejected,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefreshOutcome::Refreshed => "refreshed",
-            RefreshOutcome::Transient => "transient",
-            RefreshOutcome::Permanent => "permanent",
-            RefreshOutcome::Misconfiguration => "misconfiguration",
-            RefreshOutcome::Rejected => "rejected",
-            RefreshOutcome::NoRefreshToken => "no_refresh_token",
-            RefreshOutcome::AccessTokenWorks => "access_token_works",
-            RefreshOutcome::AccessTokenRejected => "access_token_rejected",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.as_str() == raw)
-            .ok_or_else(|| InvalidInput(format!("unknown refresh outcome {raw:?}")))
-    }
-}
-
-impl fmt::Display for RefreshOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+impl EnumText for RefreshOutcome {
+    const WHAT: &'static str = "refresh outcome";
 }
 
 #[cfg(test)]
@@ -71,7 +37,11 @@ mod tests {
     #[test]
     fn outcomes_are_named_as_the_refresh_log_holds_them() {
         assert_eq!(
-            RefreshOutcome::ALL.map(RefreshOutcome::as_str),
+            RefreshOutcome::ALL
+                .iter()
+                .copied()
+                .map(RefreshOutcome::as_str)
+                .collect::<Vec<_>>(),
             [
                 "refreshed",
                 "transient",
@@ -83,7 +53,7 @@ mod tests {
                 "access_token_rejected",
             ]
         );
-        for outcome in RefreshOutcome::ALL {
+        for &outcome in RefreshOutcome::ALL {
             assert_eq!(RefreshOutcome::parse(outcome.as_str()), Ok(outcome));
             // Logs and metric labels print it by the same name.
             assert_eq!(outcome.to_string(), outcome.as_str());

@@ -1,11 +1,14 @@
-use super::InvalidInput;
+use super::EnumText;
 use serde::Serialize;
-use std::fmt;
+use strum::{Display, IntoStaticStr, VariantArray};
 
 /// How a sweep ended, as its report says and, for a run that was recorded, as `sweep_runs`
 /// holds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, IntoStaticStr, VariantArray, Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SweepOutcome {
     /// Recorded at the start of a run and kept until it finishes: a run still at it, or whose
     /// process died. Never the outcome of a report.
@@ -23,41 +26,8 @@ pub enum SweepOutcome {
     DryRun,
 }
 
-impl SweepOutcome {
-    pub const ALL: [SweepOutcome; 7] = [
-        SweepOutcome::Running,
-        SweepOutcome::Completed,
-        SweepOutcome::Degraded,
-        SweepOutcome::Failed,
-        SweepOutcome::Interrupted,
-        SweepOutcome::SlotTaken,
-        SweepOutcome::DryRun,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SweepOutcome::Running => "running",
-            SweepOutcome::Completed => "completed",
-            SweepOutcome::Degraded => "degraded",
-            SweepOutcome::Failed => "failed",
-            SweepOutcome::Interrupted => "interrupted",
-            SweepOutcome::SlotTaken => "slot_taken",
-            SweepOutcome::DryRun => "dry_run",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.as_str() == raw)
-            .ok_or_else(|| InvalidInput(format!("unknown sweep outcome {raw:?}")))
-    }
-}
-
-impl fmt::Display for SweepOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+impl EnumText for SweepOutcome {
+    const WHAT: &'static str = "sweep outcome";
 }
 
 #[cfg(test)]
@@ -66,7 +36,7 @@ mod tests {
 
     #[test]
     fn outcomes_are_named_as_sweep_runs_and_reports_hold_them() {
-        for outcome in SweepOutcome::ALL {
+        for &outcome in SweepOutcome::ALL {
             assert_eq!(SweepOutcome::parse(outcome.as_str()), Ok(outcome));
             assert_eq!(outcome.to_string(), outcome.as_str());
             // The JSON report and the stored row name an outcome alike.

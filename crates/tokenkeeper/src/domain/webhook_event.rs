@@ -2,71 +2,46 @@
 //! snapshot of the account as the change left it. The event carries no token field, so no
 //! event can leak one.
 
-use super::{InvalidInput, UserId};
+use super::EnumText;
+use super::UserId;
 use chrono::{DateTime, Utc};
-use std::fmt;
+use strum::{Display, IntoStaticStr, VariantArray};
 
 /// The events a webhook receiver can get, by their names on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, VariantArray, Display)]
 pub enum WebhookEventType {
     /// A user's first LinkedIn account (through the connect flow, or an import).
+    #[strum(serialize = "account.linked")]
     Linked,
     /// A user with an account connected again: new tokens, a new episode.
+    #[strum(serialize = "account.reconnected")]
     Reconnected,
+    #[strum(serialize = "account.refreshed")]
     Refreshed,
     /// A refresh failed for a reason that may pass; the sweep tries again.
+    #[strum(serialize = "account.refresh_failing")]
     RefreshFailing,
     /// Only the member can fix the account now: the reconnect episode starts.
+    #[strum(serialize = "account.needs_reconnect")]
     NeedsReconnect,
     /// The access token died before the member reconnected.
+    #[strum(serialize = "account.expired")]
     Expired,
     /// The host app deleted the account through the API.
+    #[strum(serialize = "account.deleted")]
     Deleted,
     /// An end only the member can prevent comes within `webhooks.expiring_days`.
+    #[strum(serialize = "account.expiring")]
     Expiring,
 }
 
-impl WebhookEventType {
-    pub const ALL: [WebhookEventType; 8] = [
-        WebhookEventType::Linked,
-        WebhookEventType::Reconnected,
-        WebhookEventType::Refreshed,
-        WebhookEventType::RefreshFailing,
-        WebhookEventType::NeedsReconnect,
-        WebhookEventType::Expired,
-        WebhookEventType::Deleted,
-        WebhookEventType::Expiring,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WebhookEventType::Linked => "account.linked",
-            WebhookEventType::Reconnected => "account.reconnected",
-            WebhookEventType::Refreshed => "account.refreshed",
-            WebhookEventType::RefreshFailing => "account.refresh_failing",
-            WebhookEventType::NeedsReconnect => "account.needs_reconnect",
-            WebhookEventType::Expired => "account.expired",
-            WebhookEventType::Deleted => "account.deleted",
-            WebhookEventType::Expiring => "account.expiring",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str() == raw)
-            .ok_or_else(|| InvalidInput(format!("unknown webhook event type {raw:?}")))
-    }
-}
-
-impl fmt::Display for WebhookEventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+impl EnumText for WebhookEventType {
+    const WHAT: &'static str = "webhook event type";
 }
 
 /// Which end an `account.expiring` event warns about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum AccountEnd {
     /// The refresh token's fixed end of life: after it, only a reconnect gives new tokens.
     RefreshToken,
@@ -75,21 +50,11 @@ pub enum AccountEnd {
     AccessToken,
 }
 
-impl AccountEnd {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountEnd::RefreshToken => "refresh_token",
-            AccountEnd::AccessToken => "access_token",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        [AccountEnd::RefreshToken, AccountEnd::AccessToken]
-            .into_iter()
-            .find(|e| e.as_str() == raw)
-            .ok_or_else(|| InvalidInput(format!("unknown account end {raw:?}")))
-    }
+impl EnumText for AccountEnd {
+    const WHAT: &'static str = "account end";
 }
+
+impl AccountEnd {}
 
 /// One stored event: what happened, when, why, and the account's state right after it.
 /// `status` is the account's status, or `deleted` once it is gone.
@@ -124,7 +89,11 @@ mod tests {
     #[test]
     fn event_types_are_named_as_receivers_and_the_outbox_read_them() {
         assert_eq!(
-            WebhookEventType::ALL.map(WebhookEventType::as_str),
+            WebhookEventType::ALL
+                .iter()
+                .copied()
+                .map(WebhookEventType::as_str)
+                .collect::<Vec<_>>(),
             [
                 "account.linked",
                 "account.reconnected",
@@ -136,7 +105,7 @@ mod tests {
                 "account.expiring",
             ]
         );
-        for event_type in WebhookEventType::ALL {
+        for &event_type in WebhookEventType::ALL {
             assert_eq!(
                 WebhookEventType::parse(event_type.as_str()).unwrap(),
                 event_type

@@ -5,6 +5,7 @@
 use super::cursor::Cursor;
 use super::error::ApiError;
 use super::AppState;
+use crate::domain::EnumText;
 use crate::domain::{Account, AccountStatus};
 use crate::store::{AccountFilter, AccountSummary};
 use axum::extract::rejection::QueryRejection;

@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::json_body::JsonBody;
 use super::AppState;
 use crate::connect_link::LinkOptions;
+use crate::domain::EnumText;
 use crate::domain::{Account, EmailAddress, UserId};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};

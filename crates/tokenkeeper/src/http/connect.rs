@@ -8,6 +8,7 @@ use super::error::PageError;
 use super::pages::page;
 use super::AppState;
 use crate::connect_link::LinkParams;
+use crate::domain::EnumText;
 use crate::domain::{LinkedAccount, MemberId, UserId};
 use crate::secret_values::{hex_sha256, random_token};
 use crate::store::{AttemptLookup, ConnectAttempt, ConnectOutcome, LinkUse};
@@ -15,6 +16,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use strum::{IntoStaticStr, VariantArray};
 
 /// `GET /connect/linkedin`: checks the link, opens an attempt with a fresh single-use state
 /// bound to this browser, and sends the browser to LinkedIn. Opening a link does not use it
@@ -187,7 +189,8 @@ pub async fn callback(
 }
 
 /// Why a connect flow was refused: each is logged and counted, as it may be an attack.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 enum Refusal {
     /// The callback came to a browser other than the one that started the attempt.
     OtherBrowser,
@@ -197,15 +200,11 @@ enum Refusal {
     MemberChanged,
 }
 
-impl Refusal {
-    fn as_str(self) -> &'static str {
-        match self {
-            Refusal::OtherBrowser => "other_browser",
-            Refusal::LinkUsed => "link_used",
-            Refusal::MemberChanged => "member_changed",
-        }
-    }
+impl EnumText for Refusal {
+    const WHAT: &'static str = "connect refusal";
 }
+
+impl Refusal {}
 
 fn refused(reason: Refusal, user_id: &UserId) -> PageError {
     tracing::warn!(%user_id, reason = reason.as_str(), "connect flow refused");

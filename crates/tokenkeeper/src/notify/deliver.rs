@@ -9,6 +9,7 @@ use super::render::Renderer;
 use super::transport::Transport;
 use crate::config::SmtpSettings;
 use crate::connect_link::ConnectLinks;
+use crate::domain::EnumText;
 use crate::domain::{AccountStatus, Clock, NotificationKind, NotificationStatus};
 use crate::store::{ClaimedNotification, Lease, PendingEmail, Store, StoreError};
 use chrono::Duration;

@@ -5,6 +5,7 @@
 
 use super::email_templates::{EmailFields, EmailTemplates, RenderError, HTML, TEXT};
 use crate::config::EmailSettings;
+use crate::domain::EnumText;
 use crate::domain::{Account, NotificationKind};
 use chrono::{DateTime, Utc};
 
@@ -65,7 +66,7 @@ impl Renderer {
         };
         // Every kind once, with a sample member: what fails here would fail for every member.
         let deadline = Utc::now() + chrono::Duration::days(10);
-        for kind in NotificationKind::ALL {
+        for &kind in NotificationKind::ALL {
             let wording = renderer.wording(kind, deadline);
             let fields = wording.fields(Some("Ada Lovelace"), "782bbtaQ", LINK_PROBE);
             for file in [TEXT, HTML] {

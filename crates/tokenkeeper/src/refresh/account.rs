@@ -2,6 +2,7 @@
 //! written back. Nothing here writes; the sweep does, under the claim's version.
 
 use super::shared::{Shared, Stop};
+use crate::domain::EnumText;
 use crate::domain::{Account, RefreshOutcome, TokenSet};
 use crate::linkedin::{FailureClass, LinkedInError};
 use crate::store::{RefreshLogEntry, RefreshWrite};

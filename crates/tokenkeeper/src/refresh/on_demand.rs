@@ -11,16 +11,19 @@ use super::account::{refresh_account, Verdict};
 use super::breaker::CircuitBreaker;
 use super::shared::{Shared, Stop};
 use super::RefreshEngine;
+use crate::domain::EnumText;
 use crate::domain::{Account, RefreshOutcome, UserId};
 use crate::linkedin::FailureClass;
 use crate::store::{Lease, OneClaim, RefreshLogEntry, RefreshWrite, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
+use strum::{IntoStaticStr, VariantArray};
 use tracing::Instrument;
 
 /// Why the host app asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Demand {
     /// Refresh now rather than at `expiration`.
     Refresh,
@@ -29,14 +32,11 @@ pub enum Demand {
     ConfirmInvalid,
 }
 
-impl Demand {
-    fn as_str(self) -> &'static str {
-        match self {
-            Demand::Refresh => "refresh",
-            Demand::ConfirmInvalid => "confirm_invalid",
-        }
-    }
+impl EnumText for Demand {
+    const WHAT: &'static str = "demand";
 }
+
+impl Demand {}
 
 /// What became of a request. Only `Refreshed` and `NeedsReconnect` changed the account.
 #[derive(Debug)]

@@ -1,4 +1,5 @@
 use super::{SweepOutcome, SweepReport};
+use crate::domain::EnumText;
 
 /// The summary `tokenkeeper sweep` prints.
 pub fn render_report(report: &SweepReport) -> String {

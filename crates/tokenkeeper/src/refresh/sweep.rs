@@ -3,6 +3,7 @@ use super::breaker::CircuitBreaker;
 use super::pacing::Pacing;
 use super::shared::{Escalation, Shared};
 use crate::config::RefreshSettings;
+use crate::domain::EnumText;
 use crate::domain::{Account, Clock, NotificationPolicy, RefreshOutcome, SweepOutcome};
 use crate::linkedin::LinkedInClient;
 use crate::store::{Lease, RefreshWrite, Store, StoreError, SweepCounts};

@@ -3,9 +3,11 @@
 //! forecast of the days ahead.
 
 use super::{Lease, StoreError};
+use crate::domain::EnumText;
 use crate::domain::{Account, AccountStatus, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use strum::{IntoStaticStr, VariantArray};
 
 /// Which accounts a list shows: after `after_id` in id order, at most `limit`.
 #[derive(Debug, Clone)]
@@ -54,7 +56,8 @@ pub struct DeletedAccount {
 }
 
 /// Why a member will have to act, or that only a refresh is coming.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum ForecastKind {
     /// A refresh with a live refresh token: nothing for the member to do.
     Refresh,
@@ -66,6 +69,10 @@ pub enum ForecastKind {
     NeedsReconnect,
 }
 
+impl EnumText for ForecastKind {
+    const WHAT: &'static str = "forecast kind";
+}
+
 impl ForecastKind {
     pub const ALL: [ForecastKind; 4] = [
         ForecastKind::Refresh,
@@ -73,19 +80,6 @@ impl ForecastKind {
         ForecastKind::RefreshTokenEnding,
         ForecastKind::NeedsReconnect,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ForecastKind::Refresh => "refresh",
-            ForecastKind::NoRefreshToken => "no_refresh_token",
-            ForecastKind::RefreshTokenEnding => "refresh_token_ending",
-            ForecastKind::NeedsReconnect => "needs_reconnect",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == raw)
-    }
 }
 
 /// Accounts of one kind on one day: `day` counts whole days of 24 hours from the forecast's

@@ -3,6 +3,7 @@
 //! audit trail.
 
 use super::StoreError;
+use crate::domain::EnumText;
 use crate::domain::{
     Account, AccountStatus, NewNotification, NotificationKind, NotificationStatus, RefreshOutcome,
     TokenSet,

@@ -6,6 +6,7 @@ use super::{
     AccountSummary, RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun,
 };
 use crate::crypto::{Row, TokenCipher};
+use crate::domain::EnumText;
 use crate::domain::{
     AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, NotificationKind,
     NotificationStatus, RefreshOutcome, RefreshToken, SweepOutcome, UserId,

@@ -1,6 +1,7 @@
 //! Domain enums stored as their text names, one encoding for all three databases: the same
 //! values every existing database already holds.
 
+use crate::domain::EnumText;
 use crate::domain::{
     AccountEnd, AccountStatus, NotificationKind, NotificationStatus, RefreshOutcome, SweepOutcome,
     WebhookEventType,
@@ -96,10 +97,10 @@ mod tests {
     #[tokio::test]
     async fn enums_are_written_and_read_as_their_stored_names() {
         let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
-        round_trips(&pool, &AccountStatus::ALL, AccountStatus::as_str).await;
-        round_trips(&pool, &NotificationKind::ALL, NotificationKind::as_str).await;
-        round_trips(&pool, &NotificationStatus::ALL, NotificationStatus::as_str).await;
-        round_trips(&pool, &RefreshOutcome::ALL, RefreshOutcome::as_str).await;
-        round_trips(&pool, &SweepOutcome::ALL, SweepOutcome::as_str).await;
+        round_trips(&pool, AccountStatus::ALL, AccountStatus::as_str).await;
+        round_trips(&pool, NotificationKind::ALL, NotificationKind::as_str).await;
+        round_trips(&pool, NotificationStatus::ALL, NotificationStatus::as_str).await;
+        round_trips(&pool, RefreshOutcome::ALL, RefreshOutcome::as_str).await;
+        round_trips(&pool, SweepOutcome::ALL, SweepOutcome::as_str).await;
     }
 }

@@ -8,6 +8,7 @@
 use super::payload::event_body;
 use super::sender::Sender;
 use crate::config::WebhookSettings;
+use crate::domain::EnumText;
 use crate::domain::{Clock, WebhookEvent};
 use crate::notify::ClaimPlan;
 use crate::store::{DeliveryMark, Lease, Store, StoreError};

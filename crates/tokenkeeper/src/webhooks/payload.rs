@@ -1,6 +1,7 @@
 //! The JSON a receiver gets: `{type, timestamp, data}` as the Standard Webhooks specification
 //! lays it out. `data` is built from the stored event, which holds no token, field by field.
 
+use crate::domain::EnumText;
 use crate::domain::WebhookEvent;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;

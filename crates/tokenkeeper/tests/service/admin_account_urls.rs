@@ -12,6 +12,7 @@ use chrono::Duration;
 use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use test_databases::Backend;
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::domain::{NewNotification, NotificationKind, NotificationStatus};
 use tokenkeeper::store::Lease;
 

@@ -6,6 +6,7 @@ use crate::storage::{linked, open};
 use crate::support::t0;
 use chrono::Duration;
 use test_databases::Backend;
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::domain::{
     AccountStatus, NewNotification, NotificationKind, NotificationStatus, RefreshOutcome,
 };

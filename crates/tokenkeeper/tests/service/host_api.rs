@@ -11,6 +11,7 @@ use fake_linkedin::{Endpoint, Fault, Gate};
 use reqwest::StatusCode;
 use serde_json::Value;
 use test_databases::Backend;
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::domain::{AccountStatus, RefreshOutcome, UserId};
 use tokenkeeper::store::{Lease, OneClaim};
 

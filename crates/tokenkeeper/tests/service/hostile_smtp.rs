@@ -10,6 +10,7 @@ use crate::smtp::{silent_server, trickling_server, verbose_refusing_server};
 use crate::support::{spawn_app, TestApp};
 use std::time::{Duration, Instant};
 use test_databases::Backend;
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::notify::DeliveryReport;
 
 backend_tests!(

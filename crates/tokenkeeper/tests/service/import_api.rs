@@ -8,6 +8,7 @@ use fake_linkedin::{Endpoint, SeededToken};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use test_databases::Backend;
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::domain::{AccountStatus, NotificationStatus};
 
 backend_tests!(

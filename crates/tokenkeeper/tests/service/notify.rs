@@ -8,6 +8,7 @@ use crate::support::{spawn, spawn_app, t0, Setup, TestApp};
 use chrono::{Duration, TimeZone, Utc};
 use reqwest::StatusCode;
 use test_databases::Backend;
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::domain::{AccountStatus, NotificationKind, NotificationStatus};
 use tokenkeeper::notify::{message_id, Renderer};
 use tokenkeeper::store::ClaimedNotification;
@@ -400,7 +401,7 @@ async fn rendered_emails_match_their_snapshots() {
         support_contact: "support@acme.example".into(),
     };
     let renderer = Renderer::new(&settings).unwrap();
-    for kind in NotificationKind::ALL {
+    for &kind in NotificationKind::ALL {
         let email = renderer
             .render(
                 kind,

@@ -8,6 +8,7 @@ use crate::smtp::SmtpServer;
 use crate::support::{spawn_app, TestApp};
 use chrono::Duration;
 use test_databases::Backend;
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::domain::NotificationStatus;
 use tokenkeeper::notify::{Delivery, DeliveryReport, Transport};
 use tokenkeeper::store::{Lease, StoredNotification};

@@ -9,6 +9,7 @@ use fake_linkedin::{Endpoint, FakeConfig, Fault};
 use std::time::{Duration as StdDuration, Instant};
 use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::refresh::{SweepOptions, SweepOutcome, SweepReport};
 
 backend_tests!(

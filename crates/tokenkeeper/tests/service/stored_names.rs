@@ -9,6 +9,7 @@ use crate::storage::{linked, open};
 use crate::support::t0;
 use chrono::Duration;
 use test_databases::{Backend, TestDatabase};
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::domain::{
     NewNotification, NotificationKind, NotificationStatus, RefreshOutcome, SweepOutcome,
 };
@@ -47,7 +48,8 @@ async fn refresh_outcomes_are_stored_by_their_names(backend: Backend) {
         .await
         .unwrap();
     let log: Vec<RefreshLogEntry> = RefreshOutcome::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|outcome| RefreshLogEntry {
             account_id: claimed[0].id,
             run_id: None,
@@ -91,7 +93,7 @@ async fn sweep_outcomes_are_stored_by_their_names(backend: Backend) {
     let Some((db, store)) = open(backend).await else {
         return;
     };
-    for outcome in SweepOutcome::ALL {
+    for &outcome in SweepOutcome::ALL {
         let run = store.start_run(None, t0(), t0()).await.unwrap().unwrap();
         // A run is recorded as running until it finishes: that name comes from the SQL.
         if outcome != SweepOutcome::Running {
@@ -134,7 +136,8 @@ async fn notification_kinds_and_statuses_are_stored_by_their_names(backend: Back
         .await
         .unwrap();
     let notifications: Vec<_> = NotificationKind::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|kind| NewNotification {
             account_id: ada.id,
             kind,
@@ -196,7 +199,8 @@ async fn notification_kinds_and_statuses_are_stored_by_their_names(backend: Back
     assert_eq!(
         read,
         NotificationKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .zip(statuses)
             .collect::<Vec<_>>()
     );

@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use test_databases::Backend;
 use tokenkeeper::domain::AccountStatus;
+use tokenkeeper::domain::EnumText;
 
 backend_tests!(
     a_refresh_is_due_the_configured_margin_before_the_access_token_ends,

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use test_databases::Backend;
 use tokenkeeper::domain::Account;
+use tokenkeeper::domain::EnumText;
 
 backend_tests!(
     a_read_answers_the_account_as_stored,

@@ -15,6 +15,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use test_databases::Backend;
+use tokenkeeper::domain::EnumText;
 use tokenkeeper::store::{DeliveryStatus, StoredWebhookEvent};
 use tokenkeeper::webhooks::{WebhookDelivery, WebhookReport};
 

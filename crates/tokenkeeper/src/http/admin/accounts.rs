@@ -14,6 +14,7 @@ use super::overview::shown_time;
 use super::render::view;
 use super::render::PageError;
 use super::sign_in::Operator;
+use crate::domain::EnumText;
 use crate::domain::{Account, AccountStatus};
 use crate::http::AppState;
 use crate::refresh::{Demand, OnDemand};
@@ -94,7 +95,7 @@ pub async fn list(
             csrf => &operator.csrf,
             q => query.as_deref().unwrap_or_default(),
             status => status.map(AccountStatus::as_str),
-            all_statuses => AccountStatus::ALL.map(AccountStatus::as_str),
+            all_statuses => AccountStatus::ALL.iter().copied().map(AccountStatus::as_str).collect::<Vec<_>>(),
             accounts => view(&accounts),
             next,
         },

@@ -5,6 +5,7 @@ use super::overview::{shown_time, RunView};
 use super::render::view;
 use super::render::PageError;
 use super::sign_in::Operator;
+use crate::domain::EnumText;
 use crate::domain::NotificationStatus;
 use crate::http::AppState;
 use axum::extract::{Path, State};
@@ -44,7 +45,8 @@ pub async fn outbox(
 ) -> Result<Response, PageError> {
     let counts = app.store.notification_counts().await?;
     let counts: Vec<_> = NotificationStatus::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|status| {
             let count: i64 = counts
                 .iter()

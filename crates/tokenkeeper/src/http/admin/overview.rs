@@ -5,6 +5,7 @@ use super::chart::{stacked, Bar};
 use super::render::view;
 use super::render::PageError;
 use super::sign_in::Operator;
+use crate::domain::EnumText;
 use crate::domain::{AccountStatus, NotificationStatus, RefreshOutcome, SweepOutcome};
 use crate::http::AppState;
 use crate::readiness::Verdict;
@@ -91,7 +92,8 @@ pub async fn overview(
 
     let by_status = store.accounts_by_status().await?;
     let statuses: Vec<Count> = AccountStatus::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|status| Count {
             name: status.as_str(),
             count: by_status
@@ -135,7 +137,8 @@ pub async fn overview(
 
     let outbox_counts = store.notification_counts().await?;
     let outbox: Vec<Count> = NotificationStatus::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|status| Count {
             name: status.as_str(),
             count: outbox_counts

@@ -5,14 +5,17 @@
 //! thus writes a line a minute. Every refusal is counted in
 //! `tokenkeeper_admin_sign_ins_refused_total{reason}`.
 
+use crate::domain::EnumText;
 use chrono::{DateTime, Duration, Utc};
 use std::net::IpAddr;
 use std::sync::Mutex;
+use strum::{IntoStaticStr, VariantArray};
 
 /// How long after a line about refusals the next ones are only counted.
 const QUIET: Duration = Duration::minutes(1);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Refusal {
     /// The form came without the token its page set (or was never loaded).
     NoFormToken,
@@ -21,20 +24,8 @@ pub enum Refusal {
     WrongPassword,
 }
 
-impl Refusal {
-    const ALL: [Refusal; 3] = [
-        Refusal::NoFormToken,
-        Refusal::TooManyAttempts,
-        Refusal::WrongPassword,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Refusal::NoFormToken => "no_form_token",
-            Refusal::TooManyAttempts => "too_many_attempts",
-            Refusal::WrongPassword => "wrong_password",
-        }
-    }
+impl EnumText for Refusal {
+    const WHAT: &'static str = "sign-in refusal";
 }
 
 /// Refusals by reason, in the order of `Refusal::ALL`.
@@ -145,7 +136,11 @@ mod tests {
 
     #[test]
     fn reasons_have_stable_names() {
-        let names = Refusal::ALL.map(Refusal::as_str);
+        let names = Refusal::ALL
+            .iter()
+            .copied()
+            .map(Refusal::as_str)
+            .collect::<Vec<_>>();
         assert_eq!(
             names,
             ["no_form_token", "too_many_attempts", "wrong_password"]

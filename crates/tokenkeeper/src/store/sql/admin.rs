@@ -2,6 +2,7 @@
 //! statement, with each dialect's way of turning a timestamp into whole days.
 
 use super::{on_each, Dialect, SqlStore, Statement};
+use crate::domain::EnumText;
 use crate::domain::{AccountStatus, RefreshOutcome};
 use crate::store::admin::{AccountSearch, AdminStore, FailedDelivery, OutcomeCount};
 use crate::store::exact_text::ExactText;

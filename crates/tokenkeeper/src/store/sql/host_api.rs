@@ -3,6 +3,7 @@
 
 use super::webhooks::EventWrite;
 use super::{on_each, Dialect, SqlStore, Statement};
+use crate::domain::EnumText;
 use crate::domain::{AccountStatus, UserId, WebhookEventType};
 use crate::store::exact_text::ExactText;
 use crate::store::rows::{AccountRow, SummaryRow};
@@ -225,7 +226,7 @@ impl HostApiStore for SqlStore {
             .filter_map(|(day, kind, accounts)| {
                 Some(ForecastCount {
                     day,
-                    kind: ForecastKind::parse(&kind)?,
+                    kind: ForecastKind::parse(&kind).ok()?,
                     accounts,
                 })
             })

@@ -5,6 +5,7 @@
 use super::webhooks::EventWrite;
 use super::{on_each, SqlStore, Statement, Tx};
 use crate::crypto::{Row, TokenCipher};
+use crate::domain::EnumText;
 use crate::domain::{Account, ImportDecision, ImportedAccount, TokenSet, UserId, WebhookEventType};
 use crate::store::import::{ImportStore, ReconnectNotices, IMPORT_CHUNK};
 use crate::store::rows::{self, AccountRow};

@@ -1,6 +1,7 @@
 //! The outbox: claims on due notifications under an owner, and the owner's marks.
 
 use super::{on_each, SqlStore, Statement, Tx};
+use crate::domain::EnumText;
 use crate::domain::{Account, NewNotification, NotificationKind, NotificationStatus};
 use crate::store::rows::{self, AccountRow};
 use crate::store::{ClaimedNotification, Lease, OutboxStore, PendingEmail, StoreError};

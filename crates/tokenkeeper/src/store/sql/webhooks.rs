@@ -3,6 +3,7 @@
 //! `account.expiring` events planned ahead.
 
 use super::{on_each, SqlStore, Statement, Tx};
+use crate::domain::EnumText;
 use crate::domain::{AccountEnd, WebhookEvent, WebhookEventType};
 use crate::store::exact_text::ExactText;
 use crate::store::{
