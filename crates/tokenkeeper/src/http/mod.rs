@@ -39,12 +39,14 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::get;
 use axum::Router;
 use rate_limit::PublicRateLimit;
 use std::sync::Arc;
 use tower_http::timeout::TimeoutLayer;
 use url::Url;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub const CALLBACK_PATH: &str = "/oauth/linkedin/callback";
 
@@ -116,11 +118,8 @@ fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
         .route(crate::connect_link::CONNECT_PATH, get(connect::start))
         .route(CALLBACK_PATH, get(connect::callback))
         .route_layer(rate_limit.layer());
-    let api = api_routes()
-        .into_iter()
-        .fold(Router::new(), |router, (_, path, handler)| {
-            router.route(path, handler)
-        })
+    let api = host_api()
+        .0
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api_key::require_api_key,
@@ -146,53 +145,51 @@ fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
     headers::with_protective_headers(routes)
 }
 
-/// Every route of the host API, behind the key. The router is built from this list, and a test
-/// holds the OpenAPI document to it, so a route cannot be added without being documented.
-pub fn api_routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
-    vec![
-        (
-            Method::POST,
-            "/api/v1/connect-links",
-            post(api::create_connect_link),
-        ),
-        (
-            Method::GET,
-            "/api/v1/accounts",
-            get(account_list::list_accounts),
-        ),
-        (
-            Method::POST,
-            "/api/v1/accounts",
-            post(api_import::import_account),
-        ),
-        (Method::GET, "/api/v1/accounts/{user_id}", get(api::account)),
-        (
-            Method::DELETE,
-            "/api/v1/accounts/{user_id}",
-            delete(account_actions::delete_account),
-        ),
-        (
-            Method::POST,
-            "/api/v1/accounts/{user_id}/refresh",
-            post(account_actions::refresh_now),
-        ),
-        (
-            Method::POST,
-            "/api/v1/accounts/{user_id}/invalid",
-            post(account_actions::report_invalid),
-        ),
-        (Method::GET, "/api/v1/forecast", get(forecast::forecast)),
-        (
-            Method::GET,
-            "/api/v1/openapi.json",
-            get(openapi::openapi_json),
-        ),
-    ]
+/// The host API, behind the key: each route is declared once, with its handler's OpenAPI
+/// description (`#[utoipa::path]`), and the router and the document are both built from that.
+fn host_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(<openapi::HostApiDoc as utoipa::OpenApi>::openapi())
+        .routes(routes!(api::create_connect_link))
+        .routes(routes!(
+            account_list::list_accounts,
+            api_import::import_account
+        ))
+        .routes(routes!(api::account, account_actions::delete_account))
+        .routes(routes!(account_actions::refresh_now))
+        .routes(routes!(account_actions::report_invalid))
+        .routes(routes!(forecast::forecast))
+        .routes(routes!(openapi::openapi_json))
+        .split_for_parts()
+}
+
+/// Every route of the host API (method, path), read from the router's own document.
+pub fn api_routes() -> Vec<(Method, String)> {
+    let document = openapi_document();
+    document
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+            ];
+            methods
+                .into_iter()
+                .filter(|(_, served)| *served)
+                .map(move |(method, _)| (method, path.clone()))
+        })
+        .collect()
 }
 
 /// The host API's OpenAPI document, as served.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    <openapi::HostApiDoc as utoipa::OpenApi>::openapi()
+    static DOCUMENT: std::sync::LazyLock<utoipa::openapi::OpenApi> =
+        std::sync::LazyLock::new(|| host_api().1);
+    DOCUMENT.clone()
 }
 
 /// `/metrics` on a listener of its own: what the counters say is for operators only; so is
