@@ -134,6 +134,11 @@ async fn the_binarys_logs_hold_no_secret_in_either_format() {
         human.lines().all(|l| !l.starts_with('{')),
         "human logs are not JSON: {human}"
     );
+    // stderr is a pipe here, as under systemd or `> serve.log`: no colour codes in a file.
+    assert!(
+        !human.contains('\x1b'),
+        "human logs to a pipe carry terminal colour codes: {human:?}"
+    );
 
     for account in ["ada", "cy"] {
         accounts.push(app.account(account).await);
