@@ -151,7 +151,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
             );
         }
         println!(
-            "linked {:<6} through the connect flow ({})",
+            "linked {} through the connect flow ({})",
             user.user_id,
             if user.partner {
                 "partner app: refresh token"
@@ -329,8 +329,10 @@ fn print_subjects(dir: &Path) -> anyhow::Result<()> {
         emails.push((header("To:"), header("Subject:")));
     }
     emails.sort();
-    for (to, subject) in emails {
-        println!("  to {to:<22} {subject}");
-    }
+    let rows: Vec<Vec<String>> = emails
+        .into_iter()
+        .map(|(to, subject)| vec![String::new(), "to".into(), to, subject])
+        .collect();
+    print!("{}", crate::accounts_table::aligned_columns(&rows));
     Ok(())
 }

@@ -61,23 +61,50 @@ async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) ->
         .split(' ')
         .any(|candidate| candidate == expected);
     let event: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let data = &event["data"];
-    let line = format!(
-        "{:<24} {:<6} status {:<16} version {} ({})",
-        event["type"].as_str().unwrap_or("?"),
-        data["user_id"].as_str().unwrap_or("?"),
-        data["status"].as_str().unwrap_or("?"),
-        data["version"],
-        if signed {
-            "signature ok"
-        } else {
-            "BAD SIGNATURE"
-        }
-    );
+    let line = event_line(&event, signed);
     inbox.lines.lock().expect("the inbox lock").push(line);
     if signed {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::UNAUTHORIZED
+    }
+}
+
+/// One event as the demo prints it. The user id, of any length, comes last, so the columns
+/// before it stay aligned whatever the ids.
+fn event_line(event: &serde_json::Value, signed: bool) -> String {
+    let data = &event["data"];
+    format!(
+        "{:<24} status {:<16} version {:<3} {:<13} user {}",
+        event["type"].as_str().unwrap_or("?"),
+        data["status"].as_str().unwrap_or("?"),
+        data["version"].to_string(),
+        if signed {
+            "signature ok"
+        } else {
+            "BAD SIGNATURE"
+        },
+        data["user_id"].as_str().unwrap_or("?"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_user_id_leaves_the_columns_aligned() {
+        let line = |user: &str, kind: &str| {
+            let event = serde_json::json!({
+                "type": kind,
+                "data": {"user_id": user, "status": "active", "version": 1},
+            });
+            event_line(&event, true)
+        };
+        let short = line("ada", "account.linked");
+        let long = line("margaret-hamilton-of-apollo", "account.refresh_failing");
+        let user_at = |l: &str| l.find(" user ").unwrap();
+        assert_eq!(user_at(&short), user_at(&long));
+        assert!(long.ends_with("user margaret-hamilton-of-apollo"), "{long}");
     }
 }
