@@ -1,6 +1,7 @@
 //! `tokenkeeper keys rotate`: moves every stored token onto the active key, batch by batch,
 //! with a progress bar on a terminal and a summary at the end.
 
+use crate::crypto::{Plaintext, ALLOW_PLAINTEXT_SETTING};
 use crate::store::{rotate_batch, KeyRotationStore, RotationError, RotationSummary};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Write as _;
@@ -49,8 +50,9 @@ fn progress_bar(total: u64) -> ProgressBar {
     bar
 }
 
-/// The summary as printed, one count a line, then the rows that failed.
-pub fn render_summary(summary: &RotationSummary, active_kid: &str) -> String {
+/// The summary as printed, one count a line, then the rows that failed, then what is left in
+/// plaintext and what the operator can do about it.
+pub fn render_summary(summary: &RotationSummary, active_kid: &str, plaintext: Plaintext) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "rotated to key {active_kid}: {}", summary.rotated);
     let _ = writeln!(text, "already current: {}", summary.already_current);
@@ -75,5 +77,38 @@ pub fn render_summary(summary: &RotationSummary, active_kid: &str) -> String {
             summary.failed - summary.failures.len() as u64
         );
     }
+    let _ = writeln!(
+        text,
+        "plaintext: {} sealed, {} left",
+        summary.plaintext_sealed, summary.plaintext_left
+    );
+    let _ = writeln!(text, "{}", plaintext_advice(summary, plaintext));
     text
+}
+
+/// What the plaintext count means for `encryption.allow_plaintext`. The rows rewritten meanwhile
+/// hold what their writers sealed, so once no plaintext is left the rule can close.
+fn plaintext_advice(summary: &RotationSummary, plaintext: Plaintext) -> String {
+    let left = summary.plaintext_left;
+    match plaintext {
+        Plaintext::Accepted if left == 0 => format!(
+            "no plaintext is left: set {ALLOW_PLAINTEXT_SETTING} = false \
+             (TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT=false), so that a value written into the \
+             database without the key is never read as a token"
+        ),
+        Plaintext::Accepted => format!(
+            "{left} row(s) still hold plaintext (named above): keep {ALLOW_PLAINTEXT_SETTING} \
+             true until they are sealed or their members reconnect"
+        ),
+        Plaintext::Refused if left == 0 => {
+            format!("plaintext is refused ({ALLOW_PLAINTEXT_SETTING} is false)")
+        }
+        Plaintext::Refused => format!(
+            "{left} row(s) hold plaintext, which {ALLOW_PLAINTEXT_SETTING} = false refuses, so \
+             they are neither served nor refreshed nor sealed: written without the key, by a \
+             version before encryption or by someone with access to the database. If you know \
+             them to be from an earlier version, run this once with {ALLOW_PLAINTEXT_SETTING} = \
+             true to seal them; otherwise their members must reconnect"
+        ),
+    }
 }

@@ -5,9 +5,9 @@
 //! [`EncryptionSettings::cipher`] and stops, naming the setting, when there is none.
 
 use super::error::{invalid, ConfigError};
-use crate::crypto::{Keyring, TokenCipher, ACTIVE_KEY_SETTING, KEYS_SETTING};
+use crate::crypto::{Keyring, Plaintext, TokenCipher, ACTIVE_KEY_SETTING, KEYS_SETTING};
 use serde::de::{self, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -17,6 +17,47 @@ pub struct RawEncryption {
     pub keys: KeyEntries,
     /// Empty: the first entry encrypts.
     pub active_key: String,
+    /// Empty: as the database recorded when this version first migrated it.
+    pub allow_plaintext: AllowPlaintext,
+}
+
+/// `encryption.allow_plaintext`: `true`, `false`, or not set (the default, written as empty
+/// text), when the database decides. A TOML boolean, or its text as a variable gives it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AllowPlaintext(pub Option<bool>);
+
+impl Serialize for AllowPlaintext {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(allowed) => serializer.serialize_bool(allowed),
+            None => serializer.serialize_str(""),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AllowPlaintext {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Setting;
+        impl Visitor<'_> for Setting {
+            type Value = AllowPlaintext;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                // "bool" makes the refusal read "expected true or false" (config/error.rs).
+                f.write_str("a bool, or empty for the database's default")
+            }
+            fn visit_bool<E: de::Error>(self, allowed: bool) -> Result<AllowPlaintext, E> {
+                Ok(AllowPlaintext(Some(allowed)))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<AllowPlaintext, E> {
+                match text.trim() {
+                    "" => Ok(AllowPlaintext(None)),
+                    "true" => Ok(AllowPlaintext(Some(true))),
+                    "false" => Ok(AllowPlaintext(Some(false))),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(text), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(Setting)
+    }
 }
 
 /// The entries of `encryption.keys`: a TOML array, or one string of entries separated by commas
@@ -61,20 +102,22 @@ pub struct EncryptionSettings {
     cipher: Option<TokenCipher>,
     /// As configured: empty when the first entry encrypts.
     active_key: String,
+    allow_plaintext: AllowPlaintext,
 }
 
 impl EncryptionSettings {
     /// The cipher of a command that reads or writes tokens. Without a key it refuses, with the
     /// setting to fill in and the command that makes a key.
     pub fn cipher(&self) -> Result<TokenCipher, ConfigError> {
-        self.cipher.clone().ok_or_else(|| {
+        let cipher = self.cipher.clone().ok_or_else(|| {
             invalid(
                 KEYS_SETTING,
                 "no key is set, and this command reads or writes tokens, which are stored encrypted: \
                  set encryption.keys (TOKENKEEPER_ENCRYPTION__KEYS) to an entry that \
                  `tokenkeeper keys generate` prints",
             )
-        })
+        })?;
+        Ok(cipher.with_configured_plaintext(self.allow_plaintext.0.map(Plaintext::allowed)))
     }
 
     /// Settings with this cipher, for the demo, the tests and the benchmark, which make their
@@ -83,6 +126,7 @@ impl EncryptionSettings {
         Self {
             cipher: Some(cipher),
             active_key: String::new(),
+            allow_plaintext: AllowPlaintext::default(),
         }
     }
 }
@@ -93,6 +137,7 @@ impl TryFrom<RawEncryption> for EncryptionSettings {
     fn try_from(raw: RawEncryption) -> Result<Self, ConfigError> {
         let entries = raw.keys.0.join(",");
         let active_key = raw.active_key.trim().to_owned();
+        let allow_plaintext = raw.allow_plaintext;
         if entries.trim().is_empty() {
             if !active_key.is_empty() {
                 return Err(invalid(
@@ -100,13 +145,17 @@ impl TryFrom<RawEncryption> for EncryptionSettings {
                     format!("is set but {KEYS_SETTING} is empty"),
                 ));
             }
-            return Ok(Self::default());
+            return Ok(Self {
+                allow_plaintext,
+                ..Self::default()
+            });
         }
         let active = (!active_key.is_empty()).then_some(active_key.as_str());
         let keyring = Keyring::parse(&entries, active).map_err(ConfigError::Keyring)?;
         Ok(Self {
             cipher: Some(TokenCipher::new(keyring)),
             active_key,
+            allow_plaintext,
         })
     }
 }
@@ -123,6 +172,7 @@ impl From<&EncryptionSettings> for RawEncryption {
         Self {
             keys: KeyEntries(keys),
             active_key: settings.active_key.clone(),
+            allow_plaintext: settings.allow_plaintext,
         }
     }
 }

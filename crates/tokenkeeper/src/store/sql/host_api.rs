@@ -159,7 +159,7 @@ impl HostApiStore for SqlStore {
         Ok(match (claimed, row) {
             (_, None) => OneClaim::Unknown,
             (0, Some(_)) => OneClaim::Held,
-            (_, Some(row)) => OneClaim::Claimed(Box::new(row.open(&self.cipher)?)),
+            (_, Some(row)) => OneClaim::Claimed(Box::new(row.open(&self.tokens())?)),
         })
     }
 
