@@ -5,7 +5,9 @@
 //! [`EncryptionSettings::cipher`] and stops, naming the setting, when there is none.
 
 use super::error::{invalid, ConfigError};
-use crate::crypto::{Keyring, Plaintext, TokenCipher, ACTIVE_KEY_SETTING, KEYS_SETTING};
+use crate::crypto::{
+    Keyring, Plaintext, TokenCipher, ACTIVE_KEY_SETTING, ALLOW_PLAINTEXT_SETTING, KEYS_SETTING,
+};
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -21,16 +23,32 @@ pub struct RawEncryption {
     pub allow_plaintext: AllowPlaintext,
 }
 
-/// `encryption.allow_plaintext`: `true`, `false`, or not set (the default, written as empty
-/// text), when the database decides. A TOML boolean, or its text as a variable gives it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AllowPlaintext(pub Option<bool>);
+/// `encryption.allow_plaintext` as written: a TOML boolean, or text (`true`, `false`, or
+/// empty, the default: not set, the database decides), as a variable gives it. Checked when the
+/// section is, so a wrong value is named with the variable or file that set it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowPlaintext(pub String);
 
+impl AllowPlaintext {
+    fn parse(&self) -> Result<Option<bool>, ConfigError> {
+        match self.0.trim() {
+            "" => Ok(None),
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            other => Err(invalid(
+                ALLOW_PLAINTEXT_SETTING,
+                format!("expected true or false (or empty, for this database's default), found {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Printed as the boolean it is, or as empty text while not set.
 impl Serialize for AllowPlaintext {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Some(allowed) => serializer.serialize_bool(allowed),
-            None => serializer.serialize_str(""),
+        match self.parse() {
+            Ok(Some(allowed)) => serializer.serialize_bool(allowed),
+            _ => serializer.serialize_str(&self.0),
         }
     }
 }
@@ -45,15 +63,10 @@ impl<'de> Deserialize<'de> for AllowPlaintext {
                 f.write_str("a bool, or empty for the database's default")
             }
             fn visit_bool<E: de::Error>(self, allowed: bool) -> Result<AllowPlaintext, E> {
-                Ok(AllowPlaintext(Some(allowed)))
+                Ok(AllowPlaintext(allowed.to_string()))
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<AllowPlaintext, E> {
-                match text.trim() {
-                    "" => Ok(AllowPlaintext(None)),
-                    "true" => Ok(AllowPlaintext(Some(true))),
-                    "false" => Ok(AllowPlaintext(Some(false))),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(text), &self)),
-                }
+                Ok(AllowPlaintext(text.to_owned()))
             }
         }
         deserializer.deserialize_any(Setting)
@@ -102,7 +115,8 @@ pub struct EncryptionSettings {
     cipher: Option<TokenCipher>,
     /// As configured: empty when the first entry encrypts.
     active_key: String,
-    allow_plaintext: AllowPlaintext,
+    /// `None` while not set: the database decides.
+    allow_plaintext: Option<bool>,
 }
 
 impl EncryptionSettings {
@@ -117,7 +131,7 @@ impl EncryptionSettings {
                  `tokenkeeper keys generate` prints",
             )
         })?;
-        Ok(cipher.with_configured_plaintext(self.allow_plaintext.0.map(Plaintext::allowed)))
+        Ok(cipher.with_configured_plaintext(self.allow_plaintext.map(Plaintext::allowed)))
     }
 
     /// Settings with this cipher, for the demo, the tests and the benchmark, which make their
@@ -126,7 +140,7 @@ impl EncryptionSettings {
         Self {
             cipher: Some(cipher),
             active_key: String::new(),
-            allow_plaintext: AllowPlaintext::default(),
+            allow_plaintext: None,
         }
     }
 }
@@ -137,7 +151,7 @@ impl TryFrom<RawEncryption> for EncryptionSettings {
     fn try_from(raw: RawEncryption) -> Result<Self, ConfigError> {
         let entries = raw.keys.0.join(",");
         let active_key = raw.active_key.trim().to_owned();
-        let allow_plaintext = raw.allow_plaintext;
+        let allow_plaintext = raw.allow_plaintext.parse()?;
         if entries.trim().is_empty() {
             if !active_key.is_empty() {
                 return Err(invalid(
@@ -172,7 +186,11 @@ impl From<&EncryptionSettings> for RawEncryption {
         Self {
             keys: KeyEntries(keys),
             active_key: settings.active_key.clone(),
-            allow_plaintext: settings.allow_plaintext,
+            allow_plaintext: AllowPlaintext(
+                settings
+                    .allow_plaintext
+                    .map_or_else(String::new, |allowed| allowed.to_string()),
+            ),
         }
     }
 }
