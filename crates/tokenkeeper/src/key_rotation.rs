@@ -112,3 +112,47 @@ fn plaintext_advice(summary: &RotationSummary, plaintext: Plaintext) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(plaintext_sealed: u64, plaintext_left: u64) -> RotationSummary {
+        RotationSummary {
+            rotated: plaintext_sealed,
+            failed: plaintext_left,
+            plaintext_sealed,
+            plaintext_left,
+            ..RotationSummary::default()
+        }
+    }
+
+    #[test]
+    fn once_no_plaintext_is_left_the_operator_is_told_to_refuse_it() {
+        let text = render_summary(&summary(3, 0), "k2", Plaintext::Accepted);
+        assert!(text.contains("plaintext: 3 sealed, 0 left\n"), "{text}");
+        assert!(
+            text.contains("no plaintext is left: set encryption.allow_plaintext = false"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn plaintext_left_is_counted_and_the_rule_kept_open_or_explained() {
+        let text = render_summary(&summary(1, 2), "k2", Plaintext::Accepted);
+        assert!(text.contains("plaintext: 1 sealed, 2 left\n"), "{text}");
+        assert!(text.contains("2 row(s) still hold plaintext"), "{text}");
+        assert!(!text.contains("no plaintext is left"), "{text}");
+
+        let text = render_summary(&summary(0, 2), "k2", Plaintext::Refused);
+        assert!(
+            text.contains("2 row(s) hold plaintext, which encryption.allow_plaintext = false refuses"),
+            "{text}"
+        );
+        let text = render_summary(&summary(0, 0), "k2", Plaintext::Refused);
+        assert!(
+            text.contains("plaintext is refused (encryption.allow_plaintext is false)"),
+            "{text}"
+        );
+    }
+}

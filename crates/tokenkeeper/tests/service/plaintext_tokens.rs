@@ -135,9 +135,22 @@ async fn a_fresh_database_neither_serves_nor_refreshes_a_planted_plaintext_token
     for secret in planted {
         assert!(!logged.contains(secret), "a planted token is logged");
     }
-    // Nothing sealed the planted values into trusted ones.
+    // `keys rotate` does not seal them into trusted values: it names the row and fails.
+    let rotated = keys_rotate(&app).await;
+    let stdout = String::from_utf8_lossy(&rotated.stdout);
+    assert!(!rotated.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("account {}: token: ", victim.id)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("plaintext: 0 sealed, 1 left"), "{stdout}");
+    assert!(
+        stdout.contains("1 row(s) hold plaintext, which encryption.allow_plaintext = false refuses"),
+        "{stdout}"
+    );
     let stored = raw_sql::token_columns(app.config.database_url.expose()).await;
     assert_eq!(stored[0].0, planted[0]);
+    assert_eq!(stored[0].1.as_deref(), Some(planted[1]));
 }
 
 async fn plaintext_is_served_and_refreshed_where_it_is_allowed(backend: Backend) {
