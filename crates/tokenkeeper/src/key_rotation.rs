@@ -146,7 +146,9 @@ mod tests {
 
         let text = render_summary(&summary(0, 2), "k2", Plaintext::Refused);
         assert!(
-            text.contains("2 row(s) hold plaintext, which encryption.allow_plaintext = false refuses"),
+            text.contains(
+                "2 row(s) hold plaintext, which encryption.allow_plaintext = false refuses"
+            ),
             "{text}"
         );
         let text = render_summary(&summary(0, 0), "k2", Plaintext::Refused);

@@ -1,8 +1,8 @@
 //! The `[encryption]` section as each layer writes it, and as `tokenkeeper config` prints it.
 
 use super::*;
-use std::io::Write;
 use crate::crypto::Plaintext;
+use std::io::Write;
 
 const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const KEY_B: &str = "HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=";
@@ -174,7 +174,10 @@ fn allow_plaintext_other_than_true_or_false_is_refused_by_name() {
     .to_string();
     assert!(err.contains("`encryption.allow_plaintext`"), "{err}");
     assert!(err.contains("true or false"), "{err}");
-    assert!(err.contains("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT"), "{err}");
+    assert!(
+        err.contains("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT"),
+        "{err}"
+    );
 
     let toml = file("[encryption]\nallow_plaintext = 1\n");
     let err = Config::load_from(Some(toml.path()), vars(&[]))

@@ -206,9 +206,7 @@ fn an_empty_value_is_an_error_whatever_plaintext_is_allowed() {
     let u = row("u-42");
     for plaintext in [Plaintext::Accepted, Plaintext::Refused] {
         assert_eq!(
-            cipher
-                .read::<RefreshToken>(u, "", plaintext)
-                .unwrap_err(),
+            cipher.read::<RefreshToken>(u, "", plaintext).unwrap_err(),
             OpenError::Empty {
                 column: Column::RefreshToken
             }

@@ -122,8 +122,12 @@ fn unreadable(cipher: &TokenCipher, plaintext: Plaintext, row: &SealedRow) -> Op
 impl Survey {
     fn finding(&self, plaintext: Plaintext, source: &str) -> Finding {
         let rule = match plaintext {
-            Plaintext::Refused => format!("plaintext refused ({ALLOW_PLAINTEXT_SETTING} false, {source})"),
-            Plaintext::Accepted => format!("plaintext accepted ({ALLOW_PLAINTEXT_SETTING} true, {source})"),
+            Plaintext::Refused => {
+                format!("plaintext refused ({ALLOW_PLAINTEXT_SETTING} false, {source})")
+            }
+            Plaintext::Accepted => {
+                format!("plaintext accepted ({ALLOW_PLAINTEXT_SETTING} true, {source})")
+            }
         };
         if self.unreadable > 0 {
             let mut message = format!(

@@ -13,12 +13,12 @@ use tokenkeeper::domain::{
 };
 use tokenkeeper::store::{
     AccountFilter, AccountSearch, AccountSummary, AdminStore, AttemptLookup, ClaimedBatch,
-    ClaimedNotification,
-    ConnectAttempt, ConnectOutcome, ConnectStore, DeletedAccount, DeliveryMark, FailedDelivery,
-    ForecastCount, HostApiStore, ImportStore, KeyRotationStore, Lease, LinkUse, OneClaim,
-    OutboxStore, OutcomeCount, Purged, ReconnectNotices, RefreshLogEntry, RefreshStore,
-    RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore, SealedRow, Store, StoreError,
-    StoredNotification, StoredWebhookEvent, SweepCounts, SweepRun, WebhookStore, Window,
+    ClaimedNotification, ConnectAttempt, ConnectOutcome, ConnectStore, DeletedAccount,
+    DeliveryMark, FailedDelivery, ForecastCount, HostApiStore, ImportStore, KeyRotationStore,
+    Lease, LinkUse, OneClaim, OutboxStore, OutcomeCount, Purged, ReconnectNotices, RefreshLogEntry,
+    RefreshStore, RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore, SealedRow, Store,
+    StoreError, StoredNotification, StoredWebhookEvent, SweepCounts, SweepRun, WebhookStore,
+    Window,
 };
 use tokio::sync::watch;
 

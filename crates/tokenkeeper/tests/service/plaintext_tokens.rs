@@ -5,10 +5,10 @@
 //! held plaintext accepts it until the operator closes the rule. An empty value is never a
 //! token. Each test plants values with SQL past the store, as such an attacker would.
 
+use crate::backend_tests;
 use crate::log_capture::{LogCapture, LogFormat};
 use crate::raw_sql;
 use crate::support::{spawn, spawn_app, spawn_on, t0, test_cipher, Setup, TestApp};
-use crate::backend_tests;
 use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use test_databases::{Backend, TestDatabase};
@@ -74,14 +74,15 @@ async fn refused_read(app: &TestApp, user_id: &str, account_id: i64, secrets: &[
     );
     assert!(message.contains("social_network"), "{message}");
     for secret in secrets {
-        assert!(!body.to_string().contains(secret), "a stored value is shown");
+        assert!(
+            !body.to_string().contains(secret),
+            "a stored value is shown"
+        );
     }
     message
 }
 
-async fn a_fresh_database_neither_serves_nor_refreshes_a_planted_plaintext_token(
-    backend: Backend,
-) {
+async fn a_fresh_database_neither_serves_nor_refreshes_a_planted_plaintext_token(backend: Backend) {
     // No setting: a database this version created refuses plaintext by default.
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -108,12 +109,20 @@ async fn a_fresh_database_neither_serves_nor_refreshes_a_planted_plaintext_token
         let (status, body) = app
             .api_request(Method::POST, &format!("/api/v1/accounts/u-victim/{action}"))
             .await;
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{action}: {body}");
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{action}: {body}"
+        );
         assert_eq!(body["error"], "token_unreadable", "{action}: {body}");
     }
     let report = app.sweep_at(t0() + Duration::days(50)).await;
     assert_eq!(
-        (report.counts.due, report.counts.unreadable, report.counts.refreshed),
+        (
+            report.counts.due,
+            report.counts.unreadable,
+            report.counts.refreshed
+        ),
         (1, 1, 0),
         "{report:?}"
     );
@@ -145,7 +154,8 @@ async fn a_fresh_database_neither_serves_nor_refreshes_a_planted_plaintext_token
     );
     assert!(stdout.contains("plaintext: 0 sealed, 1 left"), "{stdout}");
     assert!(
-        stdout.contains("1 row(s) hold plaintext, which encryption.allow_plaintext = false refuses"),
+        stdout
+            .contains("1 row(s) hold plaintext, which encryption.allow_plaintext = false refuses"),
         "{stdout}"
     );
     let stored = raw_sql::token_columns(app.config.database_url.expose()).await;
@@ -296,7 +306,10 @@ async fn an_upgraded_database_that_held_plaintext_reads_it_until_keys_rotate_sea
         assert!(refresh.unwrap().starts_with("tk1:"));
     }
     let (_, body) = app.api_get("/api/v1/accounts/u-old").await;
-    assert_eq!(body["access_token"], "AQV-old-access", "sealed, the same token");
+    assert_eq!(
+        body["access_token"], "AQV-old-access",
+        "sealed, the same token"
+    );
 
     // Until the operator closes the rule, plaintext is still read and refreshed.
     plant(&app, old.id, "AQV-old-access-2", Some("AQV-old-refresh-2")).await;
@@ -342,7 +355,10 @@ async fn an_empty_stored_token_is_an_error_never_an_empty_token(backend: Backend
     plant(&app, refresh.id, &sealed_token, Some("")).await;
 
     let message = refused_read(&app, "u-emptied", emptied.id, &[]).await;
-    assert!(message.contains("token: the stored value is empty"), "{message}");
+    assert!(
+        message.contains("token: the stored value is empty"),
+        "{message}"
+    );
     let message = refused_read(&app, "u-empty-refresh", refresh.id, &[]).await;
     assert!(
         message.contains("refresh_token: the stored value is empty"),
@@ -376,15 +392,25 @@ async fn doctor_names_the_accounts_whose_tokens_do_not_open(backend: Backend) {
     plant(&app, emptied.id, "", None).await;
     let diagnosis = tokenkeeper::doctor::examine(&app.config).await;
     let tokens = diagnosis.finding("tokens").unwrap();
-    assert_eq!(tokens.level, tokenkeeper::doctor::Level::Fail, "{diagnosis}");
+    assert_eq!(
+        tokens.level,
+        tokenkeeper::doctor::Level::Fail,
+        "{diagnosis}"
+    );
     let message = &tokens.message;
     assert!(message.starts_with("2 of 3 account(s)"), "{message}");
     assert!(
-        message.contains(&format!("account {} of user \"u-victim\": token:", victim.id)),
+        message.contains(&format!(
+            "account {} of user \"u-victim\": token:",
+            victim.id
+        )),
         "{message}"
     );
     assert!(
-        message.contains(&format!("account {} of user \"u-emptied\": token:", emptied.id)),
+        message.contains(&format!(
+            "account {} of user \"u-emptied\": token:",
+            emptied.id
+        )),
         "{message}"
     );
     assert!(!message.contains("AQV-planted"), "{message}");

@@ -287,7 +287,11 @@ async fn a_damaged_row_costs_only_itself_in_a_claim(backend: Backend) {
         .claim_due(due_at, &lease("p1", now), 10)
         .await
         .expect("one damaged row does not fail the batch");
-    let users: Vec<_> = claimed.accounts.iter().map(|a| a.user_id.as_str()).collect();
+    let users: Vec<_> = claimed
+        .accounts
+        .iter()
+        .map(|a| a.user_id.as_str())
+        .collect();
     assert_eq!(users, ["a", "c"]);
     assert_eq!(claimed.unreadable.len(), 1, "{:?}", claimed.unreadable);
     assert!(

@@ -248,7 +248,10 @@ impl Store for SqlStore {
             query.fetch_all(&mut **conn).await?
         });
         self.kept.keep(held);
-        Ok(rows.into_iter().map(|row| row.open(&self.tokens())).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| row.open(&self.tokens()))
+            .collect())
     }
 
     async fn account_by_id(&self, id: i64) -> Result<Option<Account>, StoreError> {

@@ -7,8 +7,8 @@ use crate::crypto::Row;
 use crate::domain::{Account, AccountStatus, NewNotification, WebhookEventType};
 use crate::store::rows::{self, AccountRow, NotificationRow, RefreshLogRow};
 use crate::store::{
-    ClaimedBatch, Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoreError, StoredNotification,
-    WebhookEvents,
+    ClaimedBatch, Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoreError,
+    StoredNotification, WebhookEvents,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
