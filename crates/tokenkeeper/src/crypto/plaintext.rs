@@ -28,11 +28,6 @@ impl Plaintext {
             Self::Refused
         }
     }
-
-    /// The setting's value that gives this.
-    pub fn as_setting(self) -> bool {
-        self == Self::Accepted
-    }
 }
 
 /// Whether `stored` is a bare token: what [`Plaintext`] decides about.
