@@ -184,4 +184,5 @@ fn allow_plaintext_other_than_true_or_false_is_refused_by_name() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("`encryption.allow_plaintext`"), "{err}");
+    assert!(err.contains("expected true or false"), "{err}");
 }

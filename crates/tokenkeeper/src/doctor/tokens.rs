@@ -83,15 +83,7 @@ async fn survey(
         for row in &rows {
             survey.accounts += 1;
             match unreadable(cipher, plaintext, row) {
-                Some(why) => {
-                    survey.unreadable += 1;
-                    if survey.named.len() < NAMED {
-                        survey.named.push(format!(
-                            "account {} of user {:?}: {why}",
-                            row.id, row.user_id
-                        ));
-                    }
-                }
+                Some(why) => survey.unreadable(row, &why),
                 None if is_plaintext(&row.token)
                     || row.refresh_token.as_deref().is_some_and(is_plaintext) =>
                 {
@@ -120,6 +112,17 @@ fn unreadable(cipher: &TokenCipher, plaintext: Plaintext, row: &SealedRow) -> Op
 }
 
 impl Survey {
+    /// Counts the row, and names it while fewer than [`NAMED`] are.
+    fn unreadable(&mut self, row: &SealedRow, why: &str) {
+        self.unreadable += 1;
+        if self.named.len() < NAMED {
+            self.named.push(format!(
+                "account {} of user {:?}: {why}",
+                row.id, row.user_id
+            ));
+        }
+    }
+
     fn finding(&self, plaintext: Plaintext, source: &str) -> Finding {
         let rule = match plaintext {
             Plaintext::Refused => {
@@ -158,5 +161,51 @@ impl Survey {
                 ),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_ten_unreadable_rows_are_named_and_the_rest_counted() {
+        let mut survey = Survey {
+            accounts: 20,
+            ..Survey::default()
+        };
+        for id in 1..=12 {
+            let row = SealedRow {
+                id,
+                user_id: format!("u-{id}"),
+                version: 1,
+                token: String::new(),
+                refresh_token: None,
+            };
+            survey.unreadable(&row, "token: the stored value is empty, which is no token");
+        }
+        assert_eq!((survey.unreadable, survey.named.len()), (12, NAMED));
+        let finding = survey.finding(Plaintext::Refused, "as configured");
+        assert_eq!(finding.level, super::super::Level::Fail);
+        assert!(
+            finding.message.starts_with("12 of 20 account(s)"),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.message.contains("account 10 of user \"u-10\""),
+            "{}",
+            finding.message
+        );
+        assert!(!finding.message.contains("u-11"), "{}", finding.message);
+        assert!(
+            finding.message.contains("; and 2 more;"),
+            "{}",
+            finding.message
+        );
+
+        survey.unreadable = NAMED as u64;
+        let finding = survey.finding(Plaintext::Refused, "as configured");
+        assert!(!finding.message.contains("more"), "{}", finding.message);
     }
 }

@@ -388,8 +388,38 @@ async fn doctor_names_the_accounts_whose_tokens_do_not_open(backend: Backend) {
     let victim = app.linked("u-victim").await;
     let emptied = app.linked("u-emptied").await;
     app.linked("u-fine").await;
-    plant(&app, victim.id, "AQV-planted", None).await;
-    plant(&app, emptied.id, "", None).await;
+    plant(&app, victim.id, "AQV-planted", Some("AQV-planted-refresh")).await;
+
+    // Where plaintext is allowed, it is read, counted and warned about.
+    let mut vars = app.process_env();
+    vars.push((
+        "TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT".into(),
+        "true".into(),
+    ));
+    let accepting = tokenkeeper::config::Config::load_from(None, vars).unwrap();
+    let diagnosis = tokenkeeper::doctor::examine(&accepting).await;
+    let tokens = diagnosis.finding("tokens").unwrap();
+    assert_eq!(
+        tokens.level,
+        tokenkeeper::doctor::Level::Warn,
+        "{diagnosis}"
+    );
+    assert!(
+        tokens.message.starts_with(
+            "the tokens of 3 account(s) open, 1 of them plaintext; plaintext accepted (encryption.allow_plaintext true, as configured)"
+        ),
+        "{diagnosis}"
+    );
+
+    // Refused (this database's default), it is named; so are empty values, in either column.
+    let sealed_token: String = raw_sql::rows::<(String,)>(
+        app.config.database_url.expose(),
+        &format!("SELECT token FROM social_network WHERE id = {}", emptied.id),
+    )
+    .await
+    .remove(0)
+    .0;
+    plant(&app, emptied.id, &sealed_token, Some("")).await;
     let diagnosis = tokenkeeper::doctor::examine(&app.config).await;
     let tokens = diagnosis.finding("tokens").unwrap();
     assert_eq!(
@@ -408,7 +438,7 @@ async fn doctor_names_the_accounts_whose_tokens_do_not_open(backend: Backend) {
     );
     assert!(
         message.contains(&format!(
-            "account {} of user \"u-emptied\": token:",
+            "account {} of user \"u-emptied\": refresh_token: the stored value is empty",
             emptied.id
         )),
         "{message}"
