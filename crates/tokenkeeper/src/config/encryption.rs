@@ -133,16 +133,6 @@ impl EncryptionSettings {
         })?;
         Ok(cipher.with_configured_plaintext(self.allow_plaintext.map(Plaintext::allowed)))
     }
-
-    /// Settings with this cipher, for the demo, the tests and the benchmark, which make their
-    /// own key.
-    pub fn with_cipher(cipher: TokenCipher) -> Self {
-        Self {
-            cipher: Some(cipher),
-            active_key: String::new(),
-            allow_plaintext: None,
-        }
-    }
 }
 
 impl TryFrom<RawEncryption> for EncryptionSettings {

@@ -165,6 +165,18 @@ fn allow_plaintext_is_unset_by_default_and_true_or_false_from_either_layer() {
 }
 
 #[test]
+fn allow_plaintext_is_printed_as_set_even_without_keys() {
+    // `config` runs without a key; it still shows what the commands that have one will do.
+    let config = Config::load_from(
+        None,
+        vars(&[("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", "false")]),
+    )
+    .unwrap();
+    let shown = config.redacted_toml();
+    assert!(shown.contains("allow_plaintext = false\n"), "{shown}");
+}
+
+#[test]
 fn allow_plaintext_other_than_true_or_false_is_refused_by_name() {
     let err = Config::load_from(
         None,
