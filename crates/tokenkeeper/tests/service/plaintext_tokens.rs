@@ -27,6 +27,9 @@ backend_tests!(
     doctor_names_the_accounts_whose_tokens_do_not_open,
 );
 
+/// The warning `serve` logs at start while plaintext is read.
+const PLAINTEXT_READ: &str = "plaintext token values are read as tokens";
+
 /// Tokens LinkedIn issued to someone else (the attacker's own member), written in plaintext
 /// into the victim's row. The attacker's account is deleted first, so any use of these tokens
 /// can only come from the victim's row.
@@ -283,7 +286,16 @@ async fn an_upgraded_database_that_held_plaintext_reads_it_until_keys_rotate_sea
     assert_eq!(raw_sql::execute(&url, plain).await.unwrap(), 1);
     let mut setup = Setup::default();
     setup.fake.accept_unknown_refresh_tokens = true;
+    let logs = LogCapture::start("warn", LogFormat::Human);
     let app = spawn_on(db, setup).await;
+    // The service says at start that plaintext is read, and why.
+    let logged = logs.text();
+    assert!(
+        logged.contains(&format!(
+            "{PLAINTEXT_READ} (encryption.allow_plaintext is true, as this database recorded"
+        )),
+        "{logged}"
+    );
 
     let (status, body) = app.api_get("/api/v1/accounts/u-old").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -329,7 +341,9 @@ async fn an_upgraded_database_that_held_no_plaintext_refuses_it(backend: Backend
     let Some((db, old, _)) = earlier_database(backend).await else {
         return;
     };
+    let logs = LogCapture::start("warn", LogFormat::Human);
     let app = spawn_on(db, Setup::default()).await;
+    assert!(!logs.text().contains(PLAINTEXT_READ), "{}", logs.text());
     let (status, _) = app.api_get("/api/v1/accounts/u-old").await;
     assert_eq!(status, StatusCode::OK, "sealed values are read");
     plant(&app, old.id, "AQV-planted", None).await;
