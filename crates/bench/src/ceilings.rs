@@ -54,7 +54,7 @@ pub async fn write_back(
         now: Utc::now(),
         until: Utc::now() + Duration::minutes(10),
     };
-    let claimed = store.claim_due(later, &lease, count as i64).await?;
+    let claimed = store.claim_due(later, &lease, count as i64).await?.accounts;
     let client = LinkedInClient::new(config.linkedin.clone())?;
     // Real tokens of realistic size, fetched before the clock starts.
     let tokens = client

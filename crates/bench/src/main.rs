@@ -248,7 +248,7 @@ async fn run_one(
                 until: Utc::now() + Duration::minutes(5),
             };
             let started = Instant::now();
-            let claimed = store.claim_due(as_of(), &lease, 1000).await?;
+            let claimed = store.claim_due(as_of(), &lease, 1000).await?.accounts;
             samples.push(started.elapsed().as_secs_f64() * 1000.0);
             anyhow::ensure!(
                 claimed.len() == due.min(1000),

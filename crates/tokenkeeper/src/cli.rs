@@ -365,7 +365,10 @@ async fn rotate_keys(config: &Config, batch: i64) -> anyhow::Result<()> {
         .await
         .context("the rotation stopped; rows before this one were rotated, run it again once the key is back in encryption.keys")?;
     let active = store.token_cipher().keyring().active_id().to_string();
-    print!("{}", crate::key_rotation::render_summary(&summary, &active));
+    print!(
+        "{}",
+        crate::key_rotation::render_summary(&summary, &active, store.plaintext())
+    );
     anyhow::ensure!(
         summary.failed == 0,
         "{} row(s) hold values that do not open: they were left as they are",

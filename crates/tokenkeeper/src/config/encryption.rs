@@ -5,9 +5,11 @@
 //! [`EncryptionSettings::cipher`] and stops, naming the setting, when there is none.
 
 use super::error::{invalid, ConfigError};
-use crate::crypto::{Keyring, TokenCipher, ACTIVE_KEY_SETTING, KEYS_SETTING};
+use crate::crypto::{
+    Keyring, Plaintext, TokenCipher, ACTIVE_KEY_SETTING, ALLOW_PLAINTEXT_SETTING, KEYS_SETTING,
+};
 use serde::de::{self, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -17,6 +19,58 @@ pub struct RawEncryption {
     pub keys: KeyEntries,
     /// Empty: the first entry encrypts.
     pub active_key: String,
+    /// Empty: as the database recorded when this version first migrated it.
+    pub allow_plaintext: AllowPlaintext,
+}
+
+/// `encryption.allow_plaintext` as written: a TOML boolean, or text (`true`, `false`, or
+/// empty, the default: not set, the database decides), as a variable gives it. Checked when the
+/// section is, so a wrong value is named with the variable or file that set it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowPlaintext(pub String);
+
+impl AllowPlaintext {
+    fn parse(&self) -> Result<Option<bool>, ConfigError> {
+        match self.0.trim() {
+            "" => Ok(None),
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            other => Err(invalid(
+                ALLOW_PLAINTEXT_SETTING,
+                format!("expected true or false (or empty, for this database's default), found {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Printed as the boolean it is, or as empty text while not set.
+impl Serialize for AllowPlaintext {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.parse() {
+            Ok(Some(allowed)) => serializer.serialize_bool(allowed),
+            _ => serializer.serialize_str(&self.0),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AllowPlaintext {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Setting;
+        impl Visitor<'_> for Setting {
+            type Value = AllowPlaintext;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                // "bool" makes the refusal read "expected true or false" (config/error.rs).
+                f.write_str("a bool, or empty for the database's default")
+            }
+            fn visit_bool<E: de::Error>(self, allowed: bool) -> Result<AllowPlaintext, E> {
+                Ok(AllowPlaintext(allowed.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<AllowPlaintext, E> {
+                Ok(AllowPlaintext(text.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Setting)
+    }
 }
 
 /// The entries of `encryption.keys`: a TOML array, or one string of entries separated by commas
@@ -61,29 +115,23 @@ pub struct EncryptionSettings {
     cipher: Option<TokenCipher>,
     /// As configured: empty when the first entry encrypts.
     active_key: String,
+    /// `None` while not set: the database decides.
+    allow_plaintext: Option<bool>,
 }
 
 impl EncryptionSettings {
     /// The cipher of a command that reads or writes tokens. Without a key it refuses, with the
     /// setting to fill in and the command that makes a key.
     pub fn cipher(&self) -> Result<TokenCipher, ConfigError> {
-        self.cipher.clone().ok_or_else(|| {
+        let cipher = self.cipher.clone().ok_or_else(|| {
             invalid(
                 KEYS_SETTING,
                 "no key is set, and this command reads or writes tokens, which are stored encrypted: \
                  set encryption.keys (TOKENKEEPER_ENCRYPTION__KEYS) to an entry that \
                  `tokenkeeper keys generate` prints",
             )
-        })
-    }
-
-    /// Settings with this cipher, for the demo, the tests and the benchmark, which make their
-    /// own key.
-    pub fn with_cipher(cipher: TokenCipher) -> Self {
-        Self {
-            cipher: Some(cipher),
-            active_key: String::new(),
-        }
+        })?;
+        Ok(cipher.with_configured_plaintext(self.allow_plaintext.map(Plaintext::allowed)))
     }
 }
 
@@ -93,6 +141,7 @@ impl TryFrom<RawEncryption> for EncryptionSettings {
     fn try_from(raw: RawEncryption) -> Result<Self, ConfigError> {
         let entries = raw.keys.0.join(",");
         let active_key = raw.active_key.trim().to_owned();
+        let allow_plaintext = raw.allow_plaintext.parse()?;
         if entries.trim().is_empty() {
             if !active_key.is_empty() {
                 return Err(invalid(
@@ -100,13 +149,17 @@ impl TryFrom<RawEncryption> for EncryptionSettings {
                     format!("is set but {KEYS_SETTING} is empty"),
                 ));
             }
-            return Ok(Self::default());
+            return Ok(Self {
+                allow_plaintext,
+                ..Self::default()
+            });
         }
         let active = (!active_key.is_empty()).then_some(active_key.as_str());
         let keyring = Keyring::parse(&entries, active).map_err(ConfigError::Keyring)?;
         Ok(Self {
             cipher: Some(TokenCipher::new(keyring)),
             active_key,
+            allow_plaintext,
         })
     }
 }
@@ -123,6 +176,11 @@ impl From<&EncryptionSettings> for RawEncryption {
         Self {
             keys: KeyEntries(keys),
             active_key: settings.active_key.clone(),
+            allow_plaintext: AllowPlaintext(
+                settings
+                    .allow_plaintext
+                    .map_or_else(String::new, |allowed| allowed.to_string()),
+            ),
         }
     }
 }

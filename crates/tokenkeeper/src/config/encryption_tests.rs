@@ -1,6 +1,7 @@
 //! The `[encryption]` section as each layer writes it, and as `tokenkeeper config` prints it.
 
 use super::*;
+use crate::crypto::Plaintext;
 use std::io::Write;
 
 const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -129,4 +130,71 @@ fn printed_configuration_names_key_ids_only() {
     assert!(shown.contains("active_key = \"b\""), "{shown}");
     let debugged = format!("{config:?}");
     assert!(!debugged.contains(KEY_A) && !debugged.contains(KEY_B));
+}
+
+#[test]
+fn allow_plaintext_is_unset_by_default_and_true_or_false_from_either_layer() {
+    let keys = format!("a:{KEY_A}");
+    let configured = |config: &Config| config.encryption.cipher().unwrap().configured_plaintext();
+    let config = Config::load_from(None, vars(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)])).unwrap();
+    assert_eq!(configured(&config), None, "the database decides");
+    assert!(config.redacted_toml().contains("allow_plaintext = \"\""));
+
+    for (text, expected) in [("true", Plaintext::Accepted), ("false", Plaintext::Refused)] {
+        let config = Config::load_from(
+            None,
+            vars(&[
+                ("TOKENKEEPER_ENCRYPTION__KEYS", &keys),
+                ("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", text),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(configured(&config), Some(expected), "{text}");
+        assert!(config
+            .redacted_toml()
+            .contains(&format!("allow_plaintext = {text}\n")));
+
+        let toml = file(&format!("[encryption]\nallow_plaintext = {text}\n"));
+        let config = Config::load_from(
+            Some(toml.path()),
+            vars(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)]),
+        )
+        .unwrap();
+        assert_eq!(configured(&config), Some(expected), "{text} in a file");
+    }
+}
+
+#[test]
+fn allow_plaintext_is_printed_as_set_even_without_keys() {
+    // `config` runs without a key; it still shows what the commands that have one will do.
+    let config = Config::load_from(
+        None,
+        vars(&[("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", "false")]),
+    )
+    .unwrap();
+    let shown = config.redacted_toml();
+    assert!(shown.contains("allow_plaintext = false\n"), "{shown}");
+}
+
+#[test]
+fn allow_plaintext_other_than_true_or_false_is_refused_by_name() {
+    let err = Config::load_from(
+        None,
+        vars(&[("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", "yes")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("`encryption.allow_plaintext`"), "{err}");
+    assert!(err.contains("true or false"), "{err}");
+    assert!(
+        err.contains("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT"),
+        "{err}"
+    );
+
+    let toml = file("[encryption]\nallow_plaintext = 1\n");
+    let err = Config::load_from(Some(toml.path()), vars(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`encryption.allow_plaintext`"), "{err}");
+    assert!(err.contains("expected true or false"), "{err}");
 }

@@ -30,7 +30,7 @@ pub use check::redacted_url;
 pub use connect::{ConnectSettings, RawConnect};
 pub use database_url::{redact_database_url, DatabaseUrl};
 pub use email::{EmailSettings, RawEmail};
-pub use encryption::{EncryptionSettings, KeyEntries, RawEncryption};
+pub use encryption::{AllowPlaintext, EncryptionSettings, KeyEntries, RawEncryption};
 pub use error::ConfigError;
 pub use http::{HttpSettings, RawHttp};
 pub use linkedin::{LinkedInSettings, RawLinkedIn};

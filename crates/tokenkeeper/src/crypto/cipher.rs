@@ -2,6 +2,7 @@
 //! `token` and `refresh_token`.
 
 use super::keyring::{Key, KeyId, Keyring, KEYS_SETTING};
+use super::plaintext::{Plaintext, ALLOW_PLAINTEXT_SETTING};
 use super::stored::{format_v1, Stored, NONCE_LEN, TAG_LEN, VERSION_1};
 use crate::domain::EnumText;
 use crate::domain::{AccessToken, Network, RefreshToken, UserId};
@@ -94,37 +95,45 @@ pub enum OpenError {
     Malformed { column: Column },
     #[error("{column}: the stored value is in no format this version reads (a ':' says it is not a bare token)")]
     UnknownFormat { column: Column },
-    #[error("{column}: the stored value is plaintext from a version before encryption; `tokenkeeper keys rotate` seals it")]
+    #[error("{column}: the stored value is plaintext, not sealed, and {ALLOW_PLAINTEXT_SETTING} is false: it was written without the key, by a version before encryption or by someone with access to the database")]
     Unsealed { column: Column },
+    #[error("{column}: the stored value is empty, which is no token")]
+    Empty { column: Column },
 }
 
-/// How a value read on the rotation's path was stored.
+/// How a value that opened was stored.
 #[derive(Debug)]
-pub enum Opened<T> {
+enum Opened<T> {
     Sealed(T),
-    /// Plaintext from a version before encryption.
+    /// Plaintext: from a version before encryption, or written by someone without the key.
     Legacy(T),
-}
-
-impl<T> Opened<T> {
-    pub fn into_token(self) -> T {
-        match self {
-            Self::Sealed(token) | Self::Legacy(token) => token,
-        }
-    }
 }
 
 /// Seals and opens token columns with a keyring. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct TokenCipher {
     keyring: Arc<Keyring>,
+    /// `encryption.allow_plaintext` when it is set; otherwise the database decides.
+    configured_plaintext: Option<Plaintext>,
 }
 
 impl TokenCipher {
     pub fn new(keyring: Keyring) -> Self {
         Self {
             keyring: Arc::new(keyring),
+            configured_plaintext: None,
         }
+    }
+
+    /// The cipher with `encryption.allow_plaintext` as configured (`None`: not set).
+    pub fn with_configured_plaintext(mut self, plaintext: Option<Plaintext>) -> Self {
+        self.configured_plaintext = plaintext;
+        self
+    }
+
+    /// `encryption.allow_plaintext` when it is set, which wins over what the database recorded.
+    pub fn configured_plaintext(&self) -> Option<Plaintext> {
+        self.configured_plaintext
     }
 
     pub fn keyring(&self) -> &Keyring {
@@ -155,24 +164,36 @@ impl TokenCipher {
         format_v1(key.id.as_str(), &URL_SAFE_NO_PAD.encode(payload))
     }
 
-    /// The token sealed in `stored` for `row`. Plaintext from before encryption
-    /// is refused here; only [`Self::open_or_legacy`] (the rotation's path) returns it.
+    /// The token sealed in `stored` for `row`. Plaintext is refused here.
     pub fn open<T: SealedColumn>(&self, row: Row<'_>, stored: &str) -> Result<T, OpenError> {
-        match self.open_or_legacy(row, stored)? {
-            Opened::Sealed(token) => Ok(token),
-            Opened::Legacy(_) => Err(OpenError::Unsealed { column: T::COLUMN }),
+        self.read(row, stored, Plaintext::Refused)
+    }
+
+    /// The token `stored` holds for `row`: sealed, or bare where `plaintext` accepts it.
+    pub fn read<T: SealedColumn>(
+        &self,
+        row: Row<'_>,
+        stored: &str,
+        plaintext: Plaintext,
+    ) -> Result<T, OpenError> {
+        match (self.open_or_legacy(row, stored)?, plaintext) {
+            (Opened::Sealed(token), _) | (Opened::Legacy(token), Plaintext::Accepted) => Ok(token),
+            (Opened::Legacy(_), Plaintext::Refused) => {
+                Err(OpenError::Unsealed { column: T::COLUMN })
+            }
         }
     }
 
-    /// Like [`Self::open`], but a legacy plaintext value comes back marked as such, for the
-    /// rotation that seals it.
-    pub fn open_or_legacy<T: SealedColumn>(
+    /// Like [`Self::open`], but a legacy plaintext value comes back marked as such. Only
+    /// [`Self::read`] decides whether it may be used.
+    fn open_or_legacy<T: SealedColumn>(
         &self,
         row: Row<'_>,
         stored: &str,
     ) -> Result<Opened<T>, OpenError> {
         let column = T::COLUMN;
         let (kid, payload) = match Stored::classify(stored) {
+            Stored::Empty => return Err(OpenError::Empty { column }),
             Stored::Legacy(token) => return Ok(Opened::Legacy(T::from_opened(token.to_owned()))),
             Stored::Unreadable => return Err(OpenError::UnknownFormat { column }),
             Stored::SealedV1 { kid, payload } => (kid, payload),
@@ -217,16 +238,18 @@ impl TokenCipher {
     }
 
     /// The new stored text for `stored` under the active key, or `None` when it is already
-    /// there. A value that cannot be opened is an error, never rewritten.
+    /// there. A value that cannot be opened is an error, never rewritten; so is plaintext
+    /// that `plaintext` refuses, which sealing would turn into a trusted token.
     pub fn reseal<T: SealedColumn>(
         &self,
         row: Row<'_>,
         stored: &str,
+        plaintext: Plaintext,
     ) -> Result<Option<String>, OpenError> {
         if !self.needs_rotation(stored) {
             return Ok(None);
         }
-        let token: T = self.open_or_legacy(row, stored)?.into_token();
+        let token: T = self.read(row, stored, plaintext)?;
         Ok(Some(self.seal(row, &token)))
     }
 

@@ -12,12 +12,14 @@
 mod cipher;
 mod generate;
 mod keyring;
+mod plaintext;
 mod stored;
 mod webhook_signature;
 
-pub use cipher::{Column, OpenError, Opened, Row, SealedColumn, TokenCipher};
+pub use cipher::{Column, OpenError, Row, SealedColumn, TokenCipher};
 pub use generate::new_entry;
 pub use keyring::{KeyId, Keyring, KeyringError, ACTIVE_KEY_SETTING, KEYS_SETTING};
+pub use plaintext::{is_plaintext, Plaintext, ALLOW_PLAINTEXT_SETTING};
 pub use webhook_signature::{WebhookSecret, WebhookSecretError};
 
 #[cfg(test)]

@@ -5,6 +5,9 @@
 //! base64url-like string (letters, digits, `-`, `_`, `.`, `~`, `+`, `/`, `=`) and never contains
 //! `:`. So a value without `:` is legacy plaintext, and a value with one is in the sealed
 //! format, whatever its version: one we cannot read is an error, never taken for a token.
+//! Legacy plaintext is read only where the operator or the database allows it (see
+//! `Plaintext`): anyone who can write to the database can write a bare token. An empty value
+//! is no token at all, whatever is allowed.
 
 /// Names the layout and the associated data of version 1; a later layout gets `tk2`.
 pub(super) const VERSION_1: &str = "tk1";
@@ -14,6 +17,8 @@ pub(super) const TAG_LEN: usize = 16;
 /// What a stored column value is, before any key is used.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Stored<'a> {
+    /// Nothing: never a token, not even an empty one.
+    Empty,
     /// Written by a version before encryption: the token itself.
     Legacy(&'a str),
     /// `tk1:<kid>:<payload>`, with the payload still base64url.
@@ -24,6 +29,9 @@ pub(super) enum Stored<'a> {
 
 impl<'a> Stored<'a> {
     pub(super) fn classify(stored: &'a str) -> Self {
+        if stored.is_empty() {
+            return Self::Empty;
+        }
         let Some((version, rest)) = stored.split_once(':') else {
             return Self::Legacy(stored);
         };
@@ -49,10 +57,16 @@ mod tests {
         for token in [
             "AQXdSP_W41_UPs5ioT_t8HESyODB4FqbkJ8LrV_5mff4gPODzOYR",
             "AQV.a-b~c+d/e=",
-            "",
         ] {
             assert_eq!(Stored::classify(token), Stored::Legacy(token));
         }
+    }
+
+    #[test]
+    fn an_empty_value_is_empty_never_a_legacy_token() {
+        assert_eq!(Stored::classify(""), Stored::Empty);
+        // A single space is a value: legacy, and refused unless plaintext is allowed.
+        assert_eq!(Stored::classify(" "), Stored::Legacy(" "));
     }
 
     #[test]

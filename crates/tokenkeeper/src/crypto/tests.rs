@@ -173,24 +173,46 @@ fn short_or_garbled_payloads_are_malformed_not_empty_tokens() {
 }
 
 #[test]
-fn plaintext_opens_only_through_the_legacy_path() {
+fn plaintext_is_read_only_where_it_is_accepted() {
     let cipher = two_keys();
     let u = row("u-42");
+    let refused = OpenError::Unsealed {
+        column: Column::Token,
+    };
+    assert_eq!(cipher.open::<AccessToken>(u, TOKEN).unwrap_err(), refused);
     assert_eq!(
-        cipher.open::<AccessToken>(u, TOKEN).unwrap_err(),
-        OpenError::Unsealed {
-            column: Column::Token
-        }
+        cipher
+            .read::<AccessToken>(u, TOKEN, Plaintext::Refused)
+            .unwrap_err(),
+        refused
     );
-    match cipher.open_or_legacy::<AccessToken>(u, TOKEN).unwrap() {
-        Opened::Legacy(token) => assert_eq!(token.expose(), TOKEN),
-        Opened::Sealed(_) => panic!("plaintext taken for a sealed value"),
-    }
+    let read: AccessToken = cipher.read(u, TOKEN, Plaintext::Accepted).unwrap();
+    assert_eq!(read.expose(), TOKEN);
+    // A sealed value opens under either rule.
     let sealed = cipher.seal(u, &AccessToken::new(TOKEN));
-    assert!(matches!(
-        cipher.open_or_legacy::<AccessToken>(u, &sealed).unwrap(),
-        Opened::Sealed(_)
-    ));
+    for plaintext in [Plaintext::Accepted, Plaintext::Refused] {
+        let read: AccessToken = cipher.read(u, &sealed, plaintext).unwrap();
+        assert_eq!(read.expose(), TOKEN);
+    }
+    // The refusal names the column and the setting, never the value.
+    let message = refused.to_string();
+    assert!(message.contains("encryption.allow_plaintext"), "{message}");
+    assert!(!message.contains(TOKEN), "{message}");
+}
+
+#[test]
+fn an_empty_value_is_an_error_whatever_plaintext_is_allowed() {
+    let cipher = two_keys();
+    let u = row("u-42");
+    for plaintext in [Plaintext::Accepted, Plaintext::Refused] {
+        assert_eq!(
+            cipher.read::<RefreshToken>(u, "", plaintext).unwrap_err(),
+            OpenError::Empty {
+                column: Column::RefreshToken
+            }
+        );
+        assert!(cipher.reseal::<AccessToken>(u, "", plaintext).is_err());
+    }
 }
 
 #[test]
@@ -206,9 +228,18 @@ fn only_values_under_the_active_key_are_left_alone_by_the_rotation() {
     assert!(cipher.needs_rotation(TOKEN));
     assert!(cipher.needs_rotation("tk2:new:AAAA"));
 
-    assert_eq!(cipher.reseal::<AccessToken>(u, &under_new).unwrap(), None);
+    let accepted = Plaintext::Accepted;
+    assert_eq!(
+        cipher
+            .reseal::<AccessToken>(u, &under_new, accepted)
+            .unwrap(),
+        None
+    );
     for stored in [under_old.as_str(), TOKEN] {
-        let resealed = cipher.reseal::<AccessToken>(u, stored).unwrap().unwrap();
+        let resealed = cipher
+            .reseal::<AccessToken>(u, stored, accepted)
+            .unwrap()
+            .unwrap();
         assert!(!cipher.needs_rotation(&resealed));
         assert_eq!(
             cipher.open::<AccessToken>(u, &resealed).unwrap().expose(),
@@ -222,9 +253,23 @@ fn the_rotation_never_rewrites_a_value_it_cannot_open() {
     let u = row("u-42");
     let under_unknown = cipher(&format!("gone:{KEY_A}"), None).seal(u, &AccessToken::new(TOKEN));
     assert!(matches!(
-        two_keys().reseal::<AccessToken>(u, &under_unknown),
+        two_keys().reseal::<AccessToken>(u, &under_unknown, Plaintext::Accepted),
         Err(OpenError::UnknownKey { .. })
     ));
+}
+
+#[test]
+fn the_rotation_never_seals_plaintext_that_is_refused() {
+    // Sealing it would turn a value anyone could have written into a trusted token.
+    let u = row("u-42");
+    assert_eq!(
+        two_keys()
+            .reseal::<AccessToken>(u, TOKEN, Plaintext::Refused)
+            .unwrap_err(),
+        OpenError::Unsealed {
+            column: Column::Token
+        }
+    );
 }
 
 #[test]

@@ -1,16 +1,18 @@
 //! `tokenkeeper doctor`: checks what `serve` needs from the world outside the process, from
 //! the machine it runs on, and says what to fix. Each check is one line: the configuration,
-//! the database and its migrations, the SMTP server (connect and hello, STARTTLS and login
-//! when configured), LinkedIn's opinion of our client credentials, and whether the OAuth
-//! callback URL reaches this service. Nothing is changed anywhere: the LinkedIn check sends a
-//! refresh grant with a refresh token that cannot exist, which LinkedIn refuses either as a
-//! bad client (our credentials are wrong) or as a bad grant (they are right).
+//! the database and its migrations, the stored tokens (each opened as `serve` opens it), the
+//! SMTP server (connect and hello, STARTTLS and login when configured), LinkedIn's opinion of
+//! our client credentials, and whether the OAuth callback URL reaches this service. Nothing
+//! is changed anywhere: the LinkedIn check sends a refresh grant with a refresh token that
+//! cannot exist, which LinkedIn refuses either as a bad client (our credentials are wrong) or
+//! as a bad grant (they are right).
 
 mod callback;
 mod configuration;
 mod database;
 mod linkedin;
 mod smtp;
+mod tokens;
 
 use crate::config::Config;
 use std::fmt;
@@ -107,13 +109,20 @@ impl fmt::Display for Diagnosis {
 /// whatever the others found, so one run lists everything to fix.
 pub async fn examine(config: &Config) -> Diagnosis {
     let mut findings = configuration::examine(config);
-    let (database, smtp, linkedin, callback) = tokio::join!(
-        database::examine(config),
+    // The tokens are read once the database is known to answer: a server that is down would
+    // otherwise cost a second wait for the same news.
+    let database_then_tokens = async {
+        let database = database::examine(config).await;
+        let tokens = tokens::examine(config, database.level != Level::Fail).await;
+        (database, tokens)
+    };
+    let ((database, tokens), smtp, linkedin, callback) = tokio::join!(
+        database_then_tokens,
         smtp::examine(config),
         linkedin::examine(config),
         callback::examine(config),
     );
-    findings.extend([database, smtp, linkedin, callback]);
+    findings.extend([database, tokens, smtp, linkedin, callback]);
     Diagnosis { findings }
 }
 

@@ -120,6 +120,7 @@ impl From<Account> for AccountView {
     responses(
         (status = 200, description = "The account and its access token", body = AccountView),
         (status = 404, description = "No such account", body = super::error::ErrorBody),
+        (status = 500, description = "`token_unreadable`: the stored tokens do not open (sealed for another account or under a key no longer configured, plaintext while `encryption.allow_plaintext` is false, or empty); no token is served, and the message names the account and the column", body = super::error::ErrorBody),
     ),
     security(("api_key" = [])),
 )]

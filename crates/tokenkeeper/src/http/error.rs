@@ -149,6 +149,9 @@ pub enum ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::Store(unreadable @ StoreError::SealedToken { .. }) = &self {
+            return token_unreadable(unreadable);
+        }
         let (status, code) = match &self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Disabled => (StatusCode::SERVICE_UNAVAILABLE, "api_disabled"),
@@ -180,6 +183,21 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// An account whose stored tokens do not open (sealed for another row, under a key that is
+/// gone, plaintext where it is refused, empty) is never answered with a token. The host app is
+/// told which account and column, as the log is; never the stored value.
+fn token_unreadable(unreadable: &StoreError) -> Response {
+    tracing::error!(error = %error_chain(unreadable), "an account's stored tokens cannot be read; not serving them");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({
+            "error": "token_unreadable",
+            "message": format!("the stored tokens cannot be read, so none is served: {unreadable}"),
+        })),
+    )
+        .into_response()
 }
 
 /// The title of the page a callback without a known sign-in attempt gets; the doctor looks for

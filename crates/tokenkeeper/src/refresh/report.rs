@@ -40,6 +40,12 @@ pub fn render_report(report: &SweepReport) -> String {
         c.needs_reconnect,
         c.skipped
     ));
+    if c.unreadable > 0 {
+        out.push_str(&format!(
+            "  unreadable {}: not refreshed, their stored rows do not read (the log names them; `tokenkeeper doctor` names those whose tokens do not open)\n",
+            c.unreadable
+        ));
+    }
     if let Some(error) = &report.error {
         out.push_str(&format!("  {error}\n"));
     }
@@ -64,6 +70,7 @@ mod tests {
                 failing: 1,
                 needs_reconnect: 1,
                 skipped: 1,
+                unreadable: 0,
             },
             error: None,
             would_refresh: Vec::new(),
@@ -78,6 +85,19 @@ mod tests {
             render_report(&failed),
             "sweep as of 2026-04-21T12:00:00Z: failed\n  due 5  refreshed 2  failing 1  needs reconnect 1  skipped 1\n  LinkedIn misconfiguration: invalid_client\n"
         );
+    }
+
+    #[test]
+    fn accounts_whose_tokens_do_not_open_are_counted_apart() {
+        let mut run = report(SweepOutcome::Completed);
+        run.counts.due = 6;
+        run.counts.unreadable = 1;
+        let text = render_report(&run);
+        assert!(
+            text.contains("\n  unreadable 1: not refreshed, their stored rows do not read"),
+            "{text}"
+        );
+        assert!(!render_report(&report(SweepOutcome::Completed)).contains("unreadable"));
     }
 
     #[test]

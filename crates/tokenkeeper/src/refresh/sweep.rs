@@ -190,6 +190,7 @@ impl RefreshEngine {
                 failing = report.counts.failing,
                 needs_reconnect = report.counts.needs_reconnect,
                 skipped = report.counts.skipped,
+                unreadable = report.counts.unreadable,
                 "sweep finished"
             ),
         }
@@ -335,7 +336,7 @@ impl RefreshEngine {
         // claimed for the whole lease. Its accounts reach the workers, which release them
         // (the sweep is stopping). A database that never answers is bounded by shutdown's own
         // grace, as the releases and the run record are.
-        let claimed = self.claim_into(&queue, &shared, as_of).await;
+        let claimed = self.claim_into(&queue, &shared, &counts, as_of).await;
         drop(queue);
         while let Some(joined) = workers.join_next().await {
             if let Err(e) = joined {
@@ -415,6 +416,7 @@ impl RefreshEngine {
         &self,
         queue: &mpsc::Sender<Claimed>,
         shared: &Shared,
+        counts: &Mutex<SweepCounts>,
         as_of: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         while !shared.stopping() {
@@ -443,13 +445,29 @@ impl RefreshEngine {
             if batch.is_empty() {
                 break;
             }
-            for account in batch {
+            skip_unreadable(batch.unreadable, counts);
+            for account in batch.accounts {
                 if queue.send(Claimed { account, deadline }).await.is_err() {
                     return Ok(());
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Accounts whose rows do not read (their stored tokens do not open, say) are never refreshed:
+/// sending LinkedIn a token that someone planted would renew it as the member's. Each is
+/// counted and logged by its row (the error names it, never a value); its claim lapses with
+/// its lease.
+fn skip_unreadable(unreadable: Vec<StoreError>, counts: &Mutex<SweepCounts>) {
+    for error in unreadable {
+        tracing::error!(error = %error, "not refreshing an account whose stored row cannot be read");
+        metrics::counter!("tokenkeeper_refresh_results_total", "result" => "unreadable")
+            .increment(1);
+        let mut counts = counts.lock().expect("sweep lock");
+        counts.due += 1;
+        counts.unreadable += 1;
     }
 }
 

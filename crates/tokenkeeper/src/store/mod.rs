@@ -38,7 +38,9 @@ pub use host_api::{
 };
 pub use import::{ImportStore, ReconnectNotices};
 pub use outbox::{ClaimedNotification, OutboxStore, PendingEmail};
-pub use refresh::{Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification};
+pub use refresh::{
+    ClaimedBatch, Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification,
+};
 pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
 pub use rotation::{
     rotate_batch, KeyRotationStore, Resealed, RotationError, RotationSummary, SealedRow,
@@ -69,12 +71,14 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrating the database failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A token column that does not open under the keyring: it is reported, and never read as
-    /// an empty or missing token. The error names the column and, where there is one, the
-    /// key id; never the value.
-    #[error("account {id}: {error}")]
+    /// A token column that does not open under the keyring, or holds plaintext where it is
+    /// refused, or nothing: it is reported, and never read as a token, empty or not. The error
+    /// names the row (account id and user id), the column and, where there is one, the key
+    /// id; never the value.
+    #[error("account {id} of user {user_id:?} (table social_network): {error}")]
     SealedToken {
         id: i64,
+        user_id: String,
         error: crate::crypto::OpenError,
     },
     /// A stored row no longer satisfies the domain rules (edited by hand, say).

@@ -20,6 +20,23 @@ pub struct Lease {
     pub until: DateTime<Utc>,
 }
 
+/// What one claim took: the accounts to refresh, oldest due first, and the rows it claimed
+/// that do not read as accounts: tokens that do not open (plaintext where it is refused
+/// included), or values the domain refuses. Each error names its row, never a value. Those are
+/// not refreshed: their claim lapses with its lease, so the same sweep does not take them
+/// again.
+#[derive(Debug, Default)]
+pub struct ClaimedBatch {
+    pub accounts: Vec<Account>,
+    pub unreadable: Vec<StoreError>,
+}
+
+impl ClaimedBatch {
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty() && self.unreadable.is_empty()
+    }
+}
+
 /// The result of one account's refresh, as it must be written back.
 #[derive(Debug, Clone)]
 pub enum RefreshWrite {
@@ -108,7 +125,7 @@ pub trait RefreshStore: Send + Sync {
         due_at: DateTime<Utc>,
         lease: &Lease,
         limit: i64,
-    ) -> Result<Vec<Account>, StoreError>;
+    ) -> Result<ClaimedBatch, StoreError>;
 
     /// The accounts `claim_due` would take, without claiming: for `--dry-run`. Pages by
     /// (`expiration`, `id`) after `after`.

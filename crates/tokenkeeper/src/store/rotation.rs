@@ -1,9 +1,10 @@
 //! Key rotation: every `token` and `refresh_token` not sealed under the active key (plaintext
-//! from versions before encryption included) is opened and sealed again, online, one batch of
-//! rows at a time. The ciphertext stays inside this module and the store; callers see counts.
+//! from versions before encryption included, where plaintext is accepted) is opened and
+//! sealed again, online, one batch of rows at a time. The ciphertext stays inside this module
+//! and the store; callers see counts.
 
 use super::StoreError;
-use crate::crypto::{OpenError, Row, TokenCipher};
+use crate::crypto::{is_plaintext, OpenError, Plaintext, Row, TokenCipher};
 use crate::domain::{AccessToken, RefreshToken, UserId};
 use async_trait::async_trait;
 
@@ -22,6 +23,11 @@ pub struct SealedRow {
 pub trait KeyRotationStore: Send + Sync {
     /// The cipher the store seals and opens with.
     fn token_cipher(&self) -> &TokenCipher;
+
+    /// Whether plaintext values are read as tokens, and so sealed. Where they are refused,
+    /// sealing one would turn a value anyone could have written into a trusted token: such a
+    /// row is reported instead.
+    fn plaintext(&self) -> Plaintext;
 
     /// Up to `limit` rows with an id above `after_id`, by id.
     async fn sealed_rows(&self, after_id: i64, limit: i64) -> Result<Vec<SealedRow>, StoreError>;
@@ -54,6 +60,11 @@ pub struct RotationSummary {
     pub failed: u64,
     /// The first failures, by account id (never a value).
     pub failures: Vec<(i64, String)>,
+    /// Rows that held plaintext and were sealed (counted in `rotated` too).
+    pub plaintext_sealed: u64,
+    /// Rows that hold plaintext still: refused, or failed for another reason (counted in
+    /// `failed` too).
+    pub plaintext_left: u64,
 }
 
 /// How many failures the summary names; the rest are counted only.
@@ -82,10 +93,11 @@ pub async fn rotate_batch(
         return Ok(None);
     };
     let cipher = store.token_cipher();
+    let plaintext = store.plaintext();
     let mut writes = Vec::new();
     let mut unknown_key = None;
     for row in &rows {
-        match resealed(cipher, row) {
+        match resealed(cipher, plaintext, row) {
             Ok(None) => summary.already_current += 1,
             Ok(Some((token, refresh_token))) => writes.push(Resealed {
                 row,
@@ -98,6 +110,9 @@ pub async fn rotate_batch(
             }
             Err(error) => {
                 summary.failed += 1;
+                if holds_plaintext(row) {
+                    summary.plaintext_left += 1;
+                }
                 if summary.failures.len() < NAMED_FAILURES {
                     summary.failures.push((row.id, error.to_string()));
                 }
@@ -107,10 +122,15 @@ pub async fn rotate_batch(
     // The rows before a key the keyring lacks are written all the same: a run after the key
     // is added starts where this one stopped.
     if !writes.is_empty() {
-        for written in store.write_resealed(&writes).await? {
+        let written = store.write_resealed(&writes).await?;
+        for (write, written) in writes.iter().zip(written) {
             match written {
                 true => summary.rotated += 1,
                 false => summary.changed_concurrently += 1,
+            }
+            // A row written meanwhile holds what its writer sealed.
+            if written && holds_plaintext(write.row) {
+                summary.plaintext_sealed += 1;
             }
         }
     }
@@ -130,10 +150,15 @@ enum Unrotatable {
     UserId,
 }
 
+fn holds_plaintext(row: &SealedRow) -> bool {
+    is_plaintext(&row.token) || row.refresh_token.as_deref().is_some_and(is_plaintext)
+}
+
 /// The row's two values under the active key, or `None` when both are there already. A value
 /// that needs nothing is kept byte for byte.
 fn resealed(
     cipher: &TokenCipher,
+    plaintext: Plaintext,
     row: &SealedRow,
 ) -> Result<Option<(String, Option<String>)>, Unrotatable> {
     let token_due = cipher.needs_rotation(&row.token);
@@ -146,14 +171,14 @@ fn resealed(
     }
     let user_id = UserId::parse(&row.user_id).map_err(|_| Unrotatable::UserId)?;
     let at = Row::linkedin(&user_id);
-    let token = match cipher.reseal::<AccessToken>(at, &row.token)? {
+    let token = match cipher.reseal::<AccessToken>(at, &row.token, plaintext)? {
         Some(sealed) => sealed,
         None => row.token.clone(),
     };
     let refresh_token = match &row.refresh_token {
         Some(stored) => Some(
             cipher
-                .reseal::<RefreshToken>(at, stored)?
+                .reseal::<RefreshToken>(at, stored, plaintext)?
                 .unwrap_or_else(|| stored.clone()),
         ),
         None => None,

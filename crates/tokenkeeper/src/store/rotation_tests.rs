@@ -3,7 +3,7 @@
 
 use super::rotation::*;
 use super::StoreError;
-use crate::crypto::{Keyring, Row, TokenCipher};
+use crate::crypto::{Keyring, Plaintext, Row, TokenCipher};
 use crate::domain::{AccessToken, RefreshToken, UserId};
 use async_trait::async_trait;
 use std::sync::Mutex;
@@ -13,6 +13,7 @@ const NEW: &str = "new:HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=";
 
 struct Rows {
     cipher: TokenCipher,
+    plaintext: Plaintext,
     rows: Mutex<Vec<SealedRow>>,
     /// Called between the read and the rewrite of a row, as a concurrent writer would.
     before_write: Box<dyn Fn(&mut SealedRow) + Send + Sync>,
@@ -22,6 +23,10 @@ struct Rows {
 impl KeyRotationStore for Rows {
     fn token_cipher(&self) -> &TokenCipher {
         &self.cipher
+    }
+
+    fn plaintext(&self) -> Plaintext {
+        self.plaintext
     }
 
     async fn sealed_rows(&self, after_id: i64, limit: i64) -> Result<Vec<SealedRow>, StoreError> {
@@ -71,6 +76,7 @@ fn row(id: i64, by: &TokenCipher, refresh: bool) -> SealedRow {
 fn store(rows: Vec<SealedRow>) -> Rows {
     Rows {
         cipher: cipher(&format!("{NEW},{OLD}")),
+        plaintext: Plaintext::Refused,
         rows: Mutex::new(rows),
         before_write: Box::new(|_| {}),
     }
@@ -109,17 +115,23 @@ async fn every_value_under_an_old_key_or_in_plaintext_moves_to_the_active_key() 
     plaintext.refresh_token = Some("refresh-3".into());
     let mut half = row(4, &new, true);
     half.refresh_token = row(4, &old, true).refresh_token;
-    let store = store(vec![
+    let mut store = store(vec![
         row(1, &old, true),
         row(2, &new, false),
         plaintext,
         half,
         row(5, &old, false),
     ]);
+    store.plaintext = Plaintext::Accepted;
     let summary = run(&store, 2).await.unwrap();
     assert_eq!(summary.rotated, 4, "{summary:?}");
     assert_eq!(summary.already_current, 1, "{summary:?}");
     assert_eq!((summary.changed_concurrently, summary.failed), (0, 0));
+    assert_eq!(
+        (summary.plaintext_sealed, summary.plaintext_left),
+        (1, 0),
+        "{summary:?}"
+    );
     assert_opens(&store);
 
     let again = run(&store, 2).await.unwrap();
@@ -138,10 +150,39 @@ async fn a_value_already_current_is_kept_byte_for_byte() {
     let mut mixed = row(1, &new, true);
     let current_refresh = mixed.refresh_token.clone();
     mixed.token = "access-1".into();
-    let store = store(vec![mixed]);
+    let mut store = store(vec![mixed]);
+    store.plaintext = Plaintext::Accepted;
     run(&store, 10).await.unwrap();
     assert_eq!(store.rows.lock().unwrap()[0].refresh_token, current_refresh);
     assert_opens(&store);
+}
+
+#[tokio::test]
+async fn plaintext_that_is_refused_is_counted_failed_and_never_sealed() {
+    let old = cipher(OLD);
+    let mut planted = row(2, &old, true);
+    planted.refresh_token = Some("refresh-planted".into());
+    let mut empty = row(3, &old, false);
+    empty.token = String::new();
+    let store = store(vec![row(1, &old, true), planted, empty]);
+    let summary = run(&store, 10).await.unwrap();
+    assert_eq!((summary.rotated, summary.failed), (1, 2), "{summary:?}");
+    assert_eq!(
+        (summary.plaintext_sealed, summary.plaintext_left),
+        (0, 1),
+        "{summary:?}"
+    );
+    let named: Vec<i64> = summary.failures.iter().map(|(id, _)| *id).collect();
+    assert_eq!(named, [2, 3]);
+    assert!(
+        summary.failures[0].1.contains("refresh_token")
+            && summary.failures[0].1.contains("allow_plaintext"),
+        "{summary:?}"
+    );
+    assert!(summary.failures[1].1.contains("empty"), "{summary:?}");
+    let rows = store.rows.lock().unwrap();
+    assert_eq!(rows[1].refresh_token.as_deref(), Some("refresh-planted"));
+    assert_eq!(rows[2].token, "");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use super::exact_text::ExactText;
 use super::{
     AccountSummary, RefreshLogEntry, StoreError, StoredNotification, SweepCounts, SweepRun,
 };
-use crate::crypto::{Row, TokenCipher};
+use crate::crypto::{Plaintext, Row, SealedColumn, TokenCipher};
 use crate::domain::EnumText;
 use crate::domain::{
     AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, NotificationKind,
@@ -37,11 +37,38 @@ pub(in crate::store) struct AccountRow {
     version: i64,
 }
 
+/// How a store reads its token columns: the cipher, and whether a bare value is read as a
+/// token (only where the configuration or the database allows it, see `crypto::Plaintext`).
+#[derive(Clone, Copy)]
+pub(in crate::store) struct TokenReader<'a> {
+    pub cipher: &'a TokenCipher,
+    pub plaintext: Plaintext,
+}
+
+impl TokenReader<'_> {
+    /// The token `stored` holds for the account `id` of `user_id`; an error naming the row
+    /// (never the value) when it does not open.
+    pub fn read<T: SealedColumn>(
+        &self,
+        id: i64,
+        user_id: &UserId,
+        stored: &str,
+    ) -> Result<T, StoreError> {
+        self.cipher
+            .read(Row::linkedin(user_id), stored, self.plaintext)
+            .map_err(|error| StoreError::SealedToken {
+                id,
+                user_id: user_id.to_string(),
+                error,
+            })
+    }
+}
+
 impl AccountRow {
-    /// The account, its tokens opened with `cipher` for the row they were sealed for. Plaintext
-    /// from a version before encryption is read as it is, so an upgrade keeps working until
-    /// `keys rotate` seals it; any other value that does not open is an error.
-    pub(super) fn open(self, cipher: &TokenCipher) -> Result<Account, StoreError> {
+    /// The account, its tokens opened for the row they were sealed for. A value that does not
+    /// open (plaintext where it is refused, an empty one, one sealed for another row) is an
+    /// error, never a token.
+    pub(super) fn open(self, tokens: &TokenReader<'_>) -> Result<Account, StoreError> {
         let row = self;
         let corrupt = |reason: String| StoreError::Corrupt {
             table: "social_network",
@@ -49,19 +76,9 @@ impl AccountRow {
             reason,
         };
         let user_id = UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?;
-        let sealed = |error| StoreError::SealedToken { id: row.id, error };
-        let at = Row::linkedin(&user_id);
-        let token = cipher
-            .open_or_legacy::<AccessToken>(at, &row.token)
-            .map_err(sealed)?
-            .into_token();
+        let token: AccessToken = tokens.read(row.id, &user_id, &row.token)?;
         let refresh_token = match &row.refresh_token {
-            Some(stored) => Some(
-                cipher
-                    .open_or_legacy::<RefreshToken>(at, stored)
-                    .map_err(sealed)?
-                    .into_token(),
-            ),
+            Some(stored) => Some(tokens.read::<RefreshToken>(row.id, &user_id, stored)?),
             None => None,
         };
         Ok(Account {
@@ -91,17 +108,16 @@ impl AccountRow {
 
 pub(super) fn accounts(
     rows: Vec<AccountRow>,
-    cipher: &TokenCipher,
+    tokens: &TokenReader<'_>,
 ) -> Result<Vec<Account>, StoreError> {
-    rows.into_iter().map(|row| row.open(cipher)).collect()
+    rows.into_iter().map(|row| row.open(tokens)).collect()
 }
 
-/// Accounts of a batch (a claim, a dry run, the outbox): a row that fails the domain rules
-/// costs only itself. It is logged (its id and what is wrong, never a token) and left out;
-/// a claim on it lapses with its lease, so the same sweep does not take it again.
-pub(super) fn claimed_accounts(rows: Vec<AccountRow>, cipher: &TokenCipher) -> Vec<Account> {
+/// Accounts of a batch (a dry run, the outbox): a row that fails the domain rules costs only
+/// itself. It is logged (its id and what is wrong, never a token) and left out.
+pub(super) fn readable_accounts(rows: Vec<AccountRow>, tokens: &TokenReader<'_>) -> Vec<Account> {
     rows.into_iter()
-        .filter_map(|row| match row.open(cipher) {
+        .filter_map(|row| match row.open(tokens) {
             Ok(account) => Some(account),
             Err(e) => {
                 tracing::error!(error = %e, "skipping a stored account that is no longer valid");
@@ -183,6 +199,7 @@ pub(super) struct SweepRunRow {
     failing: i64,
     needs_reconnect: i64,
     skipped: i64,
+    unreadable: i64,
     outcome: SweepOutcome,
     error: Option<String>,
 }
@@ -201,6 +218,7 @@ impl From<SweepRunRow> for SweepRun {
                 failing: r.failing,
                 needs_reconnect: r.needs_reconnect,
                 skipped: r.skipped,
+                unreadable: r.unreadable,
             },
             outcome: r.outcome,
             error: r.error,

@@ -13,6 +13,9 @@ pub struct SweepCounts {
     pub failing: i64,
     pub needs_reconnect: i64,
     pub skipped: i64,
+    /// Claimed, but their rows do not read (tokens that do not open, say): not refreshed
+    /// (counted in `due` too).
+    pub unreadable: i64,
 }
 
 #[derive(Debug, Clone)]

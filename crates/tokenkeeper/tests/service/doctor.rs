@@ -57,7 +57,14 @@ async fn doctor_passes_a_service_that_works() {
     let smtp = SmtpServer::start().await;
     let diagnosis = examine(&operator_config(&app, &smtp)).await;
     assert!(diagnosis.healthy(), "{diagnosis}");
-    for check in ["configuration", "database", "smtp", "linkedin", "callback"] {
+    for check in [
+        "configuration",
+        "database",
+        "tokens",
+        "smtp",
+        "linkedin",
+        "callback",
+    ] {
         assert_eq!(level(&diagnosis, check), Level::Ok, "{diagnosis}");
     }
     assert!(diagnosis.to_string().ends_with("all checks passed\n"));
@@ -365,7 +372,9 @@ async fn doctor_binary_exits_zero_when_all_is_well_and_one_naming_the_fix_otherw
     let healthy = doctor(vars.clone()).await;
     let stdout = String::from_utf8_lossy(&healthy.stdout);
     assert!(healthy.status.success(), "{stdout}");
-    assert_eq!(stdout.lines().count(), 6, "{stdout}");
+    // One line per check (configuration, database, tokens, smtp, linkedin, callback) and
+    // the verdict.
+    assert_eq!(stdout.lines().count(), 7, "{stdout}");
     assert!(stdout.ends_with("all checks passed\n"), "{stdout}");
 
     for (key, value) in &mut vars {

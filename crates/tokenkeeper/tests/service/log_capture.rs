@@ -1,7 +1,7 @@
 //! Logs captured by the test that makes them. Tests run on a current-thread runtime, so every
 //! task of a test (the server's included) logs to the subscriber the test installs here.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use test_databases::Backend;
 use tokio::sync::watch;
@@ -19,8 +19,20 @@ pub struct LogCapture {
     _guard: DefaultGuard,
 }
 
+/// While a single dispatcher is registered, tracing-core decides a call site's interest from
+/// the dispatcher of whichever thread first reaches it. A call site first reached by another
+/// test's thread, which captures nothing, is then cached as never, and this thread's capture
+/// misses its events (seen: a sweep's line logged after the capture started was missing about
+/// once in seven runs). A second dispatcher, registered once and kept for the whole process,
+/// makes tracing ask every live dispatcher, the captures included.
+fn keep_interest_shared() {
+    static KEEPER: OnceLock<tracing::Dispatch> = OnceLock::new();
+    KEEPER.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+}
+
 impl LogCapture {
     pub fn start(filter: &str, format: LogFormat) -> Self {
+        keep_interest_shared();
         let buffer = Buffer::default();
         let writer = buffer.clone();
         let builder = tracing_subscriber::fmt()

@@ -50,6 +50,7 @@ mod mail_worker;
 mod notify;
 mod outbox;
 mod panicking_store;
+mod plaintext_tokens;
 mod public_surface;
 mod readiness;
 mod refresh;

@@ -6,18 +6,19 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-use tokenkeeper::crypto::TokenCipher;
+use tokenkeeper::crypto::{Plaintext, TokenCipher};
 use tokenkeeper::domain::{
     Account, ImportDecision, ImportedAccount, LinkedAccount, NewNotification, NotificationStatus,
     SweepOutcome, UserId, WebhookEvent,
 };
 use tokenkeeper::store::{
-    AccountFilter, AccountSearch, AccountSummary, AdminStore, AttemptLookup, ClaimedNotification,
-    ConnectAttempt, ConnectOutcome, ConnectStore, DeletedAccount, DeliveryMark, FailedDelivery,
-    ForecastCount, HostApiStore, ImportStore, KeyRotationStore, Lease, LinkUse, OneClaim,
-    OutboxStore, OutcomeCount, Purged, ReconnectNotices, RefreshLogEntry, RefreshStore,
-    RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore, SealedRow, Store, StoreError,
-    StoredNotification, StoredWebhookEvent, SweepCounts, SweepRun, WebhookStore, Window,
+    AccountFilter, AccountSearch, AccountSummary, AdminStore, AttemptLookup, ClaimedBatch,
+    ClaimedNotification, ConnectAttempt, ConnectOutcome, ConnectStore, DeletedAccount,
+    DeliveryMark, FailedDelivery, ForecastCount, HostApiStore, ImportStore, KeyRotationStore,
+    Lease, LinkUse, OneClaim, OutboxStore, OutcomeCount, Purged, ReconnectNotices, RefreshLogEntry,
+    RefreshStore, RefreshWrite, ReportCounts, ReportStore, Resealed, RunStore, SealedRow, Store,
+    StoreError, StoredNotification, StoredWebhookEvent, SweepCounts, SweepRun, WebhookStore,
+    Window,
 };
 use tokio::sync::watch;
 
@@ -64,7 +65,7 @@ impl LateClaim {
         due_at: DateTime<Utc>,
         lease: &Lease,
         limit: i64,
-    ) -> Result<Vec<Account>, StoreError> {
+    ) -> Result<ClaimedBatch, StoreError> {
         self.seen.send_modify(|seen| seen.claims_started += 1);
         let late = self.seen.borrow().claims_started == 2;
         let (seen, lease) = (self.seen.clone(), lease.clone());
@@ -88,7 +89,7 @@ impl RefreshStore for PanickingStore {
         due_at: DateTime<Utc>,
         lease: &Lease,
         limit: i64,
-    ) -> Result<Vec<Account>, StoreError> {
+    ) -> Result<ClaimedBatch, StoreError> {
         match &self.late_claim {
             Some(late) => late.claim(self.inner.clone(), due_at, lease, limit).await,
             None => self.inner.claim_due(due_at, lease, limit).await,
@@ -232,6 +233,9 @@ impl OutboxStore for PanickingStore {
 impl KeyRotationStore for PanickingStore {
     fn token_cipher(&self) -> &TokenCipher {
         self.inner.token_cipher()
+    }
+    fn plaintext(&self) -> Plaintext {
+        self.inner.plaintext()
     }
     async fn sealed_rows(&self, after_id: i64, limit: i64) -> Result<Vec<SealedRow>, StoreError> {
         self.inner.sealed_rows(after_id, limit).await

@@ -30,6 +30,7 @@ async fn claim_as(app: &TestApp, holder: &str, now: DateTime<Utc>, user_id: &str
     };
     let claimed = app.store.claim_due(now, &lease, 10).await.unwrap();
     claimed
+        .accounts
         .into_iter()
         .find(|a| a.user_id.as_str() == user_id)
         .expect("the account is claimed")
@@ -231,7 +232,9 @@ async fn a_claim_passes_over_rows_a_rival_holds_and_takes_the_next(backend: Back
     let claim = || async {
         let patience = std::time::Duration::from_secs(10);
         match tokio::time::timeout(patience, app.store.claim_due(due, &lease, 1)).await {
-            Ok(claimed) => claimed.map_err(|e| format!("the claim failed: {e}")),
+            Ok(claimed) => claimed
+                .map(|batch| batch.accounts)
+                .map_err(|e| format!("the claim failed: {e}")),
             Err(_) => Err("the claim waited for the held rows instead of skipping them".into()),
         }
     };

@@ -163,7 +163,8 @@ async fn due_accounts_are_claimed_once_oldest_first(backend: Backend) {
     let first = store
         .claim_due(due_at, &lease("p1", now), 10)
         .await
-        .unwrap();
+        .unwrap()
+        .accounts;
     let users: Vec<_> = first
         .iter()
         .map(|a| a.user_id.as_str().to_owned())
@@ -183,6 +184,7 @@ async fn due_accounts_are_claimed_once_oldest_first(backend: Backend) {
             .claim_due(due_at, &lease("p2", after), 10)
             .await
             .unwrap()
+            .accounts
             .len(),
         2
     );
@@ -217,11 +219,13 @@ async fn a_stale_claim_cannot_overwrite_newer_tokens(backend: Backend) {
         .claim_due(due_at, &lease("p1", now), 1)
         .await
         .unwrap()
+        .accounts
         .remove(0);
     let fresh = store
         .claim_due(due_at, &lease("p2", now + Duration::minutes(11)), 1)
         .await
         .unwrap()
+        .accounts
         .remove(0);
     let write = |token: &str| RefreshWrite::Refreshed {
         tokens: TokenSet {
@@ -262,8 +266,9 @@ async fn a_slot_runs_once(backend: Backend) {
     assert_eq!(store.latest_slot().await.unwrap(), Some(slot));
 }
 
-/// A row edited by hand into something the domain refuses is left out of a claim (and kept
-/// claimed, so the same sweep does not meet it again); the rest of the batch goes on.
+/// A row edited by hand into something the domain refuses is left out of a claim's accounts
+/// and reported apart (and kept claimed, so the same sweep does not meet it again); the rest
+/// of the batch goes on.
 async fn a_damaged_row_costs_only_itself_in_a_claim(backend: Backend) {
     let Some((db, store)) = open(backend).await else {
         return;
@@ -282,8 +287,18 @@ async fn a_damaged_row_costs_only_itself_in_a_claim(backend: Backend) {
         .claim_due(due_at, &lease("p1", now), 10)
         .await
         .expect("one damaged row does not fail the batch");
-    let users: Vec<_> = claimed.iter().map(|a| a.user_id.as_str()).collect();
+    let users: Vec<_> = claimed
+        .accounts
+        .iter()
+        .map(|a| a.user_id.as_str())
+        .collect();
     assert_eq!(users, ["a", "c"]);
+    assert_eq!(claimed.unreadable.len(), 1, "{:?}", claimed.unreadable);
+    assert!(
+        claimed.unreadable[0].to_string().contains("social_network"),
+        "{}",
+        claimed.unreadable[0]
+    );
     let dry_run = store.list_due(due_at, None, 10).await.unwrap();
     assert_eq!(dry_run.len(), 2);
     assert!(store

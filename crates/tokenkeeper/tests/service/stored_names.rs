@@ -46,7 +46,8 @@ async fn refresh_outcomes_are_stored_by_their_names(backend: Backend) {
     let claimed = store
         .claim_due(t0() + Duration::days(365), &lease("sweep"), 10)
         .await
-        .unwrap();
+        .unwrap()
+        .accounts;
     let log: Vec<RefreshLogEntry> = RefreshOutcome::ALL
         .iter()
         .copied()

@@ -85,6 +85,12 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
     let db = TestDatabase::create(backend).await?;
+    Some(spawn_on(db, setup).await)
+}
+
+/// Starts the service as `spawn` does, over a database the test has prepared (as an earlier
+/// version left it, say); the service migrates it.
+pub async fn spawn_on(db: TestDatabase, setup: Setup) -> TestApp {
     let fake = FakeLinkedIn::start(setup.fake)
         .await
         .expect("fake LinkedIn starts");
@@ -153,7 +159,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         .expect("server runs")
     });
     let browser = new_browser();
-    Some(TestApp {
+    TestApp {
         links,
         base,
         engine,
@@ -167,7 +173,7 @@ pub async fn spawn(backend: Backend, setup: Setup) -> Option<TestApp> {
         shutdown: Some(shutdown),
         server,
         _db: db,
-    })
+    }
 }
 
 impl TestApp {

@@ -4,7 +4,7 @@
 
 use crate::log_capture::{LogCapture, LogFormat};
 use crate::raw_sql;
-use crate::support::{spawn_app, t0, TestApp, API_KEY, ENCRYPTION_KEYS};
+use crate::support::{spawn, spawn_app, t0, Setup, TestApp, API_KEY, ENCRYPTION_KEYS};
 use crate::{backend_tests, service_tests};
 use chrono::Duration;
 use fake_linkedin::{Endpoint, Fault};
@@ -152,6 +152,8 @@ async fn a_ciphertext_moved_to_another_row_fails_loudly_and_reaches_no_one(backe
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "token_unreadable", "{body}");
 
     // The sweep refreshes the other account and sends nothing of the victim's to LinkedIn.
     app.fake.controls().reset_counters();
@@ -245,7 +247,9 @@ async fn rotation_while_a_sweep_runs_loses_no_refresh(backend: Backend) {
 
 backend_tests!(a_plaintext_row_of_an_earlier_version_is_read_and_rotated);
 async fn a_plaintext_row_of_an_earlier_version_is_read_and_rotated(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    // Where plaintext is allowed (plaintext_tokens.rs: which databases allow it).
+    let setup = Setup::default().var("ENCRYPTION__ALLOW_PLAINTEXT", true);
+    let Some(app) = spawn(backend, setup).await else {
         return;
     };
     let account = app.linked("u-old").await;
@@ -268,6 +272,11 @@ async fn a_plaintext_row_of_an_earlier_version_is_read_and_rotated(backend: Back
     assert_eq!(
         (summary.rotated, summary.already_current),
         (1, 1),
+        "{summary:?}"
+    );
+    assert_eq!(
+        (summary.plaintext_sealed, summary.plaintext_left),
+        (1, 0),
         "{summary:?}"
     );
     // The columns, not the file: a database keeps overwritten values in free pages and its

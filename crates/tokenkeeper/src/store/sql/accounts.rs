@@ -171,7 +171,7 @@ impl SqlStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let stored = row.open(&self.cipher)?;
+        let stored = row.open(&self.tokens())?;
         on_each!(Tx, &mut *tx, |tx, dialect| {
             sqlx::query(END_EPISODE.sql(dialect))
                 .bind(account.linked_at())
@@ -218,7 +218,7 @@ impl Store for SqlStore {
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(|row| row.open(&self.cipher)).transpose()
+        row.map(|row| row.open(&self.tokens())).transpose()
     }
 
     async fn accounts_by_users(
@@ -248,7 +248,10 @@ impl Store for SqlStore {
             query.fetch_all(&mut **conn).await?
         });
         self.kept.keep(held);
-        Ok(rows.into_iter().map(|row| row.open(&self.cipher)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| row.open(&self.tokens()))
+            .collect())
     }
 
     async fn account_by_id(&self, id: i64) -> Result<Option<Account>, StoreError> {
@@ -258,7 +261,7 @@ impl Store for SqlStore {
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(|row| row.open(&self.cipher)).transpose()
+        row.map(|row| row.open(&self.tokens())).transpose()
     }
 
     async fn list_accounts(&self, after_id: i64, limit: i64) -> Result<Vec<Account>, StoreError> {
@@ -269,7 +272,7 @@ impl Store for SqlStore {
                 .fetch_all(pool)
                 .await?
         });
-        rows::accounts(rows, &self.cipher)
+        rows::accounts(rows, &self.tokens())
     }
 
     async fn count_accounts(&self) -> Result<i64, StoreError> {

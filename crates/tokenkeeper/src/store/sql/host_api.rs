@@ -156,12 +156,21 @@ impl HostApiStore for SqlStore {
                 .await?;
             (claimed, row)
         });
-        tx.commit().await?;
-        Ok(match (claimed, row) {
+        let claim = match (claimed, row) {
             (_, None) => OneClaim::Unknown,
             (0, Some(_)) => OneClaim::Held,
-            (_, Some(row)) => OneClaim::Claimed(Box::new(row.open(&self.cipher)?)),
-        })
+            (_, Some(row)) => match row.open(&self.tokens()) {
+                Ok(account) => OneClaim::Claimed(Box::new(account)),
+                // Not claimed after all: nothing will be done with it, and the next request
+                // should hear the same error rather than find it held.
+                Err(unreadable) => {
+                    tx.rollback().await?;
+                    return Err(unreadable);
+                }
+            },
+        };
+        tx.commit().await?;
+        Ok(claim)
     }
 
     async fn delete_account(

@@ -8,7 +8,7 @@ use crate::crypto::{Row, TokenCipher};
 use crate::domain::EnumText;
 use crate::domain::{Account, ImportDecision, ImportedAccount, TokenSet, UserId, WebhookEventType};
 use crate::store::import::{ImportStore, ReconnectNotices, IMPORT_CHUNK};
-use crate::store::rows::{self, AccountRow};
+use crate::store::rows::{self, AccountRow, TokenReader};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -70,7 +70,7 @@ fn import_event<'a>(
 
 impl SqlStore {
     async fn accounts_of_users_in(
-        cipher: &TokenCipher,
+        tokens: &TokenReader<'_>,
         tx: &mut Tx,
         users: &[&UserId],
     ) -> Result<Vec<Account>, StoreError> {
@@ -89,7 +89,7 @@ impl SqlStore {
             });
             found.extend(rows);
         }
-        rows::accounts(found, cipher)
+        rows::accounts(found, tokens)
     }
 
     /// Inserts new accounts; a user some other writer inserted meanwhile is skipped, and the
@@ -187,7 +187,7 @@ impl ImportStore for SqlStore {
             });
             found.extend(rows);
         }
-        rows::accounts(found, &self.cipher)
+        rows::accounts(found, &self.tokens())
     }
 
     async fn import_accounts(
@@ -199,7 +199,7 @@ impl ImportStore for SqlStore {
         let mut tx = self.begin().await?;
         let users: Vec<&UserId> = batch.iter().map(|a| &a.user_id).collect();
         let stored: HashMap<String, Account> =
-            Self::accounts_of_users_in(&self.cipher, &mut tx, &users)
+            Self::accounts_of_users_in(&self.tokens(), &mut tx, &users)
                 .await?
                 .into_iter()
                 .map(|a| (a.user_id.as_str().to_owned(), a))
@@ -235,7 +235,7 @@ impl ImportStore for SqlStore {
             .collect();
         if !written.is_empty() {
             let now_stored: HashMap<String, Account> =
-                Self::accounts_of_users_in(&self.cipher, &mut tx, &written)
+                Self::accounts_of_users_in(&self.tokens(), &mut tx, &written)
                     .await?
                     .into_iter()
                     .map(|a| (a.user_id.as_str().to_owned(), a))

@@ -16,6 +16,7 @@ mod refresh;
 mod report;
 mod rotation;
 mod runs;
+mod settings;
 mod sqlite;
 mod statement;
 mod webhooks;
@@ -28,7 +29,7 @@ pub use statement::Dialect;
 pub(super) use statement::Statement;
 
 use super::{StoreError, WebhookEvents};
-use crate::crypto::TokenCipher;
+use crate::crypto::{Plaintext, TokenCipher};
 use sqlx::{MySql, MySqlPool, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 /// Runs `$body` once per variant of `$enum` (`Pool` or `Tx`), with `$inner` bound to the
@@ -90,6 +91,9 @@ pub struct SqlStore {
     webhooks: WebhookEvents,
     /// The gathered token reads' connections, kept between their statements (kept.rs).
     kept: kept::Kept,
+    /// Whether the database accepts plaintext tokens, as it recorded (settings.rs); read when
+    /// the store migrates it.
+    recorded_plaintext: std::sync::Arc<std::sync::OnceLock<Plaintext>>,
 }
 
 impl SqlStore {
@@ -103,6 +107,7 @@ impl SqlStore {
             cipher,
             webhooks: WebhookEvents::Off,
             kept: kept::Kept::default(),
+            recorded_plaintext: Default::default(),
         })
     }
 
@@ -124,8 +129,10 @@ impl SqlStore {
         })
     }
 
+    /// Applies the migrations, then reads what the database records about itself.
     pub(super) async fn run_migrations(&self) -> Result<(), StoreError> {
-        self.pool.migrate().await
+        self.pool.migrate().await?;
+        self.read_settings().await
     }
 }
 

@@ -143,7 +143,7 @@ impl OutboxStore for SqlStore {
                     .await?
             });
             // A damaged account holds back its own email only; the claim lapses by itself.
-            let Some(account) = rows::claimed_accounts(vec![row], &self.cipher).pop() else {
+            let Some(account) = rows::readable_accounts(vec![row], &self.tokens()).pop() else {
                 continue;
             };
             // Read as text, so that one unknown kind does not fail the batch's decoding.
@@ -264,7 +264,7 @@ impl OutboxStore for SqlStore {
                 .fetch_all(pool)
                 .await?
         });
-        rows::accounts(rows, &self.cipher)
+        rows::accounts(rows, &self.tokens())
     }
 
     async fn notification_counts(&self) -> Result<Vec<(NotificationStatus, i64)>, StoreError> {

@@ -7,8 +7,8 @@ use crate::crypto::Row;
 use crate::domain::{Account, AccountStatus, NewNotification, WebhookEventType};
 use crate::store::rows::{self, AccountRow, NotificationRow, RefreshLogRow};
 use crate::store::{
-    Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoreError, StoredNotification,
-    WebhookEvents,
+    ClaimedBatch, Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoreError,
+    StoredNotification, WebhookEvents,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -237,7 +237,7 @@ impl RefreshStore for SqlStore {
         due_at: DateTime<Utc>,
         lease: &Lease,
         limit: i64,
-    ) -> Result<Vec<Account>, StoreError> {
+    ) -> Result<ClaimedBatch, StoreError> {
         let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, [Sqlite, Postgres] |pool, dialect| {
             sqlx::query_as(claim_due_statement(dialect))
                 .bind(due_at)
@@ -250,10 +250,17 @@ impl RefreshStore for SqlStore {
         }, Pool::MySql(pool) => {
             super::mysql::claim_due(pool, due_at, lease, limit).await?
         });
-        let mut accounts = rows::claimed_accounts(rows, &self.cipher);
+        let tokens = self.tokens();
+        let mut batch = ClaimedBatch::default();
+        for row in rows {
+            match row.open(&tokens) {
+                Ok(account) => batch.accounts.push(account),
+                Err(unreadable) => batch.unreadable.push(unreadable),
+            }
+        }
         // RETURNING keeps no order: oldest due first.
-        accounts.sort_by_key(|a| (a.expiration, a.id));
-        Ok(accounts)
+        batch.accounts.sort_by_key(|a| (a.expiration, a.id));
+        Ok(batch)
     }
 
     async fn list_due(
@@ -280,7 +287,7 @@ impl RefreshStore for SqlStore {
                     .await?
             }
         });
-        Ok(rows::claimed_accounts(rows, &self.cipher))
+        Ok(rows::readable_accounts(rows, &self.tokens()))
     }
 
     async fn complete_refresh(

@@ -1,7 +1,7 @@
 //! What the key rotation reads and writes: the two token columns, under the version check.
 
 use super::{on_each, SqlStore, Statement};
-use crate::crypto::TokenCipher;
+use crate::crypto::{Plaintext, TokenCipher};
 use crate::store::exact_text::ExactText;
 use crate::store::{KeyRotationStore, Resealed, SealedRow, StoreError};
 use async_trait::async_trait;
@@ -43,6 +43,10 @@ struct SealedColumns {
 impl KeyRotationStore for SqlStore {
     fn token_cipher(&self) -> &TokenCipher {
         &self.cipher
+    }
+
+    fn plaintext(&self) -> Plaintext {
+        SqlStore::plaintext(self)
     }
 
     async fn sealed_rows(&self, after_id: i64, limit: i64) -> Result<Vec<SealedRow>, StoreError> {

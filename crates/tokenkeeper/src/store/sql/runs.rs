@@ -19,7 +19,7 @@ const START_RUN_MYSQL: &str =
 
 static FINISH_RUN: Statement = Statement::new(
     "UPDATE sweep_runs SET finished_at = ?, due = ?, refreshed = ?, failing = ?,
-        needs_reconnect = ?, skipped = ?, outcome = ?, error = ?
+        needs_reconnect = ?, skipped = ?, unreadable = ?, outcome = ?, error = ?
      WHERE id = ?",
 );
 
@@ -72,6 +72,7 @@ impl RunStore for SqlStore {
                 .bind(counts.failing)
                 .bind(counts.needs_reconnect)
                 .bind(counts.skipped)
+                .bind(counts.unreadable)
                 .bind(outcome)
                 .bind(error)
                 .bind(run_id)
