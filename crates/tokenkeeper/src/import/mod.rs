@@ -3,7 +3,9 @@
 //! expiry is unknown, and written in batches, each account only where it is new or newer.
 
 pub mod command;
+mod csv_rows;
 mod introspect;
+mod lines;
 mod plan;
 mod row;
 mod run;

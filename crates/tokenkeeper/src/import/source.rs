@@ -1,9 +1,11 @@
-//! Reading an import file row by row, in CSV (with a header) or JSON Lines, without holding
-//! more than one row at a time. Each row comes with the line it starts on, so problems can be
+//! Reading an import file row by row, in CSV (with a header) or JSON Lines, a line at a time,
+//! without holding more than one line (of at most 64 KiB). Each row comes with the line it starts on, so problems can be
 //! reported as `line N: ...`.
 
+use super::csv_rows::csv_rows;
+use super::lines::{Line, Lines, MAX_LINE_BYTES};
 use super::row::{RawRow, COLUMNS};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,82 +47,17 @@ pub struct SourceRow {
 
 pub type Rows = Box<dyn Iterator<Item = Result<SourceRow, SourceError>> + Send>;
 
-/// A JSON line longer than this is no account: it is reported, and skipped unread.
-pub const MAX_LINE_BYTES: usize = 64 * 1024;
-
 pub fn rows(reader: impl Read + Send + 'static, format: Format) -> Result<Rows, SourceError> {
     match format {
         Format::Csv => csv_rows(reader),
         Format::Jsonl => Ok(Box::new(JsonLines {
-            reader: BufReader::new(reader),
-            line: 0,
-            buffer: Vec::new(),
+            lines: Lines::new(reader),
         })),
     }
 }
 
-fn csv_rows(reader: impl Read + Send + 'static) -> Result<Rows, SourceError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(reader);
-    let headers = reader
-        .headers()
-        .map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(io) => SourceError::Io(io),
-            _ => SourceError::Header("it is not valid UTF-8 CSV".into()),
-        })?
-        .clone();
-    for column in &headers {
-        if !COLUMNS.contains(&column) {
-            return Err(SourceError::UnknownColumn(column_name(column)));
-        }
-    }
-    for required in ["user_id", "email", "access_token", "member_id"] {
-        if !headers.iter().any(|c| c == required) {
-            return Err(SourceError::MissingColumn(required));
-        }
-    }
-    let width = headers.len();
-    Ok(Box::new(reader.into_records().map(move |record| {
-        let (line, record) = match record {
-            Ok(record) => (record.position().map_or(0, |p| p.line()), Ok(record)),
-            Err(e) => (e.position().map_or(0, |p| p.line()), Err(e)),
-        };
-        let row = match record {
-            Ok(record) => record
-                .deserialize::<RawRow>(Some(&headers))
-                .map_err(|_| "a field cannot be read as text".to_owned()),
-            Err(e) => match e.into_kind() {
-                csv::ErrorKind::Io(io) => return Err(SourceError::Io(io)),
-                csv::ErrorKind::UnequalLengths { len, .. } => {
-                    Err(format!("has {len} fields where the header has {width}"))
-                }
-                csv::ErrorKind::Utf8 { .. } => Err("is not valid UTF-8".to_owned()),
-                _ => Err("cannot be read as CSV".to_owned()),
-            },
-        };
-        Ok(SourceRow { line, row })
-    })))
-}
-
-/// A header cell that looks like a column name is quoted back; anything else may be the
-/// first row of a file without a header, tokens included, and is not.
-fn column_name(cell: &str) -> String {
-    let looks_like_a_name = cell.len() <= 40
-        && cell
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b' ');
-    if looks_like_a_name {
-        cell.to_owned()
-    } else {
-        "(not shown: is the header line missing?)".to_owned()
-    }
-}
-
 struct JsonLines<R> {
-    reader: BufReader<R>,
-    line: u64,
-    buffer: Vec<u8>,
+    lines: Lines<R>,
 }
 
 impl<R: Read> Iterator for JsonLines<R> {
@@ -128,28 +65,23 @@ impl<R: Read> Iterator for JsonLines<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            self.line += 1;
-            self.buffer.clear();
-            let read = (&mut self.reader)
-                .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut self.buffer);
-            match read {
+            let read = match self.lines.next_line() {
                 Err(e) => return Some(Err(SourceError::Io(e))),
-                Ok(0) => return None,
-                Ok(_) => {}
-            }
-            let line = self.line;
-            if self.buffer.len() > MAX_LINE_BYTES && self.buffer.last() != Some(&b'\n') {
-                if let Err(e) = skip_line(&mut self.reader) {
-                    return Some(Err(SourceError::Io(e)));
+                Ok(read) => read,
+            };
+            let line = self.lines.number();
+            let text = match read {
+                Line::End => return None,
+                Line::TooLong => {
+                    let row = Err(format!("is longer than {MAX_LINE_BYTES} bytes"));
+                    return Some(Ok(SourceRow { line, row }));
                 }
-                let row = Err(format!("is longer than {MAX_LINE_BYTES} bytes"));
-                return Some(Ok(SourceRow { line, row }));
-            }
-            if self.buffer.iter().all(u8::is_ascii_whitespace) {
+                Line::Read => self.lines.text(),
+            };
+            if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let row = serde_json::from_slice::<RawRow>(&self.buffer).map_err(json_problem);
+            let row = serde_json::from_slice::<RawRow>(text).map_err(json_problem);
             return Some(Ok(SourceRow { line, row }));
         }
     }
@@ -158,25 +90,6 @@ impl<R: Read> Iterator for JsonLines<R> {
 /// One row given as a JSON object (the API's body), with the same care for what errors say.
 pub fn row_of_json(value: serde_json::Value) -> Result<RawRow, String> {
     serde_json::from_value(value).map_err(json_problem)
-}
-
-fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
-    loop {
-        let available = reader.fill_buf()?;
-        if available.is_empty() {
-            return Ok(());
-        }
-        match available.iter().position(|b| *b == b'\n') {
-            Some(at) => {
-                reader.consume(at + 1);
-                return Ok(());
-            }
-            None => {
-                let all = available.len();
-                reader.consume(all);
-            }
-        }
-    }
 }
 
 /// serde_json's messages quote the values they could not use, which may be tokens: only the
@@ -215,41 +128,6 @@ mod tests {
                 (r.line, r.row.map(|row| row.user_id.unwrap_or_default()))
             })
             .collect()
-    }
-
-    #[test]
-    fn csv_rows_come_with_their_line_numbers() {
-        let text = "user_id,email,access_token,member_id\nu-1,a@example.com,AQV1,m1\nu-2,b@example.com\n\"u-3\nx\",c@example.com,AQV3,m3\nu-4,d@example.com,AQV4,m4\n";
-        let got = read(text, Format::Csv);
-        assert_eq!(got[0], (2, Ok("u-1".into())));
-        assert_eq!(
-            got[1],
-            (3, Err("has 2 fields where the header has 4".into()))
-        );
-        assert_eq!(got[2], (4, Ok("u-3\nx".into())));
-        assert_eq!(got[3], (6, Ok("u-4".into())));
-    }
-
-    #[test]
-    fn a_csv_header_must_name_known_columns_and_the_required_ones() {
-        let unknown = rows(
-            "user_id,email,acess_token,member_id\n".as_bytes(),
-            Format::Csv,
-        );
-        assert!(matches!(unknown, Err(SourceError::UnknownColumn(c)) if c == "acess_token"));
-        let missing = rows("user_id,email,member_id\n".as_bytes(), Format::Csv);
-        assert!(matches!(
-            missing,
-            Err(SourceError::MissingColumn("access_token"))
-        ));
-        let headless = rows(
-            "u-1,a@example.com,AQV-secret.token,m1\n".as_bytes(),
-            Format::Csv,
-        );
-        let Err(error) = headless else {
-            panic!("accepted")
-        };
-        assert!(!error.to_string().contains("secret"), "{error}");
     }
 
     #[test]

@@ -20,6 +20,8 @@ backend_tests!(
     json_lines_without_introspection_need_their_expiry,
     unknown_expiries_are_introspected_and_dead_tokens_need_reconnect,
     an_import_stops_when_linkedin_refuses_our_client,
+    a_stray_quote_costs_its_own_line_and_every_other_row_is_imported,
+    a_line_over_64_kib_is_reported_and_never_held,
 );
 
 const HEADER: &str = "user_id,email,access_token,refresh_token,token_expires_at,refresh_token_expires_at,linked_at,member_id,name,scope";
@@ -43,7 +45,8 @@ fn file(name: &str, lines: &[String]) -> tempfile::TempPath {
     f.into_temp_path()
 }
 
-async fn import(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> Output {
+/// The binary's `import`, configured for the app's database and the fake LinkedIn.
+fn command(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> std::process::Command {
     let c = &app.config;
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
     command
@@ -71,6 +74,11 @@ async fn import(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> Output 
         .env("TOKENKEEPER_REFRESH__RETRY_INITIAL_MS", "10")
         .env("TOKENKEEPER_REFRESH__RETRY_MAX_TOTAL_SECONDS", "1")
         .envs(extra.iter().map(|(k, v)| (format!("TOKENKEEPER_{k}"), *v)));
+    command
+}
+
+async fn import(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let mut command = command(app, args, extra);
     tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
         .await
         .unwrap()
@@ -290,4 +298,107 @@ async fn an_import_stops_when_linkedin_refuses_our_client(backend: Backend) {
     assert!(!errors.contains("a-wrong-secret"), "{errors}");
     assert_no_token(&output);
     assert_eq!(app.account_count().await, 0);
+}
+
+/// A row whose fields need no quotes (a stray one then has no partner to close it).
+fn plain_row(user: &str) -> String {
+    let expires = (Utc::now() + Duration::days(30)).to_rfc3339();
+    format!("{user},{user}@example.com,AQ-secret-{user},{expires},member-{user}")
+}
+
+const PLAIN_HEADER: &str = "user_id,email,access_token,token_expires_at,member_id";
+
+async fn a_stray_quote_costs_its_own_line_and_every_other_row_is_imported(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let mut lines = vec![PLAIN_HEADER.to_owned()];
+    // Line 2: one `"` opens the email field and nothing closes it.
+    lines.push(plain_row("u-1").replacen(",u-1@", ",\"u-1@", 1));
+    lines.extend((2..=2000).map(|i| plain_row(&format!("u-{i}"))));
+    let path = file(".csv", &lines);
+    let output = import(&app, &[path.to_str().unwrap()], &[]).await;
+    assert!(!output.status.success(), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(
+        errors
+            .contains("line 2: has a quote (\") that opens a field and is not closed on this line"),
+        "{errors}"
+    );
+    assert!(errors.contains("1 of 2000 rows failed"), "{errors}");
+    assert!(
+        stdout(&output).contains("imported 2000 rows: 1999 created"),
+        "{}",
+        stdout(&output)
+    );
+    assert_no_token(&output);
+    assert_eq!(app.account_count().await, 1999);
+    assert_eq!(app.account("u-2").await.email.as_str(), "u-2@example.com");
+    assert_eq!(
+        app.account("u-2000").await.email.as_str(),
+        "u-2000@example.com"
+    );
+}
+
+async fn a_line_over_64_kib_is_reported_and_never_held(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    const LONG: usize = 256 << 20;
+    let mut child = command(&app, &["--format", "csv", "-"], &[])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().unwrap();
+    let pid = child.id();
+    let peak = tokio::task::spawn_blocking(move || {
+        writeln!(input, "{PLAIN_HEADER},name").unwrap();
+        writeln!(input, "{},Ada", plain_row("u-1")).unwrap();
+        // Line 3: a name of 256 MiB, quoted, as a runaway field would be.
+        write!(input, "{},\"", plain_row("u-2")).unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..LONG / chunk.len() {
+            input.write_all(&chunk).unwrap();
+        }
+        // Once the pipe has taken the field, the reader has read all of it but a pipe's
+        // worth: what it keeps of it is in its memory now.
+        let peak = resident_peak(pid);
+        writeln!(input, "\"").unwrap();
+        writeln!(input, "{},Grace", plain_row("u-3")).unwrap();
+        drop(input);
+        peak
+    })
+    .await
+    .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("line 3: is longer than 65536 bytes"),
+        "{errors}"
+    );
+    assert!(errors.contains("1 of 3 rows failed"), "{errors}");
+    assert!(
+        peak < 128 << 20,
+        "the import held {} MiB while reading a line of {} MiB",
+        peak >> 20,
+        LONG >> 20
+    );
+    assert_eq!(app.account_count().await, 2);
+    assert_eq!(app.account("u-3").await.name.as_deref(), Some("Grace"));
+}
+
+/// The most memory a running process has held (`VmHWM`, Linux), in bytes.
+fn resident_peak(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    kib << 10
 }
