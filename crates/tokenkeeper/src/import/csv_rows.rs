@@ -6,8 +6,8 @@
 //! holding it all in memory.
 
 use super::lines::{Line, Lines, MAX_LINE_BYTES};
+use super::read::{Rows, SourceError, SourceRow};
 use super::row::{RawRow, COLUMNS};
-use super::source::{Rows, SourceError, SourceRow};
 use csv::StringRecord;
 use std::io::Read;
 
@@ -227,10 +227,9 @@ impl Fields {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::source::{rows, Format};
 
     fn read(text: impl Read + Send + 'static) -> Vec<(u64, Result<String, String>)> {
-        rows(text, Format::Csv)
+        csv_rows(text)
             .unwrap()
             .map(|r| {
                 let r = r.unwrap();
@@ -324,25 +323,19 @@ mod tests {
 
     #[test]
     fn a_header_must_name_known_columns_and_the_required_ones() {
-        let unknown = rows(
-            "\u{feff}user_id,email,acess_token,member_id\n".as_bytes(),
-            Format::Csv,
-        );
+        let unknown = csv_rows("\u{feff}user_id,email,acess_token,member_id\n".as_bytes());
         assert!(matches!(unknown, Err(SourceError::UnknownColumn(c)) if c == "acess_token"));
-        let missing = rows("user_id,email,member_id\n".as_bytes(), Format::Csv);
+        let missing = csv_rows("user_id,email,member_id\n".as_bytes());
         assert!(matches!(
             missing,
             Err(SourceError::MissingColumn("access_token"))
         ));
-        let headless = rows(
-            "u-1,a@example.com,AQV-secret.token,m1\n".as_bytes(),
-            Format::Csv,
-        );
+        let headless = csv_rows("u-1,a@example.com,AQV-secret.token,m1\n".as_bytes());
         let Err(error) = headless else {
             panic!("accepted")
         };
         assert!(!error.to_string().contains("secret"), "{error}");
-        let unclosed = rows("user_id,\"email\n".as_bytes(), Format::Csv);
+        let unclosed = csv_rows("user_id,\"email\n".as_bytes());
         assert!(matches!(unclosed, Err(SourceError::Header(_))));
     }
 }

@@ -5,13 +5,17 @@
 pub mod command;
 mod csv_rows;
 mod introspect;
+mod json_lines;
 mod lines;
 mod plan;
+mod read;
 mod row;
 mod run;
 mod source;
 
 pub use introspect::Introspector;
+pub use json_lines::row_of_json;
+pub use read::{Rows, SourceError, SourceRow};
 pub use row::{RawRow, RowProblems, ValidRow, COLUMNS};
 pub use run::{ImportOptions, ImportReport, Importer, OneRowError, RowError, BATCH_ROWS};
-pub use source::{row_of_json, rows, Format, Rows, SourceError, SourceRow};
+pub use source::{rows, Format};

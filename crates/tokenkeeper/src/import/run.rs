@@ -4,8 +4,8 @@
 
 use super::introspect::Introspector;
 use super::plan::{needs_introspection, plan};
+use super::read::{Rows, SourceError, SourceRow};
 use super::row::{RawRow, ValidRow};
-use super::source::{Rows, SourceError, SourceRow};
 use crate::domain::{Clock, ImportDecision, ImportedAccount, NotificationPolicy, UserId};
 use crate::linkedin::{FailureClass, Introspection, LinkedInError};
 use crate::store::{Store, StoreError};
