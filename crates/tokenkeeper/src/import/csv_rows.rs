@@ -38,7 +38,7 @@ pub fn csv_rows(reader: impl Read + Send + 'static) -> Result<Rows, SourceError>
             return Err(SourceError::UnknownColumn(column_name(column)));
         }
     }
-    for required in ["user_id", "email", "access_token", "member_id"] {
+    for required in ["user_id", "email", "access_token"] {
         if !headers.iter().any(|c| c == required) {
             return Err(SourceError::MissingColumn(required));
         }

@@ -3,7 +3,7 @@
 //! forecast of the days ahead.
 
 use super::{Lease, StoreError};
-use crate::domain::{Account, AccountStatus, UserId};
+use crate::domain::{Account, AccountMember, AccountStatus, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -22,7 +22,7 @@ pub struct AccountFilter {
 pub struct AccountSummary {
     pub id: i64,
     pub user_id: UserId,
-    pub member_id: String,
+    pub member_id: AccountMember,
     pub email: String,
     pub status: AccountStatus,
     pub token_expires_at: DateTime<Utc>,

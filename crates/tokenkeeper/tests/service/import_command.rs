@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::io::Write;
 use std::process::Output;
 use test_databases::Backend;
-use tokenkeeper::domain::AccountStatus;
+use tokenkeeper::domain::{AccountMember, AccountStatus};
 
 backend_tests!(
     bad_rows_are_reported_by_line_and_the_others_imported,
@@ -22,6 +22,8 @@ backend_tests!(
     an_import_stops_when_linkedin_refuses_our_client,
     a_stray_quote_costs_its_own_line_and_every_other_row_is_imported,
     a_line_over_64_kib_is_reported_and_never_held,
+    rows_without_member_id_are_imported_with_the_member_userinfo_names,
+    member_lookups_keep_to_the_rate_per_second,
 );
 
 const HEADER: &str = "user_id,email,access_token,refresh_token,token_expires_at,refresh_token_expires_at,linked_at,member_id,name,scope";
@@ -66,6 +68,10 @@ fn command(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> std::process
         .env(
             "TOKENKEEPER_LINKEDIN__INTROSPECT_URL",
             c.linkedin.introspect_url.as_str(),
+        )
+        .env(
+            "TOKENKEEPER_LINKEDIN__USERINFO_URL",
+            c.linkedin.userinfo_url.as_str(),
         )
         .env(
             "TOKENKEEPER_CONNECT__SIGNING_KEY",
@@ -401,4 +407,113 @@ fn resident_peak(pid: u32) -> usize {
         .and_then(|v| v.trim().parse::<usize>().ok())
         .expect("VmHWM in /proc/<pid>/status");
     kib << 10
+}
+
+/// A token the fake LinkedIn knows, held by `member`, valid for 55 days from `now`.
+fn seed_token(app: &TestApp, token: &str, member: &str, revoked: bool) {
+    let now = Utc::now();
+    app.fake.controls().seed_access_token(
+        token,
+        SeededToken {
+            member: member.into(),
+            scope: vec!["openid".into(), "profile".into()],
+            authorized_at: now - Duration::days(5),
+            expires_at: now + Duration::days(55),
+            refresh: None,
+            revoked,
+        },
+    );
+}
+
+async fn rows_without_member_id_are_imported_with_the_member_userinfo_names(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // The binary runs on the real clock.
+    app.fake.controls().set_now(Utc::now());
+    seed_token(&app, "AQ-secret-ada", "sub-ada", false);
+    seed_token(&app, "AQ-secret-bo", "sub-bo", false);
+    seed_token(&app, "AQ-secret-gone", "sub-gone", true);
+    seed_token(&app, "AQ-secret-kept", "sub-kept", true);
+    let expires = (Utc::now() + Duration::days(30)).to_rfc3339();
+    let path = file(
+        ".csv",
+        &[
+            "user_id,email,access_token,refresh_token,token_expires_at".to_owned(),
+            format!("u-ada,ada@example.com,AQ-secret-ada,,{expires}"),
+            format!("u-bo,bo@example.com,AQ-secret-bo,AQ-secret-bo-refresh,{expires}"),
+            // Revoked, and nothing to keep.
+            format!("u-gone,gone@example.com,AQ-secret-gone,,{expires}"),
+            // Revoked, with a refresh token that is still worth keeping.
+            format!("u-kept,kept@example.com,AQ-secret-kept,AQ-secret-kept-refresh,{expires}"),
+        ],
+    );
+    let output = import(&app, &[path.to_str().unwrap()], &[]).await;
+    assert!(!output.status.success());
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("line 4: member_id: not given, and LinkedIn refuses the access token"),
+        "{errors}"
+    );
+    assert!(errors.contains("1 of 4 rows failed"), "{errors}");
+    assert!(
+        stdout(&output).contains("3 created")
+            && stdout(&output).contains("1 members must reconnect"),
+        "{}",
+        stdout(&output)
+    );
+    assert_no_token(&output);
+    assert_eq!(app.fake.controls().calls(Endpoint::Userinfo), 4);
+    assert_eq!(app.fake.controls().calls(Endpoint::Introspect), 0);
+    let ada = app.account("u-ada").await;
+    assert_eq!(ada.member_id.as_str(), "sub-ada");
+    assert_eq!(ada.status, AccountStatus::Active);
+    assert_eq!(app.account("u-bo").await.member_id.as_str(), "sub-bo");
+    let kept = app.account("u-kept").await;
+    assert_eq!(kept.member_id, AccountMember::NotKnownYet);
+    assert_eq!(kept.status, AccountStatus::NeedsReconnect);
+    let emails = app.store.notifications_for(kept.id).await.unwrap();
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(app.account_count().await, 3);
+}
+
+async fn member_lookups_keep_to_the_rate_per_second(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.fake.controls().set_now(Utc::now());
+    let expires = (Utc::now() + Duration::days(30)).to_rfc3339();
+    let mut lines = vec!["user_id,email,access_token,token_expires_at".to_owned()];
+    for i in 0..20 {
+        seed_token(&app, &format!("AQ-secret-{i}"), &format!("sub-{i}"), false);
+        lines.push(format!("u-{i},u{i}@example.com,AQ-secret-{i},{expires}"));
+    }
+    let path = file(".csv", &lines);
+    let args = [path.to_str().unwrap()];
+    let extra = [
+        ("REFRESH__RATE_PER_SECOND", "10"),
+        ("REFRESH__CONCURRENCY", "8"),
+    ];
+    let importing = import(&app, &args, &extra);
+    let controls = app.fake.controls();
+    let watch = async {
+        let bound = std::time::Duration::from_secs(60);
+        tokio::time::timeout(bound, controls.wait_for_calls(Endpoint::Userinfo, 1))
+            .await
+            .expect("a first userinfo call");
+        let first = std::time::Instant::now();
+        tokio::time::timeout(bound, controls.wait_for_calls(Endpoint::Userinfo, 20))
+            .await
+            .expect("20 userinfo calls");
+        first.elapsed()
+    };
+    let (output, took) = tokio::join!(importing, watch);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // A burst of one second's worth, then one call every 100 ms: the 20th call cannot come
+    // sooner than about a second after the first, however fast LinkedIn answers.
+    assert!(
+        took >= std::time::Duration::from_millis(900),
+        "20 lookups took {took:?}, faster than 10 per second"
+    );
+    assert_eq!(app.account("u-19").await.member_id.as_str(), "sub-19");
 }
