@@ -168,6 +168,7 @@ mod tests {
         assert_eq!(unknown.to_string(), "not known yet");
         let known = AccountMember::from(MemberId::parse("782bbtaQ").unwrap());
         assert_eq!(AccountMember::stored(known.as_str()).unwrap(), known);
+        assert_eq!(known.known().map(MemberId::as_str), Some("782bbtaQ"));
         assert_eq!(known.to_string(), "782bbtaQ");
         assert!(AccountMember::stored(" ").is_err());
     }

@@ -312,6 +312,19 @@ mod tests {
     }
 
     #[test]
+    fn a_line_wider_than_the_columns_is_read_whole() {
+        let cells: Vec<String> = (0..30).map(|i| format!("c{i}")).collect();
+        let text = format!("{}\n", cells.join(","));
+        let mut records = Records::new(std::io::Cursor::new(text));
+        assert!(matches!(
+            records.next_record().unwrap(),
+            Some(Record::Fields)
+        ));
+        let read = records.fields.strings().unwrap();
+        assert_eq!(read.iter().collect::<Vec<_>>(), cells);
+    }
+
+    #[test]
     fn many_fields_on_one_line_are_counted() {
         let text = format!("{HEADER}{}\n", ["x"; 100].join(","));
         let got = read(std::io::Cursor::new(text));
@@ -330,7 +343,7 @@ mod tests {
             missing,
             Err(SourceError::MissingColumn("access_token"))
         ));
-        let headless = csv_rows("u-1,a@example.com,AQV-secret.token,m1\n".as_bytes());
+        let headless = csv_rows("AQV-secret.token,u-1,a@example.com,m1\n".as_bytes());
         let Err(error) = headless else {
             panic!("accepted")
         };

@@ -82,3 +82,32 @@ fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_last_line_of_exactly_the_limit_is_read() {
+        let text = format!(
+            "{}\n{}",
+            "a".repeat(MAX_LINE_BYTES),
+            "b".repeat(MAX_LINE_BYTES)
+        );
+        let mut lines = Lines::new(std::io::Cursor::new(text));
+        assert!(matches!(lines.next_line().unwrap(), Line::Read));
+        assert_eq!(lines.text().len(), MAX_LINE_BYTES + 1);
+        assert!(matches!(lines.next_line().unwrap(), Line::Read));
+        assert_eq!(lines.text().len(), MAX_LINE_BYTES);
+        assert!(matches!(lines.next_line().unwrap(), Line::End));
+    }
+
+    #[test]
+    fn a_longer_line_is_skipped_to_its_end() {
+        let text = format!("{}\nnext\n", "a".repeat(3 * MAX_LINE_BYTES));
+        let mut lines = Lines::new(std::io::Cursor::new(text));
+        assert!(matches!(lines.next_line().unwrap(), Line::TooLong));
+        assert!(matches!(lines.next_line().unwrap(), Line::Read));
+        assert_eq!((lines.number(), lines.text()), (2, &b"next\n"[..]));
+    }
+}

@@ -283,7 +283,8 @@ mod tests {
         r.member_id = None;
         r.token_expires_at = Some(now() + Duration::days(10));
         r.refresh_token = Some(RefreshToken::new("r"));
-        r.refresh_token_expires_at = Some(now() - Duration::days(1));
+        // A refresh token that ends now is no longer live.
+        r.refresh_token_expires_at = Some(now());
         assert!(plan(r, None, Some(&refused), &ExpiryPolicy::default(), now()).is_err());
 
         let mut r = row();
