@@ -23,6 +23,7 @@ backend_tests!(
     a_token_userinfo_refuses_is_refused_or_kept_for_its_member_to_reconnect,
     the_member_lookup_waits_out_a_429_with_everyone_else,
     a_replaced_account_keeps_its_member_when_the_row_cannot_tell,
+    a_token_userinfo_will_not_describe_is_refused_and_a_failing_userinfo_is_a_502,
 );
 
 async fn post(app: &TestApp, body: &Value) -> (StatusCode, Value) {
@@ -406,4 +407,32 @@ async fn a_replaced_account_keeps_its_member_when_the_row_cannot_tell(backend: B
     let stored = app.account("u-1").await;
     assert_eq!(stored.member_id, linked.member_id);
     assert_eq!(stored.version, linked.version + 1);
+}
+
+async fn a_token_userinfo_will_not_describe_is_refused_and_a_failing_userinfo_is_a_502(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    seed(&app, "AQ-seeded", "sub-from-linkedin", false);
+    let controls = app.fake.controls();
+    let body = row_without_member("u-1", "AQ-seeded", None);
+    // A 403 is about this token (its scopes): the row's problem.
+    controls.inject_fault(Endpoint::Userinfo, Fault::Status(403), Some(1));
+    let (status, answer) = post(&app, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("member_id: not given, and LinkedIn would not tell"),
+        "{answer}"
+    );
+    // A wrong userinfo URL is ours: LinkedIn could not be asked.
+    controls.inject_fault(Endpoint::Userinfo, Fault::Status(404), Some(1));
+    let (status, answer) = post(&app, &body).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{answer}");
+    assert_eq!(app.account_count().await, 0);
+    assert_eq!(controls.calls(Endpoint::Userinfo), 2);
 }

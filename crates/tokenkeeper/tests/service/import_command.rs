@@ -5,7 +5,7 @@
 use crate::backend_tests;
 use crate::support::{spawn_app, TestApp};
 use chrono::{Duration, Utc};
-use fake_linkedin::{Endpoint, SeededToken};
+use fake_linkedin::{Endpoint, Fault, SeededToken};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::io::Write;
@@ -24,6 +24,7 @@ backend_tests!(
     a_line_over_64_kib_is_reported_and_never_held,
     rows_without_member_id_are_imported_with_the_member_userinfo_names,
     member_lookups_keep_to_the_rate_per_second,
+    an_import_stops_when_userinfo_refuses_our_request,
 );
 
 const HEADER: &str = "user_id,email,access_token,refresh_token,token_expires_at,refresh_token_expires_at,linked_at,member_id,name,scope";
@@ -268,6 +269,8 @@ async fn unknown_expiries_are_introspected_and_dead_tokens_need_reconnect(backen
     );
     assert_no_token(&output);
     assert_eq!(app.fake.controls().calls(Endpoint::Introspect), 2);
+    // Every row names its member: userinfo is not asked.
+    assert_eq!(app.fake.controls().calls(Endpoint::Userinfo), 0);
     let live = app.account("u-live").await;
     assert_eq!(live.status, AccountStatus::Active);
     let expected = now + Duration::days(55);
@@ -516,4 +519,50 @@ async fn member_lookups_keep_to_the_rate_per_second(backend: Backend) {
         "20 lookups took {took:?}, faster than 10 per second"
     );
     assert_eq!(app.account("u-19").await.member_id.as_str(), "sub-19");
+}
+
+async fn an_import_stops_when_userinfo_refuses_our_request(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.fake.controls().set_now(Utc::now());
+    seed_token(&app, "AQ-secret-1", "sub-1", false);
+    let controls = app.fake.controls();
+    // Introspection never answers well: the row fails there, and userinfo is not asked.
+    controls.inject_fault(Endpoint::Introspect, Fault::Status(503), None);
+    let path = file(
+        ".csv",
+        &[
+            "user_id,email,access_token".to_owned(),
+            "u-1,u1@example.com,AQ-secret-1".to_owned(),
+        ],
+    );
+    let output = import(&app, &[path.to_str().unwrap()], &[]).await;
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("line 2: LinkedIn could not tell about the access token"),
+        "{errors}"
+    );
+    assert_eq!(controls.calls(Endpoint::Userinfo), 0);
+    controls.clear_faults();
+
+    // A userinfo URL that answers 404 is ours to fix: the import stops.
+    controls.inject_fault(Endpoint::Userinfo, Fault::Status(404), None);
+    let expires = (Utc::now() + Duration::days(30)).to_rfc3339();
+    let path = file(
+        ".csv",
+        &[
+            "user_id,email,access_token,token_expires_at".to_owned(),
+            format!("u-1,u1@example.com,AQ-secret-1,{expires}"),
+        ],
+    );
+    let output = import(&app, &[path.to_str().unwrap()], &[]).await;
+    assert!(!output.status.success());
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("the import stopped: LinkedIn refused our userinfo request"),
+        "{errors}"
+    );
+    assert_no_token(&output);
+    assert_eq!(app.account_count().await, 0);
 }
