@@ -132,7 +132,7 @@ impl Application {
         };
         let importer = crate::import::Importer {
             store: store.clone(),
-            introspector: crate::import::Introspector {
+            lookups: crate::import::TokenLookups {
                 linkedin: linkedin.clone(),
                 pacing: engine.pacing(),
                 settings: config.refresh.clone(),

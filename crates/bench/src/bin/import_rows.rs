@@ -12,7 +12,7 @@ use std::time::Instant;
 use test_databases::{Backend, TestDatabase};
 use tokenkeeper::config::Config;
 use tokenkeeper::domain::SystemClock;
-use tokenkeeper::import::{rows, Format, ImportOptions, Importer, Introspector};
+use tokenkeeper::import::{rows, Format, ImportOptions, Importer, TokenLookups};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum BackendArg {
@@ -72,7 +72,7 @@ async fn run_one(args: &Args, backend: BackendArg) -> anyhow::Result<(f64, u64)>
     store.migrate().await?;
     let importer = Importer {
         store: store.clone(),
-        introspector: Introspector {
+        lookups: TokenLookups {
             linkedin: tokenkeeper::linkedin::LinkedInClient::new(config.linkedin.clone())?,
             pacing: Arc::new(tokenkeeper::refresh::Pacing::new(
                 config.refresh.rate_per_second,

@@ -1,5 +1,7 @@
 use super::EnumText;
-use super::{AccessToken, EmailAddress, ExpiryPolicy, MemberId, RefreshToken, UserId};
+use super::{
+    AccessToken, AccountMember, EmailAddress, ExpiryPolicy, MemberId, RefreshToken, UserId,
+};
 use chrono::{DateTime, Utc};
 use strum::{Display, IntoStaticStr, VariantArray};
 
@@ -121,7 +123,7 @@ pub struct Account {
     pub id: i64,
     pub user_id: UserId,
     pub network: Network,
-    pub member_id: MemberId,
+    pub member_id: AccountMember,
     pub email: EmailAddress,
     pub name: Option<String>,
     pub token: AccessToken,
@@ -218,7 +220,7 @@ mod tests {
             id: 1,
             user_id: UserId::parse("u-1").unwrap(),
             network: Network::LinkedIn,
-            member_id: MemberId::parse("m-1").unwrap(),
+            member_id: MemberId::parse("m-1").unwrap().into(),
             email: EmailAddress::parse("ada@example.com").unwrap(),
             name: None,
             token: AccessToken::new("a"),

@@ -71,6 +71,56 @@ impl fmt::Display for MemberId {
     }
 }
 
+/// Whose tokens an account holds. Only an import leaves it unknown: a row without a member
+/// id whose access token LinkedIn refuses to describe, kept for its live refresh token. The
+/// member's next connection tells who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountMember {
+    Known(MemberId),
+    NotKnownYet,
+}
+
+impl AccountMember {
+    /// As stored: the id, or an empty text while it is not known (the column stays NOT NULL,
+    /// as a host app's own table has it).
+    pub fn as_str(&self) -> &str {
+        match self {
+            AccountMember::Known(id) => id.as_str(),
+            AccountMember::NotKnownYet => "",
+        }
+    }
+
+    /// Reads back what [`AccountMember::as_str`] stored.
+    pub fn stored(raw: &str) -> Result<Self, InvalidInput> {
+        if raw.is_empty() {
+            return Ok(AccountMember::NotKnownYet);
+        }
+        MemberId::parse(raw).map(AccountMember::Known)
+    }
+
+    pub fn known(&self) -> Option<&MemberId> {
+        match self {
+            AccountMember::Known(id) => Some(id),
+            AccountMember::NotKnownYet => None,
+        }
+    }
+}
+
+impl From<MemberId> for AccountMember {
+    fn from(id: MemberId) -> Self {
+        AccountMember::Known(id)
+    }
+}
+
+impl fmt::Display for AccountMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountMember::Known(id) => id.fmt(f),
+            AccountMember::NotKnownYet => f.write_str("not known yet"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +158,19 @@ mod tests {
         assert!(MemberId::parse(&"m".repeat(256)).is_err());
         assert!(MemberId::parse("m\u{7}").is_err());
         assert_eq!(MemberId::parse(" 782bbtaQ\n").unwrap().as_str(), "782bbtaQ");
+    }
+
+    #[test]
+    fn an_unknown_member_is_stored_empty_and_read_back() {
+        let unknown = AccountMember::NotKnownYet;
+        assert_eq!(AccountMember::stored(unknown.as_str()).unwrap(), unknown);
+        assert_eq!(unknown.known(), None);
+        assert_eq!(unknown.to_string(), "not known yet");
+        let known = AccountMember::from(MemberId::parse("782bbtaQ").unwrap());
+        assert_eq!(AccountMember::stored(known.as_str()).unwrap(), known);
+        assert_eq!(known.known().map(MemberId::as_str), Some("782bbtaQ"));
+        assert_eq!(known.to_string(), "782bbtaQ");
+        assert!(AccountMember::stored(" ").is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use super::{Account, AccountStatus, EmailAddress, ExpiryPolicy, MemberId, TokenSet, UserId};
+use super::{Account, AccountMember, AccountStatus, EmailAddress, ExpiryPolicy, TokenSet, UserId};
 use chrono::{DateTime, Utc};
 
 /// An account brought in from the host app's own records, ready to be stored. Built only
@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone)]
 pub struct ImportedAccount {
     pub user_id: UserId,
-    pub member_id: MemberId,
+    pub member_id: AccountMember,
     pub email: EmailAddress,
     pub name: Option<String>,
     pub tokens: TokenSet,
@@ -38,7 +38,7 @@ impl ImportedAccount {
     #[allow(clippy::too_many_arguments)]
     pub fn active(
         user_id: UserId,
-        member_id: MemberId,
+        member_id: AccountMember,
         email: EmailAddress,
         name: Option<String>,
         tokens: TokenSet,
@@ -120,7 +120,7 @@ mod tests {
     fn row(access: &str, linked_at: DateTime<Utc>) -> ImportedAccount {
         ImportedAccount::active(
             UserId::parse("u-1").unwrap(),
-            MemberId::parse("m-1").unwrap(),
+            crate::domain::MemberId::parse("m-1").unwrap().into(),
             EmailAddress::parse("ada@example.com").unwrap(),
             None,
             tokens(access),

@@ -20,7 +20,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::EmailAddress;
 pub use enum_text::EnumText;
 pub use expiry::ExpiryPolicy;
-pub use ids::{MemberId, UserId};
+pub use ids::{AccountMember, MemberId, UserId};
 pub use imported::{ImportDecision, ImportedAccount};
 pub use notification::{NewNotification, NotificationKind, NotificationStatus};
 pub use notification_policy::NotificationPolicy;

@@ -135,7 +135,7 @@ mod tests {
             id: 1,
             user_id: UserId::parse("u").unwrap(),
             network: Network::LinkedIn,
-            member_id: MemberId::parse("m").unwrap(),
+            member_id: MemberId::parse("m").unwrap().into(),
             email: EmailAddress::parse("u@example.com").unwrap(),
             name: None,
             token: AccessToken::new("t"),

@@ -36,7 +36,9 @@ pub struct ListParams {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountState {
     pub user_id: String,
-    pub member_id: String,
+    /// LinkedIn's `sub` for the member; null while not known (an import whose access token
+    /// LinkedIn refused to describe: the member's next connection tells).
+    pub member_id: Option<String>,
     pub email: String,
     /// `active`, `refresh_failing`, `needs_reconnect` or `expired`.
     pub status: String,
@@ -53,7 +55,7 @@ impl From<AccountSummary> for AccountState {
     fn from(a: AccountSummary) -> Self {
         Self {
             user_id: a.user_id.to_string(),
-            member_id: a.member_id,
+            member_id: a.member_id.known().map(ToString::to_string),
             email: a.email,
             status: a.status.as_str().to_owned(),
             token_expires_at: a.token_expires_at,
@@ -70,7 +72,7 @@ impl From<&Account> for AccountState {
     fn from(a: &Account) -> Self {
         Self {
             user_id: a.user_id.to_string(),
-            member_id: a.member_id.to_string(),
+            member_id: a.member_id.known().map(ToString::to_string),
             email: a.email.to_string(),
             status: a.status.as_str().to_owned(),
             token_expires_at: a.token_expires_at,

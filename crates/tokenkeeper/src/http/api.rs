@@ -78,7 +78,9 @@ pub async fn create_connect_link(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
     user_id: String,
-    member_id: String,
+    /// LinkedIn's `sub` for the member; null while not known (an import whose access token
+    /// LinkedIn refused to describe: the member's next connection tells).
+    member_id: Option<String>,
     email: String,
     /// `active`, `refresh_failing`, `needs_reconnect` or `expired`.
     status: &'static str,
@@ -96,7 +98,7 @@ impl From<Account> for AccountView {
     fn from(a: Account) -> Self {
         Self {
             user_id: a.user_id.to_string(),
-            member_id: a.member_id.to_string(),
+            member_id: a.member_id.known().map(ToString::to_string),
             email: a.email.to_string(),
             status: a.status.as_str(),
             access_token: a.token.expose().to_owned(),

@@ -18,12 +18,12 @@ use axum::Json;
 #[utoipa::path(
     post,
     path = "/api/v1/accounts",
-    request_body(content = serde_json::Value, description = "One row: user_id, email, member_id, access_token required; refresh_token, token_expires_at, refresh_token_expires_at, linked_at, name, scope optional"),
+    request_body(content = serde_json::Value, description = "One row: user_id, email, access_token required; member_id (else asked of LinkedIn's userinfo with the access token), refresh_token, token_expires_at (else asked of LinkedIn's introspection), refresh_token_expires_at, linked_at, name, scope optional"),
     responses(
         (status = 201, description = "Imported", body = AccountView),
         (status = 200, description = "Already stored with these tokens: nothing changed", body = AccountView),
         (status = 409, description = "The stored tokens are newer and were kept", body = super::error::ErrorBody),
-        (status = 422, description = "The row is not valid", body = super::error::ErrorBody),
+        (status = 422, description = "The row is not valid, or LinkedIn refuses to describe its token (a token userinfo refuses, without member_id, is imported needing its member only with a live refresh token)", body = super::error::ErrorBody),
         (status = 502, description = "LinkedIn could not be asked about the token", body = super::error::ErrorBody),
     ),
     security(("api_key" = [])),
@@ -47,6 +47,13 @@ pub async fn import_account(
             ))
         }
         OneRowError::LinkedIn(error) => ApiError::LinkedIn(error),
+        // A 403 at userinfo is about this token's scopes; a 401 was planned as the row says.
+        OneRowError::Userinfo(error) if error.class() == FailureClass::Rejected => {
+            ApiError::Invalid(format!(
+                "member_id: not given, and LinkedIn would not tell whose the access token is: {error}"
+            ))
+        }
+        OneRowError::Userinfo(error) => ApiError::LinkedIn(error),
         OneRowError::Store(error) => ApiError::Store(error),
     })?;
     let status = match decision {

@@ -2,7 +2,7 @@
 //! `line N: ...` on stderr, the summary on stdout (or as JSON), and an exit code that says
 //! whether any row failed.
 
-use super::introspect::Introspector;
+use super::lookups::TokenLookups;
 use super::run::{ImportOptions, ImportReport, Importer, RowError};
 use super::source::{rows, Format};
 use crate::config::Config;
@@ -20,7 +20,7 @@ pub struct ImportArgs {
     /// Check every row and ask LinkedIn where needed, but write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Never ask LinkedIn: every row must then give token_expires_at.
+    /// Never ask LinkedIn: every row must then give token_expires_at and member_id.
     #[arg(long)]
     pub no_introspect: bool,
     /// Print the summary and every row's error as JSON.
@@ -61,7 +61,7 @@ pub async fn run(config: Config, args: ImportArgs) -> anyhow::Result<()> {
         .context("cannot apply the database migrations")?;
     let importer = Importer {
         store,
-        introspector: Introspector {
+        lookups: TokenLookups {
             linkedin: crate::linkedin::LinkedInClient::new(config.linkedin.clone())?,
             pacing: Arc::new(crate::refresh::Pacing::new(config.refresh.rate_per_second)),
             settings: config.refresh.clone(),

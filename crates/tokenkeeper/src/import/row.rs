@@ -51,7 +51,8 @@ pub struct ValidRow {
     pub token_expires_at: Option<DateTime<Utc>>,
     pub refresh_token_expires_at: Option<DateTime<Utc>>,
     pub linked_at: Option<DateTime<Utc>>,
-    pub member_id: MemberId,
+    /// Absent: LinkedIn's userinfo is asked with the access token.
+    pub member_id: Option<MemberId>,
     pub name: Option<String>,
     /// Space separated, as LinkedIn's answers are stored.
     pub scope: String,
@@ -84,9 +85,9 @@ impl RawRow {
             .map(|v| instant(&v))
             .transpose();
         let linked_at = present(self.linked_at).map(|v| instant(&v)).transpose();
-        let member_id = required(present(self.member_id))
-            .map_err(|_| "required: the LinkedIn member id (`sub`) the tokens belong to".to_owned())
-            .and_then(|v| MemberId::parse(&v).map_err(|e| e.0));
+        let member_id = present(self.member_id)
+            .map(|v| MemberId::parse(&v).map_err(|e| e.0))
+            .transpose();
         let name = present(self.name)
             .map(|v| bounded_text(v, MAX_NAME_LEN))
             .transpose();
@@ -276,10 +277,20 @@ mod tests {
             "access_token: required",
             "token_expires_at: expected an RFC 3339",
             "linked_at: must lie between",
-            "member_id: required",
         ] {
             assert!(p.contains(field), "{field} in {p}");
         }
+        assert!(!p.contains("member_id"), "{p}");
+    }
+
+    #[test]
+    fn a_member_id_may_be_left_out_but_not_given_wrong() {
+        let mut raw = row();
+        raw.member_id = Some(String::new());
+        assert!(raw.validate().ok().unwrap().member_id.is_none());
+        let mut raw = row();
+        raw.member_id = Some("m\u{7}".into());
+        assert!(problems(raw).starts_with("member_id:"));
     }
 
     #[test]

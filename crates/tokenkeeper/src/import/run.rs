@@ -1,11 +1,11 @@
 //! An import from start to end: rows stream in from a reading thread, are checked, completed
-//! by introspection, planned and written batch by batch. A bad row is reported and skipped;
+//! by LinkedIn (introspection, userinfo), planned and written batch by batch. A bad row is reported and skipped;
 //! only a problem with the whole import (the file, the database, our LinkedIn client) stops it.
 
-use super::introspect::Introspector;
-use super::plan::{needs_introspection, plan};
+use super::lookups::{Holder, TokenLookups};
+use super::plan::{needs_holder, needs_introspection, plan};
+use super::read::{Rows, SourceError, SourceRow};
 use super::row::{RawRow, ValidRow};
-use super::source::{Rows, SourceError, SourceRow};
 use crate::domain::{Clock, ImportDecision, ImportedAccount, NotificationPolicy, UserId};
 use crate::linkedin::{FailureClass, Introspection, LinkedInError};
 use crate::store::{Store, StoreError};
@@ -24,7 +24,7 @@ const LISTED_ERRORS: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportOptions {
-    /// Ask LinkedIn about tokens whose expiry the row leaves out.
+    /// Ask LinkedIn about tokens whose expiry or member the row leaves out.
     pub introspect: bool,
     /// Check and introspect, decide, write nothing.
     pub dry_run: bool,
@@ -98,6 +98,8 @@ pub enum OneRowError {
     Invalid(String),
     #[error("LinkedIn could not tell about the access token")]
     LinkedIn(#[source] LinkedInError),
+    #[error("LinkedIn could not tell whose the access token is")]
+    Userinfo(#[source] LinkedInError),
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -105,7 +107,7 @@ pub enum OneRowError {
 #[derive(Clone)]
 pub struct Importer {
     pub store: Arc<dyn Store>,
-    pub introspector: Introspector,
+    pub lookups: TokenLookups,
     pub notify: NotificationPolicy,
     pub clock: Arc<dyn Clock>,
 }
@@ -115,10 +117,14 @@ struct Pending {
     line: u64,
     row: ValidRow,
     seen: Option<Introspection>,
+    holder: Option<Holder>,
+    /// LinkedIn could not be asked: already reported.
+    failed: bool,
 }
 
 impl Importer {
-    /// Imports one account, as the API does: LinkedIn is asked when the expiry is unknown.
+    /// Imports one account, as the API does: LinkedIn is asked when the expiry or the member
+    /// is unknown.
     pub async fn import_one(
         &self,
         raw: RawRow,
@@ -127,7 +133,7 @@ impl Importer {
         let row = raw.validate().map_err(|p| OneRowError::Invalid(p.0))?;
         let seen = if needs_introspection(&row) {
             Some(
-                self.introspector
+                self.lookups
                     .introspect(&row.access_token, now)
                     .await
                     .map_err(OneRowError::LinkedIn)?,
@@ -135,8 +141,24 @@ impl Importer {
         } else {
             None
         };
-        let account = plan(row, seen.as_ref(), &self.introspector.settings.expiry, now)
-            .map_err(OneRowError::Invalid)?;
+        let holder = if needs_holder(&row) {
+            Some(
+                self.lookups
+                    .holder(&row.access_token)
+                    .await
+                    .map_err(OneRowError::Userinfo)?,
+            )
+        } else {
+            None
+        };
+        let account = plan(
+            row,
+            seen.as_ref(),
+            holder.as_ref(),
+            &self.lookups.settings.expiry,
+            now,
+        )
+        .map_err(OneRowError::Invalid)?;
         let notices = |a: &crate::domain::Account| self.notify.on_permanent_failure(a, now);
         let decisions = self
             .store
@@ -223,22 +245,24 @@ impl Importer {
                 line,
                 row,
                 seen: None,
+                holder: None,
+                failed: false,
             });
         }
         if options.introspect {
-            self.introspect_all(&mut pending, now, report, on_error)
+            self.ask_linkedin(&mut pending, now, report, on_error)
                 .await?;
         }
         let mut planned = Vec::with_capacity(pending.len());
         for p in pending {
-            let needed_linkedin = options.introspect && needs_introspection(&p.row);
-            if needed_linkedin && p.seen.is_none() {
-                continue; // its failure is already reported
+            if p.failed {
+                continue; // already reported
             }
             match plan(
                 p.row,
                 p.seen.as_ref(),
-                &self.introspector.settings.expiry,
+                p.holder.as_ref(),
+                &self.lookups.settings.expiry,
                 now,
             ) {
                 Ok(account) => planned.push(account),
@@ -288,48 +312,78 @@ impl Importer {
         self.store.import_accounts(planned, now, &notices).await
     }
 
-    /// Asks LinkedIn about every token of the batch whose expiry is unknown, at most
-    /// `refresh.concurrency` at once. A refusal about our own client stops the import.
-    async fn introspect_all(
+    /// Asks LinkedIn about every token of the batch whose expiry or member is unknown, at
+    /// most `refresh.concurrency` rows at once. A refusal about our own client stops the
+    /// import.
+    async fn ask_linkedin(
         &self,
         pending: &mut [Pending],
         now: chrono::DateTime<chrono::Utc>,
         report: &mut ImportReport,
         on_error: &mut dyn FnMut(&RowError),
     ) -> Result<(), String> {
-        let permits = Arc::new(Semaphore::new(
-            self.introspector.settings.concurrency.max(1),
-        ));
+        let permits = Arc::new(Semaphore::new(self.lookups.settings.concurrency.max(1)));
         let mut asked = tokio::task::JoinSet::new();
         for (index, p) in pending.iter().enumerate() {
-            if !needs_introspection(&p.row) {
+            let (expiry, member) = (needs_introspection(&p.row), needs_holder(&p.row));
+            if !expiry && !member {
                 continue;
             }
-            let introspector = self.introspector.clone();
+            let lookups = self.lookups.clone();
             let token = p.row.access_token.clone();
             let permits = permits.clone();
             asked.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                (index, introspector.introspect(&token, now).await)
+                let seen = match expiry {
+                    true => Some(lookups.introspect(&token, now).await),
+                    false => None,
+                };
+                let holder = match member && !matches!(seen, Some(Err(_))) {
+                    true => Some(lookups.holder(&token).await),
+                    false => None,
+                };
+                (index, seen, holder)
             });
         }
         let mut stop = None;
         while let Some(joined) = asked.join_next().await {
-            let (index, result) = joined.map_err(|e| format!("an introspection failed: {e}"))?;
-            match result {
-                Ok(seen) => pending[index].seen = Some(seen),
-                Err(error) if error.class() == FailureClass::Misconfiguration => {
+            let (index, seen, holder) =
+                joined.map_err(|e| format!("a LinkedIn lookup failed: {e}"))?;
+            let p = &mut pending[index];
+            let problem = match (seen, holder) {
+                (Some(Err(error)), _) if error.class() == FailureClass::Misconfiguration => {
                     stop.get_or_insert(format!(
                         "LinkedIn refused our client at introspection (check linkedin.client_id, client_secret and introspect_url): {error}"
                     ));
+                    None
                 }
-                Err(error) => report.fail(
+                (Some(Err(error)), _) => Some(format!(
+                    "LinkedIn could not tell about the access token: {error}"
+                )),
+                (_, Some(Err(error))) if error.class() == FailureClass::Misconfiguration => {
+                    stop.get_or_insert(format!(
+                        "LinkedIn refused our userinfo request (check linkedin.userinfo_url): {error}"
+                    ));
+                    None
+                }
+                (_, Some(Err(error))) => Some(format!(
+                    "member_id: not given, and LinkedIn could not tell whose the access token is: {error}"
+                )),
+                (seen, holder) => {
+                    p.seen = seen.and_then(Result::ok);
+                    p.holder = holder.and_then(Result::ok);
+                    continue;
+                }
+            };
+            p.failed = true;
+            if let Some(message) = problem {
+                report.fail(
                     RowError {
-                        line: pending[index].line,
-                        message: format!("LinkedIn could not tell about the access token: {error}"),
+                        line: p.line,
+                        message,
                     },
                     on_error,
-                ),
+                );
             }
         }
         stop.map_or(Ok(()), Err)

@@ -197,6 +197,12 @@ impl LinkedInClient {
         self.userinfo_once(token).await.map(|_| ())
     }
 
+    /// Asks userinfo once who holds a stored access token (an import's, without its member).
+    /// Not retried here: the caller paces and retries, and a 401 is an answer.
+    pub async fn member_of(&self, token: &AccessToken) -> Result<UserInfo, LinkedInError> {
+        self.userinfo_once(token).await
+    }
+
     async fn userinfo_once(&self, token: &AccessToken) -> Result<UserInfo, LinkedInError> {
         let request = self
             .http

@@ -22,7 +22,7 @@ fn account(name: Option<&str>, member_id: &str) -> Account {
         id: 7,
         user_id: UserId::parse("42").unwrap(),
         network: Network::LinkedIn,
-        member_id: MemberId::parse(member_id).unwrap(),
+        member_id: MemberId::parse(member_id).unwrap().into(),
         email: EmailAddress::parse("ada@example.com").unwrap(),
         name: name.map(Into::into),
         token: AccessToken::new("secret"),

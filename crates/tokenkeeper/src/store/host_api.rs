@@ -4,7 +4,7 @@
 
 use super::{Lease, StoreError};
 use crate::domain::EnumText;
-use crate::domain::{Account, AccountStatus, UserId};
+use crate::domain::{Account, AccountMember, AccountStatus, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use strum::{IntoStaticStr, VariantArray};
@@ -24,7 +24,7 @@ pub struct AccountFilter {
 pub struct AccountSummary {
     pub id: i64,
     pub user_id: UserId,
-    pub member_id: String,
+    pub member_id: AccountMember,
     pub email: String,
     pub status: AccountStatus,
     pub token_expires_at: DateTime<Utc>,

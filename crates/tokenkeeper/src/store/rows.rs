@@ -8,7 +8,7 @@ use super::{
 use crate::crypto::{Plaintext, Row, SealedColumn, TokenCipher};
 use crate::domain::EnumText;
 use crate::domain::{
-    AccessToken, Account, AccountStatus, EmailAddress, MemberId, Network, NotificationKind,
+    AccessToken, Account, AccountMember, AccountStatus, EmailAddress, Network, NotificationKind,
     NotificationStatus, RefreshOutcome, RefreshToken, SweepOutcome, UserId,
 };
 use chrono::{DateTime, Utc};
@@ -85,7 +85,7 @@ impl AccountRow {
             id: row.id,
             user_id,
             network: Network::parse(&row.network).map_err(|e| corrupt(e.0))?,
-            member_id: MemberId::parse(&row.member_id.0).map_err(|e| corrupt(e.0))?,
+            member_id: AccountMember::stored(&row.member_id.0).map_err(|e| corrupt(e.0))?,
             email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
             name: row.name,
             token,
@@ -255,7 +255,7 @@ impl TryFrom<SummaryRow> for AccountSummary {
             id: row.id,
             user_id: UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?,
             status: AccountStatus::parse(&row.status).map_err(|e| corrupt(e.0))?,
-            member_id: row.member_id.0,
+            member_id: AccountMember::stored(&row.member_id.0).map_err(|e| corrupt(e.0))?,
             email: row.email,
             token_expires_at: row.token_expires_at,
             has_refresh_token: row.has_refresh_token,

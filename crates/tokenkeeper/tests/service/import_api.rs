@@ -4,12 +4,13 @@
 use crate::backend_tests;
 use crate::support::{spawn_app, t0, TestApp, API_KEY};
 use chrono::{DateTime, Duration, Utc};
-use fake_linkedin::{Endpoint, SeededToken};
+use fake_linkedin::{Endpoint, Fault, SeededToken};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::time::Instant;
 use test_databases::Backend;
 use tokenkeeper::domain::EnumText;
-use tokenkeeper::domain::{AccountStatus, NotificationStatus};
+use tokenkeeper::domain::{AccountMember, AccountStatus, NotificationStatus};
 
 backend_tests!(
     an_imported_account_is_due_by_the_policy_of_a_new_link,
@@ -19,6 +20,11 @@ backend_tests!(
     a_revoked_token_is_imported_needing_reconnect_with_its_email,
     an_invalid_row_is_refused_with_its_reason_and_never_its_token,
     importing_needs_the_api_key,
+    a_row_without_member_id_gets_the_member_userinfo_names,
+    a_token_userinfo_refuses_is_refused_or_kept_for_its_member_to_reconnect,
+    the_member_lookup_waits_out_a_429_with_everyone_else,
+    a_replaced_account_keeps_its_member_when_the_row_cannot_tell,
+    a_token_userinfo_will_not_describe_is_refused_and_a_failing_userinfo_is_a_502,
 );
 
 async fn post(app: &TestApp, body: &Value) -> (StatusCode, Value) {
@@ -233,4 +239,201 @@ async fn importing_needs_the_api_key(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.account_count().await, 0);
+}
+
+/// A row that leaves the member out (and gives its expiry, so only userinfo is asked).
+fn row_without_member(user: &str, access: &str, refresh: Option<&str>) -> Value {
+    let mut body = json!({
+        "user_id": user,
+        "email": format!("{user}@example.com"),
+        "access_token": access,
+        "token_expires_at": (t0() + Duration::days(30)).to_rfc3339(),
+    });
+    if let Some(refresh) = refresh {
+        body["refresh_token"] = refresh.into();
+    }
+    body
+}
+
+async fn a_row_without_member_id_gets_the_member_userinfo_names(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    seed(&app, "AQ-seeded", "sub-from-linkedin", false);
+    let (status, answer) = post(&app, &row_without_member("u-1", "AQ-seeded", None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["member_id"], "sub-from-linkedin");
+    assert_eq!(answer["status"], "active");
+    assert_eq!(app.fake.controls().calls(Endpoint::Userinfo), 1);
+    assert_eq!(app.fake.controls().calls(Endpoint::Introspect), 0);
+    let stored = app.account("u-1").await;
+    assert_eq!(stored.member_id.as_str(), "sub-from-linkedin");
+
+    // A row that names its member is not asked about.
+    assert_eq!(
+        post(&app, &row("u-2", "AQ-2", t0())).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(app.fake.controls().calls(Endpoint::Userinfo), 1);
+}
+
+async fn a_token_userinfo_refuses_is_refused_or_kept_for_its_member_to_reconnect(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    seed(&app, "AQ-secret-revoked", "sub-revoked", true);
+    // Nothing to keep: refused, nothing stored, no token echoed.
+    let (status, answer) = post(&app, &row_without_member("u-1", "AQ-secret-revoked", None)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("member_id: not given, and LinkedIn refuses the access token"),
+        "{message}"
+    );
+    assert!(!answer.to_string().contains("secret"), "{answer}");
+    assert_eq!(app.account_count().await, 0);
+
+    // A refresh token that still lives is kept; its member is asked to reconnect.
+    let body = row_without_member("u-1", "AQ-secret-revoked", Some("AQ-secret-refresh"));
+    let (status, answer) = post(&app, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["status"], "needs_reconnect");
+    assert_eq!(answer["member_id"], Value::Null);
+    let stored = app.account("u-1").await;
+    assert_eq!(stored.member_id, AccountMember::NotKnownYet);
+    assert!(stored.last_error.unwrap().contains("no member_id"));
+    let emails = app.store.notifications_for(stored.id).await.unwrap();
+    let kinds: Vec<&str> = emails.iter().map(|n| n.kind.as_str()).collect();
+    assert_eq!(kinds, ["reconnect_required"], "{emails:?}");
+    let (_, listed) = app.api_get("/api/v1/accounts").await;
+    assert_eq!(listed["accounts"][0]["member_id"], Value::Null, "{listed}");
+
+    // The member's connection tells who it is.
+    let linked = app.linked("u-1").await;
+    assert_eq!(linked.status, AccountStatus::Active);
+    let member = linked.member_id.known().expect("the member is known now");
+    assert!(app
+        .fake
+        .controls()
+        .members()
+        .iter()
+        .any(|m| m.sub == member.as_str()));
+}
+
+async fn the_member_lookup_waits_out_a_429_with_everyone_else(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    seed(&app, "AQ-seeded", "sub-from-linkedin", false);
+    let controls = app.fake.controls();
+    controls.inject_fault(
+        Endpoint::Userinfo,
+        Fault::TooManyRequests {
+            retry_after: Some(1),
+        },
+        Some(1),
+    );
+    let bound = std::time::Duration::from_secs(30);
+    let body = row_without_member("u-1", "AQ-seeded", None);
+    let importing = post(&app, &body);
+    let throttled = async {
+        tokio::time::timeout(bound, controls.wait_for_calls(Endpoint::Userinfo, 1))
+            .await
+            .expect("a first userinfo call");
+        Instant::now()
+    };
+    let ((status, answer), throttled) = tokio::join!(importing, throttled);
+    let answered = Instant::now();
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["member_id"], "sub-from-linkedin");
+    assert_eq!(controls.calls(Endpoint::Userinfo), 2);
+    assert!(
+        answered - throttled >= std::time::Duration::from_millis(900),
+        "asked again {:?} after a 429 asked for a second",
+        answered - throttled
+    );
+
+    // The pause is everyone's: after a 429 to a refresh, a lookup waits for its end too.
+    let ada = app.linked("ada").await;
+    controls.inject_member_fault(
+        ada.member_id.as_str(),
+        Fault::TooManyRequests {
+            retry_after: Some(2),
+        },
+        Some(1),
+    );
+    let before = controls.calls(Endpoint::Token);
+    let refreshing = app.api_request(reqwest::Method::POST, "/api/v1/accounts/ada/refresh");
+    let throttled = async {
+        tokio::time::timeout(bound, controls.wait_for_calls(Endpoint::Token, before + 1))
+            .await
+            .expect("the throttled refresh");
+        Instant::now()
+    };
+    let ((status, body), throttled) = tokio::join!(refreshing, throttled);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let asked = controls.calls(Endpoint::Userinfo);
+    let body = row_without_member("u-2", "AQ-seeded", None);
+    let importing = post(&app, &body);
+    let looked_up = async {
+        tokio::time::timeout(
+            bound,
+            controls.wait_for_calls(Endpoint::Userinfo, asked + 1),
+        )
+        .await
+        .expect("the lookup");
+        Instant::now()
+    };
+    let ((status, answer), looked_up) = tokio::join!(importing, looked_up);
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert!(
+        looked_up - throttled >= std::time::Duration::from_millis(1800),
+        "a lookup called LinkedIn {:?} after a 429 asked everyone to wait 2s",
+        looked_up - throttled
+    );
+}
+
+async fn a_replaced_account_keeps_its_member_when_the_row_cannot_tell(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let linked = app.linked("u-1").await;
+    seed(&app, "AQ-secret-revoked", "sub-revoked", true);
+    app.at(t0() + Duration::hours(1));
+    let body = row_without_member("u-1", "AQ-secret-revoked", Some("AQ-secret-refresh"));
+    let (status, answer) = post(&app, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["status"], "needs_reconnect");
+    assert_eq!(answer["member_id"], linked.member_id.as_str());
+    let stored = app.account("u-1").await;
+    assert_eq!(stored.member_id, linked.member_id);
+    assert_eq!(stored.version, linked.version + 1);
+}
+
+async fn a_token_userinfo_will_not_describe_is_refused_and_a_failing_userinfo_is_a_502(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    seed(&app, "AQ-seeded", "sub-from-linkedin", false);
+    let controls = app.fake.controls();
+    let body = row_without_member("u-1", "AQ-seeded", None);
+    // A 403 is about this token (its scopes): the row's problem.
+    controls.inject_fault(Endpoint::Userinfo, Fault::Status(403), Some(1));
+    let (status, answer) = post(&app, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("member_id: not given, and LinkedIn would not tell"),
+        "{answer}"
+    );
+    // A wrong userinfo URL is ours: LinkedIn could not be asked.
+    controls.inject_fault(Endpoint::Userinfo, Fault::Status(404), Some(1));
+    let (status, answer) = post(&app, &body).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{answer}");
+    assert_eq!(app.account_count().await, 0);
+    assert_eq!(controls.calls(Endpoint::Userinfo), 2);
 }

@@ -376,7 +376,7 @@ async fn rendered_emails_match_their_snapshots() {
         id: 7,
         user_id: UserId::parse("42").unwrap(),
         network: Network::LinkedIn,
-        member_id: MemberId::parse("782bbtaQ").unwrap(),
+        member_id: MemberId::parse("782bbtaQ").unwrap().into(),
         email: EmailAddress::parse("ada@example.com").unwrap(),
         name: Some("Ada <Lovelace>".into()),
         token: AccessToken::new("secret"),

@@ -9,7 +9,9 @@ use crate::store::{Store, StoreError};
 use async_trait::async_trait;
 
 /// The last parameter allows replacing the LinkedIn member of an existing row; without it, a
-/// row of another member is left as it is and nothing is returned. Deciding in the statement
+/// row of another member is left as it is and nothing is returned. A row whose member is not
+/// known yet (stored empty: an import LinkedIn would not describe) takes the member who
+/// connects. Deciding in the statement
 /// itself leaves no gap between a check and the write. (SQLite and PostgreSQL.)
 static UPSERT_RETURNING: Statement = Statement::new(
     "
@@ -26,7 +28,7 @@ ON CONFLICT (user_id, network) DO UPDATE SET
     linked_at = excluded.linked_at, refresh_attempts = 0, last_error = NULL,
     claimed_until = NULL, claimed_by = NULL, updated_at = excluded.updated_at,
     version = social_network.version + 1
-WHERE social_network.member_id = excluded.member_id OR ?
+WHERE social_network.member_id IN (excluded.member_id, '') OR ?
 RETURNING *",
 );
 
@@ -41,14 +43,15 @@ INSERT INTO social_network (user_id, network, member_id, email, name, token, tok
 VALUES (?, 'linkedin', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?, 0)
 ON DUPLICATE KEY UPDATE id = id";
 
-/// Replaces the locked row's tokens if its member is the same or may change (MySQL).
+/// Replaces the locked row's tokens if its member is the same, not known yet, or may change
+/// (MySQL).
 const MYSQL_REPLACE_IF_ALLOWED: &str = "
 UPDATE social_network SET
     member_id = ?, email = ?, name = ?, token = ?, token_expires_at = ?, refresh_token = ?,
     refresh_token_expires_at = ?, scope = ?, expiration = ?, status = 'active', linked_at = ?,
     refresh_attempts = 0, last_error = NULL, claimed_until = NULL, claimed_by = NULL,
     updated_at = ?, version = version + 1
-WHERE user_id = ? AND network = 'linkedin' AND (member_id = ? OR ?)";
+WHERE user_id = ? AND network = 'linkedin' AND (member_id IN (?, '') OR ?)";
 
 static BY_USER: Statement =
     Statement::new("SELECT * FROM social_network WHERE user_id = ? AND network = 'linkedin'");

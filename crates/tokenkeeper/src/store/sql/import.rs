@@ -18,10 +18,11 @@ const INSERT_HEAD: &str = "INSERT INTO social_network (user_id, network, member_
     token, token_expires_at, refresh_token, refresh_token_expires_at, scope, expiration, status,
     linked_at, last_error, refresh_attempts, created_at, updated_at, version) ";
 
-/// Replaces an account's tokens and state under the version it was read at.
+/// Replaces an account's tokens and state under the version it was read at. A row that could
+/// not tell its member (stored empty) leaves the stored one as it is.
 static REPLACE: Statement = Statement::new(
     "
-UPDATE social_network SET member_id = ?, email = ?, name = ?, token = ?, token_expires_at = ?,
+UPDATE social_network SET member_id = COALESCE(NULLIF(?, ''), member_id), email = ?, name = ?, token = ?, token_expires_at = ?,
     refresh_token = ?, refresh_token_expires_at = ?, scope = ?, expiration = ?, status = ?,
     linked_at = ?, last_error = ?, last_refreshed_at = NULL, refresh_attempts = 0,
     claimed_until = NULL, claimed_by = NULL, updated_at = ?, version = version + 1

@@ -1,0 +1,109 @@
+//! Asking LinkedIn about imported tokens: introspection when a row leaves the expiry out,
+//! userinfo when it leaves the member out. Paced by the same limiter as the sweep's
+//! refreshes, retried only on failures that may pass (both only read, so asking again is
+//! always safe), honouring a 429's Retry-After within the sweep's own retry budget.
+
+use crate::config::RefreshSettings;
+use crate::domain::{AccessToken, MemberId};
+use crate::linkedin::{FailureClass, Introspection, LinkedInClient, LinkedInError};
+use crate::refresh::Pacing;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+#[derive(Clone)]
+pub struct TokenLookups {
+    pub linkedin: LinkedInClient,
+    pub pacing: Arc<Pacing>,
+    pub settings: RefreshSettings,
+}
+
+/// Whose tokens a row holds, as LinkedIn's userinfo tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    Member(MemberId),
+    /// LinkedIn no longer takes the access token (401), so it cannot say whose it is.
+    TokenRefused,
+}
+
+impl TokenLookups {
+    pub async fn introspect(
+        &self,
+        token: &AccessToken,
+        now: DateTime<Utc>,
+    ) -> Result<Introspection, LinkedInError> {
+        self.paced("introspection", || self.linkedin.introspect(token, now))
+            .await
+    }
+
+    /// Asks userinfo with the token itself. A 401 is LinkedIn's answer, not a failure; a 403
+    /// is about this token (its scopes), never about our client.
+    pub async fn holder(&self, token: &AccessToken) -> Result<Holder, LinkedInError> {
+        match self
+            .paced("userinfo", || self.linkedin.member_of(token))
+            .await
+        {
+            Ok(info) => MemberId::parse(&info.sub)
+                .map(Holder::Member)
+                .map_err(|_| LinkedInError::Malformed("userinfo's sub is no member id".into())),
+            Err(error) if error.http_status() == Some(401) => Ok(Holder::TokenRefused),
+            Err(LinkedInError::Status {
+                status: 403,
+                code,
+                message,
+                ..
+            }) => Err(LinkedInError::Status {
+                status: 403,
+                code,
+                message,
+                class: FailureClass::Rejected,
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn paced<T, F, Fut>(&self, endpoint: &'static str, call: F) -> Result<T, LinkedInError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, LinkedInError>>,
+    {
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(self.settings.retry_initial)
+            .with_max_delay(self.settings.retry_max_total)
+            .with_jitter()
+            .with_max_times(self.settings.max_attempts.saturating_sub(1) as usize)
+            .build();
+        let started = Instant::now();
+        loop {
+            self.pacing.ready().await;
+            let error = match call().await {
+                Ok(answer) => return Ok(answer),
+                Err(error) => error,
+            };
+            metrics::counter!("tokenkeeper_import_lookup_failures_total", "endpoint" => endpoint)
+                .increment(1);
+            if error.class() != FailureClass::Transient {
+                return Err(error);
+            }
+            let next = delays.next().map(|backoff| {
+                error
+                    .retry_after()
+                    .map_or(backoff, |asked| asked.max(backoff))
+            });
+            if let LinkedInError::RateLimited { .. } = error {
+                // Everyone who calls LinkedIn pauses, refreshes included.
+                self.pacing
+                    .slow_down(next.unwrap_or(self.settings.retry_initial));
+            }
+            match next {
+                Some(delay) if started.elapsed() + delay <= self.settings.retry_max_total => {
+                    tracing::info!(error = %error, retry_in = ?delay, endpoint, "a lookup failed; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+}
