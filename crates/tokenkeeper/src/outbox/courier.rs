@@ -1,0 +1,136 @@
+//! What the engine asks of one outbox: the rows it claims, how one row is made ready and sent,
+//! how an outcome is written, and the words its logs and counters use. The email side and the
+//! webhook side each supply a courier; the loop, the claims and the retries are the engine's.
+
+use super::RetrySchedule;
+use crate::store::{Lease, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// How an outbox's worker is paced, and how hard it tries.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// The bound on one send; claims are sized from it.
+    pub timeout: Duration,
+    /// A row that fails this many sends is given up.
+    pub max_attempts: u32,
+    pub retry: RetrySchedule,
+    /// The pause between two passes of the worker.
+    pub poll: Duration,
+    /// Whether the worker's first pass comes as it starts, or one poll later.
+    pub first_pass_at_start: bool,
+}
+
+/// How an outbox is named in its logs and counters.
+#[derive(Debug)]
+pub struct Words {
+    /// The counter of its sends, and the label that tells their outcome.
+    pub metric: &'static str,
+    pub label: &'static str,
+    /// The label's value for a send the far side took (`retry` and `failed` are the others).
+    pub sent: &'static str,
+    /// A row not sent because it was no longer ours, or no longer wanted, when its turn came.
+    pub skipped: &'static str,
+    pub given_up: &'static str,
+    pub will_retry: &'static str,
+    pub pass_failed: &'static str,
+}
+
+/// A send the far side did not take: the text kept as the row's last error (already cut),
+/// and the far side's status code where it answered with one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub error: String,
+    pub status: Option<i32>,
+}
+
+impl Failure {
+    pub fn new(error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            status: None,
+        }
+    }
+}
+
+/// A claimed row, looked at before anything is sent.
+pub enum Prepared<P> {
+    Ready(P),
+    /// No longer wanted: settled as cancelled, unsent.
+    Cancelled(String),
+    /// Never sendable (a kind this version does not know, a message that cannot be built):
+    /// given up at once.
+    Failed(Failure),
+    /// Not sendable until the operator mends something (a template): tried again after the
+    /// next pause, however many attempts it has had.
+    Later(Failure),
+}
+
+/// What the owner of a row's claim writes.
+pub enum Mark<'a, R> {
+    Sent {
+        receipt: &'a R,
+        at: DateTime<Utc>,
+    },
+    Retry {
+        failure: &'a Failure,
+        next_attempt_at: DateTime<Utc>,
+    },
+    Failed {
+        failure: &'a Failure,
+    },
+    Cancelled {
+        reason: &'a str,
+    },
+}
+
+/// One outbox's side of the engine.
+#[async_trait]
+pub trait Courier: Send + Sync {
+    /// A claimed row.
+    type Row: Send + Sync;
+    /// A row made ready to go: the email message, the webhook body.
+    type Parcel: Send;
+    /// What the far side answered when it took a row.
+    type Receipt: Send + Sync;
+    /// What a pass came to, in this outbox's words.
+    type Report: From<super::Tally> + Default + PartialEq + Send;
+
+    const WORDS: Words;
+
+    fn pace(&self) -> Pace;
+    fn now(&self) -> DateTime<Utc>;
+
+    fn id(row: &Self::Row) -> i64;
+    /// The sends the row has had so far.
+    fn attempts(row: &Self::Row) -> u32;
+    /// The span every line about the row is logged in.
+    fn span(row: &Self::Row) -> tracing::Span;
+
+    /// Claims up to `limit` due rows under `lease`, in id order.
+    async fn claim(&self, lease: &Lease, limit: i64) -> Result<Vec<Self::Row>, StoreError>;
+
+    fn prepare(&self, row: &Self::Row) -> Prepared<Self::Parcel>;
+
+    /// Renews the row's claim to `lease.until` just before its send; `false` when the row is
+    /// no longer ours or no longer wanted, and must not be sent.
+    async fn renew(&self, row: &Self::Row, lease: &Lease) -> Result<bool, StoreError>;
+
+    async fn send(&self, row: &Self::Row, parcel: Self::Parcel) -> Result<Self::Receipt, Failure>;
+
+    /// Writes the outcome if `holder` still holds the row's claim and the row is still
+    /// pending; says whether it applied.
+    async fn mark(
+        &self,
+        row: &Self::Row,
+        holder: &str,
+        mark: Mark<'_, Self::Receipt>,
+    ) -> Result<bool, StoreError>;
+
+    /// Logs a send the far side took, `recorded` or not; says whether the pass counts it.
+    fn tell_sent(&self, row: &Self::Row, receipt: &Self::Receipt, recorded: bool) -> bool;
+
+    /// Logs a pass that did something.
+    fn tell_pass(report: &Self::Report);
+}
