@@ -4,9 +4,9 @@
 //! the cancellation wins over a worker still busy with the row.
 
 use super::compose::{message_id, ComposeError};
-use super::deliver::{Delivery, DeliveryReport};
+use super::deliver::Delivery;
 use crate::domain::{AccountStatus, NotificationKind, NotificationStatus};
-use crate::outbox::{Courier, Failure, Mark, Pace, Prepared, RetrySchedule, Words};
+use crate::outbox::{Courier, Failure, Mark, Outcome, Pace, Prepared, RetrySchedule, Tally, Words};
 use crate::store::{ClaimedNotification, Lease, StoreError};
 use chrono::{DateTime, Utc};
 use lettre::Message;
@@ -31,37 +31,17 @@ impl Courier for Delivery {
     type Row = ClaimedNotification;
     type Parcel = Email;
     type Receipt = Accepted;
-    type Report = DeliveryReport;
 
-    const WORDS: Words = Words {
-        metric: "tokenkeeper_emails_total",
-        label: "result",
-        sent: "sent",
-        skipped: "email not sent: cancelled, or claimed by another worker, before its turn",
-        given_up: "email given up after its last attempt",
-        will_retry: "email not sent; will retry",
-        pass_failed: "email delivery pass failed",
-    };
+    const WORDS: Words = Words::new("email", "sent", "tokenkeeper_emails_total", "result");
 
     fn pace(&self) -> Pace {
-        Pace {
-            timeout: self.smtp.timeout,
-            max_attempts: self.smtp.max_attempts,
-            retry: RetrySchedule {
-                first: self.smtp.retry_initial,
-                longest: LONGEST_PAUSE,
-            },
-            poll: self.smtp.poll,
-            first_pass_at_start: true,
-        }
+        let smtp = &self.smtp;
+        let retry = RetrySchedule::new(smtp.retry_initial, LONGEST_PAUSE);
+        Pace::new(smtp.timeout, smtp.max_attempts, retry, smtp.poll)
     }
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    fn id(row: &ClaimedNotification) -> i64 {
-        row.id()
     }
 
     fn attempts(row: &ClaimedNotification) -> u32 {
@@ -80,11 +60,7 @@ impl Courier for Delivery {
         )
     }
 
-    async fn claim(
-        &self,
-        lease: &Lease,
-        limit: i64,
-    ) -> Result<Vec<ClaimedNotification>, StoreError> {
+    async fn claim(&self, lease: &Lease, limit: i64) -> Result<Vec<Self::Row>, StoreError> {
         self.store.claim_notifications(lease, limit).await
     }
 
@@ -123,7 +99,15 @@ impl Courier for Delivery {
     }
 
     async fn renew(&self, row: &ClaimedNotification, lease: &Lease) -> Result<bool, StoreError> {
-        self.store.renew_notification_claim(row.id(), lease).await
+        let renewed = self.store.renew_notification_claim(row.id(), lease).await?;
+        if !renewed {
+            tracing::info!(
+                notification_id = row.id(),
+                account_id = row.account_id(),
+                "email not sent: cancelled, or claimed by another worker, before its turn"
+            );
+        }
+        Ok(renewed)
     }
 
     async fn send(&self, _row: &ClaimedNotification, email: Email) -> Result<Accepted, Failure> {
@@ -141,20 +125,19 @@ impl Courier for Delivery {
     async fn mark(
         &self,
         row: &ClaimedNotification,
-        holder: &str,
         mark: Mark<'_, Accepted>,
     ) -> Result<bool, StoreError> {
-        let (store, id) = (&self.store, row.id());
-        match mark {
-            Mark::Sent { receipt, at } => store.mark_sent(id, holder, &receipt.message_id, at),
-            Mark::Retry {
+        let (store, id, holder) = (&self.store, row.id(), mark.holder);
+        match mark.outcome {
+            Outcome::Sent { receipt, at } => store.mark_sent(id, holder, &receipt.message_id, at),
+            Outcome::Retry {
                 failure,
                 next_attempt_at,
             } => store.mark_retry(id, holder, &failure.error, next_attempt_at),
-            Mark::Failed { failure } => {
+            Outcome::Failed { failure } => {
                 store.mark_failed(id, holder, &failure.error, NotificationStatus::Failed)
             }
-            Mark::Cancelled { reason } => {
+            Outcome::Cancelled { reason } => {
                 store.mark_failed(id, holder, reason, NotificationStatus::Cancelled)
             }
         }
@@ -183,13 +166,8 @@ impl Courier for Delivery {
         true
     }
 
-    fn tell_pass(r: &DeliveryReport) {
-        tracing::info!(
-            sent = r.sent,
-            retrying = r.retrying,
-            failed = r.failed,
-            skipped = r.skipped,
-            "email delivery pass"
-        );
+    fn tell_pass(t: &Tally) {
+        let (sent, retrying, failed, skipped) = (t.sent, t.retrying, t.failed, t.skipped);
+        tracing::info!(sent, retrying, failed, skipped, "email delivery pass");
     }
 }

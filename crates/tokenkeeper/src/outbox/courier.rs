@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// How an outbox's worker is paced, and how hard it tries.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pace {
     /// The bound on one send; claims are sized from it.
     pub timeout: Duration,
@@ -22,19 +22,55 @@ pub struct Pace {
     pub first_pass_at_start: bool,
 }
 
-/// How an outbox is named in its logs and counters.
+impl Pace {
+    /// A first pass as the worker starts (see `first_pass_after_poll`).
+    pub fn new(timeout: Duration, max_attempts: u32, retry: RetrySchedule, poll: Duration) -> Self {
+        Self {
+            timeout,
+            max_attempts,
+            retry,
+            poll,
+            first_pass_at_start: true,
+        }
+    }
+
+    /// The first pass comes one poll after the worker starts.
+    pub fn first_pass_after_poll(self) -> Self {
+        Self {
+            first_pass_at_start: false,
+            ..self
+        }
+    }
+}
+
+/// How an outbox is named in its logs and counters: "{noun} given up after its last
+/// attempt", "{noun} not {sent}; will retry", "{noun} delivery pass failed".
 #[derive(Debug)]
 pub struct Words {
+    pub noun: &'static str,
+    /// What a send the far side took is called; also the counter's label value for it
+    /// (`retry` and `failed` are the others).
+    pub sent: &'static str,
     /// The counter of its sends, and the label that tells their outcome.
     pub metric: &'static str,
     pub label: &'static str,
-    /// The label's value for a send the far side took (`retry` and `failed` are the others).
-    pub sent: &'static str,
-    /// A row not sent because it was no longer ours, or no longer wanted, when its turn came.
-    pub skipped: &'static str,
-    pub given_up: &'static str,
-    pub will_retry: &'static str,
-    pub pass_failed: &'static str,
+}
+
+impl Words {
+    /// The noun, the word for sent, the counter and its label, in that order.
+    pub const fn new(
+        noun: &'static str,
+        sent: &'static str,
+        metric: &'static str,
+        label: &'static str,
+    ) -> Self {
+        Self {
+            noun,
+            sent,
+            metric,
+            label,
+        }
+    }
 }
 
 /// A send the far side did not take: the text kept as the row's last error (already cut),
@@ -67,8 +103,14 @@ pub enum Prepared<P> {
     Later(Failure),
 }
 
-/// What the owner of a row's claim writes.
-pub enum Mark<'a, R> {
+/// What the owner of a row's claim writes: an outcome, under the claim's owner.
+pub struct Mark<'a, R> {
+    pub holder: &'a str,
+    pub outcome: Outcome<'a, R>,
+}
+
+/// What one row came to.
+pub enum Outcome<'a, R> {
     Sent {
         receipt: &'a R,
         at: DateTime<Utc>,
@@ -94,15 +136,12 @@ pub trait Courier: Send + Sync {
     type Parcel: Send;
     /// What the far side answered when it took a row.
     type Receipt: Send + Sync;
-    /// What a pass came to, in this outbox's words.
-    type Report: From<super::Tally> + Default + PartialEq + Send;
 
     const WORDS: Words;
 
     fn pace(&self) -> Pace;
     fn now(&self) -> DateTime<Utc>;
 
-    fn id(row: &Self::Row) -> i64;
     /// The sends the row has had so far.
     fn attempts(row: &Self::Row) -> u32;
     /// The span every line about the row is logged in.
@@ -113,18 +152,17 @@ pub trait Courier: Send + Sync {
 
     fn prepare(&self, row: &Self::Row) -> Prepared<Self::Parcel>;
 
-    /// Renews the row's claim to `lease.until` just before its send; `false` when the row is
-    /// no longer ours or no longer wanted, and must not be sent.
+    /// Renews the row's claim to `lease.until` just before its send; `false` (logged) when
+    /// the row is no longer ours or no longer wanted, and must not be sent.
     async fn renew(&self, row: &Self::Row, lease: &Lease) -> Result<bool, StoreError>;
 
     async fn send(&self, row: &Self::Row, parcel: Self::Parcel) -> Result<Self::Receipt, Failure>;
 
-    /// Writes the outcome if `holder` still holds the row's claim and the row is still
+    /// Writes the outcome if `mark.holder` still holds the row's claim and the row is still
     /// pending; says whether it applied.
     async fn mark(
         &self,
         row: &Self::Row,
-        holder: &str,
         mark: Mark<'_, Self::Receipt>,
     ) -> Result<bool, StoreError>;
 
@@ -132,5 +170,5 @@ pub trait Courier: Send + Sync {
     fn tell_sent(&self, row: &Self::Row, receipt: &Self::Receipt, recorded: bool) -> bool;
 
     /// Logs a pass that did something.
-    fn tell_pass(report: &Self::Report);
+    fn tell_pass(tally: &super::Tally);
 }

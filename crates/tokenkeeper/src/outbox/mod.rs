@@ -10,6 +10,6 @@ mod retry;
 mod worker;
 
 pub use claim::ClaimPlan;
-pub use courier::{Courier, Failure, Mark, Pace, Prepared, Words};
+pub use courier::{Courier, Failure, Mark, Outcome, Pace, Prepared, Words};
 pub use retry::RetrySchedule;
 pub use worker::{deliver_pending, run, Tally};

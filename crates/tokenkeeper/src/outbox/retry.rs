@@ -13,6 +13,10 @@ pub struct RetrySchedule {
 }
 
 impl RetrySchedule {
+    pub fn new(first: Duration, longest: Duration) -> Self {
+        Self { first, longest }
+    }
+
     /// The pause after the `failures`th failed attempt (the first is 1).
     pub fn after(&self, failures: u32) -> chrono::Duration {
         let pause = ExponentialBuilder::new()
@@ -35,10 +39,7 @@ mod tests {
     use super::*;
 
     fn seconds(first: u64, longest: u64) -> RetrySchedule {
-        RetrySchedule {
-            first: Duration::from_secs(first),
-            longest: Duration::from_secs(longest),
-        }
+        RetrySchedule::new(Duration::from_secs(first), Duration::from_secs(longest))
     }
 
     fn pauses(schedule: RetrySchedule, failures: std::ops::RangeInclusive<u32>) -> Vec<i64> {

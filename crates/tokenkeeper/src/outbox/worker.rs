@@ -4,7 +4,7 @@
 //! Delivery is at least once: a crash between the far side taking a row and the row being
 //! marked sends it again at a later pass.
 
-use super::courier::{Courier, Failure, Mark, Pace, Prepared};
+use super::courier::{Courier, Failure, Mark, Outcome, Pace, Prepared, Words};
 use super::ClaimPlan;
 use crate::store::{Lease, StoreError};
 use tracing::Instrument;
@@ -60,12 +60,14 @@ pub async fn run<C: Courier>(courier: C) {
         tokio::time::sleep(pace.poll).await;
     }
     loop {
-        match deliver_pending(&courier).await.map(C::Report::from) {
-            Ok(report) if report == C::Report::default() => {}
-            Ok(report) => C::tell_pass(&report),
-            Err(e) => {
-                tracing::error!(error = %crate::telemetry::error_chain(&e), "{}", C::WORDS.pass_failed)
-            }
+        match deliver_pending(&courier).await {
+            Ok(tally) if tally == Tally::default() => {}
+            Ok(tally) => C::tell_pass(&tally),
+            Err(e) => tracing::error!(
+                error = %crate::telemetry::error_chain(&e),
+                "{} delivery pass failed",
+                C::WORDS.noun
+            ),
         }
         tokio::time::sleep(pace.poll).await;
     }
@@ -94,14 +96,13 @@ impl<C: Courier> Pass<'_, C> {
             until: now + self.plan.message_lease,
         };
         if !self.courier.renew(&row, &renewal).await? {
-            tracing::info!("{}", C::WORDS.skipped);
             self.tally.skipped += 1;
             return Ok(());
         }
         match self.courier.send(&row, parcel).await {
             Ok(receipt) => {
                 let at = self.courier.now();
-                let sent = Mark::Sent {
+                let sent = Outcome::Sent {
                     receipt: &receipt,
                     at,
                 };
@@ -121,19 +122,25 @@ impl<C: Courier> Pass<'_, C> {
         match self.courier.prepare(row) {
             Prepared::Ready(parcel) => return Ok(Some(parcel)),
             Prepared::Cancelled(reason) => {
-                if self.mark(row, Mark::Cancelled { reason: &reason }).await? {
+                if self
+                    .mark(row, Outcome::Cancelled { reason: &reason })
+                    .await?
+                {
                     self.tally.cancelled += 1;
                 }
             }
             Prepared::Failed(failure) => {
-                if self.mark(row, Mark::Failed { failure: &failure }).await? {
+                if self
+                    .mark(row, Outcome::Failed { failure: &failure })
+                    .await?
+                {
                     self.tally.failed += 1;
                 }
             }
             Prepared::Later(failure) => {
                 let next_attempt_at =
                     self.courier.now() + self.pace.retry.after(C::attempts(row) + 1);
-                let retry = Mark::Retry {
+                let retry = Outcome::Retry {
                     failure: &failure,
                     next_attempt_at,
                 };
@@ -151,34 +158,41 @@ impl<C: Courier> Pass<'_, C> {
         let attempts = C::attempts(row) + 1;
         let error = failure.error.as_str();
         if attempts >= self.pace.max_attempts {
-            if self.mark(row, Mark::Failed { failure }).await? {
+            if self.mark(row, Outcome::Failed { failure }).await? {
                 self.count("failed");
-                tracing::error!(attempts, error, "{}", C::WORDS.given_up);
+                let noun = C::WORDS.noun;
+                tracing::error!(attempts, error, "{noun} given up after its last attempt");
                 self.tally.failed += 1;
             }
             return Ok(());
         }
         let delay = self.pace.retry.after(attempts);
-        let retry = Mark::Retry {
+        let retry = Outcome::Retry {
             failure,
             next_attempt_at: self.courier.now() + delay,
         };
         if self.mark(row, retry).await? {
             self.count("retry");
+            let Words { noun, sent, .. } = C::WORDS;
+            let retry_in_seconds = delay.num_seconds();
             tracing::warn!(
                 attempts,
                 error,
-                retry_in_seconds = delay.num_seconds(),
-                "{}",
-                C::WORDS.will_retry
+                retry_in_seconds,
+                "{noun} not {sent}; will retry"
             );
             self.tally.retrying += 1;
         }
         Ok(())
     }
 
-    async fn mark(&self, row: &C::Row, mark: Mark<'_, C::Receipt>) -> Result<bool, StoreError> {
-        self.courier.mark(row, self.holder, mark).await
+    async fn mark(
+        &self,
+        row: &C::Row,
+        outcome: Outcome<'_, C::Receipt>,
+    ) -> Result<bool, StoreError> {
+        let holder = self.holder;
+        self.courier.mark(row, Mark { holder, outcome }).await
     }
 
     fn count(&self, outcome: &'static str) {

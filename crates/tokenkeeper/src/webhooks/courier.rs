@@ -2,11 +2,11 @@
 //! each, signed, and writes the outcome with the receiver's HTTP status. Every attempt at one
 //! event carries the same `webhook-id`, the event's own.
 
-use super::deliver::{WebhookDelivery, WebhookReport};
+use super::deliver::WebhookDelivery;
 use super::payload::event_body;
 use super::sender::Answer;
 use crate::domain::WebhookEvent;
-use crate::outbox::{Courier, Failure, Mark, Pace, Prepared, RetrySchedule, Words};
+use crate::outbox::{Courier, Failure, Mark, Outcome, Pace, Prepared, RetrySchedule, Tally, Words};
 use crate::store::{DeliveryMark, Lease, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -15,37 +15,28 @@ impl Courier for WebhookDelivery {
     type Row = WebhookEvent;
     type Parcel = Vec<u8>;
     type Receipt = Answer;
-    type Report = WebhookReport;
 
-    const WORDS: Words = Words {
-        metric: "tokenkeeper_webhooks_total",
-        label: "outcome",
-        sent: "delivered",
-        skipped: "webhook not sent: claimed by another worker before its turn",
-        given_up: "webhook given up after its last attempt",
-        will_retry: "webhook not delivered; will retry",
-        pass_failed: "webhook delivery pass failed",
-    };
+    const WORDS: Words = Words::new(
+        "webhook",
+        "delivered",
+        "tokenkeeper_webhooks_total",
+        "outcome",
+    );
 
     fn pace(&self) -> Pace {
-        Pace {
-            timeout: self.settings.timeout,
-            max_attempts: self.settings.max_attempts,
-            retry: RetrySchedule {
-                first: self.settings.retry_initial,
-                longest: self.settings.retry_max,
-            },
-            poll: self.settings.poll,
-            first_pass_at_start: false,
-        }
+        let webhooks = &self.settings;
+        let retry = RetrySchedule::new(webhooks.retry_initial, webhooks.retry_max);
+        Pace::new(
+            webhooks.timeout,
+            webhooks.max_attempts,
+            retry,
+            webhooks.poll,
+        )
+        .first_pass_after_poll()
     }
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    fn id(event: &WebhookEvent) -> i64 {
-        event.id
     }
 
     fn attempts(event: &WebhookEvent) -> u32 {
@@ -87,18 +78,13 @@ impl Courier for WebhookDelivery {
         }
     }
 
-    async fn mark(
-        &self,
-        event: &WebhookEvent,
-        holder: &str,
-        mark: Mark<'_, Answer>,
-    ) -> Result<bool, StoreError> {
-        let mark = match mark {
-            Mark::Sent { receipt, at } => DeliveryMark::Delivered {
+    async fn mark(&self, event: &WebhookEvent, mark: Mark<'_, Answer>) -> Result<bool, StoreError> {
+        let outcome = match mark.outcome {
+            Outcome::Sent { receipt, at } => DeliveryMark::Delivered {
                 response_status: receipt.status.into(),
                 at,
             },
-            Mark::Retry {
+            Outcome::Retry {
                 failure,
                 next_attempt_at,
             } => DeliveryMark::Retry {
@@ -106,18 +92,21 @@ impl Courier for WebhookDelivery {
                 response_status: failure.status,
                 next_attempt_at,
             },
-            Mark::Failed { failure } => DeliveryMark::Failed {
+            Outcome::Failed { failure } => DeliveryMark::Failed {
                 error: failure.error.clone(),
                 response_status: failure.status,
             },
             // No event is ever cancelled (`prepare` sends them all); were one, it would be
             // kept as failed, for the operator.
-            Mark::Cancelled { reason } => DeliveryMark::Failed {
+            Outcome::Cancelled { reason } => DeliveryMark::Failed {
                 error: reason.to_owned(),
                 response_status: None,
             },
         };
-        self.store.mark_webhook_event(event.id, holder, &mark).await
+        let store = &self.store;
+        store
+            .mark_webhook_event(event.id, mark.holder, &outcome)
+            .await
     }
 
     /// A delivery counts once it is recorded: an event whose claim was lost is the other
@@ -130,12 +119,8 @@ impl Courier for WebhookDelivery {
         recorded
     }
 
-    fn tell_pass(r: &WebhookReport) {
-        tracing::info!(
-            delivered = r.delivered,
-            retrying = r.retrying,
-            failed = r.failed,
-            "webhook delivery pass"
-        );
+    fn tell_pass(t: &Tally) {
+        let (delivered, retrying, failed) = (t.sent, t.retrying, t.failed);
+        tracing::info!(delivered, retrying, failed, "webhook delivery pass");
     }
 }
