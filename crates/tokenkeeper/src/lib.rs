@@ -18,6 +18,7 @@ pub mod import;
 pub mod key_rotation;
 pub mod linkedin;
 pub mod notify;
+pub mod outbox;
 pub mod readiness;
 pub mod refresh;
 pub mod report;

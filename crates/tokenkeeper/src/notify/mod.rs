@@ -1,15 +1,16 @@
-//! Reconnect emails: the outbox delivery worker, the SMTP (or file) transport, the templates,
-//! and the reminders planned ahead of time.
+//! Reconnect emails: the email outbox's courier (the loop is the outbox engine's), the SMTP
+//! (or file) transport, the templates, and the reminders planned ahead of time.
 
-mod claim;
+mod compose;
+mod courier;
 mod deliver;
 mod email_templates;
 mod plan;
 mod render;
 mod transport;
 
-pub use claim::ClaimPlan;
-pub use deliver::{message_id, Delivery, DeliveryReport};
+pub use compose::message_id;
+pub use deliver::{Delivery, DeliveryReport};
 pub use email_templates::RenderError;
 pub use plan::plan_reminders;
 pub use render::{RenderedEmail, Renderer, TemplateError};

@@ -11,6 +11,7 @@ mod import;
 mod kept;
 mod mysql;
 mod outbox;
+mod outbox_table;
 mod postgres;
 mod refresh;
 mod report;

@@ -1,6 +1,7 @@
 //! Statements are written once, with `?` parameters: SQLite and MySQL read them as they are,
 //! PostgreSQL needs `$1`, `$2`, ..., computed on first use and kept for the process.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// Which SQL a database speaks.
@@ -31,14 +32,23 @@ impl Dialect {
 
 /// One statement in `?` style, with its PostgreSQL form made once.
 pub(in crate::store) struct Statement {
-    text: &'static str,
+    text: Cow<'static, str>,
     numbered: OnceLock<String>,
 }
 
 impl Statement {
     pub(in crate::store) const fn new(text: &'static str) -> Self {
         Self {
-            text,
+            text: Cow::Borrowed(text),
+            numbered: OnceLock::new(),
+        }
+    }
+
+    /// A statement put together at run time (from an outbox table's description, say); it
+    /// must be kept for the process, as the `static` ones are.
+    pub(in crate::store) fn built(text: String) -> Self {
+        Self {
+            text: Cow::Owned(text),
             numbered: OnceLock::new(),
         }
     }
@@ -46,8 +56,8 @@ impl Statement {
     /// The statement as `dialect` reads it.
     pub(in crate::store) fn sql(&'static self, dialect: Dialect) -> &'static str {
         match dialect {
-            Dialect::Postgres => self.numbered.get_or_init(|| numbered(self.text)),
-            Dialect::Sqlite | Dialect::MySql => self.text,
+            Dialect::Postgres => self.numbered.get_or_init(|| numbered(&self.text)),
+            Dialect::Sqlite | Dialect::MySql => &self.text,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The webhook outbox's statements: an event written from the account's row inside the
-//! transaction that changed it, claims and marks like the email outbox's, and the
+//! transaction that changed it, claims and marks by the outbox mechanism both outboxes share, and the
 //! `account.expiring` events planned ahead.
 
+use super::outbox_table::{OutboxTable, Outcome, Receipt, TableShape};
 use super::{on_each, SqlStore, Statement, Tx};
 use crate::domain::EnumText;
 use crate::domain::{AccountEnd, WebhookEvent, WebhookEventType};
@@ -38,53 +39,16 @@ SELECT ?, ?, ?, id, user_id, network, COALESCE(?, status), ?, version + ?, expir
     token_expires_at, refresh_token_expires_at, refresh_token IS NOT NULL, ?, ?, ?, 'pending', 0, ?
 FROM social_network WHERE id = ?";
 
-/// Parameters: now three times, limit, the lease's end, its holder.
-static CLAIM_SQLITE: Statement = Statement::new(
-    "
-WITH due AS (
-    SELECT id FROM webhook_events
-    WHERE delivery_status = 'pending' AND next_attempt_at <= ?
-      AND (claimed_until IS NULL OR claimed_until < ?)
-    ORDER BY id
-    LIMIT ?)
-UPDATE webhook_events SET claimed_until = ?, claimed_by = ?
-WHERE id IN (SELECT id FROM due)
-RETURNING *",
-);
-
-/// Rows another worker holds are skipped. Same parameters.
-static CLAIM_POSTGRES: Statement = Statement::new(
-    "
-WITH due AS (
-    SELECT id FROM webhook_events
-    WHERE delivery_status = 'pending' AND next_attempt_at <= ?
-      AND (claimed_until IS NULL OR claimed_until < ?)
-    ORDER BY id
-    LIMIT ?
-    FOR UPDATE SKIP LOCKED)
-UPDATE webhook_events w SET claimed_until = ?, claimed_by = ?
-FROM due WHERE w.id = due.id
-RETURNING w.*",
-);
-
-/// MySQL locks the due rows first, then claims and reads them by id.
-const CLAIM_SELECTION_MYSQL: &str = "
-SELECT id FROM webhook_events
-WHERE delivery_status = 'pending' AND next_attempt_at <= ?
-  AND (claimed_until IS NULL OR claimed_until < ?)
-ORDER BY id
-LIMIT ?
-FOR UPDATE SKIP LOCKED";
-
-/// Every mark applies only for the claim's owner, while the event is pending. Parameters:
-/// status, last error, response status, next attempt, delivered at, id, holder.
-static MARK: Statement = Statement::new(
-    "
-UPDATE webhook_events SET delivery_status = ?, attempts = attempts + 1, last_error = ?,
-    response_status = ?, next_attempt_at = COALESCE(?, next_attempt_at), delivered_at = ?,
-    claimed_until = NULL, claimed_by = NULL
-WHERE id = ? AND claimed_by = ? AND delivery_status = 'pending'",
-);
+/// The webhook outbox. A mark writes the receiver's HTTP status of that attempt (none when it
+/// did not answer).
+static EVENTS_OUTBOX: OutboxTable = OutboxTable::new(TableShape {
+    name: "webhook_events",
+    status: "delivery_status",
+    due: &["next_attempt_at"],
+    claimed: &["*"],
+    outcome: "delivery_status = ?, last_error = ?,
+    next_attempt_at = COALESCE(?, next_attempt_at), delivered_at = ?, response_status = ?",
+});
 
 /// Accounts that will need their member before an end within `(now, until]`: refreshable
 /// ones by their refresh token's end of life, the others by their access token's death.
@@ -273,42 +237,7 @@ impl WebhookStore for SqlStore {
         limit: i64,
     ) -> Result<Vec<WebhookEvent>, StoreError> {
         let mut tx = self.begin().await?;
-        let rows: Vec<EventRow> = on_each!(Tx, &mut tx, [Sqlite, Postgres] |tx, dialect| {
-            let sql = match dialect {
-                super::Dialect::Postgres => CLAIM_POSTGRES.sql(dialect),
-                _ => CLAIM_SQLITE.sql(dialect),
-            };
-            sqlx::query_as(sql)
-                .bind(lease.now)
-                .bind(lease.now)
-                .bind(limit)
-                .bind(lease.until)
-                .bind(lease.holder.as_str())
-                .fetch_all(&mut **tx)
-                .await?
-        }, Tx::MySql(tx) => {
-            let ids: Vec<i64> = sqlx::query_scalar(CLAIM_SELECTION_MYSQL)
-                .bind(lease.now)
-                .bind(lease.now)
-                .bind(limit)
-                .fetch_all(&mut **tx)
-                .await?;
-            if ids.is_empty() {
-                Vec::new()
-            } else {
-                let list = super::mysql::id_list(&ids);
-                sqlx::query(&format!(
-                    "UPDATE webhook_events SET claimed_until = ?, claimed_by = ? WHERE id IN ({list})"
-                ))
-                .bind(lease.until)
-                .bind(lease.holder.as_str())
-                .execute(&mut **tx)
-                .await?;
-                sqlx::query_as(&format!("SELECT * FROM webhook_events WHERE id IN ({list})"))
-                    .fetch_all(&mut **tx)
-                    .await?
-            }
-        });
+        let rows: Vec<EventRow> = EVENTS_OUTBOX.claim(&mut tx, lease, limit).await?;
         tx.commit().await?;
         let mut events = Vec::with_capacity(rows.len());
         for row in rows {
@@ -338,53 +267,30 @@ impl WebhookStore for SqlStore {
         holder: &str,
         mark: &DeliveryMark,
     ) -> Result<bool, StoreError> {
-        let (status, error, response_status, next_attempt_at, delivered_at) = match mark {
+        let outcome = match mark {
             DeliveryMark::Delivered {
                 response_status,
                 at,
-            } => (
-                DeliveryStatus::Delivered,
-                None,
-                Some(*response_status),
-                None,
-                Some(*at),
+            } => Outcome::taken(
+                DeliveryStatus::Delivered.as_str(),
+                *at,
+                Receipt::Code(Some(*response_status)),
             ),
             DeliveryMark::Retry {
                 error,
                 response_status,
                 next_attempt_at,
-            } => (
-                DeliveryStatus::Pending,
-                Some(error.as_str()),
-                *response_status,
-                Some(*next_attempt_at),
-                None,
-            ),
+            } => Outcome::retry(error, *next_attempt_at, Receipt::Code(*response_status)),
             DeliveryMark::Failed {
                 error,
                 response_status,
-            } => (
-                DeliveryStatus::Failed,
-                Some(error.as_str()),
-                *response_status,
-                None,
-                None,
+            } => Outcome::settled(
+                DeliveryStatus::Failed.as_str(),
+                error,
+                Receipt::Code(*response_status),
             ),
         };
-        let done = on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query(MARK.sql(dialect))
-                .bind(status)
-                .bind(error)
-                .bind(response_status)
-                .bind(next_attempt_at)
-                .bind(delivered_at)
-                .bind(id)
-                .bind(holder)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done == 1)
+        Ok(EVENTS_OUTBOX.mark(&self.pool, id, holder, &outcome).await?)
     }
 
     async fn record_expiring_events(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

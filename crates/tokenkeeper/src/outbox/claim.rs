@@ -1,11 +1,11 @@
-//! How much of the outbox one worker claims at a time, and for how long.
+//! How much of an outbox one worker claims at a time, and for how long.
 //!
 //! A claim must outlive the work it covers, or a second worker takes the rows over and sends
-//! them again: with 50 rows and a 30-second SMTP time-out, one batch can take 25 minutes. So
-//! the batch is sized so that its worst case (every message using its whole time-out) stays
-//! near `TARGET_CLAIM`, and the claim lasts that worst case. Each row's claim is renewed just
-//! before it is sent, for one message's worst case; that renewal is also the last check that
-//! the row is still ours and still pending.
+//! them again: with 50 rows and a 30-second time-out per send (an SMTP conversation, a
+//! webhook's POST), one batch can take 25 minutes. So the batch is sized so that its worst
+//! case (every send using its whole time-out) stays near `TARGET_CLAIM`, and the claim lasts
+//! that worst case. Each row's claim is renewed just before it is sent, for one send's worst
+//! case; that renewal is also the last check that the row is still ours and still wanted.
 
 use chrono::Duration;
 
@@ -14,7 +14,7 @@ const MAX_BATCH: i64 = 50;
 /// How long a batch's claim should last at most: a crashed worker's rows wait about this
 /// long before another worker sends them.
 const TARGET_CLAIM_SECONDS: i64 = 600;
-/// Per message, on top of the SMTP conversation: rendering, the database writes, and clocks
+/// Per send, on top of the conversation itself: rendering, the database writes, and clocks
 /// of different instances that disagree by a few seconds.
 const MESSAGE_ALLOWANCE_SECONDS: i64 = 15;
 
@@ -24,14 +24,14 @@ pub struct ClaimPlan {
     pub batch: i64,
     /// How long the claim on a whole batch lasts.
     pub batch_lease: Duration,
-    /// How long a row's claim is renewed for, just before its message is sent.
+    /// How long a row's claim is renewed for, just before it is sent.
     pub message_lease: Duration,
 }
 
 impl ClaimPlan {
-    /// The plan for an SMTP time-out (which bounds one message's whole conversation).
-    pub fn for_timeout(smtp_timeout: std::time::Duration) -> Self {
-        let timeout = Duration::from_std(smtp_timeout).unwrap_or(Duration::days(1));
+    /// The plan for a send's time-out (which bounds one send's whole conversation).
+    pub fn for_timeout(send_timeout: std::time::Duration) -> Self {
+        let timeout = Duration::from_std(send_timeout).unwrap_or(Duration::days(1));
         // Rounded up to whole seconds: a claim never ends before the time-out does.
         let message_seconds = timeout.num_seconds()
             + i64::from(timeout.subsec_nanos() > 0)
