@@ -1,6 +1,6 @@
 //! How the refresh sweep scales. Seeds N accounts (a chosen number of them due) into SQLite or
 //! PostgreSQL, runs the real sweep against the fake LinkedIn in a separate process, and reports
-//! the sweep's numbers next to ceilings measured in the same run. See BENCHMARKS.md.
+//! the sweep's numbers next to ceilings measured in the same run. See docs/benchmarks.md.
 
 mod ceilings;
 mod cipher_cost;
@@ -73,7 +73,7 @@ struct Args {
     #[arg(long, value_name = "BATCH")]
     rotate: Option<i64>,
     /// Measure token reads (`GET /api/v1/accounts/{user_id}`) instead of the sweep, against
-    /// `/healthz` and `pgbench -S`, and on MariaDB sysbench's point selects (see BENCHMARKS.md,
+    /// `/healthz` and `pgbench -S`, and on MariaDB sysbench's point selects (see docs/benchmarks.md,
     /// Token reads).
     #[arg(long)]
     reads: bool,
@@ -176,14 +176,14 @@ async fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(
         missed.is_empty(),
-        "{} benchmark target(s) missed (see BENCHMARKS.md, Targets):\n  {}",
+        "{} benchmark target(s) missed (see docs/benchmarks.md, Targets):\n  {}",
         missed.len(),
         missed.join("\n  ")
     );
     Ok(())
 }
 
-/// `keys rotate` over each table size: one row a line, as BENCHMARKS.md shows them.
+/// `keys rotate` over each table size: one row a line, as docs/benchmarks.md shows them.
 async fn rotate_tables(args: &Args, backends: &[Backend], batch: i64) -> anyhow::Result<()> {
     println!("| backend | accounts | batch | rotate (s) | rows/s | rotated | other |");
     println!("|---|---|---|---|---|---|---|");

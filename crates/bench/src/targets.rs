@@ -1,4 +1,4 @@
-//! The targets BENCHMARKS.md states that a run can check at any size without depending on how
+//! The targets docs/benchmarks.md states that a run can check at any size without depending on how
 //! busy the machine is: counts, and ratios with generous margins. Absolute times and the 0 ms
 //! ratio against the ceilings swing with the load on a shared machine, so they are reported,
 //! not checked. A miss fails the run (and so the CI smoke run) with a message naming it.

@@ -46,7 +46,7 @@ impl AccountSource for Arc<dyn Store> {
 
 /// Statements in flight at once, each on one pooled connection: the sweep, the mail worker
 /// and the rest of the API keep the others. Fewer readers make larger batches; two did best
-/// of 1, 2, 4 and 8 on the two-core machine of BENCHMARKS.md (token reads), and at up to 64
+/// of 1, 2, 4 and 8 on the two-core machine of docs/benchmarks.md (token reads), and at up to 64
 /// users a statement they are far from a limit.
 pub const READERS: usize = 2;
 

@@ -1,7 +1,7 @@
 //! How fast `tokenkeeper import --no-introspect` writes: generates N rows of CSV on the fly
 //! (no file: the disk is for the databases), imports them into a fresh database of each
 //! backend through the same code as the command, and prints rows per second. See
-//! BENCHMARKS.md, "Import". The servers are those the tests use (TOKENKEEPER_TEST_*_URL).
+//! docs/benchmarks.md, "Import". The servers are those the tests use (TOKENKEEPER_TEST_*_URL).
 
 use anyhow::Context;
 use chrono::{Duration, Utc};

@@ -119,7 +119,7 @@ fn room_for_accounts(room: InnodbRoom) -> Result<String, String> {
         ))
     } else {
         Err(format!(
-            "the accounts table ({table} MB) is larger than InnoDB's buffer pool ({pool} MB): token reads of accounts outside it wait for the disk; raise innodb_buffer_pool_size above the table's size (README, MariaDB and MySQL)"
+            "the accounts table ({table} MB) is larger than InnoDB's buffer pool ({pool} MB): token reads of accounts outside it wait for the disk; raise innodb_buffer_pool_size above the table's size (docs/operating.md, MariaDB and MySQL)"
         ))
     }
 }

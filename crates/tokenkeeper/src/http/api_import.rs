@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-/// Imports one account the way `tokenkeeper import` imports a row (README, "Bringing in the
+/// Imports one account the way `tokenkeeper import` imports a row (docs/integrating.md, "Bringing in the
 /// tokens you already hold").
 #[utoipa::path(
     post,

@@ -5,7 +5,7 @@
 //! Without chromedriver on the machine the test is reported ignored with the reason, except
 //! under `CI=true`, where it fails: CI installs `chromium` and `chromium-driver` (`.ci/run`). With
 //! `UPDATE_SCREENSHOT=1` it also saves the overview to `docs/admin-overview.png`, the picture
-//! in the README.
+//! in docs/operating.md.
 
 use crate::admin_dashboard::{with_dashboard, ADMIN_PASSWORD};
 use crate::service_tests;

@@ -1,6 +1,6 @@
 //! deploy/alerts.yml against the service: the file is well-formed Prometheus rules, each rule
 //! reads only metrics a running service exports (after one scheduled slot, one sweep and one
-//! email), the dashboard's alert cases each have a rule, and the README explains each alert.
+//! email), the dashboard's alert cases each have a rule, and docs/operating.md explains each alert.
 
 use crate::metric_values::metric_values;
 use crate::notify::members_to_email;
@@ -167,16 +167,16 @@ async fn alert_rules_cover_the_dashboard_and_the_readme_explains_each() {
         "an alert name repeats: {alerts:?}"
     );
 
-    let readme = repository_file("README.md");
+    let readme = repository_file("docs/operating.md");
     let production = readme
         .split("\n## Running it in production")
         .nth(1)
-        .expect("the README has a section \"Running it in production\"");
+        .expect("docs/operating.md has a section \"Running it in production\"");
     let production = production.split("\n## ").next().unwrap();
     for alert in alerts {
         assert!(
             production.contains(&format!("`{alert}`")),
-            "the README's production section does not explain `{alert}`"
+            "the production section of docs/operating.md does not explain `{alert}`"
         );
     }
     assert_eq!(

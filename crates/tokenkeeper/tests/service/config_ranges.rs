@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use tokenkeeper::config::{Config, ConfigError, RawConfig};
 
-/// The accepted range of each numeric key, as the README documents it.
+/// The accepted range of each numeric key, as docs/configuration.md documents it.
 const RANGES: &[(&str, u64, u64)] = &[
     ("http.header_timeout_seconds", 1, 300),
     ("http.request_timeout_seconds", 1, 600),

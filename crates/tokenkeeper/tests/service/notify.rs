@@ -416,7 +416,7 @@ async fn rendered_emails_match_their_snapshots() {
         );
         assert!(!rendered.contains("secret"));
         // One file per kind in tests/snapshots, named after the kind; under CI=true insta
-        // writes nothing and a difference fails (TESTING.md: reviewing snapshots).
+        // writes nothing and a difference fails (docs/testing.md: reviewing snapshots).
         insta::with_settings!({
             snapshot_path => "../snapshots",
             prepend_module_to_snapshot => false,

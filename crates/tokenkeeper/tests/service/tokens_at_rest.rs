@@ -280,7 +280,7 @@ async fn a_plaintext_row_of_an_earlier_version_is_read_and_rotated(backend: Back
         "{summary:?}"
     );
     // The columns, not the file: a database keeps overwritten values in free pages and its
-    // log until it reuses them (README, "Tokens at rest").
+    // log until it reuses them (docs/operating.md, "Tokens at rest").
     let _ = backend;
     for (token, refresh) in raw_tokens(&app).await {
         assert!(token.starts_with("tk1:test-key-1:"), "{token}");
