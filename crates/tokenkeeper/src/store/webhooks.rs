@@ -22,7 +22,8 @@ pub enum WebhookEvents {
 }
 
 /// Where an event stands in delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
     Delivered,
@@ -30,21 +31,8 @@ pub enum DeliveryStatus {
     Failed,
 }
 
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, crate::domain::InvalidInput> {
-        [Self::Pending, Self::Delivered, Self::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| crate::domain::InvalidInput(format!("unknown delivery status {raw:?}")))
-    }
+impl crate::domain::EnumText for DeliveryStatus {
+    const WHAT: &'static str = "delivery status";
 }
 
 /// An event with its delivery record, as tests and operators read it.
