@@ -14,6 +14,7 @@ mod email;
 mod encryption;
 mod env;
 mod error;
+mod field;
 mod http;
 mod linkedin;
 mod log;
@@ -25,7 +26,7 @@ mod smtp;
 mod webhooks;
 
 pub use admin::{hash_password, password_matches, AdminSettings, RawAdmin};
-pub use api::{ApiSettings, RawApi};
+pub use api::ApiSettings;
 pub use check::redacted_url;
 pub use connect::{ConnectSettings, RawConnect};
 pub use database_url::{redact_database_url, DatabaseUrl};
@@ -108,7 +109,7 @@ impl Config {
         let shown = RawConfig {
             database_url: self.database_url.to_string(),
             http: (&self.http).into(),
-            api: (&self.api).into(),
+            api: self.api.clone(),
             admin: (&self.admin).into(),
             linkedin: (&self.linkedin).into(),
             connect: (&self.connect).into(),
@@ -130,7 +131,6 @@ impl TryFrom<RawConfig> for Config {
 
     /// Sections are checked in this order, so the first wrong key is the one reported.
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
-        let api = raw.api.try_into()?;
         let admin = raw.admin.try_into()?;
         let linkedin = raw.linkedin.try_into()?;
         let connect = raw.connect.try_into()?;
@@ -143,7 +143,7 @@ impl TryFrom<RawConfig> for Config {
         Ok(Config {
             database_url: raw.database_url.try_into()?,
             http: raw.http.try_into()?,
-            api,
+            api: raw.api,
             admin,
             linkedin,
             connect,

@@ -3,7 +3,7 @@
 //! or of the wrong type, is refused by serde under the key's name.
 
 use super::admin::RawAdmin;
-use super::api::RawApi;
+use super::api::ApiSettings;
 use super::connect::RawConnect;
 use super::email::RawEmail;
 use super::encryption::RawEncryption;
@@ -24,7 +24,7 @@ pub struct RawConfig {
     /// `sqlite://PATH` or `postgres://USER@HOST/DB`; its password is never printed.
     pub database_url: String,
     pub http: RawHttp,
-    pub api: RawApi,
+    pub api: ApiSettings,
     pub admin: RawAdmin,
     pub linkedin: RawLinkedIn,
     pub connect: RawConnect,
@@ -43,7 +43,7 @@ impl Default for RawConfig {
         Self {
             database_url: "sqlite://tokenkeeper.db".into(),
             http: RawHttp::default(),
-            api: RawApi::default(),
+            api: ApiSettings::default(),
             admin: RawAdmin::default(),
             linkedin: RawLinkedIn::default(),
             connect: RawConnect::default(),
