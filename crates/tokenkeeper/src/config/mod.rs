@@ -25,7 +25,7 @@ mod schedule;
 mod smtp;
 mod webhooks;
 
-pub use admin::{hash_password, password_matches, AdminSettings, RawAdmin};
+pub use admin::{hash_password, password_matches, AdminSettings};
 pub use api::ApiSettings;
 pub use check::redacted_url;
 pub use connect::{ConnectSettings, RawConnect};
@@ -110,7 +110,7 @@ impl Config {
             database_url: self.database_url.to_string(),
             http: (&self.http).into(),
             api: self.api.clone(),
-            admin: (&self.admin).into(),
+            admin: self.admin.clone(),
             linkedin: (&self.linkedin).into(),
             connect: (&self.connect).into(),
             refresh: (&self.refresh).into(),
@@ -131,7 +131,6 @@ impl TryFrom<RawConfig> for Config {
 
     /// Sections are checked in this order, so the first wrong key is the one reported.
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
-        let admin = raw.admin.try_into()?;
         let linkedin = raw.linkedin.try_into()?;
         let connect = raw.connect.try_into()?;
         let refresh = raw.refresh.try_into()?;
@@ -144,7 +143,7 @@ impl TryFrom<RawConfig> for Config {
             database_url: raw.database_url.try_into()?,
             http: raw.http.try_into()?,
             api: raw.api,
-            admin,
+            admin: raw.admin,
             linkedin,
             connect,
             refresh,

@@ -2,7 +2,7 @@
 //! defaults. Every key exists in the defaults, so a file value for a key that is not there,
 //! or of the wrong type, is refused by serde under the key's name.
 
-use super::admin::RawAdmin;
+use super::admin::AdminSettings;
 use super::api::ApiSettings;
 use super::connect::RawConnect;
 use super::email::RawEmail;
@@ -25,7 +25,7 @@ pub struct RawConfig {
     pub database_url: String,
     pub http: RawHttp,
     pub api: ApiSettings,
-    pub admin: RawAdmin,
+    pub admin: AdminSettings,
     pub linkedin: RawLinkedIn,
     pub connect: RawConnect,
     pub refresh: RawRefresh,
@@ -44,7 +44,7 @@ impl Default for RawConfig {
             database_url: "sqlite://tokenkeeper.db".into(),
             http: RawHttp::default(),
             api: ApiSettings::default(),
-            admin: RawAdmin::default(),
+            admin: AdminSettings::default(),
             linkedin: RawLinkedIn::default(),
             connect: RawConnect::default(),
             refresh: RawRefresh::default(),
