@@ -35,7 +35,7 @@ pub use encryption::{EncryptionSettings, KeyEntries, RawEncryption};
 pub use error::ConfigError;
 pub use http::{HttpSettings, RawHttp};
 pub use linkedin::{LinkedInSettings, RawLinkedIn};
-pub use log::{LogFormat, LogSettings, RawLog};
+pub use log::{LogFormat, LogSettings};
 pub use notify::RawNotify;
 pub use raw::RawConfig;
 pub use refresh::{RawRefresh, RefreshSettings};
@@ -118,7 +118,7 @@ impl Config {
             smtp: (&self.smtp).into(),
             email: (&self.email).into(),
             schedule: (&self.schedule).into(),
-            log: (&self.log).into(),
+            log: self.log.clone(),
             encryption: (&self.encryption).into(),
             webhooks: (&self.webhooks).into(),
         };
@@ -136,7 +136,6 @@ impl TryFrom<RawConfig> for Config {
         let refresh = raw.refresh.try_into()?;
         let notify = raw.notify.try_into()?;
         let schedule = raw.schedule.try_into()?;
-        let log = raw.log.try_into()?;
         let encryption = raw.encryption.try_into()?;
         let webhooks = raw.webhooks.try_into()?;
         Ok(Config {
@@ -151,7 +150,7 @@ impl TryFrom<RawConfig> for Config {
             smtp: raw.smtp.try_into()?,
             email: raw.email.try_into()?,
             schedule,
-            log,
+            log: raw.log,
             encryption,
             webhooks,
         })

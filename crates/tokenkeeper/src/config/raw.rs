@@ -9,7 +9,7 @@ use super::email::RawEmail;
 use super::encryption::RawEncryption;
 use super::http::RawHttp;
 use super::linkedin::RawLinkedIn;
-use super::log::RawLog;
+use super::log::LogSettings;
 use super::notify::RawNotify;
 use super::refresh::RawRefresh;
 use super::schedule::RawSchedule;
@@ -33,7 +33,7 @@ pub struct RawConfig {
     pub smtp: RawSmtp,
     pub email: RawEmail,
     pub schedule: RawSchedule,
-    pub log: RawLog,
+    pub log: LogSettings,
     pub encryption: RawEncryption,
     pub webhooks: RawWebhooks,
 }
@@ -52,7 +52,7 @@ impl Default for RawConfig {
             smtp: RawSmtp::default(),
             email: RawEmail::default(),
             schedule: RawSchedule::default(),
-            log: RawLog::default(),
+            log: LogSettings::default(),
             encryption: RawEncryption::default(),
             webhooks: RawWebhooks::default(),
         }
