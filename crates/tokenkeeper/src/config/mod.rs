@@ -30,7 +30,7 @@ pub use api::ApiSettings;
 pub use check::redacted_url;
 pub use connect::{ConnectSettings, RawConnect};
 pub use database_url::{redact_database_url, DatabaseUrl};
-pub use email::{EmailSettings, RawEmail};
+pub use email::EmailSettings;
 pub use encryption::{EncryptionSettings, KeyEntries, RawEncryption};
 pub use error::ConfigError;
 pub use http::{HttpSettings, RawHttp};
@@ -39,7 +39,7 @@ pub use log::{LogFormat, LogSettings};
 pub use notify::RawNotify;
 pub use raw::RawConfig;
 pub use refresh::{RawRefresh, RefreshSettings};
-pub use schedule::{RawSchedule, ScheduleSettings};
+pub use schedule::ScheduleSettings;
 pub use smtp::{RawSmtp, SmtpSecurity, SmtpSettings};
 pub use webhooks::{RawWebhooks, WebhookSettings, WebhookTarget};
 
@@ -116,8 +116,8 @@ impl Config {
             refresh: (&self.refresh).into(),
             notify: (&self.notify).into(),
             smtp: (&self.smtp).into(),
-            email: (&self.email).into(),
-            schedule: (&self.schedule).into(),
+            email: self.email.clone(),
+            schedule: self.schedule.clone(),
             log: self.log.clone(),
             encryption: (&self.encryption).into(),
             webhooks: (&self.webhooks).into(),
@@ -135,7 +135,6 @@ impl TryFrom<RawConfig> for Config {
         let connect = raw.connect.try_into()?;
         let refresh = raw.refresh.try_into()?;
         let notify = raw.notify.try_into()?;
-        let schedule = raw.schedule.try_into()?;
         let encryption = raw.encryption.try_into()?;
         let webhooks = raw.webhooks.try_into()?;
         Ok(Config {
@@ -148,8 +147,8 @@ impl TryFrom<RawConfig> for Config {
             refresh,
             notify,
             smtp: raw.smtp.try_into()?,
-            email: raw.email.try_into()?,
-            schedule,
+            email: raw.email,
+            schedule: raw.schedule,
             log: raw.log,
             encryption,
             webhooks,

@@ -5,14 +5,14 @@
 use super::admin::AdminSettings;
 use super::api::ApiSettings;
 use super::connect::RawConnect;
-use super::email::RawEmail;
+use super::email::EmailSettings;
 use super::encryption::RawEncryption;
 use super::http::RawHttp;
 use super::linkedin::RawLinkedIn;
 use super::log::LogSettings;
 use super::notify::RawNotify;
 use super::refresh::RawRefresh;
-use super::schedule::RawSchedule;
+use super::schedule::ScheduleSettings;
 use super::smtp::RawSmtp;
 use super::webhooks::RawWebhooks;
 use serde::{Deserialize, Serialize};
@@ -31,8 +31,8 @@ pub struct RawConfig {
     pub refresh: RawRefresh,
     pub notify: RawNotify,
     pub smtp: RawSmtp,
-    pub email: RawEmail,
-    pub schedule: RawSchedule,
+    pub email: EmailSettings,
+    pub schedule: ScheduleSettings,
     pub log: LogSettings,
     pub encryption: RawEncryption,
     pub webhooks: RawWebhooks,
@@ -50,8 +50,8 @@ impl Default for RawConfig {
             refresh: RawRefresh::default(),
             notify: RawNotify::default(),
             smtp: RawSmtp::default(),
-            email: RawEmail::default(),
-            schedule: RawSchedule::default(),
+            email: EmailSettings::default(),
+            schedule: ScheduleSettings::default(),
             log: LogSettings::default(),
             encryption: RawEncryption::default(),
             webhooks: RawWebhooks::default(),
