@@ -36,9 +36,8 @@ pub use error::ConfigError;
 pub use http::{HttpSettings, RawHttp};
 pub use linkedin::{LinkedInSettings, RawLinkedIn};
 pub use log::{LogFormat, LogSettings};
-pub use notify::RawNotify;
 pub use raw::RawConfig;
-pub use refresh::{RawRefresh, RefreshSettings};
+pub use refresh::RefreshSettings;
 pub use schedule::ScheduleSettings;
 pub use smtp::{RawSmtp, SmtpSecurity, SmtpSettings};
 pub use webhooks::{RawWebhooks, WebhookSettings, WebhookTarget};
@@ -113,8 +112,8 @@ impl Config {
             admin: self.admin.clone(),
             linkedin: (&self.linkedin).into(),
             connect: (&self.connect).into(),
-            refresh: (&self.refresh).into(),
-            notify: (&self.notify).into(),
+            refresh: self.refresh.clone(),
+            notify: self.notify.clone(),
             smtp: (&self.smtp).into(),
             email: self.email.clone(),
             schedule: self.schedule.clone(),
@@ -133,8 +132,6 @@ impl TryFrom<RawConfig> for Config {
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
         let linkedin = raw.linkedin.try_into()?;
         let connect = raw.connect.try_into()?;
-        let refresh = raw.refresh.try_into()?;
-        let notify = raw.notify.try_into()?;
         let encryption = raw.encryption.try_into()?;
         let webhooks = raw.webhooks.try_into()?;
         Ok(Config {
@@ -144,8 +141,8 @@ impl TryFrom<RawConfig> for Config {
             admin: raw.admin,
             linkedin,
             connect,
-            refresh,
-            notify,
+            refresh: raw.refresh,
+            notify: raw.notify,
             smtp: raw.smtp.try_into()?,
             email: raw.email,
             schedule: raw.schedule,

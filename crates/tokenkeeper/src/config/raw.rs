@@ -10,11 +10,12 @@ use super::encryption::RawEncryption;
 use super::http::RawHttp;
 use super::linkedin::RawLinkedIn;
 use super::log::LogSettings;
-use super::notify::RawNotify;
-use super::refresh::RawRefresh;
+use super::notify::Notify;
+use super::refresh::RefreshSettings;
 use super::schedule::ScheduleSettings;
 use super::smtp::RawSmtp;
 use super::webhooks::RawWebhooks;
+use crate::domain::NotificationPolicy;
 use serde::{Deserialize, Serialize};
 
 /// The field order is the order `tokenkeeper config` prints the sections in.
@@ -28,8 +29,9 @@ pub struct RawConfig {
     pub admin: AdminSettings,
     pub linkedin: RawLinkedIn,
     pub connect: RawConnect,
-    pub refresh: RawRefresh,
-    pub notify: RawNotify,
+    pub refresh: RefreshSettings,
+    #[serde(with = "Notify")]
+    pub notify: NotificationPolicy,
     pub smtp: RawSmtp,
     pub email: EmailSettings,
     pub schedule: ScheduleSettings,
@@ -47,8 +49,8 @@ impl Default for RawConfig {
             admin: AdminSettings::default(),
             linkedin: RawLinkedIn::default(),
             connect: RawConnect::default(),
-            refresh: RawRefresh::default(),
-            notify: RawNotify::default(),
+            refresh: RefreshSettings::default(),
+            notify: NotificationPolicy::default(),
             smtp: RawSmtp::default(),
             email: EmailSettings::default(),
             schedule: ScheduleSettings::default(),

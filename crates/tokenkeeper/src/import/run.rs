@@ -135,8 +135,13 @@ impl Importer {
         } else {
             None
         };
-        let account = plan(row, seen.as_ref(), &self.introspector.settings.expiry, now)
-            .map_err(OneRowError::Invalid)?;
+        let account = plan(
+            row,
+            seen.as_ref(),
+            &self.introspector.settings.expiry(),
+            now,
+        )
+        .map_err(OneRowError::Invalid)?;
         let notices = |a: &crate::domain::Account| self.notify.on_permanent_failure(a, now);
         let decisions = self
             .store
@@ -238,7 +243,7 @@ impl Importer {
             match plan(
                 p.row,
                 p.seen.as_ref(),
-                &self.introspector.settings.expiry,
+                &self.introspector.settings.expiry(),
                 now,
             ) {
                 Ok(account) => planned.push(account),
