@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
 use std::marker::PhantomData;
+use url::Url;
 
 /// A key's text, read by `parse`; its error is the message the refusal gives after the key.
 pub(super) fn text<'de, D: Deserializer<'de>, T>(
@@ -162,4 +163,55 @@ pub(super) mod time_zone {
     pub fn serialize<S: Serializer>(zone: &Tz, out: S) -> Result<S::Ok, S::Error> {
         out.serialize_str(zone.name())
     }
+}
+
+/// An http(s) URL with a host, such as LinkedIn's endpoints; printed as it is.
+pub(super) mod http_url {
+    use serde::{Deserializer, Serializer};
+    use url::Url;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(url: D) -> Result<Url, D::Error> {
+        super::text(url, |url| super::http_url(&url))
+    }
+
+    pub fn serialize<S: Serializer>(url: &Url, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(url.as_str())
+    }
+}
+
+pub(super) fn http_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| {
+        format!(
+            "{} is not a URL ({e}); expected http(s)://...",
+            unparsed(text)
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{:?}: expected an http(s) URL", redacted_url(&url)));
+    }
+    Ok(url)
+}
+
+/// A value that did not parse, as an error message shows it. A webhook URL may carry its
+/// receiver's token in its query or a password before `@`; when the text has either, where
+/// they end cannot be trusted, so none of it is shown.
+fn unparsed(text: &str) -> String {
+    if text.contains(['@', '?', '#']) {
+        "the value (not shown: it may carry a credential)".to_string()
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// How a URL that may carry a credential (a password, a token in its query) is printed: those
+/// parts replaced by a marker.
+pub fn redacted_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("redacted"));
+    }
+    if shown.query().is_some() {
+        shown.set_query(Some("redacted"));
+    }
+    shown.to_string()
 }

@@ -27,14 +27,14 @@ mod webhooks;
 
 pub use admin::{hash_password, password_matches, AdminSettings};
 pub use api::ApiSettings;
-pub use check::redacted_url;
-pub use connect::{ConnectSettings, RawConnect};
+pub use connect::ConnectSettings;
 pub use database_url::{redact_database_url, DatabaseUrl};
 pub use email::EmailSettings;
 pub use encryption::{EncryptionSettings, KeyEntries, RawEncryption};
 pub use error::ConfigError;
+pub use field::redacted_url;
 pub use http::{HttpSettings, RawHttp};
-pub use linkedin::{LinkedInSettings, RawLinkedIn};
+pub use linkedin::LinkedInSettings;
 pub use log::{LogFormat, LogSettings};
 pub use raw::RawConfig;
 pub use refresh::RefreshSettings;
@@ -110,8 +110,8 @@ impl Config {
             http: (&self.http).into(),
             api: self.api.clone(),
             admin: self.admin.clone(),
-            linkedin: (&self.linkedin).into(),
-            connect: (&self.connect).into(),
+            linkedin: self.linkedin.clone(),
+            connect: self.connect.clone(),
             refresh: self.refresh.clone(),
             notify: self.notify.clone(),
             smtp: (&self.smtp).into(),
@@ -130,8 +130,8 @@ impl TryFrom<RawConfig> for Config {
 
     /// Sections are checked in this order, so the first wrong key is the one reported.
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
-        let linkedin = raw.linkedin.try_into()?;
-        let connect = raw.connect.try_into()?;
+        raw.linkedin.check()?;
+        raw.connect.check()?;
         let encryption = raw.encryption.try_into()?;
         let webhooks = raw.webhooks.try_into()?;
         Ok(Config {
@@ -139,8 +139,8 @@ impl TryFrom<RawConfig> for Config {
             http: raw.http.try_into()?,
             api: raw.api,
             admin: raw.admin,
-            linkedin,
-            connect,
+            linkedin: raw.linkedin,
+            connect: raw.connect,
             refresh: raw.refresh,
             notify: raw.notify,
             smtp: raw.smtp.try_into()?,

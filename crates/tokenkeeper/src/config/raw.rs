@@ -4,11 +4,11 @@
 
 use super::admin::AdminSettings;
 use super::api::ApiSettings;
-use super::connect::RawConnect;
+use super::connect::ConnectSettings;
 use super::email::EmailSettings;
 use super::encryption::RawEncryption;
 use super::http::RawHttp;
-use super::linkedin::RawLinkedIn;
+use super::linkedin::LinkedInSettings;
 use super::log::LogSettings;
 use super::notify::Notify;
 use super::refresh::RefreshSettings;
@@ -27,8 +27,8 @@ pub struct RawConfig {
     pub http: RawHttp,
     pub api: ApiSettings,
     pub admin: AdminSettings,
-    pub linkedin: RawLinkedIn,
-    pub connect: RawConnect,
+    pub linkedin: LinkedInSettings,
+    pub connect: ConnectSettings,
     pub refresh: RefreshSettings,
     #[serde(with = "Notify")]
     pub notify: NotificationPolicy,
@@ -47,8 +47,8 @@ impl Default for RawConfig {
             http: RawHttp::default(),
             api: ApiSettings::default(),
             admin: AdminSettings::default(),
-            linkedin: RawLinkedIn::default(),
-            connect: RawConnect::default(),
+            linkedin: LinkedInSettings::default(),
+            connect: ConnectSettings::default(),
             refresh: RefreshSettings::default(),
             notify: NotificationPolicy::default(),
             smtp: RawSmtp::default(),
