@@ -2,21 +2,17 @@
 //! set. Only the argon2 hash is configured, never the password: `tokenkeeper admin
 //! hash-password` makes one.
 
-use super::check::shown_secret;
 use super::error::{invalid, ConfigError};
+use super::field::{redacted, text};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RawAdmin {
-    /// An argon2 PHC string (`$argon2id$v=19$...`); empty turns the dashboard off.
-    pub password_hash: String,
-}
-
-#[derive(Debug, Clone, Default)]
 pub struct AdminSettings {
-    /// Held as a secret: the hash of a weak password can be attacked offline.
+    /// An argon2 PHC string (`$argon2id$v=19$...`); empty turns the dashboard off. Held as a
+    /// secret: the hash of a weak password can be attacked offline.
+    #[serde(deserialize_with = "checked_hash", serialize_with = "redacted")]
     pub password_hash: Option<SecretString>,
 }
 
@@ -26,55 +22,42 @@ impl AdminSettings {
     }
 }
 
-impl TryFrom<RawAdmin> for AdminSettings {
+/// The settings of one hash, checked as the key is (`admin hash-password`'s test reads its
+/// output back).
+impl TryFrom<&str> for AdminSettings {
     type Error = ConfigError;
 
-    fn try_from(raw: RawAdmin) -> Result<Self, ConfigError> {
-        let hash = raw.password_hash.trim();
-        if hash.is_empty() {
-            return Ok(Self::default());
-        }
-        // The value itself is never repeated in the message.
-        let parsed = argon2::PasswordHash::new(hash).map_err(|e| {
-            invalid(
-                "admin.password_hash",
-                format!(
-                    "is not a PHC string ({e}); make one with `tokenkeeper admin hash-password`"
-                ),
-            )
-        })?;
-        let usable = parsed.hash.is_some()
-            && parsed.salt.is_some()
-            && argon2::Params::try_from(&parsed).is_ok();
-        if !usable {
-            return Err(invalid(
-                "admin.password_hash",
-                "is not a complete argon2 hash (parameters, salt and hash); make one with `tokenkeeper admin hash-password`",
-            ));
-        }
-        if argon2::Algorithm::try_from(parsed.algorithm).is_err() {
-            return Err(invalid(
-                "admin.password_hash",
-                "is not an argon2 hash; make one with `tokenkeeper admin hash-password`",
-            ));
-        }
-        Ok(Self {
-            password_hash: Some(SecretString::from(hash.to_owned())),
-        })
+    fn try_from(hash: &str) -> Result<Self, ConfigError> {
+        let password_hash =
+            password_hash(hash).map_err(|message| invalid("admin.password_hash", message))?;
+        Ok(Self { password_hash })
     }
 }
 
-/// The section as printed, its hash redacted.
-impl From<&AdminSettings> for RawAdmin {
-    fn from(admin: &AdminSettings) -> Self {
-        Self {
-            password_hash: admin
-                .password_hash
-                .as_ref()
-                .map(shown_secret)
-                .unwrap_or_default(),
-        }
+fn checked_hash<'de, D: Deserializer<'de>>(hash: D) -> Result<Option<SecretString>, D::Error> {
+    text(hash, |hash| password_hash(&hash))
+}
+
+/// The hash, or `None` when empty; the message never repeats the value.
+fn password_hash(hash: &str) -> Result<Option<SecretString>, String> {
+    let hash = hash.trim();
+    if hash.is_empty() {
+        return Ok(None);
     }
+    let how = "make one with `tokenkeeper admin hash-password`";
+    let parsed =
+        argon2::PasswordHash::new(hash).map_err(|e| format!("is not a PHC string ({e}); {how}"))?;
+    let usable =
+        parsed.hash.is_some() && parsed.salt.is_some() && argon2::Params::try_from(&parsed).is_ok();
+    if !usable {
+        return Err(format!(
+            "is not a complete argon2 hash (parameters, salt and hash); {how}"
+        ));
+    }
+    if argon2::Algorithm::try_from(parsed.algorithm).is_err() {
+        return Err(format!("is not an argon2 hash; {how}"));
+    }
+    Ok(Some(SecretString::from(hash.to_owned())))
 }
 
 /// The PHC string of `password` under argon2id's default parameters and a fresh salt.
@@ -108,10 +91,7 @@ mod tests {
     #[test]
     fn a_hash_made_here_is_accepted_and_matches_only_its_password() {
         let hash = hash_password("correct horse").unwrap();
-        let settings = AdminSettings::try_from(RawAdmin {
-            password_hash: hash,
-        })
-        .unwrap();
+        let settings = AdminSettings::try_from(hash.as_str()).unwrap();
         assert!(password_matches(&settings, "correct horse"));
         assert!(!password_matches(&settings, "correct horse "));
         assert!(!password_matches(&AdminSettings::default(), ""));
@@ -124,11 +104,7 @@ mod tests {
             "$argon2id$v=19$m=oops",
             "$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaA",
         ] {
-            let error = AdminSettings::try_from(RawAdmin {
-                password_hash: bad.into(),
-            })
-            .unwrap_err()
-            .to_string();
+            let error = AdminSettings::try_from(bad).unwrap_err().to_string();
             assert!(error.contains("admin.password_hash"), "{error}");
             assert!(!error.contains(bad), "{error}");
         }

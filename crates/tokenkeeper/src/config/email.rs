@@ -1,84 +1,44 @@
 //! The `[email]` section: what the emails look like.
 
-use super::error::{invalid, ConfigError};
-use serde::{Deserialize, Serialize};
+use super::field::{text, time_zone};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RawEmail {
-    pub template_dir: String,
-    pub timezone: String,
+pub struct EmailSettings {
+    /// Templates that replace the built-in ones; empty: none.
+    #[serde(deserialize_with = "directory", serialize_with = "shown_path")]
+    pub template_dir: Option<PathBuf>,
+    #[serde(with = "time_zone")]
+    pub timezone: chrono_tz::Tz,
     pub product_name: String,
     pub support_contact: String,
 }
 
-impl Default for RawEmail {
+impl Default for EmailSettings {
     fn default() -> Self {
         Self {
-            template_dir: String::new(),
-            timezone: "UTC".into(),
+            template_dir: None,
+            timezone: chrono_tz::UTC,
             product_name: "our application".into(),
             support_contact: String::new(),
         }
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct EmailSettings {
-    pub template_dir: Option<PathBuf>,
-    pub timezone: chrono_tz::Tz,
-    pub product_name: String,
-    pub support_contact: String,
+fn directory<'de, D: Deserializer<'de>>(dir: D) -> Result<Option<PathBuf>, D::Error> {
+    text(dir, |dir| match PathBuf::from(&dir) {
+        _ if dir.is_empty() => Ok(None),
+        path if path.is_dir() => Ok(Some(path)),
+        _ => Err(format!("{dir:?} is not a directory")),
+    })
 }
 
-impl TryFrom<RawEmail> for EmailSettings {
-    type Error = ConfigError;
-
-    fn try_from(e: RawEmail) -> Result<Self, ConfigError> {
-        let timezone = e.timezone.parse().map_err(|_| {
-            invalid(
-                "email.timezone",
-                format!(
-                    "{:?} is not an IANA time zone name such as UTC or Europe/Paris",
-                    e.timezone
-                ),
-            )
-        })?;
-        let template_dir = match e.template_dir.as_str() {
-            "" => None,
-            dir => {
-                let path = PathBuf::from(dir);
-                if !path.is_dir() {
-                    return Err(invalid(
-                        "email.template_dir",
-                        format!("{dir:?} is not a directory"),
-                    ));
-                }
-                Some(path)
-            }
-        };
-        Ok(EmailSettings {
-            template_dir,
-            timezone,
-            product_name: e.product_name,
-            support_contact: e.support_contact,
-        })
-    }
-}
-
-/// The section as printed.
-impl From<&EmailSettings> for RawEmail {
-    fn from(e: &EmailSettings) -> Self {
-        RawEmail {
-            template_dir: e
-                .template_dir
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            timezone: e.timezone.name().to_owned(),
-            product_name: e.product_name.clone(),
-            support_contact: e.support_contact.clone(),
-        }
-    }
+fn shown_path<S: Serializer>(dir: &Option<PathBuf>, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_str(
+        &dir.as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+    )
 }

@@ -3,8 +3,7 @@
 //! value came from.
 
 use figment::error::{Actual, Kind};
-use figment::{Figment, Profile, Source};
-use std::path::Path;
+use figment::{Figment, Metadata, Profile, Source};
 
 /// How errors and figment's metadata name the environment layer (config/env.rs), so a
 /// refusal can say which variable set the value.
@@ -41,24 +40,25 @@ impl ConfigError {
         let ConfigError::Invalid { key, message } = self else {
             return self;
         };
-        let message = match layers.find_metadata(&key) {
-            Some(metadata) => match &metadata.source {
-                Some(Source::File(path)) => in_file(message, path),
-                _ if metadata.name == ENV_ORIGIN => {
-                    let parts: Vec<&str> = key.split('.').collect();
-                    let var = metadata.interpolate(&Profile::Default, &parts);
-                    format!("{message} (set by {var})")
-                }
-                _ => message,
-            },
-            None => message,
-        };
+        let message = with_origin(message, &key, layers.find_metadata(&key));
         ConfigError::Invalid { key, message }
     }
 }
 
-fn in_file(message: String, path: &Path) -> String {
-    format!("{message} (in {})", path.display())
+/// `message`, told with where the value of `key` came from: the file, or the variable.
+fn with_origin(message: String, key: &str, origin: Option<&Metadata>) -> String {
+    match origin {
+        Some(Metadata {
+            source: Some(Source::File(path)),
+            ..
+        }) => format!("{message} (in {})", path.display()),
+        Some(metadata) if metadata.name == ENV_ORIGIN => {
+            let parts: Vec<&str> = key.split('.').collect();
+            let var = metadata.interpolate(&Profile::Default, &parts);
+            format!("{message} (set by {var})")
+        }
+        _ => message,
+    }
 }
 
 impl From<figment::Error> for ConfigError {
@@ -98,10 +98,7 @@ impl From<figment::Error> for ConfigError {
             }
             other => other.to_string(),
         };
-        let message = match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
-            Some(Source::File(path)) => in_file(message, path),
-            _ => message,
-        };
+        let message = with_origin(message, &key, error.metadata.as_ref());
         if key.is_empty() {
             key = "(configuration)".to_owned();
         }

@@ -1,74 +1,53 @@
 //! The `[log]` section: how the program writes its log.
 
-use super::error::{invalid, ConfigError};
-use serde::{Deserialize, Serialize};
+use super::field::text;
+use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RawLog {
-    /// `human` or `json`.
-    pub format: String,
+pub struct LogSettings {
+    pub format: LogFormat,
     /// A level like `info` or a filter like `tokenkeeper=debug`.
+    #[serde(deserialize_with = "filter")]
     pub level: String,
 }
 
-impl Default for RawLog {
+impl Default for LogSettings {
     fn default() -> Self {
         Self {
-            format: "human".into(),
+            format: LogFormat::Human,
             level: "info".into(),
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum LogFormat {
     Human,
     Json,
 }
 
-#[derive(Debug, Clone)]
-pub struct LogSettings {
-    pub format: LogFormat,
-    pub level: String,
-}
+impl TryFrom<String> for LogFormat {
+    type Error = String;
 
-impl TryFrom<RawLog> for LogSettings {
-    type Error = ConfigError;
-
-    fn try_from(raw: RawLog) -> Result<Self, ConfigError> {
-        let format = match raw.format.as_str() {
-            "human" => LogFormat::Human,
-            "json" => LogFormat::Json,
-            other => {
-                return Err(invalid(
-                    "log.format",
-                    format!("{other:?}: expected \"human\" or \"json\""),
-                ))
-            }
-        };
-        tracing_subscriber::EnvFilter::try_new(&raw.level).map_err(|e| {
-            invalid(
-                "log.level",
-                format!("{e}: expected a level like info or a filter like tokenkeeper=debug"),
-            )
-        })?;
-        Ok(Self {
-            format,
-            level: raw.level,
-        })
-    }
-}
-
-/// The section as printed.
-impl From<&LogSettings> for RawLog {
-    fn from(l: &LogSettings) -> Self {
-        Self {
-            format: match l.format {
-                LogFormat::Human => "human".into(),
-                LogFormat::Json => "json".into(),
-            },
-            level: l.level.clone(),
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "human" => Ok(Self::Human),
+            "json" => Ok(Self::Json),
+            other => Err(format!("{other:?}: expected \"human\" or \"json\"")),
         }
     }
+}
+
+fn filter<'de, D: Deserializer<'de>>(level: D) -> Result<String, D::Error> {
+    text(
+        level,
+        |level| match tracing_subscriber::EnvFilter::try_new(&level) {
+            Ok(_) => Ok(level),
+            Err(e) => Err(format!(
+                "{e}: expected a level like info or a filter like tokenkeeper=debug"
+            )),
+        },
+    )
 }

@@ -14,6 +14,7 @@ mod email;
 mod encryption;
 mod env;
 mod error;
+mod field;
 mod http;
 mod linkedin;
 mod log;
@@ -24,21 +25,20 @@ mod schedule;
 mod smtp;
 mod webhooks;
 
-pub use admin::{hash_password, password_matches, AdminSettings, RawAdmin};
-pub use api::{ApiSettings, RawApi};
-pub use check::redacted_url;
-pub use connect::{ConnectSettings, RawConnect};
+pub use admin::{hash_password, password_matches, AdminSettings};
+pub use api::ApiSettings;
+pub use connect::ConnectSettings;
 pub use database_url::{redact_database_url, DatabaseUrl};
-pub use email::{EmailSettings, RawEmail};
+pub use email::EmailSettings;
 pub use encryption::{AllowPlaintext, EncryptionSettings, KeyEntries, RawEncryption};
 pub use error::ConfigError;
+pub use field::redacted_url;
 pub use http::{HttpSettings, RawHttp};
-pub use linkedin::{LinkedInSettings, RawLinkedIn};
-pub use log::{LogFormat, LogSettings, RawLog};
-pub use notify::RawNotify;
+pub use linkedin::LinkedInSettings;
+pub use log::{LogFormat, LogSettings};
 pub use raw::RawConfig;
-pub use refresh::{RawRefresh, RefreshSettings};
-pub use schedule::{RawSchedule, ScheduleSettings};
+pub use refresh::RefreshSettings;
+pub use schedule::ScheduleSettings;
 pub use smtp::{RawSmtp, SmtpSecurity, SmtpSettings};
 pub use webhooks::{RawWebhooks, WebhookSettings, WebhookTarget};
 
@@ -108,16 +108,16 @@ impl Config {
         let shown = RawConfig {
             database_url: self.database_url.to_string(),
             http: (&self.http).into(),
-            api: (&self.api).into(),
-            admin: (&self.admin).into(),
-            linkedin: (&self.linkedin).into(),
-            connect: (&self.connect).into(),
-            refresh: (&self.refresh).into(),
-            notify: (&self.notify).into(),
+            api: self.api.clone(),
+            admin: self.admin.clone(),
+            linkedin: self.linkedin.clone(),
+            connect: self.connect.clone(),
+            refresh: self.refresh.clone(),
+            notify: self.notify.clone(),
             smtp: (&self.smtp).into(),
-            email: (&self.email).into(),
-            schedule: (&self.schedule).into(),
-            log: (&self.log).into(),
+            email: self.email.clone(),
+            schedule: self.schedule.clone(),
+            log: self.log.clone(),
             encryption: (&self.encryption).into(),
             webhooks: (&self.webhooks).into(),
         };
@@ -130,29 +130,23 @@ impl TryFrom<RawConfig> for Config {
 
     /// Sections are checked in this order, so the first wrong key is the one reported.
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
-        let api = raw.api.try_into()?;
-        let admin = raw.admin.try_into()?;
-        let linkedin = raw.linkedin.try_into()?;
-        let connect = raw.connect.try_into()?;
-        let refresh = raw.refresh.try_into()?;
-        let notify = raw.notify.try_into()?;
-        let schedule = raw.schedule.try_into()?;
-        let log = raw.log.try_into()?;
+        raw.linkedin.check()?;
+        raw.connect.check()?;
         let encryption = raw.encryption.try_into()?;
         let webhooks = raw.webhooks.try_into()?;
         Ok(Config {
             database_url: raw.database_url.try_into()?,
             http: raw.http.try_into()?,
-            api,
-            admin,
-            linkedin,
-            connect,
-            refresh,
-            notify,
+            api: raw.api,
+            admin: raw.admin,
+            linkedin: raw.linkedin,
+            connect: raw.connect,
+            refresh: raw.refresh,
+            notify: raw.notify,
             smtp: raw.smtp.try_into()?,
-            email: raw.email.try_into()?,
-            schedule,
-            log,
+            email: raw.email,
+            schedule: raw.schedule,
+            log: raw.log,
             encryption,
             webhooks,
         })

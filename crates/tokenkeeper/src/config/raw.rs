@@ -2,19 +2,20 @@
 //! defaults. Every key exists in the defaults, so a file value for a key that is not there,
 //! or of the wrong type, is refused by serde under the key's name.
 
-use super::admin::RawAdmin;
-use super::api::RawApi;
-use super::connect::RawConnect;
-use super::email::RawEmail;
+use super::admin::AdminSettings;
+use super::api::ApiSettings;
+use super::connect::ConnectSettings;
+use super::email::EmailSettings;
 use super::encryption::RawEncryption;
 use super::http::RawHttp;
-use super::linkedin::RawLinkedIn;
-use super::log::RawLog;
-use super::notify::RawNotify;
-use super::refresh::RawRefresh;
-use super::schedule::RawSchedule;
+use super::linkedin::LinkedInSettings;
+use super::log::LogSettings;
+use super::notify::Notify;
+use super::refresh::RefreshSettings;
+use super::schedule::ScheduleSettings;
 use super::smtp::RawSmtp;
 use super::webhooks::RawWebhooks;
+use crate::domain::NotificationPolicy;
 use serde::{Deserialize, Serialize};
 
 /// The field order is the order `tokenkeeper config` prints the sections in.
@@ -24,16 +25,17 @@ pub struct RawConfig {
     /// `sqlite://PATH` or `postgres://USER@HOST/DB`; its password is never printed.
     pub database_url: String,
     pub http: RawHttp,
-    pub api: RawApi,
-    pub admin: RawAdmin,
-    pub linkedin: RawLinkedIn,
-    pub connect: RawConnect,
-    pub refresh: RawRefresh,
-    pub notify: RawNotify,
+    pub api: ApiSettings,
+    pub admin: AdminSettings,
+    pub linkedin: LinkedInSettings,
+    pub connect: ConnectSettings,
+    pub refresh: RefreshSettings,
+    #[serde(with = "Notify")]
+    pub notify: NotificationPolicy,
     pub smtp: RawSmtp,
-    pub email: RawEmail,
-    pub schedule: RawSchedule,
-    pub log: RawLog,
+    pub email: EmailSettings,
+    pub schedule: ScheduleSettings,
+    pub log: LogSettings,
     pub encryption: RawEncryption,
     pub webhooks: RawWebhooks,
 }
@@ -43,16 +45,16 @@ impl Default for RawConfig {
         Self {
             database_url: "sqlite://tokenkeeper.db".into(),
             http: RawHttp::default(),
-            api: RawApi::default(),
-            admin: RawAdmin::default(),
-            linkedin: RawLinkedIn::default(),
-            connect: RawConnect::default(),
-            refresh: RawRefresh::default(),
-            notify: RawNotify::default(),
+            api: ApiSettings::default(),
+            admin: AdminSettings::default(),
+            linkedin: LinkedInSettings::default(),
+            connect: ConnectSettings::default(),
+            refresh: RefreshSettings::default(),
+            notify: NotificationPolicy::default(),
             smtp: RawSmtp::default(),
-            email: RawEmail::default(),
-            schedule: RawSchedule::default(),
-            log: RawLog::default(),
+            email: EmailSettings::default(),
+            schedule: ScheduleSettings::default(),
+            log: LogSettings::default(),
             encryption: RawEncryption::default(),
             webhooks: RawWebhooks::default(),
         }

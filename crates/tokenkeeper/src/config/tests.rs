@@ -45,7 +45,7 @@ fn environment_overrides_defaults_with_typed_values() {
         ("TOKENKEEPER_CONFIG", "ignored: read by the command line"),
     ]));
     let config = Config::load_from(None, vars).unwrap();
-    assert_eq!(config.refresh.expiry.refresh_after, Duration::days(40));
+    assert_eq!(config.refresh.refresh_after, Duration::days(40));
     assert_eq!(config.database_url, "postgres://u@db/tk");
     assert_eq!(config.connect.allowed_return_origins.len(), 2);
     assert_eq!(

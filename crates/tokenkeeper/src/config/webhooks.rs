@@ -139,7 +139,7 @@ impl From<&WebhookSettings> for RawWebhooks {
             url: w
                 .target
                 .as_ref()
-                .map(|t| super::check::redacted_url(&t.url))
+                .map(|t| super::field::redacted_url(&t.url))
                 .unwrap_or_default(),
             secret: if w.target.is_some() {
                 "[redacted]".into()

@@ -153,7 +153,7 @@ pub async fn callback(
         profile.name,
         tokens,
         now,
-        &app.config.refresh.expiry,
+        &app.config.refresh.expiry(),
     );
     let stored = match app
         .store

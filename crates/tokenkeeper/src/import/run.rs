@@ -155,7 +155,7 @@ impl Importer {
             row,
             seen.as_ref(),
             holder.as_ref(),
-            &self.lookups.settings.expiry,
+            &self.lookups.settings.expiry(),
             now,
         )
         .map_err(OneRowError::Invalid)?;
@@ -262,7 +262,7 @@ impl Importer {
                 p.row,
                 p.seen.as_ref(),
                 p.holder.as_ref(),
-                &self.lookups.settings.expiry,
+                &self.lookups.settings.expiry(),
                 now,
             ) {
                 Ok(account) => planned.push(account),

@@ -263,7 +263,7 @@ fn refreshed(
     {
         tokens.refresh_token_expires_at = account.refresh_token_expires_at;
     }
-    let expiration = shared.settings.expiry.next_refresh_due(
+    let expiration = shared.settings.expiry().next_refresh_due(
         now,
         tokens.token_expires_at,
         tokens.refresh_token_expires_at,

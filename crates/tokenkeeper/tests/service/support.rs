@@ -376,7 +376,7 @@ impl TestApp {
                 Some(format!("{prefix} {i}")),
                 tokens,
                 linked_at,
-                &self.config.refresh.expiry,
+                &self.config.refresh.expiry(),
             );
             out.push(self.store.save_linked_account(&account).await.unwrap());
         }

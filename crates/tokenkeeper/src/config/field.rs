@@ -1,0 +1,217 @@
+//! How a key's value becomes the typed value the program runs with, and back for printing.
+//! Each section names these next to its fields (`#[serde(with = ...)]`), so a key's type, its
+//! range and its check are written once, where the key is.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serializer};
+use std::marker::PhantomData;
+use url::Url;
+
+/// A key's text, read by `parse`; its error is the message the refusal gives after the key.
+pub(super) fn text<'de, D: Deserializer<'de>, T>(
+    deserializer: D,
+    parse: impl FnOnce(String) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    parse(String::deserialize(deserializer)?).map_err(D::Error::custom)
+}
+
+/// How a secret is printed: a marker, or nothing when it is not set.
+pub(super) fn redacted<S: Serializer>(secret: &impl Secret, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(if secret.is_set() { "[redacted]" } else { "" })
+}
+
+pub(super) trait Secret {
+    fn is_set(&self) -> bool;
+}
+
+impl Secret for SecretString {
+    fn is_set(&self) -> bool {
+        !self.expose_secret().is_empty()
+    }
+}
+
+impl<T: Secret> Secret for Option<T> {
+    fn is_set(&self) -> bool {
+        self.as_ref().is_some_and(Secret::is_set)
+    }
+}
+
+/// A count or a duration in whole `U`nits from `MIN` to `MAX`, as in
+/// `#[serde(rename = "poll_ms", with = "In::<Millis, 1, 3_600_000>")]`; `N` adds a note to the
+/// refusal. Every number of the configuration is one of these, so none goes unchecked.
+pub(super) struct In<U, const MIN: u64, const MAX: u64, N: Note = ()>(PhantomData<(U, N)>);
+
+impl<U, const MIN: u64, const MAX: u64, N: Note> In<U, MIN, MAX, N> {
+    pub fn deserialize<'de, D: Deserializer<'de>, T>(number: D) -> Result<T, D::Error>
+    where
+        U: Unit<T>,
+    {
+        let count = u64::deserialize(number)?;
+        (MIN..=MAX)
+            .contains(&count)
+            .then(|| U::of(count))
+            .flatten()
+            .ok_or_else(|| D::Error::custom(format!("expected {MIN} to {MAX}{}", N::TEXT)))
+    }
+
+    pub fn serialize<S: Serializer, T>(value: &T, out: S) -> Result<S::Ok, S::Error>
+    where
+        U: Unit<T>,
+    {
+        out.serialize_u64(U::count(value))
+    }
+}
+
+/// What the number of a key counts, and the type it becomes.
+pub(super) trait Unit<T> {
+    fn of(count: u64) -> Option<T>;
+    fn count(value: &T) -> u64;
+}
+
+/// Said after the range in a refusal: `expected 1 to 10080 (a week)`.
+pub(super) trait Note {
+    const TEXT: &'static str = "";
+}
+
+impl Note for () {}
+
+/// Things, not time: connections, attempts, bytes.
+pub(super) struct Count;
+pub(super) struct Millis;
+pub(super) struct Seconds;
+pub(super) struct Minutes;
+pub(super) struct Hours;
+pub(super) struct Days;
+/// A share of 100, held as a ratio.
+pub(super) struct Percent;
+
+impl<T: Copy + TryFrom<u64>> Unit<T> for Count
+where
+    u64: TryFrom<T>,
+{
+    fn of(count: u64) -> Option<T> {
+        T::try_from(count).ok()
+    }
+    fn count(value: &T) -> u64 {
+        u64::try_from(*value).unwrap_or(u64::MAX)
+    }
+}
+
+impl Unit<f64> for Percent {
+    fn of(count: u64) -> Option<f64> {
+        Some(count as f64 / 100.0)
+    }
+    fn count(ratio: &f64) -> u64 {
+        (ratio * 100.0).round() as u64
+    }
+}
+
+/// Units of `std::time::Duration`, what timers take.
+macro_rules! std_units {
+    ($($unit:ident: $from:ident / $count:ident;)*) => {$(
+        impl Unit<std::time::Duration> for $unit {
+            fn of(count: u64) -> Option<std::time::Duration> {
+                Some(std::time::Duration::$from(count))
+            }
+            fn count(value: &std::time::Duration) -> u64 {
+                value.$count().try_into().unwrap_or(u64::MAX)
+            }
+        }
+    )*};
+}
+
+/// Units of `chrono::Duration`, what is added to dates.
+macro_rules! chrono_units {
+    ($($unit:ident: $from:ident / $count:ident;)*) => {$(
+        impl Unit<chrono::Duration> for $unit {
+            fn of(count: u64) -> Option<chrono::Duration> {
+                chrono::Duration::$from(count.try_into().ok()?)
+            }
+            fn count(value: &chrono::Duration) -> u64 {
+                value.$count().try_into().unwrap_or(0)
+            }
+        }
+    )*};
+}
+
+std_units! {
+    Millis: from_millis / as_millis;
+    Seconds: from_secs / as_secs;
+}
+
+chrono_units! {
+    Seconds: try_seconds / num_seconds;
+    Minutes: try_minutes / num_minutes;
+    Hours: try_hours / num_hours;
+    Days: try_days / num_days;
+}
+
+/// An IANA time zone name (`UTC`, `Europe/Paris`).
+pub(super) mod time_zone {
+    use chrono_tz::Tz;
+    use serde::{Deserializer, Serializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(name: D) -> Result<Tz, D::Error> {
+        super::text(name, |name| {
+            name.parse().map_err(|_| {
+                format!("{name:?} is not an IANA time zone name such as UTC or Europe/Paris")
+            })
+        })
+    }
+
+    pub fn serialize<S: Serializer>(zone: &Tz, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(zone.name())
+    }
+}
+
+/// An http(s) URL with a host, such as LinkedIn's endpoints; printed as it is.
+pub(super) mod http_url {
+    use serde::{Deserializer, Serializer};
+    use url::Url;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(url: D) -> Result<Url, D::Error> {
+        super::text(url, |url| super::http_url(&url))
+    }
+
+    pub fn serialize<S: Serializer>(url: &Url, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(url.as_str())
+    }
+}
+
+pub(super) fn http_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| {
+        format!(
+            "{} is not a URL ({e}); expected http(s)://...",
+            unparsed(text)
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{:?}: expected an http(s) URL", redacted_url(&url)));
+    }
+    Ok(url)
+}
+
+/// A value that did not parse, as an error message shows it. A webhook URL may carry its
+/// receiver's token in its query or a password before `@`; when the text has either, where
+/// they end cannot be trusted, so none of it is shown.
+fn unparsed(text: &str) -> String {
+    if text.contains(['@', '?', '#']) {
+        "the value (not shown: it may carry a credential)".to_string()
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// How a URL that may carry a credential (a password, a token in its query) is printed: those
+/// parts replaced by a marker.
+pub fn redacted_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("redacted"));
+    }
+    if shown.query().is_some() {
+        shown.set_query(Some("redacted"));
+    }
+    shown.to_string()
+}
