@@ -258,7 +258,10 @@ async fn a_failed_run_leaves_its_refusals_to_the_next_slot(backend: Backend) {
     assert_eq!(report.outcome, SweepOutcome::Failed, "{report:?}");
     assert_eq!(report.counts.needs_reconnect, 0, "{report:?}");
     // Both were released untouched and are counted so: the refusal and the panicked one.
-    assert_eq!(report.counts.skipped, 2, "{report:?}");
+    // On a loaded machine the next claim, already in flight, may take the panicked account
+    // again once it is released; it is then released untouched again and counted again.
+    assert!(report.counts.skipped >= 2, "{report:?}");
+    assert_eq!(report.counts.skipped, report.counts.due, "{report:?}");
     assert_eq!(app.account("cy").await.status, AccountStatus::Active);
 
     // The next run, without the bug, ends well: the refusal now starts the episode.
