@@ -25,6 +25,7 @@ backend_tests!(
     the_member_lookup_waits_out_a_429_with_everyone_else,
     a_replaced_account_keeps_its_member_when_the_row_cannot_tell,
     a_token_userinfo_will_not_describe_is_refused_and_a_failing_userinfo_is_a_502,
+    a_token_introspection_will_not_describe_is_refused_and_a_failing_one_is_a_502,
 );
 
 async fn post(app: &TestApp, body: &Value) -> (StatusCode, Value) {
@@ -436,4 +437,41 @@ async fn a_token_userinfo_will_not_describe_is_refused_and_a_failing_userinfo_is
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{answer}");
     assert_eq!(app.account_count().await, 0);
     assert_eq!(controls.calls(Endpoint::Userinfo), 2);
+}
+
+async fn a_token_introspection_will_not_describe_is_refused_and_a_failing_one_is_a_502(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let controls = app.fake.controls();
+    let body = json!({
+        "user_id": "u-1",
+        "email": "u-1@example.com",
+        "member_id": "member-u-1",
+        "access_token": "AQ-secret-token",
+    });
+    // LinkedIn's answer about this one token: the request's problem.
+    let invalid_token = Fault::Respond {
+        status: 400,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: r#"{"error":"invalid_request","error_description":"Invalid token"}"#.into(),
+    };
+    controls.inject_fault(Endpoint::Introspect, invalid_token, Some(1));
+    let (status, answer) = post(&app, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("access_token: LinkedIn refused to describe it"),
+        "{answer}"
+    );
+    assert!(!answer.to_string().contains("secret"), "{answer}");
+    // LinkedIn failing for as long as the retries last: ours to report as a 502.
+    controls.inject_fault(Endpoint::Introspect, Fault::Status(503), None);
+    let (status, answer) = post(&app, &body).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{answer}");
+    assert_eq!(app.account_count().await, 0);
 }

@@ -25,6 +25,7 @@ backend_tests!(
     rows_without_member_id_are_imported_with_the_member_userinfo_names,
     member_lookups_keep_to_the_rate_per_second,
     an_import_stops_when_userinfo_refuses_our_request,
+    a_member_lookup_that_keeps_failing_fails_its_row_within_the_retry_budget,
 );
 
 const HEADER: &str = "user_id,email,access_token,refresh_token,token_expires_at,refresh_token_expires_at,linked_at,member_id,name,scope";
@@ -565,4 +566,46 @@ async fn an_import_stops_when_userinfo_refuses_our_request(backend: Backend) {
     );
     assert_no_token(&output);
     assert_eq!(app.account_count().await, 0);
+}
+
+async fn a_member_lookup_that_keeps_failing_fails_its_row_within_the_retry_budget(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let controls = app.fake.controls();
+    controls.inject_fault(Endpoint::Userinfo, Fault::Status(503), None);
+    let expires = (Utc::now() + Duration::days(30)).to_rfc3339();
+    let path = file(
+        ".csv",
+        &[
+            "user_id,email,access_token,token_expires_at,member_id".to_owned(),
+            format!("u-1,u1@example.com,AQ-secret-1,{expires},"),
+            format!("u-2,u2@example.com,AQ-secret-2,{expires},sub-2"),
+        ],
+    );
+    // Twenty attempts would take many seconds at 100 ms doubling; the budget is one second.
+    let output = import(
+        &app,
+        &[path.to_str().unwrap()],
+        &[
+            ("REFRESH__MAX_ATTEMPTS", "20"),
+            ("REFRESH__RETRY_INITIAL_MS", "100"),
+        ],
+    )
+    .await;
+    let errors = stderr(&output);
+    assert!(
+        errors.contains(
+            "line 2: member_id: not given, and LinkedIn could not tell whose the access token is"
+        ),
+        "{errors}"
+    );
+    // One row's failure: the import goes on.
+    assert!(!errors.contains("the import stopped"), "{errors}");
+    assert!(errors.contains("1 of 2 rows failed"), "{errors}");
+    assert_eq!(app.account_count().await, 1);
+    let tries = controls.calls(Endpoint::Userinfo);
+    assert!((2..=6).contains(&tries), "{tries} tries within a 1s budget");
 }
