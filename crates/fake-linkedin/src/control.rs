@@ -44,26 +44,14 @@ impl Controls {
         self.state().revoked.insert(sub.to_owned());
     }
     pub fn inject_fault(&self, endpoint: Endpoint, fault: Fault, times: Option<u32>) {
-        if times == Some(0) {
-            return;
-        }
-        self.state()
-            .faults
-            .entry(endpoint)
-            .or_default()
-            .push_back((fault, times));
+        self.state().faults.push(endpoint, fault, times);
     }
     /// A fault for the refresh grants of one member only (its `sub`), as when LinkedIn
     /// answers one restricted member oddly while everyone else refreshes fine.
     pub fn inject_member_fault(&self, member: &str, fault: Fault, times: Option<u32>) {
-        if times == Some(0) {
-            return;
-        }
         self.state()
             .member_faults
-            .entry(member.to_owned())
-            .or_default()
-            .push_back((fault, times));
+            .push(member.to_owned(), fault, times);
     }
     pub fn clear_faults(&self) {
         let mut state = self.state();
@@ -71,21 +59,15 @@ impl Controls {
         state.member_faults.clear();
     }
     pub fn calls(&self, endpoint: Endpoint) -> u64 {
-        self.state().calls.get(&endpoint).copied().unwrap_or(0)
+        self.state().calls.get(endpoint)
     }
     /// Completes once `endpoint` has been called at least `count` times in all.
     pub async fn wait_for_calls(&self, endpoint: Endpoint, count: u64) {
-        loop {
-            let signal = self.state().calls_changed.clone();
-            let called = signal.notified();
-            tokio::pin!(called);
-            // Registered before looking, so a call in between is not missed.
-            called.as_mut().enable();
-            if self.calls(endpoint) >= count {
-                return;
-            }
-            called.await;
-        }
+        crate::machinery::wait_until(
+            || self.state().calls.changed.clone(),
+            || self.calls(endpoint) >= count,
+        )
+        .await
     }
     pub fn refresh_grants(&self) -> u64 {
         self.state().refresh_grants
@@ -149,5 +131,54 @@ impl Controls {
         state.refresh_grants = 0;
         state.refresh_by_member.clear();
         state.refresh_by_token.clear();
+    }
+}
+
+impl crate::machinery::ControlRoutes for Controls {
+    fn now(&self) -> DateTime<Utc> {
+        Controls::now(self)
+    }
+    fn set_now(&self, t: DateTime<Utc>) {
+        Controls::set_now(self, t)
+    }
+    fn advance(&self, d: Duration) {
+        Controls::advance(self, d)
+    }
+    fn revoke_member(&self, member: &str) {
+        Controls::revoke_member(self, member)
+    }
+    fn clear_faults(&self) {
+        Controls::clear_faults(self)
+    }
+    fn add_fault(&self, req: crate::machinery::FaultRequest) -> Result<(), String> {
+        let endpoint = match req.endpoint.as_str() {
+            "authorize" => Endpoint::Authorize,
+            "token" => Endpoint::Token,
+            "introspect" => Endpoint::Introspect,
+            "userinfo" => Endpoint::Userinfo,
+            other => return Err(format!("unknown endpoint {other}")),
+        };
+        let fault = crate::machinery::parse_fault(&req.fault).ok_or("unknown fault")?;
+        match req.member {
+            Some(member) if endpoint == Endpoint::Token => {
+                self.inject_member_fault(&member, fault, req.times)
+            }
+            Some(_) => return Err("member faults apply to the token endpoint only".into()),
+            None => self.inject_fault(endpoint, fault, req.times),
+        }
+        Ok(())
+    }
+    fn stats(&self) -> serde_json::Value {
+        let calls = |e| self.calls(e);
+        serde_json::json!({
+            "calls": {
+                "authorize": calls(Endpoint::Authorize),
+                "token": calls(Endpoint::Token),
+                "introspect": calls(Endpoint::Introspect),
+                "userinfo": calls(Endpoint::Userinfo),
+            },
+            "refresh_grants": self.refresh_grants(),
+            "now": self.now(),
+        })
     }
 }

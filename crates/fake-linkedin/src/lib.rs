@@ -5,6 +5,7 @@
 
 pub mod cli;
 mod control;
+mod machinery;
 mod routes;
 mod state;
 
@@ -15,14 +16,11 @@ pub use state::{
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
 
 /// A running fake LinkedIn on a real socket. Dropping it stops the server.
 pub struct FakeLinkedIn {
-    addr: SocketAddr,
+    server: machinery::Server,
     controls: Controls,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl FakeLinkedIn {
@@ -31,28 +29,13 @@ impl FakeLinkedIn {
     }
 
     pub async fn start_on(addr: SocketAddr, config: FakeConfig) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
         let controls = Controls(Arc::new(Mutex::new(state::State::new(config))));
-        let app = routes::router(controls.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        Ok(Self {
-            addr,
-            controls,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let server = machinery::Server::start(addr, routes::router(controls.clone())).await?;
+        Ok(Self { server, controls })
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
     pub fn authorize_url(&self) -> String {
         format!("{}/oauth/v2/authorization", self.base_url())
@@ -71,25 +54,8 @@ impl FakeLinkedIn {
         self.controls.clone()
     }
 
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            // A hanging request (Fault::Hang) must not keep shutdown waiting.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
-        }
-    }
-}
-
-impl Drop for FakeLinkedIn {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await
     }
 }
 

@@ -1,16 +1,16 @@
 //! LinkedIn's endpoints, as LinkedIn answers them.
 
 use crate::control::Controls;
+use crate::machinery::apply;
 use crate::state::{
-    random, AccessGrant, Code, Consent, Endpoint, Fault, InvalidRefreshStyle, RefreshGrant,
+    random, AccessGrant, Code, Consent, Endpoint, InvalidRefreshStyle, RefreshGrant,
 };
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -20,11 +20,7 @@ pub fn router(controls: Controls) -> Router {
         .route("/oauth/v2/accessToken", post(token))
         .route("/oauth/v2/introspectToken", post(introspect))
         .route("/v2/userinfo", get(userinfo))
-        .route("/_fake/clock", post(set_clock))
-        .route("/_fake/revoke", post(revoke))
-        .route("/_fake/faults", post(add_fault))
-        .route("/_fake/faults", delete(clear_faults))
-        .route("/_fake/stats", get(stats))
+        .merge(crate::machinery::control_routes())
         .with_state(controls)
 }
 
@@ -56,73 +52,6 @@ async fn member_fault(controls: &Controls, form: &HashMap<String, String>) -> Op
         state.take_member_fault(&member)?
     };
     apply(fault).await
-}
-
-/// The answer a fault gives: `None` lets the endpoint answer normally (after any delay).
-async fn apply(fault: Fault) -> Option<Response> {
-    match fault {
-        Fault::Latency(d) => {
-            tokio::time::sleep(d).await;
-            None
-        }
-        Fault::Hang => {
-            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-            None
-        }
-        Fault::Hold(gate) => {
-            gate.passed().await;
-            None
-        }
-        Fault::Status(code) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            Some(
-                (
-                    status,
-                    Json(json!({"message": "Internal Server Error", "status": code})),
-                )
-                    .into_response(),
-            )
-        }
-        Fault::TooManyRequests { retry_after } => {
-            let mut response = (
-                StatusCode::TOO_MANY_REQUESTS,
-                Json(json!({
-                    "message": "Resource level throttle limit for calls to this resource is reached.",
-                    "status": 429
-                })),
-            )
-                .into_response();
-            if let Some(secs) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, secs.to_string().parse().unwrap());
-            }
-            Some(response)
-        }
-        Fault::Respond {
-            status,
-            headers,
-            body,
-        } => {
-            let mut response = Response::new(axum::body::Body::from(body));
-            *response.status_mut() =
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            for (name, value) in headers {
-                if let (Ok(name), Ok(value)) = (
-                    header::HeaderName::from_bytes(name.as_bytes()),
-                    header::HeaderValue::from_str(&value),
-                ) {
-                    response.headers_mut().append(name, value);
-                }
-            }
-            Some(response)
-        }
-        Fault::Disconnect => {
-            // Unwinding out of the handler makes the server drop the connection without a
-            // response; resume_unwind skips the panic hook, so nothing is printed.
-            std::panic::resume_unwind(Box::new("fake LinkedIn hangs up"))
-        }
-    }
 }
 
 fn error_page(message: &str) -> Response {
@@ -507,122 +436,4 @@ async fn userinfo(State(controls): State<Controls>, headers: HeaderMap) -> Respo
         body["email_verified"] = true.into();
     }
     Json(body).into_response()
-}
-
-#[derive(Deserialize)]
-struct ClockChange {
-    now: Option<DateTime<Utc>>,
-    advance_seconds: Option<i64>,
-}
-
-async fn set_clock(State(controls): State<Controls>, Json(change): Json<ClockChange>) -> Response {
-    if let Some(now) = change.now {
-        controls.set_now(now);
-    }
-    if let Some(secs) = change.advance_seconds {
-        controls.advance(chrono::Duration::seconds(secs));
-    }
-    Json(json!({"now": controls.now()})).into_response()
-}
-
-#[derive(Deserialize)]
-struct Revoke {
-    sub: String,
-}
-
-async fn revoke(State(controls): State<Controls>, Json(r): Json<Revoke>) -> StatusCode {
-    controls.revoke_member(&r.sub);
-    StatusCode::NO_CONTENT
-}
-
-#[derive(Deserialize)]
-struct FaultRequest {
-    endpoint: String,
-    /// {"status": 503} | {"too_many_requests": {"retry_after": 5}} | {"latency_ms": 200} | {"hang": true}
-    /// | {"respond": {"status": 400, "headers": {"Retry-After": "soon"}, "body": "..."}}
-    /// | {"disconnect": true}
-    fault: serde_json::Value,
-    times: Option<u32>,
-    /// Applies the fault to this member's refresh grants only (endpoint must be "token").
-    member: Option<String>,
-}
-
-async fn add_fault(State(controls): State<Controls>, Json(req): Json<FaultRequest>) -> Response {
-    let endpoint = match req.endpoint.as_str() {
-        "authorize" => Endpoint::Authorize,
-        "token" => Endpoint::Token,
-        "introspect" => Endpoint::Introspect,
-        "userinfo" => Endpoint::Userinfo,
-        other => {
-            return (StatusCode::BAD_REQUEST, format!("unknown endpoint {other}")).into_response()
-        }
-    };
-    let f = &req.fault;
-    let fault = if let Some(code) = f.get("status").and_then(|v| v.as_u64()) {
-        Fault::Status(code as u16)
-    } else if let Some(t) = f.get("too_many_requests") {
-        Fault::TooManyRequests {
-            retry_after: t.get("retry_after").and_then(|v| v.as_u64()),
-        }
-    } else if let Some(ms) = f.get("latency_ms").and_then(|v| v.as_u64()) {
-        Fault::Latency(std::time::Duration::from_millis(ms))
-    } else if f.get("hang").is_some() {
-        Fault::Hang
-    } else if let Some(r) = f.get("respond") {
-        Fault::Respond {
-            status: r.get("status").and_then(|v| v.as_u64()).unwrap_or(200) as u16,
-            headers: r
-                .get("headers")
-                .and_then(|h| h.as_object())
-                .map(|h| {
-                    h.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            body: r
-                .get("body")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned(),
-        }
-    } else if f.get("disconnect").is_some() {
-        Fault::Disconnect
-    } else {
-        return (StatusCode::BAD_REQUEST, "unknown fault").into_response();
-    };
-    match req.member {
-        Some(member) if endpoint == Endpoint::Token => {
-            controls.inject_member_fault(&member, fault, req.times)
-        }
-        Some(_) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "member faults apply to the token endpoint only",
-            )
-                .into_response()
-        }
-        None => controls.inject_fault(endpoint, fault, req.times),
-    }
-    StatusCode::NO_CONTENT.into_response()
-}
-
-async fn clear_faults(State(controls): State<Controls>) -> StatusCode {
-    controls.clear_faults();
-    StatusCode::NO_CONTENT
-}
-
-async fn stats(State(controls): State<Controls>) -> Response {
-    let calls = |e| controls.calls(e);
-    Json(json!({
-        "calls": {
-            "authorize": calls(Endpoint::Authorize),
-            "token": calls(Endpoint::Token),
-            "introspect": calls(Endpoint::Introspect),
-            "userinfo": calls(Endpoint::Userinfo),
-        },
-        "refresh_grants": controls.refresh_grants(),
-        "now": controls.now(),
-    }))
-    .into_response()
 }

@@ -1,8 +1,9 @@
 //! The fake's world: members, codes, tokens, the clock, faults and counters.
 
+use crate::machinery::{CallCounter, Clock, FaultQueues};
 use chrono::{DateTime, Duration, Utc};
 use rand::distributions::{Alphanumeric, DistString};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeSeparator {
@@ -174,10 +175,7 @@ pub(crate) struct RefreshGrant {
 
 pub(crate) struct State {
     pub config: FakeConfig,
-    /// The fake clock is `config.start_time + (real time elapsed) + offset`: it runs, and tests
-    /// can jump it.
-    pub clock_base: DateTime<Utc>,
-    pub clock_started: std::time::Instant,
+    pub clock: Clock,
     pub consent: Consent,
     pub logged_in: Option<Member>,
     pub members: Vec<Member>,
@@ -185,12 +183,10 @@ pub(crate) struct State {
     pub codes: HashMap<String, Code>,
     pub access: HashMap<String, AccessGrant>,
     pub refresh: HashMap<String, RefreshGrant>,
-    pub faults: HashMap<Endpoint, VecDeque<(Fault, Option<u32>)>>,
+    pub faults: FaultQueues<Endpoint>,
     /// Faults for one member's refresh grants only, keyed by the member's `sub`.
-    pub member_faults: HashMap<String, VecDeque<(Fault, Option<u32>)>>,
-    pub calls: HashMap<Endpoint, u64>,
-    /// Woken at every call, so tests wait for "LinkedIn was called" instead of polling.
-    pub calls_changed: std::sync::Arc<tokio::sync::Notify>,
+    pub member_faults: FaultQueues<String>,
+    pub calls: CallCounter<Endpoint>,
     pub refresh_grants: u64,
     pub refresh_by_member: HashMap<String, u64>,
     pub refresh_by_token: HashMap<String, u64>,
@@ -199,8 +195,7 @@ pub(crate) struct State {
 impl State {
     pub fn new(config: FakeConfig) -> Self {
         Self {
-            clock_base: config.start_time,
-            clock_started: std::time::Instant::now(),
+            clock: Clock::new(config.start_time, config.clock_runs),
             config,
             consent: Consent::Approve,
             logged_in: None,
@@ -209,10 +204,9 @@ impl State {
             codes: HashMap::new(),
             access: HashMap::new(),
             refresh: HashMap::new(),
-            faults: HashMap::new(),
-            member_faults: HashMap::new(),
-            calls: HashMap::new(),
-            calls_changed: Default::default(),
+            faults: Default::default(),
+            member_faults: Default::default(),
+            calls: Default::default(),
             refresh_grants: 0,
             refresh_by_member: HashMap::new(),
             refresh_by_token: HashMap::new(),
@@ -220,16 +214,11 @@ impl State {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        if !self.config.clock_runs {
-            return self.clock_base;
-        }
-        self.clock_base
-            + Duration::from_std(self.clock_started.elapsed()).unwrap_or_else(|_| Duration::zero())
+        self.clock.now()
     }
 
     pub fn set_now(&mut self, t: DateTime<Utc>) {
-        self.clock_base = t;
-        self.clock_started = std::time::Instant::now();
+        self.clock.set(t);
     }
 
     /// The member consenting now: the logged-in one, or a new one per authorization.
@@ -257,14 +246,13 @@ impl State {
 
     /// Records a call and returns the fault to apply to it, if any.
     pub fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
-        *self.calls.entry(endpoint).or_default() += 1;
-        self.calls_changed.notify_waiters();
-        next_fault(self.faults.get_mut(&endpoint)?)
+        self.calls.record(endpoint);
+        self.faults.take(&endpoint)
     }
 
     /// The fault to apply to a refresh grant of this member, if any.
     pub fn take_member_fault(&mut self, member: &str) -> Option<Fault> {
-        next_fault(self.member_faults.get_mut(member)?)
+        self.member_faults.take(member)
     }
 
     pub fn join_scope(&self, scope: &[String]) -> String {
@@ -273,18 +261,6 @@ impl State {
             ScopeSeparator::Space => scope.join(" "),
         }
     }
-}
-
-fn next_fault(queue: &mut VecDeque<(Fault, Option<u32>)>) -> Option<Fault> {
-    let (fault, times) = queue.front_mut()?;
-    let fault = fault.clone();
-    if let Some(left) = times {
-        *left -= 1;
-        if *left == 0 {
-            queue.pop_front();
-        }
-    }
-    Some(fault)
 }
 
 pub(crate) fn random(len: usize) -> String {
