@@ -6,6 +6,7 @@
 pub mod cli;
 mod control;
 mod machinery;
+pub mod networks;
 mod routes;
 mod state;
 
@@ -60,3 +61,4 @@ impl FakeLinkedIn {
 }
 
 pub use control::Controls;
+pub use networks::{FakeNetwork, FakeNetworkConfig, NetworkControls, NetworkEndpoint, NetworkKind};

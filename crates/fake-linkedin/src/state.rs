@@ -225,16 +225,7 @@ impl State {
     pub fn consenting_member(&mut self) -> String {
         let member = match self.logged_in.clone() {
             Some(m) => m,
-            None => {
-                let n = self.members.len() + 1;
-                Member {
-                    sub: random(10),
-                    name: format!("Member {n}"),
-                    given_name: "Member".into(),
-                    family_name: n.to_string(),
-                    email: Some(format!("member{n}@example.com")),
-                }
-            }
+            None => numbered_member(random(10), self.members.len() + 1),
         };
         if !self.members.iter().any(|m| m.sub == member.sub) {
             self.members.push(member.clone());
@@ -260,6 +251,17 @@ impl State {
             ScopeSeparator::Comma => scope.join(","),
             ScopeSeparator::Space => scope.join(" "),
         }
+    }
+}
+
+/// The `n`th member to consent without a test having logged anyone in.
+pub(crate) fn numbered_member(sub: String, n: usize) -> Member {
+    Member {
+        sub,
+        name: format!("Member {n}"),
+        given_name: "Member".into(),
+        family_name: n.to_string(),
+        email: Some(format!("member{n}@example.com")),
     }
 }
 
