@@ -3,7 +3,8 @@
 use crate::control::Controls;
 use crate::machinery::apply;
 use crate::state::{
-    random, AccessGrant, Code, Consent, Endpoint, InvalidRefreshStyle, RefreshGrant,
+    random, redirect_allowed, AccessGrant, Code, Consent, Endpoint, InvalidRefreshStyle,
+    RefreshGrant,
 };
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -82,11 +83,7 @@ async fn authorize(
     let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
         return error_page("redirect_uri is missing");
     };
-    let redirect_ok = url::Url::parse(&redirect_uri)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-        && (state.config.redirect_uris.is_empty()
-            || state.config.redirect_uris.contains(&redirect_uri));
-    if !redirect_ok {
+    if !redirect_allowed(&redirect_uri, &state.config.redirect_uris) {
         return error_page("The redirect_uri does not match the registered value");
     }
     let scope: Vec<String> = q
@@ -106,19 +103,14 @@ async fn authorize(
         let mut pairs = back.query_pairs_mut();
         match state.consent {
             Consent::Approve => {
-                let member = state.consenting_member();
-                let code = random(64);
-                let expires_at = state.now() + state.config.code_ttl;
-                state.codes.insert(
-                    code.clone(),
-                    Code {
-                        member,
-                        redirect_uri: redirect_uri.clone(),
-                        scope,
-                        expires_at,
-                    },
-                );
-                pairs.append_pair("code", &code);
+                let code = Code {
+                    member: state.consenting_member(),
+                    redirect_uri: redirect_uri.clone(),
+                    scope,
+                    params: HashMap::new(),
+                    expires_at: state.now() + state.config.code_ttl,
+                };
+                pairs.append_pair("code", &code.file(&mut state.codes, 64));
             }
             Consent::CancelLogin => {
                 pairs

@@ -153,11 +153,30 @@ pub struct SeededToken {
     pub revoked: bool,
 }
 
+/// A code the consent page sent back, with the authorize request that asked for it.
 pub(crate) struct Code {
     pub member: String,
     pub redirect_uri: String,
     pub scope: Vec<String>,
+    /// The authorize request's own parameters (`code_challenge`, `access_type`, `prompt`…).
+    pub params: HashMap<String, String>,
     pub expires_at: DateTime<Utc>,
+}
+
+impl Code {
+    /// Files the code under a new random value of `len` characters, which it returns.
+    pub fn file(self, codes: &mut HashMap<String, Code>, len: usize) -> String {
+        let value = random(len);
+        codes.insert(value.clone(), self);
+        value
+    }
+}
+
+/// Whether the consent page may send the browser to this URI: http(s), and one of those
+/// registered when any are.
+pub(crate) fn redirect_allowed(redirect_uri: &str, registered: &[String]) -> bool {
+    url::Url::parse(redirect_uri).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        && (registered.is_empty() || registered.iter().any(|r| r == redirect_uri))
 }
 
 pub(crate) struct AccessGrant {

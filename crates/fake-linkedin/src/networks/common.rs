@@ -4,9 +4,11 @@
 use super::world::World;
 use super::{NetworkControls, NetworkEndpoint, NetworkKind};
 use crate::machinery::apply;
-use crate::state::Consent;
+use crate::state::{redirect_allowed, Consent, Member};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
 use chrono::Duration;
 use std::collections::HashMap;
 
@@ -82,8 +84,11 @@ fn error_page(kind: NetworkKind, message: &str) -> Response {
 
 /// The consent page. Problems with the request are shown on the network's own page, and the
 /// browser is not sent back; a consent (or a refusal) goes back to the redirect URI.
-pub(crate) async fn authorize(controls: &NetworkControls, q: HashMap<String, String>) -> Response {
-    if let Some(r) = fault(controls, NetworkEndpoint::Authorize).await {
+pub(crate) async fn authorize(
+    State(controls): State<NetworkControls>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = fault(&controls, NetworkEndpoint::Authorize).await {
         return r;
     }
     let mut world = controls.world();
@@ -101,7 +106,7 @@ pub(crate) async fn authorize(controls: &NetworkControls, q: HashMap<String, Str
     let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
         return error_page(kind, "redirect_uri is missing");
     };
-    if !redirect_registered(&world, &redirect_uri) {
+    if !redirect_allowed(&redirect_uri, &world.config.redirect_uris) {
         return error_page(kind, "redirect_uri_mismatch");
     }
     let other = if rules.separator == ' ' { ',' } else { ' ' };
@@ -135,12 +140,6 @@ pub(crate) async fn authorize(controls: &NetworkControls, q: HashMap<String, Str
         }
     }
     Redirect::to(back.as_str()).into_response()
-}
-
-fn redirect_registered(world: &World, redirect_uri: &str) -> bool {
-    url::Url::parse(redirect_uri).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-        && (world.config.redirect_uris.is_empty()
-            || world.config.redirect_uris.iter().any(|r| r == redirect_uri))
 }
 
 pub(crate) fn access_ttl(world: &World) -> Duration {
@@ -192,5 +191,82 @@ pub(crate) fn token_endpoint(form: &HashMap<String, String>) -> NetworkEndpoint 
     match form.get("grant_type").map(String::as_str) {
         Some("refresh_token") => NetworkEndpoint::Refresh,
         _ => NetworkEndpoint::Token,
+    }
+}
+
+/// A network's standard token endpoint (X, Google, TikTok): where it reads the client's
+/// credentials, and what it answers once the client is admitted.
+pub(crate) trait TokenEndpoint {
+    fn client_refused(
+        world: &World,
+        headers: &HeaderMap,
+        form: &HashMap<String, String>,
+    ) -> Option<Response>;
+    fn answer(world: &mut World, form: &HashMap<String, String>) -> Response;
+    /// Whether revoking needs the client's credentials (Google's does not).
+    const REVOKE_AUTHENTICATES: bool = true;
+    fn revoke(world: &mut World, token: &str) -> Response;
+}
+
+/// The token endpoint: the fault injected for this kind of call (a refresh or not), the
+/// client's credentials, then the network's answer.
+pub(crate) async fn token<N: TokenEndpoint>(
+    State(controls): State<NetworkControls>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = fault(&controls, token_endpoint(&form)).await {
+        return r;
+    }
+    let mut world = controls.world();
+    if let Some(r) = N::client_refused(&world, &headers, &form) {
+        return r;
+    }
+    N::answer(&mut world, &form)
+}
+
+/// The revocation endpoint: the token in the form, or (Google) in the query with an empty
+/// body.
+pub(crate) async fn revoke<N: TokenEndpoint>(
+    State(controls): State<NetworkControls>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = fault(&controls, NetworkEndpoint::Revoke).await {
+        return r;
+    }
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let mut world = controls.world();
+    if N::REVOKE_AUTHENTICATES {
+        if let Some(r) = N::client_refused(&world, &headers, &form) {
+            return r;
+        }
+    }
+    let token = form.get("token").or_else(|| q.get("token"));
+    N::revoke(&mut world, token.map(String::as_str).unwrap_or_default())
+}
+
+/// A network's answer to "who is this token's member?".
+pub(crate) trait Identity {
+    fn member(world: &World, member: &Member, query: &HashMap<String, String>) -> Response;
+    /// The answer for a token the network does not take (absent, unknown, expired, revoked).
+    fn refused(world: &World, token: Option<&str>) -> Response;
+}
+
+/// `/me`, `/2/users/me`, `/v1/userinfo`, `/v2/user/info/`.
+pub(crate) async fn me<N: Identity>(
+    State(controls): State<NetworkControls>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = fault(&controls, NetworkEndpoint::Me).await {
+        return r;
+    }
+    let world = controls.world();
+    let token = bearer(&headers, &q);
+    match token.as_deref().and_then(|t| world.accepted(t)) {
+        Some((_, member)) => N::member(&world, &world.member(&member), &q),
+        None => N::refused(&world, token.as_deref()),
     }
 }

@@ -5,28 +5,21 @@
 
 use super::common::{self, ClientAuth};
 use super::world::{AccessKind, World};
-use super::{NetworkControls, NetworkEndpoint};
-use axum::extract::{Query, State};
+use super::NetworkControls;
+use crate::state::Member;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use serde_json::json;
 use std::collections::HashMap;
 
 pub(crate) fn routes() -> Router<NetworkControls> {
     Router::new()
-        .route("/o/oauth2/v2/auth", get(authorize))
-        .route("/token", post(token))
-        .route("/revoke", post(revoke))
-        .route("/v1/userinfo", get(userinfo))
-}
-
-async fn authorize(
-    State(controls): State<NetworkControls>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    common::authorize(&controls, q).await
+        .route("/o/oauth2/v2/auth", get(common::authorize))
+        .route("/token", post(common::token::<Google>))
+        .route("/revoke", post(common::revoke::<Google>))
+        .route("/v1/userinfo", get(common::me::<Google>))
 }
 
 fn error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -37,83 +30,105 @@ fn error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
-async fn token(
-    State(controls): State<NetworkControls>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let endpoint = common::token_endpoint(&form);
-    if let Some(r) = common::fault(&controls, endpoint).await {
-        return r;
+pub(crate) struct Google;
+
+impl common::TokenEndpoint for Google {
+    /// Google takes the client's credentials as Basic or in the body.
+    fn client_refused(
+        world: &World,
+        headers: &HeaderMap,
+        form: &HashMap<String, String>,
+    ) -> Option<Response> {
+        let ways = [ClientAuth::Basic, ClientAuth::Body("client_id")];
+        let ok = common::client_authenticated(world, headers, form, &ways);
+        (!ok).then(|| error(StatusCode::UNAUTHORIZED, "invalid_client", "Unauthorized"))
     }
-    let mut world = controls.world();
-    let ways = [ClientAuth::Basic, ClientAuth::Body("client_id")];
-    if !common::client_authenticated(&world, &headers, &form, &ways) {
-        return error(StatusCode::UNAUTHORIZED, "invalid_client", "Unauthorized");
+
+    fn answer(world: &mut World, form: &HashMap<String, String>) -> Response {
+        let field = |name: &str| form.get(name).map(String::as_str);
+        let ttl = common::access_ttl(&world);
+        match field("grant_type") {
+            Some("authorization_code") => {
+                let redeemed = field("code").and_then(|code| {
+                    world.redeem_code(code, field("redirect_uri"), field("code_verifier"))
+                });
+                let Some(code) = redeemed else {
+                    return error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
+                };
+                let grant = world.new_grant(&code.member);
+                let access_token = world.issue_access(grant, &code.scope, AccessKind::Bearer, ttl);
+                let mut body = json!({
+                    "access_token": access_token,
+                    "expires_in": ttl.num_seconds(),
+                    "scope": code.scope.join(" "),
+                    "token_type": "Bearer",
+                });
+                if code.scope.iter().any(|s| s == "openid") {
+                    body["id_token"] = id_token(&world, &code.member).into();
+                }
+                let offline = code.params.get("access_type").map(String::as_str) == Some("offline");
+                // Without a consent screen there is no refresh token: only the first consent
+                // shows one, unless the app forces it.
+                let consent_shown = !world.offline_granted.contains(&code.member)
+                    || code
+                        .params
+                        .get("prompt")
+                        .is_some_and(|p| p.split(' ').any(|p| p == "consent"));
+                if offline && consent_shown {
+                    body["refresh_token"] = world.issue_refresh(grant, &code.scope, None).into();
+                    world.offline_granted.insert(code.member.clone());
+                    enforce_refresh_token_limit(world, &code.member);
+                }
+                Json(body).into_response()
+            }
+            Some("refresh_token") => {
+                let idle_life = common::refresh_ttl(&world);
+                let used = field("refresh_token")
+                    .ok_or(())
+                    .and_then(|t| world.use_refresh(t, false, Some(idle_life)).map_err(|_| ()));
+                let Ok((grant, scope, _)) = used else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "Token has been expired or revoked.",
+                    );
+                };
+                // Never a new refresh token: the one the client holds goes on.
+                let access_token = world.issue_access(grant, &scope, AccessKind::Bearer, ttl);
+                Json(json!({
+                    "access_token": access_token,
+                    "expires_in": ttl.num_seconds(),
+                    "scope": scope.join(" "),
+                    "token_type": "Bearer",
+                }))
+                .into_response()
+            }
+            _ => error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Invalid grant_type: ",
+            ),
+        }
     }
-    let field = |name: &str| form.get(name).map(String::as_str);
-    let ttl = common::access_ttl(&world);
-    match field("grant_type") {
-        Some("authorization_code") => {
-            let redeemed = field("code").and_then(|code| {
-                world.redeem_code(code, field("redirect_uri"), field("code_verifier"))
-            });
-            let Some(code) = redeemed else {
-                return error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
-            };
-            let grant = world.new_grant(&code.member);
-            let access_token = world.issue_access(grant, &code.scope, AccessKind::Bearer, ttl);
-            let mut body = json!({
-                "access_token": access_token,
-                "expires_in": ttl.num_seconds(),
-                "scope": code.scope.join(" "),
-                "token_type": "Bearer",
-            });
-            if code.scope.iter().any(|s| s == "openid") {
-                body["id_token"] = id_token(&world, &code.member).into();
-            }
-            let offline = code.params.get("access_type").map(String::as_str) == Some("offline");
-            // Without a consent screen there is no refresh token: only the first consent
-            // shows one, unless the app forces it.
-            let consent_shown = !world.offline_granted.contains(&code.member)
-                || code
-                    .params
-                    .get("prompt")
-                    .is_some_and(|p| p.split(' ').any(|p| p == "consent"));
-            if offline && consent_shown {
-                body["refresh_token"] = world.issue_refresh(grant, &code.scope, None).into();
-                world.offline_granted.insert(code.member.clone());
-                enforce_refresh_token_limit(&mut world, &code.member);
-            }
-            Json(body).into_response()
-        }
-        Some("refresh_token") => {
-            let idle_life = common::refresh_ttl(&world);
-            let used = field("refresh_token")
-                .ok_or(())
-                .and_then(|t| world.use_refresh(t, false, Some(idle_life)).map_err(|_| ()));
-            let Ok((grant, scope, _)) = used else {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "Token has been expired or revoked.",
-                );
-            };
-            // Never a new refresh token: the one the client holds goes on.
-            let access_token = world.issue_access(grant, &scope, AccessKind::Bearer, ttl);
-            Json(json!({
-                "access_token": access_token,
-                "expires_in": ttl.num_seconds(),
-                "scope": scope.join(" "),
-                "token_type": "Bearer",
-            }))
-            .into_response()
-        }
-        _ => error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "Invalid grant_type: ",
-        ),
+
+    const REVOKE_AUTHENTICATES: bool = false;
+
+    /// Revoking either token of a grant ends the grant; a dead token is `invalid_token`.
+    fn revoke(world: &mut World, token: &str) -> Response {
+        let grant = match world.accepted(token) {
+            Some((access, _)) => Some(access.grant),
+            None if world.refresh_usable(token) => world.refresh.get(token).map(|r| r.grant),
+            None => None,
+        };
+        let Some(grant) = grant else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "Token expired or revoked",
+            );
+        };
+        world.kill_grant(grant);
+        Json(json!({})).into_response()
     }
 }
 
@@ -157,59 +172,25 @@ fn id_token(world: &World, member: &str) -> String {
     )
 }
 
-/// Revoking either token of a grant ends the grant; a dead token is `invalid_token`.
-async fn revoke(
-    State(controls): State<NetworkControls>,
-    Query(q): Query<HashMap<String, String>>,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Some(r) = common::fault(&controls, NetworkEndpoint::Revoke).await {
-        return r;
+impl common::Identity for Google {
+    fn member(_: &World, member: &Member, _: &HashMap<String, String>) -> Response {
+        Json(json!({
+            "sub": member.sub,
+            "name": member.name,
+            "given_name": member.given_name,
+            "family_name": member.family_name,
+            "picture": "https://lh3.googleusercontent.com/a/fake",
+            "email": member.email,
+            "email_verified": member.email.is_some(),
+        }))
+        .into_response()
     }
-    // `POST /revoke?token=…` with an empty body is as good as the token in the form.
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let token = form.get("token").or_else(|| q.get("token")).cloned();
-    let token = token.unwrap_or_default();
-    let usable_refresh = controls.refresh_token_usable(&token);
-    let mut world = controls.world();
-    let grant = match world.accepted(&token) {
-        Some((access, _)) => Some(access.grant),
-        None if usable_refresh => world.refresh.get(&token).map(|r| r.grant),
-        None => None,
-    };
-    let Some(grant) = grant else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_token",
-            "Token expired or revoked",
-        );
-    };
-    world.kill_grant(grant);
-    Json(json!({})).into_response()
-}
 
-async fn userinfo(State(controls): State<NetworkControls>, headers: HeaderMap) -> Response {
-    if let Some(r) = common::fault(&controls, NetworkEndpoint::Me).await {
-        return r;
-    }
-    let world = controls.world();
-    let token = common::bearer(&headers, &HashMap::new());
-    let Some((_, member)) = token.as_deref().and_then(|t| world.accepted(t)) else {
-        return error(
+    fn refused(_: &World, _: Option<&str>) -> Response {
+        error(
             StatusCode::UNAUTHORIZED,
             "invalid_request",
             "Invalid Credentials",
-        );
-    };
-    let member = world.member(&member);
-    Json(json!({
-        "sub": member.sub,
-        "name": member.name,
-        "given_name": member.given_name,
-        "family_name": member.family_name,
-        "picture": "https://lh3.googleusercontent.com/a/fake",
-        "email": member.email,
-        "email_verified": member.email.is_some(),
-    }))
-    .into_response()
+        )
+    }
 }

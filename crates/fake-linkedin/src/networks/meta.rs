@@ -7,7 +7,7 @@
 use super::common::{self, ClientAuth};
 use super::world::{AccessKind, World};
 use super::{NetworkControls, NetworkEndpoint, NetworkKind};
-use crate::state::random;
+use crate::state::{random, Member};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,31 +24,24 @@ pub(crate) fn routes(kind: NetworkKind) -> Router<NetworkControls> {
         NetworkKind::Instagram | NetworkKind::Threads
     ));
     Router::new()
-        .route("/oauth/authorize", get(authorize))
+        .route("/oauth/authorize", get(common::authorize))
         .route("/oauth/access_token", post(code_exchange))
         .route("/access_token", get(exchange))
         .route("/refresh_access_token", get(refresh))
-        .route("/me", get(me))
-        .route("/{version}/me", get(me))
+        .route("/me", get(common::me::<Meta>))
+        .route("/{version}/me", get(common::me::<Meta>))
 }
 
 /// Facebook Login on `graph.facebook.com/{version}` and `www.facebook.com/{version}`.
 pub(crate) fn facebook_routes() -> Router<NetworkControls> {
     Router::new()
-        .route("/{version}/dialog/oauth", get(authorize))
+        .route("/{version}/dialog/oauth", get(common::authorize))
         .route(
             "/{version}/oauth/access_token",
             get(facebook_token).post(facebook_token),
         )
-        .route("/{version}/me", get(me))
+        .route("/{version}/me", get(common::me::<Meta>))
         .route("/{version}/{user}/permissions", delete(facebook_revoke))
-}
-
-async fn authorize(
-    State(controls): State<NetworkControls>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    common::authorize(&controls, q).await
 }
 
 /// `{"error": {"message", "type": "OAuthException", "code", "error_subcode", "fbtrace_id"}}`.
@@ -294,29 +287,24 @@ async fn facebook_revoke(
     Json(json!({"success": true})).into_response()
 }
 
+pub(crate) struct Meta;
+
 /// `/me`: `id` and the network's own fields (Instagram `user_id` and `username`, Threads
 /// `username`, Facebook `name`).
-async fn me(
-    State(controls): State<NetworkControls>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Some(r) = common::fault(&controls, NetworkEndpoint::Me).await {
-        return r;
+impl common::Identity for Meta {
+    fn member(world: &World, member: &Member, _: &HashMap<String, String>) -> Response {
+        let username = member.name.to_lowercase().replace(' ', ".");
+        let body = match world.kind {
+            NetworkKind::Instagram => {
+                json!({"id": member.sub, "user_id": member.sub, "username": username})
+            }
+            NetworkKind::Threads => json!({"id": member.sub, "username": username}),
+            _ => json!({"id": member.sub, "name": member.name}),
+        };
+        Json(body).into_response()
     }
-    let world = controls.world();
-    let token = common::bearer(&headers, &q).unwrap_or_default();
-    let Some((_, member)) = world.accepted(&token) else {
-        return dead_token(&world, &token);
-    };
-    let member = world.member(&member);
-    let username = member.name.to_lowercase().replace(' ', ".");
-    let body = match world.kind {
-        NetworkKind::Instagram => {
-            json!({"id": member.sub, "user_id": member.sub, "username": username})
-        }
-        NetworkKind::Threads => json!({"id": member.sub, "username": username}),
-        _ => json!({"id": member.sub, "name": member.name}),
-    };
-    Json(body).into_response()
+
+    fn refused(world: &World, token: Option<&str>) -> Response {
+        dead_token(world, token.unwrap_or_default())
+    }
 }

@@ -72,7 +72,7 @@ impl NetworkKind {
     /// Google: a refresh token dies after 6 months unused. TikTok: the chain ends 180 days
     /// after the consent; rotating does not move the end (`refresh_expires_in` is the time
     /// left). Meta has no refresh tokens.
-    fn default_refresh_ttl(self) -> Duration {
+    pub(crate) fn default_refresh_ttl(self) -> Duration {
         match self {
             NetworkKind::X | NetworkKind::Google => Duration::days(183),
             _ => Duration::days(180),
@@ -337,17 +337,7 @@ impl NetworkControls {
     }
     /// Whether this refresh token would be taken now (for Meta, which has none: false).
     pub fn refresh_token_usable(&self, refresh_token: &str) -> bool {
-        let world = self.world();
-        let now = world.now();
-        let idle = (world.kind == NetworkKind::Google)
-            .then(|| world.config.refresh_token_ttl)
-            .map(|ttl| ttl.unwrap_or(NetworkKind::Google.default_refresh_ttl()));
-        world.refresh.get(refresh_token).is_some_and(|r| {
-            !r.used
-                && r.expires_at.is_none_or(|end| end > now)
-                && idle.is_none_or(|life| r.last_used_at + life > now)
-                && world.grant_alive(r.grant)
-        })
+        self.world().refresh_usable(refresh_token)
     }
     pub fn member_of_access_token(&self, token: &str) -> Option<String> {
         let world = self.world();

@@ -4,20 +4,10 @@
 
 use super::{FakeNetworkConfig, NetworkEndpoint, NetworkKind};
 use crate::machinery::{CallCounter, Clock, FaultQueues};
-use crate::state::{numbered_member, random, Consent, Fault, Member};
+use crate::state::{numbered_member, random, Code, Consent, Fault, Member};
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use std::collections::HashMap;
-
-/// A code the consent screen sent back, with the authorize request that asked for it.
-pub(crate) struct Code {
-    pub member: String,
-    pub redirect_uri: String,
-    pub scope: Vec<String>,
-    /// The authorize request's own parameters (`code_challenge`, `access_type`, `prompt`…).
-    pub params: HashMap<String, String>,
-    pub expires_at: DateTime<Utc>,
-}
 
 /// One consent and everything issued under it: revoking it, or reusing one of its rotated
 /// refresh tokens at X, kills every token it holds.
@@ -145,20 +135,14 @@ impl World {
         scope: Vec<String>,
         params: HashMap<String, String>,
     ) -> String {
-        let member = self.consenting_member();
-        let code = random(40);
-        let expires_at = self.now() + self.config.code_ttl;
-        self.codes.insert(
-            code.clone(),
-            Code {
-                member,
-                redirect_uri,
-                scope,
-                params,
-                expires_at,
-            },
-        );
-        code
+        let code = Code {
+            member: self.consenting_member(),
+            redirect_uri,
+            scope,
+            params,
+            expires_at: self.now() + self.config.code_ttl,
+        };
+        code.file(&mut self.codes, 40)
     }
 
     /// Redeems a code: single use, unexpired, for the redirect URI it was sent to, and with
@@ -280,6 +264,20 @@ impl World {
         let access = self.access.get(token)?;
         let alive = access.expires_at > self.now() && self.grant_alive(access.grant);
         alive.then(|| (access, self.grants[&access.grant].member.clone()))
+    }
+
+    /// Whether this refresh token would be taken now.
+    pub fn refresh_usable(&self, token: &str) -> bool {
+        let now = self.now();
+        let idle = (self.kind == NetworkKind::Google).then(|| {
+            (self.config.refresh_token_ttl).unwrap_or(NetworkKind::Google.default_refresh_ttl())
+        });
+        self.refresh.get(token).is_some_and(|r| {
+            !r.used
+                && r.expires_at.is_none_or(|end| end > now)
+                && idle.is_none_or(|life| r.last_used_at + life > now)
+                && self.grant_alive(r.grant)
+        })
     }
 
     /// Uses a refresh token: counts it, refuses it if it cannot be used, and marks a

@@ -3,29 +3,22 @@
 //! `400 invalid_request` where other networks say `invalid_grant`.
 
 use super::common::{self, ClientAuth};
-use super::world::AccessKind;
-use super::{NetworkControls, NetworkEndpoint};
-use axum::extract::{Query, State};
+use super::world::{AccessKind, World};
+use super::NetworkControls;
+use crate::state::Member;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use serde_json::json;
 use std::collections::HashMap;
 
 pub(crate) fn routes() -> Router<NetworkControls> {
     Router::new()
-        .route("/i/oauth2/authorize", get(authorize))
-        .route("/2/oauth2/token", post(token))
-        .route("/2/oauth2/revoke", post(revoke))
-        .route("/2/users/me", get(me))
-}
-
-async fn authorize(
-    State(controls): State<NetworkControls>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    common::authorize(&controls, q).await
+        .route("/i/oauth2/authorize", get(common::authorize))
+        .route("/2/oauth2/token", post(common::token::<X>))
+        .route("/2/oauth2/revoke", post(common::revoke::<X>))
+        .route("/2/users/me", get(common::me::<X>))
 }
 
 fn invalid_request(description: &str) -> Response {
@@ -36,126 +29,99 @@ fn invalid_request(description: &str) -> Response {
         .into_response()
 }
 
-/// The client must be a confidential one with Basic, or a public one naming itself.
-fn client_refused(
-    controls: &NetworkControls,
-    headers: &HeaderMap,
-    form: &HashMap<String, String>,
-) -> Option<Response> {
-    let world = controls.world();
-    let way = if world.config.confidential_client {
-        ClientAuth::Basic
-    } else {
-        ClientAuth::PublicBody
-    };
-    if common::client_authenticated(&world, headers, form, &[way]) {
-        return None;
-    }
-    Some(
-        (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({
-                "error": "unauthorized_client",
-                "error_description": "Missing valid authorization header",
-            })),
-        )
-            .into_response(),
-    )
-}
+pub(crate) struct X;
 
-async fn token(
-    State(controls): State<NetworkControls>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let endpoint = common::token_endpoint(&form);
-    if let Some(r) = common::fault(&controls, endpoint).await {
-        return r;
-    }
-    if let Some(r) = client_refused(&controls, &headers, &form) {
-        return r;
-    }
-    let mut world = controls.world();
-    let field = |name: &str| form.get(name).map(String::as_str);
-    let (grant, scope) = match field("grant_type") {
-        Some("authorization_code") => {
-            let redeemed = field("code").and_then(|code| {
-                world.redeem_code(code, field("redirect_uri"), field("code_verifier"))
-            });
-            let Some(code) = redeemed else {
-                return invalid_request("Value passed for the authorization code was invalid.");
-            };
-            (world.new_grant(&code.member), code.scope)
+impl common::TokenEndpoint for X {
+    /// The client must be a confidential one with Basic, or a public one naming itself.
+    fn client_refused(
+        world: &World,
+        headers: &HeaderMap,
+        form: &HashMap<String, String>,
+    ) -> Option<Response> {
+        let way = if world.config.confidential_client {
+            ClientAuth::Basic
+        } else {
+            ClientAuth::PublicBody
+        };
+        if common::client_authenticated(world, headers, form, &[way]) {
+            return None;
         }
-        Some("refresh_token") => {
-            let used = field("refresh_token")
-                .ok_or(())
-                .and_then(|t| world.use_refresh(t, true, None).map_err(|_| ()));
-            let Ok((grant, scope, _)) = used else {
-                return invalid_request("Value passed for the token was invalid.");
-            };
-            (grant, scope)
-        }
-        _ => return invalid_request("Missing required parameter [grant_type]."),
-    };
-    let ttl = common::access_ttl(&world);
-    let access_token = world.issue_access(grant, &scope, AccessKind::Bearer, ttl);
-    let mut body = json!({
-        "token_type": "bearer",
-        "expires_in": ttl.num_seconds(),
-        "access_token": access_token,
-        "scope": scope.join(" "),
-    });
-    // "If this scope is not passed, we will not generate a refresh token."
-    if scope.iter().any(|s| s == "offline.access") {
-        let end = world.now() + common::refresh_ttl(&world);
-        body["refresh_token"] = world.issue_refresh(grant, &scope, Some(end)).into();
-    }
-    Json(body).into_response()
-}
-
-/// Revoking either token of a grant ends the grant; an unknown token is revoked already.
-async fn revoke(
-    State(controls): State<NetworkControls>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    if let Some(r) = common::fault(&controls, NetworkEndpoint::Revoke).await {
-        return r;
-    }
-    if let Some(r) = client_refused(&controls, &headers, &form) {
-        return r;
-    }
-    let mut world = controls.world();
-    let token = form.get("token").map(String::as_str).unwrap_or_default();
-    let grant = (world.access.get(token).map(|a| a.grant))
-        .or_else(|| world.refresh.get(token).map(|r| r.grant));
-    if let Some(grant) = grant {
-        world.kill_grant(grant);
-    }
-    Json(json!({"revoked": true})).into_response()
-}
-
-async fn me(State(controls): State<NetworkControls>, headers: HeaderMap) -> Response {
-    if let Some(r) = common::fault(&controls, NetworkEndpoint::Me).await {
-        return r;
-    }
-    let world = controls.world();
-    let token = common::bearer(&headers, &HashMap::new());
-    let Some((_, member)) = token.as_deref().and_then(|t| world.accepted(t)) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({
-                "title": "Unauthorized",
-                "type": "about:blank",
-                "status": 401,
-                "detail": "Unauthorized",
-            })),
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({
+                    "error": "unauthorized_client",
+                    "error_description": "Missing valid authorization header",
+                })),
+            )
+                .into_response(),
         )
-            .into_response();
-    };
-    let member = world.member(&member);
-    let username = member.name.to_lowercase().replace(' ', "_");
-    Json(json!({"data": {"id": member.sub, "name": member.name, "username": username}}))
-        .into_response()
+    }
+
+    fn answer(world: &mut World, form: &HashMap<String, String>) -> Response {
+        let field = |name: &str| form.get(name).map(String::as_str);
+        let (grant, scope) = match field("grant_type") {
+            Some("authorization_code") => {
+                let redeemed = field("code").and_then(|code| {
+                    world.redeem_code(code, field("redirect_uri"), field("code_verifier"))
+                });
+                let Some(code) = redeemed else {
+                    return invalid_request("Value passed for the authorization code was invalid.");
+                };
+                (world.new_grant(&code.member), code.scope)
+            }
+            Some("refresh_token") => {
+                let used = field("refresh_token")
+                    .ok_or(())
+                    .and_then(|t| world.use_refresh(t, true, None).map_err(|_| ()));
+                let Ok((grant, scope, _)) = used else {
+                    return invalid_request("Value passed for the token was invalid.");
+                };
+                (grant, scope)
+            }
+            _ => return invalid_request("Missing required parameter [grant_type]."),
+        };
+        let ttl = common::access_ttl(&world);
+        let access_token = world.issue_access(grant, &scope, AccessKind::Bearer, ttl);
+        let mut body = json!({
+            "token_type": "bearer",
+            "expires_in": ttl.num_seconds(),
+            "access_token": access_token,
+            "scope": scope.join(" "),
+        });
+        // "If this scope is not passed, we will not generate a refresh token."
+        if scope.iter().any(|s| s == "offline.access") {
+            let end = world.now() + common::refresh_ttl(&world);
+            body["refresh_token"] = world.issue_refresh(grant, &scope, Some(end)).into();
+        }
+        Json(body).into_response()
+    }
+
+    /// Revoking either token of a grant ends the grant; an unknown token is revoked already.
+    fn revoke(world: &mut World, token: &str) -> Response {
+        let grant = (world.access.get(token).map(|a| a.grant))
+            .or_else(|| world.refresh.get(token).map(|r| r.grant));
+        if let Some(grant) = grant {
+            world.kill_grant(grant);
+        }
+        Json(json!({"revoked": true})).into_response()
+    }
+}
+
+impl common::Identity for X {
+    fn member(_: &World, member: &Member, _: &HashMap<String, String>) -> Response {
+        let username = member.name.to_lowercase().replace(' ', "_");
+        Json(json!({"data": {"id": member.sub, "name": member.name, "username": username}}))
+            .into_response()
+    }
+
+    fn refused(_: &World, _: Option<&str>) -> Response {
+        let body = json!({
+            "title": "Unauthorized",
+            "type": "about:blank",
+            "status": 401,
+            "detail": "Unauthorized",
+        });
+        (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+    }
 }
