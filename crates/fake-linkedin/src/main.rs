@@ -1,6 +1,7 @@
 use clap::Parser;
 
-/// A fake of LinkedIn's OAuth endpoints, to develop and test without partner approval.
+/// A fake of LinkedIn's OAuth endpoints (or, with --network, X's, Google's, TikTok's,
+/// Instagram's, Threads' or Facebook's), to develop and test without partner approval.
 #[derive(Parser)]
 #[command(name = "fake-linkedin", version)]
 struct Cli {

@@ -46,7 +46,7 @@ impl common::TokenEndpoint for Google {
 
     fn answer(world: &mut World, form: &HashMap<String, String>) -> Response {
         let field = |name: &str| form.get(name).map(String::as_str);
-        let ttl = common::access_ttl(&world);
+        let ttl = common::access_ttl(world);
         match field("grant_type") {
             Some("authorization_code") => {
                 let redeemed = field("code").and_then(|code| {
@@ -64,7 +64,7 @@ impl common::TokenEndpoint for Google {
                     "token_type": "Bearer",
                 });
                 if code.scope.iter().any(|s| s == "openid") {
-                    body["id_token"] = id_token(&world, &code.member).into();
+                    body["id_token"] = id_token(world, &code.member).into();
                 }
                 let offline = code.params.get("access_type").map(String::as_str) == Some("offline");
                 // Without a consent screen there is no refresh token: only the first consent
@@ -82,7 +82,7 @@ impl common::TokenEndpoint for Google {
                 Json(body).into_response()
             }
             Some("refresh_token") => {
-                let idle_life = common::refresh_ttl(&world);
+                let idle_life = common::refresh_ttl(world);
                 let used = field("refresh_token")
                     .ok_or(())
                     .and_then(|t| world.use_refresh(t, false, Some(idle_life)).map_err(|_| ()));

@@ -74,7 +74,7 @@ impl common::TokenEndpoint for TikTok {
                         "Authorization code is expired or invalid.",
                     );
                 };
-                let end = world.now() + common::refresh_ttl(&world);
+                let end = world.now() + common::refresh_ttl(world);
                 (world.new_grant(&code.member), code.scope, end)
             }
             Some("refresh_token") => {
@@ -98,7 +98,7 @@ impl common::TokenEndpoint for TikTok {
                 )
             }
         };
-        let ttl = common::access_ttl(&world);
+        let ttl = common::access_ttl(world);
         let access_token = world.issue_access(grant, &scope, AccessKind::Bearer, ttl);
         let refresh_token = world.issue_refresh(grant, &scope, Some(chain_end));
         let open_id = world.grants[&grant].member.clone();

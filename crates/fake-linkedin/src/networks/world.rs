@@ -45,6 +45,10 @@ pub(crate) struct Refresh {
     pub used: bool,
 }
 
+/// What a refresh token stood for: its grant, scope and, where the network has one, the
+/// chain's fixed end.
+pub(crate) type Refreshed = (u64, Vec<String>, Option<DateTime<Utc>>);
+
 /// Why a refresh token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RefreshRefusal {
@@ -288,7 +292,7 @@ impl World {
         token: &str,
         single_use: bool,
         idle_life: Option<Duration>,
-    ) -> Result<(u64, Vec<String>, Option<DateTime<Utc>>), RefreshRefusal> {
+    ) -> Result<Refreshed, RefreshRefusal> {
         let now = self.now();
         let kill_on_reuse = self.kind == NetworkKind::X;
         let Some(refresh) = self.refresh.get(token) else {

@@ -81,7 +81,7 @@ impl common::TokenEndpoint for X {
             }
             _ => return invalid_request("Missing required parameter [grant_type]."),
         };
-        let ttl = common::access_ttl(&world);
+        let ttl = common::access_ttl(world);
         let access_token = world.issue_access(grant, &scope, AccessKind::Bearer, ttl);
         let mut body = json!({
             "token_type": "bearer",
@@ -91,7 +91,7 @@ impl common::TokenEndpoint for X {
         });
         // "If this scope is not passed, we will not generate a refresh token."
         if scope.iter().any(|s| s == "offline.access") {
-            let end = world.now() + common::refresh_ttl(&world);
+            let end = world.now() + common::refresh_ttl(world);
             body["refresh_token"] = world.issue_refresh(grant, &scope, Some(end)).into();
         }
         Json(body).into_response()
