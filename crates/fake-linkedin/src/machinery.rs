@@ -325,6 +325,20 @@ async fn stats<C: ControlRoutes>(State(controls): State<C>) -> Response {
     Json(controls.stats()).into_response()
 }
 
+/// Runs the request to its end even when the client hangs up first, as a network's server
+/// does: a refresh whose answer never reached the client has still rotated its token.
+pub(crate) async fn finish_unattended(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        // Fault::Disconnect unwinds to drop the connection: carry it on.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 /// A router served on a real socket until stopped. Dropping it stops the server.
 pub(crate) struct Server {
     pub addr: SocketAddr,

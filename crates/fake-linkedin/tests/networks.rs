@@ -830,6 +830,45 @@ async fn a_held_refresh_answers_when_the_gate_opens() {
 }
 
 #[tokio::test]
+async fn a_refresh_whose_client_hung_up_still_rotates_the_token() {
+    let net = Net::start(NetworkKind::X).await;
+    let body = x_exchange(&net, "tweet.read offline.access").await;
+    let old = body["refresh_token"].as_str().unwrap().to_owned();
+    let gate = Gate::new();
+    let controls = net.fake.controls();
+    controls.inject_fault(NetworkEndpoint::Refresh, Fault::Hold(gate.clone()), Some(1));
+    let (url, http, token) = (net.fake.token_url(), net.http.clone(), old.clone());
+    let client = tokio::spawn(async move {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token.as_str()),
+        ];
+        let _ = http
+            .post(url)
+            .basic_auth(ID, Some(SECRET))
+            .form(&form)
+            .send()
+            .await;
+    });
+    controls.wait_for_calls(NetworkEndpoint::Refresh, 1).await;
+    // The client goes away (its process is killed) while X holds the answer.
+    client.abort();
+    let _ = client.await;
+    gate.open();
+    let granted = controls.wait_for_refresh_grants(1);
+    tokio::time::timeout(std::time::Duration::from_secs(30), granted)
+        .await
+        .expect("X finishes the refresh although nobody reads the answer");
+    assert!(!controls.refresh_token_usable(&old), "spent");
+    let (status, _) = x_refresh(&net, &old).await;
+    assert_eq!(
+        status, 400,
+        "the next refresh with the old token is refused"
+    );
+    assert_eq!(controls.refresh_token_reuses(), 1);
+}
+
+#[tokio::test]
 async fn access_tokens_are_accepted_until_they_expire() {
     let net = Net::start(NetworkKind::Google).await;
     let body = google_exchange(&net, &[]).await;

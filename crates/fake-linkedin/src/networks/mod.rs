@@ -175,7 +175,10 @@ impl FakeNetwork {
         };
         let app = routes
             .merge(crate::machinery::control_routes())
-            .with_state(controls.clone());
+            .with_state(controls.clone())
+            .layer(axum::middleware::from_fn(
+                crate::machinery::finish_unattended,
+            ));
         let server = Server::start(addr, app).await?;
         Ok(Self {
             kind,
@@ -321,6 +324,14 @@ impl NetworkControls {
     /// Refreshes the network answered with new tokens.
     pub fn refresh_grants(&self) -> u64 {
         self.world().refresh_grants
+    }
+    /// Completes once the network has granted at least `count` refreshes in all.
+    pub async fn wait_for_refresh_grants(&self, count: u64) {
+        crate::machinery::wait_until(
+            || self.world().calls.changed.clone(),
+            || self.refresh_grants() >= count,
+        )
+        .await
     }
     /// How many times a used single-use refresh token (X, TikTok) was presented again.
     pub fn refresh_token_reuses(&self) -> u64 {

@@ -315,15 +315,15 @@ impl World {
         refresh.last_used_at = now;
         refresh.used = single_use;
         let answer = (grant, refresh.scope.clone(), refresh.expires_at);
-        self.refresh_grants += 1;
-        *self.refresh_by_token.entry(token.to_owned()).or_default() += 1;
+        self.count_renewal(token);
         Ok(answer)
     }
 
-    /// Counts a refresh that is not a refresh-token grant (Meta's token renewals).
+    /// Counts a refresh the network granted (for Meta, a renewal of its token).
     pub fn count_renewal(&mut self, token: &str) {
         self.refresh_grants += 1;
         *self.refresh_by_token.entry(token.to_owned()).or_default() += 1;
+        self.calls.changed.notify_waiters();
     }
 }
 
