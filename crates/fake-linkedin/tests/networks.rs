@@ -883,6 +883,28 @@ async fn access_tokens_are_accepted_until_they_expire() {
 }
 
 #[tokio::test]
+async fn tokens_issued_without_the_consent_page_work_like_any_other() {
+    for kind in NetworkKind::ALL {
+        let net = Net::start(kind).await;
+        let controls = net.fake.controls();
+        let issued =
+            controls.issue_tokens(member("17841400000000001"), &["basic", "offline.access"]);
+        assert!(controls.accepts(&issued.access_token), "{kind:?}");
+        assert_eq!(net.me(&issued.access_token).await.0, 200, "{kind:?}");
+        let meta = matches!(
+            kind,
+            NetworkKind::Instagram | NetworkKind::Threads | NetworkKind::Facebook
+        );
+        assert_eq!(issued.refresh_token.is_none(), meta, "{kind:?}");
+        if let Some(refresh) = issued.refresh_token {
+            assert!(controls.refresh_token_usable(&refresh), "{kind:?}");
+        }
+        controls.revoke_member("17841400000000001");
+        assert!(!controls.accepts(&issued.access_token), "{kind:?}");
+    }
+}
+
+#[tokio::test]
 async fn network_controls_work_over_http() {
     let net = Net::start(NetworkKind::TikTok).await;
     let body = tiktok_exchange(&net).await;

@@ -134,7 +134,9 @@ async fn code_exchange(
     let grant = world.new_grant(&code.member);
     let ttl = common::access_ttl(&world);
     let access_token = world.issue_access(grant, &code.scope, AccessKind::ShortLived, ttl);
-    let user_id: u64 = code.member.parse().unwrap_or_default();
+    // Meta's user ids are numbers; a member a test named otherwise keeps its name.
+    let user_id =
+        (code.member.parse::<u64>().map(Into::into)).unwrap_or_else(|_| json!(code.member));
     let mut body = json!({"access_token": access_token, "user_id": user_id});
     if world.kind == NetworkKind::Instagram {
         body["permissions"] = code.scope.into();
@@ -210,6 +212,7 @@ async fn refresh(
     }
     let (grant, scope) = (access.grant, access.scope.clone());
     world.count_renewal(&token);
+    // Meta does not say the renewed token dies: it lives on to its own end.
     issue_long_lived(&mut world, grant, &scope)
 }
 

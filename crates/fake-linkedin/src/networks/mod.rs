@@ -270,6 +270,14 @@ impl FakeNetwork {
     }
 }
 
+/// Tokens put on record by [`NetworkControls::issue_tokens`].
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub refresh_token: Option<String>,
+}
+
 /// A cheap handle on a running network fake's state.
 #[derive(Clone)]
 pub struct NetworkControls(Arc<Mutex<World>>);
@@ -349,6 +357,39 @@ impl NetworkControls {
     /// Whether this refresh token would be taken now (for Meta, which has none: false).
     pub fn refresh_token_usable(&self, refresh_token: &str) -> bool {
         self.world().refresh_usable(refresh_token)
+    }
+    /// Tokens for `member` as if they had just consented to `scope`, without the consent
+    /// page: for benchmarks, imports and demos that start from linked members. Networks with
+    /// refresh tokens give one (X, Google, TikTok); Meta's give a 60-day token.
+    pub fn issue_tokens(&self, member: Member, scope: &[&str]) -> IssuedTokens {
+        let mut world = self.world();
+        if !world.members.iter().any(|m| m.sub == member.sub) {
+            world.members.push(member.clone());
+        }
+        let scope: Vec<String> = scope.iter().map(|s| s.to_string()).collect();
+        let grant = world.new_grant(&member.sub);
+        let meta = matches!(
+            world.kind,
+            NetworkKind::Instagram | NetworkKind::Threads | NetworkKind::Facebook
+        );
+        let (kind, ttl) = if meta {
+            (world::AccessKind::LongLived, world.config.long_lived_ttl)
+        } else {
+            (world::AccessKind::Bearer, common::access_ttl(&world))
+        };
+        let access_token = world.issue_access(grant, &scope, kind, ttl);
+        let expires_at = world.now() + ttl;
+        let refresh_token = (!meta).then(|| {
+            // Google's refresh tokens have no fixed end; X's and TikTok's do.
+            let end = (world.kind != NetworkKind::Google)
+                .then(|| world.now() + common::refresh_ttl(&world));
+            world.issue_refresh(grant, &scope, end)
+        });
+        IssuedTokens {
+            access_token,
+            expires_at,
+            refresh_token,
+        }
     }
     pub fn member_of_access_token(&self, token: &str) -> Option<String> {
         let world = self.world();
