@@ -105,6 +105,29 @@ impl Net {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
+    /// The code exchange at the token URL, with the network's client credentials in `creds`
+    /// (or Basic): the body of its 200.
+    async fn redeem(&self, code: &str, creds: &[(&str, &str)], basic: bool) -> Value {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+        ];
+        form.extend_from_slice(creds);
+        let (status, body) = self.post(self.fake.token_url(), &form, basic).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// The `refresh_token` grant, with the client's credentials as Basic.
+    async fn refresh_grant(&self, refresh_token: &str) -> (u16, Value) {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        self.post(self.fake.token_url(), &form, true).await
+    }
+
     async fn get(&self, url: String, query: &[(&str, &str)]) -> (u16, Value) {
         let response = self.http.get(url).query(query).send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap())
@@ -130,23 +153,12 @@ impl Net {
 /// X's code exchange with Basic auth, as a confidential client sends it.
 async fn x_exchange(net: &Net, scope: &str) -> Value {
     let code = net.code(scope, &[]).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("code_verifier", VERIFIER),
-    ];
-    let (status, body) = net.post(net.fake.token_url(), &form, true).await;
-    assert_eq!(status, 200, "{body}");
-    body
+    net.redeem(&code, &[("code_verifier", VERIFIER)], true)
+        .await
 }
 
 async fn x_refresh(net: &Net, refresh_token: &str) -> (u16, Value) {
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token),
-    ];
-    net.post(net.fake.token_url(), &form, true).await
+    net.refresh_grant(refresh_token).await
 }
 
 #[tokio::test]
@@ -295,31 +307,19 @@ async fn x_revoking_a_token_ends_its_grant() {
 // ----- Google -----
 
 async fn google_exchange(net: &Net, extra: &[(&str, &str)]) -> Value {
-    let code = net
-        .code(
-            "openid email https://www.googleapis.com/auth/youtube",
-            extra,
-        )
-        .await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("client_id", ID),
-        ("client_secret", SECRET),
-    ];
-    let (status, body) = net.post(net.fake.token_url(), &form, false).await;
-    assert_eq!(status, 200, "{body}");
-    body
+    let scope = "openid email https://www.googleapis.com/auth/youtube";
+    let code = net.code(scope, extra).await;
+    net.redeem(
+        &code,
+        &[("client_id", ID), ("client_secret", SECRET)],
+        false,
+    )
+    .await
 }
 
+/// Google takes the client's credentials as Basic as well as in the body.
 async fn google_refresh(net: &Net, refresh_token: &str) -> (u16, Value) {
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token),
-    ];
-    // Google takes the client's credentials as Basic as well as in the body.
-    net.post(net.fake.token_url(), &form, true).await
+    net.refresh_grant(refresh_token).await
 }
 
 fn member(sub: &str) -> Member {
@@ -479,14 +479,12 @@ async fn tiktok_token(net: &Net, form: &[(&str, &str)]) -> (u16, Value) {
 
 async fn tiktok_exchange(net: &Net) -> Value {
     let code = net.code("user.info.basic,video.list", &[]).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-    ];
-    let (status, body) = tiktok_token(net, &form).await;
-    assert_eq!(status, 200, "{body}");
-    body
+    net.redeem(
+        &code,
+        &[("client_key", ID), ("client_secret", SECRET)],
+        false,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -713,10 +711,9 @@ async fn fb_exchange(net: &Net, token: &str) -> (u16, Value) {
     net.get(net.fake.exchange_url(), &query).await
 }
 
-#[tokio::test]
-async fn facebook_keeps_tokens_alive_with_fb_exchange_token_while_they_live() {
-    let net = Net::start(NetworkKind::Facebook).await;
-    let code = net.code("public_profile,pages_show_list", &[]).await;
+/// Facebook's code exchange: a GET with the client's credentials in the query.
+async fn fb_code_exchange(net: &Net, scope: &str) -> Value {
+    let code = net.code(scope, &[]).await;
     let query = [
         ("client_id", ID),
         ("client_secret", SECRET),
@@ -725,6 +722,13 @@ async fn facebook_keeps_tokens_alive_with_fb_exchange_token_while_they_live() {
     ];
     let (status, body) = net.get(net.fake.token_url(), &query).await;
     assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn facebook_keeps_tokens_alive_with_fb_exchange_token_while_they_live() {
+    let net = Net::start(NetworkKind::Facebook).await;
+    let body = fb_code_exchange(&net, "public_profile,pages_show_list").await;
     assert_eq!(body["expires_in"], 3600);
     let (status, long) = fb_exchange(&net, body["access_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{long}");
@@ -752,14 +756,7 @@ async fn facebook_keeps_tokens_alive_with_fb_exchange_token_while_they_live() {
 #[tokio::test]
 async fn facebook_members_remove_the_app_through_their_permissions() {
     let net = Net::start(NetworkKind::Facebook).await;
-    let code = net.code("public_profile", &[]).await;
-    let query = [
-        ("client_id", ID),
-        ("client_secret", SECRET),
-        ("redirect_uri", CALLBACK),
-        ("code", code.as_str()),
-    ];
-    let (_, body) = net.get(net.fake.token_url(), &query).await;
+    let body = fb_code_exchange(&net, "public_profile").await;
     let token = body["access_token"].as_str().unwrap();
     let response = (net.http.delete(net.fake.revoke_url().unwrap()))
         .query(&[("access_token", token)])
@@ -800,57 +797,40 @@ async fn every_network_counts_calls_and_takes_injected_faults() {
     }
 }
 
-#[tokio::test]
-async fn a_held_refresh_answers_when_the_gate_opens() {
-    let net = Net::start(NetworkKind::X).await;
-    let body = x_exchange(&net, "tweet.read offline.access").await;
+/// Starts an X refresh that the fake holds until the gate opens; returns once X has it: the
+/// refresh token, the gate, and the client (the status it gets, if it stays for it).
+async fn held_x_refresh(net: &Net) -> (String, Gate, tokio::task::JoinHandle<u16>) {
+    let body = x_exchange(net, "tweet.read offline.access").await;
     let refresh = body["refresh_token"].as_str().unwrap().to_owned();
     let gate = Gate::new();
     let controls = net.fake.controls();
     controls.inject_fault(NetworkEndpoint::Refresh, Fault::Hold(gate.clone()), Some(1));
-    let (url, http) = (net.fake.token_url(), net.http.clone());
-    let held = tokio::spawn(async move {
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh.as_str()),
-        ];
-        let response = http
-            .post(url)
-            .basic_auth(ID, Some(SECRET))
-            .form(&form)
-            .send()
-            .await;
-        response.unwrap().status().as_u16()
+    let (url, http, token) = (net.fake.token_url(), net.http.clone(), refresh.clone());
+    let client = tokio::spawn(async move {
+        let form = [("grant_type", "refresh_token"), ("refresh_token", &token)];
+        let request = http.post(url).basic_auth(ID, Some(SECRET)).form(&form);
+        request.send().await.unwrap().status().as_u16()
     });
     controls.wait_for_calls(NetworkEndpoint::Refresh, 1).await;
+    (refresh, gate, client)
+}
+
+#[tokio::test]
+async fn a_held_refresh_answers_when_the_gate_opens() {
+    let net = Net::start(NetworkKind::X).await;
+    let (_, gate, client) = held_x_refresh(&net).await;
+    let controls = net.fake.controls();
     assert_eq!(controls.refresh_grants(), 0, "held before answering");
     gate.open();
-    assert_eq!(held.await.unwrap(), 200);
+    assert_eq!(client.await.unwrap(), 200);
     assert_eq!(controls.refresh_grants(), 1);
 }
 
 #[tokio::test]
 async fn a_refresh_whose_client_hung_up_still_rotates_the_token() {
     let net = Net::start(NetworkKind::X).await;
-    let body = x_exchange(&net, "tweet.read offline.access").await;
-    let old = body["refresh_token"].as_str().unwrap().to_owned();
-    let gate = Gate::new();
+    let (old, gate, client) = held_x_refresh(&net).await;
     let controls = net.fake.controls();
-    controls.inject_fault(NetworkEndpoint::Refresh, Fault::Hold(gate.clone()), Some(1));
-    let (url, http, token) = (net.fake.token_url(), net.http.clone(), old.clone());
-    let client = tokio::spawn(async move {
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", token.as_str()),
-        ];
-        let _ = http
-            .post(url)
-            .basic_auth(ID, Some(SECRET))
-            .form(&form)
-            .send()
-            .await;
-    });
-    controls.wait_for_calls(NetworkEndpoint::Refresh, 1).await;
     // The client goes away (its process is killed) while X holds the answer.
     client.abort();
     let _ = client.await;
