@@ -469,6 +469,30 @@ async fn google_revocation_ends_the_grant_and_a_dead_token_is_invalid_token() {
     assert_eq!(body["error"], "invalid_token");
 }
 
+#[tokio::test]
+async fn google_discovery_names_the_fake_endpoints_and_both_client_auth_methods() {
+    let net = Net::start(NetworkKind::Google).await;
+    let (status, doc) = net.get(net.fake.discovery_url().unwrap(), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["issuer"], net.fake.base_url());
+    assert_eq!(doc["authorization_endpoint"], net.fake.authorize_url());
+    assert_eq!(doc["token_endpoint"], net.fake.token_url());
+    assert_eq!(doc["userinfo_endpoint"], net.fake.me_url());
+    assert_eq!(doc["revocation_endpoint"], net.fake.revoke_url().unwrap());
+    assert!(doc.get("introspection_endpoint").is_none());
+    assert_eq!(
+        doc["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_post", "client_secret_basic"])
+    );
+    let ids: Vec<_> = NetworkKind::ALL
+        .into_iter()
+        .filter(|k| *k != NetworkKind::Google)
+        .collect();
+    for kind in ids {
+        assert!(Net::start(kind).await.fake.discovery_url().is_none());
+    }
+}
+
 // ----- TikTok -----
 
 async fn tiktok_token(net: &Net, form: &[(&str, &str)]) -> (u16, Value) {

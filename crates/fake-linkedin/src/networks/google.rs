@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<NetworkControls> {
         .route("/token", post(common::token::<Google>))
         .route("/revoke", post(common::revoke::<Google>))
         .route("/v1/userinfo", get(common::me::<Google>))
+        .route("/.well-known/openid-configuration", get(discovery))
 }
 
 fn error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -193,4 +194,33 @@ impl common::Identity for Google {
             "Invalid Credentials",
         )
     }
+}
+
+/// Google's discovery document, with this fake's own address in place of Google's hosts.
+async fn discovery(headers: HeaderMap) -> Response {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let base = format!("http://{host}");
+    Json(json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/o/oauth2/v2/auth"),
+        "token_endpoint": format!("{base}/token"),
+        "userinfo_endpoint": format!("{base}/v1/userinfo"),
+        "revocation_endpoint": format!("{base}/revoke"),
+        "response_types_supported": ["code", "token", "id_token", "code id_token", "none"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "code_challenge_methods_supported": ["plain", "S256"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        ],
+    }))
+    .into_response()
 }

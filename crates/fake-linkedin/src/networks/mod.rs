@@ -261,6 +261,12 @@ impl FakeNetwork {
         })
     }
 
+    /// Google's discovery document (`/.well-known/openid-configuration`), naming this fake's
+    /// endpoints; no other network here publishes one for its OAuth flow.
+    pub fn discovery_url(&self) -> Option<String> {
+        (self.kind == NetworkKind::Google).then(|| self.url("/.well-known/openid-configuration"))
+    }
+
     pub fn controls(&self) -> NetworkControls {
         self.controls.clone()
     }
