@@ -2,8 +2,9 @@
 //! the configuration's words: the key's dotted name, what was expected, and the file a bad
 //! value came from.
 
+use super::env::variable;
 use figment::error::{Actual, Kind};
-use figment::{Figment, Metadata, Profile, Source};
+use figment::{Figment, Metadata, Source};
 
 /// How errors and figment's metadata name the environment layer (config/env.rs), so a
 /// refusal can say which variable set the value.
@@ -20,11 +21,24 @@ pub enum ConfigError {
     Syntax { path: String, message: String },
     #[error("configuration key `{key}`: {message}")]
     Invalid { key: String, message: String },
+    /// Every key without a default that is not set, named at once.
+    #[error("{} required configuration key(s) not set: {}", keys.len(), missing(keys))]
+    Missing { keys: Vec<Required> },
     #[error("environment variable {var} does not name a configuration key (expected TOKENKEEPER_<KEY> or TOKENKEEPER_<SECTION>__<KEY>)")]
     UnknownVariable { var: String },
     /// Names the setting and the entry's position or key id, never a key.
     #[error(transparent)]
     Keyring(crate::crypto::KeyringError),
+}
+
+/// A key without a default, and what to put there.
+pub type Required = (&'static str, &'static str);
+
+fn missing(keys: &[Required]) -> String {
+    let named = keys
+        .iter()
+        .map(|(key, what)| format!("`{key}`, {what} ({})", variable(key)));
+    named.collect::<Vec<_>>().join("; ")
 }
 
 pub(super) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
@@ -53,9 +67,7 @@ fn with_origin(message: String, key: &str, origin: Option<&Metadata>) -> String 
             ..
         }) => format!("{message} (in {})", path.display()),
         Some(metadata) if metadata.name == ENV_ORIGIN => {
-            let parts: Vec<&str> = key.split('.').collect();
-            let var = metadata.interpolate(&Profile::Default, &parts);
-            format!("{message} (set by {var})")
+            format!("{message} (set by {})", variable(key))
         }
         _ => message,
     }
