@@ -1,7 +1,7 @@
 //! The `[connect]` section: signed connect links and where they may send members back.
 
 use super::error::Required;
-use super::field::{http_url, redacted, redacted_url, text, In, Millis, Minutes, Note};
+use super::field::{http_url, redacted, redacted_url, text, ADay, AWeek, In, Millis, Minutes};
 use chrono::Duration;
 use secrecy::SecretString;
 use serde::de::Error as _;
@@ -25,16 +25,6 @@ pub struct ConnectSettings {
         with = "In::<Millis, 1, 86_400_000, ADay>"
     )]
     pub purge_interval: std::time::Duration,
-}
-
-struct AWeek;
-impl Note for AWeek {
-    const TEXT: &'static str = " (a week)";
-}
-
-struct ADay;
-impl Note for ADay {
-    const TEXT: &'static str = " (a day)";
 }
 
 impl Default for ConnectSettings {

@@ -141,6 +141,21 @@ pub(super) trait Note {
 
 impl Note for () {}
 
+macro_rules! notes {
+    ($($note:ident: $text:literal;)*) => {$(
+        pub(super) struct $note;
+        impl Note for $note {
+            const TEXT: &'static str = $text;
+        }
+    )*};
+}
+
+notes! {
+    ADay: " (a day)";
+    AWeek: " (a week)";
+    SixteenMiB: " (16 MiB)";
+}
+
 /// Things, not time: connections, attempts, bytes.
 pub(super) struct Count;
 pub(super) struct Millis;
@@ -214,6 +229,20 @@ pub(super) mod time_zone {
 
     pub fn serialize<S: Serializer>(zone: &Tz, out: S) -> Result<S::Ok, S::Error> {
         out.serialize_str(zone.name())
+    }
+}
+
+/// An http(s) URL, or empty for none; printed without the credential it may carry.
+pub(super) mod optional_url {
+    use serde::{Deserializer, Serializer};
+    use url::Url;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(url: D) -> Result<Option<Url>, D::Error> {
+        super::optional(url, super::http_url)
+    }
+
+    pub fn serialize<S: Serializer>(url: &Option<Url>, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(&url.as_ref().map(super::redacted_url).unwrap_or_default())
     }
 }
 

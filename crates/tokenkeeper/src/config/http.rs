@@ -2,7 +2,7 @@
 //! too many requests.
 
 use super::error::{invalid, ConfigError};
-use super::field::{http_url, optional, shown, text, Count, In, Note, Seconds};
+use super::field::{optional, optional_url, shown, text, Count, In, Seconds, SixteenMiB};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,7 +15,7 @@ pub struct HttpSettings {
     pub bind: SocketAddr,
     /// How users' browsers reach this service; connect links and the OAuth redirect URI are
     /// built from it. `None` means "http://<bound address>", fine for local use.
-    #[serde(deserialize_with = "public_url", serialize_with = "shown")]
+    #[serde(with = "optional_url")]
     pub public_url: Option<Url>,
     /// Where `/metrics` is served; `None`: nowhere. Never on the public listener, which
     /// browsers and the internet may reach.
@@ -49,11 +49,6 @@ pub struct HttpSettings {
     /// Whether the client address is the last hop of `X-Forwarded-For` (set by a reverse proxy
     /// in front) rather than the connection's peer.
     pub trust_forwarded_for: bool,
-}
-
-struct SixteenMiB;
-impl Note for SixteenMiB {
-    const TEXT: &'static str = " (16 MiB)";
 }
 
 impl Default for HttpSettings {
@@ -98,10 +93,6 @@ fn bind<'de, D: Deserializer<'de>>(address: D) -> Result<SocketAddr, D::Error> {
             .parse()
             .map_err(|_| "expected an address like 127.0.0.1:8080".into())
     })
-}
-
-fn public_url<'de, D: Deserializer<'de>>(url: D) -> Result<Option<Url>, D::Error> {
-    optional(url, http_url)
 }
 
 fn metrics_bind<'de, D: Deserializer<'de>>(address: D) -> Result<Option<SocketAddr>, D::Error> {

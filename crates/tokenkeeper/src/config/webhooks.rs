@@ -2,7 +2,7 @@
 //! hard tokenkeeper tries to reach it. Off while `url` is empty.
 
 use super::error::{invalid, ConfigError};
-use super::field::{http_url, optional, redacted, redacted_url, Count, Days, In, Seconds};
+use super::field::{optional, optional_url, redacted, Count, Days, In, Seconds};
 use crate::crypto::WebhookSecret;
 use crate::domain::WebhookEvents;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -13,10 +13,10 @@ use url::Url;
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookSettings {
     /// Empty turns webhooks off: no event is written or sent.
-    #[serde(deserialize_with = "url", serialize_with = "shown_url")]
+    #[serde(with = "optional_url")]
     pub url: Option<Url>,
     /// `whsec_` and base64, as the Standard Webhooks specification writes it.
-    #[serde(deserialize_with = "secret", serialize_with = "redacted")]
+    #[serde(with = "secret")]
     pub secret: Option<WebhookSecret>,
     /// One delivery attempt's whole request, answer included.
     #[serde(rename = "timeout_seconds", with = "In::<Seconds, 1, 120>")]
@@ -97,16 +97,22 @@ impl WebhookSettings {
     }
 }
 
-fn url<'de, D: Deserializer<'de>>(url: D) -> Result<Option<Url>, D::Error> {
-    optional(url, http_url)
-}
+/// `whsec_` and base64, or empty; printed redacted.
+mod secret {
+    use super::*;
 
-fn secret<'de, D: Deserializer<'de>>(secret: D) -> Result<Option<WebhookSecret>, D::Error> {
-    optional(secret, |secret| {
-        WebhookSecret::parse(secret).map_err(|e| e.to_string())
-    })
-}
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        text: D,
+    ) -> Result<Option<WebhookSecret>, D::Error> {
+        optional(text, |text| {
+            WebhookSecret::parse(text).map_err(|e| e.to_string())
+        })
+    }
 
-fn shown_url<S: Serializer>(url: &Option<Url>, out: S) -> Result<S::Ok, S::Error> {
-    out.serialize_str(&url.as_ref().map(redacted_url).unwrap_or_default())
+    pub fn serialize<S: Serializer>(
+        secret: &Option<WebhookSecret>,
+        out: S,
+    ) -> Result<S::Ok, S::Error> {
+        redacted(secret, out)
+    }
 }
