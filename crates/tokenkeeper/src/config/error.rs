@@ -59,17 +59,24 @@ impl ConfigError {
     }
 }
 
-/// `message`, told with where the value of `key` came from: the file, or the variable.
-fn with_origin(message: String, key: &str, origin: Option<&Metadata>) -> String {
-    match origin {
-        Some(Metadata {
+/// Where the value of `key` came from: `("in", the file)` or `("set by", the variable)`;
+/// `None` for a default.
+pub(super) fn origin(key: &str, metadata: Option<&Metadata>) -> Option<(&'static str, String)> {
+    match metadata? {
+        Metadata {
             source: Some(Source::File(path)),
             ..
-        }) => format!("{message} (in {})", path.display()),
-        Some(metadata) if metadata.name == ENV_ORIGIN => {
-            format!("{message} (set by {})", variable(key))
-        }
-        _ => message,
+        } => Some(("in", path.display().to_string())),
+        metadata if metadata.name == ENV_ORIGIN => Some(("set by", variable(key))),
+        _ => None,
+    }
+}
+
+/// `message`, told with where the value of `key` came from.
+fn with_origin(message: String, key: &str, metadata: Option<&Metadata>) -> String {
+    match origin(key, metadata) {
+        Some((how, whence)) => format!("{message} ({how} {whence})"),
+        None => message,
     }
 }
 

@@ -43,9 +43,8 @@ pub use smtp::{SmtpSecurity, SmtpSettings};
 pub use webhooks::{WebhookSettings, WebhookTarget};
 
 use crate::domain::NotificationPolicy;
-use error::ENV_ORIGIN;
 use figment::providers::{Format, Serialized, Toml};
-use figment::{Figment, Source};
+use figment::Figment;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::path::Path;
@@ -201,14 +200,8 @@ impl Loaded {
     }
 
     fn origin(&self, key: &str) -> String {
-        match self.layers.find_metadata(key) {
-            Some(metadata) if metadata.name == ENV_ORIGIN => env::variable(key),
-            Some(metadata) => match &metadata.source {
-                Some(Source::File(path)) => path.display().to_string(),
-                _ => "default".into(),
-            },
-            None => "default".into(),
-        }
+        let metadata = self.layers.find_metadata(key);
+        error::origin(key, metadata).map_or_else(|| "default".into(), |(_, whence)| whence)
     }
 }
 
