@@ -10,23 +10,12 @@
 //! instead, so a secret made of digits stays the text it was and `fifty` is refused under the
 //! variable's name.
 
-use super::error::{invalid, ConfigError, ENV_ORIGIN};
+use super::error::{invalid, ConfigError, ENV_ORIGIN, PREFIX, SEPARATOR};
 use figment::value::{Dict, Map, Num, Value};
 use figment::{Error, Metadata, Profile, Provider};
 
-const PREFIX: &str = "TOKENKEEPER_";
-/// Joins a section and a key in a variable's name.
-const SEPARATOR: &str = "__";
 /// Variables read by the command line itself, not configuration keys.
 const CLI_VARIABLES: &[&str] = &["TOKENKEEPER_CONFIG"];
-
-/// The variable that sets `key`: `http.bind` -> `TOKENKEEPER_HTTP__BIND`.
-pub(super) fn variable(key: &str) -> String {
-    format!(
-        "{PREFIX}{}",
-        key.replace('.', SEPARATOR).to_ascii_uppercase()
-    )
-}
 
 /// The configuration keys set by environment variables, as typed values.
 pub(super) struct Variables {

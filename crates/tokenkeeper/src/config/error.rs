@@ -2,12 +2,23 @@
 //! the configuration's words: the key's dotted name, what was expected, and the file a bad
 //! value came from.
 
-use super::env::variable;
 use figment::error::{Actual, Kind};
 use figment::{Figment, Metadata, Source};
 
 /// How errors and figment's metadata name the environment layer (config/env.rs), so a
 /// refusal can say which variable set the value.
+pub(super) const PREFIX: &str = "TOKENKEEPER_";
+/// Joins a section and a key in a variable's name.
+pub(super) const SEPARATOR: &str = "__";
+
+/// The variable that sets `key`: `http.bind` -> `TOKENKEEPER_HTTP__BIND`.
+pub(super) fn variable(key: &str) -> String {
+    format!(
+        "{PREFIX}{}",
+        key.replace('.', SEPARATOR).to_ascii_uppercase()
+    )
+}
+
 pub(super) const ENV_ORIGIN: &str = "`TOKENKEEPER_` environment variable(s)";
 
 #[derive(Debug, thiserror::Error)]

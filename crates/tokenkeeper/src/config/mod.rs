@@ -190,7 +190,7 @@ impl Loaded {
             let key = format!("{section}{name}");
             let origin = match missing.iter().find(|(k, _)| *k == key) {
                 Some((_, what)) => {
-                    format!("MISSING: required, {what}; set {}", env::variable(&key))
+                    format!("MISSING: required, {what}; set {}", error::variable(&key))
                 }
                 None => self.origin(&key),
             };
