@@ -7,6 +7,10 @@
 //! and check stand next to its field, and printing redacts the secrets. Environment variables
 //! name keys with the section and key joined by a double underscore:
 //! `TOKENKEEPER_DATABASE_URL`, `TOKENKEEPER_LINKEDIN__CLIENT_SECRET`.
+//!
+//! Of the crate, configuration reads the domain and two modules that import nothing of ours:
+//! `crypto`, so that a keyring or a webhook secret that does not parse stops the start under
+//! its key, and `schedule`, so that a cron expression is checked as it is read.
 
 mod admin;
 mod api;
