@@ -34,7 +34,9 @@ pub enum Command {
     /// Check the configuration, the database, SMTP, the LinkedIn credentials and the callback
     /// URL from this machine, and say what to fix; exits non-zero when a check fails.
     Doctor,
-    /// Print the effective configuration, secrets redacted.
+    /// Print the effective configuration, secrets redacted: every key with its value and where
+    /// it comes from (default, file or variable); exits non-zero naming every required key that
+    /// is missing.
     Config,
     /// Print a signed connect link for one user of the host app.
     ConnectLink {
@@ -191,7 +193,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Config => {
-            print!("{}", load()?.redacted_toml());
+            let loaded = Config::read(cli.config.as_deref(), std::env::vars())
+                .context("invalid configuration")?;
+            print!("{}", loaded.annotated_toml());
+            loaded.complete().context("invalid configuration")?;
             Ok(())
         }
         Command::ConnectLink {
@@ -449,7 +454,7 @@ const WEBHOOKS_OFF: &str =
 /// Prints the receiver's answer; an answer other than 2xx, or none, makes the exit status
 /// non-zero.
 async fn webhook_test(config: &Config) -> anyhow::Result<()> {
-    let target = config.webhooks.target.clone().context(WEBHOOKS_OFF)?;
+    let target = config.webhooks.target().context(WEBHOOKS_OFF)?;
     let sender = crate::webhooks::Sender::new(target.clone(), config.webhooks.timeout)
         .context("cannot build the HTTP client for webhooks")?;
     let message_id = format!("msg_{}", uuid::Uuid::new_v4().simple());

@@ -1,9 +1,9 @@
 //! The `[connect]` section: signed connect links and where they may send members back.
 
-use super::error::{invalid, ConfigError};
-use super::field::{http_url, redacted, redacted_url, In, Millis, Minutes, Note};
+use super::error::Required;
+use super::field::{http_url, redacted, redacted_url, text, ADay, AWeek, In, Millis, Minutes};
 use chrono::Duration;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Origin;
@@ -12,7 +12,7 @@ use url::Origin;
 #[serde(default, deny_unknown_fields)]
 pub struct ConnectSettings {
     /// Required: the HMAC key of connect links, at least 32 characters.
-    #[serde(serialize_with = "redacted")]
+    #[serde(deserialize_with = "signing_key", serialize_with = "redacted")]
     pub signing_key: SecretString,
     #[serde(rename = "link_ttl_minutes", with = "In::<Minutes, 1, 10_080, AWeek>")]
     pub link_ttl: Duration,
@@ -27,16 +27,6 @@ pub struct ConnectSettings {
     pub purge_interval: std::time::Duration,
 }
 
-struct AWeek;
-impl Note for AWeek {
-    const TEXT: &'static str = " (a week)";
-}
-
-struct ADay;
-impl Note for ADay {
-    const TEXT: &'static str = " (a day)";
-}
-
 impl Default for ConnectSettings {
     fn default() -> Self {
         Self {
@@ -48,17 +38,17 @@ impl Default for ConnectSettings {
     }
 }
 
-impl ConnectSettings {
-    /// The signing key has no default: it is checked once every key is read.
-    pub(super) fn check(&self) -> Result<(), ConfigError> {
-        if self.signing_key.expose_secret().len() < 32 {
-            return Err(invalid(
-                "connect.signing_key",
-                "must be at least 32 characters (a long random string)",
-            ));
-        }
-        Ok(())
-    }
+/// The key without a default, with what to put there.
+pub(super) const REQUIRED: Required = (
+    "connect.signing_key",
+    "a long random string, at least 32 characters",
+);
+
+fn signing_key<'de, D: Deserializer<'de>>(key: D) -> Result<SecretString, D::Error> {
+    text(key, |key| match key.len() {
+        1..32 => Err("must be at least 32 characters (a long random string)".into()),
+        _ => Ok(SecretString::from(key)),
+    })
 }
 
 /// Origins like `https://app.example.com`, without a path.

@@ -3,7 +3,8 @@
 //! whatever other parameter names a secret). It prints itself (Display and Debug) with both
 //! replaced by a marker; only opening the database reads it whole.
 
-use super::error::{invalid, ConfigError};
+use crate::domain::Dialect;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
 #[derive(Clone, PartialEq, Eq)]
@@ -20,18 +21,28 @@ impl DatabaseUrl {
     }
 }
 
-/// The top-level `database_url` key: only the databases the program can open.
-impl TryFrom<String> for DatabaseUrl {
-    type Error = ConfigError;
+impl Default for DatabaseUrl {
+    fn default() -> Self {
+        Self::new("sqlite://tokenkeeper.db")
+    }
+}
 
-    fn try_from(text: String) -> Result<Self, ConfigError> {
-        if crate::store::Dialect::of_url(&text).is_none() {
-            return Err(invalid(
-                "database_url",
-                "expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
-            ));
-        }
-        Ok(Self(text))
+/// The top-level `database_url` key: only the databases the program can open.
+impl<'de> Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: Deserializer<'de>>(url: D) -> Result<Self, D::Error> {
+        super::field::text(url, |url| match Dialect::of_url(&url) {
+            Some(_) => Ok(Self(url)),
+            None => Err(
+                "expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB".into(),
+            ),
+        })
+    }
+}
+
+/// Printed with its secrets replaced by a marker.
+impl Serialize for DatabaseUrl {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        out.collect_str(self)
     }
 }
 

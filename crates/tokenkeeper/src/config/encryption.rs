@@ -5,118 +5,30 @@
 //! [`EncryptionSettings::cipher`] and stops, naming the setting, when there is none.
 
 use super::error::{invalid, ConfigError};
-use crate::crypto::{
-    Keyring, Plaintext, TokenCipher, ACTIVE_KEY_SETTING, ALLOW_PLAINTEXT_SETTING, KEYS_SETTING,
-};
+use super::field::trimmed;
+use crate::crypto::{Keyring, Plaintext, TokenCipher, ACTIVE_KEY_SETTING, KEYS_SETTING};
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RawEncryption {
-    /// Secret: `KID:BASE64KEY` entries.
-    pub keys: KeyEntries,
-    /// Empty: the first entry encrypts.
-    pub active_key: String,
-    /// Empty: as the database recorded when this version first migrated it.
-    pub allow_plaintext: AllowPlaintext,
-}
-
-/// `encryption.allow_plaintext` as written: a TOML boolean, or text (`true`, `false`, or
-/// empty, the default: not set, the database decides), as a variable gives it. Checked when the
-/// section is, so a wrong value is named with the variable or file that set it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AllowPlaintext(pub String);
-
-impl AllowPlaintext {
-    fn parse(&self) -> Result<Option<bool>, ConfigError> {
-        match self.0.trim() {
-            "" => Ok(None),
-            "true" => Ok(Some(true)),
-            "false" => Ok(Some(false)),
-            other => Err(invalid(
-                ALLOW_PLAINTEXT_SETTING,
-                format!("expected true or false (or empty, for this database's default), found {other:?}"),
-            )),
-        }
-    }
-}
-
-/// Printed as the boolean it is, or as empty text while not set.
-impl Serialize for AllowPlaintext {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.parse() {
-            Ok(Some(allowed)) => serializer.serialize_bool(allowed),
-            _ => serializer.serialize_str(&self.0),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for AllowPlaintext {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Setting;
-        impl Visitor<'_> for Setting {
-            type Value = AllowPlaintext;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                // "bool" makes the refusal read "expected true or false" (config/error.rs).
-                f.write_str("a bool, or empty for the database's default")
-            }
-            fn visit_bool<E: de::Error>(self, allowed: bool) -> Result<AllowPlaintext, E> {
-                Ok(AllowPlaintext(allowed.to_string()))
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<AllowPlaintext, E> {
-                Ok(AllowPlaintext(text.to_owned()))
-            }
-        }
-        deserializer.deserialize_any(Setting)
-    }
-}
-
-/// The entries of `encryption.keys`: a TOML array, or one string of entries separated by commas
-/// or lines (as the environment variable and a pasted `keys.txt` give them).
-#[derive(Clone, Default, Serialize)]
-#[serde(transparent)]
-pub struct KeyEntries(pub Vec<String>);
-
-/// Never prints an entry: each one holds a key.
-impl fmt::Debug for KeyEntries {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyEntries({} entries)", self.0.len())
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyEntries {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> Visitor<'de> for Entries {
-            type Value = KeyEntries;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of KID:BASE64KEY strings, or one string of them")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<KeyEntries, E> {
-                Ok(KeyEntries(vec![text.to_owned()]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyEntries, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = seq.next_element::<String>()? {
-                    entries.push(entry);
-                }
-                Ok(KeyEntries(entries))
-            }
-        }
-        deserializer.deserialize_any(Entries)
-    }
-}
-
-#[derive(Debug, Clone, Default)]
 pub struct EncryptionSettings {
-    /// `None` when `encryption.keys` is empty.
-    cipher: Option<TokenCipher>,
-    /// As configured: empty when the first entry encrypts.
+    /// Secret: `KID:BASE64KEY` entries; a TOML array, or one string of entries separated by
+    /// commas or lines (as the environment variable and a pasted `keys.txt` give them).
+    /// Printed as the key ids only.
+    #[serde(deserialize_with = "entries", serialize_with = "key_ids")]
+    keys: SecretString,
+    /// Empty: the first entry encrypts.
+    #[serde(deserialize_with = "trimmed")]
     active_key: String,
     /// `None` while not set: the database decides.
+    #[serde(with = "allow_plaintext")]
     allow_plaintext: Option<bool>,
+    /// Made from the keys when the section is checked; `None` without keys.
+    #[serde(skip)]
+    cipher: Option<TokenCipher>,
 }
 
 impl EncryptionSettings {
@@ -133,54 +45,91 @@ impl EncryptionSettings {
         })?;
         Ok(cipher.with_configured_plaintext(self.allow_plaintext.map(Plaintext::allowed)))
     }
-}
 
-impl TryFrom<RawEncryption> for EncryptionSettings {
-    type Error = ConfigError;
-
-    fn try_from(raw: RawEncryption) -> Result<Self, ConfigError> {
-        let entries = raw.keys.0.join(",");
-        let active_key = raw.active_key.trim().to_owned();
-        let allow_plaintext = raw.allow_plaintext.parse()?;
+    pub(super) fn check(&mut self) -> Result<(), ConfigError> {
+        let entries = self.keys.expose_secret();
         if entries.trim().is_empty() {
-            if !active_key.is_empty() {
-                return Err(invalid(
+            return match self.active_key.is_empty() {
+                true => Ok(()),
+                false => Err(invalid(
                     ACTIVE_KEY_SETTING,
                     format!("is set but {KEYS_SETTING} is empty"),
-                ));
-            }
-            return Ok(Self {
-                allow_plaintext,
-                ..Self::default()
-            });
+                )),
+            };
         }
-        let active = (!active_key.is_empty()).then_some(active_key.as_str());
-        let keyring = Keyring::parse(&entries, active).map_err(ConfigError::Keyring)?;
-        Ok(Self {
-            cipher: Some(TokenCipher::new(keyring)),
-            active_key,
-            allow_plaintext,
-        })
+        let active = (!self.active_key.is_empty()).then_some(self.active_key.as_str());
+        let keyring = Keyring::parse(entries, active).map_err(ConfigError::Keyring)?;
+        self.cipher = Some(TokenCipher::new(keyring));
+        Ok(())
     }
 }
 
-/// The section as printed: key ids only, each key replaced by a marker.
-impl From<&EncryptionSettings> for RawEncryption {
-    fn from(settings: &EncryptionSettings) -> Self {
-        let keys = settings
-            .cipher
-            .iter()
-            .flat_map(|cipher| cipher.keyring().ids())
-            .map(|kid| format!("{kid}:[redacted]"))
-            .collect();
-        Self {
-            keys: KeyEntries(keys),
-            active_key: settings.active_key.clone(),
-            allow_plaintext: AllowPlaintext(
-                settings
-                    .allow_plaintext
-                    .map_or_else(String::new, |allowed| allowed.to_string()),
-            ),
+/// A list of entries, or one string of them, held as one text of comma-separated entries.
+fn entries<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = SecretString;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of KID:BASE64KEY strings, or one string of them")
+        }
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<SecretString, E> {
+            Ok(text.into())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SecretString, A::Error> {
+            let mut entries = Vec::new();
+            while let Some(entry) = seq.next_element::<String>()? {
+                entries.push(entry);
+            }
+            Ok(entries.join(",").into())
+        }
+    }
+    deserializer.deserialize_any(Entries)
+}
+
+/// Each entry as `KID:[redacted]`: its key never shows.
+fn key_ids<S: Serializer>(entries: &SecretString, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_seq(
+        entries
+            .expose_secret()
+            .split([',', '\n'])
+            .filter_map(|entry| entry.split_once(':'))
+            .map(|(kid, _)| format!("{}:[redacted]", kid.trim())),
+    )
+}
+
+/// `encryption.allow_plaintext`: a TOML boolean, or text (`true`, `false`, or empty, the
+/// default: not set, the database decides), as a variable gives it. Printed as the boolean it
+/// is, or as empty text while not set.
+mod allow_plaintext {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(setting: D) -> Result<Option<bool>, D::Error> {
+        struct Setting;
+        impl Visitor<'_> for Setting {
+            type Value = Option<bool>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                // "bool" makes the refusal read "expected true or false" (config/error.rs).
+                f.write_str("a bool, or empty for the database's default")
+            }
+            fn visit_bool<E: de::Error>(self, allowed: bool) -> Result<Option<bool>, E> {
+                Ok(Some(allowed))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Option<bool>, E> {
+                match text.trim() {
+                    "" => Ok(None),
+                    "true" => Ok(Some(true)),
+                    "false" => Ok(Some(false)),
+                    other => Err(E::custom(format!("expected true or false (or empty, for this database's default), found {other:?}"))),
+                }
+            }
+        }
+        setting.deserialize_any(Setting)
+    }
+
+    pub fn serialize<S: Serializer>(setting: &Option<bool>, out: S) -> Result<S::Ok, S::Error> {
+        match setting {
+            Some(allowed) => out.serialize_bool(*allowed),
+            None => out.serialize_str(""),
         }
     }
 }

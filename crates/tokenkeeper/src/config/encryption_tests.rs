@@ -1,26 +1,11 @@
 //! The `[encryption]` section as each layer writes it, and as `tokenkeeper config` prints it.
 
+use super::tests::{file, load, load_file};
 use super::*;
 use crate::crypto::Plaintext;
-use std::io::Write;
 
 const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const KEY_B: &str = "HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=";
-
-fn vars(extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    [
-        ("TOKENKEEPER_LINKEDIN__CLIENT_ID", "86abc"),
-        ("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "s3cr3t-value"),
-        (
-            "TOKENKEEPER_CONNECT__SIGNING_KEY",
-            "0123456789abcdef0123456789abcdef",
-        ),
-    ]
-    .iter()
-    .chain(extra)
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
 
 fn kids(config: &Config) -> (Vec<String>, String) {
     let cipher = config.encryption.cipher().expect("a key is set");
@@ -31,25 +16,16 @@ fn kids(config: &Config) -> (Vec<String>, String) {
     )
 }
 
-fn file(text: &str) -> tempfile::NamedTempFile {
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    write!(file, "{text}").unwrap();
-    file
-}
-
 #[test]
 fn the_environment_gives_entries_separated_by_commas() {
     let keys = format!("a:{KEY_A}, b:{KEY_B}");
-    let config = Config::load_from(None, vars(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)])).unwrap();
+    let config = load(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)]).unwrap();
     assert_eq!(kids(&config), (vec!["a".into(), "b".into()], "a".into()));
 
-    let config = Config::load_from(
-        None,
-        vars(&[
-            ("TOKENKEEPER_ENCRYPTION__KEYS", &keys),
-            ("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "b"),
-        ]),
-    )
+    let config = load(&[
+        ("TOKENKEEPER_ENCRYPTION__KEYS", &keys),
+        ("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "b"),
+    ])
     .unwrap();
     assert_eq!(kids(&config).1, "b");
 }
@@ -59,19 +35,19 @@ fn the_file_gives_an_array_or_one_string_of_entries() {
     let array = file(&format!(
         "[encryption]\nkeys = [\"a:{KEY_A}\", \"b:{KEY_B}\"]\nactive_key = \"b\"\n"
     ));
-    let config = Config::load_from(Some(array.path()), vars(&[])).unwrap();
+    let config = load_file(Some(array.path()), &[]).unwrap();
     assert_eq!(kids(&config), (vec!["a".into(), "b".into()], "b".into()));
 
     let lines = file(&format!(
         "[encryption]\nkeys = \"\"\"\na:{KEY_A}\nb:{KEY_B}\n\"\"\"\n"
     ));
-    let config = Config::load_from(Some(lines.path()), vars(&[])).unwrap();
+    let config = load_file(Some(lines.path()), &[]).unwrap();
     assert_eq!(kids(&config), (vec!["a".into(), "b".into()], "a".into()));
 }
 
 #[test]
 fn without_keys_the_configuration_loads_but_gives_no_cipher() {
-    let config = Config::load_from(None, vars(&[])).unwrap();
+    let config = load(&[]).unwrap();
     let refusal = config.encryption.cipher().unwrap_err().to_string();
     assert!(refusal.contains("encryption.keys"), "{refusal}");
     assert!(
@@ -89,24 +65,21 @@ fn a_malformed_keyring_stops_loading_without_showing_a_key() {
         (format!("a:{KEY_A},{KEY_B}"), "entry 2"),
         (format!("a:{KEY_A},a:{KEY_B}"), "more than once"),
     ] {
-        let err = Config::load_from(None, vars(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)]))
+        let err = load(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)])
             .unwrap_err()
             .to_string();
         assert!(err.contains("encryption.keys"), "{err}");
         assert!(err.contains(named), "{err}");
         assert!(!err.contains(KEY_B) && !err.contains(short), "{err}");
     }
-    let err = Config::load_from(
-        None,
-        vars(&[
-            ("TOKENKEEPER_ENCRYPTION__KEYS", &format!("a:{KEY_A}")),
-            ("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "z"),
-        ]),
-    )
+    let err = load(&[
+        ("TOKENKEEPER_ENCRYPTION__KEYS", &format!("a:{KEY_A}")),
+        ("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "z"),
+    ])
     .unwrap_err()
     .to_string();
     assert!(err.contains("encryption.active_key"), "{err}");
-    let err = Config::load_from(None, vars(&[("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "a")]))
+    let err = load(&[("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "a")])
         .unwrap_err()
         .to_string();
     assert!(err.contains("encryption.active_key"), "{err}");
@@ -115,13 +88,10 @@ fn a_malformed_keyring_stops_loading_without_showing_a_key() {
 #[test]
 fn printed_configuration_names_key_ids_only() {
     let keys = format!("a:{KEY_A},b:{KEY_B}");
-    let config = Config::load_from(
-        None,
-        vars(&[
-            ("TOKENKEEPER_ENCRYPTION__KEYS", &keys),
-            ("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "b"),
-        ]),
-    )
+    let config = load(&[
+        ("TOKENKEEPER_ENCRYPTION__KEYS", &keys),
+        ("TOKENKEEPER_ENCRYPTION__ACTIVE_KEY", "b"),
+    ])
     .unwrap();
     let shown = config.redacted_toml();
     assert!(!shown.contains(KEY_A) && !shown.contains(KEY_B), "{shown}");
@@ -136,18 +106,15 @@ fn printed_configuration_names_key_ids_only() {
 fn allow_plaintext_is_unset_by_default_and_true_or_false_from_either_layer() {
     let keys = format!("a:{KEY_A}");
     let configured = |config: &Config| config.encryption.cipher().unwrap().configured_plaintext();
-    let config = Config::load_from(None, vars(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)])).unwrap();
+    let config = load(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)]).unwrap();
     assert_eq!(configured(&config), None, "the database decides");
     assert!(config.redacted_toml().contains("allow_plaintext = \"\""));
 
     for (text, expected) in [("true", Plaintext::Accepted), ("false", Plaintext::Refused)] {
-        let config = Config::load_from(
-            None,
-            vars(&[
-                ("TOKENKEEPER_ENCRYPTION__KEYS", &keys),
-                ("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", text),
-            ]),
-        )
+        let config = load(&[
+            ("TOKENKEEPER_ENCRYPTION__KEYS", &keys),
+            ("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", text),
+        ])
         .unwrap();
         assert_eq!(configured(&config), Some(expected), "{text}");
         assert!(config
@@ -155,9 +122,9 @@ fn allow_plaintext_is_unset_by_default_and_true_or_false_from_either_layer() {
             .contains(&format!("allow_plaintext = {text}\n")));
 
         let toml = file(&format!("[encryption]\nallow_plaintext = {text}\n"));
-        let config = Config::load_from(
+        let config = load_file(
             Some(toml.path()),
-            vars(&[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)]),
+            &[("TOKENKEEPER_ENCRYPTION__KEYS", &keys)],
         )
         .unwrap();
         assert_eq!(configured(&config), Some(expected), "{text} in a file");
@@ -167,23 +134,16 @@ fn allow_plaintext_is_unset_by_default_and_true_or_false_from_either_layer() {
 #[test]
 fn allow_plaintext_is_printed_as_set_even_without_keys() {
     // `config` runs without a key; it still shows what the commands that have one will do.
-    let config = Config::load_from(
-        None,
-        vars(&[("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", "false")]),
-    )
-    .unwrap();
+    let config = load(&[("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", "false")]).unwrap();
     let shown = config.redacted_toml();
     assert!(shown.contains("allow_plaintext = false\n"), "{shown}");
 }
 
 #[test]
 fn allow_plaintext_other_than_true_or_false_is_refused_by_name() {
-    let err = Config::load_from(
-        None,
-        vars(&[("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", "yes")]),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = load(&[("TOKENKEEPER_ENCRYPTION__ALLOW_PLAINTEXT", "yes")])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("`encryption.allow_plaintext`"), "{err}");
     assert!(err.contains("true or false"), "{err}");
     assert!(
@@ -192,9 +152,7 @@ fn allow_plaintext_other_than_true_or_false_is_refused_by_name() {
     );
 
     let toml = file("[encryption]\nallow_plaintext = 1\n");
-    let err = Config::load_from(Some(toml.path()), vars(&[]))
-        .unwrap_err()
-        .to_string();
+    let err = load_file(Some(toml.path()), &[]).unwrap_err().to_string();
     assert!(err.contains("`encryption.allow_plaintext`"), "{err}");
     assert!(err.contains("expected true or false"), "{err}");
 }

@@ -1,18 +1,19 @@
 //! The environment layer: `TOKENKEEPER_<KEY>` and `TOKENKEEPER_<SECTION>__<KEY>`.
 //!
-//! figment's own `Env` provider reads only the process environment and guesses each value's
-//! type from its text, so `007` would become the number 7 and a quoted password would lose its
-//! quotes. This provider reads the variables it is given (the tests and the demo pass their
-//! own) and reads each text as the type of the key's default instead, so a secret made of
-//! digits stays the text it was and `fifty` is refused under the variable's name.
+//! Why not figment's own `Env` provider (`Env::prefixed("TOKENKEEPER_").split("__")`): it
+//! reads only the process environment (`std::env::vars_os`), while the tests and the demo pass
+//! their own variables; it guesses each value's type from its text, so a secret `007` would
+//! become the number 7 and a quoted password would lose its quotes; it has no lists, so
+//! `a, b` would not be two origins; and it takes any `TOKENKEEPER_` variable, so a misspelt one
+//! would be refused as an unknown key rather than named as the variable it is. This provider
+//! reads the variables it is given and reads each text as the type of the key's default
+//! instead, so a secret made of digits stays the text it was and `fifty` is refused under the
+//! variable's name.
 
-use super::error::{invalid, ConfigError, ENV_ORIGIN};
+use super::error::{invalid, ConfigError, ENV_ORIGIN, PREFIX, SEPARATOR};
 use figment::value::{Dict, Map, Num, Value};
 use figment::{Error, Metadata, Profile, Provider};
 
-pub(super) const PREFIX: &str = "TOKENKEEPER_";
-/// Joins a section and a key in a variable's name.
-const SEPARATOR: &str = "__";
 /// Variables read by the command line itself, not configuration keys.
 const CLI_VARIABLES: &[&str] = &["TOKENKEEPER_CONFIG"];
 
@@ -42,17 +43,15 @@ impl Variables {
             let mut default_section = defaults;
             let mut section = &mut values;
             for part in sections {
-                default_section = match default_section.get(*part) {
-                    Some(Value::Dict(_, dict)) => dict,
-                    _ => return Err(unknown()),
+                let Some(Value::Dict(_, dict)) = default_section.get(*part) else {
+                    return Err(unknown());
                 };
-                section = match section
-                    .entry((*part).to_owned())
-                    .or_insert_with(|| Value::from(Dict::new()))
-                {
-                    Value::Dict(_, dict) => dict,
-                    _ => unreachable!("sections hold only sections"),
+                default_section = dict;
+                let entry = section.entry((*part).to_owned());
+                let Value::Dict(_, dict) = entry.or_insert_with(|| Dict::new().into()) else {
+                    unreachable!("sections hold only sections")
                 };
+                section = dict;
             }
             let default = default_section.get(*last).ok_or_else(unknown)?;
             let value = typed(default, &var, &text, &path.join("."))?;
@@ -65,6 +64,7 @@ impl Variables {
 /// `text` as a value of the same type as `default`.
 fn typed(default: &Value, var: &str, text: &str, key: &str) -> Result<Value, ConfigError> {
     let about = |what: &str| invalid(key, format!("{var}={text:?} is not {what}"));
+    let parts = text.split(',').map(str::trim).filter(|s| !s.is_empty());
     Ok(match default {
         Value::String(..) => Value::from(text.to_owned()),
         Value::Num(..) => non_negative(text).ok_or_else(|| about("an integer, 0 or more"))?,
@@ -73,24 +73,14 @@ fn typed(default: &Value, var: &str, text: &str, key: &str) -> Result<Value, Con
                 .parse::<bool>()
                 .map_err(|_| about("true or false"))?,
         ),
-        Value::Array(_, items) => {
-            let parts = text.split(',').map(str::trim).filter(|s| !s.is_empty());
-            if matches!(items.first(), Some(Value::Num(..))) {
-                Value::from(
-                    parts
-                        .map(non_negative)
-                        .collect::<Option<Vec<_>>>()
-                        .ok_or_else(|| about("a comma-separated list of integers, 0 or more"))?,
-                )
-            } else {
-                Value::from(parts.map(str::to_owned).collect::<Vec<_>>())
-            }
-        }
-        _ => {
-            return Err(ConfigError::UnknownVariable {
-                var: var.to_owned(),
-            })
-        }
+        Value::Array(_, items) if matches!(items.first(), Some(Value::Num(..))) => Value::from(
+            parts
+                .map(non_negative)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| about("a comma-separated list of integers, 0 or more"))?,
+        ),
+        Value::Array(..) => Value::from(parts.map(str::to_owned).collect::<Vec<_>>()),
+        _ => return Err(ConfigError::UnknownVariable { var: var.into() }),
     })
 }
 
@@ -102,9 +92,7 @@ fn non_negative(text: &str) -> Option<Value> {
 
 impl Provider for Variables {
     fn metadata(&self) -> Metadata {
-        Metadata::named(ENV_ORIGIN).interpolater(|_: &Profile, path: &[&str]| {
-            format!("{PREFIX}{}", path.join(SEPARATOR).to_ascii_uppercase())
-        })
+        Metadata::named(ENV_ORIGIN)
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, Error> {

@@ -3,10 +3,22 @@
 //! value came from.
 
 use figment::error::{Actual, Kind};
-use figment::{Figment, Metadata, Profile, Source};
+use figment::{Figment, Metadata, Source};
 
 /// How errors and figment's metadata name the environment layer (config/env.rs), so a
 /// refusal can say which variable set the value.
+pub(super) const PREFIX: &str = "TOKENKEEPER_";
+/// Joins a section and a key in a variable's name.
+pub(super) const SEPARATOR: &str = "__";
+
+/// The variable that sets `key`: `http.bind` -> `TOKENKEEPER_HTTP__BIND`.
+pub(super) fn variable(key: &str) -> String {
+    format!(
+        "{PREFIX}{}",
+        key.replace('.', SEPARATOR).to_ascii_uppercase()
+    )
+}
+
 pub(super) const ENV_ORIGIN: &str = "`TOKENKEEPER_` environment variable(s)";
 
 #[derive(Debug, thiserror::Error)]
@@ -20,11 +32,24 @@ pub enum ConfigError {
     Syntax { path: String, message: String },
     #[error("configuration key `{key}`: {message}")]
     Invalid { key: String, message: String },
+    /// Every key without a default that is not set, named at once.
+    #[error("{} required configuration key(s) not set: {}", keys.len(), missing(keys))]
+    Missing { keys: Vec<Required> },
     #[error("environment variable {var} does not name a configuration key (expected TOKENKEEPER_<KEY> or TOKENKEEPER_<SECTION>__<KEY>)")]
     UnknownVariable { var: String },
     /// Names the setting and the entry's position or key id, never a key.
     #[error(transparent)]
     Keyring(crate::crypto::KeyringError),
+}
+
+/// A key without a default, and what to put there.
+pub type Required = (&'static str, &'static str);
+
+fn missing(keys: &[Required]) -> String {
+    let named = keys
+        .iter()
+        .map(|(key, what)| format!("`{key}`, {what} ({})", variable(key)));
+    named.collect::<Vec<_>>().join("; ")
 }
 
 pub(super) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
@@ -45,19 +70,24 @@ impl ConfigError {
     }
 }
 
-/// `message`, told with where the value of `key` came from: the file, or the variable.
-fn with_origin(message: String, key: &str, origin: Option<&Metadata>) -> String {
-    match origin {
-        Some(Metadata {
+/// Where the value of `key` came from: `("in", the file)` or `("set by", the variable)`;
+/// `None` for a default.
+pub(super) fn origin(key: &str, metadata: Option<&Metadata>) -> Option<(&'static str, String)> {
+    match metadata? {
+        Metadata {
             source: Some(Source::File(path)),
             ..
-        }) => format!("{message} (in {})", path.display()),
-        Some(metadata) if metadata.name == ENV_ORIGIN => {
-            let parts: Vec<&str> = key.split('.').collect();
-            let var = metadata.interpolate(&Profile::Default, &parts);
-            format!("{message} (set by {var})")
-        }
-        _ => message,
+        } => Some(("in", path.display().to_string())),
+        metadata if metadata.name == ENV_ORIGIN => Some(("set by", variable(key))),
+        _ => None,
+    }
+}
+
+/// `message`, told with where the value of `key` came from.
+fn with_origin(message: String, key: &str, metadata: Option<&Metadata>) -> String {
+    match origin(key, metadata) {
+        Some((how, whence)) => format!("{message} ({how} {whence})"),
+        None => message,
     }
 }
 

@@ -5,6 +5,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
+use std::fmt::Display;
 use std::marker::PhantomData;
 use url::Url;
 
@@ -14,6 +15,33 @@ pub(super) fn text<'de, D: Deserializer<'de>, T>(
     parse: impl FnOnce(String) -> Result<T, String>,
 ) -> Result<T, D::Error> {
     parse(String::deserialize(deserializer)?).map_err(D::Error::custom)
+}
+
+/// A key whose empty text means "not set"; other text is read by `parse`.
+pub(super) fn optional<'de, D: Deserializer<'de>, T>(
+    deserializer: D,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, D::Error> {
+    text(deserializer, |text| match text.trim() {
+        "" => Ok(None),
+        text => parse(text).map(Some),
+    })
+}
+
+/// Text with the blanks around it dropped.
+pub(super) fn trimmed<'de, D: Deserializer<'de>>(text: D) -> Result<String, D::Error> {
+    Ok(String::deserialize(text)?.trim().to_owned())
+}
+
+/// How an optional value is printed: as it displays itself, or empty when not set.
+pub(super) fn shown<S: Serializer>(
+    value: &Option<impl Display>,
+    out: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => out.collect_str(value),
+        None => out.serialize_str(""),
+    }
 }
 
 /// How a secret is printed: a marker, or nothing when it is not set.
@@ -31,9 +59,46 @@ impl Secret for SecretString {
     }
 }
 
+impl Secret for crate::crypto::WebhookSecret {
+    fn is_set(&self) -> bool {
+        true
+    }
+}
+
 impl<T: Secret> Secret for Option<T> {
     fn is_set(&self) -> bool {
         self.as_ref().is_some_and(Secret::is_set)
+    }
+}
+
+/// One of an enum's names, as its `strum` attributes write them: `security = "starttls"`.
+pub(super) mod choice {
+    use serde::{Deserializer, Serializer};
+
+    pub fn deserialize<'de, D, T>(name: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Copy + Into<&'static str> + strum::VariantArray,
+    {
+        super::text(name, |name| {
+            let names: Vec<&str> = T::VARIANTS.iter().map(|&v| v.into()).collect();
+            T::VARIANTS
+                .iter()
+                .copied()
+                .find(|&v| v.into() == name)
+                .ok_or_else(|| {
+                    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+                    let (last, others) = quoted.split_last().expect("an enum has a value");
+                    format!("{name:?}: expected {} or {last}", others.join(", "))
+                })
+        })
+    }
+
+    pub fn serialize<S: Serializer, T: Copy + Into<&'static str>>(
+        value: &T,
+        out: S,
+    ) -> Result<S::Ok, S::Error> {
+        out.serialize_str((*value).into())
     }
 }
 
@@ -76,6 +141,21 @@ pub(super) trait Note {
 
 impl Note for () {}
 
+macro_rules! notes {
+    ($($note:ident: $text:literal;)*) => {$(
+        pub(super) struct $note;
+        impl Note for $note {
+            const TEXT: &'static str = $text;
+        }
+    )*};
+}
+
+notes! {
+    ADay: " (a day)";
+    AWeek: " (a week)";
+    SixteenMiB: " (16 MiB)";
+}
+
 /// Things, not time: connections, attempts, bytes.
 pub(super) struct Count;
 pub(super) struct Millis;
@@ -107,44 +187,31 @@ impl Unit<f64> for Percent {
     }
 }
 
-/// Units of `std::time::Duration`, what timers take.
-macro_rules! std_units {
-    ($($unit:ident: $from:ident / $count:ident;)*) => {$(
-        impl Unit<std::time::Duration> for $unit {
-            fn of(count: u64) -> Option<std::time::Duration> {
-                Some(std::time::Duration::$from(count))
+/// Units of `std::time::Duration` (what timers take) and of `chrono::Duration` (what is added
+/// to dates).
+macro_rules! units {
+    ($($unit:ident / $count:ident: $type:ty = $of:expr;)*) => {$(
+        impl Unit<$type> for $unit {
+            fn of(count: u64) -> Option<$type> {
+                $of(count)
             }
-            fn count(value: &std::time::Duration) -> u64 {
-                value.$count().try_into().unwrap_or(u64::MAX)
-            }
-        }
-    )*};
-}
-
-/// Units of `chrono::Duration`, what is added to dates.
-macro_rules! chrono_units {
-    ($($unit:ident: $from:ident / $count:ident;)*) => {$(
-        impl Unit<chrono::Duration> for $unit {
-            fn of(count: u64) -> Option<chrono::Duration> {
-                chrono::Duration::$from(count.try_into().ok()?)
-            }
-            fn count(value: &chrono::Duration) -> u64 {
+            fn count(value: &$type) -> u64 {
                 value.$count().try_into().unwrap_or(0)
             }
         }
     )*};
 }
 
-std_units! {
-    Millis: from_millis / as_millis;
-    Seconds: from_secs / as_secs;
-}
+type Std = std::time::Duration;
+type Chrono = chrono::Duration;
 
-chrono_units! {
-    Seconds: try_seconds / num_seconds;
-    Minutes: try_minutes / num_minutes;
-    Hours: try_hours / num_hours;
-    Days: try_days / num_days;
+units! {
+    Millis / as_millis: Std = |n| Some(Std::from_millis(n));
+    Seconds / as_secs: Std = |n| Some(Std::from_secs(n));
+    Seconds / num_seconds: Chrono = |n: u64| Chrono::try_seconds(n.try_into().ok()?);
+    Minutes / num_minutes: Chrono = |n: u64| Chrono::try_minutes(n.try_into().ok()?);
+    Hours / num_hours: Chrono = |n: u64| Chrono::try_hours(n.try_into().ok()?);
+    Days / num_days: Chrono = |n: u64| Chrono::try_days(n.try_into().ok()?);
 }
 
 /// An IANA time zone name (`UTC`, `Europe/Paris`).
@@ -162,6 +229,20 @@ pub(super) mod time_zone {
 
     pub fn serialize<S: Serializer>(zone: &Tz, out: S) -> Result<S::Ok, S::Error> {
         out.serialize_str(zone.name())
+    }
+}
+
+/// An http(s) URL, or empty for none; printed without the credential it may carry.
+pub(super) mod optional_url {
+    use serde::{Deserializer, Serializer};
+    use url::Url;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(url: D) -> Result<Option<Url>, D::Error> {
+        super::optional(url, super::http_url)
+    }
+
+    pub fn serialize<S: Serializer>(url: &Option<Url>, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(&url.as_ref().map(super::redacted_url).unwrap_or_default())
     }
 }
 

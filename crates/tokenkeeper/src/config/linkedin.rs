@@ -1,9 +1,9 @@
 //! The `[linkedin]` section: the LinkedIn app's credentials, its endpoints and how long to
 //! wait for it.
 
-use super::error::{invalid, ConfigError};
+use super::error::Required;
 use super::field::{http_url, redacted, text, In, Millis, Seconds};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Duration;
 use url::Url;
@@ -60,24 +60,14 @@ impl Default for LinkedInSettings {
     }
 }
 
-impl LinkedInSettings {
-    /// The credentials have no default: they are checked once every key is read.
-    pub(super) fn check(&self) -> Result<(), ConfigError> {
-        if self.client_id.trim().is_empty() {
-            return Err(invalid(
-                "linkedin.client_id",
-                "must not be empty: the Client ID of your LinkedIn app",
-            ));
-        }
-        if self.client_secret.expose_secret().is_empty() {
-            return Err(invalid(
-                "linkedin.client_secret",
-                "must not be empty: the Primary Client Secret of your LinkedIn app",
-            ));
-        }
-        Ok(())
-    }
-}
+/// The keys without a default, with what to put there.
+pub(super) const REQUIRED: [Required; 2] = [
+    ("linkedin.client_id", "the Client ID of your LinkedIn app"),
+    (
+        "linkedin.client_secret",
+        "the Primary Client Secret of your LinkedIn app",
+    ),
+];
 
 fn scopes<'de, D: Deserializer<'de>>(scope: D) -> Result<String, D::Error> {
     text(scope, |scope| {

@@ -1,11 +1,12 @@
 //! The `[log]` section: how the program writes its log.
 
-use super::field::text;
+use super::field::{choice, text};
 use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogSettings {
+    #[serde(with = "choice")]
     pub format: LogFormat,
     /// A level like `info` or a filter like `tokenkeeper=debug`.
     #[serde(deserialize_with = "filter")]
@@ -21,23 +22,11 @@ impl Default for LogSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum LogFormat {
     Human,
     Json,
-}
-
-impl TryFrom<String> for LogFormat {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        match text.as_str() {
-            "human" => Ok(Self::Human),
-            "json" => Ok(Self::Json),
-            other => Err(format!("{other:?}: expected \"human\" or \"json\"")),
-        }
-    }
 }
 
 fn filter<'de, D: Deserializer<'de>>(level: D) -> Result<String, D::Error> {

@@ -1,13 +1,19 @@
 //! Configuration in layers: built-in defaults, then an optional TOML file, then
 //! `TOKENKEEPER_*` environment variables. Everything is checked once at start-up; a wrong value
-//! stops the program with a message naming the key and what was expected.
+//! stops the program with a message naming the key and what was expected, and the keys without
+//! a default that are not set are named all at once.
 //!
-//! Environment variables name keys with the section and key joined by a double underscore:
+//! Each section is one struct, read and printed by serde: a key's name, type, default, range
+//! and check stand next to its field, and printing redacts the secrets. Environment variables
+//! name keys with the section and key joined by a double underscore:
 //! `TOKENKEEPER_DATABASE_URL`, `TOKENKEEPER_LINKEDIN__CLIENT_SECRET`.
+//!
+//! Of the crate, configuration reads the domain and two modules that import nothing of ours:
+//! `crypto`, so that a keyring or a webhook secret that does not parse stops the start under
+//! its key, and `schedule`, so that a cron expression is checked as it is read.
 
 mod admin;
 mod api;
-mod check;
 mod connect;
 mod database_url;
 mod email;
@@ -19,7 +25,6 @@ mod http;
 mod linkedin;
 mod log;
 mod notify;
-mod raw;
 mod refresh;
 mod schedule;
 mod smtp;
@@ -30,26 +35,30 @@ pub use api::ApiSettings;
 pub use connect::ConnectSettings;
 pub use database_url::{redact_database_url, DatabaseUrl};
 pub use email::EmailSettings;
-pub use encryption::{AllowPlaintext, EncryptionSettings, KeyEntries, RawEncryption};
-pub use error::ConfigError;
+pub use encryption::EncryptionSettings;
+pub use error::{ConfigError, Required};
 pub use field::redacted_url;
-pub use http::{HttpSettings, RawHttp};
+pub use http::HttpSettings;
 pub use linkedin::LinkedInSettings;
 pub use log::{LogFormat, LogSettings};
-pub use raw::RawConfig;
 pub use refresh::RefreshSettings;
 pub use schedule::ScheduleSettings;
-pub use smtp::{RawSmtp, SmtpSecurity, SmtpSettings};
-pub use webhooks::{RawWebhooks, WebhookSettings, WebhookTarget};
+pub use smtp::{SmtpSecurity, SmtpSettings};
+pub use webhooks::{WebhookSettings, WebhookTarget};
 
 use crate::domain::NotificationPolicy;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
 use std::path::Path;
 use url::Url;
 
-/// The validated configuration the program runs with.
-#[derive(Debug, Clone)]
+/// The configuration the program runs with. Every key exists in the defaults, so a key that is
+/// not there, or a value of the wrong type, is refused by serde under the key's name. The field
+/// order is the order `tokenkeeper config` prints the sections in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub http: HttpSettings,
@@ -59,6 +68,7 @@ pub struct Config {
     pub linkedin: LinkedInSettings,
     pub connect: ConnectSettings,
     pub refresh: RefreshSettings,
+    #[serde(with = "notify::Notify")]
     pub notify: NotificationPolicy,
     pub smtp: SmtpSettings,
     pub email: EmailSettings,
@@ -68,31 +78,62 @@ pub struct Config {
     pub webhooks: WebhookSettings,
 }
 
+/// The keys without a default: the program does not run until each is set.
+const REQUIRED: [Required; 3] = [
+    linkedin::REQUIRED[0],
+    linkedin::REQUIRED[1],
+    connect::REQUIRED,
+];
+
+/// The configuration as read and checked, before the keys without a default are asked for;
+/// `tokenkeeper config` shows it with those that are missing marked.
+pub struct Loaded {
+    config: Config,
+    layers: Figment,
+}
+
 impl Config {
     /// Defaults, then the file (if any), then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_from(file, std::env::vars())
+        Self::read(file, std::env::vars())?.complete()
     }
 
     pub fn load_from(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let defaults = Serialized::defaults(RawConfig::default());
+        Self::read(file, env)?.complete()
+    }
+
+    /// Every key read and checked; the keys without a default may still be missing.
+    pub fn read(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, ConfigError> {
+        let defaults = Serialized::defaults(Config::default());
         let mut layers = Figment::from(&defaults);
         if let Some(path) = file {
             check_file(path)?;
             layers = layers.merge(Toml::file_exact(path));
             // Checked before the environment is laid over it: a section the file sets to a
             // plain value would otherwise be replaced, unnoticed, by a variable of that section.
-            layers.extract::<RawConfig>()?;
+            layers.extract::<Config>()?;
         }
         let default_keys = figment::Provider::data(&defaults)?
             .remove(&figment::Profile::Default)
             .unwrap_or_default();
         let layers = layers.merge(env::Variables::read(env, &default_keys)?);
-        let raw: RawConfig = layers.extract()?;
-        Self::try_from(raw).map_err(|e| e.with_origin(&layers))
+        let mut config: Config = layers.extract()?;
+        config.check().map_err(|e| e.with_origin(&layers))?;
+        Ok(Loaded { config, layers })
+    }
+
+    /// What one key says about another; each key alone was checked as it was read.
+    fn check(&mut self) -> Result<(), ConfigError> {
+        self.http.check()?;
+        self.smtp.check()?;
+        self.encryption.check()?;
+        self.webhooks.check()
     }
 
     /// Where users' browsers reach the service, when not yet bound: `http.public_url`, or
@@ -105,51 +146,66 @@ impl Config {
 
     /// The effective configuration as TOML, secrets replaced by a marker.
     pub fn redacted_toml(&self) -> String {
-        let shown = RawConfig {
-            database_url: self.database_url.to_string(),
-            http: (&self.http).into(),
-            api: self.api.clone(),
-            admin: self.admin.clone(),
-            linkedin: self.linkedin.clone(),
-            connect: self.connect.clone(),
-            refresh: self.refresh.clone(),
-            notify: self.notify.clone(),
-            smtp: (&self.smtp).into(),
-            email: self.email.clone(),
-            schedule: self.schedule.clone(),
-            log: self.log.clone(),
-            encryption: (&self.encryption).into(),
-            webhooks: (&self.webhooks).into(),
-        };
-        toml::to_string_pretty(&shown).expect("configuration serializes")
+        toml::to_string_pretty(self).expect("configuration serializes")
     }
 }
 
-impl TryFrom<RawConfig> for Config {
-    type Error = ConfigError;
+impl Loaded {
+    /// The configuration, or every key without a default that is not set, named at once.
+    pub fn complete(self) -> Result<Config, ConfigError> {
+        let keys = self.missing();
+        match keys.is_empty() {
+            true => Ok(self.config),
+            false => Err(ConfigError::Missing { keys }),
+        }
+    }
 
-    /// Sections are checked in this order, so the first wrong key is the one reported.
-    fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
-        raw.linkedin.check()?;
-        raw.connect.check()?;
-        let encryption = raw.encryption.try_into()?;
-        let webhooks = raw.webhooks.try_into()?;
-        Ok(Config {
-            database_url: raw.database_url.try_into()?,
-            http: raw.http.try_into()?,
-            api: raw.api,
-            admin: raw.admin,
-            linkedin: raw.linkedin,
-            connect: raw.connect,
-            refresh: raw.refresh,
-            notify: raw.notify,
-            smtp: raw.smtp.try_into()?,
-            email: raw.email,
-            schedule: raw.schedule,
-            log: raw.log,
-            encryption,
-            webhooks,
-        })
+    pub fn missing(&self) -> Vec<Required> {
+        let printed = toml::Value::try_from(&self.config).expect("configuration serializes");
+        let empty = |key: &str| {
+            let value = key
+                .split('.')
+                .try_fold(&printed, |value, part| value.get(part));
+            value
+                .and_then(toml::Value::as_str)
+                .is_some_and(|v| v.trim().is_empty())
+        };
+        REQUIRED.into_iter().filter(|(key, _)| empty(key)).collect()
+    }
+
+    /// The effective configuration as TOML, secrets redacted, each key followed by where its
+    /// value came from (the default, the file or a variable), or by what to set when it is
+    /// missing.
+    pub fn annotated_toml(&self) -> String {
+        let missing = self.missing();
+        let mut out = String::new();
+        let mut section = String::new();
+        for line in toml::to_string(&self.config)
+            .expect("configuration serializes")
+            .lines()
+        {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = format!("{name}.");
+            }
+            let Some((name, _)) = line.split_once(" = ") else {
+                writeln!(out, "{line}").expect("a String takes text");
+                continue;
+            };
+            let key = format!("{section}{name}");
+            let origin = match missing.iter().find(|(k, _)| *k == key) {
+                Some((_, what)) => {
+                    format!("MISSING: required, {what}; set {}", error::variable(&key))
+                }
+                None => self.origin(&key),
+            };
+            writeln!(out, "{line}  # {origin}").expect("a String takes text");
+        }
+        out
+    }
+
+    fn origin(&self, key: &str) -> String {
+        let metadata = self.layers.find_metadata(key);
+        error::origin(key, metadata).map_or_else(|| "default".into(), |(_, whence)| whence)
     }
 }
 

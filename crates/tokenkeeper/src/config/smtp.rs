@@ -1,43 +1,39 @@
 //! The `[smtp]` section: how to reach the SMTP server that delivers the emails.
 
-use super::check::{in_range, shown_secret};
 use super::error::{invalid, ConfigError};
+use super::field::{choice, redacted, text, trimmed, Count, In, Seconds};
+use lettre::message::Mailbox;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RawSmtp {
+pub struct SmtpSettings {
+    /// Empty: no SMTP server configured; `serve` queues emails and delivers none.
+    #[serde(deserialize_with = "trimmed")]
     pub host: String,
-    pub port: u64,
-    pub security: String,
+    #[serde(with = "In::<Count, 1, 65_535>")]
+    pub port: u16,
+    #[serde(with = "choice")]
+    pub security: SmtpSecurity,
     pub username: String,
-    pub password: String,
-    pub from: String,
-    pub timeout_seconds: u64,
-    pub max_attempts: u64,
-    pub retry_initial_seconds: u64,
-    pub poll_seconds: u64,
+    #[serde(serialize_with = "redacted")]
+    pub password: SecretString,
+    #[serde(deserialize_with = "mailbox", serialize_with = "address")]
+    pub from: Mailbox,
+    #[serde(rename = "timeout_seconds", with = "In::<Seconds, 1, 600>")]
+    pub timeout: Duration,
+    #[serde(with = "In::<Count, 1, 100>")]
+    pub max_attempts: u32,
+    #[serde(rename = "retry_initial_seconds", with = "In::<Seconds, 1, 86_400>")]
+    pub retry_initial: Duration,
+    #[serde(rename = "poll_seconds", with = "In::<Seconds, 1, 3600>")]
+    pub poll: Duration,
 }
 
-impl Default for RawSmtp {
-    fn default() -> Self {
-        Self {
-            host: String::new(),
-            port: 587,
-            security: "starttls".into(),
-            username: String::new(),
-            password: String::new(),
-            from: "tokenkeeper <tokenkeeper@localhost>".into(),
-            timeout_seconds: 30,
-            max_attempts: 8,
-            retry_initial_seconds: 60,
-            poll_seconds: 30,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum SmtpSecurity {
     /// Plain SMTP: for a relay on the same host or network only.
     None,
@@ -46,111 +42,56 @@ pub enum SmtpSecurity {
     Tls,
 }
 
-#[derive(Debug, Clone)]
-pub struct SmtpSettings {
-    /// Empty: no SMTP server configured; `serve` queues emails and delivers none.
-    pub host: String,
-    pub port: u16,
-    pub security: SmtpSecurity,
-    pub username: String,
-    pub password: SecretString,
-    pub from: lettre::message::Mailbox,
-    pub timeout: std::time::Duration,
-    pub max_attempts: u32,
-    pub retry_initial: std::time::Duration,
-    pub poll: std::time::Duration,
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            security: SmtpSecurity::StartTls,
+            username: String::new(),
+            password: SecretString::default(),
+            from: "tokenkeeper <tokenkeeper@localhost>"
+                .parse()
+                .expect("the default sender is an address"),
+            timeout: Duration::from_secs(30),
+            max_attempts: 8,
+            retry_initial: Duration::from_secs(60),
+            poll: Duration::from_secs(30),
+        }
+    }
 }
 
-impl TryFrom<RawSmtp> for SmtpSettings {
-    type Error = ConfigError;
-
-    fn try_from(s: RawSmtp) -> Result<Self, ConfigError> {
-        let security = match s.security.as_str() {
-            "none" => SmtpSecurity::None,
-            "starttls" => SmtpSecurity::StartTls,
-            "tls" => SmtpSecurity::Tls,
-            other => {
-                return Err(invalid(
-                    "smtp.security",
-                    format!("{other:?}: expected \"none\", \"starttls\" or \"tls\""),
-                ))
-            }
-        };
-        if s.port == 0 || s.port > 65535 {
-            return Err(invalid("smtp.port", "expected 1 to 65535"));
-        }
-        let from = s.from.parse().map_err(|_| {
-            invalid(
-                "smtp.from",
-                format!(
-                    "{:?} is not an address like \"Acme <noreply@acme.com>\"",
-                    s.from
-                ),
-            )
-        })?;
-        if s.username.is_empty() != s.password.is_empty() {
+impl SmtpSettings {
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
+        use secrecy::ExposeSecret;
+        if self.username.is_empty() != self.password.expose_secret().is_empty() {
             return Err(invalid(
                 "smtp.password",
                 "smtp.username and smtp.password go together: set both or neither",
             ));
         }
-        let host = s.host.trim().to_owned();
-        if security == SmtpSecurity::None && !s.username.is_empty() && !is_this_machine(&host) {
-            return Err(invalid(
-            "smtp.security",
-            format!(
-                "\"none\" would send smtp.password unencrypted to {host:?}: use \"starttls\" or \"tls\", or a relay on this machine"
-            ),
-        ));
+        if self.security == SmtpSecurity::None
+            && !self.username.is_empty()
+            && !is_this_machine(&self.host)
+        {
+            return Err(invalid("smtp.security", format!(
+                "\"none\" would send smtp.password unencrypted to {:?}: use \"starttls\" or \"tls\", or a relay on this machine",
+                self.host
+            )));
         }
-        Ok(SmtpSettings {
-            host,
-            port: s.port as u16,
-            security,
-            username: s.username,
-            password: SecretString::from(s.password),
-            from,
-            timeout: std::time::Duration::from_secs(in_range(
-                "smtp.timeout_seconds",
-                s.timeout_seconds,
-                600,
-            )?),
-            max_attempts: in_range("smtp.max_attempts", s.max_attempts, 100)? as u32,
-            retry_initial: std::time::Duration::from_secs(in_range(
-                "smtp.retry_initial_seconds",
-                s.retry_initial_seconds,
-                86_400,
-            )?),
-            poll: std::time::Duration::from_secs(in_range(
-                "smtp.poll_seconds",
-                s.poll_seconds,
-                3600,
-            )?),
-        })
+        Ok(())
     }
 }
 
-/// The section as printed, its secret redacted.
-impl From<&SmtpSettings> for RawSmtp {
-    fn from(s: &SmtpSettings) -> Self {
-        RawSmtp {
-            host: s.host.clone(),
-            port: s.port as u64,
-            security: match s.security {
-                SmtpSecurity::None => "none",
-                SmtpSecurity::StartTls => "starttls",
-                SmtpSecurity::Tls => "tls",
-            }
-            .into(),
-            username: s.username.clone(),
-            password: shown_secret(&s.password),
-            from: s.from.to_string(),
-            timeout_seconds: s.timeout.as_secs(),
-            max_attempts: s.max_attempts as u64,
-            retry_initial_seconds: s.retry_initial.as_secs(),
-            poll_seconds: s.poll.as_secs(),
-        }
-    }
+fn mailbox<'de, D: Deserializer<'de>>(from: D) -> Result<Mailbox, D::Error> {
+    text(from, |from| {
+        from.parse()
+            .map_err(|_| format!("{from:?} is not an address like \"Acme <noreply@acme.com>\""))
+    })
+}
+
+fn address<S: Serializer>(from: &Mailbox, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_str(from)
 }
 
 /// Whether an SMTP host is this machine, the one place a password may travel unencrypted.

@@ -3,6 +3,7 @@
 
 mod account;
 mod clock;
+mod dialect;
 mod email;
 mod enum_text;
 mod expiry;
@@ -17,6 +18,7 @@ mod webhook_event;
 
 pub use account::{Account, AccountStatus, LinkedAccount, Network, TokenSet};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use dialect::Dialect;
 pub use email::EmailAddress;
 pub use enum_text::EnumText;
 pub use expiry::ExpiryPolicy;
@@ -27,7 +29,7 @@ pub use notification_policy::NotificationPolicy;
 pub use refresh_outcome::RefreshOutcome;
 pub use secrets::{AccessToken, RefreshToken};
 pub use sweep_outcome::SweepOutcome;
-pub use webhook_event::{AccountEnd, WebhookEvent, WebhookEventType};
+pub use webhook_event::{AccountEnd, WebhookEvent, WebhookEventType, WebhookEvents};
 
 /// A value that failed validation at the edge of the system. The message says what was
 /// expected; it never contains the rejected secret itself.

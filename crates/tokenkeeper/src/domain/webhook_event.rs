@@ -127,3 +127,17 @@ mod tests {
         assert!(AccountEnd::parse("both").is_err());
     }
 }
+
+/// Whether the store writes webhook events, and how far ahead `account.expiring` looks; the
+/// `[webhooks]` section decides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WebhookEvents {
+    /// Webhooks are off: no event is written, so none piles up for a receiver that never comes.
+    #[default]
+    Off,
+    On {
+        expiring_within: chrono::Duration,
+        /// Delivered and failed events are deleted this long after they happened.
+        retention: chrono::Duration,
+    },
+}

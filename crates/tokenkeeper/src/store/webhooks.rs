@@ -8,18 +8,7 @@ use crate::domain::WebhookEvent;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-/// Whether the store writes webhook events, and how far ahead `account.expiring` looks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum WebhookEvents {
-    /// Webhooks are off: no event is written, so none piles up for a receiver that never comes.
-    #[default]
-    Off,
-    On {
-        expiring_within: chrono::Duration,
-        /// Delivered and failed events are deleted this long after they happened.
-        retention: chrono::Duration,
-    },
-}
+pub use crate::domain::WebhookEvents;
 
 /// Where an event stands in delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]

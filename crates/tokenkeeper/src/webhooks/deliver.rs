@@ -44,7 +44,7 @@ impl WebhookDelivery {
         settings: &WebhookSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Option<Self>, reqwest::Error> {
-        let Some(target) = settings.target.clone() else {
+        let Some(target) = settings.target() else {
             return Ok(None);
         };
         Ok(Some(Self {

@@ -77,3 +77,120 @@ async fn commands_that_open_the_database_log_no_password(backend: Backend) {
         assert!(!text.contains("hunter2"), "{args:?}: {text}");
     }
 }
+
+/// Runs the built binary with only `vars` set, from `--config file` when given.
+async fn bare(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
+    command.args(args).env_clear().envs(vars.iter().copied());
+    tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
+        .await
+        .unwrap()
+}
+
+/// Every key of the configuration, `section.key`, as the defaults hold them.
+fn every_key() -> Vec<String> {
+    let defaults = toml::Value::try_from(tokenkeeper::config::Config::default()).unwrap();
+    let mut keys = Vec::new();
+    for (name, value) in defaults.as_table().unwrap() {
+        match value.as_table() {
+            Some(section) => keys.extend(section.keys().map(|key| format!("{name}.{key}"))),
+            None => keys.push(name.clone()),
+        }
+    }
+    keys
+}
+
+/// `key -> the comment after its value`, from the lines `tokenkeeper config` prints.
+fn printed_origins(stdout: &str) -> std::collections::BTreeMap<String, String> {
+    let mut section = String::new();
+    let mut origins = std::collections::BTreeMap::new();
+    for line in stdout.lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = format!("{name}.");
+        } else if let Some((name, rest)) = line.split_once(" = ") {
+            let (_, origin) = rest.rsplit_once("  # ").expect("each key says its origin");
+            origins.insert(format!("{section}{name}"), origin.to_owned());
+        }
+    }
+    origins
+}
+
+const REQUIRED: [&str; 3] = [
+    "linkedin.client_id",
+    "linkedin.client_secret",
+    "connect.signing_key",
+];
+
+service_tests!(config_without_settings_prints_every_key_and_names_every_missing_one);
+async fn config_without_settings_prints_every_key_and_names_every_missing_one() {
+    let output = bare(&["config"], &[]).await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(!output.status.success(), "{stdout}{stderr}");
+    // What it prints is TOML a file can start from.
+    toml::from_str::<toml::Table>(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let origins = printed_origins(&stdout);
+    assert_eq!(
+        origins.keys().collect::<Vec<_>>(),
+        every_key()
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        "{stdout}"
+    );
+    for (key, origin) in &origins {
+        if REQUIRED.contains(&key.as_str()) {
+            assert!(origin.starts_with("MISSING"), "{key}: {origin}");
+        } else {
+            assert_eq!(origin, "default", "{key}");
+        }
+    }
+    // One message names them all.
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    for key in REQUIRED {
+        assert!(stderr.contains(&format!("`{key}`")), "{key}: {stderr}");
+    }
+}
+
+service_tests!(config_says_which_value_comes_from_the_file_a_variable_or_the_default);
+async fn config_says_which_value_comes_from_the_file_a_variable_or_the_default() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, b"[http]\nbind = \"127.0.0.1:9999\"\n").unwrap();
+    let path = file.path().to_str().unwrap();
+    let output = bare(
+        &["config", "--config", path],
+        &[
+            ("TOKENKEEPER_LINKEDIN__CLIENT_ID", "client-id"),
+            ("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "client-secret-value"),
+            ("TOKENKEEPER_CONNECT__SIGNING_KEY", &"k".repeat(32)),
+        ],
+    )
+    .await;
+    let text = shown(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(!text.contains("client-secret-value"), "{text}");
+    let origins = printed_origins(&text);
+    assert_eq!(origins["http.bind"], path, "{text}");
+    assert_eq!(
+        origins["linkedin.client_secret"],
+        "TOKENKEEPER_LINKEDIN__CLIENT_SECRET"
+    );
+    assert_eq!(origins["smtp.port"], "default");
+    assert!(text.contains("bind = \"127.0.0.1:9999\"  # "), "{text}");
+}
+
+service_tests!(commands_name_every_missing_required_key_at_once);
+async fn commands_name_every_missing_required_key_at_once() {
+    for args in [&["serve"][..], &["sweep", "--dry-run"], &["doctor"]] {
+        let output = bare(args, &[("TOKENKEEPER_LINKEDIN__CLIENT_ID", "client-id")]).await;
+        let text = shown(&output);
+        assert!(!output.status.success(), "{args:?}: {text}");
+        for key in &REQUIRED[1..] {
+            assert!(text.contains(&format!("`{key}`")), "{args:?} {key}: {text}");
+        }
+        assert!(!text.contains("`linkedin.client_id`"), "{args:?}: {text}");
+    }
+}

@@ -5,7 +5,7 @@
 use crate::service_tests;
 use std::collections::BTreeMap;
 use std::io::Write;
-use tokenkeeper::config::{Config, ConfigError, RawConfig};
+use tokenkeeper::config::{Config, ConfigError};
 
 /// The accepted range of each numeric key, as docs/configuration.md documents it.
 const RANGES: &[(&str, u64, u64)] = &[
@@ -119,7 +119,7 @@ fn numeric_keys() -> BTreeMap<String, i64> {
             _ => {}
         }
     }
-    let defaults = toml::Value::try_from(RawConfig::default()).unwrap();
+    let defaults = toml::Value::try_from(Config::default()).unwrap();
     let mut out = BTreeMap::new();
     walk("", &defaults, &mut out);
     out

@@ -29,6 +29,7 @@ mod database_file;
 mod demands_outlive_callers;
 mod deploy_env;
 mod doctor;
+mod documented_surface;
 mod email_backoff;
 mod email_episodes;
 mod email_links;

@@ -4,31 +4,8 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-/// Which SQL a database speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-    /// MySQL 8 and MariaDB 10.6+.
-    MySql,
-}
-
-impl Dialect {
-    /// The dialect a database URL names, by its scheme.
-    pub fn of_url(database_url: &str) -> Option<Dialect> {
-        let scheme = database_url.split_once(':').map(|(s, _)| s)?;
-        match scheme {
-            "sqlite" => Some(Dialect::Sqlite),
-            "postgres" | "postgresql" if database_url[scheme.len()..].starts_with("://") => {
-                Some(Dialect::Postgres)
-            }
-            "mysql" | "mariadb" if database_url[scheme.len()..].starts_with("://") => {
-                Some(Dialect::MySql)
-            }
-            _ => None,
-        }
-    }
-}
+/// Which SQL a database speaks; the domain tells the three apart by their URLs' schemes.
+pub use crate::domain::Dialect;
 
 /// One statement in `?` style, with its PostgreSQL form made once.
 pub(in crate::store) struct Statement {
