@@ -7,7 +7,18 @@ use std::fmt;
 pub struct UserId(String);
 
 impl UserId {
+    /// In characters, as a JSON Schema's `maxLength` counts: an id the API's document allows
+    /// is one the API takes.
     pub const MAX_LEN: usize = 255;
+
+    /// What `parse` accepts, as an ECMA-262 (and Python) regular expression for the API's
+    /// OpenAPI document, with `MAX_LEN` as `maxLength`: no control character (Unicode `Cc`)
+    /// anywhere, no whitespace (Unicode `White_Space`, as `char::is_whitespace`) at either end.
+    pub const PATTERN: &'static str = concat!(
+        r"^[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+        r"(?:[^\x00-\x1F\x7F-\x9F]*",
+        r"[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?$"
+    );
 
     /// Taken exactly as given: two spellings never name one user, so whitespace around the id
     /// (a space, a tab, a no-break space) is refused rather than trimmed away.
@@ -20,9 +31,9 @@ impl UserId {
                 "user_id must not begin or end with whitespace".into(),
             ));
         }
-        if raw.len() > Self::MAX_LEN {
+        if raw.chars().count() > Self::MAX_LEN {
             return Err(InvalidInput(format!(
-                "user_id must be at most {} bytes",
+                "user_id must be at most {} characters",
                 Self::MAX_LEN
             )));
         }
@@ -142,6 +153,66 @@ mod tests {
                 "{padded:?}: {}",
                 refused.0
             );
+        }
+    }
+
+    #[test]
+    fn user_id_length_counts_characters_as_json_schema_does() {
+        assert!(UserId::parse(&"\u{e9}".repeat(255)).is_ok());
+        assert!(UserId::parse(&"\u{1f600}".repeat(255)).is_ok());
+        assert!(UserId::parse(&"\u{e9}".repeat(256)).is_err());
+    }
+
+    /// The characters a `[^...]` class of `UserId::PATTERN` refuses, read from its text
+    /// (`\xHH` and `\uHHHH` escapes, ranges with `-`).
+    fn refused_by(class: &str) -> Vec<(u32, u32)> {
+        let escape = |text: &str| -> (u32, usize) {
+            let width = match &text[..2] {
+                r"\x" => 2,
+                r"\u" => 4,
+                other => panic!("{other} in {class}"),
+            };
+            let code = u32::from_str_radix(&text[2..2 + width], 16).unwrap();
+            (code, 2 + width)
+        };
+        let mut ranges = Vec::new();
+        let mut rest = class;
+        while !rest.is_empty() {
+            let (low, used) = escape(rest);
+            rest = &rest[used..];
+            let high = match rest.strip_prefix('-') {
+                Some(after) => {
+                    let (high, used) = escape(after);
+                    rest = &after[used..];
+                    high
+                }
+                None => low,
+            };
+            ranges.push((low, high));
+        }
+        ranges
+    }
+
+    #[test]
+    fn the_documented_pattern_refuses_what_parse_refuses() {
+        // ^[^END](?:[^INSIDE]*[^END])?$
+        let classes: Vec<&str> = UserId::PATTERN
+            .split("[^")
+            .skip(1)
+            .map(|c| c.split(']').next().unwrap())
+            .collect();
+        assert_eq!(classes.len(), 3);
+        assert_eq!(classes[0], classes[2]);
+        let (end, inside) = (refused_by(classes[0]), refused_by(classes[1]));
+        let refuses = |ranges: &[(u32, u32)], c: char| {
+            ranges
+                .iter()
+                .any(|(low, high)| (*low..=*high).contains(&u32::from(c)))
+        };
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(refuses(&inside, c), c.is_control(), "{c:?} inside");
+            let at_an_end = c.is_control() || c.is_whitespace();
+            assert_eq!(refuses(&end, c), at_an_end, "{c:?} at an end");
         }
     }
 

@@ -6,6 +6,7 @@ use super::account_list::AccountState;
 use super::api::user_id_from_path;
 use super::error::ApiError;
 use super::error::ErrorBody;
+use super::openapi::UserIdSchema;
 use super::AppState;
 use crate::refresh::{Demand, OnDemand};
 use axum::extract::rejection::PathRejection;
@@ -26,10 +27,11 @@ pub struct Deleted {
 #[utoipa::path(
     delete,
     path = "/api/v1/accounts/{user_id}",
-    params(("user_id" = String, Path, description = "The host app's id for the user")),
+    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user")),
     responses(
         (status = 200, description = "Forgotten", body = Deleted),
         (status = 404, description = "No such account", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: `user_id` is not one (see its pattern)", body = ErrorBody),
     ),
     security(("api_key" = [])),
 )]
@@ -68,10 +70,11 @@ pub struct Outcome {
 #[utoipa::path(
     post,
     path = "/api/v1/accounts/{user_id}/refresh",
-    params(("user_id" = String, Path, description = "The host app's id for the user")),
+    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user")),
     responses(
         (status = 200, description = "Refreshed, or LinkedIn refused the refresh token for good and the member is asked to reconnect", body = Outcome),
         (status = 404, description = "No such account", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: `user_id` is not one (see its pattern)", body = ErrorBody),
         (status = 409, description = "Another process is refreshing the account (`claimed`), it has no refresh token to use (`no_refresh_token`), or it changed meanwhile (`changed`); nothing was changed", body = ErrorBody),
         (status = 502, description = "LinkedIn refused the request (`linkedin_rejected`, `linkedin_misconfigured`); nothing was changed", body = ErrorBody),
         (status = 500, description = "`token_unreadable`: the stored tokens do not open; nothing was sent to LinkedIn", body = ErrorBody),
@@ -93,10 +96,11 @@ pub async fn refresh_now(
 #[utoipa::path(
     post,
     path = "/api/v1/accounts/{user_id}/invalid",
-    params(("user_id" = String, Path, description = "The host app's id for the user")),
+    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user")),
     responses(
         (status = 200, description = "`token_works`: LinkedIn accepts the token, nothing changed; `refreshed`: the token was dead and a refresh replaced it; `needs_reconnect`: confirmed dead, the member is asked to reconnect", body = Outcome),
         (status = 404, description = "No such account", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: `user_id` is not one (see its pattern)", body = ErrorBody),
         (status = 409, description = "Another process is refreshing the account (`claimed`) or it changed meanwhile (`changed`); nothing was changed", body = ErrorBody),
         (status = 502, description = "LinkedIn refused the request (`linkedin_rejected`, `linkedin_misconfigured`); nothing was changed", body = ErrorBody),
         (status = 500, description = "`token_unreadable`: the stored tokens do not open; nothing was sent to LinkedIn", body = ErrorBody),

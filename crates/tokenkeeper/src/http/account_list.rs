@@ -4,6 +4,7 @@
 
 use super::cursor::Cursor;
 use super::error::ApiError;
+use super::openapi::AccountStatusSchema;
 use super::AppState;
 use crate::domain::EnumText;
 use crate::domain::{Account, AccountStatus};
@@ -23,12 +24,17 @@ pub const MAX_LIMIT: i64 = 1000;
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only accounts in this status: `active`, `refresh_failing`, `needs_reconnect`, `expired`.
+    #[param(value_type = Option<AccountStatusSchema>)]
     status: Option<String>,
     /// Only accounts whose next refresh (`expiration`) is before this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
     due_before: Option<String>,
     /// Accounts per page, 1 to 1000 (default 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page, as it came: opaque, and refused (400) unless
+    /// this service issued it.
+    #[param(min_length = 1)]
     cursor: Option<String>,
 }
 
@@ -41,6 +47,7 @@ pub struct AccountState {
     pub member_id: Option<String>,
     pub email: String,
     /// `active`, `refresh_failing`, `needs_reconnect` or `expired`.
+    #[schema(value_type = AccountStatusSchema)]
     pub status: String,
     pub token_expires_at: DateTime<Utc>,
     pub has_refresh_token: bool,
@@ -98,7 +105,12 @@ pub struct AccountPage {
     path = "/api/v1/accounts",
     params(ListParams),
     responses(
-        (status = 200, description = "One page of accounts", body = AccountPage),
+        (status = 200, description = "One page of accounts", body = AccountPage, links(
+            ("read_first" = (operation_id = "account", parameters(("user_id" = "$response.body#/accounts/0/user_id")))),
+            ("refresh_first" = (operation_id = "refresh_now", parameters(("user_id" = "$response.body#/accounts/0/user_id")))),
+            ("report_invalid_first" = (operation_id = "report_invalid", parameters(("user_id" = "$response.body#/accounts/0/user_id")))),
+            ("delete_first" = (operation_id = "delete_account", parameters(("user_id" = "$response.body#/accounts/0/user_id")))),
+        )),
         (status = 400, description = "The cursor is not one this service issued", body = super::error::ErrorBody),
         (status = 422, description = "A filter or the limit is not valid", body = super::error::ErrorBody),
     ),

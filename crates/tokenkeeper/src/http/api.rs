@@ -3,6 +3,7 @@
 
 use super::error::ApiError;
 use super::json_body::JsonBody;
+use super::openapi::{AccountStatusSchema, UserIdSchema};
 use super::AppState;
 use crate::connect_link::LinkOptions;
 use crate::domain::EnumText;
@@ -16,8 +17,13 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConnectLinkRequest {
+    #[schema(value_type = UserIdSchema)]
     user_id: String,
+    /// Where reconnect reminders go.
+    #[schema(format = Email)]
     email: String,
+    /// Where the browser goes once connected: a URL on one of
+    /// `connect.allowed_return_origins` (the served document names them).
     #[serde(default)]
     return_to: Option<String>,
     /// Whether the link may connect a different LinkedIn member than the one already linked
@@ -83,6 +89,7 @@ pub struct AccountView {
     member_id: Option<String>,
     email: String,
     /// `active`, `refresh_failing`, `needs_reconnect` or `expired`.
+    #[schema(value_type = AccountStatusSchema)]
     status: &'static str,
     access_token: String,
     token_expires_at: DateTime<Utc>,
@@ -118,10 +125,11 @@ impl From<Account> for AccountView {
 #[utoipa::path(
     get,
     path = "/api/v1/accounts/{user_id}",
-    params(("user_id" = String, Path, description = "The host app's id for the user")),
+    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user")),
     responses(
         (status = 200, description = "The account and its access token", body = AccountView),
         (status = 404, description = "No such account", body = super::error::ErrorBody),
+        (status = 422, description = "`invalid_request`: `user_id` is not one (see its pattern)", body = super::error::ErrorBody),
         (status = 500, description = "`token_unreadable`: the stored tokens do not open (sealed for another account or under a key no longer configured, plaintext while `encryption.allow_plaintext` is false, or empty); no token is served, and the message names the account and the column", body = super::error::ErrorBody),
     ),
     security(("api_key" = [])),

@@ -5,22 +5,82 @@
 use super::api::AccountView;
 use super::error::ApiError;
 use super::json_body::JsonBody;
+use super::openapi::UserIdSchema;
 use super::AppState;
 use crate::domain::ImportDecision;
-use crate::import::{row_of_json, OneRowError};
+use crate::import::{row_of_json, OneRowError, MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_TOKEN_LEN};
 use crate::linkedin::FailureClass;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use serde_json::{json, Value};
+use std::borrow::Cow;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+
+/// The body: one row, the keys of a `tokenkeeper import` JSON line, each field's rule as
+/// `RawRow::validate` checks it. An optional field may be null or empty: either is absent.
+/// What only the request's moment can tell stays in the 422's description: whether LinkedIn
+/// describes the token, `linked_at` in the future, an expiry without its refresh token.
+pub struct ImportRowSchema;
+
+impl utoipa::PartialSchema for ImportRowSchema {
+    fn schema() -> RefOr<Schema> {
+        let optional = |rule: Value| json!({"anyOf": [rule, {"type": "string", "maxLength": 0}, {"type": "null"}]});
+        let token = json!({"type": "string", "pattern": "^[!-~]+$", "maxLength": MAX_TOKEN_LEN});
+        let instant = optional(json!({
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 with its offset, between the years 2000 and 2100",
+            "pattern": "^(?:20[0-9]{2}|2100)-",
+        }));
+        let printable = |max: usize| {
+            optional(json!({
+                "type": "string",
+                "pattern": r"^[^\x00-\x1F\x7F-\x9F]*$",
+                "maxLength": max,
+            }))
+        };
+        let value = json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["user_id", "email", "access_token"],
+            "properties": {
+                "user_id": UserIdSchema::schema(),
+                "email": {"type": "string", "format": "email"},
+                "access_token": token,
+                "refresh_token": optional(token.clone()),
+                "token_expires_at": instant,
+                "refresh_token_expires_at": instant,
+                "linked_at": instant,
+                "member_id": printable(255),
+                "name": printable(MAX_NAME_LEN),
+                "scope": printable(MAX_SCOPE_LEN),
+            },
+        });
+        serde_json::from_value(value).expect("a valid schema literal")
+    }
+}
+
+impl utoipa::ToSchema for ImportRowSchema {
+    fn name() -> Cow<'static, str> {
+        "ImportRow".into()
+    }
+}
 
 /// Imports one account the way `tokenkeeper import` imports a row (docs/integrating.md, "Bringing in the
 /// tokens you already hold").
 #[utoipa::path(
     post,
     path = "/api/v1/accounts",
-    request_body(content = serde_json::Value, description = "One row: user_id, email, access_token required; member_id (else asked of LinkedIn's userinfo with the access token), refresh_token, token_expires_at (else asked of LinkedIn's introspection), refresh_token_expires_at, linked_at, name, scope optional"),
+    request_body(content = ImportRowSchema, description = "One row: user_id, email, access_token required; member_id (else asked of LinkedIn's userinfo with the access token), refresh_token, token_expires_at (else asked of LinkedIn's introspection), refresh_token_expires_at, linked_at, name, scope optional"),
     responses(
-        (status = 201, description = "Imported", body = AccountView),
+        (status = 201, description = "Imported", body = AccountView, links(
+            ("read" = (operation_id = "account", parameters(("user_id" = "$response.body#/user_id")))),
+            ("refresh" = (operation_id = "refresh_now", parameters(("user_id" = "$response.body#/user_id")))),
+            ("report_invalid" = (operation_id = "report_invalid", parameters(("user_id" = "$response.body#/user_id")))),
+            ("delete" = (operation_id = "delete_account", parameters(("user_id" = "$response.body#/user_id")))),
+        )),
         (status = 200, description = "Already stored with these tokens: nothing changed", body = AccountView),
         (status = 409, description = "The stored tokens are newer and were kept", body = super::error::ErrorBody),
         (status = 422, description = "The row is not valid, or LinkedIn refuses to describe its token (a token userinfo refuses, without member_id, is imported needing its member only with a live refresh token)", body = super::error::ErrorBody),

@@ -19,6 +19,7 @@ pub const MAX_DAYS: i64 = 365;
 #[into_params(parameter_in = Query)]
 pub struct ForecastParams {
     /// Days ahead, today (UTC) included: 1 to 365.
+    #[param(required = true, value_type = i64, minimum = 1, maximum = 365)]
     days: Option<String>,
 }
 

@@ -148,18 +148,21 @@ fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
 /// The host API, behind the key: each route is declared once, with its handler's OpenAPI
 /// description (`#[utoipa::path]`), and the router and the document are both built from that.
 fn host_api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(<openapi::HostApiDoc as utoipa::OpenApi>::openapi())
-        .routes(routes!(api::create_connect_link))
-        .routes(routes!(
-            account_list::list_accounts,
-            api_import::import_account
-        ))
-        .routes(routes!(api::account, account_actions::delete_account))
-        .routes(routes!(account_actions::refresh_now))
-        .routes(routes!(account_actions::report_invalid))
-        .routes(routes!(forecast::forecast))
-        .routes(routes!(openapi::openapi_json))
-        .split_for_parts()
+    let (router, mut document) =
+        OpenApiRouter::with_openapi(<openapi::HostApiDoc as utoipa::OpenApi>::openapi())
+            .routes(routes!(api::create_connect_link))
+            .routes(routes!(
+                account_list::list_accounts,
+                api_import::import_account
+            ))
+            .routes(routes!(api::account, account_actions::delete_account))
+            .routes(routes!(account_actions::refresh_now))
+            .routes(routes!(account_actions::report_invalid))
+            .routes(routes!(forecast::forecast))
+            .routes(routes!(openapi::openapi_json))
+            .split_for_parts();
+    openapi::declare_shared_answers(&mut document);
+    (router, document)
 }
 
 /// Every route of the host API (method, path), read from the router's own document.

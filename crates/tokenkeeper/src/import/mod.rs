@@ -17,6 +17,6 @@ mod source;
 pub use json_lines::row_of_json;
 pub use lookups::{Holder, TokenLookups};
 pub use read::{Rows, SourceError, SourceRow};
-pub use row::{RawRow, RowProblems, ValidRow, COLUMNS};
+pub use row::{RawRow, RowProblems, ValidRow, COLUMNS, MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_TOKEN_LEN};
 pub use run::{ImportOptions, ImportReport, Importer, OneRowError, RowError, BATCH_ROWS};
 pub use source::{rows, Format};

@@ -39,8 +39,8 @@ pub const COLUMNS: [&str; 10] = [
 /// LinkedIn's access tokens are about 500 characters (plan for 1000); anything past this is
 /// not a token but a mistake, such as a shifted column.
 pub const MAX_TOKEN_LEN: usize = 4096;
-const MAX_NAME_LEN: usize = 255;
-const MAX_SCOPE_LEN: usize = 1024;
+pub const MAX_NAME_LEN: usize = 255;
+pub const MAX_SCOPE_LEN: usize = 1024;
 
 /// A row whose every field has passed its checks.
 pub struct ValidRow {

@@ -109,7 +109,8 @@ async fn a_check_that_did_not_run_is_ignored_outside_ci_and_fails_under_it() {
 }
 
 /// The tests whose checks need a tool besides cargo, one of them in a process of its own,
-/// run by this suite's binary again where neither python3 nor chromedriver can be found.
+/// run by this suite's binary again where neither python3, chromedriver nor schemathesis's
+/// `st` can be found.
 async fn run_without_tools(ci: bool) -> Output {
     let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
     command
@@ -120,6 +121,7 @@ async fn run_without_tools(ci: bool) -> Output {
             "webhooks::sqlite::events_are_signed_so_the_specifications_library_verifies_them",
             "webhooks::sqlite::a_refused_delivery_is_retried_with_backoff_until_delivered",
             "admin_browser::the_dashboard_works_in_a_real_browser",
+            "schemathesis::schemathesis_finds_no_failure_in_the_host_api",
         ])
         .env("PATH", "/nonexistent")
         .env_remove("CI");
@@ -160,8 +162,17 @@ async fn tests_whose_tools_are_missing_are_reported_ignored_with_the_reason() {
         ),
         "{browser}"
     );
+    let schemathesis = line("schemathesis::");
     assert!(
-        stdout.contains("test result: ok. 0 passed; 0 failed; 3 ignored;"),
+        schemathesis.contains("... ignored (the OpenAPI document not checked: st cannot run"),
+        "{schemathesis}"
+    );
+    assert!(
+        schemathesis.contains("pip install schemathesis=="),
+        "{schemathesis}"
+    );
+    assert!(
+        stdout.contains("test result: ok. 0 passed; 0 failed; 4 ignored;"),
         "{stdout}"
     );
 }
@@ -176,7 +187,7 @@ async fn tests_whose_tools_are_missing_fail_the_run_under_ci() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("test result: FAILED. 0 passed; 3 failed; 0 ignored;"),
+        stdout.contains("test result: FAILED. 0 passed; 4 failed; 0 ignored;"),
         "{stdout}"
     );
 }
