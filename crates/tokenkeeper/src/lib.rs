@@ -25,6 +25,7 @@ pub mod report;
 pub mod schedule;
 pub mod scheduler;
 pub mod secret_values;
+pub mod services;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;

@@ -12,7 +12,7 @@
 //! arrived, so a read never sees a token older than the one stored when it was asked.
 
 use crate::domain::{Account, UserId};
-use crate::store::{Store, StoreError, MAX_USERS_PER_READ};
+use crate::store::{AccountStore, StoreError, MAX_USERS_PER_READ};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ pub trait AccountSource: Send + Sync + 'static {
 }
 
 #[async_trait]
-impl AccountSource for Arc<dyn Store> {
+impl AccountSource for Arc<dyn AccountStore> {
     async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
         self.as_ref().account_by_user(user_id).await
     }

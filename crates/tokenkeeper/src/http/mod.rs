@@ -34,7 +34,7 @@ use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
 use crate::linkedin::LinkedInClient;
 use crate::refresh::RefreshEngine;
-use crate::store::Store;
+use crate::store::RouteStore;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Method;
 use axum::http::StatusCode;
@@ -81,7 +81,7 @@ impl std::ops::Deref for AppState {
 #[derive(Clone)]
 pub struct SharedState {
     pub config: Arc<Config>,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn RouteStore>,
     /// The API's token reads, gathered into shared statements under load.
     pub token_reads: crate::token_reads::TokenReads,
     pub linkedin: LinkedInClient,

@@ -5,7 +5,7 @@
 
 use super::{Lookback, SuccessReport};
 use crate::domain::Clock;
-use crate::store::{Store, Window};
+use crate::store::{ReportStore, Window};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -53,7 +53,7 @@ impl LatestReport {
 /// The task that keeps the gauges current. It returns only if the process's sweeps can no
 /// longer be watched and the ticks stop, which they do not: the supervisor restarts it if so.
 pub struct ReportGauges {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn ReportStore>,
     pub clock: Arc<dyn Clock>,
     pub every: Duration,
     /// Changes each time a sweep of this process finishes.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use test_databases::Backend;
 use tokenkeeper::domain::{AccountStatus, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
-use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
+use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions, SweepOutcome};
 use tokenkeeper::schedule::Schedule;
 use tokenkeeper::scheduler::Scheduler;
 use tokio_util::sync::CancellationToken;
@@ -171,7 +171,7 @@ async fn other_instance(app: &TestApp) -> RefreshEngine {
     .await
     .unwrap();
     RefreshEngine::new(
-        store,
+        EngineStores::of(&store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
         Arc::new(SystemClock),
         app.config.refresh.clone(),
