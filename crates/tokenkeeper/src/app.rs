@@ -1,19 +1,22 @@
 //! Assembles the service: storage, the LinkedIn client, the HTTP server on its listeners, and
-//! the background tasks (scheduler, mail worker, webhook worker, connect purge).
+//! the background tasks of `workers/` (scheduler, mail worker, webhook worker, connect purge,
+//! success report gauges, rate limit cleaner).
 //! `build` binds the ports (0 picks a free one, as tests do) so callers learn them before serving.
 
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::http::{self, AppState, SharedState};
 use crate::notify::{Delivery, Transport};
-use crate::readiness::{Readiness, SchedulerProgress, MAIL_WORKER_TASK, SCHEDULER_TASK};
+use crate::readiness::{Readiness, MAIL_WORKER_TASK, SCHEDULER_TASK};
 use crate::refresh::RefreshEngine;
 use crate::schedule::Schedule;
-use crate::scheduler::Scheduler;
 use crate::services::Services;
 use crate::store::{AccountStore, Store};
-use crate::supervisor::{Supervisor, TaskHealth};
 use crate::webhooks::WebhookDelivery;
+use crate::workers::{
+    ConnectPurger, RateLimitCleaner, ReportGauges, Scheduler, SchedulerProgress, Supervisor,
+    TaskHealth,
+};
 use anyhow::Context;
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +33,9 @@ const FIRST_RESTART_PAUSE: std::time::Duration = std::time::Duration::from_secs(
 
 /// The webhook worker's name in `/healthz` and `tokenkeeper_task_restarts_total`.
 const WEBHOOK_WORKER_TASK: &str = "webhook worker";
+
+/// The name of the task that keeps the public rate limiter small.
+const RATE_LIMIT_CLEANER_TASK: &str = "rate limit cleaner";
 
 pub struct Application {
     listener: TcpListener,
@@ -236,7 +242,7 @@ impl Application {
                     let (delivery, stop) = (delivery.clone(), stop.clone());
                     async move {
                         tokio::select! {
-                            () = delivery.run() => {}
+                            () = crate::workers::run_outbox(delivery) => {}
                             () = stop.cancelled() => {}
                         }
                     }
@@ -256,7 +262,7 @@ impl Application {
                 let (webhooks, stop) = (webhooks.clone(), stop.clone());
                 async move {
                     tokio::select! {
-                        () = webhooks.run() => {}
+                        () = crate::workers::run_outbox(webhooks) => {}
                         () = stop.cancelled() => {}
                     }
                 }
@@ -267,7 +273,7 @@ impl Application {
             let every = config.connect.purge_interval;
             let stop = background.clone();
             supervisor.watch("connect purge", move || {
-                let purge = crate::connect_purge::ConnectPurger {
+                let purge = ConnectPurger {
                     store: store.clone(),
                     clock: clock.clone(),
                     every,
@@ -286,7 +292,7 @@ impl Application {
             let latest = self.state.success_report.clone();
             let stop = background.clone();
             supervisor.watch("success report", move || {
-                let gauges = crate::report::ReportGauges {
+                let gauges = ReportGauges {
                     store: store.clone(),
                     clock: clock.clone(),
                     every: crate::report::GAUGE_REFRESH,
@@ -302,13 +308,31 @@ impl Application {
                 }
             });
         }
+        let rate_limit = http::PublicRateLimit::new(&config.http);
+        {
+            let (rate_limit, stop) = (rate_limit.clone(), background.clone());
+            supervisor.watch(RATE_LIMIT_CLEANER_TASK, move || {
+                let rate_limit = rate_limit.clone();
+                let cleaner = RateLimitCleaner {
+                    every: http::FORGET_IDLE_EVERY,
+                    forget_idle_clients: Arc::new(move || rate_limit.forget_idle_clients()),
+                };
+                let stop = stop.clone();
+                async move {
+                    tokio::select! {
+                        () = cleaner.run() => {}
+                        () = stop.cancelled() => {}
+                    }
+                }
+            });
+        }
         let listeners = http::Listeners {
             public: self.listener,
             metrics: self.metrics_listener,
         };
         // Not restarted here: a listener that failed is better restarted with the whole
         // process by the service manager, so `serve` exits non-zero.
-        let served = http::serve(listeners, self.state, shutdown)
+        let served = http::serve(listeners, self.state, rate_limit, shutdown)
             .await
             .context("the HTTP server failed");
         if let Err(e) = &served {

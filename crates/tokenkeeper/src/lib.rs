@@ -7,7 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod connect_link;
-pub mod connect_purge;
 pub mod crypto;
 pub mod demo;
 pub mod doctor;
@@ -23,14 +22,13 @@ pub mod readiness;
 pub mod refresh;
 pub mod report;
 pub mod schedule;
-pub mod scheduler;
 pub mod secret_values;
 pub mod services;
 pub mod store;
-pub mod supervisor;
 pub mod telemetry;
 pub mod token_reads;
 pub mod webhooks;
+pub mod workers;
 
 #[cfg(test)]
 mod no_import_cycles;

@@ -111,15 +111,10 @@ impl TokenReads {
 
 /// One reader, started again if it panics, until the queue closes.
 async fn keep_reading(store: Arc<dyn AccountSource>, waiting: Arc<Mutex<mpsc::Receiver<Read>>>) {
-    loop {
-        let reader = tokio::spawn(read_batches(store.clone(), waiting.clone()));
-        match reader.await {
-            Err(error) if error.is_panic() => {
-                tracing::error!("a token reader panicked; starting it again");
-            }
-            _ => return,
-        }
-    }
+    crate::workers::restart_on_panic("a token reader", || {
+        read_batches(store.clone(), waiting.clone())
+    })
+    .await
 }
 
 async fn read_batches(store: Arc<dyn AccountSource>, waiting: Arc<Mutex<mpsc::Receiver<Read>>>) {

@@ -52,10 +52,4 @@ impl Delivery {
             .await
             .map(DeliveryReport::from)
     }
-
-    /// Sends what is due as it starts, then every `smtp.poll_seconds`, until the task is
-    /// dropped.
-    pub async fn run(self) {
-        outbox::run(self).await
-    }
 }

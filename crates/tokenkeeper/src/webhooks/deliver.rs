@@ -59,10 +59,4 @@ impl WebhookDelivery {
     pub async fn deliver_pending(&self) -> Result<WebhookReport, StoreError> {
         outbox::deliver_pending(self).await.map(WebhookReport::from)
     }
-
-    /// Runs `deliver_pending` every `webhooks.poll_seconds`, the first one poll after it
-    /// starts, until the task is dropped.
-    pub async fn run(self) {
-        outbox::run(self).await
-    }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use test_databases::Backend;
 use tokenkeeper::readiness::SchedulerProgress;
 use tokenkeeper::schedule::Schedule;
-use tokenkeeper::scheduler::Scheduler;
+use tokenkeeper::workers::Scheduler;
 use tokio_util::sync::CancellationToken;
 use yaml_rust2::{Yaml, YamlLoader};
 

@@ -21,7 +21,7 @@ use tokenkeeper::readiness::{
     DatabaseCheck, Readiness, SchedulerProgress, Verdict, CHECK_INTERVAL,
 };
 use tokenkeeper::schedule::Schedule;
-use tokenkeeper::supervisor::TaskHealth;
+use tokenkeeper::workers::TaskHealth;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use url::Url;

@@ -11,7 +11,7 @@ use tokenkeeper::domain::{AccountStatus, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions, SweepOutcome};
 use tokenkeeper::schedule::Schedule;
-use tokenkeeper::scheduler::Scheduler;
+use tokenkeeper::workers::Scheduler;
 use tokio_util::sync::CancellationToken;
 
 backend_tests!(

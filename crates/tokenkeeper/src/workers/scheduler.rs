@@ -2,9 +2,9 @@
 //! start-up, and one instance per slot (the run record is unique per slot, so only the first
 //! instance to start a slot runs it).
 
+use super::SchedulerProgress;
 use crate::domain::Clock;
 use crate::domain::EnumText;
-use crate::readiness::SchedulerProgress;
 use crate::refresh::{RefreshEngine, SweepOptions};
 use crate::schedule::Schedule;
 use crate::store::RunStore;
