@@ -5,11 +5,11 @@
 
 use crate::config::Config;
 use crate::domain::Clock;
+use crate::domain::Schedule;
 use crate::http::{self, AppState, SharedState};
 use crate::notify::{Delivery, Transport};
 use crate::readiness::{Readiness, MAIL_WORKER_TASK, SCHEDULER_TASK};
 use crate::refresh::RefreshEngine;
-use crate::schedule::Schedule;
 use crate::services::Services;
 use crate::store::{AccountStore, Store};
 use crate::webhooks::WebhookDelivery;

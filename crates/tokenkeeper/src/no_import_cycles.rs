@@ -1,9 +1,9 @@
 //! Modules form layers: among the modules of one parent (the crate's top-level modules, or the
 //! files of `refresh/`, `http/`...) none may reach back to one that depends on it. Read from
 //! the source text, since the compiler accepts circles: it is this test that keeps `cli` and
-//! `demo`, `config` and `schedule`, `workers` and the engines they run, `refresh::account` and `refresh::sweep` from growing one
-//! again. It sees paths written out (`crate::x`, `super::x`, `use crate::{x, y}`), not what
-//! a parent re-exports from its children.
+//! `demo`, `workers` and the engines they run, `refresh::account` and `refresh::sweep` from
+//! growing one again. It sees paths written out (`crate::x`, `super::x`, `use crate::{x, y}`),
+//! not what a parent re-exports from its children.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ pub use crate::workers::SchedulerProgress;
 pub use database::{DatabaseCheck, CHECK_INTERVAL, DATABASE_TIMEOUT};
 
 use crate::domain::Clock;
-use crate::schedule::Schedule;
+use crate::domain::Schedule;
 use crate::workers::TaskHealth;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -5,8 +5,8 @@
 use super::SchedulerProgress;
 use crate::domain::Clock;
 use crate::domain::EnumText;
+use crate::domain::Schedule;
 use crate::refresh::{RefreshEngine, SweepOptions};
-use crate::schedule::Schedule;
 use crate::store::RunStore;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;

@@ -15,12 +15,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_databases::Backend;
 use tokenkeeper::app::Application;
+use tokenkeeper::domain::Schedule;
 use tokenkeeper::domain::{Clock, ManualClock};
 use tokenkeeper::notify::Transport;
 use tokenkeeper::readiness::{
     DatabaseCheck, Readiness, SchedulerProgress, Verdict, CHECK_INTERVAL,
 };
-use tokenkeeper::schedule::Schedule;
 use tokenkeeper::workers::TaskHealth;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;

@@ -7,10 +7,10 @@ use crate::support::{spawn_app, t0, TestApp};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::sync::Arc;
 use test_databases::Backend;
+use tokenkeeper::domain::Schedule;
 use tokenkeeper::domain::{AccountStatus, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions, SweepOutcome};
-use tokenkeeper::schedule::Schedule;
 use tokenkeeper::workers::Scheduler;
 use tokio_util::sync::CancellationToken;
 

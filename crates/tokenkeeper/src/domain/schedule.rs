@@ -52,4 +52,5 @@ impl Schedule {
 }
 
 #[cfg(test)]
+#[path = "schedule_tests.rs"]
 mod tests;
