@@ -24,8 +24,6 @@ mod outbox;
 mod refresh;
 mod report;
 mod rotation;
-#[cfg(test)]
-mod rotation_tests;
 mod rows;
 mod runs;
 mod sql;
@@ -44,9 +42,7 @@ pub use refresh::{
     ClaimedBatch, Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification,
 };
 pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
-pub use rotation::{
-    rotate_batch, KeyRotationStore, Resealed, RotationError, RotationSummary, SealedRow,
-};
+pub use rotation::{KeyRotationStore, Resealed, SealedRow};
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sql::{
     claim_due_statement, migrate_database, BareDatabase, Dialect, InnodbRoom, SqlStore,
