@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod connect_link;
 pub mod crypto;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod doctor;
 pub mod domain;

@@ -97,12 +97,14 @@ pub enum Command {
         limit: i64,
     },
     /// Run the whole story locally against the built-in fake LinkedIn. Needs no configuration.
+    #[cfg(feature = "demo")]
     Demo {
         /// Folder for the demo's database (recreated on each run).
         #[arg(long, default_value = "demo")]
         dir: PathBuf,
     },
     /// Run the fake LinkedIn, to build against it without partner approval.
+    #[cfg(feature = "demo")]
     FakeLinkedin(fake_linkedin::cli::FakeArgs),
     /// The operators' dashboard at /admin.
     Admin {
@@ -281,7 +283,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::telemetry::init(&config.log);
             import::run(config, args).await
         }
+        #[cfg(feature = "demo")]
         Command::Demo { dir } => crate::demo::run(&dir).await,
+        #[cfg(feature = "demo")]
         Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,
         Command::Admin {
             command: AdminCommand::HashPassword,
