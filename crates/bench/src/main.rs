@@ -24,7 +24,7 @@ use test_databases::{Backend, TestDatabase};
 use tokenkeeper::config::Config;
 use tokenkeeper::domain::SystemClock;
 use tokenkeeper::linkedin::LinkedInClient;
-use tokenkeeper::refresh::{RefreshEngine, SweepOptions};
+use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions};
 use tokenkeeper::store::{self, Lease};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -264,7 +264,7 @@ async fn run_one(
 
     // 2. The sweep, end to end, on its own memory peak.
     let engine = RefreshEngine::new(
-        store.clone(),
+        EngineStores::of(&store),
         LinkedInClient::new(config.linkedin.clone())?,
         Arc::new(SystemClock),
         config.refresh.clone(),

@@ -1,20 +1,22 @@
 //! Assembles the service: storage, the LinkedIn client, the HTTP server on its listeners, and
-//! the background tasks (scheduler, mail worker, webhook worker, connect purge).
+//! the background tasks of `workers/` (scheduler, mail worker, webhook worker, connect purge,
+//! success report gauges, rate limit cleaner).
 //! `build` binds the ports (0 picks a free one, as tests do) so callers learn them before serving.
 
 use crate::config::Config;
-use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
+use crate::domain::Schedule;
 use crate::http::{self, AppState, SharedState};
-use crate::linkedin::LinkedInClient;
-use crate::notify::{Delivery, Renderer, Transport};
-use crate::readiness::{Readiness, SchedulerProgress, MAIL_WORKER_TASK, SCHEDULER_TASK};
+use crate::notify::{Delivery, Transport};
+use crate::readiness::{Readiness, MAIL_WORKER_TASK, SCHEDULER_TASK};
 use crate::refresh::RefreshEngine;
-use crate::schedule::Schedule;
-use crate::scheduler::Scheduler;
-use crate::store::{self, Store};
-use crate::supervisor::{Supervisor, TaskHealth};
+use crate::services::Services;
+use crate::store::{AccountStore, Store};
 use crate::webhooks::WebhookDelivery;
+use crate::workers::{
+    ConnectPurger, RateLimitCleaner, ReportGauges, Scheduler, SchedulerProgress, Supervisor,
+    TaskHealth,
+};
 use anyhow::Context;
 use std::future::Future;
 use std::sync::Arc;
@@ -32,12 +34,15 @@ const FIRST_RESTART_PAUSE: std::time::Duration = std::time::Duration::from_secs(
 /// The webhook worker's name in `/healthz` and `tokenkeeper_task_restarts_total`.
 const WEBHOOK_WORKER_TASK: &str = "webhook worker";
 
+/// The name of the task that keeps the public rate limiter small.
+const RATE_LIMIT_CLEANER_TASK: &str = "rate limit cleaner";
+
 pub struct Application {
     listener: TcpListener,
     /// `/metrics` listens here, apart from the public listener (`http.metrics_bind`).
     metrics_listener: Option<TcpListener>,
     state: AppState,
-    engine: RefreshEngine,
+    services: Services,
     /// `None` when no SMTP server is configured: emails wait in the outbox.
     delivery: Option<Delivery>,
     /// `None` while webhooks are off (`webhooks.url`).
@@ -49,19 +54,7 @@ pub struct Application {
 impl Application {
     /// Opens (and migrates) the configured database, then builds the service.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        // Refused before the database is opened: without a key no token can be read or stored.
-        let cipher = config.encryption.cipher()?;
-        let store = store::connect_with_webhooks(
-            config.database_url.expose(),
-            cipher,
-            config.webhooks.events(),
-        )
-        .await
-        .with_context(|| "cannot open the database named by database_url")?;
-        store
-            .migrate()
-            .await
-            .context("cannot apply the database migrations")?;
+        let store = Services::open_store(&config).await?;
         Self::build_with_store(config, store, clock).await
     }
 
@@ -86,33 +79,10 @@ impl Application {
             Some(url) => url.clone(),
             None => Url::parse(&format!("http://{local}/")).expect("an address makes a URL"),
         };
-        let linkedin = LinkedInClient::new(config.linkedin.clone())
-            .context("cannot build the HTTP client for LinkedIn")?;
-        let links = ConnectLinks::new(
-            config.connect.signing_key.clone(),
-            public_url.clone(),
-            config.connect.allowed_return_origins.clone(),
-        );
-        let engine = RefreshEngine::new(
-            store.clone(),
-            linkedin.clone(),
-            clock.clone(),
-            config.refresh.clone(),
-            config.notify.clone(),
-        );
-        let renderer = Renderer::new(&config.email).context("cannot read the email templates")?;
-        let delivery = Transport::smtp(&config.smtp)
-            .context("invalid SMTP settings")?
-            .map(|transport| Delivery {
-                store: store.clone(),
-                transport,
-                renderer,
-                links: links.clone(),
-                clock: clock.clone(),
-                smtp: config.smtp.clone(),
-            });
-        let webhooks = WebhookDelivery::new(store.clone(), &config.webhooks, clock.clone())
-            .context("cannot build the HTTP client for webhooks")?;
+        let config = Arc::new(config);
+        let services = Services::with_store(config.clone(), store, clock, public_url.clone())?;
+        let delivery = services.smtp_mail()?;
+        let webhooks = services.webhooks()?;
         let schedule = if config.schedule.enabled {
             Some(
                 Schedule::parse(&config.schedule.cron, config.schedule.timezone)
@@ -122,23 +92,14 @@ impl Application {
         } else {
             None
         };
+        let store = &services.store;
         let tasks = TaskHealth::default();
         let readiness = Readiness {
             database: crate::readiness::DatabaseCheck::new(store.clone()),
-            clock: clock.clone(),
+            clock: services.clock.clone(),
             tasks: tasks.clone(),
             scheduler: schedule.map(|s| (s, SchedulerProgress::default())),
             mail_worker: delivery.is_some(),
-        };
-        let importer = crate::import::Importer {
-            store: store.clone(),
-            lookups: crate::import::TokenLookups {
-                linkedin: linkedin.clone(),
-                pacing: engine.pacing(),
-                settings: config.refresh.clone(),
-            },
-            notify: config.notify.clone(),
-            clock: clock.clone(),
         };
         // Secure cookies need https end to end, which the public URL says.
         let dashboard = config.admin.enabled().then(|| {
@@ -148,16 +109,17 @@ impl Application {
             }));
             Arc::new(dashboard)
         });
+        let accounts: Arc<dyn AccountStore> = store.clone();
         let state = AppState::new(SharedState {
-            importer,
+            importer: services.importer.clone(),
             dashboard,
-            config: Arc::new(config),
-            token_reads: crate::token_reads::TokenReads::start(Arc::new(store.clone())),
-            store,
-            linkedin,
-            engine: engine.clone(),
-            links,
-            clock,
+            config,
+            token_reads: crate::token_reads::TokenReads::start(Arc::new(accounts)),
+            store: store.clone(),
+            linkedin: services.linkedin.clone(),
+            engine: services.engine.clone(),
+            links: services.links.clone(),
+            clock: services.clock.clone(),
             public_url,
             metrics: crate::telemetry::metrics_handle(),
             tasks,
@@ -168,7 +130,7 @@ impl Application {
             listener,
             metrics_listener,
             state,
-            engine,
+            services,
             delivery,
             webhooks,
             first_restart_pause: FIRST_RESTART_PAUSE,
@@ -198,7 +160,12 @@ impl Application {
     }
 
     pub fn engine(&self) -> &RefreshEngine {
-        &self.engine
+        &self.services.engine
+    }
+
+    /// The parts the service is built from.
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// The mail worker, if it has a transport.
@@ -223,15 +190,7 @@ impl Application {
 
     /// Sends email through `transport` instead of the configured SMTP server.
     pub fn set_mail_transport(&mut self, transport: Transport) -> anyhow::Result<()> {
-        let config = &self.state.config;
-        self.delivery = Some(Delivery {
-            store: self.state.store.clone(),
-            transport,
-            renderer: Renderer::new(&config.email).context("cannot read the email templates")?,
-            links: self.state.links.clone(),
-            clock: self.state.clock.clone(),
-            smtp: config.smtp.clone(),
-        });
+        self.delivery = Some(self.services.mail(transport)?);
         self.state.make_mut().readiness.mail_worker = true;
         Ok(())
     }
@@ -246,15 +205,19 @@ impl Application {
         let config = self.state.config.clone();
         crate::telemetry::show_alerting_series();
         let background = CancellationToken::new();
-        let sweeps = self.engine.runs_finished();
+        let sweeps = self.services.engine.runs_finished();
         let mut supervisor = Supervisor::new(
             background.clone(),
             self.state.tasks.clone(),
             self.first_restart_pause,
         );
         if let Some((schedule, progress)) = self.state.readiness.scheduler.clone() {
-            let engine = self.engine.clone().with_shutdown(background.clone());
-            let (store, clock) = (self.state.store.clone(), self.state.clock.clone());
+            let engine = self
+                .services
+                .engine
+                .clone()
+                .with_shutdown(background.clone());
+            let (store, clock) = (self.services.store.clone(), self.services.clock.clone());
             let (tick, shutdown) = (config.schedule.poll, background.clone());
             // A restarted scheduler catches up the latest slot no instance has run.
             supervisor.watch(SCHEDULER_TASK, move || {
@@ -279,7 +242,7 @@ impl Application {
                     let (delivery, stop) = (delivery.clone(), stop.clone());
                     async move {
                         tokio::select! {
-                            () = delivery.run() => {}
+                            () = crate::workers::run_outbox(delivery) => {}
                             () = stop.cancelled() => {}
                         }
                     }
@@ -299,18 +262,18 @@ impl Application {
                 let (webhooks, stop) = (webhooks.clone(), stop.clone());
                 async move {
                     tokio::select! {
-                        () = webhooks.run() => {}
+                        () = crate::workers::run_outbox(webhooks) => {}
                         () = stop.cancelled() => {}
                     }
                 }
             });
         }
         {
-            let (store, clock) = (self.state.store.clone(), self.state.clock.clone());
+            let (store, clock) = (self.services.store.clone(), self.services.clock.clone());
             let every = config.connect.purge_interval;
             let stop = background.clone();
             supervisor.watch("connect purge", move || {
-                let purge = crate::connect_purge::ConnectPurger {
+                let purge = ConnectPurger {
                     store: store.clone(),
                     clock: clock.clone(),
                     every,
@@ -325,11 +288,11 @@ impl Application {
             });
         }
         {
-            let (store, clock) = (self.state.store.clone(), self.state.clock.clone());
+            let (store, clock) = (self.services.store.clone(), self.services.clock.clone());
             let latest = self.state.success_report.clone();
             let stop = background.clone();
             supervisor.watch("success report", move || {
-                let gauges = crate::report::ReportGauges {
+                let gauges = ReportGauges {
                     store: store.clone(),
                     clock: clock.clone(),
                     every: crate::report::GAUGE_REFRESH,
@@ -345,13 +308,31 @@ impl Application {
                 }
             });
         }
+        let rate_limit = http::PublicRateLimit::new(&config.http);
+        {
+            let (rate_limit, stop) = (rate_limit.clone(), background.clone());
+            supervisor.watch(RATE_LIMIT_CLEANER_TASK, move || {
+                let rate_limit = rate_limit.clone();
+                let cleaner = RateLimitCleaner {
+                    every: http::FORGET_IDLE_EVERY,
+                    forget_idle_clients: Arc::new(move || rate_limit.forget_idle_clients()),
+                };
+                let stop = stop.clone();
+                async move {
+                    tokio::select! {
+                        () = cleaner.run() => {}
+                        () = stop.cancelled() => {}
+                    }
+                }
+            });
+        }
         let listeners = http::Listeners {
             public: self.listener,
             metrics: self.metrics_listener,
         };
         // Not restarted here: a listener that failed is better restarted with the whole
         // process by the service manager, so `serve` exits non-zero.
-        let served = http::serve(listeners, self.state, shutdown)
+        let served = http::serve(listeners, self.state, rate_limit, shutdown)
             .await
             .context("the HTTP server failed");
         if let Err(e) = &served {
@@ -364,7 +345,7 @@ impl Application {
         let demands_grace = config.linkedin.timeout + BACKGROUND_STOP_GRACE;
         tokio::join!(
             supervisor.stop(BACKGROUND_STOP_GRACE),
-            self.engine.drain_demands(demands_grace),
+            self.services.engine.drain_demands(demands_grace),
         );
         served
     }

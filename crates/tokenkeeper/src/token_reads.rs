@@ -12,7 +12,7 @@
 //! arrived, so a read never sees a token older than the one stored when it was asked.
 
 use crate::domain::{Account, UserId};
-use crate::store::{Store, StoreError, MAX_USERS_PER_READ};
+use crate::store::{AccountStore, StoreError, MAX_USERS_PER_READ};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ pub trait AccountSource: Send + Sync + 'static {
 }
 
 #[async_trait]
-impl AccountSource for Arc<dyn Store> {
+impl AccountSource for Arc<dyn AccountStore> {
     async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
         self.as_ref().account_by_user(user_id).await
     }
@@ -111,15 +111,10 @@ impl TokenReads {
 
 /// One reader, started again if it panics, until the queue closes.
 async fn keep_reading(store: Arc<dyn AccountSource>, waiting: Arc<Mutex<mpsc::Receiver<Read>>>) {
-    loop {
-        let reader = tokio::spawn(read_batches(store.clone(), waiting.clone()));
-        match reader.await {
-            Err(error) if error.is_panic() => {
-                tracing::error!("a token reader panicked; starting it again");
-            }
-            _ => return,
-        }
-    }
+    crate::workers::restart_on_panic("a token reader", || {
+        read_batches(store.clone(), waiting.clone())
+    })
+    .await
 }
 
 async fn read_batches(store: Arc<dyn AccountSource>, waiting: Arc<Mutex<mpsc::Receiver<Read>>>) {

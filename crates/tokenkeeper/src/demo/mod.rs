@@ -9,7 +9,7 @@ use crate::accounts_table::accounts_table;
 use crate::app::Application;
 use crate::config::Config;
 use crate::domain::{ManualClock, SystemClock};
-use crate::notify::{Delivery, Renderer, Transport};
+use crate::notify::Transport;
 use crate::refresh::{render_report, SweepOptions};
 use anyhow::{bail, Context};
 use fake_linkedin::{FakeConfig, FakeLinkedIn};
@@ -94,27 +94,21 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let config = Config::load_from(None, vars).context("demo configuration")?;
     let app = Application::build(config, Arc::new(SystemClock)).await?;
     let base = app.public_url().clone();
-    let store = app.state().store.clone();
+    let store = app.services().store.clone();
     let engine = app.engine().clone();
     let emails_dir = dir.join("emails");
     let _ = std::fs::remove_dir_all(&emails_dir);
     // The demo's mail goes to .eml files instead of an SMTP server. Its clock, which the
     // webhooks' share, is moved with the story (day 50, then the reminders' day).
     let mail_clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let mailer = Delivery {
-        store: store.clone(),
-        transport: Transport::files(&emails_dir),
-        renderer: Renderer::new(&app.state().config.email)?,
-        links: app.state().links.clone(),
+    let workers = crate::services::Services {
         clock: mail_clock.clone(),
-        smtp: app.state().config.smtp.clone(),
+        ..app.services().clone()
     };
-    let webhooks = crate::webhooks::WebhookDelivery::new(
-        store.clone(),
-        &app.state().config.webhooks,
-        mail_clock.clone(),
-    )?
-    .context("the demo configures webhooks")?;
+    let mailer = workers.mail(Transport::files(&emails_dir))?;
+    let webhooks = workers
+        .webhooks()?
+        .context("the demo configures webhooks")?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;

@@ -27,6 +27,7 @@ pub use admin::{
     route_list as dashboard_routes, Dashboard, ReportFigures, SuccessFigure, SuccessFigures,
 };
 pub use error::UNCOMPLETABLE_SIGN_IN_TITLE;
+pub use rate_limit::{PublicRateLimit, FORGET_IDLE_EVERY};
 pub use server::{serve, Listeners};
 
 use crate::config::Config;
@@ -34,14 +35,13 @@ use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
 use crate::linkedin::LinkedInClient;
 use crate::refresh::RefreshEngine;
-use crate::store::Store;
+use crate::store::RouteStore;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use rate_limit::PublicRateLimit;
 use std::sync::Arc;
 use tower_http::timeout::TimeoutLayer;
 use url::Url;
@@ -81,7 +81,7 @@ impl std::ops::Deref for AppState {
 #[derive(Clone)]
 pub struct SharedState {
     pub config: Arc<Config>,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn RouteStore>,
     /// The API's token reads, gathered into shared statements under load.
     pub token_reads: crate::token_reads::TokenReads,
     pub linkedin: LinkedInClient,
@@ -93,7 +93,7 @@ pub struct SharedState {
     pub public_url: Url,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Background tasks down and waiting to be restarted: `/healthz` fails while any is.
-    pub tasks: crate::supervisor::TaskHealth,
+    pub tasks: crate::workers::TaskHealth,
     /// What `/readyz` checks.
     pub readiness: crate::readiness::Readiness,
     /// `POST /api/v1/accounts` imports through it, paced with the sweep's calls.

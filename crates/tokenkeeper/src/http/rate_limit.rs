@@ -11,10 +11,12 @@ use governor::middleware::NoOpMiddleware;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
 use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
+
+/// How often the limiter forgets the clients whose quota is full again.
+pub const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
 
 /// One limiter, shared by every public route of a server, and forgotten client addresses
 /// swept out of it now and then so its memory stays bounded.
@@ -42,19 +44,12 @@ impl PublicRateLimit {
         GovernorLayer::new(self.config.clone()).error_handler(refusal)
     }
 
-    /// Drops the state of clients whose quota is full again, until `stop`.
-    pub async fn forget_idle_clients(self, stop: CancellationToken) {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                _ = every.tick() => {
-                    let limiter = self.config.limiter();
-                    limiter.retain_recent();
-                    limiter.shrink_to_fit();
-                }
-            }
-        }
+    /// Drops the state of clients whose quota is full again; `serve` does it every
+    /// [`FORGET_IDLE_EVERY`] (`workers/rate_limit_cleaner.rs`).
+    pub fn forget_idle_clients(&self) {
+        let limiter = self.config.limiter();
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
     }
 }
 

@@ -30,16 +30,16 @@ pub struct Listeners {
 }
 
 /// Serves until `shutdown` completes, then stops accepting, lets the requests in flight finish
-/// for up to `http.shutdown_grace_seconds`, and closes what is left.
+/// for up to `http.shutdown_grace_seconds`, and closes what is left. `rate_limit` guards the
+/// public routes; the caller keeps it small (`workers::RateLimitCleaner`).
 pub async fn serve(
     listeners: Listeners,
     state: AppState,
+    rate_limit: PublicRateLimit,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let settings = state.config.http.clone();
     let stop = CancellationToken::new();
-    let rate_limit = PublicRateLimit::new(&settings);
-    let forgetting = tokio::spawn(rate_limit.clone().forget_idle_clients(stop.clone()));
     let metrics_router = super::metrics_router(&state);
     let public = serve_listener(
         listeners.public,
@@ -70,8 +70,6 @@ pub async fn serve(
         }
     };
     let (served, ()) = tokio::join!(serving, signalled);
-    // It watches the same token, so it returns by itself.
-    let _ = forgetting.await;
     served
 }
 

@@ -3,7 +3,6 @@
 //! expiry is unknown, userinfo where the member is), and written in batches, each account
 //! only where it is new or newer.
 
-pub mod command;
 mod csv_rows;
 mod json_lines;
 mod lines;

@@ -8,7 +8,7 @@ use super::read::{Rows, SourceError, SourceRow};
 use super::row::{RawRow, ValidRow};
 use crate::domain::{Clock, ImportDecision, ImportedAccount, NotificationPolicy, UserId};
 use crate::linkedin::{FailureClass, Introspection, LinkedInError};
-use crate::store::{Store, StoreError};
+use crate::store::{ImportStore, StoreError};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -106,7 +106,7 @@ pub enum OneRowError {
 
 #[derive(Clone)]
 pub struct Importer {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn ImportStore>,
     pub lookups: TokenLookups,
     pub notify: NotificationPolicy,
     pub clock: Arc<dyn Clock>,

@@ -9,7 +9,7 @@ use crate::config::SmtpSettings;
 use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
 use crate::outbox::{self, Tally};
-use crate::store::{Store, StoreError};
+use crate::store::{OutboxStore, StoreError};
 use std::sync::Arc;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -37,7 +37,7 @@ impl From<Tally> for DeliveryReport {
 
 #[derive(Clone)]
 pub struct Delivery {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn OutboxStore>,
     pub transport: Transport,
     pub renderer: Renderer,
     pub links: ConnectLinks,
@@ -51,11 +51,5 @@ impl Delivery {
         outbox::deliver_pending(self)
             .await
             .map(DeliveryReport::from)
-    }
-
-    /// Sends what is due as it starts, then every `smtp.poll_seconds`, until the task is
-    /// dropped.
-    pub async fn run(self) {
-        outbox::run(self).await
     }
 }

@@ -2,12 +2,12 @@
 //! partner account once a year, and the member is told 30, 7 and 1 days before.
 
 use crate::domain::NotificationPolicy;
-use crate::store::{Store, StoreError};
+use crate::store::{OutboxStore, StoreError};
 use chrono::{DateTime, Duration, Utc};
 
 /// Writes the reminders due at `now`; the outbox's dedupe key keeps each to one per link.
 pub async fn plan_reminders(
-    store: &dyn Store,
+    store: &dyn OutboxStore,
     policy: &NotificationPolicy,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {

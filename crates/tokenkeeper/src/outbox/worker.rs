@@ -53,26 +53,6 @@ pub async fn deliver_pending<C: Courier>(courier: &C) -> Result<Tally, StoreErro
     }
 }
 
-/// Runs a pass every poll until the task is dropped; logs each pass that did something.
-pub async fn run<C: Courier>(courier: C) {
-    let pace = courier.pace();
-    if !pace.first_pass_at_start {
-        tokio::time::sleep(pace.poll).await;
-    }
-    loop {
-        match deliver_pending(&courier).await {
-            Ok(tally) if tally == Tally::default() => {}
-            Ok(tally) => C::tell_pass(&tally),
-            Err(e) => tracing::error!(
-                error = %crate::telemetry::error_chain(&e),
-                "{} delivery pass failed",
-                C::WORDS.noun
-            ),
-        }
-        tokio::time::sleep(pace.poll).await;
-    }
-}
-
 /// One claim's rows, delivered under its owner.
 struct Pass<'a, C: Courier> {
     courier: &'a C,

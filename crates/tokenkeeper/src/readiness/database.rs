@@ -5,7 +5,7 @@
 //! does not cut it short for the others (nor make the next caller start another).
 
 use super::Verdict;
-use crate::store::Store;
+use crate::store::HealthStore;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -19,7 +19,7 @@ pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct DatabaseCheck {
-    store: Arc<dyn Store>,
+    store: Arc<dyn HealthStore>,
     latest: Arc<Mutex<Option<Check>>>,
 }
 
@@ -30,7 +30,7 @@ struct Check {
 }
 
 impl DatabaseCheck {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn HealthStore>) -> Self {
         Self {
             store,
             latest: Arc::new(Mutex::new(None)),
@@ -77,7 +77,7 @@ impl DatabaseCheck {
     }
 }
 
-async fn round_trip(store: &dyn Store) -> Verdict {
+async fn round_trip(store: &dyn HealthStore) -> Verdict {
     match tokio::time::timeout(DATABASE_TIMEOUT, store.ping()).await {
         Ok(Ok(())) => Verdict::Ok("ok".into()),
         Ok(Err(e)) => {

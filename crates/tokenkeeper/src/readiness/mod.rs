@@ -6,14 +6,13 @@
 //! database is asked at most once a second (`database.rs`); the other checks read memory.
 
 mod database;
-mod progress;
 
+pub use crate::workers::SchedulerProgress;
 pub use database::{DatabaseCheck, CHECK_INTERVAL, DATABASE_TIMEOUT};
-pub use progress::SchedulerProgress;
 
 use crate::domain::Clock;
-use crate::schedule::Schedule;
-use crate::supervisor::TaskHealth;
+use crate::domain::Schedule;
+use crate::workers::TaskHealth;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -10,10 +10,12 @@ mod sweep;
 
 mod report;
 mod shared;
+mod stores;
 
 /// Stored by the run store, so it lives with the domain; sweeps' callers find it here.
 pub use crate::domain::SweepOutcome;
 pub use on_demand::{Demand, OnDemand};
 pub use pacing::Pacing;
 pub use report::render_report;
+pub use stores::EngineStores;
 pub use sweep::{DueAccount, RefreshEngine, SweepOptions, SweepReport};

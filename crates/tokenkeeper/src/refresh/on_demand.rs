@@ -119,7 +119,7 @@ impl RefreshEngine {
         };
         let deadline =
             tokio::time::Instant::now() + self.settings.lease.to_std().unwrap_or_default();
-        let account = match self.store.claim_one(user_id, &lease).await? {
+        let account = match self.stores.host_api.claim_one(user_id, &lease).await? {
             OneClaim::Claimed(account) => *account,
             OneClaim::Held => return Ok(OnDemand::Busy),
             OneClaim::Unknown => return Ok(OnDemand::Unknown),
@@ -129,14 +129,15 @@ impl RefreshEngine {
         async {
             let (write, log, answer) = self.decide(&account, demand, now, deadline).await;
             let kept = self
-                .store
+                .stores
+                .refresh
                 .complete_refresh(&account, &write, &log)
                 .await?;
             if !kept {
                 tracing::warn!("the account changed while LinkedIn was asked; the result was discarded");
                 return Ok(OnDemand::Discarded);
             }
-            let Some(now_stored) = self.store.account_by_id(account.id).await? else {
+            let Some(now_stored) = self.stores.accounts.account_by_id(account.id).await? else {
                 return Ok(OnDemand::Discarded);
             };
             Ok(match answer {

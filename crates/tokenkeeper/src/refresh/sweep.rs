@@ -2,11 +2,12 @@ use super::account::{refresh_account, Verdict};
 use super::breaker::CircuitBreaker;
 use super::pacing::Pacing;
 use super::shared::{Escalation, Shared};
+use super::stores::EngineStores;
 use crate::config::RefreshSettings;
 use crate::domain::EnumText;
 use crate::domain::{Account, Clock, NotificationPolicy, RefreshOutcome, SweepOutcome};
 use crate::linkedin::LinkedInClient;
-use crate::store::{Lease, RefreshWrite, Store, StoreError, SweepCounts};
+use crate::store::{Lease, RefreshStore, RefreshWrite, StoreError, SweepCounts};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,7 +65,7 @@ enum Settle {
 
 #[derive(Clone)]
 pub struct RefreshEngine {
-    pub(super) store: Arc<dyn Store>,
+    pub(super) stores: EngineStores,
     pub(super) linkedin: LinkedInClient,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) settings: RefreshSettings,
@@ -87,7 +88,7 @@ pub struct RefreshEngine {
 
 impl RefreshEngine {
     pub fn new(
-        store: Arc<dyn Store>,
+        stores: EngineStores,
         linkedin: LinkedInClient,
         clock: Arc<dyn Clock>,
         settings: RefreshSettings,
@@ -104,7 +105,7 @@ impl RefreshEngine {
         );
         Self {
             pacing: Arc::new(Pacing::new(settings.rate_per_second)),
-            store,
+            stores,
             linkedin,
             clock,
             settings,
@@ -141,7 +142,12 @@ impl RefreshEngine {
         if options.dry_run {
             return self.plan(as_of).await;
         }
-        let Some(run_id) = self.store.start_run(options.slot, started, as_of).await? else {
+        let Some(run_id) = self
+            .stores
+            .runs
+            .start_run(options.slot, started, as_of)
+            .await?
+        else {
             tracing::info!(slot = ?options.slot, "another instance runs this slot");
             return Ok(SweepReport {
                 run_id: None,
@@ -161,7 +167,8 @@ impl RefreshEngine {
             self.housekeeping(as_of).instrument(span).await;
         }
         let finished = self.clock.now();
-        self.store
+        self.stores
+            .runs
             .finish_run(run_id, finished, &counts, outcome, error.as_deref())
             .await?;
         metrics::counter!("tokenkeeper_sweep_runs_total", "outcome" => outcome.as_str())
@@ -201,7 +208,7 @@ impl RefreshEngine {
     /// `account.expiring` events, prune the audit log and the settled webhook events.
     /// Failures here are logged, never fatal to the run.
     async fn housekeeping(&self, as_of: DateTime<Utc>) {
-        match self.store.expire_dead_accounts(as_of).await {
+        match self.stores.refresh.expire_dead_accounts(as_of).await {
             Ok(0) => {}
             Ok(expired) => tracing::info!(
                 expired,
@@ -213,7 +220,7 @@ impl RefreshEngine {
         }
         // So are the host app's warnings before an end only the member can prevent (none
         // while webhooks are off); their dedupe keys keep each to one per account and end.
-        match self.store.record_expiring_events(as_of).await {
+        match self.stores.webhooks.record_expiring_events(as_of).await {
             Ok(0) => {}
             Ok(planned) => tracing::info!(planned, "account.expiring events written"),
             Err(e) => {
@@ -222,14 +229,15 @@ impl RefreshEngine {
         }
         // Reminders before refresh tokens reach their fixed end are planned at every sweep;
         // their dedupe keys make repeated planning harmless.
-        match crate::notify::plan_reminders(self.store.as_ref(), &self.notify, as_of).await {
+        match crate::notify::plan_reminders(self.stores.outbox.as_ref(), &self.notify, as_of).await
+        {
             Ok(0) => {}
             Ok(planned) => tracing::info!(planned, "refresh-token reminders queued"),
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::error_chain(&e), "planning reminders failed")
             }
         }
-        match self.store.prune_webhook_events(as_of).await {
+        match self.stores.webhooks.prune_webhook_events(as_of).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "old delivered or failed webhook events removed"),
             Err(e) => {
@@ -237,7 +245,8 @@ impl RefreshEngine {
             }
         }
         match self
-            .store
+            .stores
+            .refresh
             .prune_refresh_log(as_of - self.settings.log_retention)
             .await
         {
@@ -254,7 +263,8 @@ impl RefreshEngine {
         let mut after = None;
         loop {
             let page = self
-                .store
+                .stores
+                .refresh
                 .list_due(as_of, after, self.settings.batch_size)
                 .await?;
             let Some(last) = page.last() else { break };
@@ -309,7 +319,7 @@ impl RefreshEngine {
 
         let mut workers = JoinSet::new();
         let worker = Arc::new(Worker {
-            store: self.store.clone(),
+            store: self.stores.refresh.clone(),
             shared: shared.clone(),
             counts: counts.clone(),
             store_error: store_error.clone(),
@@ -430,7 +440,8 @@ impl RefreshEngine {
             // Measured before asking, so the deadline is never later than the lease itself.
             let deadline = Instant::now() + self.settings.lease.to_std().unwrap_or_default();
             let batch = match self
-                .store
+                .stores
+                .refresh
                 .claim_due(as_of, &lease, self.settings.batch_size)
                 .await
             {
@@ -478,7 +489,7 @@ struct Claimed {
 }
 
 struct Worker {
-    store: Arc<dyn Store>,
+    store: Arc<dyn RefreshStore>,
     shared: Arc<Shared>,
     counts: Arc<Mutex<SweepCounts>>,
     store_error: Arc<Mutex<Option<String>>>,

@@ -1,11 +1,9 @@
 //! The success report as Prometheus gauges (`tokenkeeper_report_*`), over the last
-//! [`GAUGE_WINDOW`]. `serve` recomputes them after each sweep it runs and every few minutes
-//! (sweeps of other instances and emails change the figures too), and keeps the latest report
-//! for whoever shows it next.
+//! [`GAUGE_WINDOW`], and the latest report for whoever shows it next. `serve` recomputes them
+//! after each sweep it runs and every few minutes (`workers/report_gauges.rs`): sweeps of other
+//! instances and emails change the figures too.
 
 use super::{Lookback, SuccessReport};
-use crate::domain::Clock;
-use crate::store::{Store, Window};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -45,55 +43,8 @@ impl LatestReport {
             .expect("waited for a report")
     }
 
-    fn publish(&self, after_sweeps: u64, report: SuccessReport) {
+    pub(crate) fn publish(&self, after_sweeps: u64, report: SuccessReport) {
         self.0.send_replace(Some((after_sweeps, Arc::new(report))));
-    }
-}
-
-/// The task that keeps the gauges current. It returns only if the process's sweeps can no
-/// longer be watched and the ticks stop, which they do not: the supervisor restarts it if so.
-pub struct ReportGauges {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub every: Duration,
-    /// Changes each time a sweep of this process finishes.
-    pub sweeps: watch::Receiver<u64>,
-    pub latest: LatestReport,
-}
-
-impl ReportGauges {
-    pub async fn run(mut self) {
-        let first = tokio::time::Instant::now() + self.every;
-        let mut ticks = tokio::time::interval_at(first, self.every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            self.update().await;
-            tokio::select! {
-                _ = ticks.tick() => {}
-                Ok(()) = self.sweeps.changed() => {}
-            }
-        }
-    }
-
-    /// Recomputes the report and sets the gauges; a failure is logged, and the gauges keep
-    /// their last values (`tokenkeeper_report_updated_timestamp_seconds` shows how old).
-    async fn update(&mut self) {
-        // Read before the database: the report reflects at least these sweeps.
-        let after_sweeps = *self.sweeps.borrow_and_update();
-        let until = self.clock.now();
-        let window = Window {
-            since: until - GAUGE_WINDOW.duration(),
-            until,
-        };
-        match SuccessReport::compute(self.store.as_ref(), window).await {
-            Ok(report) => {
-                export(&report);
-                self.latest.publish(after_sweeps, report);
-            }
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "computing the success report failed; its gauges keep their last values")
-            }
-        }
     }
 }
 

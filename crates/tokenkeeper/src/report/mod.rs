@@ -8,7 +8,7 @@ mod json;
 mod lookback;
 mod text;
 
-pub use gauges::{export, LatestReport, ReportGauges, GAUGE_REFRESH, GAUGE_WINDOW};
+pub use gauges::{export, LatestReport, GAUGE_REFRESH, GAUGE_WINDOW};
 pub use json::render_json;
 pub use lookback::{Lookback, LookbackError};
 pub use text::{figures, render_text};

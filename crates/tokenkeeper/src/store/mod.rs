@@ -1,5 +1,7 @@
-//! Storage behind one trait. The backend is chosen once, from the database URL; the rest of
-//! the program sees only [`Store`]. Only this module writes SQL.
+//! Storage behind one trait per consumer. The backend is chosen once, from the database URL;
+//! the composition root holds the whole [`Store`] and hands each consumer the traits it uses
+//! (refresh, runs, outbox, connect, host API, admin, report, rotation, import, webhooks,
+//! accounts, health). Only this module writes SQL.
 //!
 //! Design: a backend is its dialect, nothing more. There is one concrete store,
 //! [`SqlStore`], over an enum of the three sqlx pools (SQLite, PostgreSQL, MySQL/MariaDB).
@@ -22,8 +24,6 @@ mod outbox;
 mod refresh;
 mod report;
 mod rotation;
-#[cfg(test)]
-mod rotation_tests;
 mod rows;
 mod runs;
 mod sql;
@@ -42,9 +42,7 @@ pub use refresh::{
     ClaimedBatch, Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification,
 };
 pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
-pub use rotation::{
-    rotate_batch, KeyRotationStore, Resealed, RotationError, RotationSummary, SealedRow,
-};
+pub use rotation::{KeyRotationStore, Resealed, SealedRow};
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sql::{
     claim_due_statement, migrate_database, BareDatabase, Dialect, InnodbRoom, SqlStore,
@@ -90,16 +88,15 @@ pub enum StoreError {
     },
 }
 
+/// The whole store, as the composition root opens it (`services.rs`). Nothing else takes
+/// it whole: each consumer takes the one or two traits it uses, which `Arc<dyn Store>`
+/// coerces to.
 #[async_trait]
 pub trait Store:
-    RefreshStore
-    + RunStore
-    + OutboxStore
-    + ConnectStore
+    RouteStore
+    + HealthStore
     + KeyRotationStore
     + ImportStore
-    + HostApiStore
-    + AdminStore
     + ReportStore
     + WebhookStore
     + Send
@@ -108,10 +105,39 @@ pub trait Store:
 {
     /// Applies this backend's migrations. Idempotent.
     async fn migrate(&self) -> Result<(), StoreError>;
+}
 
-    /// One round trip to the database, changing nothing: readiness and the doctor ask it.
+/// What the HTTP routes read and write: the connect flow ([`ConnectStore`]), the host API
+/// ([`HostApiStore`], [`AccountStore`]) and the dashboard ([`AdminStore`], with the runs, the
+/// outbox's counts and an account's refresh log and emails). Not the migrations, key rotation,
+/// imports (the importer has its own), webhook delivery or the report.
+pub trait RouteStore:
+    ConnectStore + HostApiStore + AccountStore + AdminStore + RunStore + OutboxStore + RefreshStore
+{
+}
+
+impl<T> RouteStore for T where
+    T: ConnectStore
+        + HostApiStore
+        + AccountStore
+        + AdminStore
+        + RunStore
+        + OutboxStore
+        + RefreshStore
+        + ?Sized
+{
+}
+
+/// Whether the database answers: readiness and the doctor ask it.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// One round trip to the database, changing nothing.
     async fn ping(&self) -> Result<(), StoreError>;
+}
 
+/// Accounts one at a time or by page: linking, reading by user or id, listing and counting.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
     /// Stores a freshly linked account. One LinkedIn account per host user: linking again
     /// replaces the tokens of the existing row (and resets its state) instead of adding one.
     async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError>;

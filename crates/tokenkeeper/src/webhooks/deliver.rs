@@ -9,7 +9,7 @@ use super::sender::Sender;
 use crate::config::WebhookSettings;
 use crate::domain::Clock;
 use crate::outbox::{self, Tally};
-use crate::store::{Store, StoreError};
+use crate::store::{StoreError, WebhookStore};
 use std::sync::Arc;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -31,7 +31,7 @@ impl From<Tally> for WebhookReport {
 
 #[derive(Clone)]
 pub struct WebhookDelivery {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn WebhookStore>,
     pub sender: Sender,
     pub clock: Arc<dyn Clock>,
     pub settings: WebhookSettings,
@@ -40,7 +40,7 @@ pub struct WebhookDelivery {
 impl WebhookDelivery {
     /// The worker for the configured receiver; `None` while webhooks are off.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn WebhookStore>,
         settings: &WebhookSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Option<Self>, reqwest::Error> {
@@ -58,11 +58,5 @@ impl WebhookDelivery {
     /// Delivers every event due now; returns what happened.
     pub async fn deliver_pending(&self) -> Result<WebhookReport, StoreError> {
         outbox::deliver_pending(self).await.map(WebhookReport::from)
-    }
-
-    /// Runs `deliver_pending` every `webhooks.poll_seconds`, the first one poll after it
-    /// starts, until the task is dropped.
-    pub async fn run(self) {
-        outbox::run(self).await
     }
 }

@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 use test_databases::Backend;
+use tokenkeeper::domain::Schedule;
 use tokenkeeper::readiness::SchedulerProgress;
-use tokenkeeper::schedule::Schedule;
-use tokenkeeper::scheduler::Scheduler;
+use tokenkeeper::workers::Scheduler;
 use tokio_util::sync::CancellationToken;
 use yaml_rust2::{Yaml, YamlLoader};
 

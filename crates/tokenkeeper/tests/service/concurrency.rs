@@ -9,7 +9,7 @@ use std::sync::Arc;
 use test_databases::Backend;
 use tokenkeeper::domain::{AccountStatus, Clock, ManualClock, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
-use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
+use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions, SweepOutcome};
 
 backend_tests!(
     three_concurrent_sweeps_refresh_every_account_exactly_once,
@@ -39,7 +39,7 @@ async fn other_process_on(app: &TestApp, clock: Arc<dyn Clock>) -> RefreshEngine
     .await
     .unwrap();
     RefreshEngine::new(
-        store,
+        EngineStores::of(&store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
         clock,
         app.config.refresh.clone(),

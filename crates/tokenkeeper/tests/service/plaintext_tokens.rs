@@ -16,7 +16,7 @@ use tokenkeeper::domain::{
     AccessToken, Account, EmailAddress, ExpiryPolicy, LinkedAccount, MemberId, RefreshToken,
     TokenSet, UserId,
 };
-use tokenkeeper::store::{Dialect, SqlStore, Store};
+use tokenkeeper::store::{AccountStore, Dialect, SqlStore};
 
 backend_tests!(
     a_fresh_database_neither_serves_nor_refreshes_a_planted_plaintext_token,

@@ -15,13 +15,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_databases::Backend;
 use tokenkeeper::app::Application;
+use tokenkeeper::domain::Schedule;
 use tokenkeeper::domain::{Clock, ManualClock};
 use tokenkeeper::notify::Transport;
 use tokenkeeper::readiness::{
     DatabaseCheck, Readiness, SchedulerProgress, Verdict, CHECK_INTERVAL,
 };
-use tokenkeeper::schedule::Schedule;
-use tokenkeeper::supervisor::TaskHealth;
+use tokenkeeper::workers::TaskHealth;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use url::Url;

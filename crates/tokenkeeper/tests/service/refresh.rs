@@ -305,7 +305,7 @@ async fn misconfiguration_fails_the_run_and_notifies_nobody(backend: Backend) {
     let mut config = app.config.clone();
     config.linkedin.client_secret = "wrong-secret".to_owned().into();
     let engine = tokenkeeper::refresh::RefreshEngine::new(
-        app.store.clone(),
+        tokenkeeper::refresh::EngineStores::of(&app.store),
         tokenkeeper::linkedin::LinkedInClient::new(config.linkedin.clone()).unwrap(),
         app.clock.clone(),
         config.refresh.clone(),

@@ -36,11 +36,12 @@ async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend)
     let ada = app.linked("ada").await;
     app.linked("bo").await;
     let engine = RefreshEngine::new(
-        Arc::new(PanickingStore {
+        PanickingStore {
             inner: app.store.clone(),
             panics_for: ada.id,
             late_claim: None,
-        }),
+        }
+        .in_engine(&app.store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
         app.clock.clone(),
         app.config.refresh.clone(),
@@ -196,12 +197,13 @@ async fn a_claim_in_flight_at_shutdown_is_released_too(backend: Backend) {
     let late = Arc::new(LateClaim::default());
     let shutdown = CancellationToken::new();
     let engine = RefreshEngine::new(
-        Arc::new(PanickingStore {
+        PanickingStore {
             inner: app.store.clone(),
             // No account has id 0: nothing panics.
             panics_for: 0,
             late_claim: Some(late.clone()),
-        }),
+        }
+        .in_engine(&app.store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
         app.clock.clone(),
         app.config.refresh.clone(),
@@ -242,11 +244,12 @@ async fn a_failed_run_leaves_its_refusals_to_the_next_slot(backend: Backend) {
         .controls()
         .inject_member_fault(cy.member_id.as_str(), restricted(), None);
     let engine = RefreshEngine::new(
-        Arc::new(PanickingStore {
+        PanickingStore {
             inner: app.store.clone(),
             panics_for: ada.id,
             late_claim: None,
-        }),
+        }
+        .in_engine(&app.store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
         app.clock.clone(),
         app.config.refresh.clone(),

@@ -7,11 +7,11 @@ use crate::support::{spawn_app, t0, TestApp};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::sync::Arc;
 use test_databases::Backend;
+use tokenkeeper::domain::Schedule;
 use tokenkeeper::domain::{AccountStatus, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
-use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
-use tokenkeeper::schedule::Schedule;
-use tokenkeeper::scheduler::Scheduler;
+use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions, SweepOutcome};
+use tokenkeeper::workers::Scheduler;
 use tokio_util::sync::CancellationToken;
 
 backend_tests!(
@@ -171,7 +171,7 @@ async fn other_instance(app: &TestApp) -> RefreshEngine {
     .await
     .unwrap();
     RefreshEngine::new(
-        store,
+        EngineStores::of(&store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
         Arc::new(SystemClock),
         app.config.refresh.clone(),

@@ -19,7 +19,7 @@ use test_databases::Backend;
 use tokenkeeper::app::Application;
 use tokenkeeper::domain::{Clock, ManualClock};
 use tokenkeeper::report::LatestReport;
-use tokenkeeper::supervisor::TaskHealth;
+use tokenkeeper::workers::TaskHealth;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
@@ -167,6 +167,10 @@ async fn a_dead_task_is_restarted_counted_and_logged() {
         BTreeMap::from([
             (
                 r#"tokenkeeper_task_restarts_total{task="connect purge"}"#.to_owned(),
+                0.0
+            ),
+            (
+                r#"tokenkeeper_task_restarts_total{task="rate limit cleaner"}"#.to_owned(),
                 0.0
             ),
             (

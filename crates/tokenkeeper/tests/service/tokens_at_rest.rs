@@ -12,10 +12,10 @@ use reqwest::StatusCode;
 use std::sync::Arc;
 use test_databases::Backend;
 use tokenkeeper::crypto::{Keyring, TokenCipher};
-use tokenkeeper::key_rotation::rotate_all;
+use tokenkeeper::key_rotation::{rotate_all, RotationError, RotationSummary};
 use tokenkeeper::linkedin::LinkedInClient;
-use tokenkeeper::refresh::{RefreshEngine, SweepOptions};
-use tokenkeeper::store::{self, Dialect, RotationSummary, Store};
+use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions};
+use tokenkeeper::store::{self, Dialect, Store};
 
 /// The key the rotation moves to; the spawned app's own key stays in the ring to open the rest.
 const NEW_KEY: &str = "new-key-2:HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=";
@@ -33,7 +33,7 @@ async fn store_with(app: &TestApp, entries: &str) -> Arc<dyn Store> {
     store
 }
 
-async fn rotate(store: &Arc<dyn Store>) -> Result<RotationSummary, store::RotationError> {
+async fn rotate(store: &Arc<dyn Store>) -> Result<RotationSummary, RotationError> {
     let total = store.count_accounts().await.unwrap() as u64;
     rotate_all(&**store, 2, total).await
 }
@@ -182,7 +182,7 @@ async fn rotation_while_a_sweep_runs_loses_no_refresh(backend: Backend) {
     // The instances now encrypt with the new key (step 2 of a rotation) and keep the old one.
     let rotated_store = store_with(&app, &format!("{NEW_KEY},{ENCRYPTION_KEYS}")).await;
     let engine = RefreshEngine::new(
-        rotated_store.clone(),
+        EngineStores::of(&rotated_store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
         app.clock.clone(),
         app.config.refresh.clone(),

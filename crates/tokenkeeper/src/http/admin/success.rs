@@ -3,12 +3,12 @@
 
 use super::{SuccessFigure, SuccessFigures};
 use crate::report::{figures, SuccessReport, GAUGE_WINDOW};
-use crate::store::{Store, Window};
+use crate::store::{ReportStore, Window};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 pub struct ReportFigures {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn ReportStore>,
 }
 
 #[async_trait::async_trait]

@@ -5,7 +5,7 @@ use super::{on_each, Dialect, SqlStore, Statement, Tx};
 use crate::crypto::Row;
 use crate::domain::{Account, LinkedAccount, UserId, WebhookEventType};
 use crate::store::rows::{self, AccountRow};
-use crate::store::{Store, StoreError};
+use crate::store::{AccountStore, HealthStore, Store, StoreError};
 use async_trait::async_trait;
 
 /// The last parameter allows replacing the LinkedIn member of an existing row; without it, a
@@ -199,11 +199,17 @@ impl Store for SqlStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         self.run_migrations().await
     }
+}
 
+#[async_trait]
+impl HealthStore for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.pool.ping().await
     }
+}
 
+#[async_trait]
+impl AccountStore for SqlStore {
     async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError> {
         let mut tx = self.begin().await?;
         let stored = self

@@ -1,11 +1,14 @@
 //! The command line: one binary, one subcommand per job.
 
+mod import;
+
 use crate::accounts_table::accounts_table;
 use crate::app::{shutdown_signal, Application};
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::{EmailAddress, SystemClock, UserId};
-use crate::store::{self, Store};
+use crate::services::Services;
+use crate::store;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -76,7 +79,7 @@ pub enum Command {
         command: WebhooksCommand,
     },
     /// Bring in tokens your application already holds, from a CSV or JSON Lines file.
-    Import(crate::import::command::ImportArgs),
+    Import(import::ImportArgs),
     /// Whether tokenkeeper does its job: accounts kept alive without their member, reconnect
     /// episodes, the email funnel, accounts lost. Reads the database; needs no encryption key.
     Report {
@@ -96,12 +99,14 @@ pub enum Command {
         limit: i64,
     },
     /// Run the whole story locally against the built-in fake LinkedIn. Needs no configuration.
+    #[cfg(feature = "demo")]
     Demo {
         /// Folder for the demo's database (recreated on each run).
         #[arg(long, default_value = "demo")]
         dir: PathBuf,
     },
     /// Run the fake LinkedIn, to build against it without partner approval.
+    #[cfg(feature = "demo")]
     FakeLinkedin(fake_linkedin::cli::FakeArgs),
     /// The operators' dashboard at /admin.
     Admin {
@@ -247,8 +252,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Accounts { limit } => {
             let config = load()?;
-            let store = open_token_store(&config).await?;
-            let accounts = store.list_accounts(0, limit).await?;
+            let services = Services::build(&config).await?;
+            let accounts = services.store.list_accounts(0, limit).await?;
             print!("{}", accounts_table(&accounts));
             Ok(())
         }
@@ -281,9 +286,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => {
             let config = load()?;
             crate::telemetry::init(&config.log);
-            crate::import::command::run(config, args).await
+            import::run(config, args).await
         }
+        #[cfg(feature = "demo")]
         Command::Demo { dir } => crate::demo::run(&dir).await,
+        #[cfg(feature = "demo")]
         Command::FakeLinkedin(args) => fake_linkedin::cli::run(args).await,
         Command::Admin {
             command: AdminCommand::HashPassword,
@@ -364,7 +371,7 @@ async fn report(
 /// The summary goes to stdout; rows that do not open make the exit status non-zero, so a
 /// script does not take the rotation for complete.
 async fn rotate_keys(config: &Config, batch: i64) -> anyhow::Result<()> {
-    let store = open_token_store(config).await?;
+    let store = Services::build(config).await?.store;
     let total = u64::try_from(store.count_accounts().await?).unwrap_or(0);
     let summary = crate::key_rotation::rotate_all(&*store, batch, total)
         .await
@@ -382,26 +389,8 @@ async fn rotate_keys(config: &Config, batch: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The store of a command that reads or writes tokens: it refuses to start without a key,
-/// before the database is opened.
-async fn open_token_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let cipher = config.encryption.cipher()?;
-    let store = store::connect_with_webhooks(
-        config.database_url.expose(),
-        cipher,
-        config.webhooks.events(),
-    )
-    .await
-    .context("cannot open the database named by database_url")?;
-    store
-        .migrate()
-        .await
-        .context("cannot apply the database migrations")?;
-    Ok(store)
-}
-
 async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
-    use crate::notify::{Delivery, Renderer, Transport};
+    use crate::notify::Transport;
     let transport = Transport::smtp(&config.smtp)
         .context("invalid SMTP settings")?
         .context("no SMTP server configured: set smtp.host (TOKENKEEPER_SMTP__HOST)")?;
@@ -428,16 +417,7 @@ async fn notify(config: Config, command: NotifyCommand) -> anyhow::Result<()> {
             Ok(())
         }
         NotifyCommand::SendPending => {
-            let store = open_token_store(&config).await?;
-            let delivery = Delivery {
-                store,
-                transport,
-                renderer: Renderer::new(&config.email)
-                    .context("cannot read the email templates")?,
-                links: connect_links(&config),
-                clock: Arc::new(SystemClock),
-                smtp: config.smtp.clone(),
-            };
+            let delivery = Services::build(&config).await?.mail(transport)?;
             let report = delivery.send_pending().await?;
             println!(
                 "sent {}, retrying later {}, failed {}, cancelled {}, skipped {}",
@@ -481,11 +461,10 @@ async fn webhook_test(config: &Config) -> anyhow::Result<()> {
 
 async fn webhooks_send_pending(config: &Config) -> anyhow::Result<()> {
     anyhow::ensure!(config.webhooks.enabled(), WEBHOOKS_OFF);
-    let store = open_token_store(config).await?;
-    let delivery =
-        crate::webhooks::WebhookDelivery::new(store, &config.webhooks, Arc::new(SystemClock))
-            .context("cannot build the HTTP client for webhooks")?
-            .context(WEBHOOKS_OFF)?;
+    let delivery = Services::build(config)
+        .await?
+        .webhooks()?
+        .context(WEBHOOKS_OFF)?;
     let report = delivery.deliver_pending().await?;
     println!(
         "delivered {}, retrying later {}, failed {}",
@@ -500,19 +479,11 @@ async fn sweep(
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let store = open_token_store(&config).await?;
-    let linkedin = crate::linkedin::LinkedInClient::new(config.linkedin.clone())?;
+    let services = Services::build(&config).await?;
     // SIGTERM or Ctrl-C interrupts the sweep cleanly: its claims are released and its run is
     // recorded `interrupted`, instead of being left for the lease to expire.
     let stop = tokio_util::sync::CancellationToken::new();
-    let engine = crate::refresh::RefreshEngine::new(
-        store,
-        linkedin,
-        Arc::new(SystemClock),
-        config.refresh.clone(),
-        config.notify.clone(),
-    )
-    .with_shutdown(stop.clone());
+    let engine = services.engine.with_shutdown(stop.clone());
     let finished = tokio_util::sync::CancellationToken::new();
     let sweeping = async {
         let report = engine

@@ -1,6 +1,6 @@
 //! When sweeps run: cron slots (00:00 and 12:00 by default) in a configurable time zone.
 //! A value type with no dependency inside the crate, so configuration can check a cron
-//! expression without pulling in what runs the sweeps (`crate::scheduler`).
+//! expression without pulling in what runs the sweeps (`crate::workers`).
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -52,4 +52,5 @@ impl Schedule {
 }
 
 #[cfg(test)]
+#[path = "schedule_tests.rs"]
 mod tests;

@@ -1,5 +1,5 @@
 //! The background tasks of `serve` (the scheduler, the mail worker, the webhook worker, the
-//! connect purge), watched.
+//! connect purge, the success report's gauges, the rate limit cleaner), watched.
 //! Each is a loop that resumes from the database, so one that dies (a panic, a bug that
 //! returns) is logged, counted in `tokenkeeper_task_restarts_total{task}` and started again
 //! after a pause that doubles with each death; while it waits, `/healthz` names it. Shutdown

@@ -3,13 +3,13 @@
 //! expiry indexes, so that no unauthenticated request ever pays for a table scan.
 
 use crate::domain::Clock;
-use crate::store::Store;
+use crate::store::ConnectStore;
 use crate::telemetry::error_chain;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub struct ConnectPurger {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn ConnectStore>,
     pub clock: Arc<dyn Clock>,
     pub every: Duration,
 }

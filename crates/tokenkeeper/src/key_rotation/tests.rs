@@ -1,10 +1,10 @@
 //! The rotation's decisions, over rows held in memory: what it rewrites, what it leaves, where
 //! it stops. The service tests run it on every database.
 
-use super::rotation::*;
-use super::StoreError;
+use super::batch::*;
 use crate::crypto::{Keyring, Plaintext, Row, TokenCipher};
 use crate::domain::{AccessToken, RefreshToken, UserId};
+use crate::store::{KeyRotationStore, Resealed, SealedRow, StoreError};
 use async_trait::async_trait;
 use std::sync::Mutex;
 

@@ -1,8 +1,9 @@
-//! `tokenkeeper keys rotate`: moves every stored token onto the active key, batch by batch,
-//! with a progress bar on a terminal and a summary at the end.
+//! The whole rotation: batch after batch to the end of the table, with a progress bar on a
+//! terminal and a summary at the end.
 
+use super::batch::{rotate_batch, RotationError, RotationSummary};
 use crate::crypto::{Plaintext, ALLOW_PLAINTEXT_SETTING};
-use crate::store::{rotate_batch, KeyRotationStore, RotationError, RotationSummary};
+use crate::store::KeyRotationStore;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Write as _;
 use std::io::IsTerminal;

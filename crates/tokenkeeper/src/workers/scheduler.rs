@@ -2,12 +2,12 @@
 //! start-up, and one instance per slot (the run record is unique per slot, so only the first
 //! instance to start a slot runs it).
 
+use super::SchedulerProgress;
 use crate::domain::Clock;
 use crate::domain::EnumText;
-use crate::readiness::SchedulerProgress;
+use crate::domain::Schedule;
 use crate::refresh::{RefreshEngine, SweepOptions};
-use crate::schedule::Schedule;
-use crate::store::Store;
+use crate::store::RunStore;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Scheduler {
     pub schedule: Schedule,
     pub engine: RefreshEngine,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn RunStore>,
     pub clock: Arc<dyn Clock>,
     /// How often the clock is looked at while waiting for a slot. The wait is not one long
     /// sleep so that a clock that jumps (tests, a suspended laptop) is noticed promptly.

@@ -2,15 +2,11 @@
 //! `line N: ...` on stderr, the summary on stdout (or as JSON), and an exit code that says
 //! whether any row failed.
 
-use super::lookups::TokenLookups;
-use super::run::{ImportOptions, ImportReport, Importer, RowError};
-use super::source::{rows, Format};
 use crate::config::Config;
-use crate::domain::SystemClock;
+use crate::import::{rows, Format, ImportOptions, ImportReport, RowError};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Read};
-use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
@@ -32,8 +28,9 @@ pub struct ImportArgs {
 }
 
 pub async fn run(config: Config, args: ImportArgs) -> anyhow::Result<()> {
-    // Imported tokens are sealed like every other: without a key nothing is read or written.
-    let cipher = config.encryption.cipher()?;
+    // Imported tokens are sealed like every other: without a key nothing is read or written,
+    // and the file is not even opened.
+    config.encryption.cipher()?;
     let format = args.format.unwrap_or_else(|| Format::of_path(&args.file));
     let show_progress = !args.json && std::io::stderr().is_terminal();
     let (input, bar): (Box<dyn Read + Send>, ProgressBar) = if args.file == "-" {
@@ -48,27 +45,7 @@ pub async fn run(config: Config, args: ImportArgs) -> anyhow::Result<()> {
     };
     let rows = rows(input, format).with_context(|| format!("cannot import {}", args.file))?;
 
-    let store = crate::store::connect_with_webhooks(
-        config.database_url.expose(),
-        cipher,
-        config.webhooks.events(),
-    )
-    .await
-    .context("cannot open the database named by database_url")?;
-    store
-        .migrate()
-        .await
-        .context("cannot apply the database migrations")?;
-    let importer = Importer {
-        store,
-        lookups: TokenLookups {
-            linkedin: crate::linkedin::LinkedInClient::new(config.linkedin.clone())?,
-            pacing: Arc::new(crate::refresh::Pacing::new(config.refresh.rate_per_second)),
-            settings: config.refresh.clone(),
-        },
-        notify: config.notify.clone(),
-        clock: Arc::new(SystemClock),
-    };
+    let importer = crate::services::Services::build(&config).await?.importer;
     let options = ImportOptions {
         introspect: !args.no_introspect,
         dry_run: args.dry_run,
