@@ -6,8 +6,8 @@ use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
 use crate::http::{self, AppState, SharedState};
-use crate::linkedin::LinkedInClient;
 use crate::notify::{Delivery, Renderer, Transport};
+use crate::provider::Providers;
 use crate::readiness::{Readiness, SchedulerProgress, MAIL_WORKER_TASK, SCHEDULER_TASK};
 use crate::refresh::RefreshEngine;
 use crate::schedule::Schedule;
@@ -86,8 +86,8 @@ impl Application {
             Some(url) => url.clone(),
             None => Url::parse(&format!("http://{local}/")).expect("an address makes a URL"),
         };
-        let linkedin = LinkedInClient::new(config.linkedin.clone())
-            .context("cannot build the HTTP client for LinkedIn")?;
+        let providers =
+            Providers::from_config(&config).context("cannot build the HTTP client for LinkedIn")?;
         let links = ConnectLinks::new(
             config.connect.signing_key.clone(),
             public_url.clone(),
@@ -95,7 +95,7 @@ impl Application {
         );
         let engine = RefreshEngine::new(
             store.clone(),
-            linkedin.clone(),
+            providers.clone(),
             clock.clone(),
             config.refresh.clone(),
             config.notify.clone(),
@@ -133,7 +133,7 @@ impl Application {
         let importer = crate::import::Importer {
             store: store.clone(),
             lookups: crate::import::TokenLookups {
-                linkedin: linkedin.clone(),
+                providers: providers.clone(),
                 pacing: engine.pacing(),
                 settings: config.refresh.clone(),
             },
@@ -154,7 +154,7 @@ impl Application {
             config: Arc::new(config),
             token_reads: crate::token_reads::TokenReads::start(Arc::new(store.clone())),
             store,
-            linkedin,
+            providers,
             engine: engine.clone(),
             links,
             clock,

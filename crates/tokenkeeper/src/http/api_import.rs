@@ -8,7 +8,7 @@ use super::json_body::JsonBody;
 use super::AppState;
 use crate::domain::ImportDecision;
 use crate::import::{row_of_json, OneRowError};
-use crate::linkedin::FailureClass;
+use crate::provider::FailureClass;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -62,7 +62,7 @@ pub async fn run(config: Config, args: ImportArgs) -> anyhow::Result<()> {
     let importer = Importer {
         store,
         lookups: TokenLookups {
-            linkedin: crate::linkedin::LinkedInClient::new(config.linkedin.clone())?,
+            providers: crate::provider::Providers::from_config(&config)?,
             pacing: Arc::new(crate::refresh::Pacing::new(config.refresh.rate_per_second)),
             settings: config.refresh.clone(),
         },

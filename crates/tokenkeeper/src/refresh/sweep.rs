@@ -5,7 +5,7 @@ use super::shared::{Escalation, Shared};
 use crate::config::RefreshSettings;
 use crate::domain::EnumText;
 use crate::domain::{Account, Clock, NotificationPolicy, RefreshOutcome, SweepOutcome};
-use crate::linkedin::LinkedInClient;
+use crate::provider::Providers;
 use crate::store::{Lease, RefreshWrite, Store, StoreError, SweepCounts};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -65,7 +65,8 @@ enum Settle {
 #[derive(Clone)]
 pub struct RefreshEngine {
     pub(super) store: Arc<dyn Store>,
-    pub(super) linkedin: LinkedInClient,
+    /// Each account's network's provider (LinkedIn's, today).
+    pub(super) providers: Providers,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) settings: RefreshSettings,
     pub(super) notify: NotificationPolicy,
@@ -88,7 +89,7 @@ pub struct RefreshEngine {
 impl RefreshEngine {
     pub fn new(
         store: Arc<dyn Store>,
-        linkedin: LinkedInClient,
+        providers: impl Into<Providers>,
         clock: Arc<dyn Clock>,
         settings: RefreshSettings,
         notify: NotificationPolicy,
@@ -105,7 +106,7 @@ impl RefreshEngine {
         Self {
             pacing: Arc::new(Pacing::new(settings.rate_per_second)),
             store,
-            linkedin,
+            providers: providers.into(),
             clock,
             settings,
             notify,
@@ -286,7 +287,7 @@ impl RefreshEngine {
         as_of: DateTime<Utc>,
     ) -> (SweepCounts, SweepOutcome, Option<String>) {
         let shared = Arc::new(Shared {
-            linkedin: self.linkedin.clone(),
+            providers: self.providers.clone(),
             settings: self.settings.clone(),
             notify: self.notify.clone(),
             pacing: self.pacing.clone(),
