@@ -126,12 +126,12 @@ pub trait Provider: Send + Sync + 'static {
         _token: &AccessToken,
         _now: DateTime<Utc>,
     ) -> Result<Introspection, ProviderError> {
-        Err(self.unsupported("introspection"))
+        Err(unsupported(self.display_name(), "introspection"))
     }
 
     /// Ends the grant at the network, where it can (`Capabilities::revocation`).
     async fn revoke(&self, _token: &AccessToken) -> Result<(), ProviderError> {
-        Err(self.unsupported("revocation"))
+        Err(unsupported(self.display_name(), "revocation"))
     }
 
     /// When the next refresh is due after linking or refreshing, given the operator's
@@ -140,10 +140,11 @@ pub trait Provider: Send + Sync + 'static {
     fn expiry_policy(&self, configured: ExpiryPolicy) -> ExpiryPolicy {
         configured
     }
+}
 
-    fn unsupported(&self, what: &'static str) -> ProviderError {
-        ProviderError::new(self.display_name(), Failure::Unsupported(what))
-    }
+/// Asking a network for what it does not offer: our mistake, never the member's.
+pub fn unsupported(network: &'static str, what: &'static str) -> ProviderError {
+    ProviderError::new(network, Failure::Unsupported(what))
 }
 
 /// The providers this service runs with, one per network. Built so that every network a row

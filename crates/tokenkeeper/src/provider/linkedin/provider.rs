@@ -6,7 +6,7 @@
 use super::{LinkedInClient, UserInfo};
 use crate::domain::{AccessToken, Network};
 use crate::provider::{
-    AuthorizeRequest, Capabilities, Failure, HeldGrant, Identity, Introspection, Pkce,
+    unsupported, AuthorizeRequest, Capabilities, HeldGrant, Identity, Introspection, Pkce,
     PkceVerifier, Provider, ProviderError, RefreshStyle, Renewal, Rotation, TokenGrant,
 };
 use async_trait::async_trait;
@@ -75,9 +75,9 @@ impl Provider for LinkedInClient {
         now: DateTime<Utc>,
     ) -> Result<Renewal, ProviderError> {
         let Some(refresh_token) = held.refresh_token else {
-            return Err(ProviderError::new(
+            return Err(unsupported(
                 self.display_name(),
-                Failure::Unsupported("a refresh without a refresh token"),
+                "a refresh without a refresh token",
             ));
         };
         Ok(Renewal::Renewed(
