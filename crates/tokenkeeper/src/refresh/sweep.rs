@@ -87,6 +87,8 @@ pub struct RefreshEngine {
 }
 
 impl RefreshEngine {
+    /// `providers`: the service's `Providers`, or one provider's client (a `LinkedInClient`)
+    /// for a service of that network alone.
     pub fn new(
         store: Arc<dyn Store>,
         providers: impl Into<Providers>,
