@@ -116,7 +116,7 @@ impl Application {
             config,
             token_reads: crate::token_reads::TokenReads::start(Arc::new(accounts)),
             store: store.clone(),
-            linkedin: services.linkedin.clone(),
+            providers: services.providers.clone(),
             engine: services.engine.clone(),
             links: services.links.clone(),
             clock: services.clock.clone(),

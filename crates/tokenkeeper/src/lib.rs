@@ -16,9 +16,9 @@ pub mod html;
 pub mod http;
 pub mod import;
 pub mod key_rotation;
-pub mod linkedin;
 pub mod notify;
 pub mod outbox;
+pub mod provider;
 pub mod readiness;
 pub mod refresh;
 pub mod report;
@@ -31,6 +31,9 @@ pub mod telemetry;
 pub mod token_reads;
 pub mod webhooks;
 pub mod workers;
+
+/// LinkedIn's client keeps its path: it is one provider, `provider::linkedin`.
+pub use provider::linkedin;
 
 #[cfg(test)]
 mod no_import_cycles;

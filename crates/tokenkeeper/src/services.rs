@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::{Clock, SystemClock};
 use crate::import::{Importer, TokenLookups};
-use crate::linkedin::LinkedInClient;
+use crate::provider::Providers;
 use crate::notify::{Delivery, Renderer, Transport};
 use crate::refresh::{EngineStores, RefreshEngine};
 use crate::store::{self, Store};
@@ -26,7 +26,8 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
-    pub linkedin: LinkedInClient,
+    /// Each network's provider (LinkedIn's, today).
+    pub providers: Providers,
     /// Signs the connect links of reconnect emails and of the API.
     pub links: ConnectLinks,
     pub engine: RefreshEngine,
@@ -73,8 +74,8 @@ impl Services {
         clock: Arc<dyn Clock>,
         public_url: Url,
     ) -> anyhow::Result<Self> {
-        let linkedin = LinkedInClient::new(config.linkedin.clone())
-            .context("cannot build the HTTP client for LinkedIn")?;
+        let providers =
+            Providers::from_config(&config).context("cannot build the HTTP client for LinkedIn")?;
         let links = ConnectLinks::new(
             config.connect.signing_key.clone(),
             public_url,
@@ -82,7 +83,7 @@ impl Services {
         );
         let engine = RefreshEngine::new(
             EngineStores::of(&store),
-            linkedin.clone(),
+            providers.clone(),
             clock.clone(),
             config.refresh.clone(),
             config.notify.clone(),
@@ -90,7 +91,7 @@ impl Services {
         let importer = Importer {
             store: store.clone(),
             lookups: TokenLookups {
-                linkedin: linkedin.clone(),
+                providers: providers.clone(),
                 pacing: engine.pacing(),
                 settings: config.refresh.clone(),
             },
@@ -101,7 +102,7 @@ impl Services {
             store,
             config,
             clock,
-            linkedin,
+            providers,
             links,
             engine,
             importer,

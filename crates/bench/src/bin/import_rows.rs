@@ -73,7 +73,7 @@ async fn run_one(args: &Args, backend: BackendArg) -> anyhow::Result<(f64, u64)>
     let importer = Importer {
         store: store.clone(),
         lookups: TokenLookups {
-            linkedin: tokenkeeper::linkedin::LinkedInClient::new(config.linkedin.clone())?,
+            providers: tokenkeeper::linkedin::LinkedInClient::new(config.linkedin.clone())?.into(),
             pacing: Arc::new(tokenkeeper::refresh::Pacing::new(
                 config.refresh.rate_per_second,
             )),

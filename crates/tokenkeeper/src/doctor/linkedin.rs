@@ -6,8 +6,8 @@
 
 use super::Finding;
 use crate::config::Config;
-use crate::domain::RefreshToken;
-use crate::linkedin::{FailureClass, LinkedInClient};
+use crate::domain::{AccessToken, RefreshToken};
+use crate::provider::{FailureClass, HeldGrant, Providers};
 
 const CHECK: &str = "linkedin";
 
@@ -16,16 +16,19 @@ const IMPOSSIBLE_REFRESH_TOKEN: &str = "tokenkeeper-doctor-not-a-refresh-token";
 
 pub async fn examine(config: &Config) -> Finding {
     let endpoint = &config.linkedin.token_url;
-    let client = match LinkedInClient::new(config.linkedin.clone()) {
-        Ok(client) => client,
+    let providers = match Providers::from_config(config) {
+        Ok(providers) => providers,
         Err(e) => return Finding::fail(CHECK, format!("cannot build the HTTP client: {e}")),
     };
-    let answer = client
-        .refresh(
-            &RefreshToken::new(IMPOSSIBLE_REFRESH_TOKEN),
-            chrono::Utc::now(),
-        )
-        .await;
+    let now = chrono::Utc::now();
+    let refresh_token = RefreshToken::new(IMPOSSIBLE_REFRESH_TOKEN);
+    let held = HeldGrant {
+        access_token: &AccessToken::new(IMPOSSIBLE_REFRESH_TOKEN),
+        token_expires_at: now,
+        refresh_token: Some(&refresh_token),
+        issued_at: now,
+    };
+    let answer = providers.linkedin().refresh(&held, now).await;
     let accepted = format!(
         "{endpoint} accepts linkedin.client_id {} and its secret",
         config.linkedin.client_id

@@ -9,7 +9,7 @@ use super::openapi::UserIdSchema;
 use super::AppState;
 use crate::domain::ImportDecision;
 use crate::import::{row_of_json, OneRowError, MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_TOKEN_LEN};
-use crate::linkedin::FailureClass;
+use crate::provider::FailureClass;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

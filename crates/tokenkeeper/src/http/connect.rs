@@ -10,6 +10,7 @@ use super::AppState;
 use crate::connect_link::LinkParams;
 use crate::domain::EnumText;
 use crate::domain::{LinkedAccount, MemberId, UserId};
+use crate::provider::AuthorizeRequest;
 use crate::secret_values::{hex_sha256, random_token};
 use crate::store::{AttemptLookup, ConnectAttempt, ConnectOutcome, LinkUse};
 use axum::extract::{Query, State};
@@ -56,7 +57,14 @@ pub async fn start(
         })
         .await?;
     tracing::info!(user_id = %request.user_id, "connect attempt started");
-    let target = app.linkedin.authorize_url(&state, &app.redirect_uri());
+    let redirect_uri = app.redirect_uri();
+    // LinkedIn takes no PKCE (`Capabilities::pkce`); a network that does gets its verifier
+    // kept with the attempt once attempts can hold one.
+    let target = app.providers.linkedin().authorize_url(&AuthorizeRequest {
+        state: &state,
+        redirect_uri: &redirect_uri,
+        pkce: None,
+    });
     let mut response = Redirect::to(target.as_str()).into_response();
     let headers = response.headers_mut();
     browser.set_cookie(headers, secure, app.config.connect.link_ttl.num_seconds());
@@ -126,24 +134,23 @@ pub async fn callback(
         return Err(refused(Refusal::LinkUsed, &attempt.user_id));
     }
 
-    let tokens = app
-        .linkedin
-        .exchange_code(code, &app.redirect_uri(), now)
+    let provider = app.providers.linkedin();
+    let grant = provider
+        .exchange_code(code, &app.redirect_uri(), None, now)
         .await
         .map_err(|source| PageError::LinkedIn {
             step: "the code exchange",
             source,
         })?;
-    let profile = app
-        .linkedin
-        .userinfo(&tokens.access_token)
+    let profile = provider
+        .identify(&grant)
         .await
         .map_err(|source| PageError::LinkedIn {
             step: "reading the member's profile",
             source,
         })?;
     let member_id =
-        MemberId::parse(&profile.sub).map_err(|e| PageError::UnusableProfile(e.to_string()))?;
+        MemberId::parse(&profile.subject).map_err(|e| PageError::UnusableProfile(e.to_string()))?;
     // Reconnect mail goes where the host app said, not to the address on the LinkedIn profile:
     // the host app knows how to reach its user.
     let account = LinkedAccount::new(
@@ -151,9 +158,9 @@ pub async fn callback(
         member_id,
         attempt.email,
         profile.name,
-        tokens,
+        grant.tokens,
         now,
-        &app.config.refresh.expiry(),
+        &provider.expiry_policy(app.config.refresh.expiry()),
     );
     let stored = match app
         .store

@@ -3,7 +3,7 @@
 
 use super::pages::page;
 use crate::connect_link::LinkError;
-use crate::linkedin::LinkedInError;
+use crate::provider::ProviderError;
 use crate::store::StoreError;
 use crate::telemetry::error_chain;
 use axum::http::StatusCode;
@@ -32,7 +32,7 @@ pub enum PageError {
     LinkedIn {
         step: &'static str,
         #[source]
-        source: LinkedInError,
+        source: ProviderError,
     },
     #[error("LinkedIn's answer is unusable: {0}")]
     UnusableProfile(String),
@@ -135,7 +135,7 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     /// LinkedIn did not give the answer the request depends on.
     #[error("LinkedIn could not be asked about the token; try again later")]
-    LinkedIn(#[source] LinkedInError),
+    LinkedIn(#[source] ProviderError),
     /// A request the API understood and declines, with its own status and code.
     #[error("{message}")]
     Refused {

@@ -33,7 +33,7 @@ pub use server::{serve, Listeners};
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
-use crate::linkedin::LinkedInClient;
+use crate::provider::Providers;
 use crate::refresh::RefreshEngine;
 use crate::store::RouteStore;
 use axum::extract::{DefaultBodyLimit, State};
@@ -84,7 +84,8 @@ pub struct SharedState {
     pub store: Arc<dyn RouteStore>,
     /// The API's token reads, gathered into shared statements under load.
     pub token_reads: crate::token_reads::TokenReads,
-    pub linkedin: LinkedInClient,
+    /// The connect flow's networks (LinkedIn's, on its own paths).
+    pub providers: Providers,
     /// Refreshes on the host app's demand go through the sweep's own engine.
     pub engine: RefreshEngine,
     pub links: ConnectLinks,

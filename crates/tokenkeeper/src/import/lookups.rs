@@ -4,8 +4,8 @@
 //! always safe), honouring a 429's Retry-After within the sweep's own retry budget.
 
 use crate::config::RefreshSettings;
-use crate::domain::{AccessToken, MemberId};
-use crate::linkedin::{FailureClass, Introspection, LinkedInClient, LinkedInError};
+use crate::domain::{AccessToken, ExpiryPolicy, MemberId, Network};
+use crate::provider::{Failure, FailureClass, Introspection, ProviderError, Providers};
 use crate::refresh::Pacing;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
@@ -15,7 +15,8 @@ use tokio::time::Instant;
 
 #[derive(Clone)]
 pub struct TokenLookups {
-    pub linkedin: LinkedInClient,
+    /// Imported rows are LinkedIn's: asked through LinkedIn's provider.
+    pub providers: Providers,
     pub pacing: Arc<Pacing>,
     pub settings: RefreshSettings,
 }
@@ -29,45 +30,52 @@ pub enum Holder {
 }
 
 impl TokenLookups {
+    /// When an imported account's next refresh falls due: LinkedIn's policy under the
+    /// operator's `[refresh]` settings.
+    pub fn expiry_policy(&self) -> ExpiryPolicy {
+        self.providers
+            .of(Network::LinkedIn)
+            .expiry_policy(self.settings.expiry())
+    }
+
     pub async fn introspect(
         &self,
         token: &AccessToken,
         now: DateTime<Utc>,
-    ) -> Result<Introspection, LinkedInError> {
-        self.paced("introspection", || self.linkedin.introspect(token, now))
+    ) -> Result<Introspection, ProviderError> {
+        let provider = self.providers.of(Network::LinkedIn);
+        self.paced("introspection", || provider.introspect(token, now))
             .await
     }
 
     /// Asks userinfo with the token itself. A 401 is LinkedIn's answer, not a failure; a 403
     /// is about this token (its scopes), never about our client.
-    pub async fn holder(&self, token: &AccessToken) -> Result<Holder, LinkedInError> {
+    pub async fn holder(&self, token: &AccessToken) -> Result<Holder, ProviderError> {
+        let provider = self.providers.of(Network::LinkedIn);
         match self
-            .paced("userinfo", || self.linkedin.member_of(token))
+            .paced("userinfo", || provider.identify_token(token))
             .await
         {
-            Ok(info) => MemberId::parse(&info.sub)
+            Ok(identity) => MemberId::parse(&identity.subject)
                 .map(Holder::Member)
-                .map_err(|_| LinkedInError::Malformed("userinfo's sub is no member id".into())),
+                .map_err(|_| {
+                    ProviderError::new(
+                        provider.display_name(),
+                        Failure::Malformed("userinfo's sub is no member id".into()),
+                    )
+                }),
             Err(error) if error.http_status() == Some(401) => Ok(Holder::TokenRefused),
-            Err(LinkedInError::Status {
-                status: 403,
-                code,
-                message,
-                ..
-            }) => Err(LinkedInError::Status {
-                status: 403,
-                code,
-                message,
-                class: FailureClass::Rejected,
-            }),
+            Err(error) if error.http_status() == Some(403) => {
+                Err(error.reclassified(FailureClass::Rejected))
+            }
             Err(error) => Err(error),
         }
     }
 
-    async fn paced<T, F, Fut>(&self, endpoint: &'static str, call: F) -> Result<T, LinkedInError>
+    async fn paced<T, F, Fut>(&self, endpoint: &'static str, call: F) -> Result<T, ProviderError>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, LinkedInError>>,
+        Fut: Future<Output = Result<T, ProviderError>>,
     {
         let mut delays = ExponentialBuilder::default()
             .with_min_delay(self.settings.retry_initial)
@@ -92,7 +100,7 @@ impl TokenLookups {
                     .retry_after()
                     .map_or(backoff, |asked| asked.max(backoff))
             });
-            if let LinkedInError::RateLimited { .. } = error {
+            if error.is_rate_limited() {
                 // Everyone who calls LinkedIn pauses, refreshes included.
                 self.pacing
                     .slow_down(next.unwrap_or(self.settings.retry_initial));

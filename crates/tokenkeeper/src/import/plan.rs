@@ -4,7 +4,7 @@
 use super::lookups::Holder;
 use super::row::ValidRow;
 use crate::domain::{AccountMember, ExpiryPolicy, ImportedAccount, TokenSet};
-use crate::linkedin::Introspection;
+use crate::provider::Introspection;
 use chrono::{DateTime, Utc};
 
 /// Whether the row's token must be introspected: only when the file leaves its expiry out.

@@ -7,7 +7,7 @@ use super::plan::{needs_holder, needs_introspection, plan};
 use super::read::{Rows, SourceError, SourceRow};
 use super::row::{RawRow, ValidRow};
 use crate::domain::{Clock, ImportDecision, ImportedAccount, NotificationPolicy, UserId};
-use crate::linkedin::{FailureClass, Introspection, LinkedInError};
+use crate::provider::{FailureClass, Introspection, ProviderError};
 use crate::store::{ImportStore, StoreError};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -97,9 +97,9 @@ pub enum OneRowError {
     #[error("{0}")]
     Invalid(String),
     #[error("LinkedIn could not tell about the access token")]
-    LinkedIn(#[source] LinkedInError),
+    LinkedIn(#[source] ProviderError),
     #[error("LinkedIn could not tell whose the access token is")]
-    Userinfo(#[source] LinkedInError),
+    Userinfo(#[source] ProviderError),
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -155,7 +155,7 @@ impl Importer {
             row,
             seen.as_ref(),
             holder.as_ref(),
-            &self.lookups.settings.expiry(),
+            &self.lookups.expiry_policy(),
             now,
         )
         .map_err(OneRowError::Invalid)?;
@@ -262,7 +262,7 @@ impl Importer {
                 p.row,
                 p.seen.as_ref(),
                 p.holder.as_ref(),
-                &self.lookups.settings.expiry(),
+                &self.lookups.expiry_policy(),
                 now,
             ) {
                 Ok(account) => planned.push(account),

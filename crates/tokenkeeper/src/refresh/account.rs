@@ -4,7 +4,9 @@
 use super::shared::{Shared, Stop};
 use crate::domain::EnumText;
 use crate::domain::{Account, RefreshOutcome, TokenSet};
-use crate::linkedin::{FailureClass, LinkedInError};
+use crate::provider::{
+    keep_or_replace_refresh_token, FailureClass, HeldGrant, ProviderError, Renewal,
+};
 use crate::store::{RefreshLogEntry, RefreshWrite};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
@@ -37,14 +39,14 @@ pub async fn refresh_account(
 ) -> (Verdict, Vec<RefreshLogEntry>) {
     let mut log = Vec::new();
     let entry =
-        |attempt: i32, started: Instant, outcome: RefreshOutcome, err: Option<&LinkedInError>| {
+        |attempt: i32, started: Instant, outcome: RefreshOutcome, err: Option<&ProviderError>| {
             RefreshLogEntry {
                 account_id: account.id,
                 run_id,
                 attempted_at: now,
                 duration_ms: started.elapsed().as_millis() as i64,
                 outcome,
-                http_status: err.and_then(LinkedInError::http_status).map(i32::from),
+                http_status: err.and_then(ProviderError::http_status).map(i32::from),
                 error_code: err.and_then(|e| e.code().map(str::to_owned)),
                 attempt,
             }
@@ -77,6 +79,13 @@ pub async fn refresh_account(
         }
     };
 
+    let provider = shared.providers.of(account.network);
+    let held = HeldGrant {
+        access_token: &account.token,
+        token_expires_at: account.token_expires_at,
+        refresh_token: Some(refresh_token),
+        issued_at: account.last_refreshed_at.unwrap_or(account.linked_at),
+    };
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(shared.settings.retry_initial)
         .with_max_delay(shared.settings.retry_max_total)
@@ -94,11 +103,19 @@ pub async fn refresh_account(
             () = shared.halt.cancelled() => return (Verdict::Write(RefreshWrite::Release), log),
         }
         let started = Instant::now();
-        let result = shared.linkedin.refresh(refresh_token, now).await;
+        let result = provider.refresh(&held, now).await;
         metrics::histogram!("tokenkeeper_refresh_call_seconds")
             .record(started.elapsed().as_secs_f64());
         let error = match result {
-            Ok(tokens) => {
+            Ok(Renewal::TooEarly { retry_at }) => {
+                // Not a failure and not new tokens: the account stays as it is. (No network
+                // behind the port answers this yet; rescheduling it to `retry_at` comes with
+                // the first one that does.)
+                shared.breaker.record(false);
+                tracing::info!(account_id = account.id, %retry_at, "too early to refresh; left as it is");
+                return (Verdict::Write(RefreshWrite::Release), log);
+            }
+            Ok(Renewal::Renewed(tokens)) => {
                 shared.breaker.record(false);
                 let outcome = RefreshOutcome::Refreshed;
                 log.push(entry(attempt, started, outcome, None));
@@ -180,7 +197,7 @@ pub async fn refresh_account(
                     .min(
                         claim_deadline
                             .saturating_duration_since(tokio::time::Instant::now())
-                            .saturating_sub(shared.linkedin.timeout()),
+                            .saturating_sub(provider.timeout()),
                     );
                 if let Some(asked) = error.retry_after().filter(|asked| *asked > budget) {
                     // LinkedIn throttles the whole app: waiting longer than we may would hold
@@ -200,7 +217,7 @@ pub async fn refresh_account(
                         .retry_after()
                         .map_or(backoff, |asked| asked.max(backoff))
                 });
-                if let LinkedInError::RateLimited { .. } = error {
+                if error.is_rate_limited() {
                     // Every caller in the process waits what LinkedIn asked, even when this
                     // account has no attempt left (always so on demand): the throttle is the
                     // app's, not the account's.
@@ -240,34 +257,29 @@ fn failed_call(class: FailureClass) -> RefreshOutcome {
     }
 }
 
-/// New tokens from a refresh. LinkedIn may or may not send the refresh token back; when it
-/// does not, the one we have stays, with its original (never extended) end of life.
+/// New tokens from a refresh. The network may or may not send the refresh token back; when it
+/// does not, the one we have stays, with its original (never extended) end of life
+/// (`keep_or_replace_refresh_token`). The next refresh falls due by the provider's policy.
 fn refreshed(
     shared: &Shared,
     account: &Account,
-    mut tokens: TokenSet,
+    tokens: TokenSet,
     now: DateTime<Utc>,
 ) -> RefreshWrite {
-    // The same refresh token sent back keeps the end we hold: LinkedIn restates its life in
-    // whole seconds counted on its own clock, so `now + refresh_token_expires_in` drifts by a
-    // second or so from one refresh to the next, and a drift must never move a deadline.
-    let same_token = match (&tokens.refresh_token, &account.refresh_token) {
-        (Some(new), Some(held)) => new.expose() == held.expose(),
-        _ => false,
-    };
-    if tokens.refresh_token.is_none() {
-        tokens.refresh_token = account.refresh_token.clone();
-        tokens.refresh_token_expires_at = account.refresh_token_expires_at;
-    } else if (same_token && account.refresh_token_expires_at.is_some())
-        || tokens.refresh_token_expires_at.is_none()
-    {
-        tokens.refresh_token_expires_at = account.refresh_token_expires_at;
-    }
-    let expiration = shared.settings.expiry().next_refresh_due(
-        now,
-        tokens.token_expires_at,
-        tokens.refresh_token_expires_at,
+    let tokens = keep_or_replace_refresh_token(
+        account.refresh_token.as_ref(),
+        account.refresh_token_expires_at,
+        tokens,
     );
+    let expiration = shared
+        .providers
+        .of(account.network)
+        .expiry_policy(shared.settings.expiry())
+        .next_refresh_due(
+            now,
+            tokens.token_expires_at,
+            tokens.refresh_token_expires_at,
+        );
     RefreshWrite::Refreshed {
         tokens,
         expiration,

@@ -13,7 +13,7 @@ use super::shared::{Shared, Stop};
 use super::RefreshEngine;
 use crate::domain::EnumText;
 use crate::domain::{Account, RefreshOutcome, UserId};
-use crate::linkedin::FailureClass;
+use crate::provider::FailureClass;
 use crate::store::{Lease, OneClaim, RefreshLogEntry, RefreshWrite, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::AtomicU64;
@@ -171,7 +171,11 @@ impl RefreshEngine {
             && account.refresh_token_expires_at.is_none_or(|end| end > now);
         if demand == Demand::ConfirmInvalid {
             let started = std::time::Instant::now();
-            let checked = self.linkedin.check_access_token(&account.token).await;
+            let checked = self
+                .providers
+                .of(account.network)
+                .check_access_token(&account.token)
+                .await;
             let entry = |outcome, status: Option<u16>, code: Option<&str>| RefreshLogEntry {
                 account_id: account.id,
                 run_id: None,
@@ -300,7 +304,7 @@ impl RefreshEngine {
         let mut settings = self.settings.clone();
         settings.max_attempts = 1;
         Shared {
-            linkedin: self.linkedin.clone(),
+            providers: self.providers.clone(),
             notify: self.notify.clone(),
             pacing: self.pacing.clone(),
             breaker: CircuitBreaker::new(settings.breaker_window, settings.breaker_failure_ratio),

@@ -1,4 +1,4 @@
-//! What the workers of one sweep share: the LinkedIn client and its pacing, the circuit
+//! What the workers of one sweep share: the providers and their pacing, the circuit
 //! breaker, why the sweep stops, and the accounts held until it ends. Its own module so that
 //! one account's refresh (`account`) and the sweep that runs it (`sweep`) both depend on it
 //! rather than on each other.
@@ -7,7 +7,7 @@ use super::breaker::CircuitBreaker;
 use super::pacing::Pacing;
 use crate::config::RefreshSettings;
 use crate::domain::{Account, NotificationPolicy};
-use crate::linkedin::{LinkedInClient, LinkedInError};
+use crate::provider::{ProviderError, Providers};
 use crate::store::RefreshLogEntry;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
@@ -26,7 +26,8 @@ pub enum Stop {
 
 /// What every worker of one sweep shares.
 pub struct Shared {
-    pub linkedin: LinkedInClient,
+    /// Each account is refreshed by the provider of its network.
+    pub providers: Providers,
     pub settings: RefreshSettings,
     pub notify: NotificationPolicy,
     pub pacing: Arc<Pacing>,
@@ -77,7 +78,7 @@ impl Shared {
 
     /// Records that `account_id` got this unexplained answer; returns how many different
     /// accounts got the same one in this sweep.
-    pub fn rejected_by(&self, error: &LinkedInError, account_id: i64) -> usize {
+    pub fn rejected_by(&self, error: &ProviderError, account_id: i64) -> usize {
         let mut seen = self.rejections.lock().expect("sweep lock");
         let accounts = seen.entry(error.to_string()).or_default();
         accounts.insert(account_id);

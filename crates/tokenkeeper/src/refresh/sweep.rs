@@ -6,7 +6,7 @@ use super::stores::EngineStores;
 use crate::config::RefreshSettings;
 use crate::domain::EnumText;
 use crate::domain::{Account, Clock, NotificationPolicy, RefreshOutcome, SweepOutcome};
-use crate::linkedin::LinkedInClient;
+use crate::provider::Providers;
 use crate::store::{Lease, RefreshStore, RefreshWrite, StoreError, SweepCounts};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -66,7 +66,8 @@ enum Settle {
 #[derive(Clone)]
 pub struct RefreshEngine {
     pub(super) stores: EngineStores,
-    pub(super) linkedin: LinkedInClient,
+    /// Each account's network's provider (LinkedIn's, today).
+    pub(super) providers: Providers,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) settings: RefreshSettings,
     pub(super) notify: NotificationPolicy,
@@ -87,9 +88,11 @@ pub struct RefreshEngine {
 }
 
 impl RefreshEngine {
+    /// `providers`: the service's `Providers`, or one provider's client (a `LinkedInClient`)
+    /// for a service of that network alone.
     pub fn new(
         stores: EngineStores,
-        linkedin: LinkedInClient,
+        providers: impl Into<Providers>,
         clock: Arc<dyn Clock>,
         settings: RefreshSettings,
         notify: NotificationPolicy,
@@ -106,7 +109,7 @@ impl RefreshEngine {
         Self {
             pacing: Arc::new(Pacing::new(settings.rate_per_second)),
             stores,
-            linkedin,
+            providers: providers.into(),
             clock,
             settings,
             notify,
@@ -296,7 +299,7 @@ impl RefreshEngine {
         as_of: DateTime<Utc>,
     ) -> (SweepCounts, SweepOutcome, Option<String>) {
         let shared = Arc::new(Shared {
-            linkedin: self.linkedin.clone(),
+            providers: self.providers.clone(),
             settings: self.settings.clone(),
             notify: self.notify.clone(),
             pacing: self.pacing.clone(),

@@ -6,6 +6,7 @@ use super::introspection::{Introspection, IntrospectionResponse};
 use super::responses::{ApiErrorBody, OAuthErrorBody, TokenResponse, UserInfoResponse};
 use crate::config::LinkedInSettings;
 use crate::domain::{AccessToken, RefreshToken, TokenSet};
+use crate::provider::{AuthorizeRequest, AuthorizeStyle};
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
 use reqwest::header::RETRY_AFTER;
@@ -49,15 +50,20 @@ impl LinkedInClient {
     }
 
     /// The URL of LinkedIn's consent page for one connect attempt.
+    /// LinkedIn's spelling is RFC 6749's: `client_id`, scopes separated by spaces, no PKCE.
     pub fn authorize_url(&self, state: &str, redirect_uri: &Url) -> Url {
-        let mut url = self.settings.authorize_url.clone();
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &self.settings.client_id)
-            .append_pair("redirect_uri", redirect_uri.as_str())
-            .append_pair("scope", &self.settings.scope)
-            .append_pair("state", state);
-        url
+        let request = AuthorizeRequest {
+            state,
+            redirect_uri,
+            pkce: None,
+        };
+        AuthorizeStyle::STANDARD.url(
+            &self.settings.authorize_url,
+            &self.settings.client_id,
+            self.settings.scope.split(' '),
+            &request,
+            &[],
+        )
     }
 
     /// Trades the authorization code from the callback for tokens. A code is single-use: once

@@ -1,23 +1,9 @@
+pub use crate::provider::FailureClass;
+use crate::provider::{Failure, ProviderError};
 use std::time::Duration;
 
-/// What a failure means for the account, decided here once so that nobody else parses
-/// LinkedIn's error bodies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureClass {
-    /// May pass by itself: network trouble, timeouts, 5xx, 429. Retry later.
-    Transient,
-    /// Only the member can fix it by connecting again: the grant or refresh token is invalid,
-    /// expired or revoked.
-    Permanent,
-    /// Our own fault (bad client credentials, a missing parameter): never the member's, so
-    /// nobody is emailed; the operator must act.
-    Misconfiguration,
-    /// An answer about this one account that LinkedIn does not document (a restricted member,
-    /// say): neither ours to fix nor proven final. The account fails this slot and, if it keeps
-    /// being refused, its member is asked to reconnect. Only repetition across several accounts
-    /// turns it into a misconfiguration.
-    Rejected,
-}
+/// How LinkedIn is named in every error text.
+pub const NETWORK: &str = "LinkedIn";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkedInError {
@@ -89,6 +75,30 @@ impl LinkedInError {
             // reqwest errors carry the URL, never the form body, so they are safe to log.
             LinkedInError::Connect(crate::telemetry::error_chain(&err))
         }
+    }
+}
+
+/// A LinkedIn failure as the provider port carries it: the same kind, class and text.
+impl From<LinkedInError> for ProviderError {
+    fn from(error: LinkedInError) -> Self {
+        let failure = match error {
+            LinkedInError::Timeout => Failure::Timeout,
+            LinkedInError::Connect(detail) => Failure::Connect(detail),
+            LinkedInError::RateLimited { retry_after } => Failure::RateLimited { retry_after },
+            LinkedInError::Status {
+                status,
+                code,
+                message,
+                class,
+            } => Failure::Status {
+                status,
+                code,
+                message,
+                class,
+            },
+            LinkedInError::Malformed(detail) => Failure::Malformed(detail),
+        };
+        ProviderError::new(NETWORK, failure)
     }
 }
 
@@ -284,5 +294,38 @@ mod tests {
         assert!(LinkedInError::Connect("refused".into()).no_answer());
         assert!(!LinkedInError::RateLimited { retry_after: None }.no_answer());
         assert!(!LinkedInError::Malformed("{".into()).no_answer());
+    }
+
+    #[test]
+    fn through_the_provider_port_an_error_reads_and_counts_the_same() {
+        // Log lines, `last_error` and `refresh_log` rows keep their text, status and code.
+        let cases = || {
+            [
+                LinkedInError::Timeout,
+                LinkedInError::Connect("refused".into()),
+                LinkedInError::RateLimited {
+                    retry_after: Some(Duration::from_secs(30)),
+                },
+                LinkedInError::Status {
+                    status: 400,
+                    code: Some("invalid_grant".into()),
+                    message: "Token has been expired or revoked.".into(),
+                    class: FailureClass::Permanent,
+                },
+                LinkedInError::Malformed("{".into()),
+            ]
+        };
+        for (linkedin, ported) in cases().into_iter().zip(cases().map(ProviderError::from)) {
+            assert_eq!(ported.to_string(), linkedin.to_string());
+            assert_eq!(ported.class(), linkedin.class());
+            assert_eq!(ported.http_status(), linkedin.http_status());
+            assert_eq!(ported.code(), linkedin.code());
+            assert_eq!(ported.retry_after(), linkedin.retry_after());
+            assert_eq!(ported.no_answer(), linkedin.no_answer());
+            assert_eq!(
+                ported.is_rate_limited(),
+                matches!(linkedin, LinkedInError::RateLimited { .. })
+            );
+        }
     }
 }

@@ -2,26 +2,9 @@
 //! or revoked, until when, since when). Asked when an imported token's expiry is unknown.
 
 use super::responses::normalize_scope;
+pub use crate::provider::Introspection;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
-
-/// What introspection tells about one access token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Introspection {
-    /// The token works until `expires_at`.
-    Active {
-        expires_at: DateTime<Utc>,
-        /// When the member authorized the app (LinkedIn's `authorized_at`, else `created_at`).
-        authorized_at: Option<DateTime<Utc>>,
-        scope: String,
-    },
-    /// Expired, revoked, or not a token of this app (`active: false`): only the member can
-    /// bring the account back by connecting again.
-    Dead {
-        /// `expired`, `revoked` or `inactive`.
-        status: String,
-    },
-}
 
 #[derive(Deserialize)]
 pub(super) struct IntrospectionResponse {

@@ -1,0 +1,188 @@
+//! The provider port: what tokenkeeper needs from a network, behind one trait, so that the
+//! refresh engine, the connect flow, the import and the doctor never know which network they
+//! talk to. Each network is one module below this one (`linkedin/`) that implements
+//! [`Provider`] and is the only place that knows that network's endpoints and quirks.
+//!
+//! What stays shared lives here: the failure taxonomy (`error`), grants, renewals and the
+//! refresh-token rule (`grant`), the authorize URL and PKCE (`authorize`), and [`Providers`],
+//! the registry the service is assembled with.
+
+mod authorize;
+mod error;
+mod grant;
+pub mod linkedin;
+
+pub use authorize::{AuthorizeRequest, AuthorizeStyle, PkceVerifier};
+pub use error::{Failure, FailureClass, ProviderError};
+pub use grant::{
+    keep_or_replace_refresh_token, HeldGrant, Identity, Introspection, Renewal, TokenGrant,
+};
+
+use crate::domain::{AccessToken, EnumText, ExpiryPolicy, Network};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// What a network offers beyond the code exchange, so callers ask only what can be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub pkce: Pkce,
+    pub refresh: RefreshStyle,
+    pub rotation: Rotation,
+    /// `Provider::revoke` works (X, Google, TikTok; not LinkedIn).
+    pub revocation: bool,
+    /// `Provider::introspect` works (LinkedIn, Facebook's `debug_token`).
+    pub introspection: bool,
+}
+
+/// Whether the connect flow sends a PKCE challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pkce {
+    /// Never: LinkedIn's web apps fail the exchange when a verifier comes along.
+    Off,
+    /// Sent, and the network may ignore it (Google).
+    Optional,
+    /// The network refuses a flow without it (X).
+    Required,
+}
+
+/// How an access token is renewed without the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshStyle {
+    /// RFC 6749's `grant_type=refresh_token`, when the grant came with a refresh token.
+    RefreshToken,
+    /// The network's own exchange of the live access token (Instagram's `ig_refresh_token`,
+    /// Threads' `th_refresh_token`, Facebook's `fb_exchange_token`), inside its window.
+    ExchangeAccessToken,
+}
+
+/// What a refresh does to the refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// Sent back unchanged, or not at all (Google, LinkedIn): keep the stored one.
+    Keeps,
+    /// Each refresh issues a new one and the old one stops working (X, TikTok): the answer
+    /// must be stored before anything else can fail, and two refreshes never overlap.
+    SingleUse,
+}
+
+/// One network, as the rest of tokenkeeper uses it. Every call classifies its failures
+/// (`ProviderError::class`); none logs a token.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// The network, as rows and configuration name it (`linkedin`).
+    fn network(&self) -> Network;
+
+    /// The network as people write it ("LinkedIn"), for pages, emails and error texts.
+    fn display_name(&self) -> &'static str;
+
+    fn capabilities(&self) -> Capabilities;
+
+    /// The longest a single call may take.
+    fn timeout(&self) -> Duration;
+
+    /// The URL of the network's consent page for one connect attempt.
+    fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Url;
+
+    /// Trades the authorization code from the callback for tokens. Codes are single-use: only
+    /// a request that got no answer at all may be sent again. A member is waiting.
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &Url,
+        pkce: Option<&PkceVerifier>,
+        now: DateTime<Utc>,
+    ) -> Result<TokenGrant, ProviderError>;
+
+    /// Renews the held tokens, in the network's own way (`Capabilities::refresh`). One call,
+    /// never retried here: the engine paces and retries.
+    async fn refresh(
+        &self,
+        held: &HeldGrant<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Renewal, ProviderError>;
+
+    /// Who just consented, with the fresh grant (retried briefly: a member is waiting, and a
+    /// brand-new token may be refused for a few seconds).
+    async fn identify(&self, grant: &TokenGrant) -> Result<Identity, ProviderError>;
+
+    /// Who holds a stored access token, asked once: a refusal is an answer (an import's token
+    /// without its member).
+    async fn identify_token(&self, token: &AccessToken) -> Result<Identity, ProviderError>;
+
+    /// Whether the network still takes a stored access token, asked once (the host app
+    /// reported it rejected). A permanent failure means it does not.
+    async fn check_access_token(&self, token: &AccessToken) -> Result<(), ProviderError> {
+        self.identify_token(token).await.map(|_| ())
+    }
+
+    /// What the network knows about an access token, where it can tell
+    /// (`Capabilities::introspection`). One call, no retry.
+    async fn introspect(
+        &self,
+        _token: &AccessToken,
+        _now: DateTime<Utc>,
+    ) -> Result<Introspection, ProviderError> {
+        Err(unsupported(self.display_name(), "introspection"))
+    }
+
+    /// Ends the grant at the network, where it can (`Capabilities::revocation`).
+    async fn revoke(&self, _token: &AccessToken) -> Result<(), ProviderError> {
+        Err(unsupported(self.display_name(), "revocation"))
+    }
+
+    /// When the next refresh is due after linking or refreshing, given the operator's
+    /// `[refresh]` policy. LinkedIn takes it as it is (50 days after linking by default); a
+    /// network with short or use-it-or-lose-it tokens sets its own.
+    fn expiry_policy(&self, configured: ExpiryPolicy) -> ExpiryPolicy {
+        configured
+    }
+}
+
+/// Asking a network for what it does not offer: our mistake, never the member's.
+pub fn unsupported(network: &'static str, what: &'static str) -> ProviderError {
+    ProviderError::new(network, Failure::Unsupported(what))
+}
+
+/// The providers this service runs with, one per network. Built so that every network a row
+/// may name has its provider: looking one up cannot fail.
+#[derive(Clone)]
+pub struct Providers {
+    by_network: BTreeMap<&'static str, Arc<dyn Provider>>,
+}
+
+impl Providers {
+    /// The providers `config` describes: LinkedIn, from `[linkedin]`.
+    pub fn from_config(config: &crate::config::Config) -> Result<Self, ProviderError> {
+        Ok(linkedin::LinkedInClient::new(config.linkedin.clone())?.into())
+    }
+
+    /// The provider of `network`.
+    pub fn of(&self, network: Network) -> &Arc<dyn Provider> {
+        self.by_network
+            .get(network.as_str())
+            .expect("every network has its provider (checked when built)")
+    }
+
+    /// LinkedIn's provider: the connect flow's and the import's until they name a network.
+    pub fn linkedin(&self) -> &Arc<dyn Provider> {
+        self.of(Network::LinkedIn)
+    }
+
+    /// Every provider, by network name.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Arc<dyn Provider>)> {
+        self.by_network.iter().map(|(name, p)| (*name, p))
+    }
+}
+
+impl From<linkedin::LinkedInClient> for Providers {
+    fn from(client: linkedin::LinkedInClient) -> Self {
+        let provider: Arc<dyn Provider> = Arc::new(client);
+        Self {
+            by_network: BTreeMap::from([(provider.network().as_str(), provider)]),
+        }
+    }
+}
