@@ -8,7 +8,7 @@
 //! gateway validating against it, agrees with the server: the answers every route shares (the
 //! key's 401, a body's 400, 413 and 415) are declared here once for every route, each field's
 //! rule as a schema (`UserIdSchema`), and the served copy carries this deployment's allowed
-//! `return_to` origins. `tests/service/schemathesis.rs` holds the server to it.
+//! `return_to` origins. `tests/service/api/schemathesis.rs` holds the server to it.
 
 use super::AppState;
 use crate::domain::{AccountStatus, EnumText, UserId};

@@ -1,0 +1,13 @@
+pub mod api_access;
+pub mod connection_slots;
+pub mod gathered_reads;
+pub mod health;
+pub mod host_api;
+pub mod key_required;
+pub mod openapi_document;
+pub mod public_surface;
+pub mod readiness;
+pub mod schemathesis;
+pub mod server_limits;
+pub mod state_changing_routes;
+pub mod token_reads;

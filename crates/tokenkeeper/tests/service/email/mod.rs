@@ -1,0 +1,10 @@
+pub mod email_backoff;
+pub mod email_episodes;
+pub mod email_links;
+pub mod email_templates;
+pub mod hostile_smtp;
+pub mod mail_worker;
+pub mod notify;
+pub mod outbox;
+pub mod reminder_planning;
+pub mod smtp;

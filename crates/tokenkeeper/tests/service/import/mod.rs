@@ -1,0 +1,2 @@
+pub mod import_api;
+pub mod import_command;

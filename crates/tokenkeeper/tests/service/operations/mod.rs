@@ -1,0 +1,12 @@
+pub mod alert_rules;
+pub mod binary_logs;
+pub mod config_command;
+pub mod config_ranges;
+pub mod deploy_env;
+pub mod doctor;
+pub mod documented_surface;
+pub mod log_ids;
+pub mod logs;
+pub mod secrets_in_logs;
+pub mod skip_reporting;
+pub mod success_report;

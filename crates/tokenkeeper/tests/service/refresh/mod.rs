@@ -1,0 +1,15 @@
+pub mod concurrency;
+pub mod demands_outlive_callers;
+pub mod engine;
+pub mod hostile_linkedin;
+pub mod kept_refresh_token;
+pub mod refresh_claims;
+pub mod refresh_pacing;
+pub mod scheduling;
+pub mod sweep_command;
+pub mod sweep_housekeeping;
+pub mod sweep_interruptions;
+pub mod sweep_signal;
+pub mod sweep_slots;
+pub mod task_supervision;
+pub mod token_ends;
