@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::domain::{ManualClock, SystemClock};
 use crate::notify::Transport;
 use crate::refresh::{render_report, SweepOptions};
+use crate::store::AccountStore;
 use anyhow::{bail, Context};
 use fake_linkedin::{FakeConfig, FakeLinkedIn};
 use rand::distributions::{Alphanumeric, DistString};
@@ -94,7 +95,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let config = Config::load_from(None, vars).context("demo configuration")?;
     let app = Application::build(config, Arc::new(SystemClock)).await?;
     let base = app.public_url().clone();
-    let store = app.services().store.clone();
+    let store: Arc<dyn AccountStore> = app.services().store.clone();
     let engine = app.engine().clone();
     let emails_dir = dir.join("emails");
     let _ = std::fs::remove_dir_all(&emails_dir);

@@ -41,7 +41,7 @@ pub async fn delete_account(
 ) -> Result<Json<Deleted>, ApiError> {
     let user_id = user_id_from_path(user_id)?;
     let deleted = app
-        .store
+        .host_api
         .delete_account(&user_id, app.clock.now())
         .await?
         .ok_or(ApiError::NotFound)?;

@@ -126,7 +126,7 @@ pub async fn list_accounts(
     let limit = filter.limit;
     // One more than asked tells whether another page exists without an empty last page.
     let mut rows = app
-        .store
+        .host_api
         .list_account_summaries(&AccountFilter {
             limit: limit + 1,
             ..filter

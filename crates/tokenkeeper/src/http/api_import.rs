@@ -127,7 +127,7 @@ pub async fn import_account(
         }
     };
     let stored = app
-        .store
+        .accounts
         .account_by_user(&account.user_id)
         .await?
         .ok_or(ApiError::NotFound)?;

@@ -29,13 +29,13 @@ pub async fn start(
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
     let request = app.links.verify(&params, now)?;
-    if app.store.connect_link_used(&request.link_hash).await? {
+    if app.connect.connect_link_used(&request.link_hash).await? {
         return Err(refused(Refusal::LinkUsed, &request.user_id));
     }
     let secure = app.public_url.scheme() == "https";
     let browser = BrowserNonce::from_request(&headers, secure).unwrap_or_else(BrowserNonce::new);
     let state = new_state();
-    app.store
+    app.connect
         .save_connect_attempt(&ConnectAttempt {
             state_hash: hash_state(&state),
             browser_hash: browser.hash(),
@@ -96,7 +96,7 @@ pub async fn callback(
     let secure = app.public_url.scheme() == "https";
     let browser = BrowserNonce::from_request(&headers, secure).map(|b| b.hash());
     let attempt = match app
-        .store
+        .connect
         .take_connect_attempt(&hash_state(state), browser.as_deref(), now)
         .await?
     {
@@ -130,7 +130,11 @@ pub async fn callback(
         .ok_or(PageError::MissingParameter("code"))?;
     // Settled for good by the write below; asked here too so that a used link costs no call
     // to LinkedIn.
-    if app.store.connect_link_used(&attempt.link.link_hash).await? {
+    if app
+        .connect
+        .connect_link_used(&attempt.link.link_hash)
+        .await?
+    {
         return Err(refused(Refusal::LinkUsed, &attempt.user_id));
     }
 
@@ -163,7 +167,7 @@ pub async fn callback(
         &provider.expiry_policy(app.config.refresh.expiry()),
     );
     let stored = match app
-        .store
+        .connect
         .complete_connect(&account, &attempt.link, now)
         .await?
     {

@@ -70,7 +70,7 @@ pub async fn forecast(
         .ok_or_else(|| ApiError::Invalid(format!("days must be 1 to {MAX_DAYS}")))?;
     let today = app.clock.now().date_naive();
     let from = today.and_time(chrono::NaiveTime::MIN).and_utc();
-    let counts = app.store.forecast(from, days).await?;
+    let counts = app.host_api.forecast(from, days).await?;
     Ok(Json(Forecast {
         timezone: "UTC".into(),
         days: by_day(from, days, &counts),

@@ -35,7 +35,7 @@ use crate::connect_link::ConnectLinks;
 use crate::domain::Clock;
 use crate::provider::Providers;
 use crate::refresh::RefreshEngine;
-use crate::store::RouteStore;
+use crate::store::{AccountStore, AdminStore, ConnectStore, HostApiStore};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Method;
 use axum::http::StatusCode;
@@ -81,7 +81,14 @@ impl std::ops::Deref for AppState {
 #[derive(Clone)]
 pub struct SharedState {
     pub config: Arc<Config>,
-    pub store: Arc<dyn RouteStore>,
+    /// The connect flow's attempts, its links' single use and the accounts it links.
+    pub connect: Arc<dyn ConnectStore>,
+    /// The host API's account list, deletion and forecast (the dashboard shows the last two).
+    pub host_api: Arc<dyn HostApiStore>,
+    /// One account at a time, by user or by id.
+    pub accounts: Arc<dyn AccountStore>,
+    /// The dashboard's reads and its two writes.
+    pub admin: Arc<dyn AdminStore>,
     /// The API's token reads, gathered into shared statements under load.
     pub token_reads: crate::token_reads::TokenReads,
     /// The connect flow's networks (LinkedIn's, on its own paths).

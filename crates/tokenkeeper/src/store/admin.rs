@@ -1,9 +1,10 @@
 //! What the operators' dashboard reads beyond the host API's queries: accounts counted by
-//! status, searched by user id or email, refresh outcomes per day, failed deliveries, and a
+//! status, searched by user id or email, refresh outcomes per day, the latest sweeps, the
+//! outbox counted by status, one account's refresh log and emails, failed deliveries, and a
 //! failed delivery put back in the queue. No query here reads a token column.
 
-use super::{AccountSummary, StoreError};
-use crate::domain::{AccountStatus, RefreshOutcome};
+use super::{AccountSummary, RefreshLogStore, StoreError, SweepRun};
+use crate::domain::{AccountStatus, NotificationKind, NotificationStatus, RefreshOutcome};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -40,8 +41,26 @@ pub struct FailedDelivery {
     pub created_at: DateTime<Utc>,
 }
 
+/// A stored outbox row, as the dashboard and tests read it.
+#[derive(Debug, Clone)]
+pub struct StoredNotification {
+    pub id: i64,
+    pub account_id: i64,
+    pub kind: NotificationKind,
+    pub episode: String,
+    pub dedupe_key: String,
+    pub status: NotificationStatus,
+    pub send_after: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The dashboard's reads and its two writes (a delivery retried, a reconnect email resent).
+/// An account's refresh log comes from [`RefreshLogStore`], which the sweep reads too.
 #[async_trait]
-pub trait AdminStore: Send + Sync {
+pub trait AdminStore: RefreshLogStore {
     /// How many accounts have each status; a status without accounts is absent.
     async fn accounts_by_status(&self) -> Result<Vec<(AccountStatus, i64)>, StoreError>;
 
@@ -50,6 +69,18 @@ pub trait AdminStore: Send + Sync {
         &self,
         search: &AccountSearch,
     ) -> Result<Vec<AccountSummary>, StoreError>;
+
+    /// The latest sweeps, newest first.
+    async fn recent_runs(&self, limit: i64) -> Result<Vec<SweepRun>, StoreError>;
+
+    /// Outbox rows counted by status; a status without rows is absent.
+    async fn notification_counts(&self) -> Result<Vec<(NotificationStatus, i64)>, StoreError>;
+
+    /// One account's emails, oldest first.
+    async fn notifications_for(
+        &self,
+        account_id: i64,
+    ) -> Result<Vec<StoredNotification>, StoreError>;
 
     /// `refresh_log` rows from `from` on, counted by day and outcome.
     async fn refresh_outcomes_by_day(

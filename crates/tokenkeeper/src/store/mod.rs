@@ -30,7 +30,7 @@ mod sql;
 mod text_enums;
 mod webhooks;
 
-pub use admin::{AccountSearch, AdminStore, FailedDelivery, OutcomeCount};
+pub use admin::{AccountSearch, AdminStore, FailedDelivery, OutcomeCount, StoredNotification};
 pub use connect::{AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged};
 pub use host_api::{
     AccountFilter, AccountSummary, DeletedAccount, ForecastCount, ForecastKind, HostApiStore,
@@ -39,7 +39,7 @@ pub use host_api::{
 pub use import::{ImportStore, ReconnectNotices};
 pub use outbox::{ClaimedNotification, OutboxStore, PendingEmail};
 pub use refresh::{
-    ClaimedBatch, Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoredNotification,
+    ClaimedBatch, Lease, RefreshLogEntry, RefreshLogStore, RefreshStore, RefreshWrite,
 };
 pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
 pub use rotation::{KeyRotationStore, Resealed, SealedRow};
@@ -93,7 +93,13 @@ pub enum StoreError {
 /// coerces to.
 #[async_trait]
 pub trait Store:
-    RouteStore
+    ConnectStore
+    + HostApiStore
+    + AccountStore
+    + AdminStore
+    + RunStore
+    + OutboxStore
+    + RefreshStore
     + HealthStore
     + KeyRotationStore
     + ImportStore
@@ -105,27 +111,6 @@ pub trait Store:
 {
     /// Applies this backend's migrations. Idempotent.
     async fn migrate(&self) -> Result<(), StoreError>;
-}
-
-/// What the HTTP routes read and write: the connect flow ([`ConnectStore`]), the host API
-/// ([`HostApiStore`], [`AccountStore`]) and the dashboard ([`AdminStore`], with the runs, the
-/// outbox's counts and an account's refresh log and emails). Not the migrations, key rotation,
-/// imports (the importer has its own), webhook delivery or the report.
-pub trait RouteStore:
-    ConnectStore + HostApiStore + AccountStore + AdminStore + RunStore + OutboxStore + RefreshStore
-{
-}
-
-impl<T> RouteStore for T where
-    T: ConnectStore
-        + HostApiStore
-        + AccountStore
-        + AdminStore
-        + RunStore
-        + OutboxStore
-        + RefreshStore
-        + ?Sized
-{
 }
 
 /// Whether the database answers: readiness and the doctor ask it.

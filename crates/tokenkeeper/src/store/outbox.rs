@@ -107,7 +107,4 @@ pub trait OutboxStore: Send + Sync {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<Account>, StoreError>;
-
-    /// Notification counts by status, for reports and tests.
-    async fn notification_counts(&self) -> Result<Vec<(NotificationStatus, i64)>, StoreError>;
 }

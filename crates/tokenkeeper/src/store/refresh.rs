@@ -4,10 +4,7 @@
 
 use super::StoreError;
 use crate::domain::EnumText;
-use crate::domain::{
-    Account, AccountStatus, NewNotification, NotificationKind, NotificationStatus, RefreshOutcome,
-    TokenSet,
-};
+use crate::domain::{Account, AccountStatus, NewNotification, RefreshOutcome, TokenSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -98,24 +95,8 @@ pub struct RefreshLogEntry {
     pub attempt: i32,
 }
 
-/// A stored outbox row, as tests and the mail worker read it.
-#[derive(Debug, Clone)]
-pub struct StoredNotification {
-    pub id: i64,
-    pub account_id: i64,
-    pub kind: NotificationKind,
-    pub episode: String,
-    pub dedupe_key: String,
-    pub status: NotificationStatus,
-    pub send_after: DateTime<Utc>,
-    pub deadline: DateTime<Utc>,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
 #[async_trait]
-pub trait RefreshStore: Send + Sync {
+pub trait RefreshStore: RefreshLogStore {
     /// Claims up to `limit` accounts due at `due_at` (`expiration <= due_at`, status active or
     /// refresh_failing, not under someone else's live lease), oldest `expiration` first.
     /// Claiming bumps `version`: the returned accounts carry the claimed version, which the
@@ -153,11 +134,11 @@ pub trait RefreshStore: Send + Sync {
 
     /// Deletes audit rows older than `before`; returns how many.
     async fn prune_refresh_log(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
 
+/// One account's refresh log, oldest first: the sweep counts the slots in a row LinkedIn
+/// refused, and the dashboard shows it on the account's page.
+#[async_trait]
+pub trait RefreshLogStore: Send + Sync {
     async fn refresh_log_for(&self, account_id: i64) -> Result<Vec<RefreshLogEntry>, StoreError>;
-
-    async fn notifications_for(
-        &self,
-        account_id: i64,
-    ) -> Result<Vec<StoredNotification>, StoreError>;
 }

@@ -54,6 +54,4 @@ pub trait RunStore: Send + Sync {
 
     /// The latest scheduled slot any instance has started.
     async fn latest_slot(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
-
-    async fn recent_runs(&self, limit: i64) -> Result<Vec<SweepRun>, StoreError>;
 }

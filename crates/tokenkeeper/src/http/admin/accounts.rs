@@ -57,7 +57,7 @@ pub async fn list(
     let status = AccountStatus::parse(&params.status).ok();
     let query = Some(params.q.trim().to_owned()).filter(|q| !q.is_empty());
     let summaries = app
-        .store
+        .admin
         .search_accounts(&AccountSearch {
             query: query.clone(),
             status,
@@ -141,7 +141,7 @@ pub async fn one(
 /// The account a URL's `number` names, if there is one.
 async fn numbered(app: &AppState, number: &str) -> Result<Option<Account>, PageError> {
     match number.parse::<i64>() {
-        Ok(id) => Ok(app.store.account_by_id(id).await?),
+        Ok(id) => Ok(app.accounts.account_by_id(id).await?),
         Err(_) => Ok(None),
     }
 }
@@ -162,7 +162,7 @@ async fn account_page(
         "linked".into(),
         format!("LinkedIn member {}", account.member_id),
     )];
-    for entry in app.store.refresh_log_for(account.id).await? {
+    for entry in app.admin.refresh_log_for(account.id).await? {
         let mut detail = format!(
             "{} (attempt {}, {} ms)",
             if entry.run_id.is_some() {
@@ -185,7 +185,7 @@ async fn account_page(
             detail,
         ));
     }
-    for email in app.store.notifications_for(account.id).await? {
+    for email in app.admin.notifications_for(account.id).await? {
         let mut detail = format!("{} after {} attempt(s)", email.status, email.attempts);
         if let Some(error) = &email.last_error {
             detail.push_str(&format!(": {error}"));
@@ -294,7 +294,7 @@ pub async fn resend_reconnect_email(
         return Ok(no_such_account(&operator, &number, None));
     };
     let resent = app
-        .store
+        .admin
         .resend_reconnect_email(account.id, app.clock.now())
         .await?;
     let flash = match resent {
@@ -337,7 +337,7 @@ pub async fn delete(
         ));
     }
     let deleted = app
-        .store
+        .host_api
         .delete_account(&account.user_id, app.clock.now())
         .await?;
     let message = match &deleted {

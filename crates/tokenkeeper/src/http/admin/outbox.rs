@@ -16,7 +16,7 @@ use minijinja::context;
 use serde::Serialize;
 
 pub async fn runs(State(app): State<AppState>, operator: Operator) -> Result<Response, PageError> {
-    let runs = app.store.recent_runs(100).await?;
+    let runs = app.admin.recent_runs(100).await?;
     Ok(operator.dashboard.templates.page(
         StatusCode::OK,
         "runs.html",
@@ -43,7 +43,7 @@ pub async fn outbox(
     State(app): State<AppState>,
     operator: Operator,
 ) -> Result<Response, PageError> {
-    let counts = app.store.notification_counts().await?;
+    let counts = app.admin.notification_counts().await?;
     let counts: Vec<_> = NotificationStatus::ALL
         .iter()
         .copied()
@@ -57,7 +57,7 @@ pub async fn outbox(
         })
         .collect();
     let failed: Vec<Failed> = app
-        .store
+        .admin
         .failed_deliveries(100)
         .await?
         .into_iter()
@@ -87,7 +87,7 @@ pub async fn retry(
     if let Err(refused) = operator.check(&form.csrf) {
         return Ok(refused.into_response());
     }
-    if app.store.retry_delivery(id, app.clock.now()).await? {
+    if app.admin.retry_delivery(id, app.clock.now()).await? {
         tracing::info!(
             notification_id = id,
             "failed delivery queued again from the dashboard"

@@ -88,9 +88,7 @@ pub async fn overview(
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
     let today = now.date_naive().and_time(NaiveTime::MIN).and_utc();
-    let store = &app.store;
-
-    let by_status = store.accounts_by_status().await?;
+    let by_status = app.admin.accounts_by_status().await?;
     let statuses: Vec<Count> = AccountStatus::ALL
         .iter()
         .copied()
@@ -104,7 +102,7 @@ pub async fn overview(
         })
         .collect();
 
-    let forecast = store.forecast(today, DAYS_AHEAD).await?;
+    let forecast = app.host_api.forecast(today, DAYS_AHEAD).await?;
     let ahead: Vec<Bar> = crate::http::forecast::by_day(today, DAYS_AHEAD, &forecast)
         .into_iter()
         .map(|day| Bar {
@@ -115,7 +113,7 @@ pub async fn overview(
         .collect();
 
     let since = today - Duration::days(DAYS_BACK - 1);
-    let outcomes = store.refresh_outcomes_by_day(since).await?;
+    let outcomes = app.admin.refresh_outcomes_by_day(since).await?;
     let past: Vec<Bar> = (0..DAYS_BACK)
         .map(|d| {
             let of_day = outcomes.iter().filter(|c| c.day == d);
@@ -135,7 +133,7 @@ pub async fn overview(
         })
         .collect();
 
-    let outbox_counts = store.notification_counts().await?;
+    let outbox_counts = app.admin.notification_counts().await?;
     let outbox: Vec<Count> = NotificationStatus::ALL
         .iter()
         .copied()
@@ -148,7 +146,7 @@ pub async fn overview(
                 .sum(),
         })
         .collect();
-    let runs = store.recent_runs(10).await?;
+    let runs = app.admin.recent_runs(10).await?;
 
     let mut alerts = Vec::new();
     let readiness = app.readiness.check().await;

@@ -3,11 +3,11 @@
 
 use super::{on_each, Dialect, SqlStore, Statement};
 use crate::domain::EnumText;
-use crate::domain::{AccountStatus, RefreshOutcome};
+use crate::domain::{AccountStatus, NotificationStatus, RefreshOutcome};
 use crate::store::admin::{AccountSearch, AdminStore, FailedDelivery, OutcomeCount};
 use crate::store::exact_text::ExactText;
-use crate::store::rows::SummaryRow;
-use crate::store::{AccountSummary, StoreError};
+use crate::store::rows::{NotificationRow, SummaryRow, SweepRunRow};
+use crate::store::{AccountSummary, StoreError, StoredNotification, SweepRun};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -55,6 +55,14 @@ WHERE n.account_id = ? AND a.status = 'needs_reconnect'
 ORDER BY n.created_at DESC, n.id DESC
 LIMIT 1",
 );
+
+static RECENT_RUNS: Statement = Statement::new("SELECT * FROM sweep_runs ORDER BY id DESC LIMIT ?");
+
+static NOTIFICATION_COUNTS: Statement =
+    Statement::new("SELECT status, COUNT(*) FROM notifications GROUP BY status ORDER BY status");
+
+static NOTIFICATIONS_FOR: Statement =
+    Statement::new("SELECT * FROM notifications WHERE account_id = ? ORDER BY id");
 
 static RESEND: Statement = Statement::new(
     "
@@ -104,6 +112,37 @@ impl AdminStore for SqlStore {
                 .fetch_all(pool)
                 .await?
         }))
+    }
+
+    async fn recent_runs(&self, limit: i64) -> Result<Vec<SweepRun>, StoreError> {
+        let rows: Vec<SweepRunRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_as(RECENT_RUNS.sql(dialect))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn notification_counts(&self) -> Result<Vec<(NotificationStatus, i64)>, StoreError> {
+        Ok(on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_as(NOTIFICATION_COUNTS.sql(dialect))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    async fn notifications_for(
+        &self,
+        account_id: i64,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
+        let rows: Vec<NotificationRow> = on_each!(Pool, &self.pool, |pool, dialect| {
+            sqlx::query_as(NOTIFICATIONS_FOR.sql(dialect))
+                .bind(account_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn search_accounts(

@@ -34,9 +34,6 @@ static REFRESH_TOKENS_ENDING: Statement = Statement::new(
      ORDER BY id LIMIT ?",
 );
 
-static COUNTS: Statement =
-    Statement::new("SELECT status, COUNT(*) FROM notifications GROUP BY status ORDER BY status");
-
 type ClaimedRow = (i64, i64, String, String, DateTime<Utc>, i32);
 
 #[async_trait]
@@ -147,11 +144,5 @@ impl OutboxStore for SqlStore {
                 .await?
         });
         rows::accounts(rows, &self.tokens())
-    }
-
-    async fn notification_counts(&self) -> Result<Vec<(NotificationStatus, i64)>, StoreError> {
-        Ok(on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query_as(COUNTS.sql(dialect)).fetch_all(pool).await?
-        }))
     }
 }

@@ -5,10 +5,10 @@ use super::webhooks::EventWrite;
 use super::{on_each, Pool, SqlStore, Statement, Tx};
 use crate::crypto::Row;
 use crate::domain::{Account, AccountStatus, NewNotification, WebhookEventType};
-use crate::store::rows::{self, AccountRow, NotificationRow, RefreshLogRow};
+use crate::store::rows::{self, AccountRow, RefreshLogRow};
 use crate::store::{
-    ClaimedBatch, Lease, RefreshLogEntry, RefreshStore, RefreshWrite, StoreError,
-    StoredNotification, WebhookEvents,
+    ClaimedBatch, Lease, RefreshLogEntry, RefreshLogStore, RefreshStore, RefreshWrite, StoreError,
+    WebhookEvents,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -140,9 +140,6 @@ static PRUNE_LOG: Statement = Statement::new("DELETE FROM refresh_log WHERE atte
 
 static LOG_FOR: Statement =
     Statement::new("SELECT * FROM refresh_log WHERE account_id = ? ORDER BY id");
-
-static NOTIFICATIONS_FOR: Statement =
-    Statement::new("SELECT * FROM notifications WHERE account_id = ? ORDER BY id");
 
 /// The event a refresh outcome is told by; none for a released claim.
 fn refresh_event(write: &RefreshWrite) -> Option<EventWrite<'_>> {
@@ -421,23 +418,13 @@ impl RefreshStore for SqlStore {
                 .rows_affected()
         }))
     }
+}
 
+#[async_trait]
+impl RefreshLogStore for SqlStore {
     async fn refresh_log_for(&self, account_id: i64) -> Result<Vec<RefreshLogEntry>, StoreError> {
         let rows: Vec<RefreshLogRow> = on_each!(Pool, &self.pool, |pool, dialect| {
             sqlx::query_as(LOG_FOR.sql(dialect))
-                .bind(account_id)
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    async fn notifications_for(
-        &self,
-        account_id: i64,
-    ) -> Result<Vec<StoredNotification>, StoreError> {
-        let rows: Vec<NotificationRow> = on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query_as(NOTIFICATIONS_FOR.sql(dialect))
                 .bind(account_id)
                 .fetch_all(pool)
                 .await?

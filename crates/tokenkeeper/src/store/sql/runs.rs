@@ -2,8 +2,7 @@
 
 use super::{on_each, Pool, SqlStore, Statement};
 use crate::domain::SweepOutcome;
-use crate::store::rows::SweepRunRow;
-use crate::store::{RunStore, StoreError, SweepCounts, SweepRun};
+use crate::store::{RunStore, StoreError, SweepCounts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -25,8 +24,6 @@ static FINISH_RUN: Statement = Statement::new(
 
 static LATEST_SLOT: Statement =
     Statement::new("SELECT slot FROM sweep_runs WHERE slot IS NOT NULL ORDER BY slot DESC LIMIT 1");
-
-static RECENT_RUNS: Statement = Statement::new("SELECT * FROM sweep_runs ORDER BY id DESC LIMIT ?");
 
 #[async_trait]
 impl RunStore for SqlStore {
@@ -88,15 +85,5 @@ impl RunStore for SqlStore {
                 .fetch_optional(pool)
                 .await?
         }))
-    }
-
-    async fn recent_runs(&self, limit: i64) -> Result<Vec<SweepRun>, StoreError> {
-        let rows: Vec<SweepRunRow> = on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query_as(RECENT_RUNS.sql(dialect))
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(rows.into_iter().map(Into::into).collect())
     }
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use tokenkeeper::domain::Account;
 use tokenkeeper::refresh::EngineStores;
 use tokenkeeper::store::{
-    ClaimedBatch, Lease, RefreshLogEntry, RefreshStore, RefreshWrite, Store, StoreError,
-    StoredNotification,
+    ClaimedBatch, Lease, RefreshLogEntry, RefreshLogStore, RefreshStore, RefreshWrite, Store,
+    StoreError,
 };
 use tokio::sync::watch;
 
@@ -127,13 +127,11 @@ impl RefreshStore for PanickingStore {
     async fn prune_refresh_log(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.prune_refresh_log(before).await
     }
+}
+
+#[async_trait]
+impl RefreshLogStore for PanickingStore {
     async fn refresh_log_for(&self, account_id: i64) -> Result<Vec<RefreshLogEntry>, StoreError> {
         self.inner.refresh_log_for(account_id).await
-    }
-    async fn notifications_for(
-        &self,
-        account_id: i64,
-    ) -> Result<Vec<StoredNotification>, StoreError> {
-        self.inner.notifications_for(account_id).await
     }
 }
