@@ -26,6 +26,7 @@ use tokenkeeper::domain::SystemClock;
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions};
 use tokenkeeper::store::{self, Lease};
+use tokenkeeper::workers::Housekeeping;
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum BackendArg {
@@ -269,6 +270,7 @@ async fn run_one(
         Arc::new(SystemClock),
         config.refresh.clone(),
         config.notify.clone(),
+        Housekeeping::of(&store, &config),
     );
     let calls_before = fake.token_calls().await?;
     memory::reset_peak();

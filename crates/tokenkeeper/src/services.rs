@@ -1,7 +1,7 @@
 //! The composition root: the store opened and migrated once, and the parts built on it (the
-//! refresh engine, the importer, the email and webhook outbox workers). `serve` and every
-//! command that reads or writes tokens take what they need from here; each part holds only the
-//! storage traits it uses, to which the one `Arc<dyn Store>` coerces.
+//! refresh engine with its housekeeping, the importer, the email and webhook outbox workers).
+//! `serve` and every command that reads or writes tokens take what they need from here; each
+//! part holds only the storage traits it uses, to which the one `Arc<dyn Store>` coerces.
 //!
 //! `migrate`, `report` and `doctor` open the database bare instead (`store::BareDatabase`):
 //! they need no encryption key, and `report` and `doctor` change nothing, not even the schema.
@@ -15,6 +15,7 @@ use crate::provider::Providers;
 use crate::refresh::{EngineStores, RefreshEngine};
 use crate::store::{self, Store};
 use crate::webhooks::WebhookDelivery;
+use crate::workers::Housekeeping;
 use anyhow::Context;
 use std::sync::Arc;
 use url::Url;
@@ -87,6 +88,7 @@ impl Services {
             clock.clone(),
             config.refresh.clone(),
             config.notify.clone(),
+            Housekeeping::of(&store, &config),
         );
         let importer = Importer {
             store: store.clone(),

@@ -28,6 +28,7 @@ pub struct ImportArgs {
 }
 
 pub async fn run(config: Config, args: ImportArgs) -> anyhow::Result<()> {
+    crate::telemetry::init(&config.log);
     // Imported tokens are sealed like every other: without a key nothing is read or written,
     // and the file is not even opened.
     config.encryption.cipher()?;

@@ -3,6 +3,7 @@
 //! everything due; the scheduler runs a sweep per slot, `tokenkeeper sweep` runs one by hand.
 
 mod account;
+mod after_sweep;
 mod breaker;
 mod on_demand;
 mod pacing;
@@ -14,6 +15,7 @@ mod stores;
 
 /// Stored by the run store, so it lives with the domain; sweeps' callers find it here.
 pub use crate::domain::SweepOutcome;
+pub use after_sweep::AfterSweep;
 pub use on_demand::{Demand, OnDemand};
 pub use pacing::Pacing;
 pub use report::render_report;

@@ -1,9 +1,7 @@
 //! What the refresh engine reads and writes: one storage trait per job, so that each can be
 //! replaced on its own (a test wraps `refresh` to break one write, say).
 
-use crate::store::{
-    AccountStore, HostApiStore, OutboxStore, RefreshStore, RunStore, Store, WebhookStore,
-};
+use crate::store::{AccountStore, HostApiStore, RefreshStore, RunStore, Store};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -16,10 +14,6 @@ pub struct EngineStores {
     pub host_api: Arc<dyn HostApiStore>,
     /// Refresh on demand: reading the account back once written.
     pub accounts: Arc<dyn AccountStore>,
-    /// The housekeeping after a sweep: reminders to plan.
-    pub outbox: Arc<dyn OutboxStore>,
-    /// The housekeeping after a sweep: `account.expiring` events, pruning delivered events.
-    pub webhooks: Arc<dyn WebhookStore>,
 }
 
 impl EngineStores {
@@ -30,8 +24,6 @@ impl EngineStores {
             runs: store.clone(),
             host_api: store.clone(),
             accounts: store.clone(),
-            outbox: store.clone(),
-            webhooks: store.clone(),
         }
     }
 }

@@ -1,4 +1,5 @@
 use super::account::{refresh_account, Verdict};
+use super::after_sweep::AfterSweep;
 use super::breaker::CircuitBreaker;
 use super::pacing::Pacing;
 use super::shared::{Escalation, Shared};
@@ -85,17 +86,21 @@ pub struct RefreshEngine {
     /// The refreshes on demand still running, whoever asked for them: owned by the process,
     /// not by the requests, and waited for at shutdown (`drain_demands`).
     pub(super) demands: TaskTracker,
+    /// The chores after each sweep (the service's housekeeping).
+    pub(super) after_sweep: Arc<dyn AfterSweep>,
 }
 
 impl RefreshEngine {
     /// `providers`: the service's `Providers`, or one provider's client (a `LinkedInClient`)
-    /// for a service of that network alone.
+    /// for a service of that network alone. `after_sweep`: what each sweep does once it has
+    /// refreshed, the service's housekeeping (`workers::Housekeeping`).
     pub fn new(
         stores: EngineStores,
         providers: impl Into<Providers>,
         clock: Arc<dyn Clock>,
         settings: RefreshSettings,
         notify: NotificationPolicy,
+        after_sweep: Arc<dyn AfterSweep>,
     ) -> Self {
         let instance = format!(
             "{}-{}",
@@ -117,6 +122,7 @@ impl RefreshEngine {
             shutdown: CancellationToken::new(),
             runs_finished: Arc::new(tokio::sync::watch::Sender::new(0)),
             demands: TaskTracker::new(),
+            after_sweep,
         }
     }
 
@@ -167,7 +173,7 @@ impl RefreshEngine {
         let (counts, outcome, error) = self.run(run_id, as_of).instrument(span.clone()).await;
 
         if outcome != SweepOutcome::Interrupted {
-            self.housekeeping(as_of).instrument(span).await;
+            self.after_sweep.after_sweep(as_of).instrument(span).await;
         }
         let finished = self.clock.now();
         self.stores
@@ -205,60 +211,6 @@ impl RefreshEngine {
             ),
         }
         Ok(report)
-    }
-
-    /// What every sweep does besides refreshing: expire dead accounts, plan reminders and
-    /// `account.expiring` events, prune the audit log and the settled webhook events.
-    /// Failures here are logged, never fatal to the run.
-    async fn housekeeping(&self, as_of: DateTime<Utc>) {
-        match self.stores.refresh.expire_dead_accounts(as_of).await {
-            Ok(0) => {}
-            Ok(expired) => tracing::info!(
-                expired,
-                "accounts whose token died before their member reconnected are now expired"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "marking expired accounts failed")
-            }
-        }
-        // So are the host app's warnings before an end only the member can prevent (none
-        // while webhooks are off); their dedupe keys keep each to one per account and end.
-        match self.stores.webhooks.record_expiring_events(as_of).await {
-            Ok(0) => {}
-            Ok(planned) => tracing::info!(planned, "account.expiring events written"),
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "writing account.expiring events failed")
-            }
-        }
-        // Reminders before refresh tokens reach their fixed end are planned at every sweep;
-        // their dedupe keys make repeated planning harmless.
-        match crate::notify::plan_reminders(self.stores.outbox.as_ref(), &self.notify, as_of).await
-        {
-            Ok(0) => {}
-            Ok(planned) => tracing::info!(planned, "refresh-token reminders queued"),
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "planning reminders failed")
-            }
-        }
-        match self.stores.webhooks.prune_webhook_events(as_of).await {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "old delivered or failed webhook events removed"),
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "pruning webhook events failed")
-            }
-        }
-        match self
-            .stores
-            .refresh
-            .prune_refresh_log(as_of - self.settings.log_retention)
-            .await
-        {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "old refresh log rows removed"),
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "pruning the refresh log failed")
-            }
-        }
     }
 
     async fn plan(&self, as_of: DateTime<Utc>) -> Result<SweepReport, StoreError> {

@@ -2,9 +2,10 @@
 //! restarts one that dies: the [`Scheduler`] (a sweep per slot), the outbox workers
 //! ([`run_outbox`], email and webhooks), the [`ConnectPurger`], the [`ReportGauges`] and the
 //! [`RateLimitCleaner`]. The token readers, which end with their queue, are restarted by
-//! [`restart_on_panic`].
+//! [`restart_on_panic`]. The [`Housekeeping`] runs after every sweep, in the sweep itself.
 
 mod connect_purge;
+mod housekeeping;
 mod outbox;
 mod rate_limit_cleaner;
 mod report_gauges;
@@ -14,6 +15,7 @@ mod scheduler_progress;
 mod supervisor;
 
 pub use connect_purge::ConnectPurger;
+pub use housekeeping::Housekeeping;
 pub use outbox::run as run_outbox;
 pub use rate_limit_cleaner::RateLimitCleaner;
 pub use report_gauges::ReportGauges;

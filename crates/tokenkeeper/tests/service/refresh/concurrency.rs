@@ -10,6 +10,7 @@ use test_databases::Backend;
 use tokenkeeper::domain::{AccountStatus, Clock, ManualClock, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions, SweepOutcome};
+use tokenkeeper::workers::Housekeeping;
 
 backend_tests!(
     three_concurrent_sweeps_refresh_every_account_exactly_once,
@@ -44,6 +45,7 @@ async fn other_process_on(app: &TestApp, clock: Arc<dyn Clock>) -> RefreshEngine
         clock,
         app.config.refresh.clone(),
         app.config.notify.clone(),
+        Housekeeping::of(&store, &app.config),
     )
 }
 

@@ -310,6 +310,7 @@ async fn misconfiguration_fails_the_run_and_notifies_nobody(backend: Backend) {
         app.clock.clone(),
         config.refresh.clone(),
         config.notify.clone(),
+        tokenkeeper::workers::Housekeeping::of(&app.store, &config),
     );
     app.at(t0() + Duration::days(50));
     let logs = LogCapture::start("tokenkeeper=info", LogFormat::Human);

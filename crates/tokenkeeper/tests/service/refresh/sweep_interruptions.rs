@@ -15,6 +15,7 @@ use tokenkeeper::app::Application;
 use tokenkeeper::domain::AccountStatus;
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{RefreshEngine, SweepOptions, SweepOutcome};
+use tokenkeeper::workers::Housekeeping;
 use tokio_util::sync::CancellationToken;
 
 backend_tests!(
@@ -46,6 +47,7 @@ async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend)
         app.clock.clone(),
         app.config.refresh.clone(),
         app.config.notify.clone(),
+        Housekeeping::of(&app.store, &app.config),
     );
     let day50 = t0() + Duration::days(50);
     app.at(day50);
@@ -208,6 +210,7 @@ async fn a_claim_in_flight_at_shutdown_is_released_too(backend: Backend) {
         app.clock.clone(),
         app.config.refresh.clone(),
         app.config.notify.clone(),
+        Housekeeping::of(&app.store, &app.config),
     )
     .with_shutdown(shutdown.clone());
     let sweep = tokio::spawn(async move { engine.sweep(SweepOptions::default()).await });
@@ -254,6 +257,7 @@ async fn a_failed_run_leaves_its_refusals_to_the_next_slot(backend: Backend) {
         app.clock.clone(),
         app.config.refresh.clone(),
         app.config.notify.clone(),
+        Housekeeping::of(&app.store, &app.config),
     );
     let day50 = t0() + Duration::days(50);
     app.at(day50);

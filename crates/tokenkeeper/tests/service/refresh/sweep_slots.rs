@@ -11,7 +11,7 @@ use tokenkeeper::domain::Schedule;
 use tokenkeeper::domain::{AccountStatus, SystemClock};
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions, SweepOutcome};
-use tokenkeeper::workers::Scheduler;
+use tokenkeeper::workers::{Housekeeping, Scheduler};
 use tokio_util::sync::CancellationToken;
 
 backend_tests!(
@@ -176,5 +176,6 @@ async fn other_instance(app: &TestApp) -> RefreshEngine {
         Arc::new(SystemClock),
         app.config.refresh.clone(),
         app.config.notify.clone(),
+        Housekeeping::of(&store, &app.config),
     )
 }

@@ -16,6 +16,7 @@ use tokenkeeper::key_rotation::{rotate_all, RotationError, RotationSummary};
 use tokenkeeper::linkedin::LinkedInClient;
 use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions};
 use tokenkeeper::store::{self, Dialect, Store};
+use tokenkeeper::workers::Housekeeping;
 
 /// The key the rotation moves to; the spawned app's own key stays in the ring to open the rest.
 const NEW_KEY: &str = "new-key-2:HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=";
@@ -187,6 +188,7 @@ async fn rotation_while_a_sweep_runs_loses_no_refresh(backend: Backend) {
         app.clock.clone(),
         app.config.refresh.clone(),
         app.config.notify.clone(),
+        Housekeeping::of(&rotated_store, &app.config),
     );
     let controls = app.fake.controls();
     controls.reset_counters();
