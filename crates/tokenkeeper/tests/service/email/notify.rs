@@ -418,7 +418,7 @@ async fn rendered_emails_match_their_snapshots() {
         // One file per kind in tests/snapshots, named after the kind; under CI=true insta
         // writes nothing and a difference fails (docs/testing.md: reviewing snapshots).
         insta::with_settings!({
-            snapshot_path => "../snapshots",
+            snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {

@@ -276,7 +276,7 @@ async fn the_command_prints_the_figures_as_text_and_as_the_same_json(backend: Ba
     assert_eq!(figure("accounts_lost"), e.accounts_lost as f64);
 
     insta::with_settings!({
-        snapshot_path => "../snapshots",
+        snapshot_path => "../../snapshots",
         prepend_module_to_snapshot => false,
         omit_expression => true,
     }, {
