@@ -3,22 +3,31 @@
 //! UTF-8 on every database.
 
 use sqlx::error::BoxDynError;
-use sqlx::{Decode, MySql, Postgres, Sqlite, Type};
+#[cfg(feature = "mysql")]
+use sqlx::MySql;
+#[cfg(feature = "postgres")]
+use sqlx::Postgres;
+#[cfg(feature = "sqlite")]
+use sqlx::Sqlite;
+use sqlx::{Decode, Type};
 
 pub(in crate::store) struct ExactText(pub String);
 
+#[cfg(feature = "sqlite")]
 impl Type<Sqlite> for ExactText {
     fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
         <String as Type<Sqlite>>::type_info()
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl<'r> Decode<'r, Sqlite> for ExactText {
     fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
         Ok(Self(<String as Decode<Sqlite>>::decode(value)?))
     }
 }
 
+#[cfg(feature = "postgres")]
 impl Type<Postgres> for ExactText {
     fn type_info() -> sqlx::postgres::PgTypeInfo {
         <String as Type<Postgres>>::type_info()
@@ -29,12 +38,14 @@ impl Type<Postgres> for ExactText {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl<'r> Decode<'r, Postgres> for ExactText {
     fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, BoxDynError> {
         Ok(Self(<String as Decode<Postgres>>::decode(value)?))
     }
 }
 
+#[cfg(feature = "mysql")]
 impl Type<MySql> for ExactText {
     fn type_info() -> sqlx::mysql::MySqlTypeInfo {
         <String as Type<MySql>>::type_info()
@@ -45,6 +56,7 @@ impl Type<MySql> for ExactText {
     }
 }
 
+#[cfg(feature = "mysql")]
 impl<'r> Decode<'r, MySql> for ExactText {
     fn decode(value: sqlx::mysql::MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
         let bytes = <&[u8] as Decode<MySql>>::decode(value)?;

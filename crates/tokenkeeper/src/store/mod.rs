@@ -62,6 +62,15 @@ pub enum StoreError {
         "database URLs of scheme {0:?} are not supported: use sqlite://PATH, postgres://... or mysql://..."
     )]
     UnsupportedUrl(String),
+    /// A database this build leaves out (its cargo feature was off). Carries the URL's scheme
+    /// only, as above.
+    #[error(
+        "database URLs of scheme {scheme:?} need the `{feature}` feature, which this build of tokenkeeper leaves out: build it with `--features {feature}`"
+    )]
+    NotBuiltIn {
+        scheme: String,
+        feature: &'static str,
+    },
     /// The server answered but is a version the store cannot work with.
     #[error("{0}")]
     UnsupportedServer(String),

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 /// known yet (stored empty: an import LinkedIn would not describe) takes the member who
 /// connects. Deciding in the statement
 /// itself leaves no gap between a check and the write. (SQLite and PostgreSQL.)
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 static UPSERT_RETURNING: Statement = Statement::new(
     "
 INSERT INTO social_network (user_id, network, member_id, email, name, token, token_expires_at,
@@ -36,6 +37,7 @@ RETURNING *",
 /// in the caller's transaction: this insert creates the row (at version 0) or, on the unique
 /// key, only locks the existing one, so a racing link of the same user waits here; the
 /// update below then decides under that lock.
+#[cfg(feature = "mysql")]
 const MYSQL_INSERT_OR_LOCK: &str = "
 INSERT INTO social_network (user_id, network, member_id, email, name, token, token_expires_at,
     refresh_token, refresh_token_expires_at, scope, expiration, status, linked_at,
@@ -45,6 +47,7 @@ ON DUPLICATE KEY UPDATE id = id";
 
 /// Replaces the locked row's tokens if its member is the same, not known yet, or may change
 /// (MySQL).
+#[cfg(feature = "mysql")]
 const MYSQL_REPLACE_IF_ALLOWED: &str = "
 UPDATE social_network SET
     member_id = ?, email = ?, name = ?, token = ?, token_expires_at = ?, refresh_token = ?,
@@ -125,7 +128,7 @@ impl SqlStore {
                 .bind(allow_member_change)
                 .fetch_optional(&mut **tx)
                 .await?
-        }, Tx::MySql(tx) => {
+        }, #[cfg(feature = "mysql")] Tx::MySql(tx) => {
             sqlx::query(MYSQL_INSERT_OR_LOCK)
                 .bind(account.user_id().as_str())
                 .bind(account.member_id().as_str())

@@ -1,7 +1,7 @@
 //! The connect flow's state: open sign-in attempts, used links, and the write that links an
 //! account through a link.
 
-use super::{on_each, Pool, SqlStore, Statement};
+use super::{on_each, SqlStore, Statement};
 use crate::domain::{LinkedAccount, UserId};
 use crate::store::connect::ConnectAttemptRow;
 use crate::store::{
@@ -18,13 +18,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 );
 
 /// SQLite and PostgreSQL take the attempt in one statement.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 static TAKE_ATTEMPT: Statement = Statement::new(
     "DELETE FROM connect_attempts WHERE state_hash = ? AND browser_hash = ? RETURNING *",
 );
 
 /// MySQL has no DELETE ... RETURNING: the row is read under a lock, then deleted.
+#[cfg(feature = "mysql")]
 const FIND_ATTEMPT_MYSQL: &str =
     "SELECT * FROM connect_attempts WHERE state_hash = ? AND browser_hash = ? FOR UPDATE";
+#[cfg(feature = "mysql")]
 const DELETE_ATTEMPT_MYSQL: &str = "DELETE FROM connect_attempts WHERE state_hash = ?";
 
 /// A member who opens a connect link has opened it after every email already sent in the
@@ -63,12 +66,15 @@ const PURGE_BATCH: i64 = 1000;
 struct Purgeable {
     /// Parameters: now, batch size. One statement suffices on SQLite (a single writer: no
     /// lock order between rows) and PostgreSQL (it locks only the rows it deletes).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     delete: &'static Statement,
     /// MySQL: the expired keys, read without locks (parameters: now, batch size).
+    #[cfg(feature = "mysql")]
     expired_keys_mysql: &'static str,
     /// MySQL: deletes by key alone, the keys appended. No row's expiry changes once written
     /// (an attempt is never updated, a used link is inserted once), so a key read as expired
     /// stays expired; checking the expiry again would let InnoDB range over its index anew.
+    #[cfg(feature = "mysql")]
     delete_keys_mysql: &'static str,
 }
 
@@ -77,26 +83,34 @@ struct Purgeable {
 /// entry next) then deadlocks with the purge (index entry first, row next), and the member's
 /// sign-in fails. Deleting by key takes the row first, as the sign-in does.
 static ATTEMPTS: Purgeable = Purgeable {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     delete: &PURGE_ATTEMPTS,
+    #[cfg(feature = "mysql")]
     expired_keys_mysql:
         "SELECT state_hash FROM connect_attempts WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
+    #[cfg(feature = "mysql")]
     delete_keys_mysql: "DELETE FROM connect_attempts WHERE state_hash IN (",
 };
 
 static USED_LINKS: Purgeable = Purgeable {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     delete: &PURGE_USED_LINKS,
+    #[cfg(feature = "mysql")]
     expired_keys_mysql:
         "SELECT link_hash FROM used_connect_links WHERE expires_at < ? ORDER BY expires_at LIMIT ?",
+    #[cfg(feature = "mysql")]
     delete_keys_mysql: "DELETE FROM used_connect_links WHERE link_hash IN (",
 };
 
 /// SQLite and PostgreSQL: one statement. (MySQL would not take it either way: it allows no
 /// LIMIT in an IN subquery.)
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 static PURGE_ATTEMPTS: Statement = Statement::new(
     "DELETE FROM connect_attempts WHERE state_hash IN (
         SELECT state_hash FROM connect_attempts WHERE expires_at < ? LIMIT ?)",
 );
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 static PURGE_USED_LINKS: Statement = Statement::new(
     "DELETE FROM used_connect_links WHERE link_hash IN (
         SELECT link_hash FROM used_connect_links WHERE expires_at < ? LIMIT ?)",
@@ -151,7 +165,7 @@ impl ConnectStore for SqlStore {
                     .bind(browser_hash)
                     .fetch_optional(pool)
                     .await?
-            }, Pool::MySql(pool) => {
+            }, #[cfg(feature = "mysql")] super::Pool::MySql(pool) => {
                 let mut tx = pool.begin().await?;
                 let row: Option<ConnectAttemptRow> = sqlx::query_as(FIND_ATTEMPT_MYSQL)
                     .bind(state_hash)
@@ -264,7 +278,7 @@ impl ConnectStore for SqlStore {
                         .await?
                         .rows_affected();
                     (deleted, deleted == PURGE_BATCH as u64)
-                }, Pool::MySql(pool) => {
+                }, #[cfg(feature = "mysql")] super::Pool::MySql(pool) => {
                     let keys: Vec<String> = sqlx::query_scalar(table.expired_keys_mysql)
                         .bind(now)
                         .bind(PURGE_BATCH)

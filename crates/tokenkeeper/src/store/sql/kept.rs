@@ -8,7 +8,6 @@
 
 use super::Pool;
 use sqlx::pool::PoolConnection;
-use sqlx::{MySql, Postgres, Sqlite};
 use std::sync::{Arc, Mutex};
 
 /// At most this many connections are kept; one more statement at a time than that takes a
@@ -18,9 +17,12 @@ const KEEP: usize = 4;
 
 /// A connection taken out of the pool, still counted in its size.
 pub(super) enum Held {
-    Sqlite(PoolConnection<Sqlite>),
-    Postgres(PoolConnection<Postgres>),
-    MySql(PoolConnection<MySql>),
+    #[cfg(feature = "sqlite")]
+    Sqlite(PoolConnection<sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(PoolConnection<sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
+    MySql(PoolConnection<sqlx::MySql>),
 }
 
 /// The kept connections, shared by the clones of one store.
@@ -34,8 +36,11 @@ impl Kept {
             return Ok(held);
         }
         Ok(match pool {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => Held::Sqlite(pool.acquire().await?),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => Held::Postgres(pool.acquire().await?),
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => Held::MySql(pool.acquire().await?),
         })
     }

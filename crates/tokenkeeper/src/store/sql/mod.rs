@@ -9,47 +9,75 @@ mod connect;
 mod host_api;
 mod import;
 mod kept;
+#[cfg(feature = "mysql")]
 mod mysql;
 mod outbox;
 mod outbox_table;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod refresh;
 mod report;
 mod rotation;
 mod runs;
 mod settings;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod statement;
 mod webhooks;
 
 pub use accounts::MAX_USERS_PER_READ;
 use kept::Held;
-pub use mysql::InnodbRoom;
 pub use refresh::claim_due_statement;
 pub use statement::Dialect;
 pub(super) use statement::Statement;
 
 use super::{StoreError, WebhookEvents};
 use crate::crypto::{Plaintext, TokenCipher};
-use sqlx::{MySql, MySqlPool, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::Transaction;
 
-/// Runs `$body` once per variant of `$enum` (`Pool` or `Tx`), with `$inner` bound to the
-/// variant's pool or transaction and `$dialect` naming it. Each arm is compiled for its own
-/// database, so a shared statement is bound in one place and type-checked against all three.
-/// A list of variants and a last arm let a caller take one dialect aside.
+// Each database is a cargo feature (`sqlite`, `postgres`, `mysql`, all on by default), which
+// turns on its sqlx driver and, here, its variant of `Pool`, `Tx` and `Held`, its module and
+// its migrations. A URL naming a database left out is refused when the store is opened.
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!(
+    "tokenkeeper needs at least one database: enable the `sqlite`, `postgres` or `mysql` feature"
+);
+
+/// Runs `$body` once per variant of `$enum` (`Pool`, `Tx` or `Held`), with `$inner` bound to
+/// the variant's pool, transaction or connection and `$dialect` naming it. Each arm is
+/// compiled for its own database, so a shared statement is bound in one place and
+/// type-checked against every database built in. A list of variants and a last arm (which
+/// may carry attributes, such as its database's `cfg`) let a caller take one dialect aside.
 macro_rules! on_each {
     ($enum:ident, $value:expr, |$inner:ident, $dialect:ident| $body:expr) => {
         on_each!($enum, $value, [Sqlite, Postgres, MySql] |$inner, $dialect| $body)
     };
     ($enum:ident, $value:expr, [$($variant:ident),+] |$inner:ident, $dialect:ident| $body:expr
-        $(, $rest:pat => $other:expr)?) => {
+        $(, $(#[$attr:meta])* $rest:pat => $other:expr)?) => {
+        on_each!(@features [$($variant)+] []
+            $enum, $value, |$inner, $dialect| $body $(, $(#[$attr])* $rest => $other)?)
+    };
+    // Each variant is paired with the cargo feature that builds it in, one at a time.
+    (@features [Sqlite $($more:ident)*] [$($done:tt)*] $($args:tt)*) => {
+        on_each!(@features [$($more)*] [$($done)* ("sqlite" Sqlite)] $($args)*)
+    };
+    (@features [Postgres $($more:ident)*] [$($done:tt)*] $($args:tt)*) => {
+        on_each!(@features [$($more)*] [$($done)* ("postgres" Postgres)] $($args)*)
+    };
+    (@features [MySql $($more:ident)*] [$($done:tt)*] $($args:tt)*) => {
+        on_each!(@features [$($more)*] [$($done)* ("mysql" MySql)] $($args)*)
+    };
+    (@features [] [$(($feature:literal $variant:ident))*]
+        $enum:ident, $value:expr, |$inner:ident, $dialect:ident| $body:expr
+        $(, $(#[$attr:meta])* $rest:pat => $other:expr)?) => {
         match $value {
-            $($crate::store::sql::$enum::$variant($inner) => {
+            $(#[cfg(feature = $feature)]
+            $crate::store::sql::$enum::$variant($inner) => {
                 #[allow(unused_variables)]
                 let $dialect = $crate::store::sql::Dialect::$variant;
                 $body
-            })+
-            $($rest => $other,)?
+            })*
+            $($(#[$attr])* $rest => $other,)?
         }
     };
 }
@@ -58,16 +86,22 @@ pub(super) use on_each;
 /// The connection pool of the configured database.
 #[derive(Clone)]
 pub(super) enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-    MySql(MySqlPool),
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
 }
 
 /// A transaction on one of the pools.
 pub(super) enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-    MySql(Transaction<'static, MySql>),
+    #[cfg(feature = "sqlite")]
+    Sqlite(Transaction<'static, sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(Transaction<'static, sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
+    MySql(Transaction<'static, sqlx::MySql>),
 }
 
 impl Tx {
@@ -80,7 +114,7 @@ impl Tx {
     }
 }
 
-/// The store over any of the three databases. Every trait of the storage boundary is
+/// The store over any of the databases built in. Every trait of the storage boundary is
 /// implemented for it, one file per trait.
 #[derive(Clone)]
 pub struct SqlStore {
@@ -99,8 +133,8 @@ pub struct SqlStore {
 
 impl SqlStore {
     /// Opens the database the URL names: `sqlite:`, `postgres(ql)://` or `mysql://` /
-    /// `mariadb://`. Anything else is refused naming only its scheme (the rest may hold a
-    /// password).
+    /// `mariadb://`. Anything else, or a database this build leaves out, is refused naming
+    /// only its scheme (the rest may hold a password).
     pub async fn connect(database_url: &str, cipher: TokenCipher) -> Result<Self, StoreError> {
         let pool = Pool::open(database_url).await?;
         Ok(Self {
@@ -124,8 +158,11 @@ impl SqlStore {
 
     pub(super) async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match &self.pool {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => Tx::MySql(pool.begin().await?),
         })
     }
@@ -139,18 +176,37 @@ impl SqlStore {
 
 impl Pool {
     async fn open(database_url: &str) -> Result<Self, StoreError> {
-        Ok(match Dialect::of_url(database_url) {
-            Some(Dialect::Sqlite) => Pool::Sqlite(sqlite::open(database_url).await?),
-            Some(Dialect::Postgres) => Pool::Postgres(postgres::open(database_url).await?),
-            Some(Dialect::MySql) => Pool::MySql(mysql::open(database_url).await?),
-            None => return Err(StoreError::UnsupportedUrl(scheme_of(database_url))),
+        let Some(dialect) = Dialect::of_url(database_url) else {
+            return Err(StoreError::UnsupportedUrl(scheme_of(database_url)));
+        };
+        Ok(match dialect {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite => Pool::Sqlite(sqlite::open(database_url).await?),
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => Pool::Postgres(postgres::open(database_url).await?),
+            #[cfg(feature = "mysql")]
+            Dialect::MySql => Pool::MySql(mysql::open(database_url).await?),
+            #[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+            left_out => {
+                return Err(StoreError::NotBuiltIn {
+                    scheme: scheme_of(database_url),
+                    feature: match left_out {
+                        Dialect::Sqlite => "sqlite",
+                        Dialect::Postgres => "postgres",
+                        Dialect::MySql => "mysql",
+                    },
+                })
+            }
         })
     }
 
     fn migrator(&self) -> sqlx::migrate::Migrator {
         match self {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+            #[cfg(feature = "mysql")]
             Pool::MySql(_) => sqlx::migrate!("./migrations/mysql"),
         }
     }
@@ -212,10 +268,25 @@ impl BareDatabase {
     /// `None` on the other databases, which read through the operating system's cache.
     pub async fn innodb_room(&self) -> Result<Option<InnodbRoom>, StoreError> {
         match &self.pool {
+            #[cfg(feature = "mysql")]
             Pool::MySql(pool) => Ok(Some(mysql::innodb_room(pool).await?)),
-            Pool::Sqlite(_) | Pool::Postgres(_) => Ok(None),
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_) => Ok(None),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(_) => Ok(None),
         }
     }
+}
+
+/// What InnoDB keeps in memory against what the accounts need, in bytes. MariaDB opens its
+/// files with `O_DIRECT` by default, so the operating system's cache does not hold what the
+/// buffer pool cannot: a token read of a row outside it waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InnodbRoom {
+    pub buffer_pool: u64,
+    /// `social_network`'s rows and indexes, as the server estimates them (0 before the
+    /// migrations).
+    pub accounts_table: u64,
 }
 
 fn scheme_of(database_url: &str) -> String {
@@ -232,20 +303,16 @@ fn scheme_of(database_url: &str) -> String {
 mod tests {
     use super::SqlStore;
 
+    fn cipher() -> crate::crypto::TokenCipher {
+        crate::crypto::TokenCipher::new(
+            crate::crypto::Keyring::parse("k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", None)
+                .unwrap(),
+        )
+    }
+
     #[tokio::test]
     async fn an_unsupported_url_is_refused_naming_only_its_scheme_and_the_supported_ones() {
-        let Err(refused) = SqlStore::connect(
-            "mssql://sa:hunter2@db/tk",
-            crate::crypto::TokenCipher::new(
-                crate::crypto::Keyring::parse(
-                    "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-                    None,
-                )
-                .unwrap(),
-            ),
-        )
-        .await
-        else {
+        let Err(refused) = SqlStore::connect("mssql://sa:hunter2@db/tk", cipher()).await else {
             panic!("an mssql URL was accepted");
         };
         let message = refused.to_string();
@@ -254,5 +321,42 @@ mod tests {
             assert!(message.contains(supported), "{message}");
         }
         assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    /// Compiled only into a build without MySQL, which CI makes for it (.ci/run).
+    #[cfg(not(feature = "mysql"))]
+    #[tokio::test]
+    async fn a_database_left_out_of_the_build_is_refused_naming_its_feature() {
+        for url in [
+            "mysql://root:hunter2@127.0.0.1:3306/mysql",
+            "mariadb://root:hunter2@127.0.0.1:3306/mysql",
+        ] {
+            let scheme = url.split_once(':').unwrap().0;
+            let Err(refused) = SqlStore::connect(url, cipher()).await else {
+                panic!("{scheme}: opened without the mysql feature");
+            };
+            let message = refused.to_string();
+            assert!(
+                matches!(
+                    refused,
+                    crate::store::StoreError::NotBuiltIn {
+                        feature: "mysql",
+                        ..
+                    }
+                ),
+                "{message}"
+            );
+            assert!(message.contains(&format!("{scheme:?}")), "{message}");
+            assert!(message.contains("`mysql` feature"), "{message}");
+            assert!(message.contains("--features mysql"), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+            // The commands that open the database without a keyring say the same.
+            let message = super::migrate_database(url).await.unwrap_err().to_string();
+            assert!(message.contains("`mysql` feature"), "{message}");
+            let Err(refused) = super::BareDatabase::open(url).await else {
+                panic!("{scheme}: the doctor opened it without the mysql feature");
+            };
+            assert!(refused.to_string().contains("`mysql` feature"), "{refused}");
+        }
     }
 }

@@ -1,8 +1,7 @@
 //! MySQL 8 and MariaDB 10.6+, for sites that run one of them rather than PostgreSQL.
 
-use crate::store::rows::AccountRow;
-use crate::store::{Lease, StoreError};
-use chrono::{DateTime, Utc};
+use super::InnodbRoom;
+use crate::store::StoreError;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::MySqlPool;
 use std::str::FromStr;
@@ -22,17 +21,6 @@ pub(super) async fn open(url: &str) -> Result<MySqlPool, StoreError> {
         .await?;
     check_version(&version).map_err(StoreError::UnsupportedServer)?;
     Ok(pool)
-}
-
-/// What InnoDB keeps in memory against what the accounts need, in bytes. MariaDB opens its
-/// files with `O_DIRECT` by default, so the operating system's cache does not hold what the
-/// buffer pool cannot: a token read of a row outside it waits for the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InnodbRoom {
-    pub buffer_pool: u64,
-    /// `social_network`'s rows and indexes, as the server estimates them (0 before the
-    /// migrations).
-    pub accounts_table: u64,
 }
 
 pub(super) async fn innodb_room(pool: &MySqlPool) -> Result<InnodbRoom, sqlx::Error> {
@@ -80,83 +68,6 @@ fn check_version(version: &str) -> Result<(), String> {
 /// nothing from outside can reach the text.
 pub(super) fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-}
-
-/// The oldest due accounts, read without locking. Parameters: due_at, now, how many.
-pub(super) const DUE_CANDIDATES: &str = "
-SELECT id FROM social_network
-WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
-  AND (claimed_until IS NULL OR claimed_until < ?)
-ORDER BY expiration, id
-LIMIT ?";
-
-/// How many more candidates than a batch a claim reads, so that claims racing for the same
-/// oldest rows each find some left.
-const CANDIDATES_PER_CLAIMED: i64 = 4;
-
-/// Claims up to `limit` due accounts. MySQL has no UPDATE ... RETURNING and no LIMIT in an IN
-/// subquery, and a locking read that sorts locks every row it examines, which would hand one
-/// claimer the whole table and leave its rivals nothing to skip to. So the oldest due rows are
-/// read without a lock, then locked by primary key (`SKIP LOCKED`, the due filter checked
-/// again on the latest committed rows, so a row claimed meanwhile is not taken), claimed and
-/// read back, in one transaction. Within the candidates, lower ids go first.
-pub(super) async fn claim_due(
-    pool: &MySqlPool,
-    due_at: DateTime<Utc>,
-    lease: &Lease,
-    limit: i64,
-) -> Result<Vec<AccountRow>, sqlx::Error> {
-    let mut wanted = limit.saturating_mul(CANDIDATES_PER_CLAIMED);
-    for _ in 0..3 {
-        let candidates: Vec<i64> = sqlx::query_scalar(DUE_CANDIDATES)
-            .bind(due_at)
-            .bind(lease.now)
-            .bind(wanted)
-            .fetch_all(pool)
-            .await?;
-        if candidates.is_empty() {
-            break;
-        }
-        let list = id_list(&candidates);
-        let mut tx = pool.begin().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(&format!(
-            "SELECT id FROM social_network
-             WHERE id IN ({list}) AND status IN ('active', 'refresh_failing')
-               AND expiration <= ? AND (claimed_until IS NULL OR claimed_until < ?)
-             ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED"
-        ))
-        .bind(due_at)
-        .bind(lease.now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        if ids.is_empty() {
-            // Every candidate was being claimed by a rival: look further along.
-            tx.rollback().await?;
-            if (candidates.len() as i64) < wanted {
-                break;
-            }
-            wanted = wanted.saturating_mul(2);
-            continue;
-        }
-        let list = id_list(&ids);
-        sqlx::query(&format!(
-            "UPDATE social_network SET claimed_until = ?, claimed_by = ?, version = version + 1
-             WHERE id IN ({list})"
-        ))
-        .bind(lease.until)
-        .bind(lease.holder.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let rows = sqlx::query_as(&format!(
-            "SELECT * FROM social_network WHERE id IN ({list})"
-        ))
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        return Ok(rows);
-    }
-    Ok(Vec::new())
 }
 
 #[cfg(test)]

@@ -9,9 +9,6 @@
 use super::{on_each, Pool, Statement, Tx};
 use crate::store::Lease;
 use chrono::{DateTime, Utc};
-use sqlx::mysql::MySqlRow;
-use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
 use sqlx::FromRow;
 use std::sync::OnceLock;
 
@@ -38,11 +35,14 @@ pub(super) struct OutboxTable {
 
 struct Statements {
     /// SQLite: the due rows' ids, claimed in one UPDATE that returns them.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     claim_sqlite: Statement,
     /// PostgreSQL: the same, skipping rows another worker holds; a row whose claim was renewed
     /// or cancelled meanwhile is checked again under the lock, so it is not taken.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     claim_postgres: Statement,
     /// MySQL: the due rows, locked (`SKIP LOCKED`); they are then claimed and read by id.
+    #[cfg(feature = "mysql")]
     due_mysql: String,
     renew: Statement,
     mark: Statement,
@@ -103,24 +103,28 @@ impl<'a> Outcome<'a> {
     }
 }
 
-/// A claimed row as each database hands it over.
-pub(super) trait ClaimedRow:
-    Send
-    + Unpin
-    + for<'r> FromRow<'r, SqliteRow>
-    + for<'r> FromRow<'r, PgRow>
-    + for<'r> FromRow<'r, MySqlRow>
-{
-}
+/// A claimed row as each database built in hands it over.
+pub(super) trait ClaimedRow: Send + Unpin + FromSqlite + FromPostgres + FromMySql {}
 
-impl<R> ClaimedRow for R where
-    R: Send
-        + Unpin
-        + for<'r> FromRow<'r, SqliteRow>
-        + for<'r> FromRow<'r, PgRow>
-        + for<'r> FromRow<'r, MySqlRow>
-{
+impl<R> ClaimedRow for R where R: Send + Unpin + FromSqlite + FromPostgres + FromMySql {}
+
+/// `$name`: read from `$row` when `$feature` builds its database in, and asks nothing when it
+/// is left out.
+macro_rules! from_row_of {
+    ($name:ident, $feature:literal, $row:ty) => {
+        #[cfg(feature = $feature)]
+        pub(super) trait $name: for<'r> FromRow<'r, $row> {}
+        #[cfg(feature = $feature)]
+        impl<R: for<'r> FromRow<'r, $row>> $name for R {}
+        #[cfg(not(feature = $feature))]
+        pub(super) trait $name {}
+        #[cfg(not(feature = $feature))]
+        impl<R> $name for R {}
+    };
 }
+from_row_of!(FromSqlite, "sqlite", sqlx::sqlite::SqliteRow);
+from_row_of!(FromPostgres, "postgres", sqlx::postgres::PgRow);
+from_row_of!(FromMySql, "mysql", sqlx::mysql::MySqlRow);
 
 impl OutboxTable {
     pub(super) const fn new(shape: TableShape) -> Self {
@@ -160,7 +164,7 @@ impl OutboxTable {
                 .bind(lease.holder.as_str())
                 .fetch_all(&mut **tx)
                 .await?
-        }, Tx::MySql(tx) => {
+        }, #[cfg(feature = "mysql")] Tx::MySql(tx) => {
             let mut due = sqlx::query_scalar(statements.due_mysql.as_str());
             for _ in 0..nows {
                 due = due.bind(lease.now);
@@ -254,25 +258,32 @@ impl Statements {
     ORDER BY id
     LIMIT ?"
         );
-        let columns = table.claimed.join(", ");
-        let prefixed: Vec<String> = table.claimed.iter().map(|c| format!("t.{c}")).collect();
-        let prefixed = prefixed.join(", ");
         let owned = format!("id = ? AND claimed_by = ? AND {status} = 'pending'");
         // Then the lease's end and its holder.
         Statements {
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
             claim_sqlite: Statement::built(format!(
                 "WITH due AS ({due_rows})
 UPDATE {name} SET claimed_until = ?, claimed_by = ?
 WHERE id IN (SELECT id FROM due)
-RETURNING {columns}"
+RETURNING {columns}",
+                columns = table.claimed.join(", ")
             )),
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
             claim_postgres: Statement::built(format!(
                 "WITH due AS ({due_rows}
     FOR UPDATE SKIP LOCKED)
 UPDATE {name} t SET claimed_until = ?, claimed_by = ?
 FROM due WHERE t.id = due.id
-RETURNING {prefixed}"
+RETURNING {prefixed}",
+                prefixed = table
+                    .claimed
+                    .iter()
+                    .map(|c| format!("t.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
+            #[cfg(feature = "mysql")]
             due_mysql: format!("{due_rows}\nFOR UPDATE SKIP LOCKED"),
             renew: Statement::built(format!("UPDATE {name} SET claimed_until = ? WHERE {owned}")),
             mark: Statement::built(format!(
@@ -323,6 +334,7 @@ mod tests {
                  RETURNING t.id, t.body"
             )
         );
+        #[cfg(feature = "mysql")]
         assert_eq!(
             one_line(&s.due_mysql),
             format!("{due} FOR UPDATE SKIP LOCKED")

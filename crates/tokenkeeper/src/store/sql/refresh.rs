@@ -2,7 +2,7 @@
 //! their outbox rows, the audit trail.
 
 use super::webhooks::EventWrite;
-use super::{on_each, Pool, SqlStore, Statement, Tx};
+use super::{on_each, SqlStore, Statement, Tx};
 use crate::crypto::Row;
 use crate::domain::{Account, AccountStatus, NewNotification, WebhookEventType};
 use crate::store::rows::{self, AccountRow, RefreshLogRow};
@@ -52,8 +52,88 @@ pub fn claim_due_statement(dialect: super::Dialect) -> &'static str {
     match dialect {
         super::Dialect::Sqlite => CLAIM_DUE_SQLITE.sql(dialect),
         super::Dialect::Postgres => CLAIM_DUE_POSTGRES.sql(dialect),
-        super::Dialect::MySql => super::mysql::DUE_CANDIDATES,
+        super::Dialect::MySql => DUE_CANDIDATES_MYSQL,
     }
+}
+
+/// MySQL's first step of a claim (`claim_due_mysql`): the oldest due accounts, read without
+/// locking. Parameters: due_at, now, how many.
+const DUE_CANDIDATES_MYSQL: &str = "
+SELECT id FROM social_network
+WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
+  AND (claimed_until IS NULL OR claimed_until < ?)
+ORDER BY expiration, id
+LIMIT ?";
+
+#[cfg(feature = "mysql")]
+/// How many more candidates than a batch a claim reads, so that claims racing for the same
+/// oldest rows each find some left.
+const CANDIDATES_PER_CLAIMED: i64 = 4;
+
+#[cfg(feature = "mysql")]
+/// Claims up to `limit` due accounts. MySQL has no UPDATE ... RETURNING and no LIMIT in an IN
+/// subquery, and a locking read that sorts locks every row it examines, which would hand one
+/// claimer the whole table and leave its rivals nothing to skip to. So the oldest due rows are
+/// read without a lock, then locked by primary key (`SKIP LOCKED`, the due filter checked
+/// again on the latest committed rows, so a row claimed meanwhile is not taken), claimed and
+/// read back, in one transaction. Within the candidates, lower ids go first.
+async fn claim_due_mysql(
+    pool: &sqlx::MySqlPool,
+    due_at: DateTime<Utc>,
+    lease: &Lease,
+    limit: i64,
+) -> Result<Vec<AccountRow>, sqlx::Error> {
+    let mut wanted = limit.saturating_mul(CANDIDATES_PER_CLAIMED);
+    for _ in 0..3 {
+        let candidates: Vec<i64> = sqlx::query_scalar(DUE_CANDIDATES_MYSQL)
+            .bind(due_at)
+            .bind(lease.now)
+            .bind(wanted)
+            .fetch_all(pool)
+            .await?;
+        if candidates.is_empty() {
+            break;
+        }
+        let list = super::mysql::id_list(&candidates);
+        let mut tx = pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT id FROM social_network
+             WHERE id IN ({list}) AND status IN ('active', 'refresh_failing')
+               AND expiration <= ? AND (claimed_until IS NULL OR claimed_until < ?)
+             ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED"
+        ))
+        .bind(due_at)
+        .bind(lease.now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            // Every candidate was being claimed by a rival: look further along.
+            tx.rollback().await?;
+            if (candidates.len() as i64) < wanted {
+                break;
+            }
+            wanted = wanted.saturating_mul(2);
+            continue;
+        }
+        let list = super::mysql::id_list(&ids);
+        sqlx::query(&format!(
+            "UPDATE social_network SET claimed_until = ?, claimed_by = ?, version = version + 1
+             WHERE id IN ({list})"
+        ))
+        .bind(lease.until)
+        .bind(lease.holder.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let rows = sqlx::query_as(&format!(
+            "SELECT * FROM social_network WHERE id IN ({list})"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        return Ok(rows);
+    }
+    Ok(Vec::new())
 }
 
 static LIST_DUE_FIRST: Statement = Statement::new(
@@ -244,8 +324,8 @@ impl RefreshStore for SqlStore {
                 .bind(lease.holder.as_str())
                 .fetch_all(pool)
                 .await?
-        }, Pool::MySql(pool) => {
-            super::mysql::claim_due(pool, due_at, lease, limit).await?
+        }, #[cfg(feature = "mysql")] super::Pool::MySql(pool) => {
+            claim_due_mysql(pool, due_at, lease, limit).await?
         });
         let tokens = self.tokens();
         let mut batch = ClaimedBatch::default();

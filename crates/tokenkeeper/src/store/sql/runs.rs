@@ -1,18 +1,20 @@
 //! Sweep runs: one row per run, and a scheduled slot started at most once.
 
-use super::{on_each, Pool, SqlStore, Statement};
+use super::{on_each, SqlStore, Statement};
 use crate::domain::SweepOutcome;
 use crate::store::{RunStore, StoreError, SweepCounts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 /// A slot another instance has started yields no row (SQLite and PostgreSQL).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 static START_RUN: Statement = Statement::new(
     "INSERT INTO sweep_runs (slot, started_at, as_of, outcome) VALUES (?, ?, ?, 'running')
      ON CONFLICT (slot) DO NOTHING RETURNING id",
 );
 
 /// MySQL: the unique slot refuses a second start, which IGNORE turns into "no row added".
+#[cfg(feature = "mysql")]
 const START_RUN_MYSQL: &str =
     "INSERT IGNORE INTO sweep_runs (slot, started_at, as_of, outcome) VALUES (?, ?, ?, 'running')";
 
@@ -41,7 +43,7 @@ impl RunStore for SqlStore {
                     .bind(as_of)
                     .fetch_optional(pool)
                     .await?
-            }, Pool::MySql(pool) => {
+            }, #[cfg(feature = "mysql")] super::Pool::MySql(pool) => {
                 let done = sqlx::query(START_RUN_MYSQL)
                     .bind(slot)
                     .bind(started_at)
