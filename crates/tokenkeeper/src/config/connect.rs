@@ -1,7 +1,8 @@
 //! The `[connect]` section: signed connect links and where they may send members back.
 
 use super::error::Required;
-use super::field::{http_url, redacted, redacted_url, text, ADay, AWeek, In, Millis, Minutes};
+use super::field::{http_url, redacted, text, ADay, AWeek, In, Millis, Minutes};
+use crate::domain::redacted_url;
 use chrono::Duration;
 use secrecy::SecretString;
 use serde::de::Error as _;

@@ -2,6 +2,7 @@
 //! Each section names these next to its fields (`#[serde(with = ...)]`), so a key's type, its
 //! range and its check are written once, where the key is.
 
+use crate::domain::redacted_url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
@@ -282,17 +283,4 @@ fn unparsed(text: &str) -> String {
     } else {
         format!("{text:?}")
     }
-}
-
-/// How a URL that may carry a credential (a password, a token in its query) is printed: those
-/// parts replaced by a marker.
-pub fn redacted_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("redacted"));
-    }
-    if shown.query().is_some() {
-        shown.set_query(Some("redacted"));
-    }
-    shown.to_string()
 }

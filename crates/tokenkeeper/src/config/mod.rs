@@ -15,7 +15,6 @@
 mod admin;
 mod api;
 mod connect;
-mod database_url;
 mod email;
 mod encryption;
 mod env;
@@ -30,14 +29,12 @@ mod schedule;
 mod smtp;
 mod webhooks;
 
-pub use admin::{hash_password, password_matches, AdminSettings};
+pub use admin::AdminSettings;
 pub use api::ApiSettings;
 pub use connect::ConnectSettings;
-pub use database_url::{redact_database_url, DatabaseUrl};
 pub use email::EmailSettings;
 pub use encryption::EncryptionSettings;
 pub use error::{ConfigError, Required};
-pub use field::redacted_url;
 pub use http::HttpSettings;
 pub use linkedin::LinkedInSettings;
 pub use log::{LogFormat, LogSettings};
@@ -46,7 +43,7 @@ pub use schedule::ScheduleSettings;
 pub use smtp::{SmtpSecurity, SmtpSettings};
 pub use webhooks::{WebhookSettings, WebhookTarget};
 
-use crate::domain::NotificationPolicy;
+use crate::domain::{DatabaseUrl, NotificationPolicy};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
