@@ -34,6 +34,11 @@ pub(super) fn trimmed<'de, D: Deserializer<'de>>(text: D) -> Result<String, D::E
     Ok(String::deserialize(text)?.trim().to_owned())
 }
 
+/// How a value is printed: as it displays itself.
+pub(super) fn display<S: Serializer>(value: &impl Display, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_str(value)
+}
+
 /// How an optional value is printed: as it displays itself, or empty when not set.
 pub(super) fn shown<S: Serializer>(
     value: &Option<impl Display>,
@@ -216,21 +221,12 @@ units! {
 }
 
 /// An IANA time zone name (`UTC`, `Europe/Paris`).
-pub(super) mod time_zone {
-    use chrono_tz::Tz;
-    use serde::{Deserializer, Serializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(name: D) -> Result<Tz, D::Error> {
-        super::text(name, |name| {
-            name.parse().map_err(|_| {
-                format!("{name:?} is not an IANA time zone name such as UTC or Europe/Paris")
-            })
+pub(super) fn time_zone<'de, D: Deserializer<'de>>(name: D) -> Result<chrono_tz::Tz, D::Error> {
+    text(name, |name| {
+        name.parse().map_err(|_| {
+            format!("{name:?} is not an IANA time zone name such as UTC or Europe/Paris")
         })
-    }
-
-    pub fn serialize<S: Serializer>(zone: &Tz, out: S) -> Result<S::Ok, S::Error> {
-        out.serialize_str(zone.name())
-    }
+    })
 }
 
 /// An http(s) URL, or empty for none; printed without the credential it may carry.
@@ -239,7 +235,7 @@ pub(super) mod optional_url {
     use url::Url;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(url: D) -> Result<Option<Url>, D::Error> {
-        super::optional(url, super::http_url)
+        super::optional(url, super::parse_http_url)
     }
 
     pub fn serialize<S: Serializer>(url: &Option<Url>, out: S) -> Result<S::Ok, S::Error> {
@@ -247,21 +243,12 @@ pub(super) mod optional_url {
     }
 }
 
-/// An http(s) URL with a host, such as LinkedIn's endpoints; printed as it is.
-pub(super) mod http_url {
-    use serde::{Deserializer, Serializer};
-    use url::Url;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(url: D) -> Result<Url, D::Error> {
-        super::text(url, |url| super::http_url(&url))
-    }
-
-    pub fn serialize<S: Serializer>(url: &Url, out: S) -> Result<S::Ok, S::Error> {
-        out.serialize_str(url.as_str())
-    }
+/// An http(s) URL with a host, such as LinkedIn's endpoints.
+pub(super) fn http_url<'de, D: Deserializer<'de>>(url: D) -> Result<Url, D::Error> {
+    text(url, |url| parse_http_url(&url))
 }
 
-pub(super) fn http_url(text: &str) -> Result<Url, String> {
+pub(super) fn parse_http_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|e| {
         format!(
             "{} is not a URL ({e}); expected http(s)://...",

@@ -75,11 +75,18 @@ pub struct Config {
     pub webhooks: WebhookSettings,
 }
 
-/// The keys without a default: the program does not run until each is set.
+/// The keys without a default, with what to put there: the program does not run until each
+/// is set.
 const REQUIRED: [Required; 3] = [
-    linkedin::REQUIRED[0],
-    linkedin::REQUIRED[1],
-    connect::REQUIRED,
+    ("linkedin.client_id", "the Client ID of your LinkedIn app"),
+    (
+        "linkedin.client_secret",
+        "the Primary Client Secret of your LinkedIn app",
+    ),
+    (
+        "connect.signing_key",
+        "a long random string, at least 32 characters",
+    ),
 ];
 
 /// The configuration as read and checked, before the keys without a default are asked for;
@@ -92,7 +99,7 @@ pub struct Loaded {
 impl Config {
     /// Defaults, then the file (if any), then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::read(file, std::env::vars())?.complete()
+        Self::load_from(file, std::env::vars())
     }
 
     pub fn load_from(
