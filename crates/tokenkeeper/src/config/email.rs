@@ -38,7 +38,6 @@ fn directory<'de, D: Deserializer<'de>>(dir: D) -> Result<Option<PathBuf>, D::Er
 fn shown_path<S: Serializer>(dir: &Option<PathBuf>, out: S) -> Result<S::Ok, S::Error> {
     out.collect_str(
         &dir.as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_default(),
+            .map_or(String::new(), |d| d.display().to_string()),
     )
 }
