@@ -86,17 +86,17 @@ pub(super) mod choice {
         D: Deserializer<'de>,
         T: Copy + Into<&'static str> + strum::VariantArray,
     {
+        let named = |v: &T| -> &'static str { (*v).into() };
         super::text(name, |name| {
-            let names: Vec<&str> = T::VARIANTS.iter().map(|&v| v.into()).collect();
-            T::VARIANTS
-                .iter()
-                .copied()
-                .find(|&v| v.into() == name)
-                .ok_or_else(|| {
-                    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-                    let (last, others) = quoted.split_last().expect("an enum has a value");
-                    format!("{name:?}: expected {} or {last}", others.join(", "))
-                })
+            let found = T::VARIANTS.iter().find(|v| named(v) == name);
+            found.copied().ok_or_else(|| {
+                let quoted: Vec<String> = T::VARIANTS
+                    .iter()
+                    .map(|v| format!("{:?}", named(v)))
+                    .collect();
+                let (last, others) = quoted.split_last().expect("an enum has a value");
+                format!("{name:?}: expected {} or {last}", others.join(", "))
+            })
         })
     }
 
