@@ -15,7 +15,7 @@ pub fn hash_password() -> anyhow::Result<()> {
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     anyhow::ensure!(!password.is_empty(), "the password is empty");
-    let hash = crate::config::hash_password(&password)
+    let hash = crate::crypto::hash_password(&password)
         .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
     println!("{hash}");
     eprintln!("set it as admin.password_hash (TOKENKEEPER_ADMIN__PASSWORD_HASH) to turn the dashboard on at /admin");

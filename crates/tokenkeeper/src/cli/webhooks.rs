@@ -26,12 +26,12 @@ pub async fn test(config: &Config) -> anyhow::Result<()> {
     let answer = sender.post(&message_id, body).await.with_context(|| {
         format!(
             "no answer from {}",
-            crate::config::redacted_url(&target.url)
+            crate::domain::redacted_url(&target.url)
         )
     })?;
     println!(
         "{} answered {} to {message_id}: {}",
-        crate::config::redacted_url(&target.url),
+        crate::domain::redacted_url(&target.url),
         answer.status,
         answer.body
     );

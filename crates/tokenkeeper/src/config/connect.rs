@@ -1,7 +1,7 @@
 //! The `[connect]` section: signed connect links and where they may send members back.
 
-use super::error::Required;
-use super::field::{http_url, redacted, redacted_url, text, ADay, AWeek, In, Millis, Minutes};
+use super::field::{parse_http_url, redacted, text, ADay, AWeek, In, Millis, Minutes};
+use crate::domain::redacted_url;
 use chrono::Duration;
 use secrecy::SecretString;
 use serde::de::Error as _;
@@ -38,12 +38,6 @@ impl Default for ConnectSettings {
     }
 }
 
-/// The key without a default, with what to put there.
-pub(super) const REQUIRED: Required = (
-    "connect.signing_key",
-    "a long random string, at least 32 characters",
-);
-
 fn signing_key<'de, D: Deserializer<'de>>(key: D) -> Result<SecretString, D::Error> {
     text(key, |key| match key.len() {
         1..32 => Err("must be at least 32 characters (a long random string)".into()),
@@ -57,7 +51,7 @@ mod origins {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(list: D) -> Result<Vec<Origin>, D::Error> {
         let origin = |text: String| {
-            let url = http_url(&text)?;
+            let url = parse_http_url(&text)?;
             if url.path() != "/" || url.query().is_some() {
                 return Err(format!(
                     "{:?} must be an origin like https://app.example.com, without a path",

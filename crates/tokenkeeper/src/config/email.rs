@@ -1,6 +1,6 @@
 //! The `[email]` section: what the emails look like.
 
-use super::field::{text, time_zone};
+use super::field::{display, text, time_zone};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::path::PathBuf;
 
@@ -10,7 +10,7 @@ pub struct EmailSettings {
     /// Templates that replace the built-in ones; empty: none.
     #[serde(deserialize_with = "directory", serialize_with = "shown_path")]
     pub template_dir: Option<PathBuf>,
-    #[serde(with = "time_zone")]
+    #[serde(deserialize_with = "time_zone", serialize_with = "display")]
     pub timezone: chrono_tz::Tz,
     pub product_name: String,
     pub support_contact: String,
@@ -38,7 +38,6 @@ fn directory<'de, D: Deserializer<'de>>(dir: D) -> Result<Option<PathBuf>, D::Er
 fn shown_path<S: Serializer>(dir: &Option<PathBuf>, out: S) -> Result<S::Ok, S::Error> {
     out.collect_str(
         &dir.as_ref()
-            .map(|d| d.display().to_string())
-            .unwrap_or_default(),
+            .map_or(String::new(), |d| d.display().to_string()),
     )
 }

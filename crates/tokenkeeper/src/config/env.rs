@@ -18,9 +18,7 @@ use figment::{Error, Metadata, Profile, Provider};
 const CLI_VARIABLES: &[&str] = &["TOKENKEEPER_CONFIG"];
 
 /// The configuration keys set by environment variables, as typed values.
-pub(super) struct Variables {
-    values: Dict,
-}
+pub(super) struct Variables(Dict);
 
 impl Variables {
     /// Every `TOKENKEEPER_*` variable must name a key of `defaults`; its text is read as the
@@ -57,7 +55,7 @@ impl Variables {
             let value = typed(default, &var, &text, &path.join("."))?;
             section.insert((*last).to_owned(), value);
         }
-        Ok(Self { values })
+        Ok(Self(values))
     }
 }
 
@@ -96,6 +94,6 @@ impl Provider for Variables {
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, Error> {
-        Ok(Profile::Default.collect(self.values.clone()))
+        Ok(Profile::Default.collect(self.0.clone()))
     }
 }

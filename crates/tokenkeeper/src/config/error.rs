@@ -106,12 +106,10 @@ impl From<figment::Error> for ConfigError {
             Kind::UnknownField(field, _) => {
                 // figment names the unknown key in the path already, but not at the top level.
                 if path.last() != Some(&field.as_str()) {
-                    key = path
-                        .iter()
-                        .chain([&field.as_str()])
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(".");
+                    key = match path.is_empty() {
+                        true => field.clone(),
+                        false => format!("{key}.{field}"),
+                    };
                 }
                 "unknown key".to_owned()
             }

@@ -2,6 +2,7 @@
 //! Each section names these next to its fields (`#[serde(with = ...)]`), so a key's type, its
 //! range and its check are written once, where the key is.
 
+use crate::domain::redacted_url;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
@@ -31,6 +32,11 @@ pub(super) fn optional<'de, D: Deserializer<'de>, T>(
 /// Text with the blanks around it dropped.
 pub(super) fn trimmed<'de, D: Deserializer<'de>>(text: D) -> Result<String, D::Error> {
     Ok(String::deserialize(text)?.trim().to_owned())
+}
+
+/// How a value is printed: as it displays itself.
+pub(super) fn display<S: Serializer>(value: &impl Display, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_str(value)
 }
 
 /// How an optional value is printed: as it displays itself, or empty when not set.
@@ -80,17 +86,17 @@ pub(super) mod choice {
         D: Deserializer<'de>,
         T: Copy + Into<&'static str> + strum::VariantArray,
     {
+        let named = |v: &T| -> &'static str { (*v).into() };
         super::text(name, |name| {
-            let names: Vec<&str> = T::VARIANTS.iter().map(|&v| v.into()).collect();
-            T::VARIANTS
-                .iter()
-                .copied()
-                .find(|&v| v.into() == name)
-                .ok_or_else(|| {
-                    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-                    let (last, others) = quoted.split_last().expect("an enum has a value");
-                    format!("{name:?}: expected {} or {last}", others.join(", "))
-                })
+            let found = T::VARIANTS.iter().find(|v| named(v) == name);
+            found.copied().ok_or_else(|| {
+                let quoted: Vec<String> = T::VARIANTS
+                    .iter()
+                    .map(|v| format!("{:?}", named(v)))
+                    .collect();
+                let (last, others) = quoted.split_last().expect("an enum has a value");
+                format!("{name:?}: expected {} or {last}", others.join(", "))
+            })
         })
     }
 
@@ -215,21 +221,12 @@ units! {
 }
 
 /// An IANA time zone name (`UTC`, `Europe/Paris`).
-pub(super) mod time_zone {
-    use chrono_tz::Tz;
-    use serde::{Deserializer, Serializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(name: D) -> Result<Tz, D::Error> {
-        super::text(name, |name| {
-            name.parse().map_err(|_| {
-                format!("{name:?} is not an IANA time zone name such as UTC or Europe/Paris")
-            })
+pub(super) fn time_zone<'de, D: Deserializer<'de>>(name: D) -> Result<chrono_tz::Tz, D::Error> {
+    text(name, |name| {
+        name.parse().map_err(|_| {
+            format!("{name:?} is not an IANA time zone name such as UTC or Europe/Paris")
         })
-    }
-
-    pub fn serialize<S: Serializer>(zone: &Tz, out: S) -> Result<S::Ok, S::Error> {
-        out.serialize_str(zone.name())
-    }
+    })
 }
 
 /// An http(s) URL, or empty for none; printed without the credential it may carry.
@@ -238,7 +235,7 @@ pub(super) mod optional_url {
     use url::Url;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(url: D) -> Result<Option<Url>, D::Error> {
-        super::optional(url, super::http_url)
+        super::optional(url, super::parse_http_url)
     }
 
     pub fn serialize<S: Serializer>(url: &Option<Url>, out: S) -> Result<S::Ok, S::Error> {
@@ -246,21 +243,12 @@ pub(super) mod optional_url {
     }
 }
 
-/// An http(s) URL with a host, such as LinkedIn's endpoints; printed as it is.
-pub(super) mod http_url {
-    use serde::{Deserializer, Serializer};
-    use url::Url;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(url: D) -> Result<Url, D::Error> {
-        super::text(url, |url| super::http_url(&url))
-    }
-
-    pub fn serialize<S: Serializer>(url: &Url, out: S) -> Result<S::Ok, S::Error> {
-        out.serialize_str(url.as_str())
-    }
+/// An http(s) URL with a host, such as LinkedIn's endpoints.
+pub(super) fn http_url<'de, D: Deserializer<'de>>(url: D) -> Result<Url, D::Error> {
+    text(url, |url| parse_http_url(&url))
 }
 
-pub(super) fn http_url(text: &str) -> Result<Url, String> {
+pub(super) fn parse_http_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|e| {
         format!(
             "{} is not a URL ({e}); expected http(s)://...",
@@ -282,17 +270,4 @@ fn unparsed(text: &str) -> String {
     } else {
         format!("{text:?}")
     }
-}
-
-/// How a URL that may carry a credential (a password, a token in its query) is printed: those
-/// parts replaced by a marker.
-pub fn redacted_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("redacted"));
-    }
-    if shown.query().is_some() {
-        shown.set_query(Some("redacted"));
-    }
-    shown.to_string()
 }

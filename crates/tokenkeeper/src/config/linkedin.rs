@@ -1,8 +1,7 @@
 //! The `[linkedin]` section: the LinkedIn app's credentials, its endpoints and how long to
 //! wait for it.
 
-use super::error::Required;
-use super::field::{http_url, redacted, text, In, Millis, Seconds};
+use super::field::{display, http_url, redacted, text, In, Millis, Seconds};
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Duration;
@@ -16,13 +15,13 @@ pub struct LinkedInSettings {
     /// Required: the app's Primary Client Secret.
     #[serde(serialize_with = "redacted")]
     pub client_secret: SecretString,
-    #[serde(with = "http_url")]
+    #[serde(deserialize_with = "http_url", serialize_with = "display")]
     pub authorize_url: Url,
-    #[serde(with = "http_url")]
+    #[serde(deserialize_with = "http_url", serialize_with = "display")]
     pub token_url: Url,
-    #[serde(with = "http_url")]
+    #[serde(deserialize_with = "http_url", serialize_with = "display")]
     pub introspect_url: Url,
-    #[serde(with = "http_url")]
+    #[serde(deserialize_with = "http_url", serialize_with = "display")]
     pub userinfo_url: Url,
     /// Space separated.
     #[serde(deserialize_with = "scopes")]
@@ -59,15 +58,6 @@ impl Default for LinkedInSettings {
         }
     }
 }
-
-/// The keys without a default, with what to put there.
-pub(super) const REQUIRED: [Required; 2] = [
-    ("linkedin.client_id", "the Client ID of your LinkedIn app"),
-    (
-        "linkedin.client_secret",
-        "the Primary Client Secret of your LinkedIn app",
-    ),
-];
 
 fn scopes<'de, D: Deserializer<'de>>(scope: D) -> Result<String, D::Error> {
     text(scope, |scope| {

@@ -15,7 +15,6 @@
 mod admin;
 mod api;
 mod connect;
-mod database_url;
 mod email;
 mod encryption;
 mod env;
@@ -30,14 +29,12 @@ mod schedule;
 mod smtp;
 mod webhooks;
 
-pub use admin::{hash_password, password_matches, AdminSettings};
+pub use admin::AdminSettings;
 pub use api::ApiSettings;
 pub use connect::ConnectSettings;
-pub use database_url::{redact_database_url, DatabaseUrl};
 pub use email::EmailSettings;
 pub use encryption::EncryptionSettings;
 pub use error::{ConfigError, Required};
-pub use field::redacted_url;
 pub use http::HttpSettings;
 pub use linkedin::LinkedInSettings;
 pub use log::{LogFormat, LogSettings};
@@ -46,7 +43,7 @@ pub use schedule::ScheduleSettings;
 pub use smtp::{SmtpSecurity, SmtpSettings};
 pub use webhooks::{WebhookSettings, WebhookTarget};
 
-use crate::domain::NotificationPolicy;
+use crate::domain::{DatabaseUrl, NotificationPolicy};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -78,11 +75,18 @@ pub struct Config {
     pub webhooks: WebhookSettings,
 }
 
-/// The keys without a default: the program does not run until each is set.
+/// The keys without a default, with what to put there: the program does not run until each
+/// is set.
 const REQUIRED: [Required; 3] = [
-    linkedin::REQUIRED[0],
-    linkedin::REQUIRED[1],
-    connect::REQUIRED,
+    ("linkedin.client_id", "the Client ID of your LinkedIn app"),
+    (
+        "linkedin.client_secret",
+        "the Primary Client Secret of your LinkedIn app",
+    ),
+    (
+        "connect.signing_key",
+        "a long random string, at least 32 characters",
+    ),
 ];
 
 /// The configuration as read and checked, before the keys without a default are asked for;
@@ -95,7 +99,7 @@ pub struct Loaded {
 impl Config {
     /// Defaults, then the file (if any), then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::read(file, std::env::vars())?.complete()
+        Self::load_from(file, std::env::vars())
     }
 
     pub fn load_from(

@@ -1,6 +1,6 @@
 //! The `[schedule]` section: when `serve` runs sweeps by itself.
 
-use super::field::{text, time_zone, In, Millis};
+use super::field::{display, text, time_zone, In, Millis};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ pub struct ScheduleSettings {
     /// A five-field cron expression, read in `timezone`.
     #[serde(deserialize_with = "cron")]
     pub cron: String,
-    #[serde(with = "time_zone")]
+    #[serde(deserialize_with = "time_zone", serialize_with = "display")]
     pub timezone: chrono_tz::Tz,
     /// How often the scheduler looks at the clock while waiting for a slot.
     #[serde(rename = "poll_ms", with = "In::<Millis, 1, 3_600_000>")]

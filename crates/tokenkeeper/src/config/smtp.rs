@@ -1,10 +1,10 @@
 //! The `[smtp]` section: how to reach the SMTP server that delivers the emails.
 
 use super::error::{invalid, ConfigError};
-use super::field::{choice, redacted, text, trimmed, Count, In, Seconds};
+use super::field::{choice, display, redacted, text, trimmed, Count, In, Seconds};
 use lettre::message::Mailbox;
 use secrecy::SecretString;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,7 +20,7 @@ pub struct SmtpSettings {
     pub username: String,
     #[serde(serialize_with = "redacted")]
     pub password: SecretString,
-    #[serde(deserialize_with = "mailbox", serialize_with = "address")]
+    #[serde(deserialize_with = "mailbox", serialize_with = "display")]
     pub from: Mailbox,
     #[serde(rename = "timeout_seconds", with = "In::<Seconds, 1, 600>")]
     pub timeout: Duration,
@@ -88,10 +88,6 @@ fn mailbox<'de, D: Deserializer<'de>>(from: D) -> Result<Mailbox, D::Error> {
         from.parse()
             .map_err(|_| format!("{from:?} is not an address like \"Acme <noreply@acme.com>\""))
     })
-}
-
-fn address<S: Serializer>(from: &Mailbox, out: S) -> Result<S::Ok, S::Error> {
-    out.collect_str(from)
 }
 
 /// Whether an SMTP host is this machine, the one place a password may travel unencrypted.

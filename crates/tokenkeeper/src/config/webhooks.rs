@@ -5,7 +5,7 @@ use super::error::{invalid, ConfigError};
 use super::field::{optional, optional_url, redacted, Count, Days, In, Seconds};
 use crate::crypto::WebhookSecret;
 use crate::domain::WebhookEvents;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Duration;
 use url::Url;
 
@@ -16,7 +16,7 @@ pub struct WebhookSettings {
     #[serde(with = "optional_url")]
     pub url: Option<Url>,
     /// `whsec_` and base64, as the Standard Webhooks specification writes it.
-    #[serde(with = "secret")]
+    #[serde(deserialize_with = "secret", serialize_with = "redacted")]
     pub secret: Option<WebhookSecret>,
     /// One delivery attempt's whole request, answer included.
     #[serde(rename = "timeout_seconds", with = "In::<Seconds, 1, 120>")]
@@ -97,22 +97,9 @@ impl WebhookSettings {
     }
 }
 
-/// `whsec_` and base64, or empty; printed redacted.
-mod secret {
-    use super::*;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        text: D,
-    ) -> Result<Option<WebhookSecret>, D::Error> {
-        optional(text, |text| {
-            WebhookSecret::parse(text).map_err(|e| e.to_string())
-        })
-    }
-
-    pub fn serialize<S: Serializer>(
-        secret: &Option<WebhookSecret>,
-        out: S,
-    ) -> Result<S::Ok, S::Error> {
-        redacted(secret, out)
-    }
+/// `whsec_` and base64, or empty.
+fn secret<'de, D: Deserializer<'de>>(text: D) -> Result<Option<WebhookSecret>, D::Error> {
+    optional(text, |text| {
+        WebhookSecret::parse(text).map_err(|e| e.to_string())
+    })
 }

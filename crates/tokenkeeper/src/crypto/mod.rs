@@ -7,11 +7,13 @@
 //! associated data naming its format, key, column and row, so a ciphertext copied to another
 //! account or column does not open.
 //!
-//! Webhook signatures live here too: the other secret the service holds and uses.
+//! Webhook signatures and the dashboard's password hash live here too: the other secrets the
+//! service holds and uses.
 
 mod cipher;
 mod generate;
 mod keyring;
+mod password;
 mod plaintext;
 mod stored;
 mod webhook_signature;
@@ -19,6 +21,7 @@ mod webhook_signature;
 pub use cipher::{Column, OpenError, Row, SealedColumn, TokenCipher};
 pub use generate::new_entry;
 pub use keyring::{KeyId, Keyring, KeyringError, ACTIVE_KEY_SETTING, KEYS_SETTING};
+pub use password::{check_password_hash, hash_password, password_matches};
 pub use plaintext::{is_plaintext, Plaintext, ALLOW_PLAINTEXT_SETTING};
 pub use webhook_signature::{WebhookSecret, WebhookSecretError};
 

@@ -3,6 +3,7 @@
 
 mod account;
 mod clock;
+mod database_url;
 mod dialect;
 mod email;
 mod enum_text;
@@ -19,6 +20,7 @@ mod webhook_event;
 
 pub use account::{Account, AccountStatus, LinkedAccount, Network, TokenSet};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use database_url::{redact_database_url, redacted_url, DatabaseUrl};
 pub use dialect::Dialect;
 pub use email::EmailAddress;
 pub use enum_text::EnumText;

@@ -54,7 +54,8 @@ impl LoginAttempts {
             .expect("the semaphore is never closed");
         let check = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            crate::config::password_matches(&config.admin, &password)
+            let hash = config.admin.password_hash.as_ref();
+            hash.is_some_and(|hash| crate::crypto::password_matches(hash, &password))
         });
         check.await.unwrap_or_else(|error| {
             tracing::error!(%error, "the dashboard's password check failed");

@@ -48,9 +48,10 @@ async fn hash_password_prints_a_hash_of_the_piped_password_only() {
     assert_eq!(stdout.lines().count(), 1, "the hash alone: {stdout}");
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
     let settings: tokenkeeper::config::AdminSettings = hash.try_into().unwrap();
-    assert!(tokenkeeper::config::password_matches(&settings, PASSWORD));
-    assert!(!tokenkeeper::config::password_matches(
-        &settings,
+    let hash = settings.password_hash.as_ref().unwrap();
+    assert!(tokenkeeper::crypto::password_matches(hash, PASSWORD));
+    assert!(!tokenkeeper::crypto::password_matches(
+        hash,
         "piped operator"
     ));
 

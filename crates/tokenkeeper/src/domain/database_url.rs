@@ -1,9 +1,11 @@
 //! The database URL, which may carry a password in its userinfo
 //! (`postgres://user:PASSWORD@host/db`) or in its query (`?password=`, `?sslpassword=`, and
 //! whatever other parameter names a secret). It prints itself (Display and Debug) with both
-//! replaced by a marker; only opening the database reads it whole.
+//! replaced by a marker; only opening the database reads it whole. Other URLs that may carry
+//! a credential (a webhook's) print through [`redacted_url`].
 
-use crate::domain::Dialect;
+use super::Dialect;
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
@@ -30,12 +32,13 @@ impl Default for DatabaseUrl {
 /// The top-level `database_url` key: only the databases the program can open.
 impl<'de> Deserialize<'de> for DatabaseUrl {
     fn deserialize<D: Deserializer<'de>>(url: D) -> Result<Self, D::Error> {
-        super::field::text(url, |url| match Dialect::of_url(&url) {
+        let url = String::deserialize(url)?;
+        match Dialect::of_url(&url) {
             Some(_) => Ok(Self(url)),
-            None => Err(
-                "expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB".into(),
-            ),
-        })
+            None => Err(D::Error::custom(
+                "expected sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+            )),
+        }
     }
 }
 
@@ -109,6 +112,19 @@ pub fn redact_database_url(database_url: &str) -> String {
         url.set_fragment(Some(MARKER));
     }
     url.to_string()
+}
+
+/// How a URL that may carry a credential (a password, a token in its query) is printed: those
+/// parts replaced by a marker.
+pub fn redacted_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("redacted"));
+    }
+    if shown.query().is_some() {
+        shown.set_query(Some("redacted"));
+    }
+    shown.to_string()
 }
 
 /// Each `key=value` pair keeps its text, except the value of a secret key.
