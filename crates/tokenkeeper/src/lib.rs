@@ -22,8 +22,6 @@ pub mod provider;
 pub mod readiness;
 pub mod refresh;
 pub mod report;
-/// The schedule's rules live in the domain; `config` still names them by this path.
-pub use domain::schedule;
 pub mod secret_values;
 pub mod services;
 pub mod store;

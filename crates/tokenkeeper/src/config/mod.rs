@@ -8,9 +8,10 @@
 //! name keys with the section and key joined by a double underscore:
 //! `TOKENKEEPER_DATABASE_URL`, `TOKENKEEPER_LINKEDIN__CLIENT_SECRET`.
 //!
-//! Of the crate, configuration reads the domain and two modules that import nothing of ours:
-//! `crypto`, so that a keyring or a webhook secret that does not parse stops the start under
-//! its key, and `schedule`, so that a cron expression is checked as it is read.
+//! Of the crate, configuration reads the domain (where the schedule's cron rules are, so an
+//! expression is checked as it is read) and `crypto`, which imports nothing of ours but the
+//! domain, so that a keyring or a webhook secret that does not parse stops the start under its
+//! key.
 
 mod admin;
 mod api;

@@ -32,7 +32,7 @@ impl Default for ScheduleSettings {
 
 fn cron<'de, D: Deserializer<'de>>(expression: D) -> Result<String, D::Error> {
     text(expression, |expression| {
-        crate::schedule::Schedule::parse(&expression, chrono_tz::UTC)?;
+        crate::domain::schedule::Schedule::parse(&expression, chrono_tz::UTC)?;
         Ok(expression)
     })
 }
