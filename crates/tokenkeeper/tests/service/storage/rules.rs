@@ -19,6 +19,7 @@ backend_tests!(
     a_stale_claim_cannot_overwrite_newer_tokens,
     a_slot_runs_once,
     a_damaged_row_costs_only_itself_in_a_claim,
+    the_longest_user_id_is_stored_whole,
 );
 
 pub async fn open(backend: Backend) -> Option<(TestDatabase, std::sync::Arc<dyn Store>)> {
@@ -311,4 +312,30 @@ async fn a_damaged_row_costs_only_itself_in_a_claim(backend: Backend) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// A user id is up to 255 characters, not bytes (as the OpenAPI document's `maxLength`
+/// counts): 255 two-byte characters are 510 bytes, which every backend's column must hold
+/// and find again.
+async fn the_longest_user_id_is_stored_whole(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let longest = "\u{e9}".repeat(255);
+    let user = UserId::parse(&longest).unwrap();
+    let tokens = linked("ada", t0(), true).tokens().clone();
+    let account = LinkedAccount::new(
+        user.clone(),
+        MemberId::parse("m-longest").unwrap(),
+        EmailAddress::parse("longest@example.com").unwrap(),
+        None,
+        tokens,
+        t0(),
+        &ExpiryPolicy::default(),
+    );
+    let saved = store.save_linked_account(&account).await.unwrap();
+    let read = store.account_by_user(&user).await.unwrap().unwrap();
+    assert_eq!(read.id, saved.id);
+    assert_eq!(read.user_id.as_str(), longest);
+    assert_eq!(read.user_id.as_str().len(), 510);
 }
