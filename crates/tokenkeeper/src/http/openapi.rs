@@ -102,7 +102,8 @@ fn error_answer(description: &str) -> RefOr<Response> {
 }
 
 /// What every route may answer whatever its handler does: without the key, 401 (from
-/// `api_key.rs`, before anything else is read); for a JSON body, what `json_body.rs` refuses.
+/// `api_key.rs`, before anything else is read); 503 when the API has no key configured; 408
+/// from the timeout layer; for a JSON body, what `json_body.rs` refuses.
 pub(super) fn declare_shared_answers(document: &mut utoipa::openapi::OpenApi) {
     for item in document.paths.paths.values_mut() {
         let operations = [
@@ -139,6 +140,24 @@ fn declare_on(operation: &mut Operation) {
     answers
         .entry("401".into())
         .or_insert_with(|| unauthorized.into());
+    // Before the key is even compared: a deployment without `api.api_key` has no host API.
+    let disabled = "`api_disabled`: the host API is off, since no `api.api_key` is configured";
+    match answers
+        .entry("503".into())
+        .or_insert_with(|| error_answer(disabled))
+    {
+        RefOr::T(answer) if !answer.description.contains("api_disabled") => {
+            answer.description = format!("{}; or {disabled}", answer.description);
+        }
+        _ => {}
+    }
+    // The timeout layer answers with a bare status, whatever the route.
+    answers.entry("408".into()).or_insert_with(|| {
+        ResponseBuilder::new()
+            .description("the request took longer than `http.request_timeout_seconds` (no body)")
+            .build()
+            .into()
+    });
     if operation.request_body.is_some() {
         for (status, description) in [
             ("400", "`invalid_json`: the body is not JSON"),
@@ -275,6 +294,15 @@ mod tests {
             assert!(
                 operation["responses"]["401"].is_object(),
                 "{method} {path} does not declare its 401"
+            );
+            let unavailable = operation["responses"]["503"]["description"].as_str();
+            assert!(
+                unavailable.is_some_and(|d| d.contains("api_disabled")),
+                "{method} {path} does not declare the 503 of an API without a key"
+            );
+            assert!(
+                operation["responses"]["408"].is_object(),
+                "{method} {path} does not declare the timeout's 408"
             );
         }
     }
