@@ -63,7 +63,11 @@ pub struct MemberId(String);
 impl MemberId {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.len() > 255 || trimmed.chars().any(char::is_control) {
+        // Counted in characters, as the columns and the OpenAPI document's `maxLength` count.
+        if trimmed.is_empty()
+            || trimmed.chars().count() > 255
+            || trimmed.chars().any(char::is_control)
+        {
             return Err(InvalidInput(
                 "LinkedIn member id (sub) must be 1 to 255 printable characters".into(),
             ));
@@ -134,6 +138,13 @@ impl fmt::Display for AccountMember {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_member_id_is_up_to_255_characters_not_bytes() {
+        assert!(MemberId::parse(&"\u{e9}".repeat(255)).is_ok());
+        assert!(MemberId::parse(&"\u{e9}".repeat(256)).is_err());
+        assert!(MemberId::parse(" \u{a0} ").is_err());
+    }
+
     use super::*;
 
     #[test]

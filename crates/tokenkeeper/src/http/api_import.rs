@@ -53,7 +53,17 @@ impl utoipa::PartialSchema for ImportRowSchema {
                 "token_expires_at": instant,
                 "refresh_token_expires_at": instant,
                 "linked_at": instant,
-                "member_id": printable(255),
+                // Blank is refused (trimmed, nothing is left): at least one character that is neither a
+                // control character nor whitespace (the classes of `UserId::PATTERN`).
+                "member_id": optional(json!({
+                    "type": "string",
+                    "pattern": concat!(
+                        r"^[^\x00-\x1F\x7F-\x9F]*",
+                        r"[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+                        r"[^\x00-\x1F\x7F-\x9F]*$"
+                    ),
+                    "maxLength": 255,
+                })),
                 "name": printable(MAX_NAME_LEN),
                 "scope": printable(MAX_SCOPE_LEN),
             },

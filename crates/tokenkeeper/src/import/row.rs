@@ -196,8 +196,9 @@ fn token(value: String) -> Result<String, String> {
 }
 
 fn bounded_text(value: String, max: usize) -> Result<String, String> {
-    if value.len() > max {
-        return Err(format!("longer than {max} bytes"));
+    // Characters, as the OpenAPI document's `maxLength` counts; the columns are TEXT.
+    if value.chars().count() > max {
+        return Err(format!("longer than {max} characters"));
     }
     if value.chars().any(char::is_control) {
         return Err("must not contain control characters".to_owned());
@@ -223,6 +224,13 @@ pub fn instant(value: &str) -> Result<DateTime<Utc>, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_and_scopes_are_bounded_in_characters_as_the_document_says() {
+        assert!(super::bounded_text("\u{e9}".repeat(MAX_NAME_LEN), MAX_NAME_LEN).is_ok());
+        let refused = super::bounded_text("\u{e9}".repeat(MAX_NAME_LEN + 1), MAX_NAME_LEN);
+        assert_eq!(refused.unwrap_err(), "longer than 255 characters");
+    }
+
     use super::*;
     use chrono::TimeZone;
 
