@@ -488,7 +488,7 @@ async fn member_lookups_keep_to_the_rate_per_second(backend: Backend) {
     app.fake.controls().set_now(Utc::now());
     let expires = (Utc::now() + Duration::days(30)).to_rfc3339();
     let mut lines = vec!["user_id,email,access_token,token_expires_at".to_owned()];
-    for i in 0..20 {
+    for i in 0..40 {
         seed_token(&app, &format!("AQ-secret-{i}"), &format!("sub-{i}"), false);
         lines.push(format!("u-{i},u{i}@example.com,AQ-secret-{i},{expires}"));
     }
@@ -506,20 +506,22 @@ async fn member_lookups_keep_to_the_rate_per_second(backend: Backend) {
             .await
             .expect("a first userinfo call");
         let first = std::time::Instant::now();
-        tokio::time::timeout(bound, controls.wait_for_calls(Endpoint::Userinfo, 20))
+        tokio::time::timeout(bound, controls.wait_for_calls(Endpoint::Userinfo, 40))
             .await
-            .expect("20 userinfo calls");
+            .expect("40 userinfo calls");
         first.elapsed()
     };
     let (output, took) = tokio::join!(importing, watch);
     assert!(output.status.success(), "{}", stderr(&output));
-    // A burst of one second's worth, then one call every 100 ms: the 20th call cannot come
-    // sooner than about a second after the first, however fast LinkedIn answers.
+    // A burst of one second's worth, then one call every 100 ms: the 40th call cannot come
+    // sooner than 3 s after the first permit, however fast LinkedIn answers. The first call
+    // is seen here a little after it was let go, more so on a loaded machine: a full second
+    // of that is allowed, and an unpaced import takes tens of milliseconds.
     assert!(
-        took >= std::time::Duration::from_millis(900),
-        "20 lookups took {took:?}, faster than 10 per second"
+        took >= std::time::Duration::from_secs(2),
+        "40 lookups took {took:?}, faster than 10 per second"
     );
-    assert_eq!(app.account("u-19").await.member_id.as_str(), "sub-19");
+    assert_eq!(app.account("u-39").await.member_id.as_str(), "sub-39");
 }
 
 async fn an_import_stops_when_userinfo_refuses_our_request(backend: Backend) {

@@ -80,11 +80,18 @@ async fn commands_that_open_the_database_log_no_password(backend: Backend) {
 
 /// Runs the built binary with only `vars` set, from `--config file` when given.
 async fn bare(args: &[&str], vars: &[(&str, &str)]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
-    command.args(args).env_clear().envs(vars.iter().copied());
-    tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
+    command
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().copied())
+        .kill_on_drop(true);
+    // A guard, not a measure: a command that starts despite a missing key (`serve` would
+    // run until stopped) fails the test instead of hanging it.
+    tokio::time::timeout(std::time::Duration::from_secs(120), command.output())
         .await
-        .unwrap()
+        .unwrap_or_else(|_| panic!("tokenkeeper {args:?} did not exit"))
+        .expect("the binary runs")
 }
 
 /// Every key of the configuration, `section.key`, as the defaults hold them.
