@@ -4,8 +4,7 @@
 use super::keyring::{Key, KeyId, Keyring, KEYS_SETTING};
 use super::plaintext::{Plaintext, ALLOW_PLAINTEXT_SETTING};
 use super::stored::{format_v1, Stored, NONCE_LEN, TAG_LEN, VERSION_1};
-use crate::domain::EnumText;
-use crate::domain::{AccessToken, Network, RefreshToken, UserId};
+use crate::domain::{AccessToken, ProviderName, RefreshToken, UserId};
 use aes_gcm::aead::{Aead, AeadCore, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,17 +18,17 @@ use zeroize::Zeroizing;
 /// of an insert are sealed.
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'a> {
-    pub network: Network,
+    pub network: &'a ProviderName,
     pub user_id: &'a UserId,
 }
 
 impl<'a> Row<'a> {
-    pub fn new(network: Network, user_id: &'a UserId) -> Self {
+    pub fn new(network: &'a ProviderName, user_id: &'a UserId) -> Self {
         Self { network, user_id }
     }
 
     pub fn linkedin(user_id: &'a UserId) -> Self {
-        Self::new(Network::LinkedIn, user_id)
+        Self::new(ProviderName::linkedin_ref(), user_id)
     }
 }
 

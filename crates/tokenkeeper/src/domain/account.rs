@@ -1,21 +1,10 @@
 use super::EnumText;
 use super::{
-    AccessToken, AccountMember, EmailAddress, ExpiryPolicy, MemberId, RefreshToken, UserId,
+    AccessToken, AccountMember, EmailAddress, ExpiryPolicy, MemberId, ProviderName, RefreshToken,
+    UserId,
 };
 use chrono::{DateTime, Utc};
 use strum::{Display, IntoStaticStr, VariantArray};
-
-/// The social network an account belongs to. Only LinkedIn today; the column exists so a host
-/// app's existing `social_network` table keeps its meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, VariantArray, Display)]
-pub enum Network {
-    #[strum(serialize = "linkedin")]
-    LinkedIn,
-}
-
-impl EnumText for Network {
-    const WHAT: &'static str = "network";
-}
 
 /// Where an account stands. See DESIGN.md for the transitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoStaticStr, VariantArray, Display)]
@@ -122,7 +111,8 @@ impl LinkedAccount {
 pub struct Account {
     pub id: i64,
     pub user_id: UserId,
-    pub network: Network,
+    /// The configured provider the account belongs to (the `network` column).
+    pub provider: ProviderName,
     pub member_id: AccountMember,
     pub email: EmailAddress,
     pub name: Option<String>,
@@ -157,9 +147,6 @@ mod tests {
 
     #[test]
     fn names_are_what_the_database_stores() {
-        assert_eq!(Network::LinkedIn.as_str(), "linkedin");
-        assert_eq!(Network::parse("linkedin"), Ok(Network::LinkedIn));
-        assert!(Network::parse("LinkedIn").is_err());
         let stored = AccountStatus::ALL
             .iter()
             .copied()
@@ -219,7 +206,7 @@ mod tests {
         let mut account = Account {
             id: 1,
             user_id: UserId::parse("u-1").unwrap(),
-            network: Network::LinkedIn,
+            provider: ProviderName::linkedin(),
             member_id: MemberId::parse("m-1").unwrap().into(),
             email: EmailAddress::parse("ada@example.com").unwrap(),
             name: None,

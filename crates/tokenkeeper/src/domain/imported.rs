@@ -100,7 +100,7 @@ impl ImportedAccount {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AccessToken, Network, RefreshToken};
+    use crate::domain::{AccessToken, ProviderName, RefreshToken};
     use chrono::{Duration, TimeZone};
 
     fn t0() -> DateTime<Utc> {
@@ -134,7 +134,7 @@ mod tests {
         Account {
             id: 7,
             user_id: r.user_id,
-            network: Network::LinkedIn,
+            provider: ProviderName::linkedin(),
             member_id: r.member_id,
             email: r.email,
             name: None,

@@ -125,7 +125,7 @@ impl NotificationPolicy {
 mod tests {
     use super::*;
     use crate::domain::{
-        AccessToken, AccountStatus, EmailAddress, MemberId, Network, RefreshToken, UserId,
+        AccessToken, AccountStatus, EmailAddress, MemberId, ProviderName, RefreshToken, UserId,
     };
     use chrono::TimeZone;
 
@@ -134,7 +134,7 @@ mod tests {
         Account {
             id: 1,
             user_id: UserId::parse("u").unwrap(),
-            network: Network::LinkedIn,
+            provider: ProviderName::linkedin(),
             member_id: MemberId::parse("m").unwrap().into(),
             email: EmailAddress::parse("u@example.com").unwrap(),
             name: None,

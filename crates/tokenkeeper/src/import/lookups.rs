@@ -4,7 +4,7 @@
 //! always safe), honouring a 429's Retry-After within the sweep's own retry budget.
 
 use crate::config::RefreshSettings;
-use crate::domain::{AccessToken, ExpiryPolicy, MemberId, Network};
+use crate::domain::{AccessToken, ExpiryPolicy, MemberId};
 use crate::provider::{Failure, FailureClass, Introspection, ProviderError, Providers};
 use crate::refresh::Pacing;
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -34,7 +34,7 @@ impl TokenLookups {
     /// operator's `[refresh]` settings.
     pub fn expiry_policy(&self) -> ExpiryPolicy {
         self.providers
-            .of(Network::LinkedIn)
+            .linkedin()
             .expiry_policy(self.settings.expiry())
     }
 
@@ -43,7 +43,7 @@ impl TokenLookups {
         token: &AccessToken,
         now: DateTime<Utc>,
     ) -> Result<Introspection, ProviderError> {
-        let provider = self.providers.of(Network::LinkedIn);
+        let provider = self.providers.linkedin();
         self.paced("introspection", || provider.introspect(token, now))
             .await
     }
@@ -51,7 +51,7 @@ impl TokenLookups {
     /// Asks userinfo with the token itself. A 401 is LinkedIn's answer, not a failure; a 403
     /// is about this token (its scopes), never about our client.
     pub async fn holder(&self, token: &AccessToken) -> Result<Holder, ProviderError> {
-        let provider = self.providers.of(Network::LinkedIn);
+        let provider = self.providers.linkedin();
         match self
             .paced("userinfo", || provider.identify_token(token))
             .await

@@ -2,7 +2,7 @@
 //! (naming `email.template_dir` and the file), and what a member's values can and cannot do.
 
 use super::*;
-use crate::domain::{AccessToken, AccountStatus, EmailAddress, MemberId, Network, UserId};
+use crate::domain::{AccessToken, AccountStatus, EmailAddress, MemberId, ProviderName, UserId};
 use chrono::TimeZone;
 
 const LINK: &str = "https://tk.example/connect/linkedin?x=1&sig=abc";
@@ -21,7 +21,7 @@ fn account(name: Option<&str>, member_id: &str) -> Account {
     Account {
         id: 7,
         user_id: UserId::parse("42").unwrap(),
-        network: Network::LinkedIn,
+        provider: ProviderName::linkedin(),
         member_id: MemberId::parse(member_id).unwrap().into(),
         email: EmailAddress::parse("ada@example.com").unwrap(),
         name: name.map(Into::into),

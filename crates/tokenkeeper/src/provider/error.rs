@@ -4,6 +4,7 @@
 //! X's `400 invalid_request` for a dead token, Graph's `OAuthException` 190) into these
 //! classes, so that nobody else parses a network's error bodies.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What a failure means for the account, decided by the provider that got the answer.
@@ -30,7 +31,7 @@ pub enum FailureClass {
 #[derive(Debug, thiserror::Error)]
 #[error("{}", self.describe())]
 pub struct ProviderError {
-    pub network: &'static str,
+    pub network: Arc<str>,
     pub failure: Failure,
 }
 
@@ -58,12 +59,15 @@ pub enum Failure {
 }
 
 impl ProviderError {
-    pub fn new(network: &'static str, failure: Failure) -> Self {
-        Self { network, failure }
+    pub fn new(network: impl Into<Arc<str>>, failure: Failure) -> Self {
+        Self {
+            network: network.into(),
+            failure,
+        }
     }
 
     fn describe(&self) -> String {
-        let network = self.network;
+        let network = &self.network;
         match &self.failure {
             Failure::Timeout => format!("{network} did not answer in time"),
             Failure::Connect(detail) => format!("could not reach {network}: {detail}"),

@@ -18,7 +18,7 @@ pub use grant::{
     keep_or_replace_refresh_token, HeldGrant, Identity, Introspection, Renewal, TokenGrant,
 };
 
-use crate::domain::{AccessToken, EnumText, ExpiryPolicy, Network};
+use crate::domain::{AccessToken, ExpiryPolicy, ProviderKind, ProviderName};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -73,11 +73,14 @@ pub enum Rotation {
 /// (`ProviderError::class`); none logs a token.
 #[async_trait]
 pub trait Provider: Send + Sync + 'static {
-    /// The network, as rows and configuration name it (`linkedin`).
-    fn network(&self) -> Network;
+    /// The provider's configured name, as rows, URLs and metrics carry it (`linkedin`).
+    fn name(&self) -> &ProviderName;
+
+    /// Whose rules it follows.
+    fn kind(&self) -> ProviderKind;
 
     /// The network as people write it ("LinkedIn"), for pages, emails and error texts.
-    fn display_name(&self) -> &'static str;
+    fn display_name(&self) -> &str;
 
     fn capabilities(&self) -> Capabilities;
 
@@ -143,15 +146,16 @@ pub trait Provider: Send + Sync + 'static {
 }
 
 /// Asking a network for what it does not offer: our mistake, never the member's.
-pub fn unsupported(network: &'static str, what: &'static str) -> ProviderError {
+pub fn unsupported(network: &str, what: &'static str) -> ProviderError {
     ProviderError::new(network, Failure::Unsupported(what))
 }
 
-/// The providers this service runs with, one per network. Built so that every network a row
-/// may name has its provider: looking one up cannot fail.
+/// The providers this service runs with, by configured name. A row may name a provider the
+/// configuration no longer has: looking one up says so, and the caller treats it as the
+/// operator's to fix (`Providers::get`).
 #[derive(Clone)]
 pub struct Providers {
-    by_network: BTreeMap<&'static str, Arc<dyn Provider>>,
+    by_name: BTreeMap<ProviderName, Arc<dyn Provider>>,
 }
 
 impl Providers {
@@ -160,21 +164,31 @@ impl Providers {
         Ok(linkedin::LinkedInClient::new(config.linkedin.clone())?.into())
     }
 
-    /// The provider of `network`.
-    pub fn of(&self, network: Network) -> &Arc<dyn Provider> {
-        self.by_network
-            .get(network.as_str())
-            .expect("every network has its provider (checked when built)")
+    /// The provider named `name`, if configured.
+    pub fn find(&self, name: &ProviderName) -> Option<&Arc<dyn Provider>> {
+        self.by_name.get(name)
+    }
+
+    /// The provider named `name`, or the error of a row naming one the configuration lost:
+    /// the operator's to fix, never the member's.
+    pub fn get(&self, name: &ProviderName) -> Result<&Arc<dyn Provider>, ProviderError> {
+        self.find(name).ok_or_else(|| {
+            ProviderError::new(
+                name.as_str(),
+                Failure::Unsupported("this provider: it is not configured"),
+            )
+        })
     }
 
     /// LinkedIn's provider: the connect flow's and the import's until they name a network.
     pub fn linkedin(&self) -> &Arc<dyn Provider> {
-        self.of(Network::LinkedIn)
+        self.find(ProviderName::linkedin_ref())
+            .expect("LinkedIn is configured (checked when built)")
     }
 
-    /// Every provider, by network name.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Arc<dyn Provider>)> {
-        self.by_network.iter().map(|(name, p)| (*name, p))
+    /// Every provider, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&ProviderName, &Arc<dyn Provider>)> {
+        self.by_name.iter()
     }
 }
 
@@ -182,7 +196,7 @@ impl From<linkedin::LinkedInClient> for Providers {
     fn from(client: linkedin::LinkedInClient) -> Self {
         let provider: Arc<dyn Provider> = Arc::new(client);
         Self {
-            by_network: BTreeMap::from([(provider.network().as_str(), provider)]),
+            by_name: BTreeMap::from([(provider.name().clone(), provider)]),
         }
     }
 }

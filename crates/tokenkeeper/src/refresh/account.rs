@@ -5,7 +5,7 @@ use super::shared::{Shared, Stop};
 use crate::domain::EnumText;
 use crate::domain::{Account, RefreshOutcome, TokenSet};
 use crate::provider::{
-    keep_or_replace_refresh_token, FailureClass, HeldGrant, ProviderError, Renewal,
+    keep_or_replace_refresh_token, FailureClass, HeldGrant, Provider, ProviderError, Renewal,
 };
 use crate::store::{RefreshLogEntry, RefreshWrite};
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -79,7 +79,15 @@ pub async fn refresh_account(
         }
     };
 
-    let provider = shared.providers.of(account.network);
+    let provider = match shared.providers.get(&account.provider) {
+        Ok(provider) => provider,
+        Err(error) => {
+            // A row naming a provider the configuration no longer has: the operator's to fix,
+            // and nothing to tell the member. The account stays as it is.
+            tracing::error!(account_id = account.id, error = %error, "account left as it is");
+            return (Verdict::Write(RefreshWrite::Release), log);
+        }
+    };
     let held = HeldGrant {
         access_token: &account.token,
         token_expires_at: account.token_expires_at,
@@ -121,7 +129,8 @@ pub async fn refresh_account(
                 log.push(entry(attempt, started, outcome, None));
                 metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => outcome.as_str())
                     .increment(1);
-                return (Verdict::Write(refreshed(shared, account, tokens, now)), log);
+                let write = refreshed(shared, provider.as_ref(), account, tokens, now);
+                return (Verdict::Write(write), log);
             }
             Err(error) => error,
         };
@@ -262,6 +271,7 @@ fn failed_call(class: FailureClass) -> RefreshOutcome {
 /// (`keep_or_replace_refresh_token`). The next refresh falls due by the provider's policy.
 fn refreshed(
     shared: &Shared,
+    provider: &dyn Provider,
     account: &Account,
     tokens: TokenSet,
     now: DateTime<Utc>,
@@ -271,9 +281,7 @@ fn refreshed(
         account.refresh_token_expires_at,
         tokens,
     );
-    let expiration = shared
-        .providers
-        .of(account.network)
+    let expiration = provider
         .expiry_policy(shared.settings.expiry())
         .next_refresh_due(
             now,

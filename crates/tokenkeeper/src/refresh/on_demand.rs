@@ -171,11 +171,10 @@ impl RefreshEngine {
             && account.refresh_token_expires_at.is_none_or(|end| end > now);
         if demand == Demand::ConfirmInvalid {
             let started = std::time::Instant::now();
-            let checked = self
-                .providers
-                .of(account.network)
-                .check_access_token(&account.token)
-                .await;
+            let checked = match self.providers.get(&account.provider) {
+                Ok(provider) => provider.check_access_token(&account.token).await,
+                Err(error) => Err(error),
+            };
             let entry = |outcome, status: Option<u16>, code: Option<&str>| RefreshLogEntry {
                 account_id: account.id,
                 run_id: None,

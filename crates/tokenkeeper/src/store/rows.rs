@@ -8,8 +8,8 @@ use super::{
 use crate::crypto::{Plaintext, Row, SealedColumn, TokenCipher};
 use crate::domain::EnumText;
 use crate::domain::{
-    AccessToken, Account, AccountMember, AccountStatus, EmailAddress, Network, NotificationKind,
-    NotificationStatus, RefreshOutcome, RefreshToken, SweepOutcome, UserId,
+    AccessToken, Account, AccountMember, AccountStatus, EmailAddress, NotificationKind,
+    NotificationStatus, ProviderName, RefreshOutcome, RefreshToken, SweepOutcome, UserId,
 };
 use chrono::{DateTime, Utc};
 
@@ -84,7 +84,7 @@ impl AccountRow {
         Ok(Account {
             id: row.id,
             user_id,
-            network: Network::parse(&row.network).map_err(|e| corrupt(e.0))?,
+            provider: ProviderName::parse(&row.network).map_err(|e| corrupt(e.0))?,
             member_id: AccountMember::stored(&row.member_id.0).map_err(|e| corrupt(e.0))?,
             email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
             name: row.name,

@@ -4,7 +4,7 @@
 //! web apps.
 
 use super::{LinkedInClient, UserInfo};
-use crate::domain::{AccessToken, Network};
+use crate::domain::{AccessToken, ProviderKind, ProviderName};
 use crate::provider::{
     unsupported, AuthorizeRequest, Capabilities, HeldGrant, Identity, Introspection, Pkce,
     PkceVerifier, Provider, ProviderError, RefreshStyle, Renewal, Rotation, TokenGrant,
@@ -34,11 +34,15 @@ impl From<UserInfo> for Identity {
 
 #[async_trait]
 impl Provider for LinkedInClient {
-    fn network(&self) -> Network {
-        Network::LinkedIn
+    fn name(&self) -> &ProviderName {
+        ProviderName::linkedin_ref()
     }
 
-    fn display_name(&self) -> &'static str {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::LinkedIn
+    }
+
+    fn display_name(&self) -> &str {
         super::error::NETWORK
     }
 

@@ -370,12 +370,12 @@ async fn an_email_that_keeps_failing_is_marked_failed_not_dropped(backend: Backe
 
 service_tests!(rendered_emails_match_their_snapshots);
 async fn rendered_emails_match_their_snapshots() {
-    use tokenkeeper::domain::{AccessToken, Account, EmailAddress, MemberId, Network, UserId};
+    use tokenkeeper::domain::{AccessToken, Account, EmailAddress, MemberId, ProviderName, UserId};
     let at = Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap();
     let account = Account {
         id: 7,
         user_id: UserId::parse("42").unwrap(),
-        network: Network::LinkedIn,
+        provider: ProviderName::linkedin(),
         member_id: MemberId::parse("782bbtaQ").unwrap().into(),
         email: EmailAddress::parse("ada@example.com").unwrap(),
         name: Some("Ada <Lovelace>".into()),
