@@ -1,11 +1,11 @@
 //! Signed, expiring links into the connect flow. The host app (or a reconnect email) hands one
-//! to a user; whoever holds it may connect a LinkedIn account for exactly that user and email,
-//! until it expires. An HMAC over every parameter makes a forged or altered link worthless.
+//! to a user; whoever holds it may connect an account of exactly that provider for exactly
+//! that user and email, until it expires. An HMAC over every parameter makes a forged or altered link worthless.
 //! A link completes one connection: its identity (`link_hash`) is recorded when it is used.
 //! Every link carries a random id of its own under the signature, so two links issued for one
 //! user in the same second are still two links, each usable once.
 
-use crate::domain::{EmailAddress, UserId};
+use crate::domain::{EmailAddress, ProviderName, UserId};
 use crate::secret_values::{hex_sha256, random_token};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -22,6 +22,11 @@ type HmacSha256 = Hmac<Sha256>;
 const LINK_ID_BYTES: usize = 16;
 
 pub const CONNECT_PATH: &str = "/connect/linkedin";
+
+/// Where a provider's connect links lead: `/connect/{provider}` (LinkedIn's is [`CONNECT_PATH`]).
+pub fn connect_path(provider: &ProviderName) -> String {
+    format!("/connect/{provider}")
+}
 
 /// The query string of a connect link, as received.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -47,6 +52,7 @@ pub struct LinkOptions {
 /// What a valid link allows: connecting this user, with this email, then going back there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectRequest {
+    pub provider: ProviderName,
     pub user_id: UserId,
     pub email: EmailAddress,
     pub return_to: Option<Url>,
@@ -118,10 +124,31 @@ impl ConnectLinks {
         expires_at: DateTime<Utc>,
         options: LinkOptions,
     ) -> Url {
+        self.issue_for(
+            ProviderName::linkedin_ref(),
+            user_id,
+            email,
+            return_to,
+            expires_at,
+            options,
+        )
+    }
+
+    /// A link connecting `provider`'s account of the user: valid at that provider's path only.
+    pub fn issue_for(
+        &self,
+        provider: &ProviderName,
+        user_id: &UserId,
+        email: &EmailAddress,
+        return_to: Option<&Url>,
+        expires_at: DateTime<Utc>,
+        options: LinkOptions,
+    ) -> Url {
         let expires = expires_at.timestamp();
         let return_to = return_to.map(Url::as_str);
         let link_id = random_token(LINK_ID_BYTES);
         let sig = self.sign(
+            provider,
             Some(&link_id),
             user_id.as_str(),
             email.as_str(),
@@ -129,7 +156,10 @@ impl ConnectLinks {
             expires,
             options,
         );
-        let mut url = self.base.join(CONNECT_PATH).expect("a path joins any base");
+        let mut url = self
+            .base
+            .join(&connect_path(provider))
+            .expect("a path joins any base");
         {
             let mut query = url.query_pairs_mut();
             query
@@ -148,8 +178,20 @@ impl ConnectLinks {
         url
     }
 
+    /// A LinkedIn link (`/connect/linkedin`).
     pub fn verify(
         &self,
+        params: &LinkParams,
+        now: DateTime<Utc>,
+    ) -> Result<ConnectRequest, LinkError> {
+        self.verify_for(ProviderName::linkedin_ref(), params, now)
+    }
+
+    /// A link opened at `provider`'s path: its signature covers the provider, so a link
+    /// issued for one provider is forged at another's.
+    pub fn verify_for(
+        &self,
+        provider: &ProviderName,
         params: &LinkParams,
         now: DateTime<Utc>,
     ) -> Result<ConnectRequest, LinkError> {
@@ -169,11 +211,14 @@ impl ConnectLinks {
             Some(_) => return Err(LinkError::Malformed),
         };
         let link_id = params.link_id.as_deref();
-        if link_id.is_some_and(|id| !is_link_id(id)) {
+        if link_id.is_some_and(|id| !is_link_id(id))
+            || (link_id.is_none() && provider.as_str() != ProviderName::LINKEDIN)
+        {
             return Err(LinkError::Malformed);
         }
         let given = URL_SAFE_NO_PAD.decode(sig).map_err(|_| LinkError::Forged)?;
         self.mac(
+            provider,
             link_id,
             user_id,
             email,
@@ -195,6 +240,7 @@ impl ConnectLinks {
             .map(|r| self.check_return_to(r))
             .transpose()?;
         Ok(ConnectRequest {
+            provider: provider.clone(),
             user_id: UserId::parse(user_id).map_err(|_| LinkError::Malformed)?,
             email: EmailAddress::parse(email).map_err(|_| LinkError::Malformed)?,
             return_to,
@@ -204,8 +250,10 @@ impl ConnectLinks {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn sign(
         &self,
+        provider: &ProviderName,
         link_id: Option<&str>,
         user_id: &str,
         email: &str,
@@ -214,14 +262,18 @@ impl ConnectLinks {
         options: LinkOptions,
     ) -> String {
         URL_SAFE_NO_PAD.encode(
-            self.mac(link_id, user_id, email, return_to, expires, options)
-                .finalize()
-                .into_bytes(),
+            self.mac(
+                provider, link_id, user_id, email, return_to, expires, options,
+            )
+            .finalize()
+            .into_bytes(),
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn mac(
         &self,
+        provider: &ProviderName,
         link_id: Option<&str>,
         user_id: &str,
         email: &str,
@@ -235,9 +287,18 @@ impl ConnectLinks {
         // ids and emails are checked, URLs are encoded), so no two links share a message. Each
         // version of the message has its own first line: links issued before ids (v1, v2 with
         // an option) still verify, and adding or removing an id or an option breaks a
-        // signature.
+        // signature. LinkedIn's links keep v3, so links issued before there were other
+        // providers still verify; every other provider's (v4) names it, so a link is forged
+        // at any provider's path but its own.
         let return_to = return_to.unwrap_or("");
+        let allow = u8::from(options.allow_member_change);
         let message = match link_id {
+            // `verify_for` refuses other providers' links without an id before asking: links
+            // before ids were LinkedIn's alone.
+            id if provider.as_str() != ProviderName::LINKEDIN => format!(
+                "connect-v4\n{provider}\n{}\n{user_id}\n{email}\n{return_to}\n{expires}\n{allow}",
+                id.unwrap_or("")
+            ),
             Some(id) => format!(
                 "connect-v3\n{id}\n{user_id}\n{email}\n{return_to}\n{expires}\n{}",
                 u8::from(options.allow_member_change)
@@ -484,5 +545,49 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_link_connects_only_the_provider_it_was_issued_for() {
+        let now = Utc::now();
+        let user = UserId::parse("u-1").unwrap();
+        let email = EmailAddress::parse("u@example.com").unwrap();
+        let x = ProviderName::parse("x").unwrap();
+        let url = links().issue_for(
+            &x,
+            &user,
+            &email,
+            None,
+            now + Duration::minutes(15),
+            LinkOptions::default(),
+        );
+        assert_eq!(url.path(), "/connect/x");
+        let request = links().verify_for(&x, &params_of(&url), now).unwrap();
+        assert_eq!(request.provider, x);
+        assert_eq!(request.user_id, user);
+        // The same query at another provider's path is forged, LinkedIn's included.
+        assert_eq!(
+            links().verify(&params_of(&url), now),
+            Err(LinkError::Forged)
+        );
+        let google = ProviderName::parse("google").unwrap();
+        assert_eq!(
+            links().verify_for(&google, &params_of(&url), now),
+            Err(LinkError::Forged)
+        );
+        // And a LinkedIn link is forged at x's path.
+        let linkedin = links().issue(&user, &email, None, now + Duration::minutes(15));
+        assert_eq!(linkedin.path(), CONNECT_PATH);
+        assert_eq!(
+            links().verify_for(&x, &params_of(&linkedin), now),
+            Err(LinkError::Forged)
+        );
+        // Links without an id were LinkedIn's alone: another provider refuses them unasked.
+        let mut without_id = params_of(&url);
+        without_id.link_id = None;
+        assert_eq!(
+            links().verify_for(&x, &without_id, now),
+            Err(LinkError::Malformed)
+        );
     }
 }

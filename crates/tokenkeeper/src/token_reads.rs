@@ -11,10 +11,10 @@
 //! Nothing is cached: every answer comes from a statement that started after the read
 //! arrived, so a read never sees a token older than the one stored when it was asked.
 
-use crate::domain::{Account, UserId};
+use crate::domain::{Account, ProviderName, UserId};
 use crate::store::{AccountStore, StoreError, MAX_USERS_PER_READ};
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -22,25 +22,35 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 /// one source; a test may put itself between them to watch the statements.
 #[async_trait]
 pub trait AccountSource: Send + Sync + 'static {
-    async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError>;
+    async fn account_by_user(
+        &self,
+        provider: &ProviderName,
+        user_id: &UserId,
+    ) -> Result<Option<Account>, StoreError>;
 
     async fn accounts_by_users(
         &self,
+        provider: &ProviderName,
         user_ids: &[UserId],
     ) -> Result<Vec<Result<Account, StoreError>>, StoreError>;
 }
 
 #[async_trait]
 impl AccountSource for Arc<dyn AccountStore> {
-    async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
-        self.as_ref().account_by_user(user_id).await
+    async fn account_by_user(
+        &self,
+        provider: &ProviderName,
+        user_id: &UserId,
+    ) -> Result<Option<Account>, StoreError> {
+        self.as_ref().account_by_user(provider, user_id).await
     }
 
     async fn accounts_by_users(
         &self,
+        provider: &ProviderName,
         user_ids: &[UserId],
     ) -> Result<Vec<Result<Account, StoreError>>, StoreError> {
-        self.as_ref().accounts_by_users(user_ids).await
+        self.as_ref().accounts_by_users(provider, user_ids).await
     }
 }
 
@@ -62,6 +72,7 @@ pub struct TokenReads {
 }
 
 struct Read {
+    provider: ProviderName,
     user_id: UserId,
     answer: oneshot::Sender<Answer>,
 }
@@ -85,10 +96,16 @@ impl TokenReads {
         Self { store, queue }
     }
 
-    /// The user's account, tokens included, as stored when the read was asked.
-    pub async fn account(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
+    /// The user's account with `provider`, tokens included, as stored when the read was
+    /// asked.
+    pub async fn account(
+        &self,
+        provider: &ProviderName,
+        user_id: &UserId,
+    ) -> Result<Option<Account>, StoreError> {
         let (answer, answered) = oneshot::channel();
         let read = Read {
+            provider: provider.clone(),
             user_id: user_id.clone(),
             answer,
         };
@@ -100,7 +117,7 @@ impl TokenReads {
                 Ok(Answer::AskAlone) | Err(_) => {}
             }
         }
-        self.store.account_by_user(user_id).await
+        self.store.account_by_user(provider, user_id).await
     }
 
     /// Reads queued for a reader that is busy.
@@ -138,11 +155,25 @@ async fn next_batch(waiting: &Mutex<mpsc::Receiver<Read>>) -> Option<Vec<Read>> 
     Some(batch)
 }
 
+/// Answers a batch with one statement per provider in it (one, nearly always).
 async fn answer(store: &dyn AccountSource, batch: Vec<Read>) {
+    let mut by_provider: BTreeMap<ProviderName, Vec<Read>> = BTreeMap::new();
+    for read in batch {
+        by_provider
+            .entry(read.provider.clone())
+            .or_default()
+            .push(read);
+    }
+    for (provider, reads) in by_provider {
+        answer_one_provider(store, &provider, reads).await;
+    }
+}
+
+async fn answer_one_provider(store: &dyn AccountSource, provider: &ProviderName, batch: Vec<Read>) {
     let mut user_ids: Vec<UserId> = batch.iter().map(|read| read.user_id.clone()).collect();
     user_ids.sort_unstable();
     user_ids.dedup();
-    let (found, complete) = match store.accounts_by_users(&user_ids).await {
+    let (found, complete) = match store.accounts_by_users(provider, &user_ids).await {
         Ok(rows) => {
             let complete = rows.iter().all(Result::is_ok);
             let found: HashMap<UserId, Account> = rows

@@ -2,16 +2,18 @@
 
 use crate::config::Config;
 use crate::connect_link::{ConnectLinks, LinkOptions};
-use crate::domain::{EmailAddress, UserId};
+use crate::domain::{EmailAddress, ProviderName, UserId};
 use anyhow::Context;
 
 pub fn run(
     config: &Config,
+    provider: &str,
     user_id: &str,
     email: &str,
     return_to: Option<String>,
     allow_member_change: bool,
 ) -> anyhow::Result<()> {
+    let provider = ProviderName::parse(provider).context("--provider")?;
     let user_id = UserId::parse(user_id).context("--user-id")?;
     let email = EmailAddress::parse(email).context("--email")?;
     let links = ConnectLinks::new(
@@ -32,7 +34,14 @@ pub fn run(
     let options = LinkOptions {
         allow_member_change,
     };
-    let url = links.issue_with(&user_id, &email, return_to.as_ref(), expires_at, options);
+    let url = links.issue_for(
+        &provider,
+        &user_id,
+        &email,
+        return_to.as_ref(),
+        expires_at,
+        options,
+    );
     println!("{url}");
     eprintln!("valid until {}", expires_at.to_rfc3339());
     Ok(())

@@ -61,6 +61,9 @@ pub enum Command {
         /// the user (refused otherwise).
         #[arg(long)]
         allow_member_change: bool,
+        /// The provider to connect, as configured (`[providers.NAME]`).
+        #[arg(long, default_value = "linkedin")]
+        provider: String,
     },
     /// Refresh every account that is due now (what the scheduler runs at each slot).
     Sweep {
@@ -181,7 +184,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             email,
             return_to,
             allow_member_change,
-        } => connect_link::run(&load()?, &user_id, &email, return_to, allow_member_change),
+            provider,
+        } => connect_link::run(
+            &load()?,
+            &provider,
+            &user_id,
+            &email,
+            return_to,
+            allow_member_change,
+        ),
         Command::Sweep {
             as_of,
             dry_run,

@@ -48,6 +48,7 @@ pub struct TokenSet {
 /// account without knowing when it must next be refreshed.
 #[derive(Debug, Clone)]
 pub struct LinkedAccount {
+    provider: ProviderName,
     user_id: UserId,
     member_id: MemberId,
     email: EmailAddress,
@@ -73,6 +74,7 @@ impl LinkedAccount {
             tokens.refresh_token_expires_at,
         );
         Self {
+            provider: ProviderName::linkedin(),
             user_id,
             member_id,
             email,
@@ -81,6 +83,17 @@ impl LinkedAccount {
             linked_at,
             expiration,
         }
+    }
+
+    /// The same account, through another provider than LinkedIn (whose policy `new` was
+    /// given).
+    pub fn through(mut self, provider: ProviderName) -> Self {
+        self.provider = provider;
+        self
+    }
+
+    pub fn provider(&self) -> &ProviderName {
+        &self.provider
     }
 
     pub fn user_id(&self) -> &UserId {

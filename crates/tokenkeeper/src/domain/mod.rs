@@ -33,7 +33,7 @@ pub use notification_policy::NotificationPolicy;
 pub use provider_name::{ProviderKind, ProviderName, PROVIDER_NAME_MAX};
 pub use refresh_outcome::RefreshOutcome;
 pub use schedule::Schedule;
-pub use secrets::{AccessToken, RefreshToken};
+pub use secrets::{AccessToken, PkceVerifier, RefreshToken};
 pub use sweep_outcome::SweepOutcome;
 pub use webhook_event::{AccountEnd, WebhookEvent, WebhookEventType, WebhookEvents};
 

@@ -3,7 +3,7 @@ use std::fmt;
 
 macro_rules! secret_token {
     ($name:ident, $what:literal) => {
-        #[doc = concat!("A LinkedIn ", $what, ". It never prints itself: Debug shows a placeholder.")]
+        #[doc = concat!("A network's ", $what, ". It never prints itself: Debug shows a placeholder.")]
         #[derive(Clone)]
         pub struct $name(SecretString);
 
@@ -24,6 +24,8 @@ macro_rules! secret_token {
             }
         }
 
+        impl Eq for $name {}
+
         impl PartialEq for $name {
             fn eq(&self, other: &Self) -> bool {
                 self.expose() == other.expose()
@@ -34,6 +36,10 @@ macro_rules! secret_token {
 
 secret_token!(AccessToken, "access token");
 secret_token!(RefreshToken, "refresh token");
+secret_token!(
+    PkceVerifier,
+    "PKCE code verifier (RFC 7636), kept with a connect attempt until its code exchange"
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,10 +7,11 @@ use super::api::user_id_from_path;
 use super::error::ApiError;
 use super::error::ErrorBody;
 use super::openapi::UserIdSchema;
+use super::provider_param::{provider_of, ProviderParam};
 use super::AppState;
 use crate::refresh::{Demand, OnDemand};
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ pub struct Deleted {
 #[utoipa::path(
     delete,
     path = "/api/v1/accounts/{user_id}",
-    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user")),
+    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user"), ProviderParam),
     responses(
         (status = 200, description = "Forgotten", body = Deleted),
         (status = 404, description = "No such account", body = ErrorBody),
@@ -38,11 +39,13 @@ pub struct Deleted {
 pub async fn delete_account(
     State(app): State<AppState>,
     user_id: Result<Path<String>, PathRejection>,
+    provider: Result<Query<ProviderParam>, QueryRejection>,
 ) -> Result<Json<Deleted>, ApiError> {
     let user_id = user_id_from_path(user_id)?;
+    let provider = provider_of(&app, provider)?;
     let deleted = app
         .host_api
-        .delete_account(&user_id, app.clock.now())
+        .delete_account(&provider, &user_id, app.clock.now())
         .await?
         .ok_or(ApiError::NotFound)?;
     tracing::info!(
@@ -70,12 +73,12 @@ pub struct Outcome {
 #[utoipa::path(
     post,
     path = "/api/v1/accounts/{user_id}/refresh",
-    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user")),
+    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user"), ProviderParam),
     responses(
         (status = 200, description = "Refreshed, or LinkedIn refused the refresh token for good and the member is asked to reconnect", body = Outcome),
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 422, description = "`invalid_request`: `user_id` is not one (see its pattern)", body = ErrorBody),
-        (status = 409, description = "Another process is refreshing the account (`claimed`), it has no refresh token to use (`no_refresh_token`), or it changed meanwhile (`changed`); nothing was changed", body = ErrorBody),
+        (status = 409, description = "Another process is refreshing the account (`claimed`), it has no refresh token to use (`no_refresh_token`), it changed meanwhile (`changed`), or the network renews the token only later (`too_early`); nothing was changed", body = ErrorBody),
         (status = 502, description = "LinkedIn refused the request (`linkedin_rejected`, `linkedin_misconfigured`); nothing was changed", body = ErrorBody),
         (status = 500, description = "`token_unreadable`: the stored tokens do not open; nothing was sent to LinkedIn", body = ErrorBody),
         (status = 503, description = "LinkedIn did not answer usefully; nothing was changed, the sweep retries", body = ErrorBody),
@@ -85,9 +88,15 @@ pub struct Outcome {
 pub async fn refresh_now(
     State(app): State<AppState>,
     user_id: Result<Path<String>, PathRejection>,
+    provider: Result<Query<ProviderParam>, QueryRejection>,
 ) -> Result<Json<Outcome>, ApiError> {
     let user_id = user_id_from_path(user_id)?;
-    answer(app.engine.on_demand(&user_id, Demand::Refresh).await?)
+    let provider = provider_of(&app, provider)?;
+    answer(
+        app.engine
+            .on_demand(&provider, &user_id, Demand::Refresh)
+            .await?,
+    )
 }
 
 /// Reports that LinkedIn rejected the account's access token; tokenkeeper confirms with
@@ -96,7 +105,7 @@ pub async fn refresh_now(
 #[utoipa::path(
     post,
     path = "/api/v1/accounts/{user_id}/invalid",
-    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user")),
+    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user"), ProviderParam),
     responses(
         (status = 200, description = "`token_works`: LinkedIn accepts the token, nothing changed; `refreshed`: the token was dead and a refresh replaced it; `needs_reconnect`: confirmed dead, the member is asked to reconnect", body = Outcome),
         (status = 404, description = "No such account", body = ErrorBody),
@@ -111,11 +120,13 @@ pub async fn refresh_now(
 pub async fn report_invalid(
     State(app): State<AppState>,
     user_id: Result<Path<String>, PathRejection>,
+    provider: Result<Query<ProviderParam>, QueryRejection>,
 ) -> Result<Json<Outcome>, ApiError> {
     let user_id = user_id_from_path(user_id)?;
+    let provider = provider_of(&app, provider)?;
     answer(
         app.engine
-            .on_demand(&user_id, Demand::ConfirmInvalid)
+            .on_demand(&provider, &user_id, Demand::ConfirmInvalid)
             .await?,
     )
 }
@@ -150,6 +161,16 @@ fn answer(outcome: OnDemand) -> Result<Json<Outcome>, ApiError> {
                 StatusCode::CONFLICT,
                 "changed",
                 "the account was reconnected or deleted meanwhile; nothing was changed",
+            ))
+        }
+        OnDemand::TooEarly { retry_at } => {
+            return Err(refused(
+                StatusCode::CONFLICT,
+                "too_early",
+                &format!(
+                    "the network renews this token only from {}; it works until then, and the account is due again then",
+                    retry_at.to_rfc3339()
+                ),
             ))
         }
         // LinkedIn's words stay in our log: they may echo what we sent.

@@ -4,7 +4,8 @@
 
 use super::cursor::Cursor;
 use super::error::ApiError;
-use super::openapi::AccountStatusSchema;
+use super::openapi::{AccountStatusSchema, ProviderNameSchema};
+use super::provider_param::named_provider;
 use super::AppState;
 use crate::domain::EnumText;
 use crate::domain::{Account, AccountStatus};
@@ -23,6 +24,9 @@ pub const MAX_LIMIT: i64 = 1000;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Only accounts with this provider (`[providers.NAME]`); every provider when absent.
+    #[param(value_type = Option<ProviderNameSchema>)]
+    provider: Option<String>,
     /// Only accounts in this status: `active`, `refresh_failing`, `needs_reconnect`, `expired`.
     #[param(value_type = Option<AccountStatusSchema>)]
     status: Option<String>,
@@ -42,6 +46,9 @@ pub struct ListParams {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountState {
     pub user_id: String,
+    /// The account's provider (`linkedin`, or a name from `[providers.NAME]`).
+    #[schema(value_type = ProviderNameSchema)]
+    pub provider: String,
     /// LinkedIn's `sub` for the member; null while not known (an import whose access token
     /// LinkedIn refused to describe: the member's next connection tells).
     pub member_id: Option<String>,
@@ -62,6 +69,7 @@ impl From<AccountSummary> for AccountState {
     fn from(a: AccountSummary) -> Self {
         Self {
             user_id: a.user_id.to_string(),
+            provider: a.provider.to_string(),
             member_id: a.member_id.known().map(ToString::to_string),
             email: a.email,
             status: a.status.as_str().to_owned(),
@@ -79,6 +87,7 @@ impl From<&Account> for AccountState {
     fn from(a: &Account) -> Self {
         Self {
             user_id: a.user_id.to_string(),
+            provider: a.provider.to_string(),
             member_id: a.member_id.known().map(ToString::to_string),
             email: a.email.to_string(),
             status: a.status.as_str().to_owned(),
@@ -122,7 +131,7 @@ pub async fn list_accounts(
 ) -> Result<Json<AccountPage>, ApiError> {
     let Query(params) =
         params.map_err(|_| ApiError::Invalid("the query string cannot be read".into()))?;
-    let filter = filter_of(&params)?;
+    let filter = filter_of(&app, &params)?;
     let limit = filter.limit;
     // One more than asked tells whether another page exists without an empty last page.
     let mut rows = app
@@ -145,7 +154,13 @@ pub async fn list_accounts(
     }))
 }
 
-fn filter_of(params: &ListParams) -> Result<AccountFilter, ApiError> {
+fn filter_of(app: &AppState, params: &ListParams) -> Result<AccountFilter, ApiError> {
+    // Absent means every provider here, not LinkedIn's: a list is for reconciliation.
+    let provider = params
+        .provider
+        .as_deref()
+        .map(|raw| named_provider(app, Some(raw)))
+        .transpose()?;
     let status = params
         .status
         .as_deref()
@@ -187,6 +202,7 @@ fn filter_of(params: &ListParams) -> Result<AccountFilter, ApiError> {
         }
     };
     Ok(AccountFilter {
+        provider,
         status,
         due_before,
         after_id,

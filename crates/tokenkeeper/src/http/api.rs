@@ -3,13 +3,14 @@
 
 use super::error::ApiError;
 use super::json_body::JsonBody;
-use super::openapi::{AccountStatusSchema, UserIdSchema};
+use super::openapi::{AccountStatusSchema, ProviderNameSchema, UserIdSchema};
+use super::provider_param::{named_provider, provider_of, ProviderParam};
 use super::AppState;
 use crate::connect_link::LinkOptions;
 use crate::domain::EnumText;
 use crate::domain::{Account, EmailAddress, UserId};
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,10 @@ use utoipa::ToSchema;
 pub struct ConnectLinkRequest {
     #[schema(value_type = UserIdSchema)]
     user_id: String,
+    /// The provider to connect (`[providers.NAME]`); `linkedin` when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<ProviderNameSchema>)]
+    provider: Option<String>,
     /// Where reconnect reminders go.
     #[schema(format = Email)]
     email: String,
@@ -54,6 +59,7 @@ pub async fn create_connect_link(
     JsonBody(body): JsonBody<ConnectLinkRequest>,
 ) -> Result<Json<ConnectLinkResponse>, ApiError> {
     let user_id = UserId::parse(&body.user_id).map_err(|e| ApiError::Invalid(e.0))?;
+    let provider = named_provider(&app, body.provider.as_deref())?;
     let email = EmailAddress::parse(&body.email).map_err(|e| ApiError::Invalid(e.0))?;
     let return_to = body
         .return_to
@@ -70,9 +76,14 @@ pub async fn create_connect_link(
     let options = LinkOptions {
         allow_member_change: body.allow_member_change,
     };
-    let url = app
-        .links
-        .issue_with(&user_id, &email, return_to.as_ref(), expires_at, options);
+    let url = app.links.issue_for(
+        &provider,
+        &user_id,
+        &email,
+        return_to.as_ref(),
+        expires_at,
+        options,
+    );
     Ok(Json(ConnectLinkResponse {
         url: url.into(),
         expires_at,
@@ -84,6 +95,9 @@ pub async fn create_connect_link(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
     user_id: String,
+    /// The account's provider (`linkedin`, or a name from `[providers.NAME]`).
+    #[schema(value_type = ProviderNameSchema)]
+    provider: String,
     /// LinkedIn's `sub` for the member; null while not known (an import whose access token
     /// LinkedIn refused to describe: the member's next connection tells).
     member_id: Option<String>,
@@ -105,6 +119,7 @@ impl From<Account> for AccountView {
     fn from(a: Account) -> Self {
         Self {
             user_id: a.user_id.to_string(),
+            provider: a.provider.to_string(),
             member_id: a.member_id.known().map(ToString::to_string),
             email: a.email.to_string(),
             status: a.status.as_str(),
@@ -125,7 +140,7 @@ impl From<Account> for AccountView {
 #[utoipa::path(
     get,
     path = "/api/v1/accounts/{user_id}",
-    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user")),
+    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user"), ProviderParam),
     responses(
         (status = 200, description = "The account and its access token", body = AccountView),
         (status = 404, description = "No such account", body = super::error::ErrorBody),
@@ -137,11 +152,13 @@ impl From<Account> for AccountView {
 pub async fn account(
     State(app): State<AppState>,
     user_id: Result<Path<String>, PathRejection>,
+    provider: Result<Query<ProviderParam>, QueryRejection>,
 ) -> Result<Json<AccountView>, ApiError> {
     let user_id = user_id_from_path(user_id)?;
+    let provider = provider_of(&app, provider)?;
     let account = app
         .token_reads
-        .account(&user_id)
+        .account(&provider, &user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(account.into()))

@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::json_body::JsonBody;
 use super::openapi::UserIdSchema;
 use super::AppState;
-use crate::domain::ImportDecision;
+use crate::domain::{ImportDecision, ProviderName};
 use crate::import::{row_of_json, OneRowError, MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_TOKEN_LEN};
 use crate::provider::FailureClass;
 use axum::extract::State;
@@ -138,7 +138,7 @@ pub async fn import_account(
     };
     let stored = app
         .accounts
-        .account_by_user(&account.user_id)
+        .account_by_user(ProviderName::linkedin_ref(), &account.user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok((status, Json(stored.into())))

@@ -1,7 +1,9 @@
-//! The connect flow: a signed link -> LinkedIn's consent page -> the callback that stores the
-//! account. Every failure path leaves the database as it was. A flow finishes only in the
-//! browser that started it, a link completes one connection, and an account keeps its
-//! LinkedIn member unless the link says otherwise.
+//! The connect flow: a signed link -> the network's consent page -> the callback that stores
+//! the account. One flow per configured provider, on its own paths (`/connect/{provider}`,
+//! `/oauth/{provider}/callback`; LinkedIn's are `/connect/linkedin` and
+//! `/oauth/linkedin/callback`, as they always were). Every failure path leaves the database as
+//! it was. A flow finishes only in the browser that started it, a link completes one
+//! connection, and an account keeps its member unless the link says otherwise.
 
 use super::browser::BrowserNonce;
 use super::error::PageError;
@@ -9,32 +11,57 @@ use super::pages::page;
 use super::AppState;
 use crate::connect_link::LinkParams;
 use crate::domain::EnumText;
-use crate::domain::{LinkedAccount, MemberId, UserId};
-use crate::provider::AuthorizeRequest;
+use crate::domain::{LinkedAccount, MemberId, PkceVerifier, ProviderName, UserId};
+use crate::provider::{AuthorizeRequest, Pkce, Provider};
 use crate::secret_values::{hex_sha256, random_token};
 use crate::store::{AttemptLookup, ConnectAttempt, ConnectOutcome, LinkUse};
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::sync::Arc;
 use strum::{IntoStaticStr, VariantArray};
 
-/// `GET /connect/linkedin`: checks the link, opens an attempt with a fresh single-use state
-/// bound to this browser, and sends the browser to LinkedIn. Opening a link does not use it
-/// up (mail scanners open links): only a completed connection does.
+/// The provider a connect path names; `None` answers with the page saying there is none.
+fn provider_at(app: &AppState, path: &str) -> Option<Arc<dyn Provider>> {
+    ProviderName::parse(path)
+        .ok()
+        .and_then(|name| app.providers.find(&name).cloned())
+}
+
+/// `GET /connect/{provider}`: checks the link, opens an attempt with a fresh single-use state
+/// bound to this browser, and sends the browser to the network. Opening a link does not use
+/// it up (mail scanners open links): only a completed connection does.
 pub async fn start(
     State(app): State<AppState>,
+    Path(provider): Path<String>,
     headers: HeaderMap,
     Query(params): Query<LinkParams>,
+) -> Response {
+    let Some(provider) = provider_at(&app, &provider) else {
+        return PageError::UnknownProvider.into_response();
+    };
+    start_at(&app, provider.as_ref(), &headers, &params)
+        .await
+        .unwrap_or_else(|error| error.page_for(provider.display_name()))
+}
+
+async fn start_at(
+    app: &AppState,
+    provider: &dyn Provider,
+    headers: &HeaderMap,
+    params: &LinkParams,
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
-    let request = app.links.verify(&params, now)?;
+    let request = app.links.verify_for(provider.name(), params, now)?;
     if app.connect.connect_link_used(&request.link_hash).await? {
         return Err(refused(Refusal::LinkUsed, &request.user_id));
     }
     let secure = app.public_url.scheme() == "https";
-    let browser = BrowserNonce::from_request(&headers, secure).unwrap_or_else(BrowserNonce::new);
+    let browser = BrowserNonce::from_request(headers, secure).unwrap_or_else(BrowserNonce::new);
     let state = new_state();
+    // LinkedIn takes no PKCE (a verifier fails its exchange); X requires it.
+    let pkce = (provider.capabilities().pkce != Pkce::Off).then(PkceVerifier::fresh);
     app.connect
         .save_connect_attempt(&ConnectAttempt {
             state_hash: hash_state(&state),
@@ -47,6 +74,8 @@ pub async fn start(
                 expires_at: request.expires_at.max(now + app.config.connect.link_ttl),
                 allow_member_change: request.options.allow_member_change,
             },
+            provider: request.provider.clone(),
+            pkce_verifier: pkce.clone(),
             user_id: request.user_id.clone(),
             email: request.email,
             return_to: request.return_to.map(String::from),
@@ -56,14 +85,12 @@ pub async fn start(
             expires_at: now + app.config.connect.link_ttl,
         })
         .await?;
-    tracing::info!(user_id = %request.user_id, "connect attempt started");
-    let redirect_uri = app.redirect_uri();
-    // LinkedIn takes no PKCE (`Capabilities::pkce`); a network that does gets its verifier
-    // kept with the attempt once attempts can hold one.
-    let target = app.providers.linkedin().authorize_url(&AuthorizeRequest {
+    tracing::info!(user_id = %request.user_id, provider = %request.provider, "connect attempt started");
+    let redirect_uri = app.redirect_uri_of(provider.name());
+    let target = provider.authorize_url(&AuthorizeRequest {
         state: &state,
         redirect_uri: &redirect_uri,
-        pkce: None,
+        pkce: pkce.as_ref(),
     });
     let mut response = Redirect::to(target.as_str()).into_response();
     let headers = response.headers_mut();
@@ -79,13 +106,28 @@ pub struct CallbackParams {
     error_description: Option<String>,
 }
 
-/// `GET /oauth/linkedin/callback`: LinkedIn sends the browser back here with a code (or an
-/// error). The state must match an open attempt of this browser; it is consumed whatever
-/// happens next.
+/// `GET /oauth/{provider}/callback`: the network sends the browser back here with a code (or
+/// an error). The state must match an open attempt of this browser, through this provider;
+/// it is consumed whatever happens next.
 pub async fn callback(
     State(app): State<AppState>,
+    Path(provider): Path<String>,
     headers: HeaderMap,
     Query(params): Query<CallbackParams>,
+) -> Response {
+    let Some(provider) = provider_at(&app, &provider) else {
+        return PageError::UnknownProvider.into_response();
+    };
+    callback_at(&app, provider.as_ref(), &headers, &params)
+        .await
+        .unwrap_or_else(|error| error.page_for(provider.display_name()))
+}
+
+async fn callback_at(
+    app: &AppState,
+    provider: &dyn Provider,
+    headers: &HeaderMap,
+    params: &CallbackParams,
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
     let state = params
@@ -94,7 +136,7 @@ pub async fn callback(
         .filter(|s| !s.is_empty())
         .ok_or(PageError::MissingParameter("state"))?;
     let secure = app.public_url.scheme() == "https";
-    let browser = BrowserNonce::from_request(&headers, secure).map(|b| b.hash());
+    let browser = BrowserNonce::from_request(headers, secure).map(|b| b.hash());
     let attempt = match app
         .connect
         .take_connect_attempt(&hash_state(state), browser.as_deref(), now)
@@ -106,21 +148,27 @@ pub async fn callback(
         }
         AttemptLookup::Unknown => return Err(PageError::UnknownState),
     };
+    // An attempt started for another provider ends here too: its state is spent either way.
+    if &attempt.provider != provider.name() {
+        tracing::warn!(user_id = %attempt.user_id, started_with = %attempt.provider, came_back_to = %provider.name(), "callback at another provider's path");
+        return Err(PageError::UnknownState);
+    }
+    let network = provider.display_name();
 
     if let Some(error) = params.error.as_deref() {
         if error == "user_cancelled_login" || error == "user_cancelled_authorize" {
             tracing::info!(user_id = %attempt.user_id, reason = error, "member cancelled the connection");
             return Ok(page(
                 StatusCode::OK,
-                "LinkedIn was not connected",
-                "You cancelled on LinkedIn's page, so nothing was changed. You can connect LinkedIn at any time from the application.",
+                &format!("{network} was not connected"),
+                &format!("You cancelled on {network}'s page, so nothing was changed. You can connect {network} at any time from the application."),
             ));
         }
         // Both come from the query string, so anyone can write them: cut to one short line.
         let error = crate::telemetry::outside_text(error);
         let description =
             crate::telemetry::outside_text(params.error_description.as_deref().unwrap_or(""));
-        tracing::warn!(user_id = %attempt.user_id, error, description, "LinkedIn refused the authorization");
+        tracing::warn!(user_id = %attempt.user_id, provider = %provider.name(), error, description, "{network} refused the authorization");
         return Err(PageError::LinkedInRefused(error));
     }
     let code = params
@@ -138,9 +186,13 @@ pub async fn callback(
         return Err(refused(Refusal::LinkUsed, &attempt.user_id));
     }
 
-    let provider = app.providers.linkedin();
     let grant = provider
-        .exchange_code(code, &app.redirect_uri(), None, now)
+        .exchange_code(
+            code,
+            &app.redirect_uri_of(provider.name()),
+            attempt.pkce_verifier.as_ref(),
+            now,
+        )
         .await
         .map_err(|source| PageError::LinkedIn {
             step: "the code exchange",
@@ -165,7 +217,8 @@ pub async fn callback(
         grant.tokens,
         now,
         &provider.expiry_policy(app.config.refresh.expiry()),
-    );
+    )
+    .through(provider.name().clone());
     let stored = match app
         .connect
         .complete_connect(&account, &attempt.link, now)
@@ -182,10 +235,11 @@ pub async fn callback(
     tracing::info!(
         account_id = stored.id,
         user_id = %stored.user_id,
+        provider = %stored.provider,
         member_id = %stored.member_id,
         expiration = %stored.expiration,
         refresh_token = stored.has_refresh_token(),
-        "LinkedIn account linked"
+        "account linked"
     );
     metrics::counter!("tokenkeeper_accounts_linked_total").increment(1);
 
@@ -193,8 +247,8 @@ pub async fn callback(
         Some(back) => Ok(Redirect::to(&back).into_response()),
         None => Ok(page(
             StatusCode::OK,
-            "LinkedIn is connected",
-            "Your LinkedIn account is connected. You can close this window.",
+            &format!("{network} is connected"),
+            &format!("Your {network} account is connected. You can close this window."),
         )),
     }
 }

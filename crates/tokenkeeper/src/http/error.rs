@@ -22,31 +22,47 @@ pub enum PageError {
     OtherBrowser,
     #[error("the connect link has already been used")]
     LinkUsed,
-    #[error("the account is linked to another LinkedIn member")]
+    #[error("the account is linked to another member of the network")]
     MemberChanged,
     #[error("the callback is missing {0}")]
     MissingParameter(&'static str),
-    #[error("LinkedIn returned an error to the callback: {0}")]
+    #[error("the provider returned an error to the callback: {0}")]
     LinkedInRefused(String),
-    #[error("LinkedIn failed during {step}")]
+    #[error("the provider failed during {step}")]
     LinkedIn {
         step: &'static str,
         #[source]
         source: ProviderError,
     },
-    #[error("LinkedIn's answer is unusable: {0}")]
+    #[error("the provider's answer is unusable: {0}")]
     UnusableProfile(String),
+    #[error("no provider of this name is configured")]
+    UnknownProvider,
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        self.page_for("LinkedIn")
+    }
+}
+
+impl PageError {
+    /// The page a member sees, naming the network they were connecting ("LinkedIn", "X").
+    pub fn page_for(self, network: &str) -> Response {
+        let page = |status, title: &str, text: &str| {
+            page(
+                status,
+                &title.replace("{network}", network),
+                &text.replace("{network}", network),
+            )
+        };
         match &self {
             PageError::Link(LinkError::Expired) => page(
                 StatusCode::GONE,
                 "This link has expired",
-                "Connect links are only valid for a short time. Go back to the application and start connecting LinkedIn again.",
+                "Connect links are only valid for a short time. Go back to the application and start connecting {network} again.",
             ),
             PageError::Link(LinkError::ReturnNotAllowed) => page(
                 StatusCode::BAD_REQUEST,
@@ -61,36 +77,41 @@ impl IntoResponse for PageError {
             PageError::UnknownState | PageError::MissingParameter(_) => page(
                 StatusCode::BAD_REQUEST,
                 UNCOMPLETABLE_SIGN_IN_TITLE,
-                "The sign-in attempt is unknown, has expired or was already used. Start connecting LinkedIn again from the application. Nothing was changed.",
+                "The sign-in attempt is unknown, has expired or was already used. Start connecting {network} again from the application. Nothing was changed.",
             ),
             PageError::OtherBrowser => page(
                 StatusCode::BAD_REQUEST,
                 "Open the link in the browser you started in",
-                "This sign-in was started in another browser, and for your safety it can only be finished there. Start connecting LinkedIn again from the application, in this browser. Nothing was changed.",
+                "This sign-in was started in another browser, and for your safety it can only be finished there. Start connecting {network} again from the application, in this browser. Nothing was changed.",
             ),
             PageError::LinkUsed => page(
                 StatusCode::GONE,
                 "This link has already been used",
-                "This connect link has already connected a LinkedIn account, and each link works once. To connect again, start again from the application. Nothing was changed.",
+                "This connect link has already connected a {network} account, and each link works once. To connect again, start again from the application. Nothing was changed.",
             ),
             PageError::MemberChanged => page(
                 StatusCode::CONFLICT,
-                "Sign in to LinkedIn as the connected account",
-                "This application is connected to a different LinkedIn account than the one you signed in with. Sign out of LinkedIn, sign in as the account that is connected, and open the link again. To connect another LinkedIn account instead, ask the application to allow the change. Nothing was changed.",
+                "Sign in to {network} as the connected account",
+                "This application is connected to a different {network} account than the one you signed in with. Sign out of {network}, sign in as the account that is connected, and open the link again. To connect another {network} account instead, ask the application to allow the change. Nothing was changed.",
             ),
             PageError::LinkedInRefused(_) => page(
                 StatusCode::BAD_REQUEST,
-                "LinkedIn did not allow the connection",
-                "LinkedIn reported a problem with this request. Try again later; if it keeps happening, contact the application's support. Nothing was changed.",
+                "{network} did not allow the connection",
+                "{network} reported a problem with this request. Try again later; if it keeps happening, contact the application's support. Nothing was changed.",
             ),
             PageError::LinkedIn { .. } | PageError::UnusableProfile(_) => {
-                tracing::warn!(error = %error_chain(&self), "connect flow failed at LinkedIn");
+                tracing::warn!(error = %error_chain(&self), "connect flow failed at {network}");
                 page(
                     StatusCode::BAD_GATEWAY,
-                    "LinkedIn is not answering properly",
-                    "We could not complete the connection with LinkedIn. Nothing was changed: try again in a few minutes.",
+                    "{network} is not answering properly",
+                    "We could not complete the connection with {network}. Nothing was changed: try again in a few minutes.",
                 )
             }
+            PageError::UnknownProvider => page(
+                StatusCode::NOT_FOUND,
+                "This page does not exist",
+                "This service connects no network under this address. Go back to the application and use its connect button. Nothing was changed.",
+            ),
             PageError::Store(_) => {
                 tracing::error!(error = %error_chain(&self), "connect flow failed");
                 page(

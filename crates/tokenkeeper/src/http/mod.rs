@@ -19,6 +19,7 @@ mod headers;
 mod json_body;
 mod openapi;
 mod pages;
+mod provider_param;
 mod rate_limit;
 mod readyz;
 mod server;
@@ -32,7 +33,7 @@ pub use server::{serve, Listeners};
 
 use crate::config::Config;
 use crate::connect_link::ConnectLinks;
-use crate::domain::Clock;
+use crate::domain::{Clock, ProviderName};
 use crate::provider::Providers;
 use crate::refresh::RefreshEngine;
 use crate::store::{AccountStore, AdminStore, ConnectStore, HostApiStore};
@@ -113,18 +114,29 @@ pub struct SharedState {
 }
 
 impl SharedState {
+    /// LinkedIn's redirect URI.
     pub fn redirect_uri(&self) -> Url {
+        self.redirect_uri_of(ProviderName::linkedin_ref())
+    }
+
+    /// Where `provider` sends the browser back: `/oauth/{provider}/callback`.
+    pub fn redirect_uri_of(&self, provider: &ProviderName) -> Url {
         self.public_url
-            .join(CALLBACK_PATH)
+            .join(&callback_path(provider))
             .expect("a path joins any base")
     }
+}
+
+/// `provider`'s callback path (LinkedIn's is [`CALLBACK_PATH`]).
+pub fn callback_path(provider: &ProviderName) -> String {
+    format!("/oauth/{provider}/callback")
 }
 
 fn router(state: AppState, rate_limit: &PublicRateLimit) -> Router {
     // What anyone on the internet may call; each call costs a database write.
     let public = Router::new()
-        .route(crate::connect_link::CONNECT_PATH, get(connect::start))
-        .route(CALLBACK_PATH, get(connect::callback))
+        .route("/connect/{provider}", get(connect::start))
+        .route("/oauth/{provider}/callback", get(connect::callback))
         .route_layer(rate_limit.layer());
     let api = host_api()
         .0

@@ -11,7 +11,7 @@
 //! `return_to` origins. `tests/service/api/schemathesis.rs` holds the server to it.
 
 use super::AppState;
-use crate::domain::{AccountStatus, EnumText, UserId};
+use crate::domain::{AccountStatus, EnumText, ProviderName, UserId, PROVIDER_NAME_MAX};
 use axum::extract::State;
 use axum::Json;
 use serde_json::json;
@@ -69,6 +69,28 @@ impl utoipa::PartialSchema for UserIdSchema {
 impl utoipa::ToSchema for UserIdSchema {
     fn name() -> Cow<'static, str> {
         "UserId".into()
+    }
+}
+
+/// A configured provider's name, as `?provider=` and the bodies take it.
+pub struct ProviderNameSchema;
+
+impl utoipa::PartialSchema for ProviderNameSchema {
+    fn schema() -> RefOr<Schema> {
+        schema(json!({
+            "type": "string",
+            "description": "A configured provider's name (`[providers.NAME]`): a lowercase letter, then lowercase letters, digits or underscores. `linkedin` when absent.",
+            "minLength": 1,
+            "maxLength": PROVIDER_NAME_MAX,
+            "pattern": format!("^[a-z][a-z0-9_]{{0,{}}}$", PROVIDER_NAME_MAX - 1),
+            "default": ProviderName::LINKEDIN,
+        }))
+    }
+}
+
+impl utoipa::ToSchema for ProviderNameSchema {
+    fn name() -> Cow<'static, str> {
+        "ProviderName".into()
     }
 }
 

@@ -29,11 +29,13 @@ impl Delivery {
         // The link outlives the deadline by a week: after it, reconnecting still works, it
         // just takes LinkedIn's full consent screen.
         let now = self.clock.now();
-        let link = self.links.issue(
+        let link = self.links.issue_for(
+            &account.provider,
             &account.user_id,
             &account.email,
             None,
             pending.deadline.max(now + Duration::days(1)) + Duration::days(7),
+            crate::connect_link::LinkOptions::default(),
         );
         let email = self
             .renderer

@@ -6,7 +6,6 @@
 use crate::secret_values::random_token;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -72,40 +71,18 @@ impl AuthorizeStyle {
     }
 }
 
-/// A PKCE code verifier (RFC 7636): 43 URL-safe characters from 32 random bytes. Secret
-/// until the code exchange sends it.
-#[derive(Clone)]
-pub struct PkceVerifier(SecretString);
+pub use crate::domain::PkceVerifier;
 
 impl PkceVerifier {
-    pub fn new() -> Self {
-        Self(SecretString::from(random_token(32)))
-    }
-
-    /// A verifier kept with a connect attempt, read back for its code exchange.
-    pub fn from_stored(verifier: impl Into<String>) -> Self {
-        Self(SecretString::from(verifier.into()))
-    }
-
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
+    /// A fresh verifier: 43 URL-safe characters from 32 random bytes. Secret until the code
+    /// exchange sends it.
+    pub fn fresh() -> Self {
+        Self::new(random_token(32))
     }
 
     /// `S256`: base64url(SHA-256(verifier)), without padding.
     pub fn challenge(&self) -> String {
         URL_SAFE_NO_PAD.encode(Sha256::digest(self.expose().as_bytes()))
-    }
-}
-
-impl Default for PkceVerifier {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl std::fmt::Debug for PkceVerifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PkceVerifier([redacted])")
     }
 }
 
@@ -120,12 +97,12 @@ mod tests {
     #[test]
     fn the_s256_challenge_is_rfc_7636s_example() {
         // RFC 7636, appendix B.
-        let verifier = PkceVerifier::from_stored("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        let verifier = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
         assert_eq!(
             verifier.challenge(),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
-        assert_eq!(PkceVerifier::new().expose().len(), 43);
+        assert_eq!(PkceVerifier::fresh().expose().len(), 43);
         assert!(!format!("{verifier:?}").contains("dBjft"));
     }
 
@@ -136,7 +113,7 @@ mod tests {
             scope_separator: ",",
         };
         let redirect = callback();
-        let verifier = PkceVerifier::from_stored("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        let verifier = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
         let request = AuthorizeRequest {
             state: "s1",
             redirect_uri: &redirect,

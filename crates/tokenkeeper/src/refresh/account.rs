@@ -3,9 +3,11 @@
 
 use super::shared::{Shared, Stop};
 use crate::domain::EnumText;
+use crate::domain::ProviderKind;
 use crate::domain::{Account, RefreshOutcome, TokenSet};
 use crate::provider::{
-    keep_or_replace_refresh_token, FailureClass, HeldGrant, Provider, ProviderError, Renewal,
+    keep_or_replace_refresh_token, FailureClass, HeldGrant, Provider, ProviderError, RefreshStyle,
+    Renewal,
 };
 use crate::store::{RefreshLogEntry, RefreshWrite};
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -52,33 +54,6 @@ pub async fn refresh_account(
             }
         };
 
-    // Without a live refresh token there is nothing to call: the member must reconnect.
-    let refresh_token = match (&account.refresh_token, account.refresh_token_expires_at) {
-        (Some(token), horizon) if horizon.is_none_or(|end| end > now) => token,
-        (token, _) => {
-            let reason = if token.is_some() {
-                "the refresh token has reached the end of its 365-day life"
-            } else {
-                "LinkedIn gave this app no refresh token (no partner access)"
-            };
-            log.push(entry(
-                0,
-                Instant::now(),
-                RefreshOutcome::NoRefreshToken,
-                None,
-            ));
-            let notifications = shared.notify.on_no_refresh_token(account, now);
-            return (
-                Verdict::Write(RefreshWrite::NeedsReconnect {
-                    error: reason.to_owned(),
-                    at: now,
-                    notifications,
-                }),
-                log,
-            );
-        }
-    };
-
     let provider = match shared.providers.get(&account.provider) {
         Ok(provider) => provider,
         Err(error) => {
@@ -88,11 +63,27 @@ pub async fn refresh_account(
             return (Verdict::Write(RefreshWrite::Release), log);
         }
     };
-    let held = HeldGrant {
-        access_token: &account.token,
-        token_expires_at: account.token_expires_at,
-        refresh_token: Some(refresh_token),
-        issued_at: account.last_refreshed_at.unwrap_or(account.linked_at),
+    // Without what the network renews with there is nothing to call: the member must
+    // reconnect.
+    let held = match renewable(provider.as_ref(), account, now) {
+        Ok(held) => held,
+        Err(reason) => {
+            log.push(entry(
+                0,
+                Instant::now(),
+                RefreshOutcome::NoRefreshToken,
+                None,
+            ));
+            let notifications = shared.notify.on_no_refresh_token(account, now);
+            return (
+                Verdict::Write(RefreshWrite::NeedsReconnect {
+                    error: reason,
+                    at: now,
+                    notifications,
+                }),
+                log,
+            );
+        }
     };
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(shared.settings.retry_initial)
@@ -116,12 +107,17 @@ pub async fn refresh_account(
             .record(started.elapsed().as_secs_f64());
         let error = match result {
             Ok(Renewal::TooEarly { retry_at }) => {
-                // Not a failure and not new tokens: the account stays as it is. (No network
-                // behind the port answers this yet; rescheduling it to `retry_at` comes with
-                // the first one that does.)
+                // Not a failure and not new tokens (Instagram and Threads renew only tokens a
+                // day old): the account is due again when the network will renew it.
                 shared.breaker.record(false);
-                tracing::info!(account_id = account.id, %retry_at, "too early to refresh; left as it is");
-                return (Verdict::Write(RefreshWrite::Release), log);
+                tracing::info!(account_id = account.id, %retry_at, "too early to refresh; due again then");
+                return (
+                    Verdict::Write(RefreshWrite::Postponed {
+                        until: retry_at.max(now),
+                        at: now,
+                    }),
+                    log,
+                );
             }
             Ok(Renewal::Renewed(tokens)) => {
                 shared.breaker.record(false);
@@ -253,6 +249,44 @@ pub async fn refresh_account(
                 }
             }
         }
+    }
+}
+
+/// What the account holds for a refresh in `provider`'s way, or why only its member can renew
+/// it: a network with a refresh grant needs a live refresh token; one that renews the access
+/// token itself (Instagram, Threads, Facebook) needs that token alive.
+pub(super) fn renewable<'a>(
+    provider: &dyn Provider,
+    account: &'a Account,
+    now: DateTime<Utc>,
+) -> Result<HeldGrant<'a>, String> {
+    let network = provider.display_name();
+    let held = HeldGrant {
+        access_token: &account.token,
+        token_expires_at: account.token_expires_at,
+        refresh_token: account.refresh_token.as_ref(),
+        issued_at: account.last_refreshed_at.unwrap_or(account.linked_at),
+    };
+    match provider.capabilities().refresh {
+        RefreshStyle::RefreshToken => {
+            match (&account.refresh_token, account.refresh_token_expires_at) {
+                (Some(_), horizon) if horizon.is_none_or(|end| end > now) => Ok(held),
+                (Some(_), _) => Err(if provider.kind() == ProviderKind::LinkedIn {
+                    "the refresh token has reached the end of its 365-day life".to_owned()
+                } else {
+                    format!("the {network} refresh token has reached the end of its life")
+                }),
+                (None, _) => Err(if provider.kind() == ProviderKind::LinkedIn {
+                    "LinkedIn gave this app no refresh token (no partner access)".to_owned()
+                } else {
+                    format!("{network} gave no refresh token for this account")
+                }),
+            }
+        }
+        RefreshStyle::ExchangeAccessToken if account.token_expires_at > now => Ok(held),
+        RefreshStyle::ExchangeAccessToken => Err(format!(
+            "the {network} access token has expired, and {network} renews only live tokens"
+        )),
     }
 }
 

@@ -7,12 +7,12 @@
 //! failure releases the account untouched for the sweep to handle, rather than marking it
 //! failing under a claim that would refuse the next request for a whole lease.
 
-use super::account::{refresh_account, Verdict};
+use super::account::{refresh_account, renewable, Verdict};
 use super::breaker::CircuitBreaker;
 use super::shared::{Shared, Stop};
 use super::RefreshEngine;
 use crate::domain::EnumText;
-use crate::domain::{Account, RefreshOutcome, UserId};
+use crate::domain::{Account, ProviderName, RefreshOutcome, UserId};
 use crate::provider::FailureClass;
 use crate::store::{Lease, OneClaim, RefreshLogEntry, RefreshWrite, StoreError};
 use chrono::{DateTime, Utc};
@@ -62,6 +62,11 @@ pub enum OnDemand {
     /// The account was replaced or deleted while LinkedIn was being asked: the result was
     /// discarded, as a sweep's would be.
     Discarded,
+    /// The network renews this token only from `retry_at` (Instagram and Threads, for a token
+    /// under a day old); the account is due again then, and its token works meanwhile.
+    TooEarly {
+        retry_at: DateTime<Utc>,
+    },
 }
 
 impl RefreshEngine {
@@ -73,14 +78,15 @@ impl RefreshEngine {
     /// claim released; a token LinkedIn issued is never thrown away with a request.
     pub async fn on_demand(
         &self,
+        provider: &ProviderName,
         user_id: &UserId,
         demand: Demand,
     ) -> Result<OnDemand, StoreError> {
         let engine = self.clone();
-        let user_id = user_id.clone();
-        let work = self
-            .demands
-            .spawn(async move { engine.run_demand(&user_id, demand).await }.in_current_span());
+        let (provider, user_id) = (provider.clone(), user_id.clone());
+        let work = self.demands.spawn(
+            async move { engine.run_demand(&provider, &user_id, demand).await }.in_current_span(),
+        );
         match work.await {
             Ok(answer) => answer,
             // A panic (a bug), or the runtime stopping under it: the caller sees it as it would
@@ -110,7 +116,12 @@ impl RefreshEngine {
         }
     }
 
-    async fn run_demand(&self, user_id: &UserId, demand: Demand) -> Result<OnDemand, StoreError> {
+    async fn run_demand(
+        &self,
+        provider: &ProviderName,
+        user_id: &UserId,
+        demand: Demand,
+    ) -> Result<OnDemand, StoreError> {
         let now = self.clock.now();
         let lease = Lease {
             holder: self.instance.clone(),
@@ -119,7 +130,12 @@ impl RefreshEngine {
         };
         let deadline =
             tokio::time::Instant::now() + self.settings.lease.to_std().unwrap_or_default();
-        let account = match self.stores.host_api.claim_one(user_id, &lease).await? {
+        let account = match self
+            .stores
+            .host_api
+            .claim_one(provider, user_id, &lease)
+            .await?
+        {
             OneClaim::Claimed(account) => *account,
             OneClaim::Held => return Ok(OnDemand::Busy),
             OneClaim::Unknown => return Ok(OnDemand::Unknown),
@@ -167,8 +183,12 @@ impl RefreshEngine {
         deadline: tokio::time::Instant,
     ) -> (RefreshWrite, Vec<RefreshLogEntry>, Answer) {
         let shared = self.single_call();
-        let live_refresh_token = account.refresh_token.is_some()
-            && account.refresh_token_expires_at.is_none_or(|end| end > now);
+        // What the network renews with is still alive (a refresh token, or the access token
+        // itself for the networks that exchange it).
+        let live_refresh_token = self
+            .providers
+            .get(&account.provider)
+            .is_ok_and(|provider| renewable(provider.as_ref(), account, now).is_ok());
         if demand == Demand::ConfirmInvalid {
             let started = std::time::Instant::now();
             let checked = match self.providers.get(&account.provider) {
@@ -269,6 +289,11 @@ impl RefreshEngine {
                 RefreshWrite::Release,
                 log,
                 Answer::Other(Box::new(OnDemand::Unavailable(error))),
+            ),
+            Verdict::Write(write @ RefreshWrite::Postponed { until, .. }) => (
+                write,
+                log,
+                Answer::Other(Box::new(OnDemand::TooEarly { retry_at: until })),
             ),
             Verdict::Write(RefreshWrite::Release) => (
                 RefreshWrite::Release,

@@ -537,7 +537,7 @@ impl Worker {
                     RefreshWrite::Refreshed { .. } => c.refreshed += 1,
                     RefreshWrite::Failing { .. } => c.failing += 1,
                     RefreshWrite::NeedsReconnect { .. } => c.needs_reconnect += 1,
-                    RefreshWrite::Release => c.skipped += 1,
+                    RefreshWrite::Postponed { .. } | RefreshWrite::Release => c.skipped += 1,
                 });
                 log_result(account, &write);
             }
@@ -701,6 +701,12 @@ fn log_result(account: &Account, write: &RefreshWrite) {
             error,
             notifications = notifications.len(),
             "member must reconnect"
+        ),
+        RefreshWrite::Postponed { until, .. } => tracing::info!(
+            account_id = account.id,
+            user_id = %account.user_id,
+            next_refresh = %until,
+            "too early to refresh; due again then"
         ),
         RefreshWrite::Release => {}
     }

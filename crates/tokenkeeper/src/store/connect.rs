@@ -3,7 +3,7 @@
 //! still be used and whether the account may change its LinkedIn member.
 
 use super::StoreError;
-use crate::domain::{Account, EmailAddress, LinkedAccount, UserId};
+use crate::domain::{Account, EmailAddress, LinkedAccount, PkceVerifier, ProviderName, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -17,6 +17,10 @@ pub struct ConnectAttempt {
     pub browser_hash: String,
     /// The link the attempt came from, recorded as used when the attempt succeeds.
     pub link: LinkUse,
+    /// The provider the attempt goes through (`/connect/{provider}`).
+    pub provider: ProviderName,
+    /// The PKCE verifier of a provider that takes one, for the code exchange.
+    pub pkce_verifier: Option<PkceVerifier>,
     pub user_id: UserId,
     pub email: EmailAddress,
     pub return_to: Option<String>,
@@ -110,6 +114,8 @@ pub(super) struct ConnectAttemptRow {
     link_hash: String,
     link_expires_at: DateTime<Utc>,
     allow_member_change: bool,
+    network: String,
+    pkce_verifier: Option<String>,
     user_id: super::exact_text::ExactText,
     email: String,
     return_to: Option<String>,
@@ -128,6 +134,8 @@ impl TryFrom<ConnectAttemptRow> for ConnectAttempt {
         };
         Ok(ConnectAttempt {
             user_id: UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?,
+            provider: ProviderName::parse(&row.network).map_err(|e| corrupt(e.0))?,
+            pkce_verifier: row.pkce_verifier.map(PkceVerifier::new),
             email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
             state_hash: row.state_hash,
             browser_hash: row.browser_hash,

@@ -4,7 +4,7 @@
 
 use super::{Lease, StoreError};
 use crate::domain::EnumText;
-use crate::domain::{Account, AccountMember, AccountStatus, UserId};
+use crate::domain::{Account, AccountMember, AccountStatus, ProviderName, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use strum::{IntoStaticStr, VariantArray};
@@ -12,6 +12,8 @@ use strum::{IntoStaticStr, VariantArray};
 /// Which accounts a list shows: after `after_id` in id order, at most `limit`.
 #[derive(Debug, Clone)]
 pub struct AccountFilter {
+    /// Only accounts with this provider; every provider when `None`.
+    pub provider: Option<ProviderName>,
     pub status: Option<AccountStatus>,
     /// Only accounts whose next refresh (`expiration`) comes before this moment.
     pub due_before: Option<DateTime<Utc>>,
@@ -24,6 +26,7 @@ pub struct AccountFilter {
 pub struct AccountSummary {
     pub id: i64,
     pub user_id: UserId,
+    pub provider: ProviderName,
     pub member_id: AccountMember,
     pub email: String,
     pub status: AccountStatus,
@@ -101,13 +104,19 @@ pub trait HostApiStore: Send + Sync {
 
     /// Claims the user's account under `lease` whatever its status, unless another process
     /// holds a live claim on it. Claiming bumps `version`, as a sweep's claim does.
-    async fn claim_one(&self, user_id: &UserId, lease: &Lease) -> Result<OneClaim, StoreError>;
+    async fn claim_one(
+        &self,
+        provider: &ProviderName,
+        user_id: &UserId,
+        lease: &Lease,
+    ) -> Result<OneClaim, StoreError>;
 
     /// Forgets the user's account: its tokens (the row), and its emails not yet sent, in one
     /// transaction, with its `account.deleted` event (at `at`) while webhooks are on. A
     /// refresh in flight then finds no row at its version and is discarded.
     async fn delete_account(
         &self,
+        provider: &ProviderName,
         user_id: &UserId,
         at: DateTime<Utc>,
     ) -> Result<Option<DeletedAccount>, StoreError>;

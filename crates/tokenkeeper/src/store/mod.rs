@@ -51,7 +51,7 @@ pub use sql::{
 pub use webhooks::{DeliveryMark, DeliveryStatus, StoredWebhookEvent, WebhookEvents, WebhookStore};
 
 use crate::crypto::TokenCipher;
-use crate::domain::{Account, LinkedAccount, UserId};
+use crate::domain::{Account, LinkedAccount, ProviderName, UserId};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -132,17 +132,24 @@ pub trait HealthStore: Send + Sync {
 /// Accounts one at a time or by page: linking, reading by user or id, listing and counting.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    /// Stores a freshly linked account. One LinkedIn account per host user: linking again
-    /// replaces the tokens of the existing row (and resets its state) instead of adding one.
+    /// Stores a freshly linked account. One account per host user and provider: linking
+    /// again replaces the tokens of the existing row (and resets its state) instead of adding
+    /// one.
     async fn save_linked_account(&self, account: &LinkedAccount) -> Result<Account, StoreError>;
 
-    async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError>;
+    /// The user's account with `provider`.
+    async fn account_by_user(
+        &self,
+        provider: &ProviderName,
+        user_id: &UserId,
+    ) -> Result<Option<Account>, StoreError>;
 
-    /// The accounts of up to [`MAX_USERS_PER_READ`] users in one statement, in no order; a
-    /// user without an account is missing from the answer. A row that does not open is an
-    /// `Err` in its place, so one bad row never hides the others.
+    /// The accounts with `provider` of up to [`MAX_USERS_PER_READ`] users in one statement, in
+    /// no order; a user without an account is missing from the answer. A row that does not
+    /// open is an `Err` in its place, so one bad row never hides the others.
     async fn accounts_by_users(
         &self,
+        provider: &ProviderName,
         user_ids: &[UserId],
     ) -> Result<Vec<Result<Account, StoreError>>, StoreError>;
 

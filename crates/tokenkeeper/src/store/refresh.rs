@@ -56,6 +56,12 @@ pub enum RefreshWrite {
         at: DateTime<Utc>,
         notifications: Vec<NewNotification>,
     },
+    /// The network will renew only later (Instagram and Threads renew tokens a day old): the
+    /// account is due again at `until`, nothing else changes, and the claim is dropped.
+    Postponed {
+        until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
     /// Nothing happened to the account (the sweep stopped early): only the claim is dropped.
     Release,
 }
@@ -67,12 +73,15 @@ impl RefreshWrite {
             RefreshWrite::Refreshed { .. } => Some(AccountStatus::Active),
             RefreshWrite::Failing { .. } => Some(AccountStatus::RefreshFailing),
             RefreshWrite::NeedsReconnect { .. } => Some(AccountStatus::NeedsReconnect),
-            RefreshWrite::Release => None,
+            RefreshWrite::Postponed { .. } | RefreshWrite::Release => None,
         }
     }
 
     /// How the result is counted and labelled (`tokenkeeper_refresh_results_total{result}`).
     pub fn result(&self) -> &'static str {
+        if let RefreshWrite::Postponed { .. } = self {
+            return "postponed";
+        }
         self.account_status()
             .map_or("skipped", |status| match status {
                 AccountStatus::Active => "refreshed",

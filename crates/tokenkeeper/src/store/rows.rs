@@ -51,11 +51,12 @@ impl TokenReader<'_> {
     pub fn read<T: SealedColumn>(
         &self,
         id: i64,
-        user_id: &UserId,
+        row: Row<'_>,
         stored: &str,
     ) -> Result<T, StoreError> {
+        let user_id = row.user_id;
         self.cipher
-            .read(Row::linkedin(user_id), stored, self.plaintext)
+            .read(row, stored, self.plaintext)
             .map_err(|error| StoreError::SealedToken {
                 id,
                 user_id: user_id.to_string(),
@@ -76,15 +77,17 @@ impl AccountRow {
             reason,
         };
         let user_id = UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?;
-        let token: AccessToken = tokens.read(row.id, &user_id, &row.token)?;
+        let provider = ProviderName::parse(&row.network).map_err(|e| corrupt(e.0))?;
+        let sealed_for = Row::new(&provider, &user_id);
+        let token: AccessToken = tokens.read(row.id, sealed_for, &row.token)?;
         let refresh_token = match &row.refresh_token {
-            Some(stored) => Some(tokens.read::<RefreshToken>(row.id, &user_id, stored)?),
+            Some(stored) => Some(tokens.read::<RefreshToken>(row.id, sealed_for, stored)?),
             None => None,
         };
         Ok(Account {
             id: row.id,
             user_id,
-            provider: ProviderName::parse(&row.network).map_err(|e| corrupt(e.0))?,
+            provider,
             member_id: AccountMember::stored(&row.member_id.0).map_err(|e| corrupt(e.0))?,
             email: EmailAddress::parse(&row.email).map_err(|e| corrupt(e.0))?,
             name: row.name,
@@ -231,6 +234,7 @@ impl From<SweepRunRow> for SweepRun {
 pub(in crate::store) struct SummaryRow {
     id: i64,
     user_id: ExactText,
+    network: String,
     member_id: ExactText,
     email: String,
     status: String,
@@ -254,6 +258,7 @@ impl TryFrom<SummaryRow> for AccountSummary {
         Ok(AccountSummary {
             id: row.id,
             user_id: UserId::parse(&row.user_id.0).map_err(|e| corrupt(e.0))?,
+            provider: ProviderName::parse(&row.network).map_err(|e| corrupt(e.0))?,
             status: AccountStatus::parse(&row.status).map_err(|e| corrupt(e.0))?,
             member_id: AccountMember::stored(&row.member_id.0).map_err(|e| corrupt(e.0))?,
             email: row.email,

@@ -251,7 +251,7 @@ pub async fn refresh_now(
     };
     let outcome = app
         .engine
-        .on_demand(&account.user_id, Demand::Refresh)
+        .on_demand(&account.provider, &account.user_id, Demand::Refresh)
         .await?;
     tracing::info!(user_id = %account.user_id, "refresh requested from the dashboard");
     // LinkedIn's own words stay in the log: they may echo what we sent.
@@ -267,6 +267,9 @@ pub async fn refresh_now(
             "This account has no live refresh token: only its member can renew the token, by reconnecting."
         }
         OnDemand::Discarded => "The account was reconnected or deleted meanwhile; nothing was changed.",
+        OnDemand::TooEarly { .. } => {
+            "The network renews this token only once it is a day old; it works meanwhile, and the account is due again then."
+        }
         OnDemand::Unavailable(_) => {
             "LinkedIn did not answer usefully; nothing was changed, and the sweep will try again."
         }
@@ -338,7 +341,7 @@ pub async fn delete(
     }
     let deleted = app
         .host_api
-        .delete_account(&account.user_id, app.clock.now())
+        .delete_account(&account.provider, &account.user_id, app.clock.now())
         .await?;
     let message = match &deleted {
         Some(deleted) => {

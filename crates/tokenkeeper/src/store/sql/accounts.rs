@@ -3,7 +3,7 @@
 use super::webhooks::EventWrite;
 use super::{on_each, Dialect, SqlStore, Statement, Tx};
 use crate::crypto::Row;
-use crate::domain::{Account, LinkedAccount, UserId, WebhookEventType};
+use crate::domain::{Account, LinkedAccount, ProviderName, UserId, WebhookEventType};
 use crate::store::rows::{self, AccountRow};
 use crate::store::{AccountStore, HealthStore, Store, StoreError};
 use async_trait::async_trait;
@@ -19,7 +19,7 @@ static UPSERT_RETURNING: Statement = Statement::new(
 INSERT INTO social_network (user_id, network, member_id, email, name, token, token_expires_at,
     refresh_token, refresh_token_expires_at, scope, expiration, status, linked_at,
     refresh_attempts, created_at, updated_at, version)
-VALUES (?, 'linkedin', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?, 1)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?, 1)
 ON CONFLICT (user_id, network) DO UPDATE SET
     member_id = excluded.member_id, email = excluded.email, name = excluded.name,
     token = excluded.token, token_expires_at = excluded.token_expires_at,
@@ -42,7 +42,7 @@ const MYSQL_INSERT_OR_LOCK: &str = "
 INSERT INTO social_network (user_id, network, member_id, email, name, token, token_expires_at,
     refresh_token, refresh_token_expires_at, scope, expiration, status, linked_at,
     refresh_attempts, created_at, updated_at, version)
-VALUES (?, 'linkedin', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?, 0)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, 0, ?, ?, 0)
 ON DUPLICATE KEY UPDATE id = id";
 
 /// Replaces the locked row's tokens if its member is the same, not known yet, or may change
@@ -54,26 +54,26 @@ UPDATE social_network SET
     refresh_token_expires_at = ?, scope = ?, expiration = ?, status = 'active', linked_at = ?,
     refresh_attempts = 0, last_error = NULL, claimed_until = NULL, claimed_by = NULL,
     updated_at = ?, version = version + 1
-WHERE user_id = ? AND network = 'linkedin' AND (member_id IN (?, '') OR ?)";
+WHERE user_id = ? AND network = ? AND (member_id IN (?, '') OR ?)";
 
 static BY_USER: Statement =
-    Statement::new("SELECT * FROM social_network WHERE user_id = ? AND network = 'linkedin'");
+    Statement::new("SELECT * FROM social_network WHERE user_id = ? AND network = ?");
 
 /// The most users one `accounts_by_users` statement asks for.
 pub const MAX_USERS_PER_READ: usize = 64;
 
-/// The statement for `n` users (`n` a power of two up to [`MAX_USERS_PER_READ`], so each
-/// connection prepares at most seven of them and reuses them).
+/// The statement for one provider and `n` users (`n` a power of two up to
+/// [`MAX_USERS_PER_READ`], so each connection prepares at most seven of them and reuses them).
 fn by_users_sql(dialect: Dialect, n: usize) -> String {
-    let placeholders: Vec<String> = (1..=n)
-        .map(|i| match dialect {
-            Dialect::Postgres => format!("${i}"),
-            Dialect::Sqlite | Dialect::MySql => "?".to_owned(),
-        })
-        .collect();
+    let placeholder = |i: usize| match dialect {
+        Dialect::Postgres => format!("${i}"),
+        Dialect::Sqlite | Dialect::MySql => "?".to_owned(),
+    };
+    let users: Vec<String> = (2..=n + 1).map(placeholder).collect();
     format!(
-        "SELECT * FROM social_network WHERE network = 'linkedin' AND user_id IN ({})",
-        placeholders.join(", ")
+        "SELECT * FROM social_network WHERE network = {} AND user_id IN ({})",
+        placeholder(1),
+        users.join(", ")
     )
 }
 
@@ -104,7 +104,7 @@ impl SqlStore {
         allow_member_change: bool,
     ) -> Result<Option<Account>, StoreError> {
         let tokens = account.tokens();
-        let row = Row::linkedin(account.user_id());
+        let row = Row::new(account.provider(), account.user_id());
         let token = self.cipher.seal(row, &tokens.access_token);
         let refresh_token = tokens
             .refresh_token
@@ -113,6 +113,7 @@ impl SqlStore {
         let row: Option<AccountRow> = on_each!(Tx, &mut *tx, [Sqlite, Postgres] |tx, dialect| {
             sqlx::query_as(UPSERT_RETURNING.sql(dialect))
                 .bind(account.user_id().as_str())
+                .bind(account.provider().as_str())
                 .bind(account.member_id().as_str())
                 .bind(account.email().as_str())
                 .bind(account.name())
@@ -131,6 +132,7 @@ impl SqlStore {
         }, #[cfg(feature = "mysql")] Tx::MySql(tx) => {
             sqlx::query(MYSQL_INSERT_OR_LOCK)
                 .bind(account.user_id().as_str())
+                .bind(account.provider().as_str())
                 .bind(account.member_id().as_str())
                 .bind(account.email().as_str())
                 .bind(account.name())
@@ -160,6 +162,7 @@ impl SqlStore {
                 .bind(account.linked_at())
                 .bind(account.linked_at())
                 .bind(account.user_id().as_str())
+                .bind(account.provider().as_str())
                 .bind(account.member_id().as_str())
                 .bind(allow_member_change)
                 .execute(&mut **tx)
@@ -170,6 +173,7 @@ impl SqlStore {
             } else {
                 sqlx::query_as(BY_USER.sql(super::Dialect::MySql))
                     .bind(account.user_id().as_str())
+                    .bind(account.provider().as_str())
                     .fetch_optional(&mut **tx)
                     .await?
             }
@@ -223,10 +227,15 @@ impl AccountStore for SqlStore {
         Ok(stored)
     }
 
-    async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
+    async fn account_by_user(
+        &self,
+        provider: &ProviderName,
+        user_id: &UserId,
+    ) -> Result<Option<Account>, StoreError> {
         let row: Option<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| {
             sqlx::query_as(BY_USER.sql(dialect))
                 .bind(user_id.as_str())
+                .bind(provider.as_str())
                 .fetch_optional(pool)
                 .await?
         });
@@ -235,6 +244,7 @@ impl AccountStore for SqlStore {
 
     async fn accounts_by_users(
         &self,
+        provider: &ProviderName,
         user_ids: &[UserId],
     ) -> Result<Vec<Result<Account, StoreError>>, StoreError> {
         let Some(last) = user_ids.last() else {
@@ -252,7 +262,7 @@ impl AccountStore for SqlStore {
         let mut held = self.kept.take(&self.pool).await?;
         let rows: Vec<AccountRow> = on_each!(Held, &mut held, |conn, dialect| {
             let sql = by_users_sql(dialect, padded);
-            let mut query = sqlx::query_as(&sql);
+            let mut query = sqlx::query_as(&sql).bind(provider.as_str());
             for id in ids {
                 query = query.bind(id.as_str());
             }

@@ -17,7 +17,7 @@ static BY_STATUS: Statement =
 /// No token column is read. Parameters: after_id, status twice, query three times, limit.
 static SEARCH: Statement = Statement::new(
     "
-SELECT id, user_id, member_id, email, status, token_expires_at,
+SELECT id, user_id, network, member_id, email, status, token_expires_at,
     refresh_token IS NOT NULL AS has_refresh_token, refresh_token_expires_at, expiration,
     linked_at, last_refreshed_at
 FROM social_network

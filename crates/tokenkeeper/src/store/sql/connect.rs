@@ -2,7 +2,7 @@
 //! account through a link.
 
 use super::{on_each, SqlStore, Statement};
-use crate::domain::{LinkedAccount, UserId};
+use crate::domain::{LinkedAccount, PkceVerifier, UserId};
 use crate::store::connect::ConnectAttemptRow;
 use crate::store::{
     AttemptLookup, ConnectAttempt, ConnectOutcome, ConnectStore, LinkUse, Purged, StoreError,
@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 static INSERT_ATTEMPT: Statement = Statement::new(
     "
 INSERT INTO connect_attempts (state_hash, browser_hash, link_hash, link_expires_at,
-    allow_member_change, user_id, email, return_to, created_at, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    allow_member_change, network, pkce_verifier, user_id, email, return_to, created_at,
+    expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 );
 
 /// SQLite and PostgreSQL take the attempt in one statement.
@@ -32,11 +33,11 @@ const DELETE_ATTEMPT_MYSQL: &str = "DELETE FROM connect_attempts WHERE state_has
 
 /// A member who opens a connect link has opened it after every email already sent in the
 /// episode: the success report's "link opened". Written with the attempt, in its transaction.
-/// Parameters: now, the attempt's user.
+/// Parameters: now, the attempt's user and provider.
 static MARK_EMAILS_OPENED: Statement = Statement::new(
     "
 UPDATE notifications SET link_opened_at = ?
-WHERE account_id IN (SELECT id FROM social_network WHERE user_id = ? AND network = 'linkedin')
+WHERE account_id IN (SELECT id FROM social_network WHERE user_id = ? AND network = ?)
   AND status = 'sent' AND link_opened_at IS NULL AND reconnected_at IS NULL",
 );
 
@@ -135,6 +136,8 @@ impl ConnectStore for SqlStore {
                 .bind(attempt.link.link_hash.as_str())
                 .bind(attempt.link.expires_at)
                 .bind(attempt.link.allow_member_change)
+                .bind(attempt.provider.as_str())
+                .bind(attempt.pkce_verifier.as_ref().map(PkceVerifier::expose))
                 .bind(attempt.user_id.as_str())
                 .bind(attempt.email.as_str())
                 .bind(attempt.return_to.as_deref())
@@ -145,6 +148,7 @@ impl ConnectStore for SqlStore {
             sqlx::query(MARK_EMAILS_OPENED.sql(dialect))
                 .bind(attempt.created_at)
                 .bind(attempt.user_id.as_str())
+                .bind(attempt.provider.as_str())
                 .execute(&mut **tx)
                 .await?;
         });

@@ -4,7 +4,7 @@
 use super::webhooks::EventWrite;
 use super::{on_each, Dialect, SqlStore, Statement};
 use crate::domain::EnumText;
-use crate::domain::{AccountStatus, UserId, WebhookEventType};
+use crate::domain::{AccountStatus, ProviderName, UserId, WebhookEventType};
 use crate::store::exact_text::ExactText;
 use crate::store::rows::{AccountRow, SummaryRow};
 use crate::store::{
@@ -15,32 +15,32 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 /// No token column is read: a list cannot leak what it never loaded. Parameters: after_id,
-/// status twice, due_before twice, limit.
+/// provider twice, status twice, due_before twice, limit.
 static LIST_SUMMARIES: Statement = Statement::new(
     "
-SELECT id, user_id, member_id, email, status, token_expires_at,
+SELECT id, user_id, network, member_id, email, status, token_expires_at,
     refresh_token IS NOT NULL AS has_refresh_token, refresh_token_expires_at, expiration,
     linked_at, last_refreshed_at
 FROM social_network
-WHERE id > ? AND (? IS NULL OR status = ?) AND (? IS NULL OR expiration < ?)
+WHERE id > ? AND (? IS NULL OR network = ?) AND (? IS NULL OR status = ?)
+    AND (? IS NULL OR expiration < ?)
 ORDER BY id
 LIMIT ?",
 );
 
 /// A claim like a sweep's, on one account whatever its status. Parameters: the lease's end
-/// and holder, user_id, the lease's start (a lapsed claim is taken over).
+/// and holder, user_id, provider, the lease's start (a lapsed claim is taken over).
 static CLAIM_ONE: Statement = Statement::new(
     "
 UPDATE social_network SET claimed_until = ?, claimed_by = ?, version = version + 1
-WHERE user_id = ? AND network = 'linkedin' AND (claimed_until IS NULL OR claimed_until < ?)",
+WHERE user_id = ? AND network = ? AND (claimed_until IS NULL OR claimed_until < ?)",
 );
 
 static BY_USER: Statement =
-    Statement::new("SELECT * FROM social_network WHERE user_id = ? AND network = 'linkedin'");
+    Statement::new("SELECT * FROM social_network WHERE user_id = ? AND network = ?");
 
-static ID_OF_USER: Statement = Statement::new(
-    "SELECT id, member_id FROM social_network WHERE user_id = ? AND network = 'linkedin'",
-);
+static ID_OF_USER: Statement =
+    Statement::new("SELECT id, member_id FROM social_network WHERE user_id = ? AND network = ?");
 
 static DELETE_PENDING_EMAILS: Statement =
     Statement::new("DELETE FROM notifications WHERE account_id = ? AND status = 'pending'");
@@ -125,9 +125,12 @@ impl HostApiStore for SqlStore {
         filter: &AccountFilter,
     ) -> Result<Vec<AccountSummary>, StoreError> {
         let status = filter.status.map(AccountStatus::as_str);
+        let provider = filter.provider.as_ref().map(ProviderName::as_str);
         let rows: Vec<SummaryRow> = on_each!(Pool, &self.pool, |pool, dialect| {
             sqlx::query_as(LIST_SUMMARIES.sql(dialect))
                 .bind(filter.after_id)
+                .bind(provider)
+                .bind(provider)
                 .bind(status)
                 .bind(status)
                 .bind(filter.due_before)
@@ -139,19 +142,26 @@ impl HostApiStore for SqlStore {
         rows.into_iter().map(AccountSummary::try_from).collect()
     }
 
-    async fn claim_one(&self, user_id: &UserId, lease: &Lease) -> Result<OneClaim, StoreError> {
+    async fn claim_one(
+        &self,
+        provider: &ProviderName,
+        user_id: &UserId,
+        lease: &Lease,
+    ) -> Result<OneClaim, StoreError> {
         let mut tx = self.begin().await?;
         let (claimed, row): (u64, Option<AccountRow>) = on_each!(Tx, &mut tx, |tx, dialect| {
             let claimed = sqlx::query(CLAIM_ONE.sql(dialect))
                 .bind(lease.until)
                 .bind(lease.holder.as_str())
                 .bind(user_id.as_str())
+                .bind(provider.as_str())
                 .bind(lease.now)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
             let row = sqlx::query_as(BY_USER.sql(dialect))
                 .bind(user_id.as_str())
+                .bind(provider.as_str())
                 .fetch_optional(&mut **tx)
                 .await?;
             (claimed, row)
@@ -175,6 +185,7 @@ impl HostApiStore for SqlStore {
 
     async fn delete_account(
         &self,
+        provider: &ProviderName,
         user_id: &UserId,
         at: DateTime<Utc>,
     ) -> Result<Option<DeletedAccount>, StoreError> {
@@ -182,6 +193,7 @@ impl HostApiStore for SqlStore {
         let found: Option<(i64, ExactText)> = on_each!(Tx, &mut tx, |tx, dialect| {
             sqlx::query_as(ID_OF_USER.sql(dialect))
                 .bind(user_id.as_str())
+                .bind(provider.as_str())
                 .fetch_optional(&mut **tx)
                 .await?
         });

@@ -173,6 +173,14 @@ UPDATE social_network SET status = ?, refresh_attempts = refresh_attempts + ?,
 WHERE id = ? AND version = ?",
 );
 
+/// Parameters: the new `expiration`, at, id, version.
+static WRITE_POSTPONED: Statement = Statement::new(
+    "
+UPDATE social_network SET expiration = ?, claimed_until = NULL, claimed_by = NULL,
+    updated_at = ?, version = version + 1
+WHERE id = ? AND version = ?",
+);
+
 static RELEASE_CLAIM: Statement = Statement::new(
     "UPDATE social_network SET claimed_until = NULL, claimed_by = NULL WHERE id = ? AND version = ?",
 );
@@ -233,7 +241,7 @@ fn refresh_event(write: &RefreshWrite) -> Option<EventWrite<'_>> {
         RefreshWrite::NeedsReconnect { error, at, .. } => {
             EventWrite::new(WebhookEventType::NeedsReconnect, Some(error), *at)
         }
-        RefreshWrite::Release => return None,
+        RefreshWrite::Postponed { .. } | RefreshWrite::Release => return None,
     })
 }
 
@@ -381,7 +389,7 @@ impl RefreshStore for SqlStore {
                 expiration,
                 at,
             } => {
-                let row = Row::linkedin(&claimed.user_id);
+                let row = Row::new(&claimed.provider, &claimed.user_id);
                 let token = self.cipher.seal(row, &tokens.access_token);
                 let refresh_token = tokens
                     .refresh_token
@@ -435,6 +443,19 @@ impl RefreshStore for SqlStore {
                         .rows_affected()
                 });
                 (done, &notifications[..], *at)
+            }
+            RefreshWrite::Postponed { until, at } => {
+                let done = on_each!(Tx, &mut tx, |tx, dialect| {
+                    sqlx::query(WRITE_POSTPONED.sql(dialect))
+                        .bind(*until)
+                        .bind(*at)
+                        .bind(account_id)
+                        .bind(claimed_version)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected()
+                });
+                (done, &[][..], *at)
             }
             RefreshWrite::Release => {
                 let done = on_each!(Tx, &mut tx, |tx, dialect| {

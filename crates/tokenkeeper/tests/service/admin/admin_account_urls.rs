@@ -199,7 +199,12 @@ async fn every_link_and_form_of_the_dashboard_reaches_the_account_it_names(backe
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("is deleted"), "{user:?}: {body}");
         let gone = tokenkeeper::domain::UserId::parse(user).unwrap();
-        assert!(app.store.account_by_user(&gone).await.unwrap().is_none());
+        assert!(app
+            .store
+            .account_by_user(tokenkeeper::domain::ProviderName::linkedin_ref(), &gone)
+            .await
+            .unwrap()
+            .is_none());
     }
     let victim = app.account(VICTIM).await;
     assert_eq!(victim.last_refreshed_at, None);
@@ -313,7 +318,12 @@ async fn any_user_ids_account_is_opened_refreshed_emailed_and_deleted_in_a_real_
             "{message}"
         );
         let gone = tokenkeeper::domain::UserId::parse(user).unwrap();
-        assert!(app.store.account_by_user(&gone).await.unwrap().is_none());
+        assert!(app
+            .store
+            .account_by_user(tokenkeeper::domain::ProviderName::linkedin_ref(), &gone)
+            .await
+            .unwrap()
+            .is_none());
     }
     assert_eq!(
         reconnect_email(&app, VICTIM).await,

@@ -38,12 +38,19 @@ async fn accounts_are_counted_by_status(backend: Backend) {
             .unwrap();
     }
     let account = store
-        .account_by_user(&tokenkeeper::domain::UserId::parse("c").unwrap())
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &tokenkeeper::domain::UserId::parse("c").unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
     let tokenkeeper::store::OneClaim::Claimed(claimed) = store
-        .claim_one(&account.user_id, &lease("t"))
+        .claim_one(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &account.user_id,
+            &lease("t"),
+        )
         .await
         .unwrap()
     else {
@@ -174,7 +181,11 @@ async fn refresh_outcomes_are_counted_per_day_from_the_start(backend: Backend) {
         ),
     ];
     let tokenkeeper::store::OneClaim::Claimed(claimed) = store
-        .claim_one(&account.user_id, &lease("t"))
+        .claim_one(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &account.user_id,
+            &lease("t"),
+        )
         .await
         .unwrap()
     else {

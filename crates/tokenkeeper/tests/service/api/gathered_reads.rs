@@ -42,13 +42,18 @@ struct Watched {
 
 #[async_trait]
 impl AccountSource for Watched {
-    async fn account_by_user(&self, user_id: &UserId) -> Result<Option<Account>, StoreError> {
+    async fn account_by_user(
+        &self,
+        provider: &tokenkeeper::domain::ProviderName,
+        user_id: &UserId,
+    ) -> Result<Option<Account>, StoreError> {
         self.alone.fetch_add(1, Ordering::SeqCst);
-        self.store.account_by_user(user_id).await
+        self.store.account_by_user(provider, user_id).await
     }
 
     async fn accounts_by_users(
         &self,
+        provider: &tokenkeeper::domain::ProviderName,
         user_ids: &[UserId],
     ) -> Result<Vec<Result<Account, StoreError>>, StoreError> {
         if self.panic_next.swap(false, Ordering::SeqCst) {
@@ -57,7 +62,7 @@ impl AccountSource for Watched {
         self.asked.lock().unwrap().push(user_ids.len());
         let _ = self.started.send(user_ids.len());
         let _pass = self.gate.acquire().await.unwrap();
-        self.store.accounts_by_users(user_ids).await
+        self.store.accounts_by_users(provider, user_ids).await
     }
 }
 
@@ -82,7 +87,11 @@ fn watched_reads(app: &TestApp) -> (Arc<Watched>, TokenReads, mpsc::UnboundedRec
 fn read(reads: &TokenReads, user_id: &str) -> PendingRead {
     let reads = reads.clone();
     let user_id = UserId::parse(user_id).unwrap();
-    tokio::spawn(async move { reads.account(&user_id).await })
+    tokio::spawn(async move {
+        reads
+            .account(tokenkeeper::domain::ProviderName::linkedin_ref(), &user_id)
+            .await
+    })
 }
 
 /// Keeps every reader busy with one read of `user_id`, each held at the gate.
@@ -138,18 +147,29 @@ async fn one_statement_asks_for_exactly_the_users_named(backend: Backend) {
         users
     };
 
-    assert!(app.store.accounts_by_users(&[]).await.unwrap().is_empty());
+    assert!(app
+        .store
+        .accounts_by_users(tokenkeeper::domain::ProviderName::linkedin_ref(), &[])
+        .await
+        .unwrap()
+        .is_empty());
     // Three names are asked as four (the last repeated): each account still comes once. A
     // name differing only in case is another user.
     let answer = app
         .store
-        .accounts_by_users(&ids(&["seed-2", "SEED-1", "seed-0", "nobody"]))
+        .accounts_by_users(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &ids(&["seed-2", "SEED-1", "seed-0", "nobody"]),
+        )
         .await
         .unwrap();
     assert_eq!(users_of(answer), ["seed-0", "seed-2"]);
     let answer = app
         .store
-        .accounts_by_users(&ids(&["seed-1", "Seed-3", "seed-4"]))
+        .accounts_by_users(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &ids(&["seed-1", "Seed-3", "seed-4"]),
+        )
         .await
         .unwrap();
     assert_eq!(users_of(answer), ["seed-1", "seed-4"]);
@@ -159,7 +179,11 @@ async fn one_statement_asks_for_exactly_the_users_named(backend: Backend) {
         .iter()
         .map(|a| a.user_id.clone())
         .collect();
-    let answer = app.store.accounts_by_users(&all).await.unwrap();
+    let answer = app
+        .store
+        .accounts_by_users(tokenkeeper::domain::ProviderName::linkedin_ref(), &all)
+        .await
+        .unwrap();
     assert_eq!(answer.len(), MAX_USERS_PER_READ);
     for account in answer {
         let account = account.unwrap();

@@ -178,7 +178,10 @@ async fn deleting_an_account_forgets_its_tokens_and_pending_emails(backend: Back
     assert_eq!(body["cancelled_emails"], 2);
     let gone = app
         .store
-        .account_by_user(&UserId::parse("ada").unwrap())
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &UserId::parse("ada").unwrap(),
+        )
         .await
         .unwrap();
     assert!(gone.is_none());
@@ -230,6 +233,7 @@ async fn refresh_now_goes_through_the_sweeps_path(backend: Backend) {
     let again = app
         .store
         .claim_one(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
             &UserId::parse("ada").unwrap(),
             &lease("another", app.clock_now()),
         )
@@ -270,7 +274,11 @@ async fn refresh_now_is_refused_while_another_process_holds_the_account(backend:
     let ada = UserId::parse("ada").unwrap();
     let held = app
         .store
-        .claim_one(&ada, &lease("a-sweep", app.clock_now()))
+        .claim_one(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &ada,
+            &lease("a-sweep", app.clock_now()),
+        )
         .await
         .unwrap();
     assert!(matches!(held, OneClaim::Claimed(_)));

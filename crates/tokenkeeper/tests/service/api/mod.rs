@@ -5,6 +5,7 @@ pub mod health;
 pub mod host_api;
 pub mod key_required;
 pub mod openapi_document;
+pub mod provider_param;
 pub mod public_surface;
 pub mod readiness;
 pub mod schemathesis;

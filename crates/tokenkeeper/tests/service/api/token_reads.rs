@@ -44,6 +44,7 @@ fn assert_read_is(body: &Value, stored: &Account) {
             "last_refreshed_at",
             "linked_at",
             "member_id",
+            "provider",
             "refresh_token_expires_at",
             "scope",
             "status",
@@ -52,6 +53,7 @@ fn assert_read_is(body: &Value, stored: &Account) {
         ]
     );
     assert_eq!(body["user_id"], stored.user_id.as_str());
+    assert_eq!(body["provider"], stored.provider.as_str());
     assert_eq!(body["member_id"], stored.member_id.as_str());
     assert_eq!(body["email"], stored.email.as_str());
     assert_eq!(body["status"], stored.status.as_str());

@@ -42,7 +42,10 @@ async fn partner_app_stores_tokens_with_expiration(backend: Backend) {
 
     let account = app
         .store
-        .account_by_user(&user("u-1"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-1"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -85,7 +88,10 @@ async fn non_partner_app_stores_no_refresh_token(backend: Backend) {
     );
     let account = app
         .store
-        .account_by_user(&user("u-2"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-2"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -126,7 +132,10 @@ async fn reconnecting_replaces_the_tokens_of_the_same_row(backend: Backend) {
     );
     let first = app
         .store
-        .account_by_user(&user("u-4"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-4"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -137,7 +146,10 @@ async fn reconnecting_replaces_the_tokens_of_the_same_row(backend: Backend) {
     );
     let second = app
         .store
-        .account_by_user(&user("u-4"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-4"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -292,7 +304,10 @@ async fn unknown_missing_and_replayed_state_are_refused(backend: Backend) {
     );
     assert!(app
         .store
-        .account_by_user(&user("u-10"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-10")
+        )
         .await
         .unwrap()
         .is_none());
@@ -319,7 +334,10 @@ async fn a_state_dies_at_the_instant_its_attempt_expires(backend: Backend) {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(app
         .store
-        .account_by_user(&user("u-31"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-31")
+        )
         .await
         .unwrap()
         .is_none());
@@ -342,7 +360,10 @@ async fn replayed_code_is_refused_and_changes_nothing(backend: Backend) {
     );
     let before = app
         .store
-        .account_by_user(&user("u-11"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-11"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -373,7 +394,10 @@ async fn replayed_code_is_refused_and_changes_nothing(backend: Backend) {
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let after = app
         .store
-        .account_by_user(&user("u-11"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-11"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -474,7 +498,10 @@ async fn api_returns_the_stored_account(backend: Backend) {
     let body: serde_json::Value = response.json().await.unwrap();
     let stored = app
         .store
-        .account_by_user(&user("u-16"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-16"),
+        )
         .await
         .unwrap()
         .unwrap();

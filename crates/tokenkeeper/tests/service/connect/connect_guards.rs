@@ -108,7 +108,10 @@ async fn a_callback_in_another_browser_is_refused_and_stores_nothing(backend: Ba
     assert_eq!(status, StatusCode::OK);
     assert!(app
         .store
-        .account_by_user(&user("u-1"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("u-1")
+        )
         .await
         .unwrap()
         .is_some());
@@ -138,7 +141,10 @@ async fn an_attackers_attempt_cannot_be_finished_in_a_victims_browser(backend: B
     // The victim's LinkedIn is not stored under the attacker's user.
     assert!(app
         .store
-        .account_by_user(&user("attacker"))
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &user("attacker")
+        )
         .await
         .unwrap()
         .is_none());
@@ -441,6 +447,8 @@ fn stale_attempt(state: &str, expires_at: chrono::DateTime<chrono::Utc>) -> Conn
     ConnectAttempt {
         state_hash: state.into(),
         browser_hash: "b".into(),
+        provider: tokenkeeper::domain::ProviderName::linkedin(),
+        pkce_verifier: None,
         link: LinkUse {
             link_hash: format!("link-{state}"),
             expires_at,

@@ -40,6 +40,8 @@ fn attempt(state: &str, browser: &str, expires_at: DateTime<Utc>) -> ConnectAtte
     ConnectAttempt {
         state_hash: state.into(),
         browser_hash: browser.into(),
+        provider: tokenkeeper::domain::ProviderName::linkedin(),
+        pkce_verifier: None,
         link: link(&format!("link-{state}"), expires_at),
         user_id: UserId::parse("ada").unwrap(),
         email: EmailAddress::parse("ada@example.com").unwrap(),
@@ -150,7 +152,10 @@ async fn a_link_completes_once_even_when_two_completions_race(backend: Backend) 
             .any(|o| matches!(o, ConnectOutcome::LinkAlreadyUsed)));
         // The stored tokens are the winner's, untouched by the loser.
         let stored = store
-            .account_by_user(&UserId::parse(&user).unwrap())
+            .account_by_user(
+                tokenkeeper::domain::ProviderName::linkedin_ref(),
+                &UserId::parse(&user).unwrap(),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -193,7 +198,10 @@ async fn an_account_keeps_its_member_unless_the_link_allows_a_change(backend: Ba
         "{refused:?}"
     );
     let kept = store
-        .account_by_user(&first.user_id)
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &first.user_id,
+        )
         .await
         .unwrap()
         .unwrap();

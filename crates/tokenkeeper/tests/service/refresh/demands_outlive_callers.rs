@@ -80,7 +80,11 @@ async fn claim_released(app: &TestApp, user_id: &str) -> bool {
     };
     let claimed = app
         .store
-        .claim_one(&UserId::parse(user_id).unwrap(), &lease)
+        .claim_one(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &UserId::parse(user_id).unwrap(),
+            &lease,
+        )
         .await
         .unwrap();
     matches!(claimed, OneClaim::Claimed(_))

@@ -64,7 +64,10 @@ async fn an_account_reads_back_exactly(backend: Backend) {
     let new = linked("ada", t0(), true);
     let saved = store.save_linked_account(&new).await.unwrap();
     let read = store
-        .account_by_user(&UserId::parse("ada").unwrap())
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &UserId::parse("ada").unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -85,7 +88,10 @@ async fn an_account_reads_back_exactly(backend: Backend) {
     assert_eq!(read.scope, "openid profile");
     assert_eq!(read.version, 1);
     assert!(store
-        .account_by_user(&UserId::parse("nobody").unwrap())
+        .account_by_user(
+            tokenkeeper::domain::ProviderName::linkedin_ref(),
+            &UserId::parse("nobody").unwrap()
+        )
         .await
         .unwrap()
         .is_none());
@@ -335,7 +341,11 @@ async fn the_longest_user_id_is_stored_whole(backend: Backend) {
         &ExpiryPolicy::default(),
     );
     let saved = store.save_linked_account(&account).await.unwrap();
-    let read = store.account_by_user(&user).await.unwrap().unwrap();
+    let read = store
+        .account_by_user(tokenkeeper::domain::ProviderName::linkedin_ref(), &user)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.id, saved.id);
     assert_eq!(read.user_id.as_str(), longest);
 }

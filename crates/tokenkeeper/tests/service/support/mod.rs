@@ -348,7 +348,10 @@ impl TestApp {
 
     pub async fn account(&self, user_id: &str) -> Account {
         self.store
-            .account_by_user(&UserId::parse(user_id).unwrap())
+            .account_by_user(
+                tokenkeeper::domain::ProviderName::linkedin_ref(),
+                &UserId::parse(user_id).unwrap(),
+            )
             .await
             .unwrap()
             .expect("account exists")
