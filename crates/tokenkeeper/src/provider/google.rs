@@ -45,6 +45,9 @@ pub fn settings(
     }
 }
 
+/// Google's provider.
+pub type GoogleClient = OAuth2Client<Standard>;
+
 /// The provider for `settings` (from [`settings`], endpoints possibly overridden). Google
 /// follows the standard and OIDC's userinfo (`sub`) as written.
 pub fn client(settings: OAuth2Settings) -> Result<OAuth2Client<Standard>, ProviderError> {

@@ -20,6 +20,9 @@ pub(crate) mod retry_after;
 pub mod tiktok;
 pub mod x;
 
+#[cfg(test)]
+mod tests;
+
 pub use authorize::{AuthorizeRequest, AuthorizeStyle, PkceVerifier};
 pub use error::{Failure, FailureClass, ProviderError};
 pub use grant::{

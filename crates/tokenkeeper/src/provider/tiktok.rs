@@ -38,6 +38,9 @@ pub fn settings(
     }
 }
 
+/// TikTok's provider.
+pub type TikTokClient = OAuth2Client<TikTok>;
+
 /// The provider for `settings` (from [`settings`], endpoints possibly overridden).
 pub fn client(settings: OAuth2Settings) -> Result<OAuth2Client<TikTok>, ProviderError> {
     OAuth2Client::new(settings, TikTok)

@@ -56,6 +56,9 @@ pub fn client(mut settings: OAuth2Settings) -> Result<OAuth2Client<X>, ProviderE
     OAuth2Client::new(settings, X)
 }
 
+/// X's provider.
+pub type XClient = OAuth2Client<X>;
+
 /// X's answers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct X;
