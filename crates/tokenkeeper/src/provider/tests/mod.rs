@@ -70,7 +70,7 @@ pub fn at_fake(settings: OAuth2Settings, fake: &FakeNetwork) -> OAuth2Settings {
         userinfo_url: Some(url(fake.me_url())),
         // A call the fake holds fails fast; nothing waits on this for a result.
         timeout: std::time::Duration::from_secs(2),
-        callback_retry_max_total: std::time::Duration::from_millis(300),
+        callback_retry_max_total: std::time::Duration::from_secs(3),
         ..settings
     }
 }

@@ -62,3 +62,39 @@ async fn a_provider_without_an_endpoint_says_so_as_our_mistake() {
     assert_eq!(class, FailureClass::Misconfiguration);
     assert!(!client.capabilities().revocation);
 }
+
+#[tokio::test]
+async fn a_waiting_member_is_retried_only_where_it_is_safe() {
+    use fake_linkedin::{Fault, NetworkEndpoint};
+    let fake = fake(NetworkKind::Google, FakeNetworkConfig::default(), "42").await;
+    let mut settings = standard(&fake, Some(secret(CLIENT_SECRET)));
+    settings.scopes = vec!["openid".into()];
+    let client = OAuth2Client::new(settings, Standard).unwrap();
+    let controls = fake.controls();
+
+    // No answer at all: the code was not spent, so it is sent again.
+    let code = consent(&client, None).await;
+    controls.inject_fault(NetworkEndpoint::Token, Fault::Disconnect, Some(1));
+    let grant = client
+        .exchange_code(&code, &callback(), None, t0())
+        .await
+        .unwrap();
+    assert_eq!(controls.calls(NetworkEndpoint::Token), 2);
+
+    // An answer, even a 503: the code may be spent, so it is not.
+    let code = consent(&client, None).await;
+    controls.inject_fault(NetworkEndpoint::Token, Fault::Status(503), Some(1));
+    let (class, _) = class_of(client.exchange_code(&code, &callback(), None, t0()).await);
+    assert_eq!(class, FailureClass::Transient);
+    assert_eq!(controls.calls(NetworkEndpoint::Token), 3);
+
+    // Identifying the member who just consented reads only: a 503 is asked again...
+    controls.inject_fault(NetworkEndpoint::Me, Fault::Status(503), Some(1));
+    assert_eq!(client.identify(&grant).await.unwrap().subject, "42");
+    assert_eq!(controls.calls(NetworkEndpoint::Me), 2);
+    // ...but a stored token is asked about once: the engine paces its own retries.
+    controls.inject_fault(NetworkEndpoint::Me, Fault::Status(503), Some(1));
+    let (class, _) = class_of(client.identify_token(&grant.tokens.access_token).await);
+    assert_eq!(class, FailureClass::Transient);
+    assert_eq!(controls.calls(NetworkEndpoint::Me), 3);
+}
