@@ -6,8 +6,9 @@
 //! any standard server.
 //!
 //! What stays shared lives here: the failure taxonomy (`error`), grants, renewals and the
-//! refresh-token rule (`grant`), the authorize URL and PKCE (`authorize`), and [`Providers`],
-//! the registry the service is assembled with.
+//! refresh-token rule (`grant`), the authorize URL and PKCE (`authorize`), reading bodies of
+//! bounded size (`body`) and `Retry-After` (`retry_after`), and [`Providers`], the registry the
+//! service is assembled with.
 
 mod authorize;
 pub(crate) mod body;
