@@ -51,6 +51,7 @@ impl RefreshSettings {
         ExpiryPolicy {
             refresh_after: self.refresh_after,
             safety_margin: self.safety_margin,
+            ..ExpiryPolicy::default()
         }
     }
 }

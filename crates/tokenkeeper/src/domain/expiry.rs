@@ -9,8 +9,28 @@ use chrono::{DateTime, Duration, Utc};
 pub struct ExpiryPolicy {
     /// How long after linking or refreshing the next refresh is due.
     pub refresh_after: Duration,
-    /// How long before the access token's own expiry the refresh must happen at the latest.
+    /// How long before the token kept alive dies the refresh must happen at the latest.
     pub safety_margin: Duration,
+    /// Which token the scheduled refresh keeps alive.
+    pub keeps_alive: KeepAlive,
+}
+
+/// Which token a scheduled refresh is for, and so what bounds the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeepAlive {
+    /// The access token: due a margin before it expires. Right for long-lived access tokens
+    /// (LinkedIn's 60 days), where a due refresh is one call every few weeks.
+    #[default]
+    AccessToken,
+    /// The refresh token only. Access tokens of an hour or two (X, Google, TikTok) are renewed
+    /// when they are read; refreshing each on schedule would refresh every idle account every
+    /// hour. The scheduled refresh only keeps the grant from dying unused: due a margin before
+    /// `idle_life` has passed since this refresh (Google's six months, X's), or before the
+    /// refresh token's stated end (TikTok's chain), whichever comes first.
+    RefreshToken {
+        /// A refresh token unused this long dies; `None` when only its stated end counts.
+        idle_life: Option<Duration>,
+    },
 }
 
 impl Default for ExpiryPolicy {
@@ -18,6 +38,7 @@ impl Default for ExpiryPolicy {
         Self {
             refresh_after: Duration::days(50),
             safety_margin: Duration::days(3),
+            keeps_alive: KeepAlive::AccessToken,
         }
     }
 }
@@ -26,7 +47,34 @@ impl ExpiryPolicy {
     /// `now + refresh_after`, but never later than the access token's expiry minus the safety
     /// margin, nor later than the refresh token's expiry (a refresh never extends the refresh
     /// token's fixed 365-day life, so it bounds everything after it). Never earlier than `now`.
+    /// When only the refresh token is kept alive ([`KeepAlive::RefreshToken`]), the access
+    /// token's expiry bounds nothing; the refresh token's idle life and end do.
     pub fn next_refresh_due(
+        &self,
+        now: DateTime<Utc>,
+        token_expires_at: DateTime<Utc>,
+        refresh_token_expires_at: Option<DateTime<Utc>>,
+    ) -> DateTime<Utc> {
+        let idle_life = match self.keeps_alive {
+            KeepAlive::AccessToken => {
+                return self.access_token_due(now, token_expires_at, refresh_token_expires_at)
+            }
+            KeepAlive::RefreshToken { idle_life } => idle_life,
+        };
+        let mut due = now + self.refresh_after;
+        if let Some(life) = idle_life {
+            due = due.min(now + life - self.safety_margin);
+        }
+        match refresh_token_expires_at {
+            // Inside the margin of a fixed end (TikTok's chain), a refresh would renew nothing
+            // that lasts: the next event is the end itself, when only reconnecting helps.
+            Some(end) if end - self.safety_margin <= now => end.max(now),
+            Some(end) => due.min(end - self.safety_margin).max(now),
+            None => due.max(now),
+        }
+    }
+
+    fn access_token_due(
         &self,
         now: DateTime<Utc>,
         token_expires_at: DateTime<Utc>,
@@ -107,6 +155,7 @@ mod tests {
         let policy = ExpiryPolicy {
             refresh_after: Duration::days(10),
             safety_margin: Duration::days(1),
+            ..ExpiryPolicy::default()
         };
         let due = policy.next_refresh_due(t0(), t0() + Duration::days(60), None);
         assert_eq!(due, t0() + Duration::days(10));
@@ -122,5 +171,56 @@ mod tests {
             Some(t0() + Duration::days(23)),
         );
         assert_eq!(due, t0() + Duration::days(17));
+    }
+
+    fn keeping_the_refresh_token(idle_days: Option<i64>) -> ExpiryPolicy {
+        ExpiryPolicy {
+            keeps_alive: KeepAlive::RefreshToken {
+                idle_life: idle_days.map(Duration::days),
+            },
+            ..ExpiryPolicy::default()
+        }
+    }
+
+    #[test]
+    fn a_short_lived_access_token_does_not_make_the_account_due_at_once() {
+        // A 2-hour access token: refreshed when read, not every sweep.
+        let policy = keeping_the_refresh_token(None);
+        let due = policy.next_refresh_due(t0(), t0() + Duration::hours(2), None);
+        assert_eq!(due, t0() + Duration::days(50));
+        // The same token kept alive for itself is due at once.
+        let due = ExpiryPolicy::default().next_refresh_due(t0(), t0() + Duration::hours(2), None);
+        assert_eq!(due, t0());
+    }
+
+    #[test]
+    fn a_refresh_token_that_dies_unused_is_used_a_margin_before_its_idle_life_ends() {
+        // Google: six months unused. With a longer operator's interval, the idle life wins.
+        let policy = ExpiryPolicy {
+            refresh_after: Duration::days(365),
+            ..keeping_the_refresh_token(Some(180))
+        };
+        let due = policy.next_refresh_due(t0(), t0() + Duration::hours(1), None);
+        assert_eq!(due, t0() + Duration::days(177));
+        // The operator's shorter interval still wins over it.
+        let policy = keeping_the_refresh_token(Some(180));
+        let due = policy.next_refresh_due(t0(), t0() + Duration::hours(1), None);
+        assert_eq!(due, t0() + Duration::days(50));
+    }
+
+    #[test]
+    fn a_rotating_chain_is_refreshed_before_its_end_then_due_at_the_end() {
+        // TikTok: the chain ends 180 days after consent whatever the rotations.
+        let policy = keeping_the_refresh_token(None);
+        let end = t0() + Duration::days(20);
+        let due = policy.next_refresh_due(t0(), t0() + Duration::hours(2), Some(end));
+        assert_eq!(due, end - Duration::days(3));
+        // Refreshed inside the margin: nothing lasting to renew, the end itself is next.
+        let late = end - Duration::days(2);
+        let due = policy.next_refresh_due(late, late + Duration::hours(2), Some(end));
+        assert_eq!(due, end);
+        // Past the end: due now, never in the past.
+        let after = end + Duration::days(1);
+        assert_eq!(policy.next_refresh_due(after, after, Some(end)), after);
     }
 }

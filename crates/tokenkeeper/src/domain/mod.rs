@@ -25,7 +25,7 @@ pub use database_url::{redact_database_url, redacted_url, DatabaseUrl};
 pub use dialect::Dialect;
 pub use email::EmailAddress;
 pub use enum_text::EnumText;
-pub use expiry::ExpiryPolicy;
+pub use expiry::{ExpiryPolicy, KeepAlive};
 pub use ids::{AccountMember, MemberId, UserId};
 pub use imported::{ImportDecision, ImportedAccount};
 pub use notification::{NewNotification, NotificationKind, NotificationStatus};

@@ -21,19 +21,21 @@ pub struct AuthorizeRequest<'a> {
 
 /// How a network spells its authorize URL.
 #[derive(Debug, Clone, Copy)]
-pub struct AuthorizeStyle {
+pub struct AuthorizeStyle<'a> {
     /// `client_id`, or `client_key` at TikTok.
-    pub client_param: &'static str,
+    pub client_param: &'a str,
     /// `" "` (RFC 6749), or `","`.
-    pub scope_separator: &'static str,
+    pub scope_separator: &'a str,
 }
 
-impl AuthorizeStyle {
-    pub const STANDARD: AuthorizeStyle = AuthorizeStyle {
+impl AuthorizeStyle<'static> {
+    pub const STANDARD: AuthorizeStyle<'static> = AuthorizeStyle {
         client_param: "client_id",
         scope_separator: " ",
     };
+}
 
+impl AuthorizeStyle<'_> {
     /// `base` with `response_type`, the client, `redirect_uri`, `scope`, `state` (in this
     /// order), then PKCE's challenge and the network's extra parameters.
     pub fn url<'s>(

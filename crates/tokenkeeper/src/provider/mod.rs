@@ -1,16 +1,28 @@
 //! The provider port: what tokenkeeper needs from a network, behind one trait, so that the
 //! refresh engine, the connect flow, the import and the doctor never know which network they
-//! talk to. Each network is one module below this one (`linkedin/`) that implements
-//! [`Provider`] and is the only place that knows that network's endpoints and quirks.
+//! talk to. Each network is one module below this one (`linkedin/`, `x`, `google`, `tiktok`)
+//! that implements [`Provider`] and is the only place that knows that network's endpoints and
+//! quirks; those that speak RFC 6749 are thin configurations of `oauth2/`, which also serves
+//! any standard server.
 //!
 //! What stays shared lives here: the failure taxonomy (`error`), grants, renewals and the
-//! refresh-token rule (`grant`), the authorize URL and PKCE (`authorize`), and [`Providers`],
-//! the registry the service is assembled with.
+//! refresh-token rule (`grant`), the authorize URL and PKCE (`authorize`), reading bodies of
+//! bounded size (`body`) and `Retry-After` (`retry_after`), and [`Providers`], the registry the
+//! service is assembled with.
 
 mod authorize;
+pub(crate) mod body;
 mod error;
+pub mod google;
 mod grant;
 pub mod linkedin;
+pub mod oauth2;
+pub(crate) mod retry_after;
+pub mod tiktok;
+pub mod x;
+
+#[cfg(test)]
+mod tests;
 
 pub use authorize::{AuthorizeRequest, AuthorizeStyle, PkceVerifier};
 pub use error::{Failure, FailureClass, ProviderError};

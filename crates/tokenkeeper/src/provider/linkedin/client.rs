@@ -1,4 +1,3 @@
-use super::body::read_limited;
 use super::error::{
     classify_introspection_error, classify_token_error, FailureClass, LinkedInError,
 };
@@ -6,6 +5,7 @@ use super::introspection::{Introspection, IntrospectionResponse};
 use super::responses::{ApiErrorBody, OAuthErrorBody, TokenResponse, UserInfoResponse};
 use crate::config::LinkedInSettings;
 use crate::domain::{AccessToken, RefreshToken, TokenSet};
+use crate::provider::body::read_limited;
 use crate::provider::{AuthorizeRequest, AuthorizeStyle};
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
@@ -253,7 +253,9 @@ async fn call<T: serde::de::DeserializeOwned>(
         return Err(rate_limited(&response));
     }
     let success = response.status().is_success();
-    let body = read_limited(response).await?;
+    let body = read_limited(response)
+        .await
+        .map_err(LinkedInError::Malformed)?;
     if success {
         return serde_json::from_slice(&body)
             .map(Ok)
@@ -269,7 +271,7 @@ fn rate_limited(response: &reqwest::Response) -> LinkedInError {
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| super::retry_after::parse(v, Utc::now()));
+        .and_then(|v| crate::provider::retry_after::parse(v, Utc::now()));
     LinkedInError::RateLimited { retry_after }
 }
 

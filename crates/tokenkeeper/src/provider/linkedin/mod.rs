@@ -3,13 +3,11 @@
 //! commas or spaces, and errors that must be classified before anyone acts on them. The rest
 //! of tokenkeeper sees it through `crate::provider::Provider` (`provider.rs`).
 
-mod body;
 mod client;
 mod error;
 mod introspection;
 mod provider;
 mod responses;
-mod retry_after;
 
 pub use client::{LinkedInClient, UserInfo};
 pub use error::{FailureClass, LinkedInError};

@@ -1,12 +1,13 @@
-//! LinkedIn's `Retry-After`: undocumented, often absent, and as hostile as any other input.
-//! Whatever it says, the result is a plain duration the engine then caps by its own budget.
+//! A network's `Retry-After` (undocumented and often absent at LinkedIn), as hostile as any
+//! other input. Whatever it says, the result is a plain duration the engine then caps by its
+//! own budget.
 
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// Seconds (`120`) or an HTTP date; anything else is treated as absent. A number too large
 /// for a u64 is as good as "forever", which the engine's budget turns into "not this sweep".
-pub(super) fn parse(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn parse(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Duration::from_secs(
