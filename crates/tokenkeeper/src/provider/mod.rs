@@ -1,6 +1,6 @@
 //! The provider port: what tokenkeeper needs from a network, behind one trait, so that the
 //! refresh engine, the connect flow, the import and the doctor never know which network they
-//! talk to. Each network is one module below this one (`linkedin/`) that implements
+//! talk to. Each network is one module below this one (`linkedin/`, `meta/`) that implements
 //! [`Provider`] and is the only place that knows that network's endpoints and quirks.
 //!
 //! What stays shared lives here: the failure taxonomy (`error`), grants, renewals and the
@@ -11,6 +11,7 @@ mod authorize;
 mod error;
 mod grant;
 pub mod linkedin;
+pub mod meta;
 
 pub use authorize::{AuthorizeRequest, AuthorizeStyle, PkceVerifier};
 pub use error::{Failure, FailureClass, ProviderError};
