@@ -171,9 +171,16 @@ impl Meta {
 }
 
 fn assert_no_token(error: &ProviderError, token: &AccessToken) {
+    // Said without quoting the text: it is what must not hold them.
     let text = error.to_string();
-    assert!(!text.contains(token.expose()), "{text}");
-    assert!(!text.contains(SECRET), "{text}");
+    assert!(
+        !text.contains(token.expose()),
+        "the error text holds the token"
+    );
+    assert!(
+        !text.contains(SECRET),
+        "the error text holds the app secret"
+    );
 }
 
 async fn instagram_and_threads_codes_become_sixty_day_tokens_in_one_call() {
