@@ -2,7 +2,7 @@
 //! answers a one-hour token; `fb_exchange_token` trades any live token for a 60-day one,
 //! which is also how a long-lived token is kept alive (no waiting period, but never once it
 //! has expired). `debug_token`, asked with the app's own token, says what Facebook knows about
-//! a user token.
+//! a user token; `DELETE /me/permissions` removes the app for the member.
 
 use super::graph::{callback_backoff, worth_retrying};
 use super::responses::{DebugToken, TokenResponse};
@@ -95,5 +95,21 @@ impl MetaClient {
             .await?
             .into_introspection(now)
             .map_err(|detail| self.graph.malformed(detail))
+    }
+
+    /// `DELETE /me/permissions`: the member's grant ends, every token of it with it.
+    pub(super) async fn remove_permissions(
+        &self,
+        token: &AccessToken,
+    ) -> Result<(), ProviderError> {
+        let Some(url) = self.settings.endpoints.revoke.clone() else {
+            return Err(unsupported(self.display(), "revocation"));
+        };
+        let request = self.graph.http().delete(url).bearer_auth(token.expose());
+        let answer: serde_json::Value = self.graph.call(request, &[token.expose()]).await?;
+        match answer.get("success").and_then(serde_json::Value::as_bool) {
+            Some(true) => Ok(()),
+            _ => Err(self.graph.malformed("the permissions were not removed")),
+        }
     }
 }

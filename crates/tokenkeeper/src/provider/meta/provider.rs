@@ -86,7 +86,8 @@ impl Provider for MetaClient {
             refresh: RefreshStyle::ExchangeAccessToken,
             // No refresh token at all: the one held (none) stays.
             rotation: Rotation::Keeps,
-            revocation: false,
+            revocation: self.network == MetaNetwork::Facebook
+                && self.settings.endpoints.revoke.is_some(),
             introspection: self.network == MetaNetwork::Facebook
                 && self.settings.endpoints.debug_token.is_some(),
         }
@@ -160,6 +161,13 @@ impl Provider for MetaClient {
         match self.network {
             MetaNetwork::Facebook => self.debug_token(token, now).await,
             _ => Err(unsupported(self.display(), "introspection")),
+        }
+    }
+
+    async fn revoke(&self, token: &AccessToken) -> Result<(), ProviderError> {
+        match self.network {
+            MetaNetwork::Facebook => self.remove_permissions(token).await,
+            _ => Err(unsupported(self.display(), "revocation")),
         }
     }
 

@@ -79,6 +79,9 @@ pub struct MetaEndpoints {
     pub me: Url,
     /// Facebook's `debug_token`; the others have no introspection.
     pub debug_token: Option<Url>,
+    /// Facebook's `DELETE /me/permissions`, which removes the app for the member; the others
+    /// have no revocation.
+    pub revoke: Option<Url>,
 }
 
 /// The paths of each call, as Meta documents them (the hosts differ by call).
@@ -89,6 +92,7 @@ struct Layout {
     refresh: &'static str,
     me: &'static str,
     debug_token: Option<&'static str>,
+    revoke: Option<&'static str>,
 }
 
 fn layout(network: MetaNetwork) -> Layout {
@@ -100,6 +104,7 @@ fn layout(network: MetaNetwork) -> Layout {
             refresh: "/refresh_access_token",
             me: "/v21.0/me",
             debug_token: None,
+            revoke: None,
         },
         MetaNetwork::Threads => Layout {
             authorize: "/oauth/authorize",
@@ -108,6 +113,7 @@ fn layout(network: MetaNetwork) -> Layout {
             refresh: "/refresh_access_token",
             me: "/v1.0/me",
             debug_token: None,
+            revoke: None,
         },
         MetaNetwork::Facebook => Layout {
             authorize: "/v22.0/dialog/oauth",
@@ -116,6 +122,7 @@ fn layout(network: MetaNetwork) -> Layout {
             refresh: "/v22.0/oauth/access_token",
             me: "/v22.0/me",
             debug_token: Some("/v22.0/debug_token"),
+            revoke: Some("/v22.0/me/permissions"),
         },
     }
 }
@@ -150,6 +157,7 @@ impl MetaEndpoints {
             refresh: at(graph, l.refresh),
             me: at(graph, l.me),
             debug_token: l.debug_token.map(|p| at(graph, p)),
+            revoke: l.revoke.map(|p| at(graph, p)),
         })
     }
 
@@ -169,6 +177,7 @@ impl MetaEndpoints {
             refresh: at(l.refresh),
             me: at(l.me),
             debug_token: l.debug_token.map(at),
+            revoke: l.revoke.map(at),
         })
     }
 }

@@ -30,6 +30,7 @@ service_tests!(
     a_wrong_app_secret_is_ours_to_fix,
     tokens_and_the_app_secret_never_reach_an_error,
     debug_token_tells_what_facebook_knows,
+    facebook_revokes_by_removing_the_apps_permissions,
     the_next_renewal_falls_inside_the_window,
 );
 
@@ -450,6 +451,23 @@ async fn debug_token_tells_what_facebook_knows() {
     let error = (instagram.client.introspect(&alive, now))
         .await
         .unwrap_err();
+    assert_eq!(error.class(), FailureClass::Misconfiguration);
+}
+
+async fn facebook_revokes_by_removing_the_apps_permissions() {
+    let meta = Meta::start(NetworkKind::Facebook).await;
+    assert!(meta.client.capabilities().revocation);
+    let (token, _) = meta.issue("4248");
+    meta.client.revoke(&token).await.unwrap();
+    assert!(!meta.controls().accepts(token.expose()));
+    assert_eq!(meta.controls().calls(NetworkEndpoint::Revoke), 1);
+    // Revoking it again: the token is dead, and Facebook says so.
+    let error = meta.client.revoke(&token).await.unwrap_err();
+    assert_eq!(error.class(), FailureClass::Permanent, "{error}");
+
+    let threads = Meta::start(NetworkKind::Threads).await;
+    assert!(!threads.client.capabilities().revocation);
+    let error = threads.client.revoke(&token).await.unwrap_err();
     assert_eq!(error.class(), FailureClass::Misconfiguration);
 }
 
