@@ -33,7 +33,7 @@ pub struct Capabilities {
     pub pkce: Pkce,
     pub refresh: RefreshStyle,
     pub rotation: Rotation,
-    /// `Provider::revoke` works (X, Google, TikTok; not LinkedIn).
+    /// `Provider::revoke` works (X, Google, TikTok, Facebook; not LinkedIn).
     pub revocation: bool,
     /// `Provider::introspect` works (LinkedIn, Facebook's `debug_token`).
     pub introspection: bool,

@@ -34,7 +34,7 @@ pub(super) struct Refusal {
     message: String,
 }
 
-/// A call's outcome: the body, a refusal with an answer, or no usable answer at all.
+/// An answer: the body, or a refusal (no usable answer at all is the `Err` beside it).
 pub(super) enum Answer<T> {
     Body(T),
     Refused(Refusal),
