@@ -794,6 +794,35 @@ async fn facebook_members_remove_the_app_through_their_permissions() {
     assert_eq!(body["error"]["error_subcode"], 458);
 }
 
+async fn debug_token(net: &Net, input: &str, app_token: &str) -> (u16, Value) {
+    let query = [("input_token", input), ("access_token", app_token)];
+    net.get(net.fake.debug_token_url().unwrap(), &query).await
+}
+
+#[tokio::test]
+async fn facebook_debug_token_answers_with_the_app_token_only() {
+    let net = Net::start(NetworkKind::Facebook).await;
+    let controls = net.fake.controls();
+    let issued = controls.issue_tokens(member("4242"), &["public_profile"]);
+    let app_token = format!("{ID}|{SECRET}");
+    let (status, body) = debug_token(&net, &issued.access_token, &app_token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["is_valid"], true);
+    assert_eq!(body["data"]["expires_at"], issued.expires_at.timestamp());
+    assert_eq!(body["data"]["user_id"], "4242");
+    assert_eq!(
+        body["data"]["scopes"],
+        serde_json::json!(["public_profile"])
+    );
+    let (status, body) = debug_token(&net, &issued.access_token, &format!("{ID}|wrong")).await;
+    assert_eq!((status, body["error"]["code"].as_u64()), (400, Some(190)));
+    controls.revoke_member("4242");
+    let (_, body) = debug_token(&net, &issued.access_token, &app_token).await;
+    assert_eq!(body["data"]["is_valid"], false);
+    assert_eq!(body["data"]["error"]["subcode"], 458);
+    assert_eq!(controls.calls(NetworkEndpoint::Me), 3);
+}
+
 // ----- What every network fake shares -----
 
 #[tokio::test]

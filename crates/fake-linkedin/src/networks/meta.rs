@@ -41,6 +41,7 @@ pub(crate) fn facebook_routes() -> Router<NetworkControls> {
             get(facebook_token).post(facebook_token),
         )
         .route("/{version}/me", get(common::me::<Meta>))
+        .route("/{version}/debug_token", get(facebook_debug_token))
         .route("/{version}/{user}/permissions", delete(facebook_revoke))
 }
 
@@ -288,6 +289,48 @@ async fn facebook_revoke(
     }
     world.revoke_member(&member);
     Json(json!({"success": true})).into_response()
+}
+
+/// `GET /debug_token?input_token&access_token={app-id}|{app-secret}`: what Facebook knows
+/// about a user token, asked with the app's own token. Counted as a call to `/me` (who holds
+/// it). A dead token is `is_valid: false` with the 190 error `/me` would have answered.
+async fn facebook_debug_token(
+    State(controls): State<NetworkControls>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = common::fault(&controls, NetworkEndpoint::Me).await {
+        return r;
+    }
+    let world = controls.world();
+    let app_token = format!("{}|{}", world.config.client_id, world.config.client_secret);
+    if q.get("access_token") != Some(&app_token) {
+        return graph_error(190, None, "Invalid OAuth access token signature.");
+    }
+    let token = q.get("input_token").cloned().unwrap_or_default();
+    let Some(access) = world.access.get(&token) else {
+        return graph_error(100, None, "Invalid input_token");
+    };
+    let mut data = json!({
+        "app_id": world.config.client_id,
+        "type": "USER",
+        "application": "tokenkeeper",
+        "expires_at": access.expires_at.timestamp(),
+        "issued_at": access.issued_at.timestamp(),
+        "scopes": access.scope,
+        "user_id": world.grants[&access.grant].member,
+    });
+    if world.accepted(&token).is_some() {
+        data["is_valid"] = true.into();
+    } else {
+        let (subcode, message) = if world.grant_alive(access.grant) {
+            (463, "Session has expired.")
+        } else {
+            (458, "The user has not authorized application.")
+        };
+        data["is_valid"] = false.into();
+        data["error"] = json!({"code": 190, "subcode": subcode, "message": message});
+    }
+    Json(json!({"data": data})).into_response()
 }
 
 pub(crate) struct Meta;

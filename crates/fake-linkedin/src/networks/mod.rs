@@ -96,7 +96,8 @@ pub enum NetworkEndpoint {
     Exchange,
     /// Revocation (X, Google, TikTok, Facebook's `DELETE /{user}/permissions`).
     Revoke,
-    /// Who the token belongs to: `/2/users/me`, `/v1/userinfo`, `/v2/user/info/`, `/me`.
+    /// Who the token belongs to: `/2/users/me`, `/v1/userinfo`, `/v2/user/info/`, `/me`,
+    /// and Facebook's `/debug_token`.
     Me,
 }
 
@@ -259,6 +260,11 @@ impl FakeNetwork {
             NetworkKind::Threads => "/v1.0/me",
             NetworkKind::Facebook => "/v22.0/me",
         })
+    }
+
+    /// Facebook's `debug_token` (`/v22.0/debug_token`); the others have no introspection.
+    pub fn debug_token_url(&self) -> Option<String> {
+        (self.kind == NetworkKind::Facebook).then(|| self.url("/v22.0/debug_token"))
     }
 
     /// Google's discovery document (`/.well-known/openid-configuration`), naming this fake's

@@ -93,6 +93,25 @@ impl ExpiryPolicy {
     }
 }
 
+impl ExpiryPolicy {
+    /// The same policy for tokens the network renews only inside [issued + `min_age`, expiry)
+    /// (Instagram and Threads: 24 hours), and that the sweeps, twice a day, must catch at
+    /// least `min_margin` before they end. The next refresh then falls due no sooner than
+    /// `min_age` after the last one (a sooner call would be refused), and no later than
+    /// `min_margin` before the token's end, whatever the operator configured.
+    ///
+    /// A token with less than `min_age + min_margin` to live cannot fall due inside its
+    /// window; its refresh falls due early, as any other's, and the provider answers "too
+    /// early" until the window opens.
+    pub fn within_renewal_window(self, min_age: Duration, min_margin: Duration) -> Self {
+        Self {
+            refresh_after: self.refresh_after.max(min_age),
+            safety_margin: self.safety_margin.max(min_margin),
+            ..self
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +241,36 @@ mod tests {
         // Past the end: due now, never in the past.
         let after = end + Duration::days(1);
         assert_eq!(policy.next_refresh_due(after, after, Some(end)), after);
+    }
+
+    #[test]
+    fn a_renewal_window_keeps_the_next_refresh_inside_it() {
+        let day = Duration::days(1);
+        let sixty_days = t0() + Duration::days(60);
+        // Configured too soon (an hour) and too close to the end (an hour): a day after the
+        // last renewal, and three days before the end at the latest.
+        let hasty = ExpiryPolicy {
+            refresh_after: Duration::hours(1),
+            safety_margin: Duration::hours(1),
+            ..ExpiryPolicy::default()
+        }
+        .within_renewal_window(day, Duration::days(3));
+        assert_eq!(hasty.next_refresh_due(t0(), sixty_days, None), t0() + day);
+        let late = ExpiryPolicy {
+            refresh_after: Duration::days(90),
+            safety_margin: Duration::hours(1),
+            ..ExpiryPolicy::default()
+        }
+        .within_renewal_window(day, Duration::days(3));
+        assert_eq!(
+            late.next_refresh_due(t0(), sixty_days, None),
+            t0() + Duration::days(57)
+        );
+        // The default already falls inside: unchanged.
+        let default = ExpiryPolicy::default();
+        assert_eq!(
+            default.within_renewal_window(day, Duration::days(3)),
+            default
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! The provider port: what tokenkeeper needs from a network, behind one trait, so that the
 //! refresh engine, the connect flow, the import and the doctor never know which network they
-//! talk to. Each network is one module below this one (`linkedin/`, `x`, `google`, `tiktok`)
-//! that implements [`Provider`] and is the only place that knows that network's endpoints and
-//! quirks; those that speak RFC 6749 are thin configurations of `oauth2/`, which also serves
-//! any standard server.
+//! talk to. Each network is one module below this one (`linkedin/`, `x`, `google`, `tiktok`,
+//! `meta/` for Instagram, Threads and Facebook) that implements [`Provider`] and is the only
+//! place that knows that network's endpoints and quirks; those that speak RFC 6749 are thin
+//! configurations of `oauth2/`, which also serves any standard server.
 //!
 //! What stays shared lives here: the failure taxonomy (`error`), grants, renewals and the
 //! refresh-token rule (`grant`), the authorize URL and PKCE (`authorize`), reading bodies of
@@ -16,6 +16,7 @@ mod error;
 pub mod google;
 mod grant;
 pub mod linkedin;
+pub mod meta;
 pub mod oauth2;
 pub(crate) mod retry_after;
 pub mod tiktok;
@@ -44,7 +45,7 @@ pub struct Capabilities {
     pub pkce: Pkce,
     pub refresh: RefreshStyle,
     pub rotation: Rotation,
-    /// `Provider::revoke` works (X, Google, TikTok; not LinkedIn).
+    /// `Provider::revoke` works (X, Google, TikTok, Facebook; not LinkedIn).
     pub revocation: bool,
     /// `Provider::introspect` works (LinkedIn, Facebook's `debug_token`).
     pub introspection: bool,
