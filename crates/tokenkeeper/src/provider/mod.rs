@@ -11,6 +11,7 @@ mod authorize;
 mod error;
 mod grant;
 pub mod linkedin;
+pub mod oidc;
 
 pub use authorize::{AuthorizeRequest, AuthorizeStyle, PkceVerifier};
 pub use error::{Failure, FailureClass, ProviderError};

@@ -15,6 +15,13 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import Provider from 'oidc-provider';
 
+// stdout carries the start line and nothing else: the test stops reading after it, and a log
+// line written to a pipe nobody reads would kill the process (EPIPE). Logs go to stderr.
+console.log = console.error;
+console.info = console.error;
+console.warn = console.error;
+process.stdout.on('error', () => {});
+
 const { values: args } = parseArgs({
   options: {
     port: { type: 'string', default: process.env.OIDC_PORT ?? '0' },

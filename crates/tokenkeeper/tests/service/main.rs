@@ -12,6 +12,7 @@ mod connect;
 mod email;
 mod import;
 mod operations;
+mod providers;
 mod refresh;
 mod storage;
 mod webhooks;
