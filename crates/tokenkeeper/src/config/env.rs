@@ -14,6 +14,10 @@ use super::error::{invalid, ConfigError, ENV_ORIGIN, PREFIX, SEPARATOR};
 use figment::value::{Dict, Map, Num, Value};
 use figment::{Error, Metadata, Profile, Provider};
 
+/// A default section's one key that stands for any name: `[providers]` takes any provider's
+/// name, and each takes a provider's keys.
+pub(super) const ANY_NAME: &str = "*";
+
 /// Variables read by the command line itself, not configuration keys.
 const CLI_VARIABLES: &[&str] = &["TOKENKEEPER_CONFIG"];
 
@@ -41,7 +45,7 @@ impl Variables {
             let mut default_section = defaults;
             let mut section = &mut values;
             for part in sections {
-                let Some(Value::Dict(_, dict)) = default_section.get(*part) else {
+                let Some(Value::Dict(_, dict)) = any(default_section, part) else {
                     return Err(unknown());
                 };
                 default_section = dict;
@@ -51,12 +55,17 @@ impl Variables {
                 };
                 section = dict;
             }
-            let default = default_section.get(*last).ok_or_else(unknown)?;
+            let default = any(default_section, last).ok_or_else(unknown)?;
             let value = typed(default, &var, &text, &path.join("."))?;
             section.insert((*last).to_owned(), value);
         }
         Ok(Self(values))
     }
+}
+
+/// The default of `key` in `section`, or of any name where the section takes any.
+fn any<'a>(section: &'a Dict, key: &str) -> Option<&'a Value> {
+    section.get(key).or_else(|| section.get(ANY_NAME))
 }
 
 /// `text` as a value of the same type as `default`.

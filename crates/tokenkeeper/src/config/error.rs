@@ -113,6 +113,14 @@ impl From<figment::Error> for ConfigError {
                 }
                 "unknown key".to_owned()
             }
+            // Only a provider's `kind` has no default.
+            Kind::MissingField(field) => {
+                key = match path.is_empty() {
+                    true => field.to_string(),
+                    false => format!("{key}.{field}"),
+                };
+                "required".to_owned()
+            }
             // Every number of the configuration is a count or a duration.
             Kind::InvalidValue(Actual::Signed(n), _) if *n < 0 => {
                 format!("expected 0 or more, found {n}")

@@ -69,3 +69,32 @@ fn scopes<'de, D: Deserializer<'de>>(scope: D) -> Result<String, D::Error> {
         }
     })
 }
+
+impl LinkedInSettings {
+    /// `[linkedin]` as the provider named `linkedin` would be configured in
+    /// `[providers.linkedin]`, for what reads every provider alike. The callback's retries stay
+    /// LinkedIn's own.
+    pub fn as_provider(&self) -> super::ProviderSettings {
+        super::ProviderSettings {
+            kind: crate::domain::ProviderKind::LinkedIn,
+            client_id: self.client_id.clone(),
+            client_secret: Some(self.client_secret.clone()),
+            scopes: self.scope.split_whitespace().map(str::to_owned).collect(),
+            display_name: crate::domain::ProviderKind::LinkedIn
+                .display_name()
+                .to_owned(),
+            timeout: self.timeout,
+            min_validity: super::providers::default_min_validity(),
+            authorize_url: Some(self.authorize_url.clone()),
+            token_url: Some(self.token_url.clone()),
+            revocation_url: None,
+            introspection_url: Some(self.introspect_url.clone()),
+            userinfo_url: Some(self.userinfo_url.clone()),
+            issuer: None,
+            client_auth: None,
+            scope_separator: None,
+            pkce: None,
+            authorize_params: Default::default(),
+        }
+    }
+}

@@ -25,6 +25,7 @@ mod http;
 mod linkedin;
 mod log;
 mod notify;
+mod providers;
 mod refresh;
 mod schedule;
 mod smtp;
@@ -39,15 +40,17 @@ pub use error::{ConfigError, Required};
 pub use http::HttpSettings;
 pub use linkedin::LinkedInSettings;
 pub use log::{LogFormat, LogSettings};
+pub use providers::{ClientAuth, ProviderSettings};
 pub use refresh::RefreshSettings;
 pub use schedule::ScheduleSettings;
 pub use smtp::{SmtpSecurity, SmtpSettings};
 pub use webhooks::{WebhookSettings, WebhookTarget};
 
-use crate::domain::{DatabaseUrl, NotificationPolicy};
+use crate::domain::{DatabaseUrl, NotificationPolicy, ProviderName};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 use url::Url;
@@ -64,6 +67,13 @@ pub struct Config {
     /// The operators' dashboard; off without a password hash.
     pub admin: AdminSettings,
     pub linkedin: LinkedInSettings,
+    /// The providers besides `[linkedin]`, by name (`[providers.NAME]`); `linkedin` is never
+    /// one of them. [`Config::all_providers`] lists them all.
+    #[serde(
+        deserialize_with = "providers::names::deserialize",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub providers: BTreeMap<ProviderName, ProviderSettings>,
     pub connect: ConnectSettings,
     pub refresh: RefreshSettings,
     #[serde(with = "notify::Notify")]
@@ -124,9 +134,16 @@ impl Config {
             // plain value would otherwise be replaced, unnoticed, by a variable of that section.
             layers.extract::<Config>()?;
         }
-        let default_keys = figment::Provider::data(&defaults)?
+        let mut default_keys = figment::Provider::data(&defaults)?
             .remove(&figment::Profile::Default)
             .unwrap_or_default();
+        // Providers have no defaults but their keys: any name takes a provider's keys.
+        let template =
+            figment::Provider::data(&Serialized::defaults(ProviderSettings::template()))?
+                .remove(&figment::Profile::Default)
+                .unwrap_or_default();
+        let any_name = figment::value::Dict::from([(env::ANY_NAME.to_owned(), template.into())]);
+        default_keys.insert("providers".into(), any_name.into());
         let layers = layers.merge(env::Variables::read(env, &default_keys)?);
         let mut config: Config = layers.extract()?;
         config.check().map_err(|e| e.with_origin(&layers))?;
@@ -138,7 +155,16 @@ impl Config {
         self.http.check()?;
         self.smtp.check()?;
         self.encryption.check()?;
-        self.webhooks.check()
+        self.webhooks.check()?;
+        providers::check(&mut self.providers)
+    }
+
+    /// Every configured provider, `[linkedin]` first (as `linkedin`), then `[providers.*]` by
+    /// name.
+    pub fn all_providers(&self) -> impl Iterator<Item = (ProviderName, ProviderSettings)> + '_ {
+        let linkedin = (ProviderName::linkedin(), self.linkedin.as_provider());
+        let others = self.providers.iter().map(|(n, s)| (n.clone(), s.clone()));
+        std::iter::once(linkedin).chain(others)
     }
 
     /// Where users' browsers reach the service, when not yet bound: `http.public_url`, or
@@ -235,5 +261,7 @@ use chrono::Duration;
 
 #[cfg(test)]
 mod encryption_tests;
+#[cfg(test)]
+mod providers_tests;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn minimal() -> Vec<(String, String)> {
+pub(super) fn minimal() -> Vec<(String, String)> {
     env(&[
         ("TOKENKEEPER_LINKEDIN__CLIENT_ID", "86abc"),
         ("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "s3cr3t-value"),

@@ -18,6 +18,7 @@ mod grant;
 pub mod linkedin;
 pub mod meta;
 pub mod oauth2;
+pub mod oidc;
 pub(crate) mod retry_after;
 pub mod tiktok;
 pub mod x;

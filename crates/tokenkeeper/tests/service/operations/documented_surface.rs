@@ -115,5 +115,78 @@ async fn every_configuration_key_is_documented_with_its_default() {
             wrong.push(format!("{key}: documented {shown}, default {default}"));
         }
     }
+    wrong.extend(provider_keys_documented(&table));
     assert!(wrong.is_empty(), "docs/configuration.md: {wrong:#?}");
+}
+
+/// The keys of `[providers.NAME]`, documented as `providers.NAME.KEY`. Every key has a row; a
+/// key whose value is the same for every kind that prints it (a provider of each kind, given
+/// only what its kind requires) shows that value as its default; one that differs by kind, or
+/// that a kind requires, shows a note in italics.
+fn provider_keys_documented(table: &[Vec<String>]) -> Vec<String> {
+    use tokenkeeper::config::ProviderSettings;
+    use tokenkeeper::domain::{EnumText, ProviderKind};
+    let required = |kind: ProviderKind| match kind {
+        ProviderKind::Oidc => "issuer = \"https://id.example.com/\"\ndisplay_name = \"I\"\n",
+        ProviderKind::OAuth2 => {
+            "authorize_url = \"https://a.example.com/a\"\ntoken_url = \"https://a.example.com/t\"\n\
+             display_name = \"A\"\n"
+        }
+        ProviderKind::X => "",
+        _ => "client_secret = \"s\"\n",
+    };
+    let sections: String = ProviderKind::ALL
+        .iter()
+        .map(|kind| {
+            format!(
+                "[providers.p_{0}]\nkind = \"{0}\"\nclient_id = \"c\"\n{1}",
+                kind.as_str(),
+                required(*kind)
+            )
+        })
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &sections).unwrap();
+    let vars = [
+        ("TOKENKEEPER_LINKEDIN__CLIENT_ID", "c"),
+        ("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "s"),
+        (
+            "TOKENKEEPER_CONNECT__SIGNING_KEY",
+            "0123456789abcdef0123456789abcdef",
+        ),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let config = tokenkeeper::config::Config::load_from(Some(file.path()), vars).unwrap();
+    let printed = toml::Value::try_from(&config).unwrap();
+    let given: toml::Value = toml::from_str(&sections).unwrap();
+    let mut wrong = Vec::new();
+    for key in ProviderSettings::keys() {
+        let documented = format!("`providers.NAME.{key}`");
+        let Some(shown) = table.iter().find(|cells| cells[0] == documented) else {
+            wrong.push(format!("providers.NAME.{key}: no row"));
+            continue;
+        };
+        let shown = shown.get(1).cloned().unwrap_or_default();
+        let mut values = Vec::new();
+        let mut set_by_some_kind = false;
+        for (name, section) in printed["providers"].as_table().unwrap() {
+            set_by_some_kind |= given["providers"][name].get(&key).is_some();
+            values.extend(section.get(&key).cloned());
+        }
+        values.dedup();
+        let single = match values.as_slice() {
+            [value] if !set_by_some_kind => documented_default(value),
+            _ => None,
+        };
+        let fits = match single {
+            Some(value) => shown == value,
+            None => shown.starts_with("*(") && shown.ends_with(")*"),
+        };
+        if !fits {
+            wrong.push(format!(
+                "providers.NAME.{key}: documented {shown}, printed {values:?}"
+            ));
+        }
+    }
+    wrong
 }

@@ -1,1 +1,6 @@
+//! Tests against the providers other than LinkedIn: real servers where one can run here (an
+//! OpenID provider), fakes where none can.
+
 pub mod meta;
+pub mod oidc_discovery;
+pub mod oidc_harness;
