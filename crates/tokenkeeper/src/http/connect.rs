@@ -54,6 +54,14 @@ async fn start_at(
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
     let request = app.links.verify_for(provider.name(), params, now)?;
+    // Before anything is written: an OpenID issuer's document says whether PKCE is taken.
+    provider
+        .prepare()
+        .await
+        .map_err(|source| PageError::LinkedIn {
+            step: "reading its configuration",
+            source,
+        })?;
     if app.connect.connect_link_used(&request.link_hash).await? {
         return Err(refused(Refusal::LinkUsed, &request.user_id));
     }

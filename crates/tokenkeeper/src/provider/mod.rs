@@ -19,6 +19,7 @@ pub mod linkedin;
 pub mod meta;
 pub mod oauth2;
 pub mod oidc;
+mod registry;
 pub(crate) mod retry_after;
 pub mod tiktok;
 pub mod x;
@@ -101,6 +102,12 @@ pub trait Provider: Send + Sync + 'static {
     /// The longest a single call may take.
     fn timeout(&self) -> Duration;
 
+    /// Whatever must be known before the first call (an OpenID issuer's discovery document).
+    /// The connect flow asks it before `authorize_url`; a failure is transient.
+    async fn prepare(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
     /// The URL of the network's consent page for one connect attempt.
     fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Url;
 
@@ -170,12 +177,44 @@ pub fn unsupported(network: &str, what: &'static str) -> ProviderError {
 #[derive(Clone)]
 pub struct Providers {
     by_name: BTreeMap<ProviderName, Arc<dyn Provider>>,
+    /// The least life a read may be answered with, per provider (`min_validity_seconds`).
+    min_validity: BTreeMap<ProviderName, chrono::Duration>,
 }
 
 impl Providers {
-    /// The providers `config` describes: LinkedIn, from `[linkedin]`.
+    /// The providers `config` describes: LinkedIn from `[linkedin]`, then each
+    /// `[providers.NAME]` (`registry.rs`).
     pub fn from_config(config: &crate::config::Config) -> Result<Self, ProviderError> {
-        Ok(linkedin::LinkedInClient::new(config.linkedin.clone())?.into())
+        registry::build(config)
+    }
+
+    /// `providers`, each read no closer to its end than its `min_validity`. LinkedIn's must
+    /// be among them.
+    pub fn new(providers: impl IntoIterator<Item = (Arc<dyn Provider>, chrono::Duration)>) -> Self {
+        let mut built = Self {
+            by_name: BTreeMap::new(),
+            min_validity: BTreeMap::new(),
+        };
+        for (provider, min_validity) in providers {
+            built
+                .min_validity
+                .insert(provider.name().clone(), min_validity);
+            built.by_name.insert(provider.name().clone(), provider);
+        }
+        assert!(
+            built.by_name.contains_key(ProviderName::linkedin_ref()),
+            "LinkedIn is always configured"
+        );
+        built
+    }
+
+    /// The least life left a read of `name`'s tokens is answered with (60 s unless
+    /// configured).
+    pub fn min_validity(&self, name: &ProviderName) -> chrono::Duration {
+        self.min_validity
+            .get(name)
+            .copied()
+            .unwrap_or(chrono::Duration::seconds(60))
     }
 
     /// The provider named `name`, if configured.
@@ -208,9 +247,9 @@ impl Providers {
 
 impl From<linkedin::LinkedInClient> for Providers {
     fn from(client: linkedin::LinkedInClient) -> Self {
-        let provider: Arc<dyn Provider> = Arc::new(client);
-        Self {
-            by_name: BTreeMap::from([(provider.name().clone(), provider)]),
-        }
+        Self::new([(
+            Arc::new(client) as Arc<dyn Provider>,
+            chrono::Duration::seconds(60),
+        )])
     }
 }

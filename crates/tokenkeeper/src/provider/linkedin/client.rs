@@ -4,6 +4,7 @@ use super::error::{
 use super::introspection::{Introspection, IntrospectionResponse};
 use super::responses::{ApiErrorBody, OAuthErrorBody, TokenResponse, UserInfoResponse};
 use crate::config::LinkedInSettings;
+use crate::domain::ProviderName;
 use crate::domain::{AccessToken, RefreshToken, TokenSet};
 use crate::provider::body::read_limited;
 use crate::provider::{AuthorizeRequest, AuthorizeStyle};
@@ -27,6 +28,8 @@ pub struct UserInfo {
 pub struct LinkedInClient {
     http: reqwest::Client,
     settings: LinkedInSettings,
+    /// `linkedin`, or the name of a second LinkedIn app (`[providers.NAME]`, kind linkedin).
+    name: ProviderName,
 }
 
 impl LinkedInClient {
@@ -37,7 +40,21 @@ impl LinkedInClient {
             .user_agent(concat!("tokenkeeper/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(LinkedInError::from_reqwest)?;
-        Ok(Self { http, settings })
+        Ok(Self {
+            http,
+            settings,
+            name: ProviderName::linkedin(),
+        })
+    }
+
+    /// The same client, as the provider named `name`.
+    pub fn named(mut self, name: ProviderName) -> Self {
+        self.name = name;
+        self
+    }
+
+    pub(super) fn provider_name(&self) -> &ProviderName {
+        &self.name
     }
 
     /// The longest a single call to LinkedIn may take.

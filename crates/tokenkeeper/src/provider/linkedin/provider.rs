@@ -35,7 +35,7 @@ impl From<UserInfo> for Identity {
 #[async_trait]
 impl Provider for LinkedInClient {
     fn name(&self) -> &ProviderName {
-        ProviderName::linkedin_ref()
+        self.provider_name()
     }
 
     fn kind(&self) -> ProviderKind {

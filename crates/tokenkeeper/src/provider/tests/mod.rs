@@ -105,7 +105,7 @@ pub async fn consent(provider: &dyn Provider, pkce: Option<&PkceVerifier>) -> St
 
 /// Consent and code exchange, at `t0`.
 pub async fn connect(provider: &dyn Provider) -> TokenGrant {
-    let verifier = PkceVerifier::new();
+    let verifier = PkceVerifier::fresh();
     let code = consent(provider, Some(&verifier)).await;
     provider
         .exchange_code(&code, &callback(), Some(&verifier), t0())

@@ -123,7 +123,7 @@ async fn x_answers_a_wrong_client_secret_as_our_misconfiguration() {
     );
     settings.callback_retry_max_total = Duration::ZERO;
     let wrong = x::client(settings).unwrap();
-    let verifier = PkceVerifier::new();
+    let verifier = PkceVerifier::fresh();
     let code = consent(&wrong, Some(&verifier)).await;
     let (class, error) = class_of(
         wrong

@@ -477,6 +477,7 @@ async fn the_next_renewal_falls_inside_the_window() {
     let hasty = ExpiryPolicy {
         refresh_after: chrono::Duration::hours(1),
         safety_margin: chrono::Duration::hours(1),
+        ..ExpiryPolicy::default()
     };
     let policy = meta.client.expiry_policy(hasty);
     let end = t0() + Duration::days(60);
