@@ -12,7 +12,6 @@ use super::AppState;
 use crate::refresh::{Demand, OnDemand};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -132,70 +131,7 @@ pub async fn report_invalid(
 }
 
 fn answer(outcome: OnDemand) -> Result<Json<Outcome>, ApiError> {
-    let refused = |status, code, message: &str| ApiError::Refused {
-        status,
-        code,
-        message: message.to_owned(),
-    };
-    let (result, account) = match outcome {
-        OnDemand::Refreshed(account) => ("refreshed", account),
-        OnDemand::NeedsReconnect(account) => ("needs_reconnect", account),
-        OnDemand::TokenWorks(account) => ("token_works", account),
-        OnDemand::Unknown => return Err(ApiError::NotFound),
-        OnDemand::Busy => {
-            return Err(refused(
-                StatusCode::CONFLICT,
-                "claimed",
-                "another process is refreshing this account; try again in a moment",
-            ))
-        }
-        OnDemand::NoRefreshToken => {
-            return Err(refused(
-                StatusCode::CONFLICT,
-                "no_refresh_token",
-                "this account has no live refresh token: only its member can renew the token, by reconnecting",
-            ))
-        }
-        OnDemand::Discarded => {
-            return Err(refused(
-                StatusCode::CONFLICT,
-                "changed",
-                "the account was reconnected or deleted meanwhile; nothing was changed",
-            ))
-        }
-        OnDemand::TooEarly { retry_at } => {
-            return Err(refused(
-                StatusCode::CONFLICT,
-                "too_early",
-                &format!(
-                    "the network renews this token only from {}; it works until then, and the account is due again then",
-                    retry_at.to_rfc3339()
-                ),
-            ))
-        }
-        // LinkedIn's words stay in our log: they may echo what we sent.
-        OnDemand::Unavailable(_) => {
-            return Err(refused(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "linkedin_unavailable",
-                "LinkedIn did not answer usefully; nothing was changed, and the sweep will try again",
-            ))
-        }
-        OnDemand::Misconfigured(_) => {
-            return Err(refused(
-                StatusCode::BAD_GATEWAY,
-                "linkedin_misconfigured",
-                "LinkedIn refused our client (check linkedin.client_id and linkedin.client_secret); nothing was changed",
-            ))
-        }
-        OnDemand::Rejected(_) => {
-            return Err(refused(
-                StatusCode::BAD_GATEWAY,
-                "linkedin_rejected",
-                "LinkedIn refused this account with an answer it does not document; nothing was changed",
-            ))
-        }
-    };
+    let (result, account) = super::demand_outcome::settled(outcome)?;
     Ok(Json(Outcome {
         result: result.to_owned(),
         account: AccountState::from(&account),

@@ -4,16 +4,18 @@
 use super::error::ApiError;
 use super::json_body::JsonBody;
 use super::openapi::{AccountStatusSchema, ProviderNameSchema, UserIdSchema};
-use super::provider_param::{named_provider, provider_of, ProviderParam};
+use super::provider_param::named_provider;
 use super::AppState;
 use crate::connect_link::LinkOptions;
 use crate::domain::EnumText;
 use crate::domain::{Account, EmailAddress, UserId};
+use crate::refresh::OnRead;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -135,32 +137,81 @@ impl From<Account> for AccountView {
     }
 }
 
+/// How a read names its account and how much life its token must have left.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadParams {
+    /// The account's provider, as configured (`[providers.NAME]`); `linkedin` when absent.
+    #[param(value_type = Option<ProviderNameSchema>)]
+    provider: Option<String>,
+    /// The least life, in seconds, the access token must have left: a token closer to its
+    /// end is renewed first (once, however many readers ask). 0 to 3600; the provider's
+    /// `min_validity_seconds` (60 by default) when absent.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 3600)]
+    min_validity: Option<String>,
+}
+
+/// The most a read may ask for: beyond it, a careless caller would renew an hour-long token
+/// on every read.
+const MAX_MIN_VALIDITY_SECONDS: i64 = 3600;
+
 /// Reads one account, its access token included: what the host app calls before each call
-/// to LinkedIn.
+/// to the network. A token with less than `min_validity` left is renewed first, when it can
+/// be; one that cannot (no refresh token, the member must reconnect) is answered as stored,
+/// and its status says why.
 #[utoipa::path(
     get,
     path = "/api/v1/accounts/{user_id}",
-    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user"), ProviderParam),
+    params(("user_id" = UserIdSchema, Path, description = "The host app's id for the user"), ReadParams),
     responses(
         (status = 200, description = "The account and its access token", body = AccountView),
         (status = 404, description = "No such account", body = super::error::ErrorBody),
         (status = 422, description = "`invalid_request`: `user_id` is not one (see its pattern)", body = super::error::ErrorBody),
         (status = 500, description = "`token_unreadable`: the stored tokens do not open (sealed for another account or under a key no longer configured, plaintext while `encryption.allow_plaintext` is false, or empty); no token is served, and the message names the account and the column", body = super::error::ErrorBody),
+        (status = 502, description = "The token was due for renewal and the network refused the request (`linkedin_rejected`, `linkedin_misconfigured`); no token is served", body = super::error::ErrorBody),
+        (status = 503, description = "The token was due for renewal and the network did not answer usefully (`linkedin_unavailable`), or another process renewing it did not finish in time (`refreshing`); no token is served", body = super::error::ErrorBody),
     ),
     security(("api_key" = [])),
 )]
 pub async fn account(
     State(app): State<AppState>,
     user_id: Result<Path<String>, PathRejection>,
-    provider: Result<Query<ProviderParam>, QueryRejection>,
+    params: Result<Query<ReadParams>, QueryRejection>,
 ) -> Result<Json<AccountView>, ApiError> {
     let user_id = user_id_from_path(user_id)?;
-    let provider = provider_of(&app, provider)?;
-    let account = app
+    let Query(params) =
+        params.map_err(|_| ApiError::Invalid("the query string cannot be read".into()))?;
+    let provider = named_provider(&app, params.provider.as_deref())?;
+    let min_validity = match params.min_validity.as_deref() {
+        None => app.providers.min_validity(&provider),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|s| (0..=MAX_MIN_VALIDITY_SECONDS).contains(s))
+            .map(chrono::Duration::seconds)
+            .ok_or_else(|| {
+                ApiError::Invalid(format!(
+                    "min_validity must be 0 to {MAX_MIN_VALIDITY_SECONDS} seconds"
+                ))
+            })?,
+    };
+    let stored = app
         .token_reads
         .account(&provider, &user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    let account = match app.engine.fresh_for_read(stored, min_validity).await? {
+        OnRead::Stored(account) | OnRead::Refreshed(account) => account,
+        OnRead::Gone => return Err(ApiError::NotFound),
+        OnRead::Failed(outcome) => super::demand_outcome::settled(outcome)?.1,
+        OnRead::StillRefreshing => return Err(ApiError::Refused {
+            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            code: "refreshing",
+            message:
+                "another process is renewing this token and has not finished; try again in a moment"
+                    .into(),
+        }),
+    };
     Ok(Json(account.into()))
 }
 

@@ -13,6 +13,7 @@ mod connect;
 mod connections;
 mod cookies;
 mod cursor;
+mod demand_outcome;
 mod error;
 mod forecast;
 mod headers;

@@ -207,12 +207,20 @@ fn declare_on(operation: &mut Operation) {
     security(("api_key" = [])),
 )]
 pub async fn openapi_json(State(app): State<AppState>) -> Json<serde_json::Value> {
-    Json(served_document(&app.config.connect.allowed_return_origins))
+    let providers: Vec<&str> = app
+        .providers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    Json(served_document(
+        &app.config.connect.allowed_return_origins,
+        &providers,
+    ))
 }
 
 /// The document as `/api/v1/openapi.json` serves it, for a deployment that allows `origins`
-/// as `return_to`.
-pub(super) fn served_document(origins: &[url::Origin]) -> serde_json::Value {
+/// as `return_to` and has configured `providers`.
+pub(super) fn served_document(origins: &[url::Origin], providers: &[&str]) -> serde_json::Value {
     let mut document = super::openapi_document();
     let origins: Vec<String> = origins
         .iter()
@@ -230,6 +238,10 @@ pub(super) fn served_document(origins: &[url::Origin]) -> serde_json::Value {
     }
     let mut document = serde_json::to_value(document).expect("the document serializes");
     spell_links_as_openapi_does(&mut document);
+    // A provider name is one of this deployment's: any other is refused (422).
+    if let Some(provider) = document["components"]["schemas"]["ProviderName"].as_object_mut() {
+        provider.insert("enum".into(), json!(providers));
+    }
     document
 }
 
@@ -331,7 +343,7 @@ mod tests {
 
     #[test]
     fn links_name_their_target_as_openapi_spells_it() {
-        let doc = served_document(&[]);
+        let doc = served_document(&[], &["linkedin"]);
         let link = &doc["paths"]["/api/v1/accounts"]["post"]["responses"]["201"]["links"]["read"];
         assert_eq!(link["operationId"], "account", "{link}");
         assert!(link.get("operation_id").is_none(), "{link}");

@@ -233,7 +233,14 @@ pub async fn refresh_account(
                 }
                 match next {
                     Some(delay) if delay <= budget && !shared.stopping() => {
-                        tokio::time::sleep(delay).await;
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            // Between calls nothing is in flight: stopping loses nothing, and
+                            // the failed attempts are recorded.
+                            () = shared.halt.cancelled() => {
+                                return (Verdict::Write(RefreshWrite::Release), log);
+                            }
+                        }
                     }
                     _ => {
                         let notifications = shared.notify.on_transient_failure(account, now);

@@ -144,11 +144,13 @@ impl RefreshEngine {
             tracing::info_span!("refresh", account_id = account.id, demand = demand.as_str());
         async {
             let (write, log, answer) = self.decide(&account, demand, now, deadline).await;
-            let kept = self
-                .stores
-                .refresh
-                .complete_refresh(&account, &write, &log)
-                .await?;
+            let kept = super::write_back::complete_refresh(
+                self.stores.refresh.as_ref(),
+                &account,
+                &write,
+                &log,
+            )
+            .await?;
             if !kept {
                 tracing::warn!("the account changed while LinkedIn was asked; the result was discarded");
                 return Ok(OnDemand::Discarded);

@@ -6,8 +6,11 @@ use super::shared::{Escalation, Shared};
 use super::stores::EngineStores;
 use crate::config::RefreshSettings;
 use crate::domain::EnumText;
-use crate::domain::{Account, Clock, NotificationPolicy, RefreshOutcome, SweepOutcome};
+use crate::domain::{
+    Account, Clock, NotificationPolicy, ProviderName, RefreshOutcome, SweepOutcome, UserId,
+};
 use crate::provider::Providers;
+use crate::provider::Rotation;
 use crate::store::{Lease, RefreshStore, RefreshWrite, StoreError, SweepCounts};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -88,6 +91,8 @@ pub struct RefreshEngine {
     pub(super) demands: TaskTracker,
     /// The chores after each sweep (the service's housekeeping).
     pub(super) after_sweep: Arc<dyn AfterSweep>,
+    /// Reads that renew a token take turns per account (`on_read.rs`).
+    pub(super) read_turns: Arc<super::turns::Turns<(ProviderName, UserId)>>,
 }
 
 impl RefreshEngine {
@@ -123,6 +128,7 @@ impl RefreshEngine {
             runs_finished: Arc::new(tokio::sync::watch::Sender::new(0)),
             demands: TaskTracker::new(),
             after_sweep,
+            read_turns: Arc::default(),
         }
     }
 
@@ -493,14 +499,29 @@ impl Worker {
             Some(self.run_id),
             deadline,
         );
-        let (verdict, log) = tokio::select! {
-            // An answer that has arrived is written even if the sweep stops at the same
-            // moment: a refresh token LinkedIn rotated would otherwise be lost.
-            biased;
-            done = refreshing => done,
-            () = self.shared.halt.cancelled() => {
-                self.release(&account, &[]).await;
-                return;
+        // `refresh_account` stops by itself before a call is sent and between attempts. Once
+        // a call is sent to a network that rotates refresh tokens (X, TikTok, a standard
+        // server), its answer is awaited (within the provider's time-out) and written:
+        // dropping it would lose the new refresh token, the old one being spent. Elsewhere
+        // (LinkedIn, Google) the held refresh token stays good, so a stopping sweep need not
+        // wait for a network that hangs.
+        let rotates = self
+            .shared
+            .providers
+            .find(&account.provider)
+            .is_some_and(|p| p.capabilities().rotation == Rotation::SingleUse);
+        let (verdict, log) = if rotates {
+            refreshing.await
+        } else {
+            tokio::select! {
+                // An answer that has arrived is written even if the sweep stops at the same
+                // moment.
+                biased;
+                done = refreshing => done,
+                () = self.shared.halt.cancelled() => {
+                    self.release(&account, &[]).await;
+                    return;
+                }
             }
         };
         let (write, log) = match verdict {
@@ -527,7 +548,7 @@ impl Worker {
         started: std::time::Instant,
     ) {
         let result = write.result();
-        match self.store.complete_refresh(account, &write, log).await {
+        match super::write_back::complete_refresh(self.store.as_ref(), account, &write, log).await {
             Ok(true) => {
                 metrics::counter!("tokenkeeper_refresh_results_total", "result" => result)
                     .increment(1);

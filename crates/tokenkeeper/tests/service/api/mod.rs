@@ -8,6 +8,7 @@ pub mod openapi_document;
 pub mod provider_param;
 pub mod public_surface;
 pub mod readiness;
+pub mod refresh_on_read;
 pub mod schemathesis;
 pub mod server_limits;
 pub mod state_changing_routes;

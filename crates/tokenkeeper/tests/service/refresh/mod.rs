@@ -6,6 +6,7 @@ pub mod kept_refresh_token;
 pub mod refresh_claims;
 pub mod refresh_pacing;
 pub mod scheduling;
+pub mod single_use_tokens;
 pub mod sweep_command;
 pub mod sweep_housekeeping;
 pub mod sweep_interruptions;

@@ -41,6 +41,7 @@ async fn a_panicking_refresh_fails_the_run_and_releases_claims(backend: Backend)
             inner: app.store.clone(),
             panics_for: ada.id,
             late_claim: None,
+            failing_token_writes: Default::default(),
         }
         .in_engine(&app.store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
@@ -204,6 +205,7 @@ async fn a_claim_in_flight_at_shutdown_is_released_too(backend: Backend) {
             // No account has id 0: nothing panics.
             panics_for: 0,
             late_claim: Some(late.clone()),
+            failing_token_writes: Default::default(),
         }
         .in_engine(&app.store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),
@@ -251,6 +253,7 @@ async fn a_failed_run_leaves_its_refusals_to_the_next_slot(backend: Backend) {
             inner: app.store.clone(),
             panics_for: ada.id,
             late_claim: None,
+            failing_token_writes: Default::default(),
         }
         .in_engine(&app.store),
         LinkedInClient::new(app.config.linkedin.clone()).unwrap(),

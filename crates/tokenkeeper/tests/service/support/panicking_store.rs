@@ -21,6 +21,8 @@ pub struct PanickingStore {
     pub panics_for: i64,
     /// When set, the second claim is late, see `LateClaim`.
     pub late_claim: Option<Arc<LateClaim>>,
+    /// Writes of new tokens fail this many times first, as a database that went away does.
+    pub failing_token_writes: std::sync::atomic::AtomicU32,
 }
 
 impl PanickingStore {
@@ -114,6 +116,18 @@ impl RefreshStore for PanickingStore {
     ) -> Result<bool, StoreError> {
         if claimed.id == self.panics_for && !matches!(write, RefreshWrite::Release) {
             panic!("a deliberate bug while writing account {}", claimed.id);
+        }
+        if matches!(write, RefreshWrite::Refreshed { .. })
+            && self
+                .failing_token_writes
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |left| left.checked_sub(1),
+                )
+                .is_ok()
+        {
+            return Err(StoreError::Database(sqlx::Error::PoolTimedOut));
         }
         let written = self.inner.complete_refresh(claimed, write, log).await;
         if let (Some(late), RefreshWrite::Release) = (&self.late_claim, write) {
