@@ -15,9 +15,10 @@
 // matches on any port (RFC 8252 §7.3): a service under test learns its port only after it was
 // configured with this provider's issuer, so its callback cannot be registered exactly.
 //
-// GET /test-only/grants counts the grants the token endpoint gave, by grant type
-// ({"authorization_code": 1, "refresh_token": 2}): how a test knows how many refreshes
-// reached the provider.
+// GET /test-only/grants lists the grants the token endpoint gave, oldest first, each as
+// {grant_type, client_id, authentication}: how a test knows how many refreshes reached the
+// provider, and how the client authenticated (oidc-provider takes either secret method from
+// a client registered for one, so only this shows which one the service used).
 // It exits when its stdin closes or its parent dies, so a test that stops never leaves it
 // running.
 
@@ -97,10 +98,17 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     ttl: { AccessToken: accessTokenTtl },
   });
-  const grants = {};
+  const grants = [];
   provider.on('grant.success', (ctx) => {
-    const type = ctx.oidc.params.grant_type;
-    grants[type] = (grants[type] ?? 0) + 1;
+    const secretInForm = (ctx.oidc.params.client_secret ?? ctx.oidc.body?.client_secret) !== undefined;
+    let authentication = 'none';
+    if (/^basic /i.test(ctx.headers.authorization ?? '')) authentication = 'client_secret_basic';
+    else if (secretInForm) authentication = 'client_secret_post';
+    grants.push({
+      grant_type: ctx.oidc.params.grant_type,
+      client_id: ctx.oidc.client.clientId,
+      authentication,
+    });
   });
   const callback = provider.callback();
   server.on('request', (req, res) => {

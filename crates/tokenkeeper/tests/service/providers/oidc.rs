@@ -104,9 +104,7 @@ fn refresh_token_of(account: &Account) -> String {
     token.expose().to_owned()
 }
 
-/// Connect, then refresh through the service, as the client authenticating with `method`:
-/// the provider refuses a client that authenticates otherwise than registered, so each
-/// passing step shows the service used the method.
+/// Connect, then refresh through the service, as the client authenticating with `method`.
 async fn connects_and_refreshes(method: &str) {
     let Some((provider, app)) = acme(method).await else {
         return;
@@ -120,14 +118,21 @@ async fn connects_and_refreshes(method: &str) {
     );
     assert_eq!(linked.status, AccountStatus::Active);
     assert!(linked.refresh_token.is_some(), "offline_access gave none");
-    assert_eq!(provider.grants("authorization_code").await, 1);
+    assert_eq!(provider.grants_of("authorization_code").await, 1);
 
     let (status, body) = refresh(&app, "ada").await;
     assert_eq!(status, StatusCode::OK, "{method}: {body}");
     assert_eq!(body["result"], "refreshed", "{method}: {body}");
     let refreshed = account(&app, "ada").await;
     assert_ne!(refreshed.token.expose(), linked.token.expose());
-    assert_eq!(provider.grants("refresh_token").await, 1);
+    assert_eq!(provider.grants_of("refresh_token").await, 1);
+
+    // The provider takes either secret method from any client; what it saw tells which one
+    // the service used.
+    let grants = provider.grants().await;
+    for grant in &grants {
+        assert_eq!(grant.authentication, method, "{grants:?}");
+    }
 
     // The API serves what the provider gave.
     let (status, body) = app.api_get("/api/v1/accounts/ada?provider=acme").await;
@@ -162,7 +167,7 @@ async fn each_refresh_rotates_the_refresh_token_and_the_old_one_is_refused() {
         );
         held.push(stored);
     }
-    assert_eq!(provider.grants("refresh_token").await, 2);
+    assert_eq!(provider.grants_of("refresh_token").await, 2);
 
     // The first one, consumed by the first refresh, is refused. (Its replay makes the provider
     // end the whole grant, so it is tried last.)

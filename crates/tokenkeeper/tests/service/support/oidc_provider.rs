@@ -35,6 +35,16 @@ pub struct OidcClient {
     pub token_endpoint_auth_method: String,
 }
 
+/// One grant the token endpoint gave.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Grant {
+    /// `authorization_code` or `refresh_token`.
+    pub grant_type: String,
+    pub client_id: String,
+    /// How the client authenticated: `client_secret_basic`, `client_secret_post` or `none`.
+    pub authentication: String,
+}
+
 #[derive(Deserialize)]
 struct Started {
     issuer: String,
@@ -126,12 +136,17 @@ impl OidcProvider {
             .unwrap_or_else(|| panic!("no {method} client in {:?}", self.clients))
     }
 
-    /// How many grants of `grant_type` (`refresh_token`, `authorization_code`) the token
-    /// endpoint has given so far, as the provider counts them.
-    pub async fn grants(&self, grant_type: &str) -> u64 {
+    /// The grants the token endpoint has given so far, oldest first, as the provider saw
+    /// them.
+    pub async fn grants(&self) -> Vec<Grant> {
         let url = self.issuer.join("/test-only/grants").unwrap();
-        let counts: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-        counts[grant_type].as_u64().unwrap_or(0)
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    /// How many grants of `grant_type` (`refresh_token`, `authorization_code`) it has given.
+    pub async fn grants_of(&self, grant_type: &str) -> usize {
+        let grants = self.grants().await;
+        grants.iter().filter(|g| g.grant_type == grant_type).count()
     }
 
     /// A refresh sent straight to the token endpoint as `client`, past the service: the
