@@ -130,7 +130,9 @@ async fn connects_and_refreshes(method: &str) {
     // The provider takes either secret method from any client; what it saw tells which one
     // the service used.
     let grants = provider.grants().await;
+    let client_id = &provider.client(method).client_id;
     for grant in &grants {
+        assert_eq!(&grant.client_id, client_id, "{grants:?}");
         assert_eq!(grant.authentication, method, "{grants:?}");
     }
 
