@@ -4,10 +4,21 @@
 // refresh-token rotation, revocation and introspection are those of a server others run.
 //
 //   node server.mjs [--port N] [--access-token-ttl SECONDS] [--redirect-uri URL]...
+//                   [--any-loopback-port]
 //
 // Each option may be given by environment instead: OIDC_PORT, OIDC_ACCESS_TOKEN_TTL,
-// OIDC_REDIRECT_URIS (comma-separated). Once listening on 127.0.0.1 it prints one JSON line to
-// stdout: {"issuer": ..., "clients": [{client_id, client_secret, token_endpoint_auth_method}]}.
+// OIDC_REDIRECT_URIS (comma-separated), OIDC_ANY_LOOPBACK_PORT=1. Once listening on 127.0.0.1
+// it prints one JSON line to stdout:
+// {"issuer": ..., "clients": [{client_id, client_secret, token_endpoint_auth_method}]}.
+//
+// --any-loopback-port registers the clients as native apps, whose redirect URI on 127.0.0.1
+// matches on any port (RFC 8252 §7.3): a service under test learns its port only after it was
+// configured with this provider's issuer, so its callback cannot be registered exactly.
+//
+// GET /test-only/grants lists the grants the token endpoint gave, oldest first, each as
+// {grant_type, client_id, authentication}: how a test knows how many refreshes reached the
+// provider, and how the client authenticated (oidc-provider takes either secret method from
+// a client registered for one, so only this shows which one the service used).
 // It exits when its stdin closes or its parent dies, so a test that stops never leaves it
 // running.
 
@@ -27,6 +38,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: process.env.OIDC_PORT ?? '0' },
     'access-token-ttl': { type: 'string', default: process.env.OIDC_ACCESS_TOKEN_TTL ?? '60' },
     'redirect-uri': { type: 'string', multiple: true },
+    'any-loopback-port': { type: 'boolean', default: process.env.OIDC_ANY_LOOPBACK_PORT === '1' },
   },
 });
 
@@ -48,6 +60,7 @@ const clients = [
   grant_types: ['authorization_code', 'refresh_token'],
   response_types: ['code'],
   redirect_uris: redirectUris,
+  ...(args['any-loopback-port'] ? { application_type: 'native' } : {}),
 }));
 
 // Any login is an account; its subject is the login typed on the sign-in page.
@@ -85,7 +98,27 @@ server.listen(Number.parseInt(args.port, 10), '127.0.0.1', () => {
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     ttl: { AccessToken: accessTokenTtl },
   });
-  server.on('request', provider.callback());
+  const grants = [];
+  provider.on('grant.success', (ctx) => {
+    const secretInForm = (ctx.oidc.params.client_secret ?? ctx.oidc.body?.client_secret) !== undefined;
+    let authentication = 'none';
+    if (/^basic /i.test(ctx.headers.authorization ?? '')) authentication = 'client_secret_basic';
+    else if (secretInForm) authentication = 'client_secret_post';
+    grants.push({
+      grant_type: ctx.oidc.params.grant_type,
+      client_id: ctx.oidc.client.clientId,
+      authentication,
+    });
+  });
+  const callback = provider.callback();
+  server.on('request', (req, res) => {
+    if (req.method === 'GET' && req.url === '/test-only/grants') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(grants));
+      return;
+    }
+    callback(req, res);
+  });
   process.stdout.write(`${JSON.stringify({
     issuer,
     clients: clients.map(({ client_id, client_secret, token_endpoint_auth_method }) => ({

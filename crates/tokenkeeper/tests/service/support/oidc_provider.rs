@@ -35,6 +35,16 @@ pub struct OidcClient {
     pub token_endpoint_auth_method: String,
 }
 
+/// One grant the token endpoint gave.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Grant {
+    /// `authorization_code` or `refresh_token`.
+    pub grant_type: String,
+    pub client_id: String,
+    /// How the client authenticated: `client_secret_basic`, `client_secret_post` or `none`.
+    pub authentication: String,
+}
+
 #[derive(Deserialize)]
 struct Started {
     issuer: String,
@@ -54,6 +64,24 @@ impl OidcProvider {
     /// every client allowed `redirect_uri`. `None`, with the reason given to the harness, when
     /// this machine cannot run it.
     pub async fn start(redirect_uri: &str, access_token_ttl: Duration) -> Option<Self> {
+        Self::start_with(redirect_uri, access_token_ttl, false).await
+    }
+
+    /// `start`, the clients taking `redirect_uri` on any port of 127.0.0.1 (RFC 8252 §7.3):
+    /// for the service under test, which is configured with this issuer before it binds its
+    /// port, so its callback's port cannot be registered beforehand.
+    pub async fn start_for_any_port(
+        redirect_uri: &str,
+        access_token_ttl: Duration,
+    ) -> Option<Self> {
+        Self::start_with(redirect_uri, access_token_ttl, true).await
+    }
+
+    async fn start_with(
+        redirect_uri: &str,
+        access_token_ttl: Duration,
+        any_loopback_port: bool,
+    ) -> Option<Self> {
         let node = Command::new("node").arg("--version").output().await;
         if !node.is_ok_and(|out| out.status.success()) {
             crate::support::harness::not_run(format!("the OpenID provider needs node: {INSTALL}"));
@@ -73,6 +101,7 @@ impl OidcProvider {
             .args(["server.mjs", "--redirect-uri", redirect_uri])
             .arg("--access-token-ttl")
             .arg(access_token_ttl.as_secs().max(1).to_string())
+            .args(any_loopback_port.then_some("--any-loopback-port"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log.reopen().unwrap())
@@ -106,20 +135,98 @@ impl OidcProvider {
             .find(|c| c.token_endpoint_auth_method == method)
             .unwrap_or_else(|| panic!("no {method} client in {:?}", self.clients))
     }
+
+    /// The grants the token endpoint has given so far, oldest first, as the provider saw
+    /// them.
+    pub async fn grants(&self) -> Vec<Grant> {
+        let url = self.issuer.join("/test-only/grants").unwrap();
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    /// How many grants of `grant_type` (`refresh_token`, `authorization_code`) it has given.
+    pub async fn grants_of(&self, grant_type: &str) -> usize {
+        let grants = self.grants().await;
+        grants.iter().filter(|g| g.grant_type == grant_type).count()
+    }
+
+    /// A refresh sent straight to the token endpoint as `client`, past the service: the
+    /// status and the body.
+    pub async fn refresh_directly(
+        &self,
+        client: &OidcClient,
+        refresh_token: &str,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        self.client_post("/token", client, &form).await
+    }
+
+    /// Revokes `refresh_token` at the revocation endpoint (RFC 7009) as `client`, which ends
+    /// its whole grant at this provider.
+    pub async fn revoke_refresh_token(&self, client: &OidcClient, refresh_token: &str) {
+        let form = [
+            ("token", refresh_token),
+            ("token_type_hint", "refresh_token"),
+        ];
+        let (status, body) = self.client_post("/token/revocation", client, &form).await;
+        assert!(status.is_success(), "revocation answered {status}: {body}");
+    }
+
+    /// A POST to one of the provider's client-authenticated endpoints, with the client's own
+    /// authentication: HTTP Basic, or its credentials in the form.
+    async fn client_post(
+        &self,
+        path: &str,
+        client: &OidcClient,
+        form: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut form = form.to_vec();
+        let request = reqwest::Client::new().post(self.issuer.join(path).unwrap());
+        let request = match client.token_endpoint_auth_method.as_str() {
+            "client_secret_basic" => {
+                request.basic_auth(&client.client_id, Some(&client.client_secret))
+            }
+            _ => {
+                form.push(("client_id", &client.client_id));
+                form.push(("client_secret", &client.client_secret));
+                request
+            }
+        };
+        let answer = request.form(&form).send().await.unwrap();
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
 }
 
 /// Opens `authorize` in a fresh browser, signs in as `login` on the provider's page, confirms
 /// its consent page, and returns the `code` of the redirect to `redirect_uri` (after checking
 /// the `state` it carries, when the authorize URL had one).
 pub async fn sign_in_and_consent(authorize: &Url, redirect_uri: &str, login: &str) -> String {
-    let browser = new_browser();
+    let back = sign_in_and_consent_in(&new_browser(), authorize, redirect_uri, login).await;
+    code_of(authorize, &back)
+}
+
+/// `sign_in_and_consent` in `browser` (the one that opened the service's connect link, whose
+/// cookie the callback wants): the URL the provider sends it back to, not yet followed.
+pub async fn sign_in_and_consent_in(
+    browser: &reqwest::Client,
+    authorize: &Url,
+    redirect_uri: &str,
+    login: &str,
+) -> Url {
     let mut response = browser.get(authorize.clone()).send().await.unwrap();
     // Each page is at most: the sign-in form, the consent form, and the redirects between.
     for _ in 0..12 {
         if response.status().is_redirection() {
             let next = location(&response);
             if next.as_str().starts_with(redirect_uri) {
-                return code_of(authorize, &next);
+                return next;
             }
             response = browser.get(next).send().await.unwrap();
             continue;
