@@ -8,6 +8,7 @@ use crate::domain::EnumText;
 pub fn accounts_table(accounts: &[Account]) -> String {
     let header = [
         "user",
+        "provider",
         "member",
         "status",
         "expiration (UTC)",
@@ -25,6 +26,7 @@ pub fn accounts_table(accounts: &[Account]) -> String {
         };
         rows.push(vec![
             a.user_id.as_str().to_owned(),
+            a.provider.to_string(),
             a.member_id.as_str().to_owned(),
             a.status.as_str().to_owned(),
             a.expiration.format("%Y-%m-%d %H:%M:%S").to_string(),

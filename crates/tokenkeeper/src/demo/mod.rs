@@ -1,9 +1,10 @@
 //! `tokenkeeper demo`: the whole story on one machine with nothing configured. It starts the
-//! fake LinkedIn and the real service on free ports, with SQLite in a demo folder, and links
-//! demo users through the real HTTP connect flow, following redirects as a browser would. A
-//! small webhook receiver stands for the host app and prints the events it is sent.
+//! fake LinkedIn, a fake X and the real service on free ports, with SQLite in a demo folder,
+//! and links demo users through the real HTTP connect flow, following redirects as a browser
+//! would. A small webhook receiver stands for the host app and prints the events it is sent.
 
 mod receiver;
+mod short_lived;
 
 use crate::accounts_table::accounts_table;
 use crate::app::Application;
@@ -55,6 +56,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         .await
         .context("cannot start the fake LinkedIn")?;
     println!("fake LinkedIn listening on {}", fake.base_url());
+    let x = short_lived::start_fake_x().await?;
+    println!("fake X listening on {}", x.base_url());
 
     let api_key = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
     let webhook_secret = crate::crypto::WebhookSecret::generate();
@@ -92,6 +95,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         ("WEBHOOKS__POLL_SECONDS", "3600".to_owned()),
     ]
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v));
+    let vars = vars.into_iter().chain(short_lived::provider_vars(&x));
     let config = Config::load_from(None, vars).context("demo configuration")?;
     let app = Application::build(config, Arc::new(SystemClock)).await?;
     let base = app.public_url().clone();
@@ -161,6 +165,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     fake.controls().set_partner(true);
 
     import_existing_member(&browser, &base, &api_key, &fake).await?;
+    short_lived::link_and_read(&browser, &base, &api_key, &x).await?;
 
     mail_clock.set(chrono::Utc::now());
     show_webhooks(&webhooks, &receiver).await?;
@@ -196,6 +201,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         })
         .await?;
     print!("{}", render_report(&report));
+    println!(
+        "X presented no spent refresh token twice: {} reuse(s)",
+        x.controls().refresh_token_reuses()
+    );
     println!("\nAfter the sweep:");
     print!("{}", accounts_table(&store.list_accounts(0, 100).await?));
     println!(
