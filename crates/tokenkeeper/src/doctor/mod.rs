@@ -11,10 +11,12 @@ mod callback;
 mod configuration;
 mod database;
 mod linkedin;
+mod providers;
 mod smtp;
 mod tokens;
 
 use crate::config::Config;
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -34,27 +36,28 @@ pub enum Level {
 /// One check's finding: what was checked and, unless all is well, what to do.
 #[derive(Debug, Clone)]
 pub struct Finding {
-    pub check: &'static str,
+    /// `database`, `linkedin`, or `provider NAME` for each other provider.
+    pub check: Cow<'static, str>,
     pub level: Level,
     pub message: String,
 }
 
 impl Finding {
-    pub fn ok(check: &'static str, message: impl Into<String>) -> Self {
+    pub fn ok(check: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::new(check, Level::Ok, message)
     }
 
-    pub fn warn(check: &'static str, message: impl Into<String>) -> Self {
+    pub fn warn(check: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::new(check, Level::Warn, message)
     }
 
-    pub fn fail(check: &'static str, message: impl Into<String>) -> Self {
+    pub fn fail(check: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::new(check, Level::Fail, message)
     }
 
-    fn new(check: &'static str, level: Level, message: impl Into<String>) -> Self {
+    fn new(check: impl Into<Cow<'static, str>>, level: Level, message: impl Into<String>) -> Self {
         Self {
-            check,
+            check: check.into(),
             level,
             message: message.into(),
         }
@@ -83,7 +86,7 @@ impl Diagnosis {
     }
 
     pub fn finding(&self, check: &str) -> Option<&Finding> {
-        self.findings.iter().find(|f| f.check == check)
+        self.findings.iter().find(|f| f.check.as_ref() == check)
     }
 }
 
@@ -116,13 +119,15 @@ pub async fn examine(config: &Config) -> Diagnosis {
         let tokens = tokens::examine(config, database.level != Level::Fail).await;
         (database, tokens)
     };
-    let ((database, tokens), smtp, linkedin, callback) = tokio::join!(
+    let ((database, tokens), smtp, linkedin, callback, providers) = tokio::join!(
         database_then_tokens,
         smtp::examine(config),
         linkedin::examine(config),
         callback::examine(config),
+        providers::examine(config),
     );
     findings.extend([database, tokens, smtp, linkedin, callback]);
+    findings.extend(providers);
     Diagnosis { findings }
 }
 

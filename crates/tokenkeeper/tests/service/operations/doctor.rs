@@ -24,6 +24,7 @@ service_tests!(
     doctor_fails_an_smtp_server_that_is_down_silent_or_refuses_the_login,
     doctor_fails_a_callback_url_that_does_not_reach_the_service,
     doctor_binary_exits_zero_when_all_is_well_and_one_naming_the_fix_otherwise,
+    doctor_checks_each_provider_and_tells_a_wrong_secret_from_a_right_one,
 );
 backend_tests!(only [Postgres, MySql]: doctor_fails_a_database_server_that_refuses_us);
 backend_tests!(doctor_warns_about_migrations_not_applied);
@@ -393,4 +394,121 @@ async fn doctor_binary_exits_zero_when_all_is_well_and_one_naming_the_fix_otherw
     assert!(line.contains("linkedin.client_secret"), "{line}");
     assert!(!stdout.contains("a-wrong-secret-value"), "{stdout}");
     assert!(!String::from_utf8_lossy(&sick.stderr).contains("a-wrong-secret-value"));
+}
+
+/// The `[providers.*]` sections of a configuration naming `networks` (each at its fake, with
+/// `secret`) and an OpenID issuer nobody answers at.
+fn providers_of(
+    networks: &[&fake_linkedin::FakeNetwork],
+    secret: &str,
+    dead_issuer: &str,
+) -> std::collections::BTreeMap<
+    tokenkeeper::domain::ProviderName,
+    tokenkeeper::config::ProviderSettings,
+> {
+    let mut vars = vec![
+        (
+            "TOKENKEEPER_LINKEDIN__CLIENT_ID".to_owned(),
+            "id".to_owned(),
+        ),
+        (
+            "TOKENKEEPER_LINKEDIN__CLIENT_SECRET".to_owned(),
+            "secret".to_owned(),
+        ),
+        (
+            "TOKENKEEPER_CONNECT__SIGNING_KEY".to_owned(),
+            "0123456789abcdef0123456789abcdef".to_owned(),
+        ),
+        (
+            "TOKENKEEPER_PROVIDERS__ACME__KIND".to_owned(),
+            "oidc".to_owned(),
+        ),
+        (
+            "TOKENKEEPER_PROVIDERS__ACME__ISSUER".to_owned(),
+            dead_issuer.to_owned(),
+        ),
+        (
+            "TOKENKEEPER_PROVIDERS__ACME__CLIENT_ID".to_owned(),
+            "acme".to_owned(),
+        ),
+        (
+            "TOKENKEEPER_PROVIDERS__ACME__DISPLAY_NAME".to_owned(),
+            "Acme".to_owned(),
+        ),
+    ];
+    for network in networks {
+        let name = network.kind().name().to_uppercase();
+        let var = |key: &str| format!("TOKENKEEPER_PROVIDERS__{name}__{key}");
+        vars.extend([
+            (var("KIND"), network.kind().name().to_owned()),
+            (
+                var("CLIENT_ID"),
+                fake_linkedin::FakeNetworkConfig::default().client_id,
+            ),
+            (var("CLIENT_SECRET"), secret.to_owned()),
+            (var("TOKEN_URL"), network.token_url()),
+        ]);
+    }
+    Config::load_from(None, vars)
+        .expect("providers load")
+        .providers
+}
+
+async fn doctor_checks_each_provider_and_tells_a_wrong_secret_from_a_right_one() {
+    use fake_linkedin::{FakeNetwork, FakeNetworkConfig, NetworkKind};
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let smtp = SmtpServer::start().await;
+    let mut networks = Vec::new();
+    for kind in [
+        NetworkKind::X,
+        NetworkKind::Facebook,
+        NetworkKind::Instagram,
+    ] {
+        networks.push(
+            FakeNetwork::start(kind, FakeNetworkConfig::default())
+                .await
+                .unwrap(),
+        );
+    }
+    let networks: Vec<&FakeNetwork> = networks.iter().collect();
+    // A port nothing listens on: bound, then let go.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_issuer = format!("http://{}/", dead.local_addr().unwrap());
+    drop(dead);
+    let mut config = operator_config(&app, &smtp);
+
+    config.providers = providers_of(
+        &networks,
+        &FakeNetworkConfig::default().client_secret,
+        &dead_issuer,
+    );
+    let right = examine(&config).await;
+    for check in ["provider x", "provider facebook", "provider instagram"] {
+        assert_eq!(level(&right, check), Level::Ok, "{right}");
+    }
+    assert!(
+        message(&right, "provider x").contains("accepts our client"),
+        "{right}"
+    );
+    assert!(
+        message(&right, "provider instagram").contains("token alone"),
+        "{right}"
+    );
+    assert_eq!(level(&right, "provider acme"), Level::Fail, "{right}");
+    assert!(message(&right, "provider acme").contains("Acme"), "{right}");
+
+    config.providers = providers_of(&networks, "a-wrong-secret-value", &dead_issuer);
+    let wrong = examine(&config).await;
+    for check in ["provider x", "provider facebook"] {
+        assert_eq!(level(&wrong, check), Level::Fail, "{wrong}");
+        assert!(message(&wrong, check).contains("client_secret"), "{wrong}");
+    }
+    // Instagram renews with the member's token alone: the secret is not asked.
+    assert_eq!(level(&wrong, "provider instagram"), Level::Ok, "{wrong}");
+    assert!(
+        !wrong.to_string().contains("a-wrong-secret-value"),
+        "{wrong}"
+    );
 }
