@@ -14,6 +14,14 @@ pub fn run(
     allow_member_change: bool,
 ) -> anyhow::Result<()> {
     let provider = ProviderName::parse(provider).context("--provider")?;
+    let configured: Vec<ProviderName> = config.all_providers().map(|(name, _)| name).collect();
+    if !configured.contains(&provider) {
+        let names: Vec<&str> = configured.iter().map(ProviderName::as_str).collect();
+        anyhow::bail!(
+            "--provider {provider} is not configured; configured: {}",
+            names.join(", ")
+        );
+    }
     let user_id = UserId::parse(user_id).context("--user-id")?;
     let email = EmailAddress::parse(email).context("--email")?;
     let links = ConnectLinks::new(

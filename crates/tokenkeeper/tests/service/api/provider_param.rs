@@ -12,6 +12,7 @@ service_tests!(
     linkedin_is_the_provider_a_request_names_by_default,
     a_connect_link_names_its_provider,
     a_connect_path_of_no_configured_provider_is_not_found,
+    the_cli_issues_links_for_configured_providers_only,
 );
 
 async fn an_unconfigured_or_malformed_provider_is_refused_on_every_account_route() {
@@ -131,4 +132,48 @@ async fn a_connect_path_of_no_configured_provider_is_not_found() {
         );
     }
     assert_eq!(app.store.count_connect_attempts().await.unwrap(), 0);
+}
+
+async fn the_cli_issues_links_for_configured_providers_only() {
+    let run = |provider: &str, with_x: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
+        command
+            .args([
+                "connect-link",
+                "--user-id",
+                "ada",
+                "--email",
+                "ada@example.com",
+            ])
+            .args(["--provider", provider])
+            .env_clear()
+            .env("TOKENKEEPER_HTTP__PUBLIC_URL", "https://keeper.example.com")
+            .env("TOKENKEEPER_LINKEDIN__CLIENT_ID", "id")
+            .env("TOKENKEEPER_LINKEDIN__CLIENT_SECRET", "secret")
+            .env(
+                "TOKENKEEPER_CONNECT__SIGNING_KEY",
+                "0123456789abcdef0123456789abcdef",
+            );
+        if with_x {
+            command
+                .env("TOKENKEEPER_PROVIDERS__X__KIND", "x")
+                .env("TOKENKEEPER_PROVIDERS__X__CLIENT_ID", "x-client");
+        }
+        command.output().expect("the tokenkeeper binary runs")
+    };
+    let refused = run("x", false);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("--provider x is not configured; configured: linkedin"),
+        "{said}"
+    );
+    assert!(refused.stdout.is_empty());
+    let issued = run("x", true);
+    assert!(issued.status.success(), "{issued:?}");
+    let url = url::Url::parse(String::from_utf8(issued.stdout).unwrap().trim()).unwrap();
+    assert_eq!(url.path(), "/connect/x");
+    let malformed = run("X!", true);
+    assert!(!malformed.status.success());
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("--provider"));
 }
