@@ -2,5 +2,6 @@
 //! OpenID provider), fakes where none can.
 
 pub mod meta;
+pub mod networks;
 pub mod oidc_discovery;
 pub mod oidc_harness;
