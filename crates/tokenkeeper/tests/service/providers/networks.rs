@@ -24,7 +24,7 @@ backend_tests!(
     facebook_renews_with_fb_exchange_token,
     facebook_app_removed_needs_reconnect,
     a_throttled_network_leaves_the_account_as_it_was,
-    an_outage_during_a_sweep_marks_accounts_failing_not_dead,
+    throttles_and_outages_during_a_sweep_mark_accounts_failing_not_dead,
 );
 
 const REFRESHING_KINDS: [NetworkKind; 3] =
@@ -364,7 +364,7 @@ async fn a_throttled_network_leaves_the_account_as_it_was(backend: Backend) {
     }
 }
 
-async fn an_outage_during_a_sweep_marks_accounts_failing_not_dead(backend: Backend) {
+async fn throttles_and_outages_during_a_sweep_mark_accounts_failing_not_dead(backend: Backend) {
     let setup = Setup::default().var("REFRESH__MAX_ATTEMPTS", 1);
     let Some(app) = spawn_with_networks(backend, &NetworkKind::ALL, setup).await else {
         return;
@@ -373,8 +373,17 @@ async fn an_outage_during_a_sweep_marks_accounts_failing_not_dead(backend: Backe
     for kind in NetworkKind::ALL {
         let (_, account) = app.connect_through(kind, "ada").await;
         latest_due = latest_due.max(account.expiration);
+        // Half the networks throttle (429 with Retry-After), half are down (503).
+        let fault = match kind {
+            NetworkKind::X | NetworkKind::TikTok | NetworkKind::Instagram => {
+                Fault::TooManyRequests {
+                    retry_after: Some(1),
+                }
+            }
+            _ => Fault::Status(503),
+        };
         app.network(kind)
-            .inject_fault(NetworkEndpoint::Refresh, Fault::Status(503), None);
+            .inject_fault(NetworkEndpoint::Refresh, fault, None);
     }
     let refresh_calls_at_connect: Vec<u64> = NetworkKind::ALL
         .iter()
