@@ -2,6 +2,7 @@
 //! OpenID provider), fakes where none can.
 
 pub mod meta;
+pub mod networks;
 pub mod oidc;
 pub mod oidc_discovery;
 pub mod oidc_harness;

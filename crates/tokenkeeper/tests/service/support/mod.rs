@@ -1,6 +1,7 @@
 pub mod harness;
 pub mod log_capture;
 pub mod metric_values;
+pub mod networks;
 pub mod oidc_provider;
 pub mod panicking_store;
 pub mod raw_sql;
