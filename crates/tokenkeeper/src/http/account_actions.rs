@@ -9,6 +9,8 @@ use super::error::ErrorBody;
 use super::openapi::UserIdSchema;
 use super::provider_param::{provider_of, ProviderParam};
 use super::AppState;
+use super::provider_param::network_of;
+use crate::domain::ProviderName;
 use crate::refresh::{Demand, OnDemand};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -91,11 +93,11 @@ pub async fn refresh_now(
 ) -> Result<Json<Outcome>, ApiError> {
     let user_id = user_id_from_path(user_id)?;
     let provider = provider_of(&app, provider)?;
-    answer(
-        app.engine
-            .on_demand(&provider, &user_id, Demand::Refresh)
-            .await?,
-    )
+    let outcome = app
+        .engine
+        .on_demand(&provider, &user_id, Demand::Refresh)
+        .await?;
+    answer(&app, &provider, outcome)
 }
 
 /// Reports that LinkedIn rejected the account's access token; tokenkeeper confirms with
@@ -123,15 +125,20 @@ pub async fn report_invalid(
 ) -> Result<Json<Outcome>, ApiError> {
     let user_id = user_id_from_path(user_id)?;
     let provider = provider_of(&app, provider)?;
-    answer(
-        app.engine
-            .on_demand(&provider, &user_id, Demand::ConfirmInvalid)
-            .await?,
-    )
+    let outcome = app
+        .engine
+        .on_demand(&provider, &user_id, Demand::ConfirmInvalid)
+        .await?;
+    answer(&app, &provider, outcome)
 }
 
-fn answer(outcome: OnDemand) -> Result<Json<Outcome>, ApiError> {
-    let (result, account) = super::demand_outcome::settled(outcome)?;
+fn answer(
+    app: &AppState,
+    provider: &ProviderName,
+    outcome: OnDemand,
+) -> Result<Json<Outcome>, ApiError> {
+    let (result, account) =
+        super::demand_outcome::settled(outcome, provider, &network_of(app, provider))?;
     Ok(Json(Outcome {
         result: result.to_owned(),
         account: AccountState::from(&account),

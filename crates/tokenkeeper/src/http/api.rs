@@ -203,7 +203,10 @@ pub async fn account(
     let account = match app.engine.fresh_for_read(stored, min_validity).await? {
         OnRead::Stored(account) | OnRead::Refreshed(account) => account,
         OnRead::Gone => return Err(ApiError::NotFound),
-        OnRead::Failed(outcome) => super::demand_outcome::settled(outcome)?.1,
+        OnRead::Failed(outcome) => {
+            let network = super::provider_param::network_of(&app, &provider);
+            super::demand_outcome::settled(outcome, &provider, &network)?.1
+        }
         OnRead::StillRefreshing => return Err(ApiError::Refused {
             status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
             code: "refreshing",

@@ -2,12 +2,18 @@
 //! it: the account it left, or the error a caller acts on.
 
 use super::error::ApiError;
-use crate::domain::Account;
+use crate::domain::{Account, ProviderName};
 use crate::refresh::OnDemand;
 use axum::http::StatusCode;
 
-/// What a refresh on demand came to: the account it left, or the API's error for it.
-pub(super) fn settled(outcome: OnDemand) -> Result<(&'static str, Account), ApiError> {
+/// What a refresh on demand came to: the account it left, or the API's error for it. The
+/// messages name the account's provider; the codes keep the names they had when LinkedIn was
+/// the only one (`linkedin_unavailable`...), whatever the network, so clients need not change.
+pub(super) fn settled(
+    outcome: OnDemand,
+    provider: &ProviderName,
+    network: &str,
+) -> Result<(&'static str, Account), ApiError> {
     let refused = |status, code, message: &str| ApiError::Refused {
         status,
         code,
@@ -49,26 +55,30 @@ pub(super) fn settled(outcome: OnDemand) -> Result<(&'static str, Account), ApiE
                 ),
             ))
         }
-        // LinkedIn's words stay in our log: they may echo what we sent.
+        // The network's words stay in our log: they may echo what we sent.
         OnDemand::Unavailable(_) => {
             return Err(refused(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "linkedin_unavailable",
-                "LinkedIn did not answer usefully; nothing was changed, and the sweep will try again",
+                &format!("{network} did not answer usefully; nothing was changed, and the sweep will try again"),
             ))
         }
         OnDemand::Misconfigured(_) => {
             return Err(refused(
                 StatusCode::BAD_GATEWAY,
                 "linkedin_misconfigured",
-                "LinkedIn refused our client (check linkedin.client_id and linkedin.client_secret); nothing was changed",
+                &if provider.as_str() == ProviderName::LINKEDIN {
+                    "LinkedIn refused our client (check linkedin.client_id and linkedin.client_secret); nothing was changed".to_owned()
+                } else {
+                    format!("{network} refused our client (check providers.{provider}.client_id and client_secret); nothing was changed")
+                },
             ))
         }
         OnDemand::Rejected(_) => {
             return Err(refused(
                 StatusCode::BAD_GATEWAY,
                 "linkedin_rejected",
-                "LinkedIn refused this account with an answer it does not document; nothing was changed",
+                &format!("{network} refused this account with an answer it does not document; nothing was changed"),
             ))
         }
     };

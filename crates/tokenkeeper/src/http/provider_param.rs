@@ -45,3 +45,10 @@ pub(super) fn named_provider(app: &AppState, raw: Option<&str>) -> Result<Provid
     }
     Ok(name)
 }
+
+/// How people write `provider`'s network ("LinkedIn", "X"), for the API's messages.
+pub(super) fn network_of(app: &AppState, provider: &ProviderName) -> String {
+    app.providers
+        .find(provider)
+        .map_or_else(|| provider.to_string(), |p| p.display_name().to_owned())
+}
