@@ -1,11 +1,13 @@
 //! The service against a real OpenID provider (panva's oidc-provider): a member connects
 //! through the provider's own sign-in and consent pages, with either way of authenticating the
 //! client; each refresh rotates the refresh token; a grant ended at the provider asks the
-//! member to reconnect. Access tokens live 30 seconds, as short as real issuers make them.
+//! member to reconnect; a read renews a token near its end, once however many readers ask.
+//! Access tokens live 30 seconds, as short as real issuers make them.
 
 use crate::service_tests;
 use crate::support::oidc_provider::{sign_in_and_consent_in, OidcProvider};
 use crate::support::{location, spawn, Setup, TestApp, API_KEY};
+use chrono::Duration as Span;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -18,6 +20,8 @@ service_tests!(
     a_member_connects_and_refreshes_with_client_secret_post,
     each_refresh_rotates_the_refresh_token_and_the_old_one_is_refused,
     a_grant_revoked_at_the_provider_asks_the_member_to_reconnect,
+    a_read_renews_a_token_with_less_than_min_validity_left,
+    twenty_reads_at_the_due_moment_share_one_refresh_and_keep_the_grant,
 );
 
 /// The service's callback for `acme`, on whatever port it binds.
@@ -136,8 +140,9 @@ async fn connects_and_refreshes(method: &str) {
         assert_eq!(grant.authentication, method, "{grants:?}");
     }
 
-    // The API serves what the provider gave.
-    let (status, body) = app.api_get("/api/v1/accounts/ada?provider=acme").await;
+    // The API serves what the provider gave. (Asking for no margin: a 30-second token is
+    // always within the default minute, and a read would renew it first.)
+    let (status, body) = read(&app, "ada", "&min_validity=0").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["provider"], "acme");
     assert_eq!(body["member_id"], "member-1");
@@ -206,4 +211,71 @@ async fn a_grant_revoked_at_the_provider_asks_the_member_to_reconnect() {
         kinds.iter().any(|k| k == "reconnect_required"),
         "no reconnect email queued: {kinds:?}"
     );
+}
+
+/// `GET /api/v1/accounts/{user}?provider=acme{extra}`: the status and the body.
+async fn read(app: &TestApp, user: &str, extra: &str) -> (StatusCode, Value) {
+    let path = format!("/api/v1/accounts/{user}?provider=acme{extra}");
+    app.api_get(&path).await
+}
+
+async fn a_read_renews_a_token_with_less_than_min_validity_left() {
+    let Some((provider, app)) = acme("client_secret_basic").await else {
+        return;
+    };
+    let linked = connect(&app, &provider, "ada", "member-1").await;
+    // Thirty seconds is all the provider gives: less than the minute asked.
+    let (status, body) = read(&app, "ada", "&min_validity=60").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let served = body["access_token"].as_str().expect("a token");
+    assert_ne!(served, linked.token.expose(), "a renewed token");
+    assert_eq!(served, account(&app, "ada").await.token.expose());
+    assert_eq!(provider.grants_of("refresh_token").await, 1);
+}
+
+async fn twenty_reads_at_the_due_moment_share_one_refresh_and_keep_the_grant() {
+    let Some((provider, app)) = acme("client_secret_basic").await else {
+        return;
+    };
+    let linked = connect(&app, &provider, "ada", "member-1").await;
+    // Ten seconds left of thirty, twenty asked: due. The renewed token, with thirty left, is
+    // not, so a reader that comes after the refresh is served it without another: the one
+    // refresh counted is the readers' sharing, whatever order they arrive in.
+    app.clock.set(linked.token_expires_at - Span::seconds(10));
+    let readers: Vec<_> = (0..20)
+        .map(|_| {
+            let client = app.browser.clone();
+            let url = app.url("/api/v1/accounts/ada?provider=acme&min_validity=20");
+            tokio::spawn(async move {
+                let answer = client.get(url).bearer_auth(API_KEY).send().await.unwrap();
+                let status = answer.status();
+                (status, answer.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for reader in readers {
+        answers.push(reader.await.unwrap());
+    }
+    let renewed = account(&app, "ada").await;
+    assert_ne!(renewed.token.expose(), linked.token.expose());
+    for (status, body) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["access_token"],
+            renewed.token.expose(),
+            "every reader gets the one new token"
+        );
+    }
+    assert_eq!(
+        provider.grants_of("refresh_token").await,
+        1,
+        "one refresh for twenty reads"
+    );
+    // The grant is alive: oidc-provider ends it when a refresh token comes back a second
+    // time, so two readers refreshing with the one stored token would make this refresh fail.
+    let (status, body) = refresh(&app, "ada").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"], "refreshed", "{body}");
+    assert_eq!(provider.grants_of("refresh_token").await, 2);
 }

@@ -1,4 +1,5 @@
 pub mod concurrency;
+pub mod crash_window;
 pub mod demands_outlive_callers;
 pub mod engine;
 pub mod hostile_linkedin;

@@ -4,21 +4,15 @@
 //! writes it; a write that fails because the database went away is tried again.
 
 use crate::backend_tests;
+use crate::support::fake_x::{engine, stored_x, x_world, XWorld};
 use crate::support::panicking_store::PanickingStore;
-use crate::support::{spawn_app, t0, TestApp};
+use crate::support::spawn_app;
 use chrono::Duration;
-use fake_linkedin::networks::{FakeNetwork, FakeNetworkConfig, NetworkEndpoint, NetworkKind};
-use fake_linkedin::{Fault, Gate, Member};
-use std::sync::Arc;
+use fake_linkedin::networks::NetworkEndpoint;
+use fake_linkedin::{Fault, Gate};
 use test_databases::Backend;
-use tokenkeeper::domain::{
-    AccessToken, Account, EmailAddress, LinkedAccount, MemberId, ProviderName, RefreshToken,
-    TokenSet, UserId,
-};
-use tokenkeeper::linkedin::LinkedInClient;
-use tokenkeeper::provider::{x, Provider, Providers};
-use tokenkeeper::refresh::{EngineStores, RefreshEngine, SweepOptions, SweepOutcome};
-use tokenkeeper::workers::Housekeeping;
+use tokenkeeper::domain::Account;
+use tokenkeeper::refresh::{EngineStores, SweepOptions, SweepOutcome};
 use tokio_util::sync::CancellationToken;
 
 backend_tests!(
@@ -27,101 +21,6 @@ backend_tests!(
 );
 
 const EVENTUALLY: std::time::Duration = std::time::Duration::from_secs(60);
-
-struct XWorld {
-    fake: FakeNetwork,
-    providers: Providers,
-    account: Account,
-    refresh_token: String,
-}
-
-/// The fake X on a stopped clock, the service's providers with X beside LinkedIn, and one X
-/// account due now.
-async fn x_world(app: &TestApp) -> XWorld {
-    let fake = FakeNetwork::start(
-        NetworkKind::X,
-        FakeNetworkConfig {
-            client_id: "x-client".into(),
-            client_secret: "x-secret".into(),
-            start_time: t0(),
-            clock_runs: false,
-            ..FakeNetworkConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    let name = ProviderName::parse("x").unwrap();
-    let mut settings = x::settings(name.clone(), "x-client", Some("x-secret".to_owned().into()));
-    settings.token_url = fake.token_url().parse().unwrap();
-    settings.authorize_url = fake.authorize_url().parse().unwrap();
-    settings.userinfo_url = Some(fake.me_url().parse().unwrap());
-    let x: Arc<dyn Provider> = Arc::new(x::client(settings).unwrap());
-    let linkedin: Arc<dyn Provider> =
-        Arc::new(LinkedInClient::new(app.config.linkedin.clone()).unwrap());
-    let providers = Providers::new([
-        (linkedin, chrono::Duration::seconds(60)),
-        (x.clone(), chrono::Duration::seconds(60)),
-    ]);
-    let member = Member {
-        sub: "x-member-ada".into(),
-        name: "Ada".into(),
-        given_name: "Ada".into(),
-        family_name: "L".into(),
-        email: None,
-    };
-    let issued = fake
-        .controls()
-        .issue_tokens(member, &["tweet.read", "users.read", "offline.access"]);
-    let refresh_token = issued.refresh_token.clone().expect("offline.access");
-    let linked = LinkedAccount::new(
-        UserId::parse("ada").unwrap(),
-        MemberId::parse("x-member-ada").unwrap(),
-        EmailAddress::parse("ada@example.com").unwrap(),
-        None,
-        TokenSet {
-            access_token: AccessToken::new(issued.access_token),
-            token_expires_at: issued.expires_at,
-            refresh_token: Some(RefreshToken::new(&refresh_token)),
-            refresh_token_expires_at: None,
-            scope: "tweet.read users.read offline.access".into(),
-        },
-        t0(),
-        &x.expiry_policy(app.config.refresh.expiry()),
-    )
-    .through(name);
-    let account = app.store.save_linked_account(&linked).await.unwrap();
-    // Due: our clock and X's at the account's next refresh.
-    app.at(account.expiration);
-    fake.controls().set_now(account.expiration);
-    XWorld {
-        fake,
-        providers,
-        account,
-        refresh_token,
-    }
-}
-
-fn engine(app: &TestApp, stores: EngineStores, providers: Providers) -> RefreshEngine {
-    RefreshEngine::new(
-        stores,
-        providers,
-        app.clock.clone(),
-        app.config.refresh.clone(),
-        app.config.notify.clone(),
-        Housekeeping::of(&app.store, &app.config),
-    )
-}
-
-async fn stored_x(app: &TestApp) -> Account {
-    app.store
-        .account_by_user(
-            &ProviderName::parse("x").unwrap(),
-            &UserId::parse("ada").unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 /// What every test ends on: the stored refresh token is the one X issued last and X takes
 /// it; the spent one is refused; nothing was presented twice.

@@ -1,3 +1,4 @@
+pub mod fake_x;
 pub mod harness;
 pub mod log_capture;
 pub mod metric_values;
