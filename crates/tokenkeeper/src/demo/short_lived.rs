@@ -1,21 +1,22 @@
-//! The demo's second network: a fake X, whose access tokens live under an hour here and
-//! whose refresh tokens are single use. ada links her X account too, and the host app's
-//! reads show refresh on read: a fresh token costs no call, a token closer to its end than
-//! the read asks is renewed first, and the rotated refresh token is stored.
+//! The demo's second network: a fake X, whose access tokens live a few seconds here (two hours
+//! at X: the demo need not wait that long) and whose refresh tokens are single use. ada links
+//! her X account too, and the host app's reads show refresh on read: a fresh token costs no
+//! call, a token past half its life is renewed first, and the rotated refresh token is
+//! stored.
 
 use anyhow::Context;
 use fake_linkedin::{FakeNetwork, FakeNetworkConfig, NetworkEndpoint, NetworkKind};
 use url::Url;
 
-/// Fifty minutes: a read asking for an hour of life renews it, one asking for the default
-/// minute does not.
-const ACCESS_TOKEN_MINUTES: i64 = 50;
+/// Shorter than the default minute a read asks for: a read renews the token once less than
+/// half its life is left.
+const ACCESS_TOKEN_SECONDS: i64 = 4;
 
 pub(super) async fn start_fake_x() -> anyhow::Result<FakeNetwork> {
     FakeNetwork::start(
         NetworkKind::X,
         FakeNetworkConfig {
-            access_token_ttl: Some(chrono::Duration::minutes(ACCESS_TOKEN_MINUTES)),
+            access_token_ttl: Some(chrono::Duration::seconds(ACCESS_TOKEN_SECONDS)),
             ..FakeNetworkConfig::default()
         },
     )
@@ -68,7 +69,7 @@ pub(super) async fn link_and_read(
         page.status()
     );
     println!(
-        "linked ada's X account through /connect/x (PKCE; {ACCESS_TOKEN_MINUTES}-minute access tokens, single-use refresh tokens)"
+        "linked ada's X account through /connect/x (PKCE; {ACCESS_TOKEN_SECONDS}-second access tokens here, single-use refresh tokens)"
     );
 
     let read = |query: &'static str| async move {
@@ -91,16 +92,22 @@ pub(super) async fn link_and_read(
         first["token_expires_at"],
         calls()
     );
-    let renewed = read("&min_validity=3600").await?;
+    // Past half the token's life.
+    tokio::time::sleep(std::time::Duration::from_millis(
+        (ACCESS_TOKEN_SECONDS * 1000 * 3 / 4) as u64,
+    ))
+    .await;
+    let renewed = read("").await?;
     println!(
-        "  GET ...&min_validity=3600 (an hour asked, {ACCESS_TOKEN_MINUTES} minutes left): renewed first, token ...{}, expires {}; refresh calls to X: {}",
+        "  GET again {} s later, under half its life left: renewed first, token ...{}, expires {}; refresh calls to X: {}",
+        ACCESS_TOKEN_SECONDS * 3 / 4,
         tail(&renewed),
         renewed["token_expires_at"],
         calls()
     );
     let again = read("").await?;
     println!(
-        "  GET again: the same token ...{}, no call; refresh calls to X: {}",
+        "  GET once more: the same token ...{}, no call; refresh calls to X: {}",
         tail(&again),
         calls()
     );

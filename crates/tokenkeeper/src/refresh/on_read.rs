@@ -87,9 +87,13 @@ impl RefreshEngine {
     }
 
     /// Whether a read of `account` must renew its token first: too close to its end, in a
-    /// state the engine refreshes, and renewable at all.
+    /// state the engine refreshes, and renewable at all. "Too close" is `min_validity`, but
+    /// never more than half the token's life: a network whose tokens live less than what a
+    /// reader asks would otherwise be asked for a new token on every read.
     fn due_for_read(&self, account: &Account, now: DateTime<Utc>, min_validity: Duration) -> bool {
-        account.token_expires_at - now < min_validity
+        let issued = account.last_refreshed_at.unwrap_or(account.linked_at);
+        let half_life = (account.token_expires_at - issued) / 2;
+        account.token_expires_at - now < min_validity.min(half_life)
             && account.status.allows_refresh()
             && self
                 .providers

@@ -3,13 +3,15 @@
 //! ask at that moment. A fresh token costs no call to the network.
 
 use crate::backend_tests;
-use crate::support::{spawn_app, t0, TestApp, API_KEY};
+use crate::support::{spawn, spawn_app, t0, Setup, TestApp, API_KEY};
 use chrono::{DateTime, Duration, Utc};
 use fake_linkedin::{Endpoint, Fault, Gate};
 use reqwest::StatusCode;
 use serde_json::Value;
 use test_databases::Backend;
-use tokenkeeper::domain::{AccessToken, EmailAddress, LinkedAccount, MemberId, TokenSet, UserId};
+use tokenkeeper::domain::{
+    AccessToken, EmailAddress, LinkedAccount, MemberId, RefreshToken, TokenSet, UserId,
+};
 
 backend_tests!(
     a_fresh_token_is_read_without_a_call,
@@ -17,6 +19,7 @@ backend_tests!(
     min_validity_is_the_callers_to_choose_within_bounds,
     twenty_reads_at_the_due_moment_share_one_refresh,
     a_token_nothing_can_renew_is_read_as_stored,
+    a_token_shorter_lived_than_asked_is_renewed_at_half_its_life,
 );
 
 const EVENTUALLY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -177,4 +180,51 @@ async fn a_token_nothing_can_renew_is_read_as_stored(backend: Backend) {
     assert_eq!(token(&body), "ada-only-token");
     assert_eq!(body["has_refresh_token"], false);
     assert_eq!(app.fake.controls().calls(Endpoint::Token), calls);
+}
+
+/// A network whose tokens live 40 seconds, read with the default minute asked: renewing on
+/// every read would ask the network for a token per call. The read renews once less than half
+/// the token's life (20 s) is left.
+async fn a_token_shorter_lived_than_asked_is_renewed_at_half_its_life(backend: Backend) {
+    let setup = Setup {
+        fake: fake_linkedin::FakeConfig {
+            start_time: t0(),
+            accept_unknown_refresh_tokens: true,
+            ..fake_linkedin::FakeConfig::default()
+        },
+        ..Setup::default()
+    };
+    let Some(app) = spawn(backend, setup).await else {
+        return;
+    };
+    let linked_at = t0();
+    let account = LinkedAccount::new(
+        UserId::parse("ada").unwrap(),
+        MemberId::parse("member-ada").unwrap(),
+        EmailAddress::parse("ada@example.com").unwrap(),
+        None,
+        TokenSet {
+            access_token: AccessToken::new("ada-short-token"),
+            token_expires_at: linked_at + Duration::seconds(40),
+            refresh_token: Some(RefreshToken::new("ada-refresh")),
+            refresh_token_expires_at: None,
+            scope: "openid".into(),
+        },
+        linked_at,
+        &app.config.refresh.expiry(),
+    );
+    app.store.save_linked_account(&account).await.unwrap();
+    let calls = app.fake.controls().calls(Endpoint::Token);
+    // 21 seconds left: under the minute asked, over half the life.
+    app.at(linked_at + Duration::seconds(19));
+    let (status, body) = read(&app, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(token(&body), "ada-short-token");
+    assert_eq!(app.fake.controls().calls(Endpoint::Token), calls);
+    // 19 seconds left: renewed.
+    app.at(linked_at + Duration::seconds(21));
+    let (status, body) = read(&app, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ne!(token(&body), "ada-short-token");
+    assert_eq!(app.fake.controls().calls(Endpoint::Token), calls + 1);
 }
