@@ -34,8 +34,9 @@ pub fn needs_holder(row: &ValidRow, provider: &RowProvider) -> bool {
 ///
 /// - `token_expires_at`: the row's, else the provider's (introspection's). A provider that
 ///   cannot introspect tells only, through userinfo, that the token works now: it counts as
-///   ending now, so the first read or sweep renews it with its refresh token; without a live
-///   one the row is refused (nothing could renew it in time). A row without an expiry whose
+///   ending now, so the first read renews it with its refresh token (and a sweep, where the
+///   provider's policy keeps the access token alive); without a live refresh token the row is
+///   refused (nothing could renew it in time). A row without an expiry whose
 ///   provider was not asked is refused (the sweep could not know when it is due).
 /// - `linked_at`: the row's, else when the provider says the member authorized the app, else
 ///   now.
@@ -359,7 +360,10 @@ mod tests {
         let planned = plan(r, None, Some(&alive), &x(), now()).unwrap();
         assert_eq!(planned.status, AccountStatus::Active);
         assert_eq!(planned.tokens.token_expires_at, now());
-        assert!(planned.expiration <= now(), "due at once");
+        assert!(
+            planned.expiration <= now(),
+            "due at once under an access-token policy"
+        );
         assert_eq!(planned.member_id.as_str(), "m-1", "the row's member wins");
 
         let why = plan(row(), None, Some(&alive), &x(), now()).err().unwrap();
