@@ -334,6 +334,15 @@ async fn the_api_imports_an_x_account_beside_the_linkedin_one(backend: Backend) 
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["provider"], "x");
 
+    // The served document takes this deployment's providers in the body.
+    let (_, document) = app.api_get("/api/v1/openapi.json").await;
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(
+        schemas["ImportRow"]["properties"]["provider"]["anyOf"][0]["$ref"],
+        "#/components/schemas/ProviderName"
+    );
+    assert_eq!(schemas["ProviderName"]["enum"], json!(["linkedin", "x"]));
+
     let mut unknown = x_row.clone();
     unknown["provider"] = json!("tiktok");
     unknown["user_id"] = json!("grace");
