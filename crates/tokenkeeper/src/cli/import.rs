@@ -13,10 +13,10 @@ pub struct ImportArgs {
     /// csv (with a header) or jsonl; guessed from the file name when absent (.jsonl, .ndjson).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Check every row and ask LinkedIn where needed, but write nothing.
+    /// Check every row and ask its provider where needed, but write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Never ask LinkedIn: every row must then give token_expires_at and member_id.
+    /// Never ask a provider: every row must then give token_expires_at and member_id.
     #[arg(long)]
     pub no_introspect: bool,
     /// Print the summary and every row's error as JSON.
@@ -110,7 +110,7 @@ pub fn summary(report: &ImportReport) -> String {
     );
     if report.needs_reconnect > 0 {
         text.push_str(&format!(
-            "; {} members must reconnect (LinkedIn no longer accepts their tokens)",
+            "; {} members must reconnect (their provider no longer accepts their tokens)",
             report.needs_reconnect
         ));
     }

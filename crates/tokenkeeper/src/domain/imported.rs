@@ -1,4 +1,7 @@
-use super::{Account, AccountMember, AccountStatus, EmailAddress, ExpiryPolicy, TokenSet, UserId};
+use super::{
+    Account, AccountMember, AccountStatus, EmailAddress, ExpiryPolicy, ProviderName, TokenSet,
+    UserId,
+};
 use chrono::{DateTime, Utc};
 
 /// An account brought in from the host app's own records, ready to be stored. Built only
@@ -7,6 +10,8 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone)]
 pub struct ImportedAccount {
     pub user_id: UserId,
+    /// Whose tokens these are: the account is the user's one at this provider.
+    pub provider: ProviderName,
     pub member_id: AccountMember,
     pub email: EmailAddress,
     pub name: Option<String>,
@@ -21,7 +26,7 @@ pub struct ImportedAccount {
 /// What an import does to one account, decided from what is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportDecision {
-    /// No account for this user yet.
+    /// No account for this user at this provider yet.
     Create,
     /// The stored account's tokens are older: replaced, under this version.
     Replace { version: i64 },
@@ -52,6 +57,7 @@ impl ImportedAccount {
         );
         Self {
             user_id,
+            provider: ProviderName::linkedin(),
             member_id,
             email,
             name,
@@ -61,6 +67,12 @@ impl ImportedAccount {
             status: AccountStatus::Active,
             last_error: None,
         }
+    }
+
+    /// The same account, at another provider than LinkedIn (whose policy `active` was given).
+    pub fn through(mut self, provider: ProviderName) -> Self {
+        self.provider = provider;
+        self
     }
 
     /// Tokens nobody can use any more: the member must connect again, and is told so as the
@@ -81,6 +93,7 @@ impl ImportedAccount {
         let Some(stored) = stored else {
             return ImportDecision::Create;
         };
+        debug_assert_eq!(stored.provider, self.provider, "compared across providers");
         if stored.token == self.tokens.access_token
             && stored.refresh_token == self.tokens.refresh_token
         {

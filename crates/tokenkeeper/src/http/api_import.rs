@@ -5,10 +5,10 @@
 use super::api::AccountView;
 use super::error::ApiError;
 use super::json_body::JsonBody;
-use super::openapi::UserIdSchema;
+use super::openapi::{ProviderNameSchema, UserIdSchema};
 use super::AppState;
 use crate::domain::{ImportDecision, ProviderName};
-use crate::import::{row_of_json, OneRowError, MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_TOKEN_LEN};
+use crate::import::{row_of_json, Lookup, OneRowError, MAX_NAME_LEN, MAX_SCOPE_LEN, MAX_TOKEN_LEN};
 use crate::provider::FailureClass;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,8 +20,9 @@ use utoipa::openapi::RefOr;
 
 /// The body: one row, the keys of a `tokenkeeper import` JSON line, each field's rule as
 /// `RawRow::validate` checks it. An optional field may be null or empty: either is absent.
-/// What only the request's moment can tell stays in the 422's description: whether LinkedIn
-/// describes the token, `linked_at` in the future, an expiry without its refresh token.
+/// What only the request's moment can tell stays in the 422's description: whether the
+/// provider describes the token, `linked_at` in the future, an expiry without its refresh
+/// token. `provider` is the served document's `ProviderName`: this deployment's providers.
 pub struct ImportRowSchema;
 
 impl utoipa::PartialSchema for ImportRowSchema {
@@ -47,6 +48,7 @@ impl utoipa::PartialSchema for ImportRowSchema {
             "required": ["user_id", "email", "access_token"],
             "properties": {
                 "user_id": UserIdSchema::schema(),
+                "provider": optional(json!({"$ref": "#/components/schemas/ProviderName"})),
                 "email": {"type": "string", "format": "email"},
                 "access_token": token,
                 "refresh_token": optional(token.clone()),
@@ -76,6 +78,13 @@ impl utoipa::ToSchema for ImportRowSchema {
     fn name() -> Cow<'static, str> {
         "ImportRow".into()
     }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            ProviderNameSchema::name().into(),
+            <ProviderNameSchema as utoipa::PartialSchema>::schema(),
+        ));
+    }
 }
 
 /// Imports one account the way `tokenkeeper import` imports a row (docs/integrating.md, "Bringing in the
@@ -83,7 +92,7 @@ impl utoipa::ToSchema for ImportRowSchema {
 #[utoipa::path(
     post,
     path = "/api/v1/accounts",
-    request_body(content = ImportRowSchema, description = "One row: user_id, email, access_token required; member_id (else asked of LinkedIn's userinfo with the access token), refresh_token, token_expires_at (else asked of LinkedIn's introspection), refresh_token_expires_at, linked_at, name, scope optional"),
+    request_body(content = ImportRowSchema, description = "One row: user_id, email, access_token required; provider (a configured one; linkedin when absent), member_id (else asked of the provider's userinfo with the access token), refresh_token, token_expires_at (else asked of the provider's introspection; where it has none, userinfo tells whether the token works now, and it is renewed at once with its refresh token), refresh_token_expires_at, linked_at, name, scope optional"),
     responses(
         (status = 201, description = "Imported", body = AccountView, links(
             ("read" = (operation_id = "account", parameters(("user_id" = "$response.body#/user_id")))),
@@ -93,8 +102,8 @@ impl utoipa::ToSchema for ImportRowSchema {
         )),
         (status = 200, description = "Already stored with these tokens: nothing changed", body = AccountView),
         (status = 409, description = "The stored tokens are newer and were kept", body = super::error::ErrorBody),
-        (status = 422, description = "The row is not valid, or LinkedIn refuses to describe its token (a token userinfo refuses, without member_id, is imported needing its member only with a live refresh token)", body = super::error::ErrorBody),
-        (status = 502, description = "LinkedIn could not be asked about the token", body = super::error::ErrorBody),
+        (status = 422, description = "The row is not valid, names a provider that is not configured, or its provider refuses to describe its token (a token userinfo refuses, without member_id, is imported needing its member only with a live refresh token; without token_expires_at, a token whose provider cannot introspect is imported only with a live refresh token)", body = super::error::ErrorBody),
+        (status = 502, description = "The row's provider could not be asked about the token (`linkedin_failed` for LinkedIn, `provider_failed` for the others)", body = super::error::ErrorBody),
     ),
     security(("api_key" = [])),
 )]
@@ -103,29 +112,7 @@ pub async fn import_account(
     JsonBody(body): JsonBody<serde_json::Value>,
 ) -> Result<(StatusCode, Json<AccountView>), ApiError> {
     let raw = row_of_json(body).map_err(|e| ApiError::Invalid(format!("the body {e}")))?;
-    let (decision, account) = app.importer.import_one(raw).await.map_err(|e| match e {
-        OneRowError::Invalid(message) => ApiError::Invalid(message),
-        // LinkedIn refusing this one token is about the request, not about our service.
-        OneRowError::LinkedIn(error)
-            if matches!(
-                error.class(),
-                FailureClass::Rejected | FailureClass::Permanent
-            ) =>
-        {
-            ApiError::Invalid(format!(
-                "access_token: LinkedIn refused to describe it: {error}"
-            ))
-        }
-        OneRowError::LinkedIn(error) => ApiError::LinkedIn(error),
-        // A 403 at userinfo is about this token's scopes; a 401 was planned as the row says.
-        OneRowError::Userinfo(error) if error.class() == FailureClass::Rejected => {
-            ApiError::Invalid(format!(
-                "member_id: not given, and LinkedIn would not tell whose the access token is: {error}"
-            ))
-        }
-        OneRowError::Userinfo(error) => ApiError::LinkedIn(error),
-        OneRowError::Store(error) => ApiError::Store(error),
-    })?;
+    let (decision, account) = app.importer.import_one(raw).await.map_err(refusal)?;
     let status = match decision {
         ImportDecision::Create | ImportDecision::Replace { .. } => StatusCode::CREATED,
         ImportDecision::Unchanged => StatusCode::OK,
@@ -138,8 +125,55 @@ pub async fn import_account(
     };
     let stored = app
         .accounts
-        .account_by_user(ProviderName::linkedin_ref(), &account.user_id)
+        .account_by_user(&account.provider, &account.user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok((status, Json(stored.into())))
+}
+
+/// How a row that was not imported is answered.
+fn refusal(error: OneRowError) -> ApiError {
+    let (asked, provider, network, error) = match error {
+        OneRowError::Invalid(message) => return ApiError::Invalid(message),
+        OneRowError::Store(error) => return ApiError::Store(error),
+        OneRowError::Lookup {
+            asked,
+            provider,
+            network,
+            error,
+        } => (asked, provider, network, error),
+    };
+    match asked {
+        // The provider refusing this one token is about the request, not about our service.
+        Lookup::Introspection
+            if matches!(
+                error.class(),
+                FailureClass::Rejected | FailureClass::Permanent
+            ) =>
+        {
+            ApiError::Invalid(format!(
+                "access_token: {network} refused to describe it: {error}"
+            ))
+        }
+        // A 403 at userinfo is about this token's scopes; a 401 was planned as the row says.
+        Lookup::Userinfo { member_unknown } if error.class() == FailureClass::Rejected => {
+            ApiError::Invalid(match member_unknown {
+                true => format!(
+                    "member_id: not given, and {network} would not tell whose the access token is: {error}"
+                ),
+                false => format!(
+                    "token_expires_at: not given, and {network} would not tell whether it still takes the access token: {error}"
+                ),
+            })
+        }
+        _ if provider == *ProviderName::linkedin_ref() => ApiError::LinkedIn(error),
+        _ => {
+            tracing::warn!(error = %crate::telemetry::error_chain(&error), "an import failed at its provider");
+            ApiError::Refused {
+                status: StatusCode::BAD_GATEWAY,
+                code: "provider_failed",
+                message: format!("{network} could not be asked about the token; try again later"),
+            }
+        }
+    }
 }

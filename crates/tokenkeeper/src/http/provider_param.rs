@@ -36,13 +36,9 @@ pub(super) fn named_provider(app: &AppState, raw: Option<&str>) -> Result<Provid
         return Ok(ProviderName::linkedin());
     };
     let name = ProviderName::parse(raw).map_err(|e| ApiError::Invalid(e.0))?;
-    if app.providers.find(&name).is_none() {
-        let configured: Vec<&str> = app.providers.iter().map(|(n, _)| n.as_str()).collect();
-        return Err(ApiError::Invalid(format!(
-            "provider \"{name}\" is not configured; configured: {}",
-            configured.join(", ")
-        )));
-    }
+    app.providers
+        .named(&name)
+        .map_err(|refused| ApiError::Invalid(refused.to_string()))?;
     Ok(name)
 }
 

@@ -1,11 +1,15 @@
-//! Asking LinkedIn about imported tokens: introspection when a row leaves the expiry out,
-//! userinfo when it leaves the member out. Paced by the same limiter as the sweep's
-//! refreshes, retried only on failures that may pass (both only read, so asking again is
-//! always safe), honouring a 429's Retry-After within the sweep's own retry budget.
+//! Asking a row's provider about its tokens: introspection when the row leaves the expiry out
+//! and the provider can introspect (LinkedIn, Facebook), userinfo when it leaves the member
+//! out, or the expiry where the provider cannot introspect (whether it still takes the token
+//! is then all it can tell). Paced by the same limiter as the sweep's refreshes, retried only
+//! on failures that may pass (both only read, so asking again is always safe), honouring a
+//! 429's Retry-After within the sweep's own retry budget.
 
 use crate::config::RefreshSettings;
-use crate::domain::{AccessToken, ExpiryPolicy, MemberId};
-use crate::provider::{Failure, FailureClass, Introspection, ProviderError, Providers};
+use crate::domain::{AccessToken, ExpiryPolicy, MemberId, ProviderName};
+use crate::provider::{
+    Failure, FailureClass, Introspection, NotConfigured, Provider, ProviderError, Providers,
+};
 use crate::refresh::Pacing;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
@@ -15,43 +19,50 @@ use tokio::time::Instant;
 
 #[derive(Clone)]
 pub struct TokenLookups {
-    /// Imported rows are LinkedIn's: asked through LinkedIn's provider.
+    /// Each row is asked through the provider it names.
     pub providers: Providers,
     pub pacing: Arc<Pacing>,
     pub settings: RefreshSettings,
 }
 
-/// Whose tokens a row holds, as LinkedIn's userinfo tells it.
+/// Whose tokens a row holds, as its provider's userinfo tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holder {
     Member(MemberId),
-    /// LinkedIn no longer takes the access token (401), so it cannot say whose it is.
+    /// The provider no longer takes the access token (401), so it cannot say whose it is.
     TokenRefused,
 }
 
 impl TokenLookups {
-    /// When an imported account's next refresh falls due: LinkedIn's policy under the
-    /// operator's `[refresh]` settings.
-    pub fn expiry_policy(&self) -> ExpiryPolicy {
-        self.providers
-            .linkedin()
-            .expiry_policy(self.settings.expiry())
+    /// The provider a row names, if it is configured.
+    pub fn provider(&self, name: &ProviderName) -> Result<&Arc<dyn Provider>, NotConfigured> {
+        self.providers.named(name)
     }
 
+    /// When an imported account's next refresh falls due: its provider's policy under the
+    /// operator's `[refresh]` settings.
+    pub fn expiry_policy(&self, provider: &dyn Provider) -> ExpiryPolicy {
+        provider.expiry_policy(self.settings.expiry())
+    }
+
+    /// Asked only of a provider that can introspect (`Capabilities::introspection`).
     pub async fn introspect(
         &self,
+        provider: &dyn Provider,
         token: &AccessToken,
         now: DateTime<Utc>,
     ) -> Result<Introspection, ProviderError> {
-        let provider = self.providers.linkedin();
         self.paced("introspection", || provider.introspect(token, now))
             .await
     }
 
-    /// Asks userinfo with the token itself. A 401 is LinkedIn's answer, not a failure; a 403
-    /// is about this token (its scopes), never about our client.
-    pub async fn holder(&self, token: &AccessToken) -> Result<Holder, ProviderError> {
-        let provider = self.providers.linkedin();
+    /// Asks userinfo with the token itself. A 401 is the provider's answer, not a failure; a
+    /// 403 is about this token (its scopes), never about our client.
+    pub async fn holder(
+        &self,
+        provider: &dyn Provider,
+        token: &AccessToken,
+    ) -> Result<Holder, ProviderError> {
         match self
             .paced("userinfo", || provider.identify_token(token))
             .await
@@ -101,7 +112,7 @@ impl TokenLookups {
                     .map_or(backoff, |asked| asked.max(backoff))
             });
             if error.is_rate_limited() {
-                // Everyone who calls LinkedIn pauses, refreshes included.
+                // Everyone who calls the networks pauses, refreshes included.
                 self.pacing
                     .slow_down(next.unwrap_or(self.settings.retry_initial));
             }

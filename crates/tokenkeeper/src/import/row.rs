@@ -1,7 +1,7 @@
 //! One row of an import, as the file (or the API's JSON body) gives it, and its validation.
 //! A rejection names the field and what was expected; it never repeats a token.
 
-use crate::domain::{AccessToken, EmailAddress, MemberId, RefreshToken, UserId};
+use crate::domain::{AccessToken, EmailAddress, MemberId, ProviderName, RefreshToken, UserId};
 use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
 
@@ -11,6 +11,9 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct RawRow {
     pub user_id: Option<String>,
+    /// The configured provider the tokens are from; `linkedin` when absent, as every row was
+    /// before there were others.
+    pub provider: Option<String>,
     pub email: Option<String>,
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
@@ -23,8 +26,9 @@ pub struct RawRow {
 }
 
 /// The columns an import knows, in the order a CSV file is best written.
-pub const COLUMNS: [&str; 10] = [
+pub const COLUMNS: [&str; 11] = [
     "user_id",
+    "provider",
     "email",
     "access_token",
     "refresh_token",
@@ -45,6 +49,8 @@ pub const MAX_SCOPE_LEN: usize = 1024;
 /// A row whose every field has passed its checks.
 pub struct ValidRow {
     pub user_id: UserId,
+    /// A well-formed name; whether it is configured is the importer's to check.
+    pub provider: ProviderName,
     pub email: EmailAddress,
     pub access_token: AccessToken,
     pub refresh_token: Option<RefreshToken>,
@@ -74,6 +80,9 @@ impl RawRow {
 
         let user_id =
             required(present(self.user_id)).and_then(|v| UserId::parse(&v).map_err(|e| e.0));
+        let provider = present(self.provider)
+            .map(|v| ProviderName::parse(&v).map_err(|e| e.0))
+            .transpose();
         let email =
             required(present(self.email)).and_then(|v| EmailAddress::parse(&v).map_err(|e| e.0));
         let access_token = required(present(self.access_token)).and_then(token);
@@ -96,6 +105,10 @@ impl RawRow {
             .transpose();
 
         check("user_id", user_id.as_ref().map(drop).map_err(Clone::clone));
+        check(
+            "provider",
+            provider.as_ref().map(drop).map_err(Clone::clone),
+        );
         check("email", email.as_ref().map(drop).map_err(Clone::clone));
         check(
             "access_token",
@@ -134,6 +147,7 @@ impl RawRow {
         }
         let (
             Ok(user_id),
+            Ok(provider),
             Ok(email),
             Ok(access_token),
             Ok(refresh_token),
@@ -145,6 +159,7 @@ impl RawRow {
             Ok(scope),
         ) = (
             user_id,
+            provider,
             email,
             access_token,
             refresh_token,
@@ -160,6 +175,7 @@ impl RawRow {
         };
         Ok(ValidRow {
             user_id,
+            provider: provider.unwrap_or_else(ProviderName::linkedin),
             email,
             access_token: AccessToken::new(access_token),
             refresh_token: refresh_token.map(RefreshToken::new),
@@ -329,5 +345,19 @@ mod tests {
         let mut raw = row();
         raw.name = Some(String::new());
         assert!(raw.validate().ok().unwrap().name.is_none());
+    }
+
+    #[test]
+    fn a_row_names_its_provider_or_is_linkedins() {
+        assert_eq!(row().validate().ok().unwrap().provider.as_str(), "linkedin");
+        let mut raw = row();
+        raw.provider = Some(String::new());
+        assert_eq!(raw.validate().ok().unwrap().provider.as_str(), "linkedin");
+        let mut raw = row();
+        raw.provider = Some("x".into());
+        assert_eq!(raw.validate().ok().unwrap().provider.as_str(), "x");
+        let mut raw = row();
+        raw.provider = Some("X".into());
+        assert!(problems(raw).starts_with("provider: a provider name is"));
     }
 }

@@ -1,13 +1,16 @@
 //! An import from start to end: rows stream in from a reading thread, are checked, completed
-//! by LinkedIn (introspection, userinfo), planned and written batch by batch. A bad row is reported and skipped;
-//! only a problem with the whole import (the file, the database, our LinkedIn client) stops it.
+//! by each row's provider (introspection, userinfo), planned and written batch by batch. A bad
+//! row (one naming a provider that is not configured among them) is reported and skipped; only
+//! a problem with the whole import (the file, the database, our client at a provider) stops it.
 
 use super::lookups::{Holder, TokenLookups};
-use super::plan::{needs_holder, needs_introspection, plan};
+use super::plan::{needs_holder, needs_introspection, plan, RowProvider};
 use super::read::{Rows, SourceError, SourceRow};
 use super::row::{RawRow, ValidRow};
-use crate::domain::{Clock, ImportDecision, ImportedAccount, NotificationPolicy, UserId};
-use crate::provider::{FailureClass, Introspection, ProviderError};
+use crate::domain::{
+    Clock, ImportDecision, ImportedAccount, NotificationPolicy, ProviderName, UserId,
+};
+use crate::provider::{FailureClass, Introspection, NotConfigured, Provider, ProviderError};
 use crate::store::{ImportStore, StoreError};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -24,7 +27,7 @@ const LISTED_ERRORS: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportOptions {
-    /// Ask LinkedIn about tokens whose expiry or member the row leaves out.
+    /// Ask each row's provider about tokens whose expiry or member the row leaves out.
     pub introspect: bool,
     /// Check and introspect, decide, write nothing.
     pub dry_run: bool,
@@ -96,12 +99,59 @@ impl ImportReport {
 pub enum OneRowError {
     #[error("{0}")]
     Invalid(String),
-    #[error("LinkedIn could not tell about the access token")]
-    LinkedIn(#[source] ProviderError),
-    #[error("LinkedIn could not tell whose the access token is")]
-    Userinfo(#[source] ProviderError),
+    /// The row's provider (`network`, as people write it) could not be asked.
+    #[error("{network} could not tell {}", asked.what())]
+    Lookup {
+        asked: Lookup,
+        provider: ProviderName,
+        network: String,
+        #[source]
+        error: ProviderError,
+    },
     #[error("storage failed")]
     Store(#[from] StoreError),
+}
+
+/// What a row's provider was asked, when asking failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Introspection, for an expiry the row leaves out.
+    Introspection,
+    /// Userinfo: whose the token is when the row leaves the member out, else (a provider that
+    /// cannot introspect) whether it still takes the token.
+    Userinfo { member_unknown: bool },
+}
+
+impl Lookup {
+    fn what(self) -> &'static str {
+        match self {
+            Lookup::Introspection => "about the access token",
+            Lookup::Userinfo {
+                member_unknown: true,
+            } => "whose the access token is",
+            Lookup::Userinfo {
+                member_unknown: false,
+            } => "whether it still takes the access token",
+        }
+    }
+}
+
+/// A row naming a provider the configuration does not have: the row's problem, named by its
+/// field, with the providers that are.
+fn not_configured(refused: NotConfigured) -> String {
+    format!(
+        "provider: \"{}\" is not configured; configured: {}",
+        refused.name,
+        refused.configured.join(", ")
+    )
+}
+
+/// Where an operator fixes our client at `provider`, for a stopped import's message.
+fn settings_of(provider: &dyn Provider, keys: &str) -> String {
+    match provider.name() == ProviderName::linkedin_ref() {
+        true => keys.to_owned(),
+        false => format!("[providers.{}]", provider.name()),
+    }
 }
 
 #[derive(Clone)]
@@ -116,49 +166,69 @@ pub struct Importer {
 struct Pending {
     line: u64,
     row: ValidRow,
+    provider: Arc<dyn Provider>,
     seen: Option<Introspection>,
     holder: Option<Holder>,
-    /// LinkedIn could not be asked: already reported.
+    /// The provider could not be asked: already reported.
     failed: bool,
 }
 
 impl Importer {
-    /// Imports one account, as the API does: LinkedIn is asked when the expiry or the member
-    /// is unknown.
+    /// What a plan takes from `provider`.
+    fn rules<'a>(&self, provider: &'a dyn Provider) -> RowProvider<'a> {
+        RowProvider {
+            network: provider.display_name(),
+            introspects: provider.capabilities().introspection,
+            policy: self.lookups.expiry_policy(provider),
+        }
+    }
+
+    /// Imports one account, as the API does: the row's provider is asked when the expiry or
+    /// the member is unknown.
     pub async fn import_one(
         &self,
         raw: RawRow,
     ) -> Result<(ImportDecision, ImportedAccount), OneRowError> {
         let now = self.clock.now();
         let row = raw.validate().map_err(|p| OneRowError::Invalid(p.0))?;
-        let seen = if needs_introspection(&row) {
+        let provider = (self.lookups.provider(&row.provider))
+            .map_err(|refused| OneRowError::Invalid(not_configured(refused)))?
+            .clone();
+        let rules = self.rules(provider.as_ref());
+        let failed = |asked: Lookup| {
+            let (provider, network) = (row.provider.clone(), rules.network.to_owned());
+            move |error| OneRowError::Lookup {
+                asked,
+                provider,
+                network,
+                error,
+            }
+        };
+        let seen = if needs_introspection(&row, &rules) {
             Some(
                 self.lookups
-                    .introspect(&row.access_token, now)
+                    .introspect(provider.as_ref(), &row.access_token, now)
                     .await
-                    .map_err(OneRowError::LinkedIn)?,
+                    .map_err(failed(Lookup::Introspection))?,
             )
         } else {
             None
         };
-        let holder = if needs_holder(&row) {
+        let holder = if needs_holder(&row, &rules) {
+            let asked = Lookup::Userinfo {
+                member_unknown: row.member_id.is_none(),
+            };
             Some(
                 self.lookups
-                    .holder(&row.access_token)
+                    .holder(provider.as_ref(), &row.access_token)
                     .await
-                    .map_err(OneRowError::Userinfo)?,
+                    .map_err(failed(asked))?,
             )
         } else {
             None
         };
-        let account = plan(
-            row,
-            seen.as_ref(),
-            holder.as_ref(),
-            &self.lookups.expiry_policy(),
-            now,
-        )
-        .map_err(OneRowError::Invalid)?;
+        let account =
+            plan(row, seen.as_ref(), holder.as_ref(), &rules, now).map_err(OneRowError::Invalid)?;
         let notices = |a: &crate::domain::Account| self.notify.on_permanent_failure(a, now);
         let decisions = self
             .store
@@ -189,8 +259,8 @@ impl Importer {
                 }
             }
         });
-        // Which line first named each user: a 64-bit hash per user, not the user itself, so a
-        // million rows cost a few megabytes.
+        // Which line first named each user at each provider: a 64-bit hash per pair, not the
+        // pair itself, so a million rows cost a few megabytes.
         let mut first_lines: HashMap<u64, u64> = HashMap::new();
         let mut batch: Vec<Result<SourceRow, SourceError>> = Vec::with_capacity(BATCH_ROWS);
         loop {
@@ -232,11 +302,20 @@ impl Importer {
                     continue;
                 }
             };
-            let first = *first_lines.entry(user_hash(&row.user_id)).or_insert(line);
+            let provider = match self.lookups.provider(&row.provider) {
+                Ok(provider) => provider.clone(),
+                Err(refused) => {
+                    report.fail(fail(not_configured(refused)), on_error);
+                    continue;
+                }
+            };
+            let first = *first_lines
+                .entry(account_hash(&row.provider, &row.user_id))
+                .or_insert(line);
             if first != line {
                 let message = format!(
-                    "user_id: {} is already on line {first}; only the first row of a user is imported",
-                    row.user_id
+                    "user_id: {} is already on line {first} (provider {}); only the first row of a user at a provider is imported",
+                    row.user_id, row.provider
                 );
                 report.fail(fail(message), on_error);
                 continue;
@@ -244,13 +323,14 @@ impl Importer {
             pending.push(Pending {
                 line,
                 row,
+                provider,
                 seen: None,
                 holder: None,
                 failed: false,
             });
         }
         if options.introspect {
-            self.ask_linkedin(&mut pending, now, report, on_error)
+            self.ask_providers(&mut pending, now, report, on_error)
                 .await?;
         }
         let mut planned = Vec::with_capacity(pending.len());
@@ -258,13 +338,8 @@ impl Importer {
             if p.failed {
                 continue; // already reported
             }
-            match plan(
-                p.row,
-                p.seen.as_ref(),
-                p.holder.as_ref(),
-                &self.lookups.expiry_policy(),
-                now,
-            ) {
+            let rules = self.rules(p.provider.as_ref());
+            match plan(p.row, p.seen.as_ref(), p.holder.as_ref(), &rules, now) {
                 Ok(account) => planned.push(account),
                 Err(message) => report.fail(
                     RowError {
@@ -295,27 +370,38 @@ impl Importer {
             return Ok(Vec::new());
         }
         if dry_run {
-            let users: Vec<UserId> = planned.iter().map(|a| a.user_id.clone()).collect();
-            let stored: HashMap<String, crate::domain::Account> = self
-                .store
-                .accounts_of_users(&users)
-                .await?
-                .into_iter()
-                .map(|a| (a.user_id.as_str().to_owned(), a))
-                .collect();
+            let mut users: HashMap<&ProviderName, Vec<UserId>> = HashMap::new();
+            for account in planned {
+                let of_provider = users.entry(&account.provider).or_default();
+                of_provider.push(account.user_id.clone());
+            }
+            let mut stored: HashMap<(ProviderName, String), crate::domain::Account> =
+                HashMap::new();
+            for (provider, users) in users {
+                for account in self.store.accounts_of_users(provider, &users).await? {
+                    let key = (
+                        account.provider.clone(),
+                        account.user_id.as_str().to_owned(),
+                    );
+                    stored.insert(key, account);
+                }
+            }
             return Ok(planned
                 .iter()
-                .map(|a| a.decide(stored.get(a.user_id.as_str())))
+                .map(|a| {
+                    let key = (a.provider.clone(), a.user_id.as_str().to_owned());
+                    a.decide(stored.get(&key))
+                })
                 .collect());
         }
         let notices = |a: &crate::domain::Account| self.notify.on_permanent_failure(a, now);
         self.store.import_accounts(planned, now, &notices).await
     }
 
-    /// Asks LinkedIn about every token of the batch whose expiry or member is unknown, at
-    /// most `refresh.concurrency` rows at once. A refusal about our own client stops the
-    /// import.
-    async fn ask_linkedin(
+    /// Asks each row's provider about every token of the batch whose expiry or member is
+    /// unknown, at most `refresh.concurrency` rows at once. A refusal about our own client
+    /// stops the import.
+    async fn ask_providers(
         &self,
         pending: &mut [Pending],
         now: chrono::DateTime<chrono::Utc>,
@@ -325,21 +411,26 @@ impl Importer {
         let permits = Arc::new(Semaphore::new(self.lookups.settings.concurrency.max(1)));
         let mut asked = tokio::task::JoinSet::new();
         for (index, p) in pending.iter().enumerate() {
-            let (expiry, member) = (needs_introspection(&p.row), needs_holder(&p.row));
+            let rules = self.rules(p.provider.as_ref());
+            let (expiry, member) = (
+                needs_introspection(&p.row, &rules),
+                needs_holder(&p.row, &rules),
+            );
             if !expiry && !member {
                 continue;
             }
             let lookups = self.lookups.clone();
+            let provider = p.provider.clone();
             let token = p.row.access_token.clone();
             let permits = permits.clone();
             asked.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let seen = match expiry {
-                    true => Some(lookups.introspect(&token, now).await),
+                    true => Some(lookups.introspect(provider.as_ref(), &token, now).await),
                     false => None,
                 };
                 let holder = match member && !matches!(seen, Some(Err(_))) {
-                    true => Some(lookups.holder(&token).await),
+                    true => Some(lookups.holder(provider.as_ref(), &token).await),
                     false => None,
                 };
                 (index, seen, holder)
@@ -348,26 +439,33 @@ impl Importer {
         let mut stop = None;
         while let Some(joined) = asked.join_next().await {
             let (index, seen, holder) =
-                joined.map_err(|e| format!("a LinkedIn lookup failed: {e}"))?;
+                joined.map_err(|e| format!("a lookup at a provider failed: {e}"))?;
             let p = &mut pending[index];
+            let provider = p.provider.as_ref();
+            let network = provider.display_name();
             let problem = match (seen, holder) {
                 (Some(Err(error)), _) if error.class() == FailureClass::Misconfiguration => {
                     stop.get_or_insert(format!(
-                        "LinkedIn refused our client at introspection (check linkedin.client_id, client_secret and introspect_url): {error}"
+                        "{network} refused our client at introspection (check {}): {error}",
+                        settings_of(provider, "linkedin.client_id, client_secret and introspect_url")
                     ));
                     None
                 }
                 (Some(Err(error)), _) => Some(format!(
-                    "LinkedIn could not tell about the access token: {error}"
+                    "{network} could not tell about the access token: {error}"
                 )),
                 (_, Some(Err(error))) if error.class() == FailureClass::Misconfiguration => {
                     stop.get_or_insert(format!(
-                        "LinkedIn refused our userinfo request (check linkedin.userinfo_url): {error}"
+                        "{network} refused our userinfo request (check {}): {error}",
+                        settings_of(provider, "linkedin.userinfo_url")
                     ));
                     None
                 }
+                (_, Some(Err(error))) if p.row.member_id.is_none() => Some(format!(
+                    "member_id: not given, and {network} could not tell whose the access token is: {error}"
+                )),
                 (_, Some(Err(error))) => Some(format!(
-                    "member_id: not given, and LinkedIn could not tell whose the access token is: {error}"
+                    "token_expires_at: not given, and {network} could not tell whether it still takes the access token: {error}"
                 )),
                 (seen, holder) => {
                     p.seen = seen.and_then(Result::ok);
@@ -390,8 +488,10 @@ impl Importer {
     }
 }
 
-fn user_hash(user: &UserId) -> u64 {
+/// A user's account at a provider, hashed: the key of `first_lines`.
+fn account_hash(provider: &ProviderName, user: &UserId) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    provider.hash(&mut hasher);
     user.hash(&mut hasher);
     hasher.finish()
 }

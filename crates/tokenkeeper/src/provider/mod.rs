@@ -233,6 +233,15 @@ impl Providers {
         })
     }
 
+    /// The provider a caller (a request, an import row) names, or why the name is refused: it
+    /// lists the configured ones, so a typo reads as a typo, not as "no account".
+    pub fn named(&self, name: &ProviderName) -> Result<&Arc<dyn Provider>, NotConfigured> {
+        self.find(name).ok_or_else(|| NotConfigured {
+            name: name.clone(),
+            configured: self.by_name.keys().map(ProviderName::to_string).collect(),
+        })
+    }
+
     /// LinkedIn's provider: the connect flow's and the import's until they name a network.
     pub fn linkedin(&self) -> &Arc<dyn Provider> {
         self.find(ProviderName::linkedin_ref())
@@ -243,6 +252,14 @@ impl Providers {
     pub fn iter(&self) -> impl Iterator<Item = (&ProviderName, &Arc<dyn Provider>)> {
         self.by_name.iter()
     }
+}
+
+/// A provider name a caller gave that the configuration does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("provider \"{name}\" is not configured; configured: {}", configured.join(", "))]
+pub struct NotConfigured {
+    pub name: ProviderName,
+    pub configured: Vec<String>,
 }
 
 impl From<linkedin::LinkedInClient> for Providers {

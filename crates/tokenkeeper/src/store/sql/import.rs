@@ -6,13 +6,15 @@ use super::webhooks::EventWrite;
 use super::{on_each, SqlStore, Statement, Tx};
 use crate::crypto::{Row, TokenCipher};
 use crate::domain::EnumText;
-use crate::domain::{Account, ImportDecision, ImportedAccount, TokenSet, UserId, WebhookEventType};
+use crate::domain::{
+    Account, ImportDecision, ImportedAccount, ProviderName, UserId, WebhookEventType,
+};
 use crate::store::import::{ImportStore, ReconnectNotices, IMPORT_CHUNK};
 use crate::store::rows::{self, AccountRow, TokenReader};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 const INSERT_HEAD: &str = "INSERT INTO social_network (user_id, network, member_id, email, name,
     token, token_expires_at, refresh_token, refresh_token_expires_at, scope, expiration, status,
@@ -40,8 +42,11 @@ struct StoredTokens {
     refresh_token: Option<String>,
 }
 
-fn stored_tokens(cipher: &TokenCipher, user_id: &UserId, tokens: &TokenSet) -> StoredTokens {
-    let row = Row::linkedin(user_id);
+fn stored_tokens(cipher: &TokenCipher, account: &ImportedAccount) -> StoredTokens {
+    let (row, tokens) = (
+        Row::new(&account.provider, &account.user_id),
+        &account.tokens,
+    );
     StoredTokens {
         token: cipher.seal(row, &tokens.access_token),
         refresh_token: tokens
@@ -49,6 +54,35 @@ fn stored_tokens(cipher: &TokenCipher, user_id: &UserId, tokens: &TokenSet) -> S
             .as_ref()
             .map(|refresh| cipher.seal(row, refresh)),
     }
+}
+
+/// An account's natural key, `(network, user_id)`, as the batch's maps hold it.
+type AccountKey = (ProviderName, String);
+
+fn key_of(provider: &ProviderName, user: &UserId) -> AccountKey {
+    (provider.clone(), user.as_str().to_owned())
+}
+
+fn keyed(accounts: Vec<Account>) -> HashMap<AccountKey, Account> {
+    accounts
+        .into_iter()
+        .map(|a| (key_of(&a.provider, &a.user_id), a))
+        .collect()
+}
+
+/// The users of `accounts`, by provider: each provider's are read with one query per chunk,
+/// which the unique `(user_id, network)` index answers.
+fn users_by_provider<'a>(
+    accounts: impl Iterator<Item = &'a ImportedAccount>,
+) -> BTreeMap<&'a ProviderName, Vec<&'a UserId>> {
+    let mut grouped: BTreeMap<&ProviderName, Vec<&UserId>> = BTreeMap::new();
+    for account in accounts {
+        grouped
+            .entry(&account.provider)
+            .or_default()
+            .push(&account.user_id);
+    }
+    grouped
 }
 
 /// How an imported account is told: linked when new, reconnected when its tokens replaced
@@ -70,27 +104,30 @@ fn import_event<'a>(
 }
 
 impl SqlStore {
-    async fn accounts_of_users_in(
+    /// The stored accounts of `users`' (provider, user) pairs, read in the transaction.
+    async fn accounts_in(
         tokens: &TokenReader<'_>,
         tx: &mut Tx,
-        users: &[&UserId],
-    ) -> Result<Vec<Account>, StoreError> {
-        let mut found: Vec<AccountRow> = Vec::with_capacity(users.len());
-        for chunk in users.chunks(IMPORT_CHUNK) {
-            let rows: Vec<AccountRow> = on_each!(Tx, &mut *tx, |tx, dialect| {
-                let mut query = sqlx::QueryBuilder::new(
-                    "SELECT * FROM social_network WHERE network = 'linkedin' AND user_id IN (",
-                );
-                let mut list = query.separated(", ");
-                for user in chunk {
-                    list.push_bind(user.as_str());
-                }
-                query.push(")");
-                query.build_query_as().fetch_all(&mut **tx).await?
-            });
-            found.extend(rows);
+        users: &BTreeMap<&ProviderName, Vec<&UserId>>,
+    ) -> Result<HashMap<AccountKey, Account>, StoreError> {
+        let mut found: Vec<AccountRow> = Vec::new();
+        for (provider, users) in users {
+            for chunk in users.chunks(IMPORT_CHUNK) {
+                let rows: Vec<AccountRow> = on_each!(Tx, &mut *tx, |tx, dialect| {
+                    let mut query =
+                        sqlx::QueryBuilder::new("SELECT * FROM social_network WHERE network = ");
+                    query.push_bind(provider.as_str()).push(" AND user_id IN (");
+                    let mut list = query.separated(", ");
+                    for user in chunk {
+                        list.push_bind(user.as_str());
+                    }
+                    query.push(")");
+                    query.build_query_as().fetch_all(&mut **tx).await?
+                });
+                found.extend(rows);
+            }
         }
-        rows::accounts(found, tokens)
+        Ok(keyed(rows::accounts(found, tokens)?))
     }
 
     /// Inserts new accounts; a user some other writer inserted meanwhile is skipped, and the
@@ -105,9 +142,9 @@ impl SqlStore {
             on_each!(Tx, &mut *tx, |tx, dialect| {
                 let mut query = sqlx::QueryBuilder::new(INSERT_HEAD);
                 query.push_values(chunk, |mut row, a| {
-                    let tokens = stored_tokens(cipher, &a.user_id, &a.tokens);
+                    let tokens = stored_tokens(cipher, a);
                     row.push_bind(a.user_id.as_str())
-                        .push("'linkedin'")
+                        .push_bind(a.provider.as_str())
                         .push_bind(a.member_id.as_str())
                         .push_bind(a.email.as_str())
                         .push_bind(a.name.as_deref())
@@ -144,7 +181,7 @@ impl SqlStore {
         version: i64,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let tokens = stored_tokens(cipher, &account.user_id, &account.tokens);
+        let tokens = stored_tokens(cipher, account);
         let replaced = on_each!(Tx, &mut *tx, |tx, dialect| {
             sqlx::query(REPLACE.sql(dialect))
                 .bind(account.member_id.as_str())
@@ -172,13 +209,17 @@ impl SqlStore {
 
 #[async_trait]
 impl ImportStore for SqlStore {
-    async fn accounts_of_users(&self, users: &[UserId]) -> Result<Vec<Account>, StoreError> {
+    async fn accounts_of_users(
+        &self,
+        provider: &ProviderName,
+        users: &[UserId],
+    ) -> Result<Vec<Account>, StoreError> {
         let mut found: Vec<AccountRow> = Vec::with_capacity(users.len());
         for chunk in users.chunks(IMPORT_CHUNK) {
             let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, |pool, dialect| {
-                let mut query = sqlx::QueryBuilder::new(
-                    "SELECT * FROM social_network WHERE network = 'linkedin' AND user_id IN (",
-                );
+                let mut query =
+                    sqlx::QueryBuilder::new("SELECT * FROM social_network WHERE network = ");
+                query.push_bind(provider.as_str()).push(" AND user_id IN (");
                 let mut list = query.separated(", ");
                 for user in chunk {
                     list.push_bind(user.as_str());
@@ -198,16 +239,11 @@ impl ImportStore for SqlStore {
         reconnect: ReconnectNotices<'_>,
     ) -> Result<Vec<ImportDecision>, StoreError> {
         let mut tx = self.begin().await?;
-        let users: Vec<&UserId> = batch.iter().map(|a| &a.user_id).collect();
-        let stored: HashMap<String, Account> =
-            Self::accounts_of_users_in(&self.tokens(), &mut tx, &users)
-                .await?
-                .into_iter()
-                .map(|a| (a.user_id.as_str().to_owned(), a))
-                .collect();
+        let users = users_by_provider(batch.iter());
+        let stored = Self::accounts_in(&self.tokens(), &mut tx, &users).await?;
         let mut decisions: Vec<ImportDecision> = batch
             .iter()
-            .map(|a| a.decide(stored.get(a.user_id.as_str())))
+            .map(|a| a.decide(stored.get(&key_of(&a.provider, &a.user_id))))
             .collect();
 
         let creates: Vec<&ImportedAccount> = batch
@@ -219,7 +255,7 @@ impl ImportStore for SqlStore {
         Self::insert_imported(&self.cipher, &mut tx, &creates, at).await?;
         for (account, decision) in batch.iter().zip(decisions.iter_mut()) {
             if let ImportDecision::Replace { version } = *decision {
-                let id = stored[account.user_id.as_str()].id;
+                let id = stored[&key_of(&account.provider, &account.user_id)].id;
                 if !Self::replace_imported(&self.cipher, &mut tx, account, id, version, at).await? {
                     *decision = ImportDecision::NewerKept;
                 }
@@ -228,19 +264,17 @@ impl ImportStore for SqlStore {
 
         // Read back what was written: an insert that met a row written meanwhile left that
         // row alone, and the accounts written need their ids for the outbox.
-        let written: Vec<&UserId> = batch
-            .iter()
-            .zip(&decisions)
-            .filter(|(_, d)| matches!(d, ImportDecision::Create | ImportDecision::Replace { .. }))
-            .map(|(a, _)| &a.user_id)
-            .collect();
+        let written = users_by_provider(
+            batch
+                .iter()
+                .zip(&decisions)
+                .filter(|(_, d)| {
+                    matches!(d, ImportDecision::Create | ImportDecision::Replace { .. })
+                })
+                .map(|(a, _)| a),
+        );
         if !written.is_empty() {
-            let now_stored: HashMap<String, Account> =
-                Self::accounts_of_users_in(&self.tokens(), &mut tx, &written)
-                    .await?
-                    .into_iter()
-                    .map(|a| (a.user_id.as_str().to_owned(), a))
-                    .collect();
+            let now_stored = Self::accounts_in(&self.tokens(), &mut tx, &written).await?;
             for (account, decision) in batch.iter().zip(decisions.iter_mut()) {
                 if !matches!(
                     decision,
@@ -249,7 +283,7 @@ impl ImportStore for SqlStore {
                     continue;
                 }
                 let Some(row) = now_stored
-                    .get(account.user_id.as_str())
+                    .get(&key_of(&account.provider, &account.user_id))
                     .filter(|row| row.token == account.tokens.access_token)
                 else {
                     *decision = ImportDecision::NewerKept;

@@ -41,7 +41,7 @@ fn csv_row(user: &str, email: &str, days_ago: i64) -> String {
     )
 }
 
-fn file(name: &str, lines: &[String]) -> tempfile::TempPath {
+pub(super) fn file(name: &str, lines: &[String]) -> tempfile::TempPath {
     let mut f = tempfile::Builder::new().suffix(name).tempfile().unwrap();
     for line in lines {
         writeln!(f, "{line}").unwrap();
@@ -85,22 +85,22 @@ fn command(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> std::process
     command
 }
 
-async fn import(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> Output {
+pub(super) async fn import(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> Output {
     let mut command = command(app, args, extra);
     tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
         .await
         .unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+pub(super) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(super) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn assert_no_token(output: &Output) {
+pub(super) fn assert_no_token(output: &Output) {
     let shown = format!("{}{}", stdout(output), stderr(output));
     assert!(!shown.contains("AQ-secret"), "{shown}");
 }

@@ -1,2 +1,3 @@
 pub mod import_api;
 pub mod import_command;
+pub mod import_providers;
