@@ -207,7 +207,32 @@ fn declare_on(operation: &mut Operation) {
     security(("api_key" = [])),
 )]
 pub async fn openapi_json(State(app): State<AppState>) -> Json<serde_json::Value> {
-    Json(served_document(&app.config.connect.allowed_return_origins))
+    let mut document = served_document(&app.config.connect.allowed_return_origins);
+    let providers: Vec<&str> = app
+        .providers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    name_configured_providers(&mut document, &providers);
+    Json(document)
+}
+
+/// The served copy lists this deployment's providers wherever a provider is named (the
+/// shared `ProviderName` schema, and the forecast's own parameter), so a client (or a
+/// schema-driven test) sends only names the server takes.
+fn name_configured_providers(document: &mut serde_json::Value, providers: &[&str]) {
+    let names = serde_json::json!(providers);
+    if let Some(schema) = document.pointer_mut("/components/schemas/ProviderName") {
+        schema["enum"] = names.clone();
+    }
+    let forecast = document
+        .pointer_mut("/paths/~1api~1v1~1forecast/get/parameters")
+        .and_then(|p| p.as_array_mut());
+    for parameter in forecast.into_iter().flatten() {
+        if parameter["name"] == "provider" {
+            parameter["schema"]["enum"] = names.clone();
+        }
+    }
 }
 
 /// The document as `/api/v1/openapi.json` serves it, for a deployment that allows `origins`

@@ -1,7 +1,7 @@
 //! `GET /api/v1/forecast?provider=NAME`: the forecast of one provider's accounts, on every
 //! backend, with accounts of LinkedIn and X due the same day; without `provider`, every
 //! provider's, as before; a provider that is not configured is refused by name; and the
-//! OpenAPI document declares the parameter.
+//! OpenAPI document declares the parameter with this deployment's provider names.
 
 use crate::backend_tests;
 use crate::storage::rules::linked;
@@ -80,5 +80,12 @@ async fn the_forecast_narrows_to_the_named_provider(backend: Backend) {
     assert_eq!(
         provider["schema"]["pattern"], "^[a-z][a-z0-9_]{0,31}$",
         "{provider}"
+    );
+    // The served copy lists this deployment's providers, here and in the shared schema.
+    let configured = serde_json::json!(["linkedin", "x"]);
+    assert_eq!(provider["schema"]["enum"], configured, "{provider}");
+    assert_eq!(
+        doc["components"]["schemas"]["ProviderName"]["enum"],
+        configured
     );
 }
