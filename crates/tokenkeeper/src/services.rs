@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::connect_link::ConnectLinks;
 use crate::domain::{Clock, SystemClock};
 use crate::import::{Importer, TokenLookups};
-use crate::notify::{Delivery, Renderer, Transport};
+use crate::notify::{Delivery, NetworkNames, Renderer, Transport};
 use crate::provider::Providers;
 use crate::refresh::{EngineStores, RefreshEngine};
 use crate::store::{self, Store};
@@ -127,11 +127,12 @@ impl Services {
         Ok(transport.map(|transport| self.mail_with(transport, renderer)))
     }
 
+    /// Emails name each account's network as the configured providers do.
     fn mail_with(&self, transport: Transport, renderer: Renderer) -> Delivery {
         Delivery {
             store: self.store.clone(),
             transport,
-            renderer,
+            renderer: renderer.naming(NetworkNames::of(&self.providers)),
             links: self.links.clone(),
             clock: self.clock.clone(),
             smtp: self.config.smtp.clone(),

@@ -25,10 +25,11 @@ pub async fn run(
         until,
     };
     let report = crate::report::SuccessReport::compute(&database, window).await?;
+    let by_provider = crate::report::ProviderFigures::compute(&database, window).await?;
     if json {
-        println!("{}", crate::report::render_json(&report));
+        println!("{}", crate::report::render_json(&report, &by_provider));
     } else {
-        print!("{}", crate::report::render_text(&report));
+        print!("{}", crate::report::render_text(&report, &by_provider));
     }
     Ok(())
 }

@@ -1,9 +1,11 @@
-//! `GET /api/v1/forecast?days=N`: what the coming days hold, per UTC day: refreshes the
-//! sweep will make, and members who will have to act (reconnect) and why. Counted by the
-//! database in one statement, whatever the number of accounts.
+//! `GET /api/v1/forecast?days=N[&provider=NAME]`: what the coming days hold, per UTC day:
+//! refreshes the sweep will make, and members who will have to act (reconnect) and why, for
+//! every provider's accounts or one provider's. Counted by the database in one statement,
+//! whatever the number of accounts.
 
 use super::error::ApiError;
 use super::error::ErrorBody;
+use super::provider_param::named_provider;
 use super::AppState;
 use crate::store::{ForecastCount, ForecastKind};
 use axum::extract::rejection::QueryRejection;
@@ -21,6 +23,10 @@ pub struct ForecastParams {
     /// Days ahead, today (UTC) included: 1 to 365.
     #[param(required = true, value_type = i64, minimum = 1, maximum = 365)]
     days: Option<String>,
+    /// Only this provider's accounts (a configured name, `[providers.NAME]`); every
+    /// provider's when absent.
+    #[param(value_type = Option<String>, min_length = 1, max_length = 32, pattern = "^[a-z][a-z0-9_]{0,31}$")]
+    provider: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -52,7 +58,7 @@ pub struct ForecastDay {
     params(ForecastParams),
     responses(
         (status = 200, description = "One entry per day, today first", body = Forecast),
-        (status = 422, description = "`days` is missing or not 1 to 365", body = ErrorBody),
+        (status = 422, description = "`days` is missing or not 1 to 365, or `provider` names no configured provider", body = ErrorBody),
     ),
     security(("api_key" = [])),
 )]
@@ -68,9 +74,15 @@ pub async fn forecast(
         .and_then(|raw| raw.parse::<i64>().ok())
         .filter(|n| (1..=MAX_DAYS).contains(n))
         .ok_or_else(|| ApiError::Invalid(format!("days must be 1 to {MAX_DAYS}")))?;
+    // Absent means every provider: the forecast is the fleet's unless narrowed.
+    let provider = params
+        .provider
+        .as_deref()
+        .map(|raw| named_provider(&app, Some(raw)))
+        .transpose()?;
     let today = app.clock.now().date_naive();
     let from = today.and_time(chrono::NaiveTime::MIN).and_utc();
-    let counts = app.host_api.forecast(from, days).await?;
+    let counts = app.host_api.forecast(from, days, provider.as_ref()).await?;
     Ok(Json(Forecast {
         timezone: "UTC".into(),
         days: by_day(from, days, &counts),

@@ -212,10 +212,23 @@ pub async fn openapi_json(State(app): State<AppState>) -> Json<serde_json::Value
         .iter()
         .map(|(name, _)| name.as_str())
         .collect();
-    Json(served_document(
-        &app.config.connect.allowed_return_origins,
-        &providers,
-    ))
+    let mut document = served_document(&app.config.connect.allowed_return_origins, &providers);
+    name_forecast_providers(&mut document, &providers);
+    Json(document)
+}
+
+/// The forecast's `provider` parameter is written inline, not as the shared `ProviderName`
+/// schema (which `served_document` lists the providers in): it gets the same list.
+fn name_forecast_providers(document: &mut serde_json::Value, providers: &[&str]) {
+    let names = serde_json::json!(providers);
+    let forecast = document
+        .pointer_mut("/paths/~1api~1v1~1forecast/get/parameters")
+        .and_then(|p| p.as_array_mut());
+    for parameter in forecast.into_iter().flatten() {
+        if parameter["name"] == "provider" {
+            parameter["schema"]["enum"] = names.clone();
+        }
+    }
 }
 
 /// The document as `/api/v1/openapi.json` serves it, for a deployment that allows `origins`

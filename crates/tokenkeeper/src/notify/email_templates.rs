@@ -1,6 +1,6 @@
 //! The two bodies of a reconnect email, rendered by minijinja from templates operators may
 //! replace (`email.template_dir`). The HTML part is autoescaped, so a member's name (chosen by
-//! the member on LinkedIn) can never add markup; the text part is written as is.
+//! the member on their network) can never add markup; the text part is written as is.
 //!
 //! An operator's template is code we run for every email, so it runs on a budget: fuel bounds
 //! the work and memory of one render, and minijinja's own recursion limit (500 levels) stops
@@ -28,6 +28,8 @@ pub(super) struct EmailFields<'a> {
     pub deadline: &'a str,
     pub link: &'a str,
     pub member_id: &'a str,
+    /// The member's network as people write it ("LinkedIn", "X").
+    pub network: &'a str,
     pub product: &'a str,
     pub support: &'a str,
 }
@@ -43,6 +45,7 @@ impl EmailFields<'_> {
             deadline => self.deadline,
             link => self.link,
             member_id => self.member_id,
+            network => self.network,
             product => self.product,
             support => self.support,
         }

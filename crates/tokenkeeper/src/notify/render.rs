@@ -1,12 +1,14 @@
 //! Turns an outbox row into an email: a clear subject, what happened, the deadline in the
 //! configured time zone, what happens if the member does nothing, and a one-click link.
 //! The text and HTML bodies come from templates operators may replace (`email.template_dir`,
-//! files `reconnect.txt` and `reconnect.html`), rendered by `email_templates`.
+//! files `reconnect.txt` and `reconnect.html`), rendered by `email_templates`. Every email
+//! names the member's network (`networks.rs`); LinkedIn's read as they always have.
 
 use super::email_templates::{EmailFields, EmailTemplates, RenderError, HTML, TEXT};
+use super::networks::{Network, NetworkNames};
 use crate::config::EmailSettings;
 use crate::domain::EnumText;
-use crate::domain::{Account, NotificationKind};
+use crate::domain::{Account, NotificationKind, ProviderKind, ProviderName};
 use chrono::{DateTime, Utc};
 
 const DEFAULT_TEXT: &str = include_str!("templates/reconnect.txt");
@@ -23,6 +25,7 @@ pub struct RenderedEmail {
 pub struct Renderer {
     templates: EmailTemplates,
     settings: EmailSettings,
+    networks: NetworkNames,
 }
 
 /// An operator's template that cannot be used: the service refuses to start rather than
@@ -63,11 +66,13 @@ impl Renderer {
         let renderer = Self {
             templates,
             settings: settings.clone(),
+            networks: NetworkNames::default(),
         };
         // Every kind once, with a sample member: what fails here would fail for every member.
         let deadline = Utc::now() + chrono::Duration::days(10);
+        let sample = NetworkNames::default().of_provider(ProviderName::linkedin_ref());
         for &kind in NotificationKind::ALL {
-            let wording = renderer.wording(kind, deadline);
+            let wording = renderer.wording(kind, deadline, &sample);
             let fields = wording.fields(Some("Ada Lovelace"), "782bbtaQ", LINK_PROBE);
             for file in [TEXT, HTML] {
                 let body = renderer
@@ -85,6 +90,13 @@ impl Renderer {
         Ok(renderer)
     }
 
+    /// The same renderer, naming each account's network as `networks` does (LinkedIn alone
+    /// until told).
+    pub fn naming(mut self, networks: NetworkNames) -> Self {
+        self.networks = networks;
+        self
+    }
+
     /// The email for one notification. Fails only when an operator's template fails for this
     /// member's values although it rendered the sample at start-up (an index past the end of
     /// a name, say); the caller keeps the notification for later.
@@ -95,7 +107,8 @@ impl Renderer {
         deadline: DateTime<Utc>,
         link: &str,
     ) -> Result<RenderedEmail, RenderError> {
-        let wording = self.wording(kind, deadline);
+        let network = self.networks.of_provider(&account.provider);
+        let wording = self.wording(kind, deadline, &network);
         let fields = wording.fields(account.name.as_deref(), account.member_id.as_str(), link);
         let (text, html) = self.templates.render(&fields)?;
         Ok(RenderedEmail {
@@ -105,9 +118,18 @@ impl Renderer {
         })
     }
 
-    /// What the email says for `kind`, before the member's own values.
-    fn wording(&self, kind: NotificationKind, deadline: DateTime<Utc>) -> Wording {
+    /// What the email says for `kind` on `network`, before the member's own values. A
+    /// sentence stating a network's own rule (LinkedIn's two months, its one year) is said
+    /// only of that network's accounts; others get the same sentence without the number.
+    fn wording(
+        &self,
+        kind: NotificationKind,
+        deadline: DateTime<Utc>,
+        network: &Network,
+    ) -> Wording {
         let product = self.settings.product_name.as_str();
+        let linkedin_rules = network.kind == ProviderKind::LinkedIn;
+        let net = network.name.as_str();
         let local = deadline.with_timezone(&self.settings.timezone);
         let when = format!(
             "{} ({})",
@@ -117,28 +139,32 @@ impl Renderer {
         let day = local.format("%-d %B %Y").to_string();
         let (subject, headline, explanation, consequence) = match kind {
             NotificationKind::ReconnectRequired => (
-                format!("Action needed: reconnect your LinkedIn account to {product}"),
-                "Your LinkedIn connection has stopped working".to_owned(),
-                format!("LinkedIn no longer accepts the access {product} had to your LinkedIn account: it was revoked or has run out."),
-                format!("Until you reconnect, {product} cannot act on LinkedIn for you. Your current access ends no later than {when}."),
+                format!("Action needed: reconnect your {net} account to {product}"),
+                format!("Your {net} connection has stopped working"),
+                format!("{net} no longer accepts the access {product} had to your {net} account: it was revoked or has run out."),
+                format!("Until you reconnect, {product} cannot act on {net} for you. Your current access ends no later than {when}."),
             ),
             NotificationKind::ReconnectDue => (
-                format!("Please reconnect your LinkedIn account to {product} (one click)"),
-                "Time to renew your LinkedIn connection".to_owned(),
-                "LinkedIn asks you to confirm this connection every two months. Reconnecting now, while the current connection still works, takes a single click.".to_owned(),
-                format!("If you do nothing, {product} stops working with your LinkedIn account on {when}."),
+                format!("Please reconnect your {net} account to {product} (one click)"),
+                format!("Time to renew your {net} connection"),
+                if linkedin_rules {
+                    format!("{net} asks you to confirm this connection every two months. Reconnecting now, while the current connection still works, takes a single click.")
+                } else {
+                    format!("{net} asks you to confirm this connection from time to time. Reconnecting now, while the current connection still works, takes a single click.")
+                },
+                format!("If you do nothing, {product} stops working with your {net} account on {when}."),
             ),
             NotificationKind::RefreshFailing => (
-                format!("Your LinkedIn connection to {product} needs attention"),
-                "We could not renew your LinkedIn connection".to_owned(),
-                "LinkedIn has been failing to renew your connection for a while. Reconnecting yourself settles it for good.".to_owned(),
+                format!("Your {net} connection to {product} needs attention"),
+                format!("We could not renew your {net} connection"),
+                format!("{net} has been failing to renew your connection for a while. Reconnecting yourself settles it for good."),
                 format!("If this goes on and you do nothing, the connection stops working on {when}."),
             ),
             NotificationKind::ExpiryReminder => (
-                format!("Reminder: your LinkedIn connection to {product} ends on {day}"),
-                "Your LinkedIn connection ends soon".to_owned(),
-                "We wrote to you earlier: your LinkedIn connection needs to be renewed, and it has not been yet.".to_owned(),
-                format!("If you do nothing, {product} stops working with your LinkedIn account on {when}."),
+                format!("Reminder: your {net} connection to {product} ends on {day}"),
+                format!("Your {net} connection ends soon"),
+                format!("We wrote to you earlier: your {net} connection needs to be renewed, and it has not been yet."),
+                format!("If you do nothing, {product} stops working with your {net} account on {when}."),
             ),
             NotificationKind::RefreshTokenEnding30
             | NotificationKind::RefreshTokenEnding7
@@ -150,10 +176,14 @@ impl Renderer {
                 };
                 let span = if days == 1 { "1 day".to_owned() } else { format!("{days} days") };
                 (
-                    format!("Your LinkedIn connection to {product} ends in {span}"),
-                    format!("Your LinkedIn connection ends in {span}"),
-                    format!("LinkedIn lets {product} renew its access for one year at most, and that year ends soon. Only you can extend it, by reconnecting."),
-                    format!("If you do nothing, {product} stops working with your LinkedIn account on {when}."),
+                    format!("Your {net} connection to {product} ends in {span}"),
+                    format!("Your {net} connection ends in {span}"),
+                    if linkedin_rules {
+                        format!("{net} lets {product} renew its access for one year at most, and that year ends soon. Only you can extend it, by reconnecting.")
+                    } else {
+                        format!("{net} lets {product} renew its access for a limited time only, and that time ends soon. Only you can extend it, by reconnecting.")
+                    },
+                    format!("If you do nothing, {product} stops working with your {net} account on {when}."),
                 )
             }
         };
@@ -169,6 +199,7 @@ impl Renderer {
             consequence,
             deadline: when,
             product: product.to_owned(),
+            network: net.to_owned(),
             support,
         }
     }
@@ -181,6 +212,7 @@ struct Wording {
     consequence: String,
     deadline: String,
     product: String,
+    network: String,
     support: String,
 }
 
@@ -201,6 +233,7 @@ impl Wording {
             link,
             member_id,
             product: &self.product,
+            network: &self.network,
             support: &self.support,
         }
     }

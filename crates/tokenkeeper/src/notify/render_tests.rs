@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::{AccessToken, AccountStatus, EmailAddress, MemberId, ProviderName, UserId};
+use crate::notify::NetworkNames;
 use chrono::TimeZone;
 
 const LINK: &str = "https://tk.example/connect/linkedin?x=1&sig=abc";
@@ -203,4 +204,44 @@ fn a_template_failing_for_one_member_fails_that_render_without_showing_values() 
             LINK
         )
         .is_ok());
+}
+
+/// Every kind of email to an X member names X, in the subject and both bodies, and states
+/// none of LinkedIn's own rules; a LinkedIn member's emails are the snapshots' (tests/service).
+#[test]
+fn every_email_to_an_x_member_names_x_and_none_of_linkedins_rules() {
+    use crate::domain::ProviderKind;
+    let x = ProviderName::parse("x").unwrap();
+    let renderer = Renderer::new(&settings(None))
+        .unwrap()
+        .naming(NetworkNames::from_names([(
+            x.clone(),
+            "X".to_owned(),
+            ProviderKind::X,
+        )]));
+    let mut member = account(Some("Ada"), "782bbtaQ");
+    member.provider = x;
+    for &kind in NotificationKind::ALL {
+        let email = renderer.render(kind, &member, deadline(), LINK).unwrap();
+        for part in [&email.subject, &email.text, &email.html] {
+            assert!(!part.contains("LinkedIn"), "{kind}: {part}");
+            assert!(!part.contains("two months"), "{kind}: {part}");
+            assert!(!part.contains("one year"), "{kind}: {part}");
+        }
+        assert!(email.subject.contains("X "), "{kind}: {}", email.subject);
+        assert!(email.text.contains("X account: 782bbtaQ"), "{kind}");
+        assert!(email.html.contains(">Reconnect X</a>"), "{kind}");
+    }
+    let required = renderer
+        .render(
+            NotificationKind::ReconnectRequired,
+            &member,
+            deadline(),
+            LINK,
+        )
+        .unwrap();
+    assert_eq!(
+        required.subject,
+        "Action needed: reconnect your X account to Acme"
+    );
 }

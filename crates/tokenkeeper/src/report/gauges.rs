@@ -1,9 +1,10 @@
 //! The success report as Prometheus gauges (`tokenkeeper_report_*`), over the last
 //! [`GAUGE_WINDOW`], and the latest report for whoever shows it next. `serve` recomputes them
 //! after each sweep it runs and every few minutes (`workers/report_gauges.rs`): sweeps of other
-//! instances and emails change the figures too.
+//! instances and emails change the figures too. Each provider's figures are gauges of their
+//! own (`tokenkeeper_report_provider_*{provider}`), beside the totals, which keep their series.
 
-use super::{Lookback, SuccessReport};
+use super::{ByProvider, Lookback, SuccessReport};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -74,4 +75,46 @@ pub fn export(r: &SuccessReport) {
     gauge!("tokenkeeper_report_reconnections_avoided").set(count(r.reconnections_avoided));
     gauge!("tokenkeeper_report_sweeps", "outcome" => "started").set(count(r.sweeps_started));
     gauge!("tokenkeeper_report_sweeps", "outcome" => "completed").set(count(r.sweeps_completed));
+}
+
+/// Sets each provider's gauges from `by_provider`: the totals' figures but sweeps, labelled
+/// with the provider. A provider the report no longer lists (its last account deleted, no
+/// event in the window) keeps its last values until the process restarts.
+pub fn export_by_provider(by_provider: &ByProvider) {
+    use metrics::gauge;
+    let count = |n: i64| n as f64;
+    for (provider, p) in by_provider {
+        let provider = provider.to_string();
+        let labelled = |name: &'static str| gauge!(name, "provider" => provider.clone());
+        labelled("tokenkeeper_report_provider_accounts").set(count(p.accounts));
+        labelled("tokenkeeper_report_provider_due_accounts").set(count(p.due_accounts));
+        labelled("tokenkeeper_report_provider_refreshed_automatically_accounts")
+            .set(count(p.refreshed_automatically));
+        labelled("tokenkeeper_report_provider_kept_alive_ratio")
+            .set(p.kept_alive_share.unwrap_or(f64::NAN));
+        labelled("tokenkeeper_report_provider_median_time_to_reconnect_seconds").set(
+            p.median_time_to_reconnect_seconds
+                .map_or(f64::NAN, |s| s as f64),
+        );
+        labelled("tokenkeeper_report_provider_accounts_lost").set(count(p.accounts_lost));
+        labelled("tokenkeeper_report_provider_reconnections_avoided")
+            .set(count(p.reconnections_avoided));
+        for (event, n) in [
+            ("opened", p.reconnect_episodes_opened),
+            ("closed", p.reconnect_episodes_closed),
+        ] {
+            gauge!("tokenkeeper_report_provider_reconnect_episodes",
+                "provider" => provider.clone(), "event" => event)
+            .set(count(n));
+        }
+        for (stage, n) in [
+            ("sent", p.emails_sent),
+            ("link_opened", p.emails_link_opened),
+            ("reconnected", p.emails_reconnected),
+        ] {
+            gauge!("tokenkeeper_report_provider_emails",
+                "provider" => provider.clone(), "stage" => stage)
+            .set(count(n));
+        }
+    }
 }

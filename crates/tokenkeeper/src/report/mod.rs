@@ -6,11 +6,13 @@
 mod gauges;
 mod json;
 mod lookback;
+mod providers;
 mod text;
 
-pub use gauges::{export, LatestReport, GAUGE_REFRESH, GAUGE_WINDOW};
+pub use gauges::{export, export_by_provider, LatestReport, GAUGE_REFRESH, GAUGE_WINDOW};
 pub use json::render_json;
 pub use lookback::{Lookback, LookbackError};
+pub use providers::{several_providers, ByProvider, ProviderFigures};
 pub use text::{figures, render_text};
 
 use crate::store::{ReportStore, StoreError, Window};

@@ -1,10 +1,13 @@
 //! The report as a person reads it at a terminal: one figure per line, the funnel on one.
 
+use super::providers::{several_providers, ByProvider};
 use super::SuccessReport;
 use chrono::SecondsFormat;
 use std::fmt::Write;
 
-pub fn render_text(r: &SuccessReport) -> String {
+/// The totals; then, when accounts of more than one provider exist, a section per provider
+/// with the same figures but sweeps (a sweep serves them all).
+pub fn render_text(r: &SuccessReport, by_provider: &ByProvider) -> String {
     let mut out = String::new();
     let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     let _ = writeln!(
@@ -17,8 +20,27 @@ pub fn render_text(r: &SuccessReport) -> String {
     for (label, value) in figures(r) {
         let _ = writeln!(out, "{label:<31} {value}");
     }
+    if several_providers(by_provider) {
+        for (provider, figures) in by_provider {
+            let accounts = match figures.accounts {
+                1 => "1 account".to_owned(),
+                n => format!("{n} accounts"),
+            };
+            let _ = writeln!(out, "\n{provider}: {accounts}\n");
+            for (label, value) in figures_of_provider(&figures.as_report(r)) {
+                let _ = writeln!(out, "{label:<31} {value}");
+            }
+        }
+    }
     out
 }
+
+/// A provider's figures: the report's, without its sweeps.
+fn figures_of_provider(r: &SuccessReport) -> impl Iterator<Item = (&'static str, String)> {
+    figures(r).into_iter().filter(|(label, _)| *label != SWEEPS)
+}
+
+const SWEEPS: &str = "Sweeps";
 
 /// Each figure's label and value as the report prints them; the dashboard shows the same.
 pub fn figures(r: &SuccessReport) -> [(&'static str, String); 7] {
@@ -62,7 +84,7 @@ pub fn figures(r: &SuccessReport) -> [(&'static str, String); 7] {
             format!("{} expired without reconnecting", r.accounts_lost),
         ),
         (
-            "Sweeps",
+            SWEEPS,
             format!(
                 "{} started, {} completed",
                 r.sweeps_started, r.sweeps_completed

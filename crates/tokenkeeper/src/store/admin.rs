@@ -4,7 +4,9 @@
 //! failed delivery put back in the queue. No query here reads a token column.
 
 use super::{AccountSummary, RefreshLogStore, StoreError, SweepRun};
-use crate::domain::{AccountStatus, NotificationKind, NotificationStatus, RefreshOutcome};
+use crate::domain::{
+    AccountStatus, NotificationKind, NotificationStatus, ProviderName, RefreshOutcome,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -68,6 +70,15 @@ pub trait AdminStore: RefreshLogStore {
     async fn search_accounts(
         &self,
         search: &AccountSearch,
+    ) -> Result<Vec<AccountSummary>, StoreError> {
+        self.search_accounts_of(search, None).await
+    }
+
+    /// The same, of `provider`'s accounts only when one is named.
+    async fn search_accounts_of(
+        &self,
+        search: &AccountSearch,
+        provider: Option<&ProviderName>,
     ) -> Result<Vec<AccountSummary>, StoreError>;
 
     /// The latest sweeps, newest first.

@@ -122,10 +122,12 @@ pub trait HostApiStore: Send + Sync {
     ) -> Result<Option<DeletedAccount>, StoreError>;
 
     /// Counts by day and kind for the `days` days of 24 hours starting at `from`: refreshable
-    /// accounts by `expiration`, accounts waiting for their member by `token_expires_at`.
+    /// accounts by `expiration`, accounts waiting for their member by `token_expires_at`; the
+    /// accounts of `provider` only, when one is named.
     async fn forecast(
         &self,
         from: DateTime<Utc>,
         days: i64,
+        provider: Option<&ProviderName>,
     ) -> Result<Vec<ForecastCount>, StoreError>;
 }

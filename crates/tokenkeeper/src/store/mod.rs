@@ -41,7 +41,7 @@ pub use outbox::{ClaimedNotification, OutboxStore, PendingEmail};
 pub use refresh::{
     ClaimedBatch, Lease, RefreshLogEntry, RefreshLogStore, RefreshStore, RefreshWrite,
 };
-pub use report::{ClosedEpisode, ReportCounts, ReportStore, Window};
+pub use report::{ClosedEpisode, ProviderCounts, ReportCounts, ReportStore, Window};
 pub use rotation::{KeyRotationStore, Resealed, SealedRow};
 pub use runs::{RunStore, SweepCounts, SweepRun};
 pub use sql::{

@@ -3,8 +3,10 @@
 //! token: it is served by the keyless database handle as well as by the store.
 
 use super::StoreError;
+use crate::domain::ProviderName;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// A window of time, `(since, until]`: an event at `since` belongs to the window before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,15 @@ pub struct ClosedEpisode {
     pub reconnected_at: DateTime<Utc>,
 }
 
+/// One provider's counts over a window, and how many accounts it has now. Only the accounts
+/// that still exist are counted by provider (a deleted account's refreshes keep counting in
+/// the totals alone), and sweeps are not a provider's: `sweeps` and `sweeps_completed` are 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProviderCounts {
+    pub accounts: i64,
+    pub counts: ReportCounts,
+}
+
 #[async_trait]
 pub trait ReportStore: Send + Sync {
     async fn report_counts(&self, window: Window) -> Result<ReportCounts, StoreError>;
@@ -59,4 +70,18 @@ pub trait ReportStore: Send + Sync {
         window: Window,
         limit: i64,
     ) -> Result<Vec<ClosedEpisode>, StoreError>;
+
+    /// The counts of each provider that has accounts or had events in the window.
+    async fn report_counts_by_provider(
+        &self,
+        window: Window,
+    ) -> Result<BTreeMap<ProviderName, ProviderCounts>, StoreError>;
+
+    /// The episodes closed in the window with their accounts' providers, latest first, at
+    /// most `limit` of them over all providers.
+    async fn closed_episodes_by_provider(
+        &self,
+        window: Window,
+        limit: i64,
+    ) -> Result<Vec<(ProviderName, ClosedEpisode)>, StoreError>;
 }

@@ -18,6 +18,9 @@ struct Payload<D: Serialize> {
 #[derive(Serialize)]
 struct AccountData<'a> {
     user_id: &'a str,
+    /// The configured provider the account belongs to (`linkedin`, `x`).
+    provider: &'a str,
+    /// The same value, under the name events had before there were other providers.
     network: &'a str,
     status: &'a str,
     reason: Option<&'a str>,
@@ -45,6 +48,7 @@ pub fn event_body(event: &WebhookEvent) -> Vec<u8> {
         timestamp: time(event.occurred_at),
         data: AccountData {
             user_id: event.user_id.as_str(),
+            provider: &event.network,
             network: &event.network,
             status: &event.status,
             reason: event.reason.as_deref(),

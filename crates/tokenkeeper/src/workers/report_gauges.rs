@@ -2,7 +2,9 @@
 //! and every [`GAUGE_REFRESH`](crate::report::GAUGE_REFRESH) besides.
 
 use crate::domain::Clock;
-use crate::report::{export, LatestReport, SuccessReport, GAUGE_WINDOW};
+use crate::report::{
+    export, export_by_provider, LatestReport, ProviderFigures, SuccessReport, GAUGE_WINDOW,
+};
 use crate::store::{ReportStore, Window};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,13 @@ impl ReportGauges {
             since: until - GAUGE_WINDOW.duration(),
             until,
         };
+        // Each provider's gauges first: whoever sees the report published sees them set too.
+        match ProviderFigures::compute(self.store.as_ref(), window).await {
+            Ok(by_provider) => export_by_provider(&by_provider),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "computing the success report per provider failed; its gauges keep their last values")
+            }
+        }
         match SuccessReport::compute(self.store.as_ref(), window).await {
             Ok(report) => {
                 export(&report);

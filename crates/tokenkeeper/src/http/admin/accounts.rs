@@ -15,7 +15,7 @@ use super::render::view;
 use super::render::PageError;
 use super::sign_in::Operator;
 use crate::domain::EnumText;
-use crate::domain::{Account, AccountStatus};
+use crate::domain::{Account, AccountStatus, ProviderName};
 use crate::http::AppState;
 use crate::refresh::{Demand, OnDemand};
 use crate::store::AccountSearch;
@@ -35,6 +35,9 @@ pub struct ListParams {
     q: String,
     #[serde(default)]
     status: String,
+    /// A configured provider's name; any other value (or none) lists every provider's.
+    #[serde(default)]
+    provider: String,
     #[serde(default)]
     after: i64,
 }
@@ -43,6 +46,7 @@ pub struct ListParams {
 struct Row {
     id: i64,
     user_id: String,
+    provider: String,
     email: String,
     status: &'static str,
     expiration: String,
@@ -55,15 +59,21 @@ pub async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Response, PageError> {
     let status = AccountStatus::parse(&params.status).ok();
+    let provider = ProviderName::parse(&params.provider)
+        .ok()
+        .filter(|name| app.providers.find(name).is_some());
     let query = Some(params.q.trim().to_owned()).filter(|q| !q.is_empty());
     let summaries = app
         .admin
-        .search_accounts(&AccountSearch {
-            query: query.clone(),
-            status,
-            after_id: params.after.max(0),
-            limit: PAGE_SIZE,
-        })
+        .search_accounts_of(
+            &AccountSearch {
+                query: query.clone(),
+                status,
+                after_id: params.after.max(0),
+                limit: PAGE_SIZE,
+            },
+            provider.as_ref(),
+        )
         .await?;
     let next = (summaries.len() as i64 == PAGE_SIZE)
         .then(|| summaries.last())
@@ -73,6 +83,10 @@ pub async fn list(
             url.query_pairs_mut()
                 .append_pair("q", query.as_deref().unwrap_or(""))
                 .append_pair("status", status.map_or("", AccountStatus::as_str))
+                .append_pair(
+                    "provider",
+                    provider.as_ref().map_or("", ProviderName::as_str),
+                )
                 .append_pair("after", &last.id.to_string());
             format!("/admin/accounts?{}", url.query().unwrap_or(""))
         });
@@ -81,6 +95,7 @@ pub async fn list(
         .map(|a| Row {
             id: a.id,
             user_id: a.user_id.to_string(),
+            provider: a.provider.to_string(),
             email: a.email,
             status: a.status.as_str(),
             expiration: shown_time(a.expiration),
@@ -96,6 +111,8 @@ pub async fn list(
             q => query.as_deref().unwrap_or_default(),
             status => status.map(AccountStatus::as_str),
             all_statuses => AccountStatus::ALL.iter().copied().map(AccountStatus::as_str).collect::<Vec<_>>(),
+            provider => provider.as_ref().map(ProviderName::as_str),
+            all_providers => app.providers.iter().map(|(name, _)| name.to_string()).collect::<Vec<_>>(),
             accounts => view(&accounts),
             next,
         },
@@ -157,10 +174,15 @@ async fn account_page(
     let Some(account) = numbered(app, number).await? else {
         return Ok(no_such_account(operator, number, flash));
     };
+    // The network as people write it; a provider the configuration lost, by its name.
+    let network = app.providers.find(&account.provider).map_or_else(
+        || account.provider.to_string(),
+        |p| p.display_name().to_owned(),
+    );
     let mut timeline = vec![Event::new(
         account.linked_at,
         "linked".into(),
-        format!("LinkedIn member {}", account.member_id),
+        format!("{network} member {}", account.member_id),
     )];
     for entry in app.admin.refresh_log_for(account.id).await? {
         let mut detail = format!(
@@ -177,7 +199,7 @@ async fn account_page(
             detail.push_str(&format!(", HTTP {status}"));
         }
         if let Some(code) = &entry.error_code {
-            detail.push_str(&format!(", LinkedIn error {code}"));
+            detail.push_str(&format!(", {network} error {code}"));
         }
         timeline.push(Event::new(
             entry.attempted_at,
@@ -215,6 +237,8 @@ async fn account_page(
             a => context! {
                 id => account.id,
                 user_id => account.user_id.to_string(),
+                provider => account.provider.to_string(),
+                network,
                 member_id => account.member_id.to_string(),
                 email => account.email.to_string(),
                 status => account.status.as_str(),

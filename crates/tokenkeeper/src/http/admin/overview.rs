@@ -102,7 +102,7 @@ pub async fn overview(
         })
         .collect();
 
-    let forecast = app.host_api.forecast(today, DAYS_AHEAD).await?;
+    let forecast = app.host_api.forecast(today, DAYS_AHEAD, None).await?;
     let ahead: Vec<Bar> = crate::http::forecast::by_day(today, DAYS_AHEAD, &forecast)
         .into_iter()
         .map(|day| Bar {

@@ -3,7 +3,7 @@
 
 use super::{on_each, Dialect, SqlStore, Statement};
 use crate::domain::EnumText;
-use crate::domain::{AccountStatus, NotificationStatus, RefreshOutcome};
+use crate::domain::{AccountStatus, NotificationStatus, ProviderName, RefreshOutcome};
 use crate::store::admin::{AccountSearch, AdminStore, FailedDelivery, OutcomeCount};
 use crate::store::exact_text::ExactText;
 use crate::store::rows::{NotificationRow, SummaryRow, SweepRunRow};
@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 static BY_STATUS: Statement =
     Statement::new("SELECT status, COUNT(*) FROM social_network GROUP BY status");
 
-/// No token column is read. Parameters: after_id, status twice, query three times, limit.
+/// No token column is read. Parameters: after_id, status twice, query three times, the
+/// provider (NULL: every provider's), limit.
 static SEARCH: Statement = Statement::new(
     "
 SELECT id, user_id, network, member_id, email, status, token_expires_at,
@@ -23,6 +24,7 @@ SELECT id, user_id, network, member_id, email, status, token_expires_at,
 FROM social_network
 WHERE id > ? AND (? IS NULL OR status = ?)
     AND (? IS NULL OR user_id = ? OR LOWER(email) = LOWER(?))
+    AND network = COALESCE(?, network)
 ORDER BY id
 LIMIT ?",
 );
@@ -145,9 +147,10 @@ impl AdminStore for SqlStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn search_accounts(
+    async fn search_accounts_of(
         &self,
         search: &AccountSearch,
+        provider: Option<&ProviderName>,
     ) -> Result<Vec<AccountSummary>, StoreError> {
         let status = search.status.map(AccountStatus::as_str);
         let query = search.query.as_deref();
@@ -159,6 +162,7 @@ impl AdminStore for SqlStore {
                 .bind(query)
                 .bind(query)
                 .bind(query)
+                .bind(provider.map(ProviderName::as_str))
                 .bind(search.limit)
                 .fetch_all(pool)
                 .await?

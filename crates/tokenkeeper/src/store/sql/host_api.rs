@@ -62,8 +62,9 @@ SELECT day, kind, COUNT(*) AS accounts FROM (
                   AND refresh_token_expires_at <= expiration THEN 'refresh_token_ending'
              ELSE 'refresh' END AS kind
     FROM social_network
-    WHERE (status IN ('active', 'refresh_failing') AND expiration < ?)
-       OR (status = 'needs_reconnect' AND token_expires_at < ?)
+    WHERE ((status IN ('active', 'refresh_failing') AND expiration < ?)
+       OR (status = 'needs_reconnect' AND token_expires_at < ?))
+      AND network = COALESCE(?, network)
 ) ahead
 GROUP BY day, kind";
 
@@ -86,7 +87,8 @@ fn forecast_statement(dialect: Dialect) -> &'static str {
                 "GREATEST(0, (FLOOR(EXTRACT(EPOCH FROM {MOMENT}))::BIGINT - $1) / 86400)"
             ))
             .replacen("expiration < ?", "expiration < $2", 1)
-            .replacen("token_expires_at < ?", "token_expires_at < $3", 1),
+            .replacen("token_expires_at < ?", "token_expires_at < $3", 1)
+            .replacen("COALESCE(?, network)", "COALESCE($4, network)", 1),
             // Sessions run at +00:00, so UNIX_TIMESTAMP reads the DATETIME as UTC.
             day(format!(
                 "GREATEST(0, FLOOR(UNIX_TIMESTAMP({MOMENT})) - ?) DIV 86400"
@@ -232,6 +234,7 @@ impl HostApiStore for SqlStore {
         &self,
         from: DateTime<Utc>,
         days: i64,
+        provider: Option<&ProviderName>,
     ) -> Result<Vec<ForecastCount>, StoreError> {
         let end = from + chrono::Duration::days(days);
         let rows: Vec<(i64, String, i64)> = on_each!(Pool, &self.pool, |pool, dialect| {
@@ -239,6 +242,7 @@ impl HostApiStore for SqlStore {
                 .bind(from.timestamp())
                 .bind(end)
                 .bind(end)
+                .bind(provider.map(ProviderName::as_str))
                 .fetch_all(pool)
                 .await?
         });

@@ -17,6 +17,7 @@ mod outbox_table;
 mod postgres;
 mod refresh;
 mod report;
+mod report_by_provider;
 mod rotation;
 mod runs;
 mod settings;

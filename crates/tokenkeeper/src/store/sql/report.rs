@@ -3,9 +3,11 @@
 //! both the store and the keyless database handle.
 
 use super::{on_each, BareDatabase, Pool, SqlStore, Statement};
-use crate::store::{ClosedEpisode, ReportCounts, ReportStore, StoreError, Window};
+use crate::domain::ProviderName;
+use crate::store::{ClosedEpisode, ProviderCounts, ReportCounts, ReportStore, StoreError, Window};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// Parameters of every statement here but the last: the window's `since` and `until`.
 static REFRESHES: Statement = Statement::new(
@@ -149,6 +151,21 @@ impl ReportStore for SqlStore {
     ) -> Result<Vec<ClosedEpisode>, StoreError> {
         self.pool.closed_episodes(window, limit).await
     }
+
+    async fn report_counts_by_provider(
+        &self,
+        window: Window,
+    ) -> Result<BTreeMap<ProviderName, ProviderCounts>, StoreError> {
+        self.pool.report_counts_by_provider(window).await
+    }
+
+    async fn closed_episodes_by_provider(
+        &self,
+        window: Window,
+        limit: i64,
+    ) -> Result<Vec<(ProviderName, ClosedEpisode)>, StoreError> {
+        self.pool.closed_episodes_by_provider(window, limit).await
+    }
 }
 
 #[async_trait]
@@ -163,5 +180,20 @@ impl ReportStore for BareDatabase {
         limit: i64,
     ) -> Result<Vec<ClosedEpisode>, StoreError> {
         self.pool.closed_episodes(window, limit).await
+    }
+
+    async fn report_counts_by_provider(
+        &self,
+        window: Window,
+    ) -> Result<BTreeMap<ProviderName, ProviderCounts>, StoreError> {
+        self.pool.report_counts_by_provider(window).await
+    }
+
+    async fn closed_episodes_by_provider(
+        &self,
+        window: Window,
+        limit: i64,
+    ) -> Result<Vec<(ProviderName, ClosedEpisode)>, StoreError> {
+        self.pool.closed_episodes_by_provider(window, limit).await
     }
 }

@@ -1,5 +1,6 @@
 pub mod api_access;
 pub mod connection_slots;
+pub mod forecast_by_provider;
 pub mod gathered_reads;
 pub mod health;
 pub mod host_api;

@@ -4,6 +4,7 @@ pub mod email_links;
 pub mod email_templates;
 pub mod hostile_smtp;
 pub mod mail_worker;
+pub mod network_names;
 pub mod notify;
 pub mod outbox;
 pub mod reminder_planning;

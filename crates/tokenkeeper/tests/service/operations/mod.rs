@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod documented_surface;
 pub mod log_ids;
 pub mod logs;
+pub mod report_by_provider;
 pub mod secrets_in_logs;
 pub mod skip_reporting;
 pub mod success_report;

@@ -151,7 +151,7 @@ async fn every_figure_is_computed_from_the_history(backend: Backend) {
 }
 
 /// Runs `tokenkeeper report` on the app's database with `args`, with no encryption key.
-async fn report_command(app: &TestApp, args: &[&str]) -> std::process::Output {
+pub async fn report_command(app: &TestApp, args: &[&str]) -> std::process::Output {
     let c = &app.config;
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokenkeeper"));
     command
@@ -173,7 +173,7 @@ async fn report_command(app: &TestApp, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn stdout(output: &std::process::Output) -> String {
+pub fn stdout(output: &std::process::Output) -> String {
     assert!(
         output.status.success(),
         "{}",

@@ -45,6 +45,8 @@ pub struct TestApp {
     pub links: tokenkeeper::connect_link::ConnectLinks,
     pub base: Url,
     pub engine: RefreshEngine,
+    /// The providers the service runs with, as its composition root built them.
+    pub providers: tokenkeeper::provider::Providers,
     pub store: Arc<dyn Store>,
     pub fake: FakeLinkedIn,
     pub clock: Arc<ManualClock>,
@@ -155,6 +157,7 @@ pub async fn spawn_on(db: TestDatabase, setup: Setup) -> TestApp {
         .expect("application builds");
     let base = app.public_url().clone();
     let engine = app.engine().clone();
+    let providers = app.services().providers.clone();
     let links = app.state().links.clone();
     let success_report = app.state().success_report.clone();
     let metrics_base = app
@@ -173,6 +176,7 @@ pub async fn spawn_on(db: TestDatabase, setup: Setup) -> TestApp {
         links,
         base,
         engine,
+        providers,
         store,
         fake,
         clock,
@@ -396,6 +400,11 @@ impl TestApp {
         out
     }
 
+    /// How emails name each provider's network, as the service's own mail worker does.
+    pub fn network_names(&self) -> tokenkeeper::notify::NetworkNames {
+        tokenkeeper::notify::NetworkNames::of(&self.providers)
+    }
+
     /// A mail worker sending to the test SMTP server on `port`.
     pub fn delivery(&self, port: u16) -> tokenkeeper::notify::Delivery {
         let mut smtp = self.config.smtp.clone();
@@ -409,7 +418,9 @@ impl TestApp {
         tokenkeeper::notify::Delivery {
             store: self.store.clone(),
             transport,
-            renderer: tokenkeeper::notify::Renderer::new(&self.config.email).unwrap(),
+            renderer: tokenkeeper::notify::Renderer::new(&self.config.email)
+                .unwrap()
+                .naming(self.network_names()),
             links: self.links.clone(),
             clock: self.clock.clone(),
             smtp,

@@ -36,7 +36,11 @@ backend_tests!(in_own_process: a_refused_delivery_is_retried_with_backoff_until_
 
 /// The service with webhooks to `receiver`. Its own worker looks only once an hour, so the
 /// tests deliver when they choose, at the time their clock says.
-async fn spawn_with(backend: Backend, receiver: &Receiver, mut setup: Setup) -> Option<TestApp> {
+pub async fn spawn_with(
+    backend: Backend,
+    receiver: &Receiver,
+    mut setup: Setup,
+) -> Option<TestApp> {
     let defaults = [
         ("WEBHOOKS__URL", receiver.url.clone()),
         ("WEBHOOKS__SECRET", SECRET.to_owned()),
@@ -58,7 +62,7 @@ fn worker(app: &TestApp) -> WebhookDelivery {
         .expect("webhooks are on")
 }
 
-async fn deliver(app: &TestApp) -> WebhookReport {
+pub async fn deliver(app: &TestApp) -> WebhookReport {
     worker(app).deliver_pending().await.unwrap()
 }
 

@@ -1,1 +1,2 @@
 pub mod delivery;
+pub mod providers;
