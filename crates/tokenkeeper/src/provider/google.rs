@@ -4,8 +4,8 @@
 //! stays (`keep_or_replace_refresh_token`). A refresh token dies after six months unused, so
 //! the scheduled refresh keeps it used.
 
-use super::oauth2::{known_url, ClientAuth, OAuth2Client, OAuth2Settings, Standard};
-use super::{Pkce, ProviderError};
+use super::oauth2::{known_url, ClientAuth, Dialect, OAuth2Client, OAuth2Settings};
+use super::{Pkce, ProviderError, Rotation};
 use crate::domain::{KeepAlive, ProviderKind, ProviderName};
 use secrecy::SecretString;
 
@@ -46,10 +46,20 @@ pub fn settings(
 }
 
 /// Google's provider.
-pub type GoogleClient = OAuth2Client<Standard>;
+pub type GoogleClient = OAuth2Client<Google>;
 
-/// The provider for `settings` (from [`settings`], endpoints possibly overridden). Google
-/// follows the standard and OIDC's userinfo (`sub`) as written.
-pub fn client(settings: OAuth2Settings) -> Result<OAuth2Client<Standard>, ProviderError> {
-    OAuth2Client::new(settings, Standard)
+/// Google follows the standard and OIDC's userinfo (`sub`) as written, and never sends a new
+/// refresh token on refresh: the one it gave at consent stays.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Google;
+
+impl Dialect for Google {
+    fn rotation(&self) -> Rotation {
+        Rotation::Keeps
+    }
+}
+
+/// The provider for `settings` (from [`settings`], endpoints possibly overridden).
+pub fn client(settings: OAuth2Settings) -> Result<OAuth2Client<Google>, ProviderError> {
+    OAuth2Client::new(settings, Google)
 }

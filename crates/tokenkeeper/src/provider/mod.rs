@@ -21,6 +21,7 @@ pub mod oauth2;
 pub mod oidc;
 mod registry;
 pub(crate) mod retry_after;
+pub(crate) mod scrub;
 pub mod tiktok;
 pub mod x;
 

@@ -5,6 +5,7 @@
 //! anything shaped like a token before it is quoted.
 
 use super::graph_error::{classify, GraphError, Verdict};
+use crate::provider::scrub::scrub;
 use crate::provider::{Failure, ProviderError};
 use reqwest::header::RETRY_AFTER;
 use serde::de::DeserializeOwned;
@@ -13,11 +14,6 @@ use std::time::Duration;
 
 /// Larger than any token, `/me` or error body Meta sends.
 const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// A run of token characters at least this long is taken for a token (Meta's are 150 and
-/// more) and masked, even if it is not one we sent: Graph's "Malformed access token …"
-/// quotes what it was given.
-const TOKEN_LIKE_RUN: usize = 32;
 
 /// The HTTP client of one Meta provider, naming the network in every failure.
 #[derive(Clone)]
@@ -175,33 +171,6 @@ impl Graph {
 /// A reqwest error's text without its URL, whose query holds tokens and the app secret.
 fn reqwest_detail(error: reqwest::Error) -> String {
     crate::telemetry::error_chain(&error.without_url())
-}
-
-/// `text` with every secret we sent, and every run of token characters long enough to be a
-/// token, masked.
-pub(super) fn scrub(text: &str, secrets: &[&str]) -> String {
-    let mut text = text.to_owned();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret, "[redacted]");
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '|' | '.');
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if token_char(c) {
-            run.push(c);
-            continue;
-        }
-        if run.len() >= TOKEN_LIKE_RUN {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(&run);
-        }
-        run.clear();
-        out.push(c);
-    }
-    out.pop();
-    out
 }
 
 /// Retries at the callback, where a member is waiting: quick, and a few seconds at most.

@@ -136,7 +136,17 @@ impl<D: Dialect> OAuth2Client<D> {
         let text = answer.text();
         let body: OAuthErrorBody = serde_json::from_str(&text).unwrap_or_default();
         let class = self.dialect.token_error(answer.status, &body);
-        let mut message = describe(&body.error_description, &text);
+        let secret = self
+            .settings
+            .client_secret
+            .as_ref()
+            .map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned())
+            .unwrap_or_default();
+        // A server (or a gateway) may echo the form we sent: the refresh token, the code, the
+        // secret. Only masked text goes on.
+        let scrubbed = crate::provider::scrub::scrub(&text, &[&secret]);
+        let description = crate::provider::scrub::scrub(&body.error_description, &[&secret]);
+        let mut message = describe(&description, &scrubbed);
         if let Some(log_id) = &body.log_id {
             message = format!(
                 "{message} (log_id {})",
@@ -220,7 +230,7 @@ impl<D: Dialect> OAuth2Client<D> {
                 .dialect
                 .api_error_code(&body)
                 .map(|c| crate::telemetry::outside_text(&c)),
-            message: describe("", &answer.text()),
+            message: describe("", &crate::provider::scrub::scrub(&answer.text(), &[])),
             class: classify::api_error(answer.status),
         }))
     }

@@ -10,9 +10,12 @@ use serde_json::Value;
 
 pub trait Dialect: Send + Sync + 'static {
     /// What a refresh does to the refresh token. RFC 6749 lets a server send a new one, and
-    /// the engine stores whatever comes back; `SingleUse` also tells it never to overlap two.
+    /// the engine stores whatever comes back; `SingleUse` also tells it to wait for an answer
+    /// it has asked for even when stopping. A server is taken to rotate unless its network is
+    /// known not to (Google): many do (Keycloak, Auth0, Okta with rotation on), and waiting for
+    /// a server that keeps its tokens costs only a prompt stop.
     fn rotation(&self) -> Rotation {
-        Rotation::Keeps
+        Rotation::SingleUse
     }
 
     /// An error answer of the token endpoint.

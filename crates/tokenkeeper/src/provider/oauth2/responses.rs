@@ -9,15 +9,36 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 pub(super) struct TokenResponse {
     access_token: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "seconds")]
     expires_in: Option<i64>,
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
     refresh_token: Option<String>,
     /// TikTok spells it `refresh_expires_in`.
-    #[serde(default, alias = "refresh_expires_in")]
+    #[serde(default, alias = "refresh_expires_in", deserialize_with = "seconds")]
     refresh_token_expires_in: Option<i64>,
+}
+
+/// A lifetime as servers write it: a number, or a number in a string (seen in the wild). A
+/// value that is neither is no lifetime; what it means is decided below, never by throwing
+/// the answer (and a rotated refresh token in it) away.
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Number(i64),
+        Float(f64),
+        Text(String),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Option::<Written>::deserialize(d)? {
+        Some(Written::Number(n)) => Some(n),
+        // Saturates: an absurd float is clamped with the rest below.
+        Some(Written::Float(f)) if f.is_finite() => Some(f as i64),
+        Some(Written::Text(t)) => t.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 /// The longest lifetime we believe (two leap years). Anything longer, or negative, is a broken
@@ -41,14 +62,15 @@ impl TokenResponse {
             return Err("the access token is empty".into());
         }
         let token_expires_at = match self.expires_in {
-            Some(seconds) => after(now, seconds, "expires_in")?,
+            Some(seconds) => after(now, seconds),
             None => now + reading.assumed_token_life,
         };
         // No refresh token (or an empty one) in a refresh answer: the stored one stays
         // (`keep_or_replace_refresh_token`), so nothing is decided here.
         let refresh_token = self.refresh_token.filter(|t| !t.is_empty());
         let refresh_token_expires_at = match (&refresh_token, self.refresh_token_expires_in) {
-            (Some(_), Some(seconds)) => Some(after(now, seconds, "refresh_token_expires_in")?),
+            // 0 or less is "no end" (Keycloak's offline tokens say 0), never "dead now".
+            (Some(_), Some(seconds)) if seconds > 0 => Some(after(now, seconds)),
             _ => None,
         };
         let scope = match self.scope {
@@ -65,14 +87,12 @@ impl TokenResponse {
     }
 }
 
-fn after(now: DateTime<Utc>, seconds: i64, field: &str) -> Result<DateTime<Utc>, String> {
-    if !(0..=MAX_LIFETIME_SECONDS).contains(&seconds) {
-        return Err(format!(
-            "{field} = {seconds} is outside 0..={MAX_LIFETIME_SECONDS} seconds"
-        ));
-    }
-    now.checked_add_signed(Duration::seconds(seconds))
-        .ok_or_else(|| format!("{field} = {seconds} overflows the calendar"))
+/// `now` plus a lifetime clamped to 0..=MAX_LIFETIME_SECONDS: an answer that holds new tokens
+/// is kept whatever lifetime it states (a rotated refresh token in it is the only one left);
+/// a negative life reads as already over, so the next read renews it, and a huge one as the
+/// longest we believe, so the sweep still comes back in time.
+fn after(now: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    now + Duration::seconds(seconds.clamp(0, MAX_LIFETIME_SECONDS))
 }
 
 /// Scopes come back separated by spaces (RFC 6749) or commas (TikTok); we store spaces.
@@ -193,17 +213,47 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_life_is_assumed_and_an_absurd_one_refused() {
+    fn a_missing_life_is_assumed_and_an_absurd_one_clamped_never_refused() {
         let set = read(r#"{"access_token":"a"}"#).unwrap();
         assert_eq!(set.token_expires_at, now() + Duration::hours(1));
+        // The tokens are kept whatever life is stated: a rotated refresh token in the answer
+        // is the only one left.
+        let past = read(r#"{"access_token":"a","expires_in":-1,"refresh_token":"r"}"#).unwrap();
+        assert_eq!(past.token_expires_at, now());
+        assert_eq!(past.refresh_token.unwrap().expose(), "r");
+        let huge = read(&format!(
+            r#"{{"access_token":"a","expires_in":{}}}"#,
+            i64::MAX
+        ))
+        .unwrap();
+        assert_eq!(
+            huge.token_expires_at,
+            now() + Duration::seconds(MAX_LIFETIME_SECONDS)
+        );
+        let text = read(r#"{"access_token":"a","expires_in":"3600"}"#).unwrap();
+        assert_eq!(text.token_expires_at, now() + Duration::hours(1));
+        let odd = read(r#"{"access_token":"a","expires_in":{"s":1}}"#).unwrap();
+        assert_eq!(
+            odd.token_expires_at,
+            now() + Duration::hours(1),
+            "as if absent"
+        );
+        // No end stated, or 0 or less: the refresh token has no known end.
         for json in [
-            r#"{"access_token":"a","expires_in":-1}"#.to_owned(),
-            format!(r#"{{"access_token":"a","expires_in":{}}}"#, i64::MAX),
-            r#"{"access_token":"a","expires_in":60,"refresh_token":"r","refresh_token_expires_in":-5}"#.to_owned(),
-            r#"{"access_token":"","expires_in":60}"#.to_owned(),
-            r#"{"expires_in":60}"#.to_owned(),
+            r#"{"access_token":"a","expires_in":60,"refresh_token":"r","refresh_token_expires_in":0}"#,
+            r#"{"access_token":"a","expires_in":60,"refresh_token":"r","refresh_token_expires_in":-5}"#,
         ] {
-            assert!(read(&json).is_err(), "{json}");
+            let set = read(json).unwrap();
+            assert!(
+                set.refresh_token.is_some() && set.refresh_token_expires_at.is_none(),
+                "{json}"
+            );
+        }
+        for json in [
+            r#"{"access_token":"","expires_in":60}"#,
+            r#"{"expires_in":60}"#,
+        ] {
+            assert!(read(json).is_err(), "{json}");
         }
     }
 

@@ -98,3 +98,47 @@ async fn a_waiting_member_is_retried_only_where_it_is_safe() {
     assert_eq!(class, FailureClass::Transient);
     assert_eq!(controls.calls(NetworkEndpoint::Me), 3);
 }
+
+/// A server (or a gateway before it) that answers an error by echoing the form it was sent,
+/// without an `error_description`: the refresh token and the secret in the echo must not
+/// reach the error's text, which goes to logs, `last_error` and webhooks.
+#[tokio::test]
+async fn an_error_echoing_the_form_sent_is_masked() {
+    let echo = axum::Router::new().route(
+        "/token",
+        axum::routing::post(|body: String| async move {
+            (
+                axum::http::StatusCode::BAD_REQUEST,
+                format!("bad request: {body}"),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, echo).await });
+    let secret_value = "the-client-secret-value";
+    let mut settings = OAuth2Settings::standard(
+        ProviderName::parse("corp").unwrap(),
+        ProviderKind::OAuth2,
+        CLIENT_ID,
+        Some(secret(secret_value)),
+        Url::parse(&format!("http://{addr}/authorize")).unwrap(),
+        Url::parse(&format!("http://{addr}/token")).unwrap(),
+    );
+    settings.client_auth = ClientAuth::Post;
+    let client = OAuth2Client::new(settings, Standard).unwrap();
+    let refresh_token = format!("rt-{}", "x".repeat(40));
+    let tokens = crate::domain::TokenSet {
+        access_token: crate::domain::AccessToken::new("at"),
+        token_expires_at: t0(),
+        refresh_token: Some(crate::domain::RefreshToken::new(&refresh_token)),
+        refresh_token_expires_at: None,
+        scope: String::new(),
+    };
+    let error = refresh(&client, &tokens, t0()).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("bad request"), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(!text.contains(secret_value), "{text}");
+    assert!(!text.contains(&refresh_token), "{text}");
+}
