@@ -14,6 +14,7 @@ mod reads;
 mod rotation;
 mod seed;
 mod targets;
+mod year;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -84,6 +85,12 @@ struct Args {
     /// Seconds each read load runs, after a 2 s warm-up (with --reads).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Instead of the sweep: a simulated year of a fleet against the whole service (see
+    /// docs/benchmarks.md, "A year in a box").
+    #[arg(long)]
+    year: bool,
+    #[command(flatten)]
+    year_args: year::YearArgs,
 }
 
 /// The highest `refresh.rate_per_second` accepted: in effect, no pacing.
@@ -95,7 +102,23 @@ fn as_of() -> DateTime<Utc> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The simulated year re-executes this binary as its service instances, fake networks and
+    // tokenkeeper's command line.
+    let mut argv = std::env::args().skip(1);
+    match argv.next().as_deref() {
+        Some("year-instance") => return year::instance::serve_child().await,
+        Some("year-fake") => return year::world::serve_fake(argv).await,
+        Some("year-cli") => {
+            use tokenkeeper::cli::Cli;
+            let cli = Cli::parse_from(std::iter::once("tokenkeeper".to_owned()).chain(argv));
+            return tokenkeeper::cli::run(cli).await;
+        }
+        _ => {}
+    }
     let mut args = Args::parse();
+    if args.year {
+        return year::run(args.year_args).await;
+    }
     if args.fake {
         return fake_process::serve(args.latency_ms).await;
     }

@@ -31,6 +31,7 @@ mod control;
 mod machinery;
 pub mod networks;
 mod routes;
+pub mod smtp;
 mod state;
 
 pub use state::{

@@ -135,6 +135,27 @@ pub(crate) async fn wait_until(
     }
 }
 
+/// The member signed in to the network in the browser that asks for consent, from a
+/// `fake_member=ID` cookie: a simulation plays many members through one HTTP client, and each
+/// must come back as the same member when they reconnect. Without the cookie the fake's own
+/// choice stands (the logged-in member, or a new one).
+pub(crate) fn browser_member(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix("fake_member="))
+        .find(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned)
+}
+
 /// The answer a fault gives: `None` lets the endpoint answer normally (after any delay).
 pub(crate) async fn apply(fault: Fault) -> Option<Response> {
     match fault {

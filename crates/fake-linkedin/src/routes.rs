@@ -67,6 +67,7 @@ fn error_page(message: &str) -> Response {
 
 async fn authorize(
     State(controls): State<Controls>,
+    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Some(r) = fault(&controls, Endpoint::Authorize).await {
@@ -104,7 +105,7 @@ async fn authorize(
         match state.consent {
             Consent::Approve => {
                 let code = Code {
-                    member: state.consenting_member(),
+                    member: state.consenting_member(crate::machinery::browser_member(&headers)),
                     redirect_uri: redirect_uri.clone(),
                     scope,
                     params: HashMap::new(),

@@ -241,10 +241,16 @@ impl State {
     }
 
     /// The member consenting now: the logged-in one, or a new one per authorization.
-    pub fn consenting_member(&mut self) -> String {
-        let member = match self.logged_in.clone() {
-            Some(m) => m,
-            None => numbered_member(random(10), self.members.len() + 1),
+    pub fn consenting_member(&mut self, in_browser: Option<String>) -> String {
+        let member = match (in_browser, self.logged_in.clone()) {
+            (Some(sub), _) => self
+                .members
+                .iter()
+                .find(|m| m.sub == sub)
+                .cloned()
+                .unwrap_or_else(|| numbered_member(sub, self.members.len() + 1)),
+            (None, Some(m)) => m,
+            (None, None) => numbered_member(random(10), self.members.len() + 1),
         };
         if !self.members.iter().any(|m| m.sub == member.sub) {
             self.members.push(member.clone());

@@ -86,6 +86,7 @@ fn error_page(kind: NetworkKind, message: &str) -> Response {
 /// browser is not sent back; a consent (or a refusal) goes back to the redirect URI.
 pub(crate) async fn authorize(
     State(controls): State<NetworkControls>,
+    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Some(r) = fault(&controls, NetworkEndpoint::Authorize).await {
@@ -128,7 +129,12 @@ pub(crate) async fn authorize(
     {
         let mut pairs = back.query_pairs_mut();
         if world.consent == Consent::Approve {
-            let code = world.issue_code(redirect_uri.clone(), scope, q.clone());
+            let code = world.issue_code(
+                crate::machinery::browser_member(&headers),
+                redirect_uri.clone(),
+                scope,
+                q.clone(),
+            );
             pairs.append_pair("code", &code);
         } else {
             pairs

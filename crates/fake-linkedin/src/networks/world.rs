@@ -114,7 +114,14 @@ impl World {
 
     /// The member consenting now: the logged-in one, or a new one per authorization. The
     /// networks other than LinkedIn number their members.
-    pub fn consenting_member(&mut self) -> String {
+    pub fn consenting_member(&mut self, in_browser: Option<String>) -> String {
+        if let Some(sub) = in_browser {
+            if !self.members.iter().any(|m| m.sub == sub) {
+                let n = self.members.len() + 1;
+                self.members.push(numbered_member(sub.clone(), n));
+            }
+            return sub;
+        }
         let member = self.logged_in.clone().unwrap_or_else(|| {
             let id = rand::thread_rng().gen_range(10u64.pow(17)..10u64.pow(18));
             numbered_member(id.to_string(), self.members.len() + 1)
@@ -135,12 +142,13 @@ impl World {
 
     pub fn issue_code(
         &mut self,
+        in_browser: Option<String>,
         redirect_uri: String,
         scope: Vec<String>,
         params: HashMap<String, String>,
     ) -> String {
         let code = Code {
-            member: self.consenting_member(),
+            member: self.consenting_member(in_browser),
             redirect_uri,
             scope,
             params,

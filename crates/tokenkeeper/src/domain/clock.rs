@@ -1,10 +1,19 @@
 use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 
 /// Where "now" comes from. Code takes the clock it is given so tests, `--as-of` and the demo
 /// can move through weeks in seconds.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Completes when whoever sets the time may have moved it (a simulated clock): a worker
+    /// pausing between passes wakes for it rather than sleeping out its poll in real time.
+    /// Real time never jumps that way, so by default this never completes.
+    fn jumped(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::pending())
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]

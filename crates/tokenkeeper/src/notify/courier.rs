@@ -45,6 +45,10 @@ impl Courier for Delivery {
         self.clock.now()
     }
 
+    fn clock_jumped(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        self.clock.jumped()
+    }
+
     fn attempts(row: &ClaimedNotification) -> u32 {
         match row {
             ClaimedNotification::Email(pending) => u32::try_from(pending.attempts).unwrap_or(0),

@@ -141,6 +141,8 @@ pub trait Courier: Send + Sync {
 
     fn pace(&self) -> Pace;
     fn now(&self) -> DateTime<Utc>;
+    /// Completes when the courier's clock may have jumped (see `Clock::jumped`).
+    fn clock_jumped(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
 
     /// The sends the row has had so far.
     fn attempts(row: &Self::Row) -> u32;

@@ -40,6 +40,10 @@ impl Courier for WebhookDelivery {
         self.clock.now()
     }
 
+    fn clock_jumped(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        self.clock.jumped()
+    }
+
     fn attempts(event: &WebhookEvent) -> u32 {
         u32::try_from(event.attempts).unwrap_or(0)
     }

@@ -27,40 +27,7 @@ backend_tests!(
 
 /// The decoded text/plain part of a received email.
 pub fn text_of(mail: &Received) -> String {
-    let data = &mail.data;
-    let start = data.find("Content-Type: text/plain").expect("a text part");
-    let part = &data[start..];
-    let headers_end = part.find("\n\n").unwrap();
-    let headers = &part[..headers_end];
-    let body = &part[headers_end + 2..];
-    let body = &body[..body.find("\n--").unwrap_or(body.len())];
-    if headers.contains("base64") {
-        use base64::Engine;
-        let joined: String = body.lines().collect();
-        String::from_utf8(
-            base64::engine::general_purpose::STANDARD
-                .decode(joined)
-                .unwrap(),
-        )
-        .unwrap()
-    } else if headers.contains("quoted-printable") {
-        let soft = body.replace("=\n", "");
-        let mut out = Vec::new();
-        let bytes = soft.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'=' && i + 2 < bytes.len() {
-                out.push(u8::from_str_radix(&soft[i + 1..i + 3], 16).unwrap());
-                i += 3;
-            } else {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8(out).unwrap()
-    } else {
-        body.to_owned()
-    }
+    mail.text().expect("a text part")
 }
 
 pub fn link_in(mail: &Received) -> url::Url {
