@@ -13,6 +13,7 @@ pub mod sweep_command;
 pub mod sweep_housekeeping;
 pub mod sweep_interruptions;
 pub mod sweep_signal;
+pub mod short_lived_networks;
 pub mod sweep_slots;
 pub mod task_supervision;
 pub mod token_ends;
