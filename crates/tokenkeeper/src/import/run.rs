@@ -173,10 +173,7 @@ fn not_offered(asked: Lookup, provider: &dyn Provider, what: &str) -> String {
             "the discovery document of [providers.{}] names no {endpoint} endpoint",
             provider.name()
         ),
-        _ => format!(
-            "[providers.{}] sets no {endpoint}_url",
-            provider.name()
-        ),
+        _ => format!("[providers.{}] sets no {endpoint}_url", provider.name()),
     };
     format!(
         "{field}: not given, and {network} does not offer {what} ({missing}), so it cannot tell {question}; give {field} in the row"

@@ -541,9 +541,7 @@ impl RefreshStore for SqlStore {
             let mut query = sqlx::QueryBuilder::new(
                 "UPDATE social_network SET status = 'expired', updated_at = ",
             );
-            query
-                .push_bind(now)
-                .push(", version = version + 1 WHERE ");
+            query.push_bind(now).push(", version = version + 1 WHERE ");
             push_dead(&mut query, now, kept_by_refresh_token);
             query.build().execute(pool).await?.rows_affected()
         }))

@@ -103,5 +103,8 @@ async fn refresh_now_names_the_account_s_network(backend: Backend) {
         "{body}"
     );
     assert!(!body.contains("LinkedIn refused"), "{body}");
-    assert!(body.contains(r#"<td id="status">needs_reconnect</td>"#), "{body}");
+    assert!(
+        body.contains(r#"<td id="status">needs_reconnect</td>"#),
+        "{body}"
+    );
 }

@@ -365,7 +365,10 @@ fn acme_settings() -> [(&'static str, &'static str); 6] {
         ("PROVIDERS__ACME__CLIENT_ID", "acme-app"),
         ("PROVIDERS__ACME__CLIENT_SECRET", "acme-secret"),
         ("PROVIDERS__ACME__DISPLAY_NAME", "Acme Social"),
-        ("PROVIDERS__ACME__AUTHORIZE_URL", "https://acme.example/authorize"),
+        (
+            "PROVIDERS__ACME__AUTHORIZE_URL",
+            "https://acme.example/authorize",
+        ),
         ("PROVIDERS__ACME__TOKEN_URL", "https://acme.example/token"),
     ]
 }

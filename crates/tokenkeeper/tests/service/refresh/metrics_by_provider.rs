@@ -16,8 +16,7 @@ use test_databases::Backend;
 backend_tests!(in_own_process: each_provider_s_refreshes_are_counted_under_its_name);
 
 async fn each_provider_s_refreshes_are_counted_under_its_name(backend: Backend) {
-    let Some(app) = spawn_with_networks(backend, &[NetworkKind::X], Setup::default()).await
-    else {
+    let Some(app) = spawn_with_networks(backend, &[NetworkKind::X], Setup::default()).await else {
         return;
     };
     app.linked("ada").await;
@@ -92,9 +91,18 @@ async fn each_provider_s_refreshes_are_counted_under_its_name(backend: Backend) 
         ),
         expected(&[
             ("tokenkeeper_refresh_call_seconds_count", 3.0),
-            (r#"tokenkeeper_refresh_calls_total{outcome="refreshed"}"#, 2.0),
-            (r#"tokenkeeper_refresh_calls_total{outcome="transient"}"#, 1.0),
-            (r#"tokenkeeper_refresh_results_total{result="refreshed"}"#, 2.0),
+            (
+                r#"tokenkeeper_refresh_calls_total{outcome="refreshed"}"#,
+                2.0
+            ),
+            (
+                r#"tokenkeeper_refresh_calls_total{outcome="transient"}"#,
+                1.0
+            ),
+            (
+                r#"tokenkeeper_refresh_results_total{result="refreshed"}"#,
+                2.0
+            ),
         ])
     );
 }

@@ -68,7 +68,9 @@ async fn revocations(backend: Backend, setup: Setup, webhooks: bool) {
         .revoke_member(x.member_id.as_str());
     app.network(NetworkKind::TikTok)
         .revoke_member(tiktok.member_id.as_str());
-    app.fake.controls().revoke_member(linkedin.member_id.as_str());
+    app.fake
+        .controls()
+        .revoke_member(linkedin.member_id.as_str());
     for account in [&x, &tiktok, &linkedin] {
         assert!(account.expiration <= day(50), "{account:?}");
     }
@@ -142,7 +144,10 @@ async fn revocations(backend: Backend, setup: Setup, webhooks: bool) {
                 .map(|(_, reason)| reason.unwrap_or_default())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(expired(told(&app, linkedin.id).await), ["access_token_died"]);
+        assert_eq!(
+            expired(told(&app, linkedin.id).await),
+            ["access_token_died"]
+        );
         assert_eq!(expired(told(&app, tiktok.id).await), ["refresh_token_died"]);
     }
 }
