@@ -88,7 +88,7 @@ impl Services {
             clock.clone(),
             config.refresh.clone(),
             config.notify.clone(),
-            Housekeeping::of(&store, &config),
+            Housekeeping::for_providers(&store, &config, Some(&providers)),
         );
         let importer = Importer {
             store: store.clone(),

@@ -67,11 +67,7 @@ pub(super) fn settled(
             return Err(refused(
                 StatusCode::BAD_GATEWAY,
                 "linkedin_misconfigured",
-                &if provider.as_str() == ProviderName::LINKEDIN {
-                    "LinkedIn refused our client (check linkedin.client_id and linkedin.client_secret); nothing was changed".to_owned()
-                } else {
-                    format!("{network} refused our client (check providers.{provider}.client_id and client_secret); nothing was changed")
-                },
+                &client_refused(provider, network),
             ))
         }
         OnDemand::Rejected(_) => {
@@ -83,4 +79,14 @@ pub(super) fn settled(
         }
     };
     Ok((result, account))
+}
+
+/// `network` refused our client: what was done, and which settings the operator checks.
+/// Shared by the API's answers and the dashboard's "Refresh now".
+pub(super) fn client_refused(provider: &ProviderName, network: &str) -> String {
+    if provider.as_str() == ProviderName::LINKEDIN {
+        "LinkedIn refused our client (check linkedin.client_id and linkedin.client_secret); nothing was changed".to_owned()
+    } else {
+        format!("{network} refused our client (check providers.{provider}.client_id and client_secret); nothing was changed")
+    }
 }

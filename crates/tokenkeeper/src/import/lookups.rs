@@ -101,6 +101,10 @@ impl TokenLookups {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
             };
+            if error.not_offered().is_some() {
+                // Not a call that failed: there was nothing to call.
+                return Err(error);
+            }
             metrics::counter!("tokenkeeper_import_lookup_failures_total", "endpoint" => endpoint)
                 .increment(1);
             if error.class() != FailureClass::Transient {

@@ -146,6 +146,40 @@ fn not_configured(refused: NotConfigured) -> String {
     )
 }
 
+/// A row whose provider has no endpoint to ask what the row leaves out: the row's problem
+/// (it must give the field itself), not the import's, named with the provider and what it
+/// lacks.
+fn not_offered(asked: Lookup, provider: &dyn Provider, what: &str) -> String {
+    let network = provider.display_name();
+    let (field, endpoint, question) = match asked {
+        Lookup::Introspection => (
+            "token_expires_at",
+            "introspection",
+            "when the access token ends",
+        ),
+        Lookup::Userinfo {
+            member_unknown: true,
+        } => ("member_id", "userinfo", "whose the access token is"),
+        Lookup::Userinfo {
+            member_unknown: false,
+        } => (
+            "token_expires_at",
+            "userinfo",
+            "whether it still takes the access token",
+        ),
+    };
+    let missing = match provider.kind() {
+        crate::domain::ProviderKind::Oidc => format!(
+            "the discovery document of [providers.{}] names no {endpoint} endpoint",
+            provider.name()
+        ),
+        _ => format!("[providers.{}] sets no {endpoint}_url", provider.name()),
+    };
+    format!(
+        "{field}: not given, and {network} does not offer {what} ({missing}), so it cannot tell {question}; give {field} in the row"
+    )
+}
+
 /// Where an operator fixes our client at `provider`, for a stopped import's message.
 fn settings_of(provider: &dyn Provider, keys: &str) -> String {
     match provider.name() == ProviderName::linkedin_ref() {
@@ -196,12 +230,16 @@ impl Importer {
             .clone();
         let rules = self.rules(provider.as_ref());
         let failed = |asked: Lookup| {
-            let (provider, network) = (row.provider.clone(), rules.network.to_owned());
-            move |error| OneRowError::Lookup {
-                asked,
-                provider,
-                network,
-                error,
+            let (name, network) = (row.provider.clone(), rules.network.to_owned());
+            let provider = provider.clone();
+            move |error: ProviderError| match error.not_offered() {
+                Some(what) => OneRowError::Invalid(not_offered(asked, provider.as_ref(), what)),
+                None => OneRowError::Lookup {
+                    asked,
+                    provider: name,
+                    network,
+                    error,
+                },
             }
         };
         let seen = if needs_introspection(&row, &rules) {
@@ -443,7 +481,22 @@ impl Importer {
             let p = &mut pending[index];
             let provider = p.provider.as_ref();
             let network = provider.display_name();
+            let member_unknown = p.row.member_id.is_none();
+            // A provider without the endpoint asked is this row's problem, not a
+            // misconfiguration that stops the import: the other rows go on.
+            let lacking = match (&seen, &holder) {
+                (Some(Err(error)), _) => error
+                    .not_offered()
+                    .map(|what| (Lookup::Introspection, what)),
+                (_, Some(Err(error))) => error
+                    .not_offered()
+                    .map(|what| (Lookup::Userinfo { member_unknown }, what)),
+                _ => None,
+            };
             let problem = match (seen, holder) {
+                _ if lacking.is_some() => {
+                    lacking.map(|(asked, what)| not_offered(asked, provider, what))
+                }
                 (Some(Err(error)), _) if error.class() == FailureClass::Misconfiguration => {
                     stop.get_or_insert(format!(
                         "{network} refused our client at introspection (check {}): {error}",
@@ -461,7 +514,7 @@ impl Importer {
                     ));
                     None
                 }
-                (_, Some(Err(error))) if p.row.member_id.is_none() => Some(format!(
+                (_, Some(Err(error))) if member_unknown => Some(format!(
                     "member_id: not given, and {network} could not tell whose the access token is: {error}"
                 )),
                 (_, Some(Err(error))) => Some(format!(

@@ -101,6 +101,15 @@ impl ProviderError {
         matches!(self.failure, Failure::Timeout | Failure::Connect(_))
     }
 
+    /// What the network does not offer, when asking for it was the failure (no userinfo or
+    /// introspection endpoint): nothing was sent, and nothing asked again would change it.
+    pub fn not_offered(&self) -> Option<&'static str> {
+        match self.failure {
+            Failure::Unsupported(what) => Some(what),
+            _ => None,
+        }
+    }
+
     pub fn is_rate_limited(&self) -> bool {
         matches!(self.failure, Failure::RateLimited { .. })
     }

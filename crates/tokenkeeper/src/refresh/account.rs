@@ -1,6 +1,7 @@
 //! One account's refresh: decide, call LinkedIn (retrying what may pass), and say what must be
 //! written back. Nothing here writes; the sweep does, under the claim's version.
 
+use super::refresh_metrics;
 use super::shared::{Shared, Stop};
 use crate::domain::EnumText;
 use crate::domain::ProviderKind;
@@ -103,8 +104,7 @@ pub async fn refresh_account(
         }
         let started = Instant::now();
         let result = provider.refresh(&held, now).await;
-        metrics::histogram!("tokenkeeper_refresh_call_seconds")
-            .record(started.elapsed().as_secs_f64());
+        refresh_metrics::call_timed(&account.provider, started.elapsed().as_secs_f64());
         let error = match result {
             Ok(Renewal::TooEarly { retry_at }) => {
                 // Not a failure and not new tokens (Instagram and Threads renew only tokens a
@@ -123,8 +123,7 @@ pub async fn refresh_account(
                 shared.breaker.record(false);
                 let outcome = RefreshOutcome::Refreshed;
                 log.push(entry(attempt, started, outcome, None));
-                metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => outcome.as_str())
-                    .increment(1);
+                refresh_metrics::call_counted(&account.provider, outcome);
                 let write = refreshed(shared, provider.as_ref(), account, tokens, now);
                 return (Verdict::Write(write), log);
             }
@@ -132,8 +131,7 @@ pub async fn refresh_account(
         };
         let class = error.class();
         let outcome = failed_call(class);
-        metrics::counter!("tokenkeeper_refresh_calls_total", "outcome" => outcome.as_str())
-            .increment(1);
+        refresh_metrics::call_counted(&account.provider, outcome);
         log.push(entry(attempt, started, outcome, Some(&error)));
         tracing::warn!(
             account_id = account.id,

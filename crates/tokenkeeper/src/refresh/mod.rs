@@ -8,6 +8,7 @@ mod breaker;
 mod on_demand;
 mod on_read;
 mod pacing;
+mod refresh_metrics;
 mod sweep;
 mod turns;
 mod write_back;

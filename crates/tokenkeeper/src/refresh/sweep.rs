@@ -435,8 +435,7 @@ impl RefreshEngine {
 fn skip_unreadable(unreadable: Vec<StoreError>, counts: &Mutex<SweepCounts>) {
     for error in unreadable {
         tracing::error!(error = %error, "not refreshing an account whose stored row cannot be read");
-        metrics::counter!("tokenkeeper_refresh_results_total", "result" => "unreadable")
-            .increment(1);
+        super::refresh_metrics::unreadable_skipped();
         let mut counts = counts.lock().expect("sweep lock");
         counts.due += 1;
         counts.unreadable += 1;
@@ -550,10 +549,11 @@ impl Worker {
         let result = write.result();
         match super::write_back::complete_refresh(self.store.as_ref(), account, &write, log).await {
             Ok(true) => {
-                metrics::counter!("tokenkeeper_refresh_results_total", "result" => result)
-                    .increment(1);
-                metrics::histogram!("tokenkeeper_refresh_duration_seconds", "result" => result)
-                    .record(started.elapsed().as_secs_f64());
+                super::refresh_metrics::result_written(
+                    &account.provider,
+                    result,
+                    started.elapsed().as_secs_f64(),
+                );
                 self.count(|c| match &write {
                     RefreshWrite::Refreshed { .. } => c.refreshed += 1,
                     RefreshWrite::Failing { .. } => c.failing += 1,

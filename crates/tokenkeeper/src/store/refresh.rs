@@ -4,7 +4,9 @@
 
 use super::StoreError;
 use crate::domain::EnumText;
-use crate::domain::{Account, AccountStatus, NewNotification, RefreshOutcome, TokenSet};
+use crate::domain::{
+    Account, AccountStatus, NewNotification, ProviderName, RefreshOutcome, TokenSet,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -137,9 +139,17 @@ pub trait RefreshStore: RefreshLogStore {
         log: &[RefreshLogEntry],
     ) -> Result<bool, StoreError>;
 
-    /// Accounts waiting for their member to reconnect whose access token has died by `now`
-    /// become `expired`; returns how many.
-    async fn expire_dead_accounts(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Accounts waiting for their member to reconnect that are dead by `now` become
+    /// `expired`; returns how many. An account of a provider kept alive by its access token
+    /// (LinkedIn, Meta) is dead once that token has ended. One of a provider in
+    /// `kept_by_refresh_token` (X, Google, TikTok, standard servers: their access tokens live
+    /// an hour or two) is dead only once its refresh token's known end has passed; while no
+    /// end is known it waits for its member.
+    async fn expire_dead_accounts(
+        &self,
+        now: DateTime<Utc>,
+        kept_by_refresh_token: &[ProviderName],
+    ) -> Result<u64, StoreError>;
 
     /// Deletes audit rows older than `before`; returns how many.
     async fn prune_refresh_log(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;

@@ -4,7 +4,8 @@
 //! instance's sweep does it, whichever runs the slot and whether `serve` or `sweep` started it.
 
 use crate::config::Config;
-use crate::domain::NotificationPolicy;
+use crate::domain::{KeepAlive, NotificationPolicy, ProviderName};
+use crate::provider::Providers;
 use crate::refresh::AfterSweep;
 use crate::store::{OutboxStore, RefreshStore, Store, WebhookStore};
 use async_trait::async_trait;
@@ -21,17 +22,50 @@ pub struct Housekeeping {
     pub notify: NotificationPolicy,
     /// How long a `refresh_log` row is kept (`refresh.log_retention_days`).
     pub log_retention: Duration,
+    /// The providers whose accounts live by their refresh token (`KeepAlive::RefreshToken`):
+    /// their access tokens ending does not make an account waiting for its member `expired`.
+    pub kept_by_refresh_token: Vec<ProviderName>,
 }
 
 impl Housekeeping {
-    /// The chores on the one store, as `config` sets them.
+    /// The chores on the one store, as `config` sets them, for the providers it configures.
     pub fn of(store: &Arc<dyn Store>, config: &Config) -> Arc<Self> {
+        let providers = match Providers::from_config(config) {
+            Ok(providers) => providers,
+            Err(e) => {
+                // Not reached from `Services`, which builds them first and stops on failure.
+                tracing::warn!(error = %e, "providers not built; every account waiting for its member expires with its access token");
+                return Self::for_providers(store, config, None);
+            }
+        };
+        Self::for_providers(store, config, Some(&providers))
+    }
+
+    /// The same, for `providers` already built (the composition root's).
+    pub fn for_providers(
+        store: &Arc<dyn Store>,
+        config: &Config,
+        providers: Option<&Providers>,
+    ) -> Arc<Self> {
+        let configured = config.refresh.expiry();
+        let kept_by_refresh_token = providers
+            .into_iter()
+            .flat_map(Providers::iter)
+            .filter(|(_, provider)| {
+                matches!(
+                    provider.expiry_policy(configured).keeps_alive,
+                    KeepAlive::RefreshToken { .. }
+                )
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
         Arc::new(Self {
             refresh: store.clone(),
             outbox: store.clone(),
             webhooks: store.clone(),
             notify: config.notify.clone(),
             log_retention: config.refresh.log_retention,
+            kept_by_refresh_token,
         })
     }
 }
@@ -40,7 +74,11 @@ impl Housekeeping {
 impl AfterSweep for Housekeeping {
     /// Failures here are logged, never fatal to the run.
     async fn after_sweep(&self, as_of: DateTime<Utc>) {
-        match self.refresh.expire_dead_accounts(as_of).await {
+        match self
+            .refresh
+            .expire_dead_accounts(as_of, &self.kept_by_refresh_token)
+            .await
+        {
             Ok(0) => {}
             Ok(expired) => tracing::info!(
                 expired,

@@ -16,6 +16,8 @@ use super::render::PageError;
 use super::sign_in::Operator;
 use crate::domain::EnumText;
 use crate::domain::{Account, AccountStatus, ProviderName};
+use crate::http::demand_outcome::client_refused;
+use crate::http::provider_param::network_of;
 use crate::http::AppState;
 use crate::refresh::{Demand, OnDemand};
 use crate::store::AccountSearch;
@@ -175,10 +177,7 @@ async fn account_page(
         return Ok(no_such_account(operator, number, flash));
     };
     // The network as people write it; a provider the configuration lost, by its name.
-    let network = app.providers.find(&account.provider).map_or_else(
-        || account.provider.to_string(),
-        |p| p.display_name().to_owned(),
-    );
+    let network = network_of(app, &account.provider);
     let mut timeline = vec![Event::new(
         account.linked_at,
         "linked".into(),
@@ -278,33 +277,41 @@ pub async fn refresh_now(
         .on_demand(&account.provider, &account.user_id, Demand::Refresh)
         .await?;
     tracing::info!(user_id = %account.user_id, "refresh requested from the dashboard");
-    // LinkedIn's own words stay in the log: they may echo what we sent.
+    // Each message names the account's network. Its own words stay in the log: they may echo
+    // what we sent.
+    let network = network_of(&app, &account.provider);
     let flash = match outcome {
-        OnDemand::Refreshed(_) => "Refreshed: new tokens are stored.",
-        OnDemand::NeedsReconnect(_) => {
-            "LinkedIn refused the refresh token for good: the member is asked to reconnect."
+        OnDemand::Refreshed(_) => "Refreshed: new tokens are stored.".to_owned(),
+        OnDemand::NeedsReconnect(_) => format!(
+            "{network} refused the refresh token for good: the member is asked to reconnect."
+        ),
+        OnDemand::TokenWorks(_) => {
+            format!("{network} accepts the access token; nothing was changed.")
         }
-        OnDemand::TokenWorks(_) => "LinkedIn accepts the access token; nothing was changed.",
-        OnDemand::Unknown => "No such account.",
-        OnDemand::Busy => "Another process is refreshing this account; try again in a moment.",
+        OnDemand::Unknown => "No such account.".to_owned(),
+        OnDemand::Busy => {
+            "Another process is refreshing this account; try again in a moment.".to_owned()
+        }
         OnDemand::NoRefreshToken => {
-            "This account has no live refresh token: only its member can renew the token, by reconnecting."
+            "This account has no live refresh token: only its member can renew the token, by reconnecting.".to_owned()
         }
-        OnDemand::Discarded => "The account was reconnected or deleted meanwhile; nothing was changed.",
-        OnDemand::TooEarly { .. } => {
-            "The network renews this token only once it is a day old; it works meanwhile, and the account is due again then."
+        OnDemand::Discarded => {
+            "The account was reconnected or deleted meanwhile; nothing was changed.".to_owned()
         }
-        OnDemand::Unavailable(_) => {
-            "LinkedIn did not answer usefully; nothing was changed, and the sweep will try again."
-        }
+        OnDemand::TooEarly { .. } => format!(
+            "{network} renews this token only once it is a day old; it works meanwhile, and the account is due again then."
+        ),
+        OnDemand::Unavailable(_) => format!(
+            "{network} did not answer usefully; nothing was changed, and the sweep will try again."
+        ),
         OnDemand::Misconfigured(_) => {
-            "LinkedIn refused our client (check linkedin.client_id and linkedin.client_secret); nothing was changed."
+            format!("{}.", client_refused(&account.provider, &network))
         }
-        OnDemand::Rejected(_) => {
-            "LinkedIn refused this account with an answer it does not document; nothing was changed."
-        }
+        OnDemand::Rejected(_) => format!(
+            "{network} refused this account with an answer it does not document; nothing was changed."
+        ),
     };
-    account_page(&app, &operator, &number, Some(flash.to_owned())).await
+    account_page(&app, &operator, &number, Some(flash)).await
 }
 
 /// Queues the account's latest reconnect email again, for a member who says it never came.

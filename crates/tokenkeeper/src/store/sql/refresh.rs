@@ -4,7 +4,7 @@
 use super::webhooks::EventWrite;
 use super::{on_each, SqlStore, Statement, Tx};
 use crate::crypto::Row;
-use crate::domain::{Account, AccountStatus, NewNotification, WebhookEventType};
+use crate::domain::{Account, AccountStatus, NewNotification, ProviderName, WebhookEventType};
 use crate::store::rows::{self, AccountRow, RefreshLogRow};
 use crate::store::{
     ClaimedBatch, Lease, RefreshLogEntry, RefreshLogStore, RefreshStore, RefreshWrite, StoreError,
@@ -209,20 +209,39 @@ INSERT IGNORE INTO notifications (account_id, kind, episode, dedupe_key, status,
     deadline, attempts, next_attempt_at, created_at)
 VALUES (?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?)";
 
-static EXPIRE_DEAD: Statement = Statement::new(
-    "UPDATE social_network SET status = 'expired', updated_at = ?, version = version + 1
-     WHERE status = 'needs_reconnect' AND token_expires_at <= ?",
-);
-
-static DEAD_ACCOUNTS: Statement = Statement::new(
-    "SELECT id FROM social_network
-     WHERE status = 'needs_reconnect' AND token_expires_at <= ? ORDER BY id LIMIT ?",
-);
-
-static EXPIRE_ONE: Statement = Statement::new(
-    "UPDATE social_network SET status = 'expired', updated_at = ?, version = version + 1
-     WHERE id = ? AND status = 'needs_reconnect' AND token_expires_at <= ?",
-);
+/// Appends the test of an account that waits for its member and is dead at `now` (see
+/// `RefreshStore::expire_dead_accounts`): past its access token's end, or, for a provider in
+/// `kept_by_refresh_token`, past its refresh token's known end (a NULL end is never past).
+fn push_dead<'args, DB>(
+    query: &mut sqlx::QueryBuilder<'args, DB>,
+    now: DateTime<Utc>,
+    kept_by_refresh_token: &'args [ProviderName],
+) where
+    DB: sqlx::Database,
+    DateTime<Utc>: sqlx::Encode<'args, DB> + sqlx::Type<DB>,
+    &'args str: sqlx::Encode<'args, DB> + sqlx::Type<DB>,
+{
+    query.push("status = 'needs_reconnect' AND ");
+    if kept_by_refresh_token.is_empty() {
+        query.push("token_expires_at <= ").push_bind(now);
+        return;
+    }
+    let names = |query: &mut sqlx::QueryBuilder<'args, DB>| {
+        let mut list = query.separated(", ");
+        for name in kept_by_refresh_token {
+            list.push_bind(name.as_str());
+        }
+    };
+    query.push("((network NOT IN (");
+    names(query);
+    query.push(") AND token_expires_at <= ").push_bind(now);
+    query.push(") OR (network IN (");
+    names(query);
+    query
+        .push(") AND refresh_token_expires_at <= ")
+        .push_bind(now)
+        .push("))");
+}
 
 static PRUNE_LOG: Statement = Statement::new("DELETE FROM refresh_log WHERE attempted_at < ?");
 
@@ -249,33 +268,45 @@ impl SqlStore {
     /// `expire_dead_accounts` while webhooks are on: each account is expired in a
     /// transaction with its `account.expired` event. The update re-checks the account's state,
     /// so an account reconnected since it was listed is left alone and told of by nothing.
-    async fn expire_dead_accounts_one_by_one(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn expire_dead_accounts_one_by_one(
+        &self,
+        now: DateTime<Utc>,
+        kept_by_refresh_token: &[ProviderName],
+    ) -> Result<u64, StoreError> {
         let mut expired = 0;
         loop {
-            let dead: Vec<i64> = on_each!(Pool, &self.pool, |pool, dialect| {
-                sqlx::query_scalar(DEAD_ACCOUNTS.sql(dialect))
-                    .bind(now)
-                    .bind(500_i64)
-                    .fetch_all(pool)
-                    .await?
+            let dead: Vec<(i64, String)> = on_each!(Pool, &self.pool, |pool, dialect| {
+                let mut query =
+                    sqlx::QueryBuilder::new("SELECT id, network FROM social_network WHERE ");
+                push_dead(&mut query, now, kept_by_refresh_token);
+                query.push(" ORDER BY id LIMIT ").push_bind(500_i64);
+                query.build_query_as().fetch_all(pool).await?
             });
             if dead.is_empty() {
                 return Ok(expired);
             }
             let mut tx = self.begin().await?;
-            for id in &dead {
+            for (id, network) in &dead {
                 let done = on_each!(Tx, &mut tx, |tx, dialect| {
-                    sqlx::query(EXPIRE_ONE.sql(dialect))
-                        .bind(now)
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut **tx)
-                        .await?
-                        .rows_affected()
+                    let mut query = sqlx::QueryBuilder::new(
+                        "UPDATE social_network SET status = 'expired', updated_at = ",
+                    );
+                    query
+                        .push_bind(now)
+                        .push(", version = version + 1 WHERE id = ")
+                        .push_bind(*id)
+                        .push(" AND ");
+                    push_dead(&mut query, now, kept_by_refresh_token);
+                    query.build().execute(&mut **tx).await?.rows_affected()
                 });
                 if done == 1 {
-                    let event =
-                        EventWrite::new(WebhookEventType::Expired, Some("access_token_died"), now);
+                    let by_refresh_token =
+                        kept_by_refresh_token.iter().any(|p| p.as_str() == network);
+                    let reason = match by_refresh_token {
+                        true => "refresh_token_died",
+                        false => "access_token_died",
+                    };
+                    let event = EventWrite::new(WebhookEventType::Expired, Some(reason), now);
                     self.record_event(&mut tx, *id, &event).await?;
                     expired += 1;
                 }
@@ -496,17 +527,23 @@ impl RefreshStore for SqlStore {
         Ok(true)
     }
 
-    async fn expire_dead_accounts(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn expire_dead_accounts(
+        &self,
+        now: DateTime<Utc>,
+        kept_by_refresh_token: &[ProviderName],
+    ) -> Result<u64, StoreError> {
         if self.webhooks != WebhookEvents::Off {
-            return self.expire_dead_accounts_one_by_one(now).await;
+            return self
+                .expire_dead_accounts_one_by_one(now, kept_by_refresh_token)
+                .await;
         }
         Ok(on_each!(Pool, &self.pool, |pool, dialect| {
-            sqlx::query(EXPIRE_DEAD.sql(dialect))
-                .bind(now)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE social_network SET status = 'expired', updated_at = ",
+            );
+            query.push_bind(now).push(", version = version + 1 WHERE ");
+            push_dead(&mut query, now, kept_by_refresh_token);
+            query.build().execute(pool).await?.rows_affected()
         }))
     }
 

@@ -20,6 +20,7 @@ backend_tests!(
     a_row_naming_an_unconfigured_provider_is_refused_alone,
     an_x_rows_token_is_checked_through_xs_userinfo,
     the_api_imports_an_x_account_beside_the_linkedin_one,
+    a_row_whose_provider_cannot_identify_its_member_fails_alone,
 );
 
 const HEADER: &str =
@@ -354,4 +355,87 @@ async fn the_api_imports_an_x_account_beside_the_linkedin_one(backend: Backend) 
     );
     assert!(stored(app, "tiktok", "grace").await.is_none());
     assert_eq!(app.account_count().await, 2);
+}
+
+/// `[providers.acme]`: a server described by its endpoints, with no userinfo and no
+/// introspection endpoint, so it can tell nothing about a token. Never called here.
+fn acme_settings() -> [(&'static str, &'static str); 6] {
+    [
+        ("PROVIDERS__ACME__KIND", "oauth2"),
+        ("PROVIDERS__ACME__CLIENT_ID", "acme-app"),
+        ("PROVIDERS__ACME__CLIENT_SECRET", "acme-secret"),
+        ("PROVIDERS__ACME__DISPLAY_NAME", "Acme Social"),
+        (
+            "PROVIDERS__ACME__AUTHORIZE_URL",
+            "https://acme.example/authorize",
+        ),
+        ("PROVIDERS__ACME__TOKEN_URL", "https://acme.example/token"),
+    ]
+}
+
+async fn a_row_whose_provider_cannot_identify_its_member_fails_alone(backend: Backend) {
+    let mut setup = Setup::default();
+    for (key, value) in acme_settings() {
+        setup = setup.var(key, value);
+    }
+    let Some(app) = spawn(backend, setup).await else {
+        return;
+    };
+    let linked = instant(Utc::now() - Duration::days(1));
+    let expires = instant(Utc::now() + Duration::hours(1));
+    let lines = [
+        HEADER.to_owned(),
+        // Whose token? Acme has no userinfo to ask.
+        format!("u-1,acme,u1@example.com,AQ-secret-u1,,{expires},{linked},"),
+        format!("u-2,linkedin,u2@example.com,AQ-secret-u2,,{expires},{linked},member-u-2"),
+        // Does it still work? Acme can neither introspect nor be asked at userinfo.
+        format!("u-3,acme,u3@example.com,AQ-secret-u3,AQ-secret-r3,,{linked},acme-u-3"),
+        // Everything given: nothing to ask.
+        format!("u-4,acme,u4@example.com,AQ-secret-u4,,{expires},{linked},acme-u-4"),
+    ];
+    let path = file(".csv", &lines);
+    let output = import(&app, &[path.to_str().unwrap()], &acme_settings()).await;
+    let errors = stderr(&output);
+    assert!(!output.status.success(), "{errors}");
+    assert!(!errors.contains("the import stopped"), "{errors}");
+    assert!(
+        errors.contains(
+            "line 2: member_id: not given, and Acme Social does not offer a way to identify the user ([providers.acme] sets no userinfo_url), so it cannot tell whose the access token is; give member_id in the row"
+        ),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(
+            "line 4: token_expires_at: not given, and Acme Social does not offer a way to identify the user ([providers.acme] sets no userinfo_url), so it cannot tell whether it still takes the access token; give token_expires_at in the row"
+        ),
+        "{errors}"
+    );
+    assert!(errors.contains("2 of 4 rows failed"), "{errors}");
+    assert!(stdout(&output).contains("2 created"), "{}", stdout(&output));
+    assert_no_token(&output);
+    assert!(stored(&app, "linkedin", "u-2").await.is_some());
+    assert!(stored(&app, "acme", "u-4").await.is_some());
+    assert!(stored(&app, "acme", "u-1").await.is_none());
+    assert!(stored(&app, "acme", "u-3").await.is_none());
+    // The LinkedIn row was not asked either: it gave everything.
+    assert_eq!(app.fake.controls().calls(Endpoint::Userinfo), 0);
+
+    // The API refuses such a row as the request's problem, not as the provider failing.
+    let (status, body) = post(
+        &app,
+        &json!({
+            "provider": "acme",
+            "user_id": "u-5",
+            "email": "u5@example.com",
+            "access_token": "AQ-secret-u5",
+            "token_expires_at": expires,
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["message"],
+        "member_id: not given, and Acme Social does not offer a way to identify the user ([providers.acme] sets no userinfo_url), so it cannot tell whose the access token is; give member_id in the row"
+    );
+    assert!(stored(&app, "acme", "u-5").await.is_none());
 }

@@ -100,9 +100,11 @@ async fn a_sweep_killed_while_x_answers_leaves_the_member_asked_to_reconnect(bac
     assert_eq!(controls.refresh_grants(), 1, "no refresh was granted twice");
     let stored = stored_x(&app).await;
     assert_eq!(stored.id, world.account.id);
-    // Marked needs_reconnect, and then expired by the same sweep's housekeeping: X's access
-    // tokens live two hours and the sweep keeps only the refresh token alive, so at the
-    // sweep's moment the access token has long died. Either way only the member can renew it.
+    // Marked needs_reconnect, and then expired by the same sweep's housekeeping: that
+    // housekeeping is built from the app's configuration, which has no `[providers.x]` (X is
+    // only this engine's), so it applies the access-token rule, and X's two-hour access token
+    // has long died. A service configured with X keeps the account needs_reconnect
+    // (`short_lived_networks`). Either way only the member can renew it.
     assert_eq!(stored.status, AccountStatus::Expired);
     let kinds: Vec<String> = app
         .store

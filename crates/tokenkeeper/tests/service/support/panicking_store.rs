@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-use tokenkeeper::domain::Account;
+use tokenkeeper::domain::{Account, ProviderName};
 use tokenkeeper::refresh::EngineStores;
 use tokenkeeper::store::{
     ClaimedBatch, Lease, RefreshLogEntry, RefreshLogStore, RefreshStore, RefreshWrite, Store,
@@ -135,8 +135,14 @@ impl RefreshStore for PanickingStore {
         }
         written
     }
-    async fn expire_dead_accounts(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.inner.expire_dead_accounts(now).await
+    async fn expire_dead_accounts(
+        &self,
+        now: DateTime<Utc>,
+        kept_by_refresh_token: &[ProviderName],
+    ) -> Result<u64, StoreError> {
+        self.inner
+            .expire_dead_accounts(now, kept_by_refresh_token)
+            .await
     }
     async fn prune_refresh_log(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.prune_refresh_log(before).await
