@@ -4,6 +4,7 @@ pub mod demands_outlive_callers;
 pub mod engine;
 pub mod hostile_linkedin;
 pub mod kept_refresh_token;
+pub mod provider_lanes;
 pub mod refresh_claims;
 pub mod refresh_pacing;
 pub mod scheduling;
