@@ -55,7 +55,7 @@ impl TokenLookups {
         self.paced(provider.name(), "introspection", || {
             provider.introspect(token, now)
         })
-            .await
+        .await
     }
 
     /// Asks userinfo with the token itself. A 401 is the provider's answer, not a failure; a
@@ -66,7 +66,9 @@ impl TokenLookups {
         token: &AccessToken,
     ) -> Result<Holder, ProviderError> {
         match self
-            .paced(provider.name(), "userinfo", || provider.identify_token(token))
+            .paced(provider.name(), "userinfo", || {
+                provider.identify_token(token)
+            })
             .await
         {
             Ok(identity) => MemberId::parse(&identity.subject)

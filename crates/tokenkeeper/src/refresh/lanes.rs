@@ -36,7 +36,11 @@ struct Why {
 }
 
 impl Lanes {
-    pub fn new(sweep: &CancellationToken, breaker_window: usize, breaker_failure_ratio: f64) -> Self {
+    pub fn new(
+        sweep: &CancellationToken,
+        breaker_window: usize,
+        breaker_failure_ratio: f64,
+    ) -> Self {
         Self {
             sweep: sweep.clone(),
             breaker_window,
@@ -88,13 +92,9 @@ impl Lanes {
     /// Whether `provider` refused our client in this sweep.
     pub fn is_misconfigured(&self, provider: &ProviderName) -> bool {
         let lanes = self.lanes.lock().expect("lanes lock");
-        lanes.get(provider).is_some_and(|lane| {
-            lane.why
-                .lock()
-                .expect("lane lock")
-                .misconfigured
-                .is_some()
-        })
+        lanes
+            .get(provider)
+            .is_some_and(|lane| lane.why.lock().expect("lane lock").misconfigured.is_some())
     }
 
     fn reasons(&self, reason: impl Fn(&Why) -> Option<String>) -> Vec<(ProviderName, String)> {

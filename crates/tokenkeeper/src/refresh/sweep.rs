@@ -59,8 +59,8 @@ pub struct SweepReport {
 enum Settle {
     /// The sweep ended normally: their reconnect episodes start.
     Escalate,
-    /// The sweep concluded the refusals were about our client: released, and the slot is
-    /// recorded as ours so that it never counts against the member.
+    /// The sweep concluded the refusals were about our client (their provider refused it):
+    /// released, and the slot is recorded as ours so that it never counts against the member.
     Ours,
     /// The sweep failed or was interrupted: released as they are, decided at the next slot.
     Later,
@@ -324,11 +324,8 @@ impl RefreshEngine {
 
         let counts = counts.lock().expect("sweep lock").clone();
         let store_error = store_error.lock().expect("sweep lock").clone();
-        let (outcome, error) = super::outcome::judge(
-            &shared,
-            store_error,
-            self.shutdown.is_cancelled(),
-        );
+        let (outcome, error) =
+            super::outcome::judge(&shared, store_error, self.shutdown.is_cancelled());
         (counts, outcome, error)
     }
 
@@ -634,10 +631,10 @@ impl Worker {
 
     /// How `account`'s network is named to people.
     fn network(&self, account: &Account) -> String {
-        self.shared
-            .providers
-            .find(&account.provider)
-            .map_or_else(|| account.provider.to_string(), |p| p.display_name().to_owned())
+        self.shared.providers.find(&account.provider).map_or_else(
+            || account.provider.to_string(),
+            |p| p.display_name().to_owned(),
+        )
     }
 
     fn count(&self, change: impl FnOnce(&mut SweepCounts)) {

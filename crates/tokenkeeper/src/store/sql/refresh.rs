@@ -115,7 +115,7 @@ async fn claim_due_mysql(
     let due = claim_due_sql(super::Dialect::MySql, left_out.len());
     let mut wanted = limit.saturating_mul(CANDIDATES_PER_CLAIMED);
     for _ in 0..3 {
-        let mut query = sqlx::query_scalar(&*due).bind(due_at).bind(lease.now);
+        let mut query = sqlx::query_scalar(&due).bind(due_at).bind(lease.now);
         for network in left_out {
             query = query.bind(network.as_str());
         }
@@ -355,7 +355,7 @@ impl RefreshStore for SqlStore {
     ) -> Result<ClaimedBatch, StoreError> {
         let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, [Sqlite, Postgres] |pool, dialect| {
             let sql = claim_due_sql(dialect, left_out.len());
-            let mut query = sqlx::query_as(&*sql).bind(due_at).bind(lease.now);
+            let mut query = sqlx::query_as(&sql).bind(due_at).bind(lease.now);
             for network in left_out {
                 query = query.bind(network.as_str());
             }

@@ -55,9 +55,7 @@ async fn connect_x(app: &NetworkedApp) -> Vec<Account> {
 /// LinkedIn accounts stored so that they fall due at `due`.
 async fn seed_linkedin_due_at(app: &NetworkedApp, due: DateTime<Utc>) -> Vec<Account> {
     let refresh_after = app.config.refresh.expiry().refresh_after;
-    let seeded = app
-        .seed(LINKEDIN_ACCOUNTS, due - refresh_after)
-        .await;
+    let seeded = app.seed(LINKEDIN_ACCOUNTS, due - refresh_after).await;
     for account in &seeded {
         assert_eq!(account.expiration, due, "the seeded accounts fall due then");
     }
@@ -125,7 +123,11 @@ async fn linkedin_down_leaves_its_accounts_due_and_x_is_refreshed(backend: Backe
         report.error.as_deref(),
         Some("circuit breaker opened: LinkedIn is failing")
     );
-    assert_eq!(report.counts.refreshed, X_ACCOUNTS.len() as i64, "{report:?}");
+    assert_eq!(
+        report.counts.refreshed,
+        X_ACCOUNTS.len() as i64,
+        "{report:?}"
+    );
     assert_eq!(report.counts.failing, 0, "{report:?}");
     assert_eq!(
         x.calls(NetworkEndpoint::Refresh),
@@ -182,7 +184,10 @@ async fn x_refusing_our_client_leaves_its_accounts_and_linkedin_is_refreshed(bac
     let error = report.error.clone().unwrap_or_default();
     assert!(error.starts_with("X misconfiguration: "), "{error}");
     assert!(!error.contains("LinkedIn"), "{error}");
-    assert_eq!(report.counts.refreshed, LINKEDIN_ACCOUNTS as i64, "{report:?}");
+    assert_eq!(
+        report.counts.refreshed, LINKEDIN_ACCOUNTS as i64,
+        "{report:?}"
+    );
     for account in &linkedin {
         assert_refreshed_at(&app, account, linkedin_due).await;
     }
@@ -234,14 +239,15 @@ async fn a_linkedin_429_does_not_hold_the_refreshes_of_x(backend: Backend) {
 
     // The X accounts fall due meanwhile (LinkedIn's do not): X is called at once. The bound
     // only ends a test that fails; a shared pause would hold the sweep two minutes.
-    let report = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
-        app.sweep_at(last_x_due),
-    )
-    .await
-    .expect("the X refreshes did not wait out LinkedIn's pause");
+    let report = tokio::time::timeout(std::time::Duration::from_secs(60), app.sweep_at(last_x_due))
+        .await
+        .expect("the X refreshes did not wait out LinkedIn's pause");
     assert_eq!(report.outcome, SweepOutcome::Completed, "{report:?}");
-    assert_eq!(report.counts.refreshed, X_ACCOUNTS.len() as i64, "{report:?}");
+    assert_eq!(
+        report.counts.refreshed,
+        X_ACCOUNTS.len() as i64,
+        "{report:?}"
+    );
     for account in &x_accounts {
         assert_refreshed_at(&app, account, last_x_due).await;
     }
