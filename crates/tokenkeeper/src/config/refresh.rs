@@ -18,7 +18,8 @@ pub struct RefreshSettings {
     /// Due accounts claimed per database round trip.
     #[serde(with = "In::<Count, 1, 10_000>")]
     pub batch_size: i64,
-    /// Calls to LinkedIn's token endpoint per second, across all workers of this process.
+    /// Calls to each network's token endpoint per second, across all workers of this
+    /// process: each provider keeps its own rate.
     #[serde(with = "In::<Count, 1, 100_000>")]
     pub rate_per_second: u32,
     /// Tries per account within one sweep (the first call included).

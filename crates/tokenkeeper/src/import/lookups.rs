@@ -52,8 +52,10 @@ impl TokenLookups {
         token: &AccessToken,
         now: DateTime<Utc>,
     ) -> Result<Introspection, ProviderError> {
-        self.paced("introspection", || provider.introspect(token, now))
-            .await
+        self.paced(provider.name(), "introspection", || {
+            provider.introspect(token, now)
+        })
+        .await
     }
 
     /// Asks userinfo with the token itself. A 401 is the provider's answer, not a failure; a
@@ -64,7 +66,9 @@ impl TokenLookups {
         token: &AccessToken,
     ) -> Result<Holder, ProviderError> {
         match self
-            .paced("userinfo", || provider.identify_token(token))
+            .paced(provider.name(), "userinfo", || {
+                provider.identify_token(token)
+            })
             .await
         {
             Ok(identity) => MemberId::parse(&identity.subject)
@@ -83,7 +87,12 @@ impl TokenLookups {
         }
     }
 
-    async fn paced<T, F, Fut>(&self, endpoint: &'static str, call: F) -> Result<T, ProviderError>
+    async fn paced<T, F, Fut>(
+        &self,
+        network: &ProviderName,
+        endpoint: &'static str,
+        call: F,
+    ) -> Result<T, ProviderError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
@@ -96,7 +105,7 @@ impl TokenLookups {
             .build();
         let started = Instant::now();
         loop {
-            self.pacing.ready().await;
+            self.pacing.ready(network).await;
             let error = match call().await {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
@@ -116,9 +125,9 @@ impl TokenLookups {
                     .map_or(backoff, |asked| asked.max(backoff))
             });
             if error.is_rate_limited() {
-                // Everyone who calls the networks pauses, refreshes included.
+                // Everyone who calls this network pauses, refreshes included.
                 self.pacing
-                    .slow_down(next.unwrap_or(self.settings.retry_initial));
+                    .slow_down(network, next.unwrap_or(self.settings.retry_initial));
             }
             match next {
                 Some(delay) if started.elapsed() + delay <= self.settings.retry_max_total => {

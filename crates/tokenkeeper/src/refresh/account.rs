@@ -23,8 +23,8 @@ pub enum Verdict {
     Rejected {
         error: String,
     },
-    /// The sweep must stop; the account is left as it was.
-    StopSweep(Stop),
+    /// This provider's part of the sweep must stop; the account is left as it was.
+    StopProvider(Stop),
 }
 
 /// Accounts that must get the same unexplained answer before it is taken as being about our
@@ -59,8 +59,10 @@ pub async fn refresh_account(
         Ok(provider) => provider,
         Err(error) => {
             // A row naming a provider the configuration no longer has: the operator's to fix,
-            // and nothing to tell the member. The account stays as it is.
+            // and nothing to tell the member. The account stays as it is, and so do the
+            // others of that name: the sweep claims none of them again.
             tracing::error!(account_id = account.id, error = %error, "account left as it is");
+            shared.lane(&account.provider).stop(None);
             return (Verdict::Write(RefreshWrite::Release), log);
         }
     };
@@ -86,6 +88,8 @@ pub async fn refresh_account(
             );
         }
     };
+    let lane = shared.lane(&account.provider);
+    let network = provider.display_name();
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(shared.settings.retry_initial)
         .with_max_delay(shared.settings.retry_max_total)
@@ -97,10 +101,10 @@ pub async fn refresh_account(
     loop {
         attempt += 1;
         tokio::select! {
-            () = shared.pacing.ready() => {}
+            () = shared.pacing.ready(&account.provider) => {}
             // Nothing was asked yet, so stopping here loses nothing: the account is released
             // as it is. Once the call below is sent, its answer is awaited and written.
-            () = shared.halt.cancelled() => return (Verdict::Write(RefreshWrite::Release), log),
+            () = lane.halt.cancelled() => return (Verdict::Write(RefreshWrite::Release), log),
         }
         let started = Instant::now();
         let result = provider.refresh(&held, now).await;
@@ -109,7 +113,7 @@ pub async fn refresh_account(
             Ok(Renewal::TooEarly { retry_at }) => {
                 // Not a failure and not new tokens (Instagram and Threads renew only tokens a
                 // day old): the account is due again when the network will renew it.
-                shared.breaker.record(false);
+                lane.breaker.record(false);
                 tracing::info!(account_id = account.id, %retry_at, "too early to refresh; due again then");
                 return (
                     Verdict::Write(RefreshWrite::Postponed {
@@ -120,7 +124,7 @@ pub async fn refresh_account(
                 );
             }
             Ok(Renewal::Renewed(tokens)) => {
-                shared.breaker.record(false);
+                lane.breaker.record(false);
                 let outcome = RefreshOutcome::Refreshed;
                 log.push(entry(attempt, started, outcome, None));
                 refresh_metrics::call_counted(&account.provider, outcome);
@@ -142,7 +146,7 @@ pub async fn refresh_account(
         );
         match class {
             FailureClass::Permanent => {
-                shared.breaker.record(false);
+                lane.breaker.record(false);
                 let notifications = shared.notify.on_permanent_failure(account, now);
                 return (
                     Verdict::Write(RefreshWrite::NeedsReconnect {
@@ -155,21 +159,21 @@ pub async fn refresh_account(
             }
             FailureClass::Misconfiguration => {
                 return (
-                    Verdict::StopSweep(Stop::Misconfigured(error.to_string())),
+                    Verdict::StopProvider(Stop::Misconfigured(error.to_string())),
                     log,
                 );
             }
             FailureClass::Rejected => {
-                // LinkedIn answered: whatever this is, it is not an outage.
-                shared.breaker.record(false);
-                let accounts = shared.rejected_by(&error, account.id);
+                // The network answered: whatever this is, it is not an outage.
+                lane.breaker.record(false);
+                let accounts = shared.rejected_by(&error, account);
                 if accounts >= REPEATS_FOR_MISCONFIGURATION {
                     // Logged as ours, so this slot never counts against the member.
                     if let Some(last) = log.last_mut() {
                         last.outcome = RefreshOutcome::Misconfiguration;
                     }
                     return (
-                        Verdict::StopSweep(Stop::Misconfigured(format!(
+                        Verdict::StopProvider(Stop::Misconfigured(format!(
                             "{accounts} accounts got the same unexplained answer: {error}"
                         ))),
                         log,
@@ -183,11 +187,11 @@ pub async fn refresh_account(
                 );
             }
             FailureClass::Transient => {
-                if shared.breaker.record(true) {
+                if lane.breaker.record(true) {
                     return (
-                        Verdict::StopSweep(Stop::Degraded(
-                            "circuit breaker opened: LinkedIn is failing".into(),
-                        )),
+                        Verdict::StopProvider(Stop::Degraded(format!(
+                            "circuit breaker opened: {network} is failing"
+                        ))),
                         log,
                     );
                 }
@@ -203,11 +207,12 @@ pub async fn refresh_account(
                             .saturating_sub(provider.timeout()),
                     );
                 if let Some(asked) = error.retry_after().filter(|asked| *asked > budget) {
-                    // LinkedIn throttles the whole app: waiting longer than we may would hold
-                    // every claim hostage, so the sweep ends and the next slot catches up.
+                    // The network throttles the whole app: waiting longer than we may would hold
+                    // every claim hostage, so its part of the sweep ends and the next slot
+                    // catches up. The other networks' go on.
                     return (
-                        Verdict::StopSweep(Stop::Degraded(format!(
-                            "LinkedIn is rate limiting us and asked for a pause of {}s, longer than this sweep may wait",
+                        Verdict::StopProvider(Stop::Degraded(format!(
+                            "{network} is rate limiting us and asked for a pause of {}s, longer than this sweep may wait",
                             asked.as_secs()
                         ))),
                         log,
@@ -221,21 +226,23 @@ pub async fn refresh_account(
                         .map_or(backoff, |asked| asked.max(backoff))
                 });
                 if error.is_rate_limited() {
-                    // Every caller in the process waits what LinkedIn asked, even when this
-                    // account has no attempt left (always so on demand): the throttle is the
-                    // app's, not the account's.
+                    // Every caller of this network in the process waits what it asked, even
+                    // when this account has no attempt left (always so on demand): the
+                    // throttle is the app's, not the account's. Other networks are not slowed.
                     let pause = next
                         .or(error.retry_after())
                         .unwrap_or(shared.settings.retry_initial);
-                    shared.pacing.slow_down(pause.min(budget));
+                    shared
+                        .pacing
+                        .slow_down(&account.provider, pause.min(budget));
                 }
                 match next {
-                    Some(delay) if delay <= budget && !shared.stopping() => {
+                    Some(delay) if delay <= budget && !lane.stopping() => {
                         tokio::select! {
                             () = tokio::time::sleep(delay) => {}
                             // Between calls nothing is in flight: stopping loses nothing, and
                             // the failed attempts are recorded.
-                            () = shared.halt.cancelled() => {
+                            () = lane.halt.cancelled() => {
                                 return (Verdict::Write(RefreshWrite::Release), log);
                             }
                         }

@@ -5,8 +5,10 @@
 mod account;
 mod after_sweep;
 mod breaker;
+mod lanes;
 mod on_demand;
 mod on_read;
+mod outcome;
 mod pacing;
 mod refresh_metrics;
 mod sweep;

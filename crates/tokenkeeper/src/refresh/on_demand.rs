@@ -8,7 +8,6 @@
 //! failing under a claim that would refuse the next request for a whole lease.
 
 use super::account::{refresh_account, renewable, Verdict};
-use super::breaker::CircuitBreaker;
 use super::shared::{Shared, Stop};
 use super::RefreshEngine;
 use crate::domain::EnumText;
@@ -16,8 +15,6 @@ use crate::domain::{Account, ProviderName, RefreshOutcome, UserId};
 use crate::provider::FailureClass;
 use crate::store::{Lease, OneClaim, RefreshLogEntry, RefreshWrite, StoreError};
 use chrono::{DateTime, Utc};
-use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
 use strum::{IntoStaticStr, VariantArray};
 use tracing::Instrument;
 
@@ -307,7 +304,7 @@ impl RefreshEngine {
                 log,
                 Answer::Other(Box::new(OnDemand::Rejected(error))),
             ),
-            Verdict::StopSweep(Stop::Misconfigured(message)) => {
+            Verdict::StopProvider(Stop::Misconfigured(message)) => {
                 tracing::error!(error = %message, "LinkedIn rejected our request as misconfigured; check linkedin.client_id, linkedin.client_secret and the token URL");
                 (
                     RefreshWrite::Release,
@@ -315,7 +312,7 @@ impl RefreshEngine {
                     Answer::Other(Box::new(OnDemand::Misconfigured(message))),
                 )
             }
-            Verdict::StopSweep(Stop::Degraded(message)) => (
+            Verdict::StopProvider(Stop::Degraded(message)) => (
                 RefreshWrite::Release,
                 log,
                 Answer::Other(Box::new(OnDemand::Unavailable(message))),
@@ -324,24 +321,18 @@ impl RefreshEngine {
     }
 
     /// What `refresh_account` shares with a sweep's workers, for one call: no retry, its own
-    /// breaker, the process's one pacing (so a 429 seen here pauses the sweeps too), stopped
-    /// with the process.
+    /// breaker, the process's one pacing (so a 429 seen here pauses the sweeps' calls to the
+    /// same network too), stopped with the process.
     fn single_call(&self) -> Shared {
         let mut settings = self.settings.clone();
         settings.max_attempts = 1;
-        Shared {
-            providers: self.providers.clone(),
-            notify: self.notify.clone(),
-            pacing: self.pacing.clone(),
-            breaker: CircuitBreaker::new(settings.breaker_window, settings.breaker_failure_ratio),
+        Shared::new(
+            self.providers.clone(),
             settings,
-            halt: self.shutdown.child_token(),
-            misconfigured: Mutex::new(None),
-            degraded: Mutex::new(None),
-            panics: AtomicU64::new(0),
-            rejections: Mutex::default(),
-            escalations: Mutex::default(),
-        }
+            self.notify.clone(),
+            self.pacing.clone(),
+            self.shutdown.child_token(),
+        )
     }
 }
 

@@ -1,12 +1,12 @@
-//! What the workers of one sweep share: the providers and their pacing, the circuit
-//! breaker, why the sweep stops, and the accounts held until it ends. Its own module so that
-//! one account's refresh (`account`) and the sweep that runs it (`sweep`) both depend on it
-//! rather than on each other.
+//! What the workers of one sweep share: the providers and their pacing, each provider's lane
+//! (its circuit breaker and early stop), why the sweep stops, and the accounts held until it
+//! ends. Its own module so that one account's refresh (`account`) and the sweep that runs it
+//! (`sweep`) both depend on it rather than on each other.
 
-use super::breaker::CircuitBreaker;
+use super::lanes::{Lane, Lanes};
 use super::pacing::Pacing;
 use crate::config::RefreshSettings;
-use crate::domain::{Account, NotificationPolicy};
+use crate::domain::{Account, NotificationPolicy, ProviderName};
 use crate::provider::{ProviderError, Providers};
 use crate::store::RefreshLogEntry;
 use std::collections::{HashMap, HashSet};
@@ -14,13 +14,13 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
-/// Why a sweep stops early.
+/// Why a provider's part of a sweep stops early.
 #[derive(Debug, Clone)]
 pub enum Stop {
     /// Our credentials or our requests are wrong: the run fails and the operator must act.
     Misconfigured(String),
-    /// LinkedIn is failing or throttling us beyond what this sweep can wait for: the rest is
-    /// caught up at the next slot.
+    /// The network is failing or throttling us beyond what this sweep can wait for: its
+    /// accounts are caught up at the next slot.
     Degraded(String),
 }
 
@@ -31,15 +31,15 @@ pub struct Shared {
     pub settings: RefreshSettings,
     pub notify: NotificationPolicy,
     pub pacing: Arc<Pacing>,
-    pub breaker: CircuitBreaker,
-    /// Cancelled when the sweep stops for any reason (or the process shuts down): calls in
-    /// flight and pauses are abandoned, and their accounts released untouched.
+    /// Each provider's breaker and early stop.
+    pub lanes: Lanes,
+    /// Cancelled when the whole sweep stops (a store error, a panic) or the process shuts
+    /// down: every lane stops with it.
     pub halt: CancellationToken,
-    pub misconfigured: Mutex<Option<String>>,
-    pub degraded: Mutex<Option<String>>,
     pub panics: AtomicU64,
-    /// Unexplained answers seen in this sweep, by answer, with the accounts that got them.
-    pub rejections: Mutex<HashMap<String, HashSet<i64>>>,
+    /// Unexplained answers seen in this sweep, by provider and answer, with the accounts that
+    /// got them.
+    pub rejections: Mutex<HashMap<(ProviderName, String), HashSet<i64>>>,
     /// Accounts refused for the last allowed slot. Their reconnect episode starts only once
     /// the sweep is over and has not concluded that the refusals were about our client.
     pub escalations: Mutex<Vec<Escalation>>,
@@ -53,35 +53,54 @@ pub struct Escalation {
 }
 
 impl Shared {
+    /// `halt`: stops everything this shares when cancelled (the sweep's, or the process's).
+    pub fn new(
+        providers: Providers,
+        settings: RefreshSettings,
+        notify: NotificationPolicy,
+        pacing: Arc<Pacing>,
+        halt: CancellationToken,
+    ) -> Self {
+        Self {
+            lanes: Lanes::new(
+                &halt,
+                settings.breaker_window,
+                settings.breaker_failure_ratio,
+            ),
+            providers,
+            settings,
+            notify,
+            pacing,
+            halt,
+            panics: AtomicU64::new(0),
+            rejections: Mutex::default(),
+            escalations: Mutex::default(),
+        }
+    }
+
+    /// Whether the whole sweep is stopping.
     pub fn stopping(&self) -> bool {
         self.halt.is_cancelled()
     }
 
-    pub fn stop(&self, why: Option<Stop>) {
-        match why {
-            Some(Stop::Misconfigured(message)) => {
-                self.misconfigured
-                    .lock()
-                    .expect("sweep lock")
-                    .get_or_insert(message);
-            }
-            Some(Stop::Degraded(message)) => {
-                self.degraded
-                    .lock()
-                    .expect("sweep lock")
-                    .get_or_insert(message);
-            }
-            None => {}
-        }
+    /// Stops the whole sweep, every provider's part of it.
+    pub fn stop(&self) {
         self.halt.cancel();
     }
 
-    /// Records that `account_id` got this unexplained answer; returns how many different
-    /// accounts got the same one in this sweep.
-    pub fn rejected_by(&self, error: &ProviderError, account_id: i64) -> usize {
+    /// `provider`'s part of the sweep.
+    pub fn lane(&self, provider: &ProviderName) -> Arc<Lane> {
+        self.lanes.of(provider)
+    }
+
+    /// Records that `account` got this unexplained answer; returns how many different
+    /// accounts of the same provider got the same one in this sweep.
+    pub fn rejected_by(&self, error: &ProviderError, account: &Account) -> usize {
         let mut seen = self.rejections.lock().expect("sweep lock");
-        let accounts = seen.entry(error.to_string()).or_default();
-        accounts.insert(account_id);
+        let accounts = seen
+            .entry((account.provider.clone(), error.to_string()))
+            .or_default();
+        accounts.insert(account.id);
         accounts.len()
     }
 }

@@ -1,6 +1,5 @@
 use super::account::{refresh_account, Verdict};
 use super::after_sweep::AfterSweep;
-use super::breaker::CircuitBreaker;
 use super::pacing::Pacing;
 use super::shared::{Escalation, Shared};
 use super::stores::EngineStores;
@@ -14,7 +13,7 @@ use crate::provider::Rotation;
 use crate::store::{Lease, RefreshStore, RefreshWrite, StoreError, SweepCounts};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -60,8 +59,8 @@ pub struct SweepReport {
 enum Settle {
     /// The sweep ended normally: their reconnect episodes start.
     Escalate,
-    /// The sweep concluded the refusals were about our client: released, and the slot is
-    /// recorded as ours so that it never counts against the member.
+    /// The sweep concluded the refusals were about our client (their provider refused it):
+    /// released, and the slot is recorded as ours so that it never counts against the member.
     Ours,
     /// The sweep failed or was interrupted: released as they are, decided at the next slot.
     Later,
@@ -256,22 +255,13 @@ impl RefreshEngine {
         run_id: i64,
         as_of: DateTime<Utc>,
     ) -> (SweepCounts, SweepOutcome, Option<String>) {
-        let shared = Arc::new(Shared {
-            providers: self.providers.clone(),
-            settings: self.settings.clone(),
-            notify: self.notify.clone(),
-            pacing: self.pacing.clone(),
-            breaker: CircuitBreaker::new(
-                self.settings.breaker_window,
-                self.settings.breaker_failure_ratio,
-            ),
-            halt: self.shutdown.child_token(),
-            misconfigured: Mutex::new(None),
-            degraded: Mutex::new(None),
-            panics: AtomicU64::new(0),
-            rejections: Mutex::default(),
-            escalations: Mutex::default(),
-        });
+        let shared = Arc::new(Shared::new(
+            self.providers.clone(),
+            self.settings.clone(),
+            self.notify.clone(),
+            self.pacing.clone(),
+            self.shutdown.child_token(),
+        ));
         let counts = Arc::new(Mutex::new(SweepCounts::default()));
         let store_error: Arc<Mutex<Option<String>>> = Arc::default();
         // Claimed accounts wait here for a worker; the bound keeps claims close to the work.
@@ -322,9 +312,7 @@ impl RefreshEngine {
                 .expect("sweep lock")
                 .get_or_insert(crate::telemetry::error_chain(&e));
         }
-        let settle = if shared.misconfigured.lock().expect("sweep lock").is_some() {
-            Settle::Ours
-        } else if store_error.lock().expect("sweep lock").is_some()
+        let settle = if store_error.lock().expect("sweep lock").is_some()
             || shared.panics.load(Ordering::Relaxed) > 0
             || self.shutdown.is_cancelled()
         {
@@ -335,54 +323,15 @@ impl RefreshEngine {
         worker.settle_escalations(settle).await;
 
         let counts = counts.lock().expect("sweep lock").clone();
-        let misconfigured = shared.misconfigured.lock().expect("sweep lock").clone();
         let store_error = store_error.lock().expect("sweep lock").clone();
-        if let Some(message) = misconfigured {
-            tracing::error!(
-                error = %message,
-                "LinkedIn rejected our request as misconfigured; check linkedin.client_id, linkedin.client_secret and the token URL. No member was notified."
-            );
-            metrics::counter!("tokenkeeper_refresh_misconfiguration_total").increment(1);
-            return (
-                counts,
-                SweepOutcome::Failed,
-                Some(format!("LinkedIn misconfiguration: {message}")),
-            );
-        }
-        if let Some(message) = store_error {
-            return (counts, SweepOutcome::Failed, Some(message));
-        }
-        let panics = shared.panics.load(Ordering::Relaxed);
-        if panics > 0 {
-            return (
-                counts,
-                SweepOutcome::Failed,
-                Some(format!(
-                    "{panics} refresh(es) panicked: a bug; their accounts were released untouched"
-                )),
-            );
-        }
-        if self.shutdown.is_cancelled() {
-            tracing::warn!("shutting down: sweep interrupted, claims released");
-            return (
-                counts,
-                SweepOutcome::Interrupted,
-                Some("interrupted by shutdown".into()),
-            );
-        }
-        let degraded = shared.degraded.lock().expect("sweep lock").clone();
-        if let Some(message) = degraded {
-            tracing::warn!(
-                reason = %message,
-                "sweep stopped early; the rest waits for the next slot"
-            );
-            return (counts, SweepOutcome::Degraded, Some(message));
-        }
-        (counts, SweepOutcome::Completed, None)
+        let (outcome, error) =
+            super::outcome::judge(&shared, store_error, self.shutdown.is_cancelled());
+        (counts, outcome, error)
     }
 
     /// Claims due accounts batch by batch and queues them for the workers, until none are
     /// left or the sweep is stopping. Memory holds at most a batch or two, whatever the table.
+    /// The accounts of a provider whose part of the sweep has stopped are no longer claimed.
     async fn claim_into(
         &self,
         queue: &mpsc::Sender<Claimed>,
@@ -403,12 +352,17 @@ impl RefreshEngine {
             let batch = match self
                 .stores
                 .refresh
-                .claim_due(as_of, &lease, self.settings.batch_size)
+                .claim_due_except(
+                    as_of,
+                    &lease,
+                    self.settings.batch_size,
+                    &shared.lanes.stopped(),
+                )
                 .await
             {
                 Ok(batch) => batch,
                 Err(e) => {
-                    shared.stop(None);
+                    shared.stop();
                     return Err(e);
                 }
             };
@@ -477,16 +431,18 @@ impl Worker {
         );
         metrics::counter!("tokenkeeper_refresh_panics_total").increment(1);
         self.shared.panics.fetch_add(1, Ordering::Relaxed);
-        self.shared.stop(None);
+        self.shared.stop();
         self.release(&account, &[]).await;
     }
 
     async fn handle(&self, claimed: Claimed) {
         let Claimed { account, deadline } = claimed;
         self.count(|c| c.due += 1);
+        let lane = self.shared.lane(&account.provider);
         // An account that waited in the queue until its claim lapsed is left for the next
-        // slot: another process may already have taken it over.
-        if self.shared.stopping() || deadline <= Instant::now() {
+        // slot: another process may already have taken it over. So is one whose provider's
+        // part of the sweep has stopped.
+        if lane.stopping() || deadline <= Instant::now() {
             self.release(&account, &[]).await;
             return;
         }
@@ -502,8 +458,8 @@ impl Worker {
         // a call is sent to a network that rotates refresh tokens (X, TikTok, a standard
         // server), its answer is awaited (within the provider's time-out) and written:
         // dropping it would lose the new refresh token, the old one being spent. Elsewhere
-        // (LinkedIn, Google) the held refresh token stays good, so a stopping sweep need not
-        // wait for a network that hangs.
+        // (LinkedIn, Google) the held refresh token stays good, so a stopping sweep (or
+        // provider's part of it) need not wait for a network that hangs.
         let rotates = self
             .shared
             .providers
@@ -517,7 +473,7 @@ impl Worker {
                 // moment.
                 biased;
                 done = refreshing => done,
-                () = self.shared.halt.cancelled() => {
+                () = lane.halt.cancelled() => {
                     self.release(&account, &[]).await;
                     return;
                 }
@@ -529,8 +485,8 @@ impl Worker {
                 Some((write, log)) => (write, log),
                 None => return,
             },
-            Verdict::StopSweep(why) => {
-                self.shared.stop(Some(why));
+            Verdict::StopProvider(why) => {
+                lane.stop(Some(why));
                 self.release(&account, &log).await;
                 return;
             }
@@ -576,7 +532,7 @@ impl Worker {
                     .lock()
                     .expect("sweep lock")
                     .get_or_insert(message);
-                self.shared.stop(None);
+                self.shared.stop();
                 self.count(|c| c.skipped += 1);
             }
         }
@@ -608,13 +564,14 @@ impl Worker {
                     account: account.clone(),
                     log,
                     error: format!(
-                        "LinkedIn refused this account in {} consecutive slots: {error}",
+                        "{} refused this account in {} consecutive slots: {error}",
+                        self.network(account),
                         earlier + 1
                     ),
                 });
             return None;
         }
-        // Not emailed yet: it may be LinkedIn's passing mood about this member.
+        // Not emailed yet: it may be the network's passing mood about this member.
         let write = RefreshWrite::Failing {
             error,
             at: self.as_of,
@@ -632,6 +589,12 @@ impl Worker {
             error,
         } in held
         {
+            // Refusals from a provider that refused our client are ours, not the member's.
+            let settle = if self.shared.lanes.is_misconfigured(&account.provider) {
+                Settle::Ours
+            } else {
+                settle
+            };
             if settle == Settle::Ours {
                 for entry in &mut log {
                     entry.outcome = RefreshOutcome::Misconfiguration;
@@ -664,6 +627,14 @@ impl Worker {
             // The lease runs out by itself; the account is only delayed.
             tracing::warn!(account_id = account.id, error = %crate::telemetry::error_chain(&e), "could not release a claim");
         }
+    }
+
+    /// How `account`'s network is named to people.
+    fn network(&self, account: &Account) -> String {
+        self.shared.providers.find(&account.provider).map_or_else(
+            || account.provider.to_string(),
+            |p| p.display_name().to_owned(),
+        )
     }
 
     fn count(&self, change: impl FnOnce(&mut SweepCounts)) {

@@ -117,6 +117,19 @@ pub trait RefreshStore: RefreshLogStore {
         due_at: DateTime<Utc>,
         lease: &Lease,
         limit: i64,
+    ) -> Result<ClaimedBatch, StoreError> {
+        self.claim_due_except(due_at, lease, limit, &[]).await
+    }
+
+    /// `claim_due`, leaving the accounts of the networks in `left_out` where they are: a
+    /// sweep claims no more accounts of a provider whose part of it has stopped (down,
+    /// throttling, or refusing our client) while it goes on with the others.
+    async fn claim_due_except(
+        &self,
+        due_at: DateTime<Utc>,
+        lease: &Lease,
+        limit: i64,
+        left_out: &[ProviderName],
     ) -> Result<ClaimedBatch, StoreError>;
 
     /// The accounts `claim_due` would take, without claiming: for `--dry-run`. Pages by

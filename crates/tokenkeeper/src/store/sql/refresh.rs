@@ -12,58 +12,86 @@ use crate::store::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// SQLite runs one writer at a time, so claiming in one statement can never take a row twice.
-/// Parameters: those of `DUE`, then the lease's end and holder.
-static CLAIM_DUE_SQLITE: Statement = Statement::new(
-    "
-WITH due AS (
+/// Rows another sweep holds are skipped by PostgreSQL, not waited for; the CTE is evaluated
+/// once, so the LIMIT holds. MySQL claims in several statements (`claim_due_mysql`): this is
+/// its first, which finds the due rows. Parameters: due_at, now, the networks left out (as
+/// many as `left_out`), how many; then, but for MySQL, the lease's end and holder.
+fn claim_due_text(dialect: super::Dialect, left_out: usize) -> String {
+    let networks = if left_out == 0 {
+        String::new()
+    } else {
+        format!(
+            "\n      AND network NOT IN ({})",
+            vec!["?"; left_out].join(", ")
+        )
+    };
+    let due = format!(
+        "
     SELECT id FROM social_network
     WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
-      AND (claimed_until IS NULL OR claimed_until < ?)
+      AND (claimed_until IS NULL OR claimed_until < ?){networks}
     ORDER BY expiration, id
-    LIMIT ?)
+    LIMIT ?"
+    );
+    match dialect {
+        super::Dialect::Sqlite => format!(
+            "
+WITH due AS ({due})
 UPDATE social_network SET claimed_until = ?, claimed_by = ?, version = version + 1
 WHERE id IN (SELECT id FROM due)
-RETURNING *",
-);
-
-/// Rows another sweep holds are skipped, not waited for; the CTE is evaluated once, so the
-/// LIMIT holds. Same parameters as SQLite's.
-static CLAIM_DUE_POSTGRES: Statement = Statement::new(
-    "
-WITH due AS (
-    SELECT id FROM social_network
-    WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
-      AND (claimed_until IS NULL OR claimed_until < ?)
-    ORDER BY expiration, id
-    LIMIT ?
+RETURNING *"
+        ),
+        super::Dialect::Postgres => format!(
+            "
+WITH due AS ({due}
     FOR UPDATE SKIP LOCKED)
 UPDATE social_network s SET claimed_until = ?, claimed_by = ?, version = s.version + 1
 FROM due WHERE s.id = due.id
-RETURNING s.*",
-);
+RETURNING s.*"
+        ),
+        super::Dialect::MySql => due,
+    }
+}
+
+/// The claim of a sweep that leaves no network out, as each database reads it.
+static CLAIM_DUE: LazyLock<[Statement; 3]> = LazyLock::new(|| {
+    [
+        super::Dialect::Sqlite,
+        super::Dialect::Postgres,
+        super::Dialect::MySql,
+    ]
+    .map(|dialect| Statement::built(claim_due_text(dialect, 0)))
+});
+
+/// The claim leaving out `left_out` networks: the usual one when none is, else made for
+/// this call (a sweep leaves out the few providers that stopped early).
+fn claim_due_sql(dialect: super::Dialect, left_out: usize) -> Cow<'static, str> {
+    if left_out == 0 {
+        return Cow::Borrowed(claim_due_statement(dialect));
+    }
+    Cow::Owned(
+        Statement::built(claim_due_text(dialect, left_out))
+            .sql(dialect)
+            .to_owned(),
+    )
+}
 
 /// The claim statement of a dialect that claims in one statement, as the database reads it,
 /// so the benchmark can ask the database how much of the table it reads. Parameters: due_at,
 /// now, limit, the lease's end, its holder. MySQL claims in several statements; its first,
 /// which finds the due rows, is given (parameters: due_at, now, limit).
 pub fn claim_due_statement(dialect: super::Dialect) -> &'static str {
-    match dialect {
-        super::Dialect::Sqlite => CLAIM_DUE_SQLITE.sql(dialect),
-        super::Dialect::Postgres => CLAIM_DUE_POSTGRES.sql(dialect),
-        super::Dialect::MySql => DUE_CANDIDATES_MYSQL,
-    }
+    let index = match dialect {
+        super::Dialect::Sqlite => 0,
+        super::Dialect::Postgres => 1,
+        super::Dialect::MySql => 2,
+    };
+    CLAIM_DUE[index].sql(dialect)
 }
-
-/// MySQL's first step of a claim (`claim_due_mysql`): the oldest due accounts, read without
-/// locking. Parameters: due_at, now, how many.
-const DUE_CANDIDATES_MYSQL: &str = "
-SELECT id FROM social_network
-WHERE status IN ('active', 'refresh_failing') AND expiration <= ?
-  AND (claimed_until IS NULL OR claimed_until < ?)
-ORDER BY expiration, id
-LIMIT ?";
 
 #[cfg(feature = "mysql")]
 /// How many more candidates than a batch a claim reads, so that claims racing for the same
@@ -82,15 +110,16 @@ async fn claim_due_mysql(
     due_at: DateTime<Utc>,
     lease: &Lease,
     limit: i64,
+    left_out: &[ProviderName],
 ) -> Result<Vec<AccountRow>, sqlx::Error> {
+    let due = claim_due_sql(super::Dialect::MySql, left_out.len());
     let mut wanted = limit.saturating_mul(CANDIDATES_PER_CLAIMED);
     for _ in 0..3 {
-        let candidates: Vec<i64> = sqlx::query_scalar(DUE_CANDIDATES_MYSQL)
-            .bind(due_at)
-            .bind(lease.now)
-            .bind(wanted)
-            .fetch_all(pool)
-            .await?;
+        let mut query = sqlx::query_scalar(&due).bind(due_at).bind(lease.now);
+        for network in left_out {
+            query = query.bind(network.as_str());
+        }
+        let candidates: Vec<i64> = query.bind(wanted).fetch_all(pool).await?;
         if candidates.is_empty() {
             break;
         }
@@ -348,23 +377,27 @@ impl SqlStore {
 
 #[async_trait]
 impl RefreshStore for SqlStore {
-    async fn claim_due(
+    async fn claim_due_except(
         &self,
         due_at: DateTime<Utc>,
         lease: &Lease,
         limit: i64,
+        left_out: &[ProviderName],
     ) -> Result<ClaimedBatch, StoreError> {
         let rows: Vec<AccountRow> = on_each!(Pool, &self.pool, [Sqlite, Postgres] |pool, dialect| {
-            sqlx::query_as(claim_due_statement(dialect))
-                .bind(due_at)
-                .bind(lease.now)
+            let sql = claim_due_sql(dialect, left_out.len());
+            let mut query = sqlx::query_as(&sql).bind(due_at).bind(lease.now);
+            for network in left_out {
+                query = query.bind(network.as_str());
+            }
+            query
                 .bind(limit)
                 .bind(lease.until)
                 .bind(lease.holder.as_str())
                 .fetch_all(pool)
                 .await?
         }, #[cfg(feature = "mysql")] super::Pool::MySql(pool) => {
-            claim_due_mysql(pool, due_at, lease, limit).await?
+            claim_due_mysql(pool, due_at, lease, limit, left_out).await?
         });
         let tokens = self.tokens();
         let mut batch = ClaimedBatch::default();

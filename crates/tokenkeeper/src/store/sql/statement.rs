@@ -21,8 +21,8 @@ impl Statement {
         }
     }
 
-    /// A statement put together at run time (from an outbox table's description, say); it
-    /// must be kept for the process, as the `static` ones are.
+    /// A statement put together at run time (from an outbox table's description, say); kept
+    /// for the process, as the `static` ones are, or made for one call whose shape varies.
     pub(in crate::store) fn built(text: String) -> Self {
         Self {
             text: Cow::Owned(text),
@@ -31,7 +31,7 @@ impl Statement {
     }
 
     /// The statement as `dialect` reads it.
-    pub(in crate::store) fn sql(&'static self, dialect: Dialect) -> &'static str {
+    pub(in crate::store) fn sql(&self, dialect: Dialect) -> &str {
         match dialect {
             Dialect::Postgres => self.numbered.get_or_init(|| numbered(&self.text)),
             Dialect::Sqlite | Dialect::MySql => &self.text,

@@ -5,6 +5,7 @@ pub mod engine;
 pub mod hostile_linkedin;
 pub mod kept_refresh_token;
 pub mod metrics_by_provider;
+pub mod provider_lanes;
 pub mod refresh_claims;
 pub mod refresh_pacing;
 pub mod scheduling;

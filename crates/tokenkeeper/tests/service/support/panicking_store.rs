@@ -70,16 +70,19 @@ impl LateClaim {
         due_at: DateTime<Utc>,
         lease: &Lease,
         limit: i64,
+        left_out: &[ProviderName],
     ) -> Result<ClaimedBatch, StoreError> {
         self.seen.send_modify(|seen| seen.claims_started += 1);
         let late = self.seen.borrow().claims_started == 2;
-        let (seen, lease) = (self.seen.clone(), lease.clone());
+        let (seen, lease, left_out) = (self.seen.clone(), lease.clone(), left_out.to_vec());
         // A task of its own: dropping this call does not stop the claim.
         let claim = tokio::spawn(async move {
             if late {
                 let _ = seen.subscribe().wait_for(|s| s.releases >= 2).await;
             }
-            let claimed = inner.claim_due(due_at, &lease, limit).await;
+            let claimed = inner
+                .claim_due_except(due_at, &lease, limit, &left_out)
+                .await;
             seen.send_modify(|seen| seen.claims_done += 1);
             claimed
         });
@@ -89,15 +92,23 @@ impl LateClaim {
 
 #[async_trait]
 impl RefreshStore for PanickingStore {
-    async fn claim_due(
+    async fn claim_due_except(
         &self,
         due_at: DateTime<Utc>,
         lease: &Lease,
         limit: i64,
+        left_out: &[ProviderName],
     ) -> Result<ClaimedBatch, StoreError> {
         match &self.late_claim {
-            Some(late) => late.claim(self.inner.clone(), due_at, lease, limit).await,
-            None => self.inner.claim_due(due_at, lease, limit).await,
+            Some(late) => {
+                late.claim(self.inner.clone(), due_at, lease, limit, left_out)
+                    .await
+            }
+            None => {
+                self.inner
+                    .claim_due_except(due_at, lease, limit, left_out)
+                    .await
+            }
         }
     }
     async fn list_due(
