@@ -1,6 +1,8 @@
-//! How the refresh sweep scales. Seeds N accounts (a chosen number of them due) into SQLite or
-//! PostgreSQL, runs the real sweep against the fake LinkedIn in a separate process, and reports
-//! the sweep's numbers next to ceilings measured in the same run. See docs/benchmarks.md.
+//! How the refresh sweep scales. Seeds N accounts (a chosen number of them due) into SQLite,
+//! PostgreSQL or MariaDB, runs the real sweep against the fake LinkedIn in a separate process,
+//! and reports the sweep's numbers next to ceilings measured in the same run; with
+//! `--providers`, over a mix of networks, one fake process each (`mix.rs`). See
+//! docs/benchmarks.md.
 
 mod ceilings;
 mod cipher_cost;
@@ -10,6 +12,7 @@ mod fake_process;
 mod load_client;
 mod mariadb_ceiling;
 mod memory;
+mod mix;
 mod reads;
 mod rotation;
 mod seed;
@@ -44,9 +47,19 @@ enum BackendArg {
 #[derive(Debug, Parser)]
 #[command(about = "Benchmark of tokenkeeper's refresh sweep")]
 struct Args {
-    /// Run the fake LinkedIn (used internally: the benchmark starts itself in this mode).
+    /// Run a fake network (used internally: the benchmark starts itself in this mode).
     #[arg(long, hide = true)]
     fake: bool,
+    /// The network the fake plays (with --fake).
+    #[arg(long, hide = true, default_value = "linkedin")]
+    fake_network: String,
+    /// Sweep a mix of providers instead of LinkedIn alone: each provider's share of the
+    /// accounts (and of the due ones) in whole percents adding up to 100, of linkedin, x,
+    /// google, tiktok, instagram, threads and facebook. Each network's fake runs in its own
+    /// process with --latency-ms; the run fails unless every due account was refreshed, with
+    /// one refresh call each (see docs/benchmarks.md, A sweep over a mix of providers).
+    #[arg(long, value_name = "NAME=PERCENT,...")]
+    providers: Option<mix::Mix>,
     #[arg(long, value_enum, default_value = "both")]
     backend: BackendArg,
     /// Table sizes to run, comma separated.
@@ -67,7 +80,8 @@ struct Args {
     #[arg(long, default_value_t = UNPACED)]
     rate_per_second: u32,
     /// Small sizes, seconds: keeps the benchmark from rotting in CI and fails when a target it
-    /// can check at that size is missed (20,000 accounts, 100 due, 200 ms, C = 16).
+    /// can check at that size is missed (20,000 accounts, 100 due, 200 ms, C = 16; with
+    /// --providers: 2,000 accounts, 100 due, 100 ms, C = 16).
     #[arg(long)]
     smoke: bool,
     /// Instead of the sweep: time `keys rotate` over every seeded row (sealed under one key,
@@ -120,9 +134,16 @@ async fn main() -> anyhow::Result<()> {
         return year::run(args.year_args).await;
     }
     if args.fake {
-        return fake_process::serve(args.latency_ms).await;
+        return fake_process::serve(&args.fake_network, args.latency_ms).await;
     }
-    if args.smoke {
+    if args.smoke && args.providers.is_some() {
+        // Every share gets due accounts (1% of 100 due is one), and the seeding of a debug
+        // build stays short.
+        args.accounts = vec![2_000];
+        args.due = 100;
+        args.latency_ms = 100;
+        args.concurrency = 16;
+    } else if args.smoke {
         // Enough rows that PostgreSQL's planner reads the due rows by index (at 5,000 it joins
         // back through a whole-table scan, which it judges cheaper there), and LinkedIn's
         // latency, so that refreshing in parallel shows against C / L.
@@ -140,6 +161,9 @@ async fn main() -> anyhow::Result<()> {
     };
     if let Some(batch) = args.rotate {
         return rotate_tables(&args, &backends, batch).await;
+    }
+    if let Some(mix) = &args.providers {
+        return mix::run(&args, mix, &backends).await;
     }
     if args.reads {
         let settings = reads::Settings {
@@ -369,6 +393,17 @@ async fn run_one(
 }
 
 fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result<Config> {
+    config_with(database_url, fake_url, args, Vec::new())
+}
+
+/// The configuration the benchmark runs the service with, LinkedIn at `fake_url`, plus
+/// `extra` settings (without the `TOKENKEEPER_` prefix), such as `[providers.NAME]` keys.
+fn config_with(
+    database_url: &str,
+    fake_url: &str,
+    args: &Args,
+    extra: Vec<(String, String)>,
+) -> anyhow::Result<Config> {
     let defaults = fake_linkedin::FakeConfig::default();
     let vars = [
         ("DATABASE_URL", database_url.to_owned()),
@@ -389,6 +424,9 @@ fn config_for(database_url: &str, fake_url: &str, args: &Args) -> anyhow::Result
         // The key the seeded rows are sealed under.
         ("ENCRYPTION__KEYS", rotation::OLD_KEY.to_owned()),
     ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .into_iter()
+    .chain(extra)
     .map(|(k, v)| (format!("TOKENKEEPER_{k}"), v));
     Ok(Config::load_from(None, vars)?)
 }

@@ -22,10 +22,11 @@ pub struct FakeArgs {
     /// LinkedIn: behave like an app with only the open products: no refresh tokens.
     #[arg(long)]
     pub non_partner: bool,
-    /// LinkedIn: latency added to every token call, to model LinkedIn in benchmarks.
+    /// Latency added to every token call, to model the network in benchmarks.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
-    /// LinkedIn: accept refresh tokens this fake never issued (benchmarks seed their own).
+    /// Accept refresh tokens this fake never issued (benchmarks seed their own); at
+    /// Instagram, Threads and Facebook, which have none, unknown access tokens to renew.
     #[arg(long)]
     pub accept_unknown_refresh_tokens: bool,
     /// LinkedIn: how scopes are joined in token responses, comma or space (it does both).
@@ -70,19 +71,14 @@ async fn run_network(args: FakeArgs) -> anyhow::Result<()> {
             args.network
         );
     };
-    let linkedin_only = args.non_partner
-        || args.latency_ms != 0
-        || args.accept_unknown_refresh_tokens
-        || args.scope_separator != "comma";
-    if linkedin_only {
-        anyhow::bail!(
-            "--non-partner, --latency-ms, --accept-unknown-refresh-tokens and \
-             --scope-separator are LinkedIn's only"
-        );
+    if args.non_partner || args.scope_separator != "comma" {
+        anyhow::bail!("--non-partner and --scope-separator are LinkedIn's only");
     }
     let config = FakeNetworkConfig {
         client_id: args.client_id,
         client_secret: args.client_secret,
+        accept_unknown_tokens: args.accept_unknown_refresh_tokens,
+        token_latency: std::time::Duration::from_millis(args.latency_ms),
         ..FakeNetworkConfig::default()
     };
     let fake = FakeNetwork::start_on(kind, args.bind, config).await?;

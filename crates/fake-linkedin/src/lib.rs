@@ -24,7 +24,9 @@
 //! [`NetworkControls::refresh_token_reuses`] (how often was a used single-use refresh token
 //! presented again?). Where a network's answer is not documented (Instagram's body for a
 //! token too young to refresh, TikTok's chain end on rotation, X's refresh-token life), the
-//! fake says so where it answers.
+//! fake says so where it answers. For benchmarks each network, like the LinkedIn fake, adds a
+//! latency to its token calls and may renew tokens it never issued
+//! ([`FakeNetworkConfig::token_latency`], [`FakeNetworkConfig::accept_unknown_tokens`]).
 
 pub mod cli;
 mod control;

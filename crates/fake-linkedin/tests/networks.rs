@@ -973,3 +973,77 @@ async fn network_controls_work_over_http() {
     assert_eq!(stats["refresh_grants"], 1);
     assert_eq!(stats["calls"]["refresh"], 3);
 }
+
+// ----- Benchmark mode -----
+
+/// Renews `token` in the network's own way: the refresh grant (X, Google, TikTok), Meta's
+/// renewal of the access token (Instagram, Threads) or `fb_exchange_token` (Facebook).
+async fn renew(net: &Net, token: &str) -> (u16, Value) {
+    match net.kind() {
+        NetworkKind::X | NetworkKind::Google => net.refresh_grant(token).await,
+        NetworkKind::TikTok => {
+            let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
+            tiktok_token(net, &form).await
+        }
+        NetworkKind::Instagram | NetworkKind::Threads => meta_refresh(net, token).await,
+        NetworkKind::Facebook => fb_exchange(net, token).await,
+    }
+}
+
+fn benchmark_mode() -> FakeNetworkConfig {
+    FakeNetworkConfig {
+        accept_unknown_tokens: true,
+        ..FakeNetworkConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn in_benchmark_mode_every_network_renews_tokens_it_never_issued() {
+    for kind in NetworkKind::ALL {
+        let strict = Net::start(kind).await;
+        let (status, body) = renew(&strict, "seeded-by-a-benchmark").await;
+        assert_ne!(
+            status, 200,
+            "{kind:?} takes an unknown token by default: {body}"
+        );
+        assert_eq!(strict.fake.controls().refresh_grants(), 0);
+
+        let lenient = Net::start_with(kind, benchmark_mode()).await;
+        let (status, body) = renew(&lenient, "seeded-by-a-benchmark").await;
+        assert_eq!(status, 200, "{kind:?}: {body}");
+        let access_token = body["access_token"].as_str().unwrap();
+        assert!(lenient.fake.controls().accepts(access_token), "{kind:?}");
+        assert_eq!(lenient.fake.controls().refresh_grants(), 1, "{kind:?}");
+        // The rotating networks rotate the adopted token as any other (X: it was granted
+        // offline.access).
+        if matches!(kind, NetworkKind::X | NetworkKind::TikTok) {
+            assert!(body["refresh_token"].is_string(), "{kind:?}: {body}");
+            let (again, _) = renew(&lenient, "seeded-by-a-benchmark").await;
+            assert_eq!(again, 400, "{kind:?}: a spent adopted token is refused");
+        }
+    }
+}
+
+#[tokio::test]
+async fn token_latency_delays_every_networks_token_calls() {
+    let latency = std::time::Duration::from_millis(150);
+    for kind in NetworkKind::ALL {
+        let net = Net::start_with(
+            kind,
+            FakeNetworkConfig {
+                token_latency: latency,
+                ..benchmark_mode()
+            },
+        )
+        .await;
+        // A lower bound only: a loaded machine can make the call slower, never faster.
+        let started = std::time::Instant::now();
+        let (status, body) = renew(&net, "seeded-by-a-benchmark").await;
+        assert_eq!(status, 200, "{kind:?}: {body}");
+        assert!(
+            started.elapsed() >= latency,
+            "{kind:?}: {:?}",
+            started.elapsed()
+        );
+    }
+}

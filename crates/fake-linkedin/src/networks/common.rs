@@ -12,12 +12,24 @@ use axum::Form;
 use chrono::Duration;
 use std::collections::HashMap;
 
-/// Applies the next injected fault for `endpoint`, if any: `Some` is the response to send.
+/// Waits the configured latency of a token call, then applies the next injected fault for
+/// `endpoint`, if any: `Some` is the response to send.
 pub(crate) async fn fault(
     controls: &NetworkControls,
     endpoint: NetworkEndpoint,
 ) -> Option<Response> {
-    let fault = controls.world().take_fault(endpoint);
+    let (fault, latency) = {
+        let mut world = controls.world();
+        let latency = if endpoint.issues_tokens() {
+            world.config.token_latency
+        } else {
+            std::time::Duration::ZERO
+        };
+        (world.take_fault(endpoint), latency)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     apply(fault?).await
 }
 

@@ -185,6 +185,7 @@ async fn refresh(
         return graph_error(100, None, "Unsupported grant_type");
     }
     let token = q.get("access_token").cloned().unwrap_or_default();
+    world.adopt_unknown_access_token(&token);
     let Some((access, _)) = world.accepted(&token) else {
         return dead_token(&world, &token);
     };
@@ -246,6 +247,7 @@ async fn facebook_token(
     if exchanging {
         // "You can not use an expired token to request a long-lived token."
         let token = field("fb_exchange_token").unwrap_or_default().to_owned();
+        world.adopt_unknown_access_token(&token);
         let Some((access, _)) = world.accepted(&token) else {
             return dead_token(&world, &token);
         };

@@ -68,6 +68,32 @@ impl NetworkKind {
         }
     }
 
+    /// The token URL's path (see [`FakeNetwork::token_url`]), for a client that knows only
+    /// where a fake of this network listens (one in another process).
+    pub fn token_path(self) -> &'static str {
+        match self {
+            NetworkKind::X => "/2/oauth2/token",
+            NetworkKind::Google => "/token",
+            NetworkKind::TikTok => "/v2/oauth/token/",
+            NetworkKind::Instagram | NetworkKind::Threads => "/oauth/access_token",
+            NetworkKind::Facebook => "/v22.0/oauth/access_token",
+        }
+    }
+
+    /// What a token adopted in benchmark mode was granted: what renewing it needs (X's
+    /// `offline.access`, Meta's basic permission).
+    fn benchmark_scope(self) -> Vec<String> {
+        let scope: &[&str] = match self {
+            NetworkKind::X => &["tweet.read", "users.read", "offline.access"],
+            NetworkKind::Google => &["openid", "email", "profile"],
+            NetworkKind::TikTok => &["user.info.basic"],
+            NetworkKind::Instagram => &["instagram_business_basic"],
+            NetworkKind::Threads => &["threads_basic"],
+            NetworkKind::Facebook => &["public_profile"],
+        };
+        scope.iter().map(|s| s.to_string()).collect()
+    }
+
     /// X: a refresh token lives 6 months from its issue (reported, not documented).
     /// Google: a refresh token dies after 6 months unused. TikTok: the chain ends 180 days
     /// after the consent; rotating does not move the end (`refresh_expires_in` is the time
@@ -101,6 +127,16 @@ pub enum NetworkEndpoint {
     Me,
 }
 
+impl NetworkEndpoint {
+    /// Calls that hand out tokens, which `FakeNetworkConfig::token_latency` slows down.
+    fn issues_tokens(self) -> bool {
+        matches!(
+            self,
+            NetworkEndpoint::Token | NetworkEndpoint::Refresh | NetworkEndpoint::Exchange
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct FakeNetworkConfig {
     pub client_id: String,
@@ -127,6 +163,15 @@ pub struct FakeNetworkConfig {
     pub start_time: DateTime<Utc>,
     /// Whether the clock runs with real time (the default); tests comparing instants stop it.
     pub clock_runs: bool,
+    /// Benchmark mode: a token this fake never issued, presented to be renewed, is taken as
+    /// a new member's (benchmarks seed their own rows). X, Google and TikTok take an unknown
+    /// refresh token as one just issued with the network's own life; Instagram, Threads and
+    /// Facebook, which renew the access token itself, take an unknown access token as a
+    /// 60-day one a day old, so that it may be renewed at once.
+    pub accept_unknown_tokens: bool,
+    /// Latency added to every token call (the code exchange, a refresh, Meta's exchange), as
+    /// the LinkedIn fake's `token_latency`: benchmarks model the network's answer time.
+    pub token_latency: std::time::Duration,
 }
 
 impl Default for FakeNetworkConfig {
@@ -145,6 +190,8 @@ impl Default for FakeNetworkConfig {
             redirect_uris: Vec::new(),
             start_time: Utc::now(),
             clock_runs: true,
+            accept_unknown_tokens: false,
+            token_latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -214,13 +261,7 @@ impl FakeNetwork {
     /// `/oauth/access_token`, Facebook `/v22.0/oauth/access_token` (its `fb_exchange_token`
     /// too).
     pub fn token_url(&self) -> String {
-        self.url(match self.kind {
-            NetworkKind::X => "/2/oauth2/token",
-            NetworkKind::Google => "/token",
-            NetworkKind::TikTok => "/v2/oauth/token/",
-            NetworkKind::Instagram | NetworkKind::Threads => "/oauth/access_token",
-            NetworkKind::Facebook => "/v22.0/oauth/access_token",
-        })
+        self.url(self.kind.token_path())
     }
     /// Meta's GET exchange of a short-lived token (`ig_exchange_token`, `th_exchange_token`;
     /// Facebook's `fb_exchange_token` is on the token URL).

@@ -301,6 +301,7 @@ impl World {
         single_use: bool,
         idle_life: Option<Duration>,
     ) -> Result<Refreshed, RefreshRefusal> {
+        self.adopt_unknown_refresh_token(token);
         let now = self.now();
         let kill_on_reuse = self.kind == NetworkKind::X;
         let Some(refresh) = self.refresh.get(token) else {
@@ -325,6 +326,49 @@ impl World {
         let answer = (grant, refresh.scope.clone(), refresh.expires_at);
         self.count_renewal(token);
         Ok(answer)
+    }
+
+    /// Benchmark mode (`accept_unknown_tokens`): a refresh token never issued here becomes a
+    /// new member's, just issued, with the network's own end (none at Google).
+    fn adopt_unknown_refresh_token(&mut self, token: &str) {
+        if !self.config.accept_unknown_tokens || self.refresh.contains_key(token) {
+            return;
+        }
+        let grant = self.new_grant(&format!("bench-{}", random(8)));
+        let now = self.now();
+        let expires_at =
+            (self.kind != NetworkKind::Google).then(|| now + super::common::refresh_ttl(self));
+        self.refresh.insert(
+            token.to_owned(),
+            Refresh {
+                grant,
+                scope: self.kind.benchmark_scope(),
+                last_used_at: now,
+                expires_at,
+                used: false,
+            },
+        );
+    }
+
+    /// Benchmark mode (`accept_unknown_tokens`) at Meta, which renews the access token itself:
+    /// an access token never issued here becomes a new member's 60-day token, issued as long
+    /// ago as a renewal requires (a day), so it may be renewed now.
+    pub fn adopt_unknown_access_token(&mut self, token: &str) {
+        if !self.config.accept_unknown_tokens || self.access.contains_key(token) {
+            return;
+        }
+        let grant = self.new_grant(&format!("bench-{}", random(8)));
+        let issued_at = self.now() - self.config.refresh_min_age;
+        self.access.insert(
+            token.to_owned(),
+            Access {
+                grant,
+                scope: self.kind.benchmark_scope(),
+                kind: AccessKind::LongLived,
+                issued_at,
+                expires_at: issued_at + self.config.long_lived_ttl,
+            },
+        );
     }
 
     /// Counts a refresh the network granted (for Meta, a renewal of its token).
