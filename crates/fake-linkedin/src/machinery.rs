@@ -371,6 +371,11 @@ impl Server {
     pub async fn start(addr: SocketAddr, app: Router) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        // An answer written in two parts (head, then body) must not wait for the client's
+        // delayed ACK: 40 ms per call would be the fake's latency, not the network's.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)

@@ -177,6 +177,8 @@ impl SmtpServer {
     }
 
     async fn session(&self, socket: tokio::net::TcpStream) -> std::io::Result<()> {
+        // Each reply goes out at once, not after the client's delayed ACK.
+        socket.set_nodelay(true)?;
         let (read, mut write) = socket.into_split();
         let mut lines = BufReader::new(read).lines();
         if self.down.load(Ordering::SeqCst) {

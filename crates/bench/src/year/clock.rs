@@ -91,6 +91,10 @@ impl SimClock {
         self.set(at).await
     }
 
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
     pub async fn set(&mut self, at: DateTime<Utc>) -> anyhow::Result<()> {
         let part = self.path.with_extension("part");
         std::fs::write(&part, at.to_rfc3339())?;

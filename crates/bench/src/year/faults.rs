@@ -82,11 +82,11 @@ impl FaultPlan {
         self.events.push((until, up));
     }
 
-    /// The faults that begin or end at `now` (the simulation moves by hours).
-    pub fn starting_at(&self, now: DateTime<Utc>) -> Vec<Fault> {
+    /// The faults that begin or end in the step that ends at `now`.
+    pub fn starting_at(&self, now: DateTime<Utc>, step: Duration) -> Vec<Fault> {
         self.events
             .iter()
-            .filter(|(at, _)| *at > now - Duration::hours(1) && *at <= now)
+            .filter(|(at, _)| *at > now - step && *at <= now)
             .map(|(_, f)| f.clone())
             .collect()
     }

@@ -153,6 +153,34 @@ pub fn no_email_twice(record: &Record) -> Check {
     )
 }
 
+/// The outbox gave no email up: every one was sent, or cancelled by a reconnect, or is still
+/// on its way.
+pub async fn no_email_given_up(observer: &Observer) -> anyhow::Result<Check> {
+    use tokenkeeper::domain::NotificationStatus;
+    let counts = observer.store.notification_counts().await?;
+    let count = |status| {
+        counts
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    };
+    let failed = count(NotificationStatus::Failed);
+    Ok(check(
+        "no email was given up",
+        if failed == 0 {
+            vec![]
+        } else {
+            vec![format!("{failed} email(s) marked failed")]
+        },
+        format!(
+            "{} sent, {} cancelled by a reconnect, {} pending",
+            count(NotificationStatus::Sent),
+            count(NotificationStatus::Cancelled),
+            count(NotificationStatus::Pending)
+        ),
+    ))
+}
+
 pub async fn none_claimed(observer: &Observer, at: DateTime<Utc>) -> anyhow::Result<Check> {
     let claimed = observer.live_claims(at).await?;
     Ok(check(

@@ -59,7 +59,12 @@ pub struct YearArgs {
     /// Where the figures (year.json), the chart (year.svg) and the instances' logs go.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// The CI version: 300 members, the rest as given.
+    /// How many hours the clock moves at each step (1, 2, 3, 4, 6 or 12): members act, and
+    /// emails go out, at the step's end.
+    #[arg(long, default_value_t = 1)]
+    pub step_hours: i64,
+    /// The CI version: 200 members, 12-hour steps, a third of the host app's reads, the rest
+    /// as given.
     #[arg(long)]
     pub short: bool,
 }
@@ -125,8 +130,14 @@ fn mix(args: &YearArgs) -> anyhow::Result<Mix> {
 
 pub async fn run(mut args: YearArgs) -> anyhow::Result<()> {
     if args.short {
-        args.members = 300;
+        args.members = 200;
+        args.step_hours = 12;
     }
+    anyhow::ensure!(
+        [1, 2, 3, 4, 6, 12].contains(&args.step_hours),
+        "--step-hours {}: 1, 2, 3, 4, 6 or 12 (a step must end on every noon and midnight)",
+        args.step_hours
+    );
     anyhow::ensure!(
         args.members >= 1 && args.members <= 1_000_000,
         "--members {}: 1 to 1,000,000",
@@ -148,7 +159,12 @@ pub async fn run(mut args: YearArgs) -> anyhow::Result<()> {
         "mysql" | "mariadb" => Backend::MySql,
         other => anyhow::bail!("--on {other:?}: expected sqlite, postgres or mysql"),
     };
-    let mix = mix(&args)?;
+    let mut mix = mix(&args)?;
+    if args.short {
+        for (_, per_week) in &mut mix.reads_per_week {
+            *per_week /= 3.0;
+        }
+    }
     let start = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
     let end = start + Duration::days(args.days);
     let out = world::out_dir(args.out.clone());
@@ -216,8 +232,9 @@ pub async fn run(mut args: YearArgs) -> anyhow::Result<()> {
             &world.fake(invariants::SINGLE_USE).stats(&http).await?,
         ),
         invariants::no_email_twice(&record),
-        invariants::one_episode_per_revocation(&record, end, Duration::days(14)),
+        invariants::one_episode_per_revocation(&record, end, settle(&mix)),
         invariants::every_click_reconnected(&record),
+        invariants::no_email_given_up(&observer).await?,
     ];
     let mut peak_kib = record.peak_memory_kib;
     for instance in &mut world.instances {
@@ -255,6 +272,7 @@ pub async fn run(mut args: YearArgs) -> anyhow::Result<()> {
         record.faults.len()
     );
     println!("slowest simulated hours: {:?}", record.slowest_hours);
+    println!("real time by part: {:?}", record.time_spent);
     println!(
         "cost: {:.0?} for the simulated year; peak memory of an instance {} MiB; database {}",
         simulated,
@@ -304,6 +322,18 @@ pub async fn run(mut args: YearArgs) -> anyhow::Result<()> {
         broken.join("; ")
     );
     Ok(())
+}
+
+/// How long a revocation may go unnoticed: until the host app's next read of the member's
+/// token (the least read network's interval), and a week more for the sweep and the email.
+fn settle(mix: &Mix) -> Duration {
+    let rarest = mix
+        .reads_per_week
+        .iter()
+        .map(|(_, per_week)| *per_week)
+        .fold(f64::INFINITY, f64::min);
+    let between_reads = if rarest > 0.0 { 7.0 / rarest } else { 365.0 };
+    Duration::days(between_reads.ceil() as i64 + 7)
 }
 
 async fn counters_now(world: &world::World, http: &reqwest::Client) -> anyhow::Result<Counters> {

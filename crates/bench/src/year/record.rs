@@ -74,6 +74,8 @@ pub struct Record {
     pub faults: Vec<(DateTime<Utc>, String)>,
     pub days: Vec<DaySample>,
     pub peak_memory_kib: u64,
+    /// Real time spent, by part of the simulation.
+    pub time_spent: BTreeMap<&'static str, std::time::Duration>,
     /// The simulated hours that took longest in real time, longest first.
     pub slowest_hours: Vec<(DateTime<Utc>, std::time::Duration)>,
 }
@@ -91,6 +93,10 @@ impl Record {
 
     pub fn count_sweep(&mut self, outcome: &str) {
         *self.sweeps.entry(outcome.to_owned()).or_default() += 1;
+    }
+
+    pub fn spent(&mut self, part: &'static str, took: std::time::Duration) {
+        *self.time_spent.entry(part).or_default() += took;
     }
 
     pub fn note_step(&mut self, at: DateTime<Utc>, took: std::time::Duration) {

@@ -224,6 +224,10 @@ fn shared_env(
         ),
         // The scheduler looks at the clock often: the simulation moves it in jumps.
         var("SCHEDULE__POLL_MS", "5"),
+        // A sweep's retries wait in real time while the simulated clock stands still: short
+        // waits lose nothing the year measures, and an outage's sweeps stay quick.
+        var("REFRESH__RETRY_INITIAL_MS", "20"),
+        var("REFRESH__RETRY_MAX_TOTAL_SECONDS", "1"),
         var("SMTP__HOST", "127.0.0.1"),
         var("SMTP__PORT", smtp.port.to_string()),
         var("SMTP__SECURITY", "none"),
