@@ -3,11 +3,21 @@
 //! its own accounts only; the sweep goes on with the others' and the run's outcome names it.
 
 use super::breaker::CircuitBreaker;
-use super::shared::Stop;
 use crate::domain::ProviderName;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
+
+/// Why a provider's part of a sweep stops early. Here, with the lanes that hold it, so that
+/// `shared` (which holds the lanes) and this module do not import each other.
+#[derive(Debug, Clone)]
+pub enum Stop {
+    /// Our credentials or our requests are wrong: the run fails and the operator must act.
+    Misconfigured(String),
+    /// The network is failing or throttling us beyond what this sweep can wait for: its
+    /// accounts are caught up at the next slot.
+    Degraded(String),
+}
 
 /// The lanes of one sweep, made as its accounts' providers come up.
 pub struct Lanes {

@@ -3,6 +3,7 @@
 //! ends. Its own module so that one account's refresh (`account`) and the sweep that runs it
 //! (`sweep`) both depend on it rather than on each other.
 
+pub use super::lanes::Stop;
 use super::lanes::{Lane, Lanes};
 use super::pacing::Pacing;
 use crate::config::RefreshSettings;
@@ -13,16 +14,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
-
-/// Why a provider's part of a sweep stops early.
-#[derive(Debug, Clone)]
-pub enum Stop {
-    /// Our credentials or our requests are wrong: the run fails and the operator must act.
-    Misconfigured(String),
-    /// The network is failing or throttling us beyond what this sweep can wait for: its
-    /// accounts are caught up at the next slot.
-    Degraded(String),
-}
 
 /// What every worker of one sweep shares.
 pub struct Shared {
