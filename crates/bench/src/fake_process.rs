@@ -7,6 +7,19 @@ use anyhow::Context;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The address a fake started as a child prints last on its first line.
+pub async fn announced_url(child: &mut Child) -> anyhow::Result<String> {
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).await?;
+    line.trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http"))
+        .map(str::to_owned)
+        .with_context(|| format!("unexpected first line from the fake: {line:?}"))
+}
+
 pub struct FakeProcess {
     pub base_url: String,
     /// `linkedin`, or a `fake_linkedin::NetworkKind`'s name.
@@ -30,16 +43,7 @@ impl FakeProcess {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start the fake {network} process"))?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).await?;
-        let base_url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .filter(|u| u.starts_with("http"))
-            .with_context(|| format!("unexpected first line from the fake: {line:?}"))?
-            .to_owned();
+        let base_url = announced_url(&mut child).await?;
         Ok(Self {
             base_url,
             network: network.to_owned(),

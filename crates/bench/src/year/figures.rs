@@ -8,6 +8,7 @@ use super::record::Record;
 use super::status_quo::Life;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The fakes' counters at one moment: refresh grants answered, and calls tokenkeeper makes
 /// (token, refresh, exchange, introspection, revocation; not the consent page, and not the
@@ -138,6 +139,59 @@ pub fn window(inputs: &Inputs, from: DateTime<Utc>, until: DateTime<Utc>) -> Win
         provider_calls_per_member_year: per_year(provider_calls),
         report: None,
     }
+}
+
+/// One network's year, with tokenkeeper and without.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NetworkYear {
+    pub members: u64,
+    pub reconnects_with: u64,
+    pub reconnects_without: u64,
+    pub dead_member_days_with: u64,
+    pub dead_member_days_without: u64,
+}
+
+/// The year by network: which members the with/without difference comes from.
+pub fn by_network(inputs: &Inputs) -> BTreeMap<&'static str, NetworkYear> {
+    let mut out: BTreeMap<&'static str, NetworkYear> = BTreeMap::new();
+    for (member, life) in inputs.members.iter().zip(inputs.without) {
+        let year = out.entry(member.network.provider()).or_default();
+        year.members += 1;
+        year.reconnects_without += life.reconnects.len() as u64;
+        year.dead_member_days_without += inputs
+            .record
+            .days
+            .iter()
+            .filter(|d| member.joins_at <= d.at && life.dead_at(d.at))
+            .count() as u64;
+    }
+    for (index, _) in &inputs.record.reconnects {
+        let network = inputs.members[*index].network.provider();
+        out.entry(network).or_default().reconnects_with += 1;
+    }
+    for day in &inputs.record.days {
+        for (network, dead) in &day.dead_by_network {
+            out.entry(network).or_default().dead_member_days_with += dead;
+        }
+    }
+    out
+}
+
+pub fn network_table(years: &BTreeMap<&'static str, NetworkYear>) -> String {
+    let mut out = String::from(
+        "network          members  reconnects with/without  dead member-days with/without\n",
+    );
+    for (network, y) in years {
+        out.push_str(&format!(
+            "{network:<16} {:>7} {:>12} / {:<10} {:>14} / {:<14}\n",
+            y.members,
+            y.reconnects_with,
+            y.reconnects_without,
+            y.dead_member_days_with,
+            y.dead_member_days_without
+        ));
+    }
+    out
 }
 
 pub fn table(year: &Window, windows: &[Window]) -> String {

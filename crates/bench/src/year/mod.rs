@@ -263,7 +263,9 @@ pub async fn run(mut args: YearArgs) -> anyhow::Result<()> {
     }
     let database_bytes = database_size(&world).await.ok();
 
+    let networks = figures::by_network(&inputs);
     println!("\n{}", figures::table(&year, &per_window));
+    println!("{}", figures::network_table(&networks));
     println!("reads by the host app: {:?}", record.reads);
     println!(
         "sweeps: {:?}; kills: {}; faults: {}",
@@ -291,6 +293,7 @@ pub async fn run(mut args: YearArgs) -> anyhow::Result<()> {
         "faults": !args.no_faults,
         "mix": mix,
         "year": year,
+        "year_by_network": networks,
         "windows": per_window,
         "reads": record.reads,
         "sweeps": record.sweeps,

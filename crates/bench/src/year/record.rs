@@ -54,6 +54,9 @@ pub struct DaySample {
     /// Of them, those whose connection does not work: revoked at the network and not
     /// reconnected, or an account to reconnect whose access token has ended.
     pub dead: u64,
+    /// The same two counts by network (its provider name).
+    pub members_by_network: BTreeMap<&'static str, u64>,
+    pub dead_by_network: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -127,22 +130,25 @@ impl Record {
             let to_reconnect = account.status.to_string() != "active";
             dead_accounts[index] = to_reconnect && account.token_expires_at <= now;
         }
-        let mut joined = 0;
-        let mut dead = 0;
+        let mut members_by_network = BTreeMap::new();
+        let mut dead_by_network = BTreeMap::new();
         for (index, state) in states.iter().enumerate() {
             if state.connected_at.is_none() {
                 continue;
             }
-            joined += 1;
+            let network = members[index].network.provider();
+            *members_by_network.entry(network).or_default() += 1;
             if state.revoked_at.is_some() || dead_accounts[index] {
-                dead += 1;
+                *dead_by_network.entry(network).or_default() += 1;
             }
         }
         self.days.push(DaySample {
             at: now,
             accounts,
-            members: joined,
-            dead,
+            members: members_by_network.values().sum(),
+            dead: dead_by_network.values().sum(),
+            members_by_network,
+            dead_by_network,
         });
         Ok(())
     }

@@ -11,7 +11,6 @@ use rand::distributions::{Alphanumeric, DistString};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use test_databases::{Backend, TestDatabase};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The child's side of a fake network: `bench year-fake --network x ...`.
@@ -42,16 +41,7 @@ impl Fake {
             .kill_on_drop(true)
             .spawn()
             .context("cannot start a fake network")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).await?;
-        let base_url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .filter(|u| u.starts_with("http"))
-            .with_context(|| format!("unexpected first line from a fake: {line:?}"))?
-            .to_owned();
+        let base_url = crate::fake_process::announced_url(&mut child).await?;
         Ok(Self {
             base_url,
             _child: child,
