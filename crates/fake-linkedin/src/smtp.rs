@@ -42,6 +42,14 @@ impl Received {
 }
 
 impl Received {
+    /// The multipart boundary the message's Content-Type names.
+    fn boundary(&self) -> Option<String> {
+        let content_type = self.header("Content-Type")?;
+        let (_, after) = content_type.split_once("boundary=")?;
+        let value = after.split(';').next()?.trim().trim_matches('"');
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+
     /// The decoded text/plain part (base64 or quoted-printable, as lettre sends them).
     pub fn text(&self) -> Option<String> {
         let data = &self.data;
@@ -49,7 +57,13 @@ impl Received {
         let headers_end = part.find("\n\n")?;
         let headers = &part[..headers_end];
         let body = &part[headers_end + 2..];
-        let body = &body[..body.find("\n--").unwrap_or(body.len())];
+        // The part ends at the message's own boundary line. Not at any line starting with
+        // "--": a quoted-printable soft break can leave a signed link's "--" at a line start.
+        let end = match self.boundary() {
+            Some(boundary) => body.find(&format!("\n--{boundary}")),
+            None => body.find("\n--"),
+        };
+        let body = &body[..end.unwrap_or(body.len())];
         if headers.contains("base64") {
             use base64::Engine;
             let joined: String = body.lines().collect();
@@ -304,4 +318,25 @@ fn decode(text: &str) -> String {
         .decode(text.trim())
         .unwrap_or_default();
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_part_ends_at_its_boundary_not_at_a_line_starting_with_two_dashes() {
+        let data = "Content-Type: multipart/alternative;\n boundary=\"b1\"\n\n--b1\n\
+            Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n\
+            https://tk.example/connect/x?sig=3Dab=\n--cd\n--b1\nContent-Type: text/html\n\n<p>x</p>\n--b1--\n";
+        let mail = Received {
+            from: String::new(),
+            to: vec![],
+            data: data.to_owned(),
+        };
+        assert_eq!(
+            mail.text().unwrap().trim(),
+            "https://tk.example/connect/x?sig=ab--cd"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use super::sim::MemberState;
 use super::world::World;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
+use tokenkeeper::domain::AccountStatus;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Check {
@@ -58,7 +59,7 @@ pub async fn active_tokens_work(
     let mut offenders = Vec::new();
     let mut active = 0;
     for account in observer.accounts().await? {
-        if account.status.to_string() != "active" {
+        if account.status != AccountStatus::Active {
             continue;
         }
         active += 1;
@@ -244,9 +245,10 @@ pub fn every_click_reconnected(record: &Record) -> Check {
             .map(|(i, at, why)| format!("m{i} at {at}: {why}"))
             .collect(),
         format!(
-            "{} reconnects, {} first connections",
+            "{} reconnects, {} first connections, {} put off while the network was down",
             record.reconnects.len(),
-            record.joins
+            record.joins,
+            record.connects_put_off
         ),
     )
 }

@@ -259,7 +259,14 @@ pub async fn run(mut args: YearArgs) -> anyhow::Result<()> {
         .collect();
     let mut year = figures::window(&inputs, start, end);
     for w in per_window.iter_mut().chain(std::iter::once(&mut year)) {
-        w.report = report_json(&world, w.from, w.until).await.ok();
+        // A report that fails leaves its figures out, said aloud rather than as a silent null.
+        w.report = match report_json(&world, w.from, w.until).await {
+            Ok(report) => Some(report),
+            Err(e) => {
+                eprintln!("report for {}..{} failed: {e:#}", w.from, w.until);
+                None
+            }
+        };
     }
     let database_bytes = database_size(&world).await.ok();
 

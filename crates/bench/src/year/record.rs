@@ -9,6 +9,7 @@ use super::sim::MemberState;
 use chrono::{DateTime, Utc};
 use fake_linkedin::smtp::Received;
 use std::collections::BTreeMap;
+use tokenkeeper::domain::AccountStatus;
 
 #[derive(Debug, Clone)]
 pub struct EmailSeen {
@@ -65,6 +66,8 @@ pub struct Record {
     /// Manual reconnects: a member who clicked (or came back through the app) and connected.
     pub reconnects: Vec<(usize, DateTime<Utc>)>,
     pub connect_failures: Vec<(usize, DateTime<Utc>, String)>,
+    /// Connects a member put off because the network was down, to try again later.
+    pub connects_put_off: u64,
     pub revocations: Vec<(usize, DateTime<Utc>)>,
     pub emails: Vec<EmailSeen>,
     /// Emails to nobody the simulation knows.
@@ -127,7 +130,7 @@ impl Record {
             let Some(&index) = by_user.get(account.user_id.as_str()) else {
                 continue;
             };
-            let to_reconnect = account.status.to_string() != "active";
+            let to_reconnect = account.status != AccountStatus::Active;
             dead_accounts[index] = to_reconnect && account.token_expires_at <= now;
         }
         let mut members_by_network = BTreeMap::new();

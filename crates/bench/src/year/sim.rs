@@ -220,6 +220,17 @@ impl<'a> Sim<'a> {
                 state.link = None;
                 self.record.reconnects.push((index, now));
             }
+            // The network was down (the connect page says so with a 502 or 503): the member
+            // tries again a few hours later, as one would. Anything else is a failure.
+            Outcome::Connected(Ok(Connect::Failed(page))) if network_down(&page) => {
+                self.record.connects_put_off += 1;
+                self.plan(now + Duration::hours(6), index, Act::Join);
+            }
+            Outcome::Clicked(Ok(Connect::Failed(page))) if network_down(&page) => {
+                self.record.connects_put_off += 1;
+                state.click_planned = true;
+                self.plan(now + Duration::hours(6), index, Act::Click);
+            }
             Outcome::Connected(other) => {
                 self.record
                     .connect_failures
@@ -362,6 +373,11 @@ impl<'a> Sim<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether a connect page that failed says the network did not answer usefully.
+fn network_down(page: &str) -> bool {
+    page.starts_with("502 ") || page.starts_with("503 ")
 }
 
 enum Outcome {
